@@ -1,0 +1,49 @@
+# SkillPath — `make demo` and `make test` work from a fresh clone on a fresh machine.
+# The environment is created on first use (uv, from the committed uv.lock) and reused.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+UV_VERSION := 0.13.9
+DATA_DIR ?= skillpath-data
+SEED ?= 7
+
+export OPENBLAS_NUM_THREADS := 1
+export OMP_NUM_THREADS := 1
+export MKL_NUM_THREADS := 1
+export UV_LINK_MODE := copy
+export UV_PYTHON := $(PYTHON)
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: help install demo test test-fast redis lint bench clean
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+$(VENV)/.installed: pyproject.toml uv.lock
+	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(PYTHON) -m uv sync --frozen --extra test
+	@touch $@
+
+install: $(VENV)/.installed  ## create or update the environment (.venv) from uv.lock
+
+redis:  ## install redis-server (Debian package) if it is missing
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  echo "installing redis-server (apt-get)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null; }
+
+demo: install  ## generate the demo world, validate it, report stale content
+	$(VENV)/bin/skillpath --data-dir $(DATA_DIR) data synth --seed $(SEED) --force
+	$(VENV)/bin/skillpath --data-dir $(DATA_DIR) catalog summary
+	$(VENV)/bin/skillpath --data-dir $(DATA_DIR) catalog stale --limit 15
+
+test: install redis  ## run the whole test suite (unit + integration)
+	$(PY) -m pytest -q
+
+test-fast: install  ## unit tests only
+	$(PY) -m pytest -q -m "not integration"
+
+clean:  ## remove the environment and generated data
+	rm -rf $(VENV) $(DATA_DIR) .pytest_cache

@@ -1,0 +1,1 @@
+"""The ``skillpath`` command line: thin wrappers that parse, call the core, format."""

@@ -1,0 +1,72 @@
+"""Entry point of the ``skillpath`` command.
+
+Each command group lives in its own module under ``skillpath_cli/`` and is imported
+only when used, so ``skillpath --help`` stays fast and heavy frameworks (feast, mlflow,
+bentoml) load only for the commands that need them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+# Must be set before numpy is imported anywhere (see ../shared/NOTES.md).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import click  # noqa: E402
+
+from skillpath_cli.common import DEFAULT_DATA_DIR, run_cli  # noqa: E402
+
+# name -> (module, attribute, one-line help). Each module defines a click command/group.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "data": ("skillpath_cli.data", "data", "Generate, import and validate data (synthetic world, OULAD, CSV)."),
+    "catalog": ("skillpath_cli.catalog_cmd", "catalog", "Inspect the catalog: summary, stale-content report."),
+    "events": ("skillpath_cli.events", "events", "The durable event log: ingest, count, export to Parquet."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group that imports a subcommand's module only when it is invoked."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attr, _ = COMMANDS[name]
+        return getattr(importlib.import_module(module), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    default=DEFAULT_DATA_DIR,
+    show_default=True,
+    envvar="SKILLPATH_DATA_DIR",
+    help="Where SkillPath keeps its data, event log, models and tracking store.",
+)
+@click.pass_context
+def cli(ctx: click.Context, data_dir: str) -> None:
+    """SkillPath: tells each mentee what to learn next, and keeps that advice fresh.
+
+    Start with `skillpath data synth` (a demo world) or `skillpath data import`
+    (your own CSVs); every command works on --data-dir (default ./skillpath-data).
+    """
+    ctx.obj = {"data_dir": data_dir}
+
+
+def main(argv: list[str] | None = None) -> None:
+    sys.exit(run_cli(cli, argv))
+
+
+if __name__ == "__main__":
+    main()
