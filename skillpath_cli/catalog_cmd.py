@@ -222,10 +222,8 @@ def validate(ctx: click.Context) -> None:
     try:
         world = _load(ctx)
     except DataValidationError as e:
-        click.echo(f"error: {e.source}: {len(e.errors)} invalid row(s), nothing loaded:", err=True)
-        for err in e.errors:
-            click.echo(f"  {err}", err=True)
-        raise click.exceptions.Exit(2) from None
+        # The entry point prints the summary line and the rows; here, all of them.
+        raise DataValidationError(e.errors, source=e.source, max_shown=len(e.errors)) from None
     cat = world.catalog
     click.echo(f"OK: {cat.n_skills} skills, {cat.n_items} resources ({int(cat.active.sum())} active), "
                f"{len(world.mentees)} mentees, {len(world.mentors)} mentors in {dd.root}")
