@@ -121,7 +121,11 @@ def _rows(path: str | Path, kind: str) -> tuple[pd.DataFrame, str, list[RowError
 
 
 def _records(df: pd.DataFrame) -> Iterable[tuple[int, dict[str, object]]]:
-    return zip((int(i) for i in df.index), df.to_dict("records"))
+    # Plain column lists and zip: several times faster than DataFrame.to_dict("records").
+    cols = [str(c) for c in df.columns]
+    values = [df[c].tolist() for c in df.columns]
+    for line, *cells in zip(df.index.tolist(), *values):
+        yield int(line), dict(zip(cols, cells))
 
 
 def _collect_ids(df: pd.DataFrame, column: str, check: Callable[[object], str]) -> set[str]:

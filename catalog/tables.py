@@ -73,7 +73,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
 
 
 def _frame(columns: list[str], rows: list[list[object]], lines: list[int]) -> pd.DataFrame:
-    data = {c: pd.Series([r[i] for r in rows], dtype=object) for i, c in enumerate(columns)}
+    cols = list(zip(*rows)) if rows else [()] * len(columns)
+    data = {c: pd.Series(list(cols[i]), dtype=object) for i, c in enumerate(columns)}
     df = pd.DataFrame(data, columns=columns)
     df.index = pd.Index(lines, dtype="int64", name="line")
     return df
@@ -98,7 +99,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
             errors.append(RowError(start, "*", f"{len(rec)} cells but the header has {len(header)} columns",
                                    path.name))
         else:
-            rows.append(rec + [""] * (len(header) - len(rec)))
+            rows.append([*rec, *[""] * (len(header) - len(rec))])
             lines.append(start)
         start = reader.line_num + 1
     if errors:
@@ -148,11 +149,11 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 
 def is_missing(value: object) -> bool:
     """None, NaN, pandas NA or a blank string."""
+    if isinstance(value, str):  # the common case (every CSV cell) first: this runs per cell
+        return value == "" or value.isspace()
     if value is None or value is pd.NA or value is pd.NaT:
         return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return isinstance(value, str) and value.strip() == ""
+    return isinstance(value, float) and math.isnan(value)
 
 
 def parse_int(value: object, what: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
