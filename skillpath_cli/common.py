@@ -24,8 +24,9 @@ class UsageFailure(SkillPathError):
 def run_cli(cli: click.Command, argv: list[str] | None = None) -> int:
     """Run ``cli``; user errors become one readable line on stderr and exit code 2."""
     try:
-        cli.main(args=argv, prog_name="skillpath", standalone_mode=False)
-        return 0
+        rc = cli.main(args=argv, prog_name="skillpath", standalone_mode=False)
+        # with standalone_mode=False click returns ctx.exit(n) codes instead of raising
+        return rc if isinstance(rc, int) else 0
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130
