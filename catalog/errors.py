@@ -75,7 +75,7 @@ class DataValidationError(SkillPathError, ValueError):
         more = len(self.errors) - max_shown
         tail = f"\n  ... and {more} more" if more > 0 else ""
         what = source or "input"
-        super().__init__(f"{what}: {len(self.errors)} error(s) in {len({e.line for e in self.errors})} row(s), nothing loaded:\n{shown}{tail}")
+        super().__init__(f"{what}: {len(self.errors)} error(s) in {len({(e.source, e.line) for e in self.errors})} row(s), nothing loaded:\n{shown}{tail}")
 
 
 class CycleError(SkillPathError, ValueError):

@@ -157,7 +157,7 @@ def test_resource_file_with_errors_loads_nothing_and_reports_all(tmp_path):
     with pytest.raises(DataValidationError) as ei:
         load_resources(p, skill_ids=SKILLS)
     assert errors_of(ei) == [(3, "difficulty"), (4, "item_id"), (5, "published_at"), (5, "duration_minutes")]
-    assert "4 invalid row(s), nothing loaded" in str(ei.value)
+    assert "4 error(s) in 3 row(s), nothing loaded" in str(ei.value)
 
 
 def test_too_many_cells_is_reported(tmp_path):

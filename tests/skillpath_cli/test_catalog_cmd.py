@@ -123,7 +123,7 @@ def test_validate_ok_and_every_bad_row(capsys, data):
     code, out, err = run(capsys, data, "validate")
     assert code == 2 and out == ""
     lines = err.splitlines()
-    assert lines[0].startswith("error: ") and "47 invalid row(s)" in lines[0]
+    assert lines[0].startswith("error: ") and "47 error(s) in 29 row(s)" in lines[0]
     assert len(lines) == 1 + 47  # every bad row, not the first 20
     assert lines[1] == "  resources.csv:2: active: active 'perhaps' is not a boolean (use true or false)"
     assert lines[-1] == "  resources.csv:31: item_id: duplicate item_id 'docs-x' (first on line 11)"
