@@ -182,10 +182,10 @@ def build_interactions(events: pd.DataFrame, *, users: IdMap, items: IdMap,
     keep &= (u >= 0) & (i >= 0)
     ev = pd.DataFrame({
         "u": u[keep], "i": i[keep], "t": events["event_type"].to_numpy(dtype=object)[keep],
-        "w": _event_weights(events, weights)[keep], "ts": ts.to_numpy()[keep],
+        "w": _event_weights(events, weights)[keep], "ts": ts.dt.tz_localize(None).to_numpy()[keep],
     })
     if half_life_days is not None and now_ts is not None:
-        age_days = (now_ts.to_datetime64() - ev["ts"].to_numpy()) / np.timedelta64(1, "D")
+        age_days = (now_ts.tz_localize(None).to_datetime64() - ev["ts"].to_numpy()) / np.timedelta64(1, "D")
         ev["w"] = ev["w"] * np.exp2(-np.maximum(age_days, 0.0) / half_life_days)
 
     def csr(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, dtype: type) -> sp.csr_matrix:

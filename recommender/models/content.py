@@ -7,7 +7,8 @@ level]``. For a user, each skill ``k`` gets
 
 - a weight ``w_k = goal_weight * max(goal_k - self_k, 0) / 5 + history_weight * h_k``,
   where ``h_k`` in [0, 1] is the share of the user's history confidence on items of ``k``;
-- a target level ``t_k = min(max(self_k, highest level in history on k) + 1, 5)``;
+- a target level ``t_k = min(self_k + 1, 5)`` (history shows interest, not mastery: levels
+  come from self-assessment here, and from the mastery model upstream);
 
 and an item scores ``sum_k w_k * max(0, 1 - |level_ik - t_k| / (level_tolerance + 1))``:
 items on a mentee's gaps, one step above where they stand, come first.
@@ -86,15 +87,13 @@ class ContentRecommender(Recommender):
         items, conf = row.indices[keep], row.data[keep].astype(np.float64)
         L = self.item_levels[items]
         hist = np.zeros(S)
-        hist_level = np.zeros(S)
         if L.nnz:
             owner = np.repeat(np.arange(len(items)), np.diff(L.indptr))
             np.add.at(hist, L.indices, conf[owner])
-            np.maximum.at(hist_level, L.indices, L.data)
             hist /= max(conf.sum(), 1e-12)
         gap = np.maximum(goal - self_lvl, 0.0) / 5.0
         w = self.goal_weight * gap + self.history_weight * hist
-        t = np.minimum(np.maximum(self_lvl, hist_level) + 1.0, 5.0)
+        t = np.minimum(self_lvl + 1.0, 5.0)
         return np.concatenate([w, t]).astype(np.float32)
 
     def fold_in(self, history_row: Any, *, user_features_row: Any = None) -> F32:
