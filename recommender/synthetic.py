@@ -34,9 +34,13 @@ class BlockData:
 
 
 def block_world(*, n_blocks: int = 4, items_per_block: int = 12, n_users: int = 80, events_per_user: int = 10,
-                noise: float = 0.1, days: int = 60, seed: int = 0,
+                noise: float = 0.1, days: int = 60, staggered: bool = False, seed: int = 0,
                 start: datetime = datetime(2026, 1, 1, tzinfo=timezone.utc)) -> BlockData:
-    """A seeded world plus events with clear block structure (see the module docstring)."""
+    """A seeded world plus events with clear block structure (see the module docstring).
+
+    With ``staggered`` each mentee joins at a random day and is active from then on, so a
+    temporal split has cold-start mentees (joined after the cutoff).
+    """
     rng = np.random.default_rng(seed)
     skills = [Skill(f"block{b}", f"Block {b}", "synthetic") for b in range(n_blocks)]
     resources, item_block = [], {}
@@ -58,10 +62,11 @@ def block_world(*, n_blocks: int = 4, items_per_block: int = 12, n_users: int = 
     rows = []
     for uid, b in user_block.items():
         n_ev = max(2, int(rng.poisson(events_per_user)))
+        joined = float(rng.uniform(0, days * 86400 * 0.95)) if staggered else 0.0
         for _ in range(n_ev):
             blk = int(rng.integers(n_blocks)) if rng.random() < noise else b
             j = int(rng.choice(items_per_block, p=weights))
-            ts = start + timedelta(seconds=float(rng.uniform(0, days * 86400)))
+            ts = start + timedelta(seconds=float(rng.uniform(joined, days * 86400)))
             et = str(rng.choice(_POSITIVE, p=_POSITIVE_P))
             rows.append((uid, f"b{blk}-i{j:02d}", et, np.nan, ts))
     ev = pd.DataFrame(rows, columns=["user_id", "item_id", "event_type", "value", "timestamp"])

@@ -40,7 +40,7 @@ class ALSRecommender(FactorRecommender):
 
     name: ClassVar[str] = "als"
 
-    def __init__(self, factors: int = 64, regularization: float = 0.05, alpha: float = 2.0, iterations: int = 15,
+    def __init__(self, factors: int = 64, regularization: float = 1.0, alpha: float = 2.0, iterations: int = 15,
                  random_state: int = 0, num_threads: int = 1) -> None:
         self.factors = factors
         self.regularization = regularization
