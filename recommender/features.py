@@ -66,11 +66,15 @@ def user_skill_matrix(mentees: Mapping[str, Mentee] | Iterable[Mentee], users: I
         for g in m.goals:
             j = skills.get(g.skill_id)
             if j >= 0:
-                rows.append(u), cols.append(j), vals.append(g.level)
+                rows.append(u)
+                cols.append(j)
+                vals.append(g.level)
         for sl in m.self_levels:
             j = skills.get(sl.skill_id)
             if j >= 0:
-                rows.append(u), cols.append(S + j), vals.append(sl.level)
+                rows.append(u)
+                cols.append(S + j)
+                vals.append(sl.level)
     mat = sp.csr_matrix((np.asarray(vals, np.float32), (rows, cols)), shape=(len(users), 2 * S), dtype=np.float32)
     names = IdMap([f"goal:{s}" for s in skills] + [f"self:{s}" for s in skills])
     return FeatureMatrix(mat, names)

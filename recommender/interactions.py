@@ -44,14 +44,14 @@ class EventWeights(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    complete: float = Field(4.0, ge=0, description="finished the resource")
-    like: float = Field(3.0, ge=0, description="liked it (a rating shifts this)")
-    like_rating_step: float = Field(0.5, ge=0, description="added per rating point above 3")
-    bookmark: float = Field(2.0, ge=0, description="saved it for later")
-    assess: float = Field(2.0, ge=0, description="took an assessment on it")
-    start: float = Field(1.5, ge=0, description="started it")
-    view: float = Field(1.0, ge=0, description="opened it")
-    impression: float = Field(0.0, ge=0, description="was shown it (0: not a positive)")
+    complete: float = Field(default=4.0, ge=0, description="finished the resource")
+    like: float = Field(default=3.0, ge=0, description="liked it (a rating shifts this)")
+    like_rating_step: float = Field(default=0.5, ge=0, description="added per rating point above 3")
+    bookmark: float = Field(default=2.0, ge=0, description="saved it for later")
+    assess: float = Field(default=2.0, ge=0, description="took an assessment on it")
+    start: float = Field(default=1.5, ge=0, description="started it")
+    view: float = Field(default=1.0, ge=0, description="opened it")
+    impression: float = Field(default=0.0, ge=0, description="was shown it (0: not a positive)")
 
     def for_type(self, event_type: str) -> float:
         return 0.0 if event_type == "dismiss" else float(getattr(self, event_type))

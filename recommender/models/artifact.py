@@ -79,7 +79,7 @@ def write_artifact(path: str | Path, *, model: str, params: dict[str, Any], scal
     fd, tmp = tempfile.mkstemp(dir=root, prefix=".arrays.", suffix=".npz")
     os.close(fd)
     try:
-        np.savez(tmp, **present)
+        np.savez(tmp, **present)  # type: ignore[arg-type]  # mypy reads **present as allow_pickle
         os.replace(tmp, root / ARRAYS_FILE)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

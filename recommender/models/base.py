@@ -86,6 +86,11 @@ class Recommender(ABC):
     _array_attrs: ClassVar[tuple[str, ...]] = ()
     _scalar_attrs: ClassVar[tuple[str, ...]] = ("n_users_", "n_items_")
 
+    n_users_: int
+    n_items_: int
+    id_maps_: dict[str, IdMap]  # set by load(): the id maps saved with the model
+    sha256_: str  # set by load(): the artifact checksum
+
     # ----------------------------------------------------------- estimator shape
     def get_params(self) -> dict[str, Any]:
         """The constructor parameters (JSON-friendly), as scikit-learn's ``get_params``."""

@@ -58,6 +58,7 @@ class FactorRecommender(Recommender):
     item_factors_: F32
     item_bias_: F32 | None
     user_bias_: F32 | None
+    _gram: NDArray[np.float64] | None = None
 
     def _set_factors(self, user_factors: Any, item_factors: Any, item_bias: Any = None, user_bias: Any = None) -> None:
         self.user_factors_ = np.ascontiguousarray(user_factors, dtype=np.float32)
