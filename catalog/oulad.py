@@ -259,9 +259,13 @@ def _read_clicks(path: Path, wanted: list[str] | None, report: ProgressFn) -> tu
         for chunk in reader:
             chunk.index = pd.RangeIndex(done, done + len(chunk))  # row number in the file
             done += len(chunk)
+            if wanted is not None:  # compare categoricals before paying for strings
+                keep = np.zeros(len(chunk), dtype=bool)
+                for key in wanted:
+                    module, pres = key.split("-")
+                    keep |= ((chunk.code_module == module) & (chunk.code_presentation == pres)).to_numpy()
+                chunk = chunk[keep]
             chunk = chunk.astype({"code_module": str, "code_presentation": str})
-            if wanted is not None:
-                chunk = chunk[_keys(chunk).isin(wanted)]
             parts.append(chunk)
             report("clicks", done, total)
     df = pd.concat(parts) if parts else pd.DataFrame(columns=list(dtypes))
@@ -448,10 +452,8 @@ def _mentees(regs: pd.DataFrame, length: dict[str, int], start_us: dict[str, int
     df = pd.DataFrame({"user_id": "s" + regs.id_student.astype(str), "module": regs.code_module,
                        "end_us": end_us})
     df = df.groupby(["user_id", "module"], sort=True).end_us.max().reset_index()
-    out: list[Mentee] = []
-    for user_id, g in df.groupby("user_id", sort=True):
-        goals = tuple(Goal(m, 5, (datetime(1970, 1, 1, tzinfo=timezone.utc)
-                                  + timedelta(microseconds=int(e))).date())
-                      for m, e in zip(g.module, g.end_us))
-        out.append(Mentee(str(user_id), goals=goals, language="en"))
-    return out
+    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    goals: dict[str, list[Goal]] = {}
+    for user_id, module, end in zip(df.user_id.tolist(), df.module.tolist(), df.end_us.tolist()):
+        goals.setdefault(user_id, []).append(Goal(module, 5, (epoch + timedelta(microseconds=end)).date()))
+    return [Mentee(u, goals=tuple(g), language="en") for u, g in goals.items()]
