@@ -22,11 +22,11 @@ This module is a loader (the package's I/O edge): it reads files, nothing else.
 
 from __future__ import annotations
 
+import gzip
 import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,7 +35,11 @@ import pandas as pd
 
 from catalog.catalog import World
 from catalog.errors import ConfigError
-from catalog.schema import EVENT_COLUMNS, Goal, Mentee, Resource, Skill, SkillLevel
+from catalog.oulad_mapping import (
+    ACTIVITY_TYPES, assess_events, assessment_table, mentees_from_registrations, presentation_keys,
+    presentation_start, site_table, stack_sorted, stage_level, to_us, view_events,
+)
+from catalog.schema import Resource, Skill, SkillLevel
 
 __all__ = [
     "OULAD_ATTRIBUTION",
@@ -56,37 +60,11 @@ OULAD_ATTRIBUTION = (
 )
 PROVIDER = "Open University (OULAD)"
 
-# OULAD activity_type -> SkillPath resource type. The raw type stays in the title.
-ACTIVITY_TYPES: dict[str, str] = {
-    "oucontent": "course",      # the module's structured study text
-    "subpage": "course",        # a section page of the course
-    "sharedsubpage": "course",
-    "resource": "article",      # a file (PDF, document) to read
-    "page": "article",
-    "dualpane": "article",
-    "url": "article",           # an external link
-    "quiz": "quiz",
-    "externalquiz": "quiz",
-    "questionnaire": "quiz",
-    "forumng": "forum",
-    "ouwiki": "forum",          # collaborative, like a forum
-    "oucollaborate": "video",   # live online tutorial rooms and their recordings
-    "ouelluminate": "video",
-    "glossary": "documentation",
-    "dataplus": "exercise",     # learner-filled database activity
-    "htmlactivity": "exercise",
-    "repeatactivity": "other",
-    "homepage": "other",
-    "folder": "other",
-}
+_PRESENTATION = re.compile(r"^([A-Z]{3})[-_ /]?(\d{4}[BJ])$")
+_CHUNK_ROWS = 100_000
 
 ProgressFn = Callable[[str, int, int], None]
 """``progress(stage, done, total)``: rows processed so far in ``stage`` out of ``total``."""
-
-_PRESENTATION = re.compile(r"^([A-Z]{3})[-_ /]?(\d{4}[BJ])$")
-_CHUNK_ROWS = 100_000
-_US_PER_DAY = 86_400_000_000
-_DEFAULT_LEVEL = 3
 
 
 @dataclass
@@ -105,20 +83,6 @@ class OuladWorld:
     info: dict[str, Any]
     clicks: pd.Series = field(default_factory=lambda: pd.Series(dtype="int32"))
     sites: pd.DataFrame = field(default_factory=pd.DataFrame)
-
-
-def presentation_start(code_presentation: str) -> datetime:
-    """Calendar start of a presentation: ``2013B`` -> 2013-02-01, ``2014J`` -> 2014-10-01 (UTC)."""
-    m = re.fullmatch(r"(\d{4})([BJ])", code_presentation)
-    if not m:
-        raise ConfigError(f"presentation code {code_presentation!r} is not like 2013J or 2014B")
-    return datetime(int(m[1]), 2 if m[2] == "B" else 10, 1, tzinfo=timezone.utc)
-
-
-def stage_level(day: np.ndarray | float, length_days: np.ndarray | float) -> np.ndarray:
-    """Curriculum stage 1-5 of a course day: fifths of the presentation (<0 -> 1, past the end -> 5)."""
-    frac = np.asarray(day, dtype=np.float64) / np.asarray(length_days, dtype=np.float64)
-    return np.clip(1 + np.floor(5 * frac), 1, 5).astype(np.int64)
 
 
 def load_oulad(
@@ -168,7 +132,7 @@ def load_oulad(
     if wanted is None:
         wanted = sorted(set(clicks_raw.code_module + "-" + clicks_raw.code_presentation))
     length = {k: known[k] for k in wanted}
-    start_us = {k: _us(presentation_start(k.split("-")[1])) for k in wanted}
+    start_us = {k: to_us(presentation_start(k.split("-")[1])) for k in wanted}
 
     sites = _read_sites(src / "vle.csv", wanted, report)
     assessments = _read_assessments(src / "assessments.csv", wanted)
@@ -178,19 +142,19 @@ def load_oulad(
     # ---- events
     below = clicks_raw.sum_click < min_clicks
     clicks_df = clicks_raw[~below]
-    views = _view_events(clicks_df, start_us)
+    views = view_events(clicks_df, start_us)
     no_score = scores.score.isna()
-    assess = _assess_events(scores[~no_score], start_us)
+    assess = assess_events(scores[~no_score], start_us)
     counts = np.concatenate([clicks_df.sum_click.to_numpy(np.int32), np.zeros(len(assess), np.int32)])
-    events, order = _stack_sorted([views, assess])
+    events, order = stack_sorted([views, assess])
     click_counts = pd.Series(counts[order], name="sum_click")
     report("events", len(events), len(events))
 
     # ---- catalog: levels and publication dates
     first_ts = events.groupby("item_id", sort=False).timestamp.min()
-    site_table = _site_table(sites, clicks_df, length, start_us, level_from, first_ts)
-    assess_table = _assessment_table(assessments, length, start_us, first_ts)
-    table = pd.concat([site_table, assess_table], ignore_index=True)
+    sites_part = site_table(sites, clicks_df, length, start_us, level_from, first_ts)
+    assess_table = assessment_table(assessments, length, start_us, first_ts)
+    table = pd.concat([sites_part, assess_table], ignore_index=True)
     modules = sorted({k.split("-")[0] for k in wanted})
     skills = [Skill(m, f"OU module {m}", "oulad") for m in modules]
     resources = [
@@ -199,7 +163,7 @@ def load_oulad(
                  provider=PROVIDER, language="en")
         for r in table.itertuples(index=False)
     ]
-    mentees = _mentees(regs, length, start_us)
+    mentees = mentees_from_registrations(regs, length, start_us)
     world = World.build(skills, resources, mentees)
 
     n_views, n_assess = len(views), len(assess)
@@ -211,7 +175,7 @@ def load_oulad(
         "level_from": level_from,
         "skills": len(skills),
         "resources": len(resources),
-        "sites": len(site_table),
+        "sites": len(sites_part),
         "assessments": len(assess_table),
         "mentees": len(mentees),
         "events": len(events),
@@ -245,10 +209,6 @@ def _parse_presentations(values: Iterable[str], known: dict[str, int]) -> list[s
     return sorted(out)
 
 
-def _keys(df: pd.DataFrame) -> pd.Series:
-    return df.code_module + "-" + df.code_presentation
-
-
 def _read_clicks(path: Path, wanted: list[str] | None, report: ProgressFn) -> tuple[pd.DataFrame, int]:
     """The click log in chunks (for progress), keeping file order and the wanted presentations."""
     total = _count_lines(path) - 1
@@ -273,8 +233,6 @@ def _read_clicks(path: Path, wanted: list[str] | None, report: ProgressFn) -> tu
 
 
 def _count_lines(path: Path) -> int:
-    import gzip
-
     n = 0
     with gzip.open(path, "rb") as f:
         while block := f.read(1 << 22):
@@ -284,14 +242,14 @@ def _count_lines(path: Path) -> int:
 
 def _read_sites(path: Path, wanted: list[str], report: ProgressFn) -> pd.DataFrame:
     df = pd.read_csv(path, na_values="?")
-    df = df[_keys(df).isin(wanted)].copy()
+    df = df[presentation_keys(df).isin(wanted)].copy()
     report("sites", len(df), len(df))
     return df
 
 
 def _read_assessments(path: Path, wanted: list[str]) -> pd.DataFrame:
     df = pd.read_csv(path, na_values="?")
-    return df[_keys(df).isin(wanted)].copy()
+    return df[presentation_keys(df).isin(wanted)].copy()
 
 
 def _read_scores(path: Path, assessments: pd.DataFrame, report: ProgressFn) -> tuple[pd.DataFrame, int]:
@@ -305,155 +263,6 @@ def _read_scores(path: Path, assessments: pd.DataFrame, report: ProgressFn) -> t
 def _read_registrations(path: Path, wanted: list[str], report: ProgressFn) -> pd.DataFrame:
     # studentRegistration has no demographic column; studentInfo (which has) is never read.
     df = pd.read_csv(path, na_values="?", usecols=["code_module", "code_presentation", "id_student"])
-    df = df[_keys(df).isin(wanted)]
+    df = df[presentation_keys(df).isin(wanted)]
     report("registrations", len(df), len(df))
     return df
-
-
-# ---------------------------------------------------------------- events
-
-
-def _us(dt: datetime) -> int:
-    return int(dt.timestamp()) * 1_000_000
-
-
-def _timestamps(keys: pd.Series, days: pd.Series, start_us: dict[str, int]) -> pd.Series:
-    start = keys.map(start_us).to_numpy(dtype=np.int64)
-    us = start + days.to_numpy(dtype=np.int64) * _US_PER_DAY
-    return pd.Series(pd.to_datetime(us, unit="us", utc=True).as_unit("us"), index=keys.index)
-
-
-def _view_events(clicks: pd.DataFrame, start_us: dict[str, int]) -> pd.DataFrame:
-    """One view per click-log row. The id is the row's fields plus its rank among identical
-    (learner, site, day) rows, so it does not depend on which presentations were loaded."""
-    keys = _keys(clicks)
-    site = clicks.id_site.astype(str)
-    student = clicks.id_student.astype(str)
-    day = clicks.date.astype(str)
-    dup = clicks.groupby(["id_site", "id_student", "date"], sort=False).cumcount().astype(str)
-    return pd.DataFrame({
-        "event_id": "oulad:v:" + site + ":" + student + ":" + day + ":" + dup,
-        "user_id": "s" + student,
-        "item_id": "vle-" + site,
-        "event_type": "view",
-        "value": np.nan,
-        "timestamp": _timestamps(keys, clicks.date, start_us),
-        "source": "oulad:" + keys,
-    }, columns=list(EVENT_COLUMNS)).reset_index(drop=True)
-
-
-def _assess_events(scores: pd.DataFrame, start_us: dict[str, int]) -> pd.DataFrame:
-    keys = _keys(scores)
-    aid = scores.id_assessment.astype(str)
-    student = scores.id_student.astype(str)
-    banked = np.where(scores.is_banked.to_numpy() == 1, ":banked", "")
-    return pd.DataFrame({
-        "event_id": "oulad:a:" + aid + ":" + student,
-        "user_id": "s" + student,
-        "item_id": "assess-" + aid,
-        "event_type": "assess",
-        "value": scores.score.astype("float64"),
-        "timestamp": _timestamps(keys, scores.date_submitted, start_us),
-        "source": "oulad:" + keys + banked,
-    }, columns=list(EVENT_COLUMNS)).reset_index(drop=True)
-
-
-# ---------------------------------------------------------------- catalog
-
-
-def _stack_sorted(frames: list[pd.DataFrame]) -> tuple[pd.DataFrame, np.ndarray]:
-    """Concatenate event frames column by column, stably sorted by timestamp.
-
-    ``pd.concat`` checks an all-NaN column cell by cell (seconds on the click log)."""
-    ts = np.concatenate([f.timestamp.array.asi8 for f in frames])
-    order = np.argsort(ts, kind="stable")
-    cols: dict[str, Any] = {}
-    for c in EVENT_COLUMNS:
-        if c == "timestamp":
-            cols[c] = pd.to_datetime(ts[order], unit="us", utc=True).as_unit("us")
-        else:
-            cols[c] = np.concatenate([f[c].to_numpy() for f in frames])[order]
-    out = pd.DataFrame(cols, columns=list(EVENT_COLUMNS))
-    out["value"] = out["value"].astype("float64")
-    return out, order
-
-
-def _published(keys: pd.Series, planned_day: pd.Series, item_ids: pd.Series, start_us: dict[str, int],
-               first_ts: pd.Series) -> pd.Series:
-    """Planned availability (presentation start + planned day), but never after the first
-    recorded event on the item: a click proves the material was online."""
-    planned = _timestamps(keys, planned_day.fillna(0), start_us)
-    first = item_ids.map(first_ts)
-    return planned.where(first.isna() | (planned <= first), first)
-
-
-def _site_table(sites: pd.DataFrame, clicks: pd.DataFrame, length: dict[str, int],
-                start_us: dict[str, int], level_from: str, first_ts: pd.Series) -> pd.DataFrame:
-    keys = _keys(sites)
-    n_days = keys.map(length).astype(float)
-    plan_day = sites.week_from * 7
-    level = pd.Series(_DEFAULT_LEVEL, index=sites.index, dtype="int64")
-    source = pd.Series("default", index=sites.index, dtype=object)
-    if level_from == "usage" and len(clicks):
-        first_day = clicks.groupby(["id_site", "id_student"], sort=False).date.min()
-        usage_day = sites.id_site.map(first_day.groupby(level="id_site").median())
-        has = usage_day.notna()
-        level[has] = stage_level(usage_day[has], n_days[has])
-        source[has] = "usage"
-    planned = plan_day.notna()
-    level[planned] = stage_level(plan_day[planned], n_days[planned])
-    source[planned] = "plan"
-    item_id = "vle-" + sites.id_site.astype(str)
-    raw = sites.activity_type.astype(str)
-    return pd.DataFrame({
-        "item_id": item_id,
-        "title": sites.code_module + "-" + sites.code_presentation + " " + raw + " " + sites.id_site.astype(str),
-        "type": raw.map(ACTIVITY_TYPES).fillna("other"),
-        "module": sites.code_module,
-        "presentation": keys,
-        "activity_type": raw,
-        "week_from": sites.week_from.astype("Int64"),
-        "level": level,
-        "level_source": source,
-        "published_at": _published(keys, plan_day, item_id, start_us, first_ts),
-    }).reset_index(drop=True)
-
-
-def _assessment_table(assessments: pd.DataFrame, length: dict[str, int], start_us: dict[str, int],
-                      first_ts: pd.Series) -> pd.DataFrame:
-    keys = _keys(assessments)
-    n_days = keys.map(length).astype(float)
-    # Exams have no due day in the data; they close the course, so they sit at its end.
-    due = assessments.date.fillna(n_days)
-    item_id = "assess-" + assessments.id_assessment.astype(str)
-    kind = assessments.assessment_type.astype(str)
-    title = (assessments.code_module + "-" + assessments.code_presentation + " " + kind + " "
-             + assessments.id_assessment.astype(str) + " (due day " + due.astype(int).astype(str)
-             + ", weight " + assessments.weight.astype(int).astype(str) + "%)")
-    return pd.DataFrame({
-        "item_id": item_id,
-        "title": title,
-        "type": "quiz",
-        "module": assessments.code_module,
-        "presentation": keys,
-        "activity_type": "assessment:" + kind,
-        "week_from": pd.array([pd.NA] * len(assessments), dtype="Int64"),
-        "level": stage_level(due, n_days),
-        "level_source": "due",
-        "published_at": _published(keys, pd.Series(0.0, index=assessments.index), item_id, start_us, first_ts),
-    }).reset_index(drop=True)
-
-
-def _mentees(regs: pd.DataFrame, length: dict[str, int], start_us: dict[str, int]) -> list[Mentee]:
-    """One mentee per student: finish each registered module (level 5) by the end of its
-    presentation (the latest one, for a learner who registered twice)."""
-    keys = _keys(regs)
-    end_us = keys.map(start_us).astype("int64") + keys.map(length).astype("int64") * _US_PER_DAY
-    df = pd.DataFrame({"user_id": "s" + regs.id_student.astype(str), "module": regs.code_module,
-                       "end_us": end_us})
-    df = df.groupby(["user_id", "module"], sort=True).end_us.max().reset_index()
-    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
-    goals: dict[str, list[Goal]] = {}
-    for user_id, module, end in zip(df.user_id.tolist(), df.module.tolist(), df.end_us.tolist()):
-        goals.setdefault(user_id, []).append(Goal(module, 5, (epoch + timedelta(microseconds=end)).date()))
-    return [Mentee(u, goals=tuple(g), language="en") for u, g in goals.items()]

@@ -161,8 +161,13 @@ def test_no_demographic_data_anywhere(loaded, src, monkeypatch):
     opened: list[str] = []
     real = pd.read_csv
     monkeypatch.setattr(pd, "read_csv", lambda p, *a, **k: (opened.append(str(p)), real(p, *a, **k))[1])
-    load_oulad(src, presentations=["CCC-2014B"])
+    plan = load_oulad(src, presentations=["AAA-2013J"], level_from="plan")
     assert opened and not any("studentInfo" in p for p in opened)
+    # level_from="plan" takes nothing from the click log: planned week, due date, else level 3.
+    assert set(plan.sites.level_source) <= {"plan", "due", "default"}
+    sites = plan.sites[plan.sites.item_id.str.startswith("vle-")]
+    assert (sites.level[sites.level_source == "default"] == 3).all()
+    assert (sites.level_source == "plan").sum() == sites.week_from.notna().sum() > 0
 
 
 def test_info_progress_and_attribution(loaded):
