@@ -161,7 +161,8 @@ def import_catalog(df: pd.DataFrame, *, skills: Sequence[Skill] = (),
         for sl in r.skills:
             if sl.skill_id not in known:
                 known.add(sl.skill_id)
-                out_skills.append(Skill(sl.skill_id, sl.skill_id))
+                name = "General" if sl.skill_id == FALLBACK_SKILL else sl.skill_id
+                out_skills.append(Skill(sl.skill_id, name))
     return out_skills, resources
 
 

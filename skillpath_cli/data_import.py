@@ -78,7 +78,7 @@ def _write_event_log(path: Path, events: pd.DataFrame) -> str:
     except ModuleNotFoundError as e:
         if e.name != "catalog.eventlog":
             raise
-        return "skipped (catalog.eventlog not installed); events are in events.parquet"
+        return "skipped (no catalog.eventlog); see events.parquet"
     log = EventLog(path)
     with progress(total=len(events), desc="event log", unit="ev") as bar:
         for i in range(0, len(events), EVENT_BATCH):
@@ -208,6 +208,8 @@ def oulad_cmd(ctx: click.Context, source_dir: str | None, presentations: tuple[s
         if bar is None:
             bar = bars[stage] = progress(total=total, desc=f"oulad {stage}", unit="rows")
         bar.update(done - bar.n)  # type: ignore[attr-defined]
+        if done >= total:  # one bar at a time: close a finished stage
+            bars.pop(stage).close()  # type: ignore[attr-defined]
 
     try:
         loaded = load_oulad(src, presentations=presentations or None, min_clicks=min_clicks,
