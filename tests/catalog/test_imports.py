@@ -134,7 +134,7 @@ def test_events_on_unknown_items_and_bad_values_are_listed_with_line_numbers():
                                (8, "value"), (9, "event_type"), (10, "user_id"), (10, "item_id")]
     msg = str(ei.value)
     assert "ev.csv:3: item_id: unknown item 'zz'" in msg and "ev.csv:10: item_id: unknown item 'yy'" in msg
-    assert "9 invalid row(s)" in msg
+    assert "9 error(s) in 8 row(s)" in msg
 
 
 def test_import_world_derives_mentees_from_events():
