@@ -47,7 +47,7 @@ numerical-methods | Numerical methods | T | calculus:3 linear-algebra:2 | 0.4
 software-design | Software design | F | programming-basics:3 | 1
 design-patterns | Design patterns | F | software-design:2 | 0.8
 testing | Software testing | F | programming-basics:3 | 1
-git | Git | F | programming-basics:1 | 1.5
+git | Git | F | programming-basics:2 | 1.5
 command-line | Command line and shell | F | | 1
 regex | Regular expressions | T | programming-basics:2 | 0.5
 security-basics | Security fundamentals | F | computer-networks:2 | 0.7
@@ -312,6 +312,8 @@ def skill_specs(table: str = SKILL_TABLE) -> list[SkillSpec]:
             pid, _, lvl = tok.partition(":")
             if pid not in seen:
                 raise ValueError(f"skill {sid!r}: prerequisite {pid!r} must be listed earlier")
+            if lvl and not 2 <= int(lvl) <= 4:
+                raise ValueError(f"skill {sid!r}: prerequisite level {lvl} must be 2-4")
             prereqs.append((pid, int(lvl) if lvl else None))
         if sid in seen:
             raise ValueError(f"skill {sid!r} listed twice")
