@@ -199,4 +199,4 @@ def assessment_score(mastery: ArrayLike, level: ArrayLike, rng: np.random.Genera
     s = 100.0 / (1.0 + np.exp(-10.0 * (m - target)))
     if rng is not None and noise > 0:
         s = s + rng.normal(0.0, noise, size=np.shape(s))
-    return np.round(np.clip(s, 0.0, 100.0), 1)
+    return np.asarray(np.round(np.clip(s, 0.0, 100.0), 1), dtype=np.float64)

@@ -17,30 +17,39 @@ from numpy.typing import NDArray
 from catalog.catalog import Catalog
 from catalog.schema import Goal, Mentee, Mentor, SkillLevel
 
-__all__ = ["PERSONAS", "PeopleTruth", "make_mentees", "make_mentors"]
+__all__ = ["Persona", "PERSONAS", "PeopleTruth", "make_mentees", "make_mentors"]
 
-# persona -> (weight, {domain: affinity}, {goal domain: weight})
-PERSONAS: dict[str, tuple[float, dict[str, float], dict[str, float]]] = {
-    "student": (0.15, {"cs": 0.9, "languages": 0.6, "statistics": 0.4, "web": 0.3, "analytics": 0.2},
+
+@dataclass(frozen=True)
+class Persona:
+    """A kind of mentee: how common, what they know (domain affinity 0-1), what they want."""
+
+    weight: float
+    affinity: dict[str, float]
+    goals: dict[str, float]
+
+
+PERSONAS: dict[str, Persona] = {
+    "student": Persona(0.15, {"cs": 0.9, "languages": 0.6, "statistics": 0.4, "web": 0.3, "analytics": 0.2},
                 {"languages": 2, "web": 2, "ml": 2, "cs": 1, "llm": 1}),
-    "frontend-dev": (0.10, {"cs": 0.5, "languages": 0.8, "web": 1.0, "cloud": 0.3},
+    "frontend-dev": Persona(0.10, {"cs": 0.5, "languages": 0.8, "web": 1.0, "cloud": 0.3},
                      {"web": 3, "cloud": 1, "llm": 2}),
-    "backend-dev": (0.15, {"cs": 0.7, "languages": 1.0, "web": 0.7, "databases": 0.8, "cloud": 0.6},
+    "backend-dev": Persona(0.15, {"cs": 0.7, "languages": 1.0, "web": 0.7, "databases": 0.8, "cloud": 0.6},
                     {"cloud": 2, "llm": 3, "data-engineering": 1, "databases": 1}),
-    "devops": (0.07, {"cs": 0.6, "languages": 0.5, "cloud": 1.0, "databases": 0.4},
+    "devops": Persona(0.07, {"cs": 0.6, "languages": 0.5, "cloud": 1.0, "databases": 0.4},
                {"cloud": 3, "mlops": 2, "llm": 1}),
-    "data-analyst": (0.13, {"cs": 0.3, "databases": 0.6, "analytics": 1.0, "statistics": 0.7, "languages": 0.4},
+    "data-analyst": Persona(0.13, {"cs": 0.3, "databases": 0.6, "analytics": 1.0, "statistics": 0.7, "languages": 0.4},
                      {"analytics": 2, "statistics": 2, "ml": 2, "data-engineering": 1}),
-    "data-engineer": (0.10, {"cs": 0.6, "databases": 0.9, "data-engineering": 1.0, "languages": 0.8,
+    "data-engineer": Persona(0.10, {"cs": 0.6, "databases": 0.9, "data-engineering": 1.0, "languages": 0.8,
                              "cloud": 0.6, "analytics": 0.4},
                       {"data-engineering": 3, "cloud": 1, "mlops": 1, "llm": 1}),
-    "data-scientist": (0.12, {"cs": 0.6, "statistics": 0.9, "analytics": 0.9, "ml": 0.8, "languages": 0.7,
+    "data-scientist": Persona(0.12, {"cs": 0.6, "statistics": 0.9, "analytics": 0.9, "ml": 0.8, "languages": 0.7,
                               "databases": 0.5, "deep-learning": 0.3},
                        {"ml": 2, "deep-learning": 2, "llm": 3, "mlops": 1}),
-    "ml-engineer": (0.08, {"cs": 0.8, "statistics": 0.6, "ml": 0.9, "deep-learning": 0.8, "languages": 0.9,
+    "ml-engineer": Persona(0.08, {"cs": 0.8, "statistics": 0.6, "ml": 0.9, "deep-learning": 0.8, "languages": 0.9,
                            "cloud": 0.5, "mlops": 0.6, "llm": 0.4, "analytics": 0.5},
                     {"llm": 3, "mlops": 2, "deep-learning": 1}),
-    "career-switcher": (0.10, {"languages": 0.2, "analytics": 0.3, "cs": 0.2, "web": 0.2},
+    "career-switcher": Persona(0.10, {"languages": 0.2, "analytics": 0.3, "cs": 0.2, "web": 0.2},
                         {"languages": 2, "analytics": 2, "web": 1, "llm": 1, "ml": 1}),
 }
 _MENTOR_PERSONAS = ["backend-dev", "frontend-dev", "devops", "data-engineer", "data-scientist", "ml-engineer"]
@@ -89,10 +98,11 @@ def _gumbel_top(rng: np.random.Generator, log_w: NDArray[np.float64], k: int) ->
     return np.argsort(-keys, axis=1)[:, :k]
 
 
-def _affinity(cat: Catalog, persona: NDArray[np.int64], which: int) -> NDArray[np.float64]:
+def _affinity(cat: Catalog, persona: NDArray[np.int64], *, goals: bool = False) -> NDArray[np.float64]:
+    """Per mentee and skill: the persona's affinity (or goal weight) for the skill's domain."""
     domains = [cat.skills[s].domain for s in cat.skill_ids]
-    table = np.array([[PERSONAS[p][which].get(d, 0.03 if which == 1 else 0.0) for d in domains]
-                      for p in PERSONAS])
+    table = np.array([[(PERSONAS[p].goals.get(d, 0.0) if goals else PERSONAS[p].affinity.get(d, 0.03))
+                       for d in domains] for p in PERSONAS])
     return table[persona]
 
 
@@ -102,12 +112,12 @@ def make_mentees(cat: Catalog, popularity: NDArray[np.float64], *, n: int, start
     S = cat.n_skills
     depth_d = cat.graph.depth()
     depth = np.array([depth_d[s] for s in cat.skill_ids], dtype=np.float64)
-    pw = np.array([PERSONAS[p][0] for p in PERSONAS])
+    pw = np.array([PERSONAS[p].weight for p in PERSONAS])
     persona = rng.choice(len(PERSONAS), size=n, p=pw / pw.sum())
     names = list(PERSONAS)
     exper = rng.beta(2.0, 2.5, size=n) * np.where(persona == names.index("student"), 0.6, 1.0) \
         * np.where(persona == names.index("career-switcher"), 0.4, 1.0)
-    aff = _affinity(cat, persona, 1)
+    aff = _affinity(cat, persona)
     p_known = np.clip(aff * 0.85**depth * (0.4 + exper[:, None]), 0, 0.95)
     known = rng.random((n, S)) < p_known
     p_lvl = np.clip(aff * exper[:, None] * 0.9**depth + 0.1, 0.0, 0.95)
@@ -124,7 +134,7 @@ def make_mentees(cat: Catalog, popularity: NDArray[np.float64], *, n: int, start
 
     # Goals: 1-3 skills from the persona's goal domains, favouring popular, deeper skills.
     n_goals = rng.choice([1, 2, 3], size=n, p=[0.5, 0.35, 0.15])
-    gaff = _affinity(cat, persona, 2)
+    gaff = _affinity(cat, persona, goals=True)
     with np.errstate(divide="ignore"):
         log_w = np.log(gaff * popularity[None, :] * np.sqrt(1 + depth)[None, :] * (level < 4))
     goal_idx = _gumbel_top(rng, log_w, 3)
@@ -179,7 +189,7 @@ def make_mentors(cat: Catalog, popularity: NDArray[np.float64], *, n: int,
         return []
     names = list(PERSONAS)
     persona = np.array([names.index(p) for p in rng.choice(_MENTOR_PERSONAS, size=n)])
-    aff = _affinity(cat, persona, 1)
+    aff = _affinity(cat, persona)
     with np.errstate(divide="ignore"):
         # Senior people concentrate on their persona's core domains and its deeper skills.
         depth_d = cat.graph.depth()

@@ -132,7 +132,7 @@ class _Sim:
         self.mastery = people.mastery.copy()
         self.target = people.target
         domains = [cat.skills[s].domain for s in cat.skill_ids]
-        aff = np.array([[PERSONAS[p][1].get(d, 0.03) for d in domains] for p in PERSONAS])
+        aff = np.array([[PERSONAS[p].affinity.get(d, 0.03) for d in domains] for p in PERSONAS])
         self.curiosity = aff[people.persona]
         days = config.days
         self.join = np.where(rng.random(U) < 0.35, 0, rng.integers(0, days, U))
