@@ -30,27 +30,36 @@ class Persona:
 
 
 PERSONAS: dict[str, Persona] = {
-    "student": Persona(0.15, {"cs": 0.9, "languages": 0.6, "statistics": 0.4, "web": 0.3, "analytics": 0.2},
-                {"languages": 2, "web": 2, "ml": 2, "cs": 1, "llm": 1}),
-    "frontend-dev": Persona(0.10, {"cs": 0.5, "languages": 0.8, "web": 1.0, "cloud": 0.3},
-                     {"web": 3, "cloud": 1, "llm": 2}),
-    "backend-dev": Persona(0.15, {"cs": 0.7, "languages": 1.0, "web": 0.7, "databases": 0.8, "cloud": 0.6},
-                    {"cloud": 2, "llm": 3, "data-engineering": 1, "databases": 1}),
-    "devops": Persona(0.07, {"cs": 0.6, "languages": 0.5, "cloud": 1.0, "databases": 0.4},
-               {"cloud": 3, "mlops": 2, "llm": 1}),
-    "data-analyst": Persona(0.13, {"cs": 0.3, "databases": 0.6, "analytics": 1.0, "statistics": 0.7, "languages": 0.4},
-                     {"analytics": 2, "statistics": 2, "ml": 2, "data-engineering": 1}),
-    "data-engineer": Persona(0.10, {"cs": 0.6, "databases": 0.9, "data-engineering": 1.0, "languages": 0.8,
-                             "cloud": 0.6, "analytics": 0.4},
-                      {"data-engineering": 3, "cloud": 1, "mlops": 1, "llm": 1}),
-    "data-scientist": Persona(0.12, {"cs": 0.6, "statistics": 0.9, "analytics": 0.9, "ml": 0.8, "languages": 0.7,
-                              "databases": 0.5, "deep-learning": 0.3},
-                       {"ml": 2, "deep-learning": 2, "llm": 3, "mlops": 1}),
-    "ml-engineer": Persona(0.08, {"cs": 0.8, "statistics": 0.6, "ml": 0.9, "deep-learning": 0.8, "languages": 0.9,
-                           "cloud": 0.5, "mlops": 0.6, "llm": 0.4, "analytics": 0.5},
-                    {"llm": 3, "mlops": 2, "deep-learning": 1}),
-    "career-switcher": Persona(0.10, {"languages": 0.2, "analytics": 0.3, "cs": 0.2, "web": 0.2},
-                        {"languages": 2, "analytics": 2, "web": 1, "llm": 1, "ml": 1}),
+    "student": Persona(
+        0.15, {"cs": 0.9, "languages": 0.6, "statistics": 0.4, "web": 0.3, "analytics": 0.2},
+        {"languages": 2, "web": 2, "ml": 2, "cs": 1, "llm": 1}),
+    "frontend-dev": Persona(
+        0.10, {"cs": 0.5, "languages": 0.8, "web": 1.0, "cloud": 0.3},
+        {"web": 3, "cloud": 1, "llm": 2}),
+    "backend-dev": Persona(
+        0.15, {"cs": 0.7, "languages": 1.0, "web": 0.7, "databases": 0.8, "cloud": 0.6},
+        {"cloud": 2, "llm": 3, "data-engineering": 1, "databases": 1}),
+    "devops": Persona(
+        0.07, {"cs": 0.6, "languages": 0.5, "cloud": 1.0, "databases": 0.4},
+        {"cloud": 3, "mlops": 2, "llm": 1}),
+    "data-analyst": Persona(
+        0.13, {"cs": 0.3, "databases": 0.6, "analytics": 1.0, "statistics": 0.7, "languages": 0.4},
+        {"analytics": 2, "statistics": 2, "ml": 2, "data-engineering": 1}),
+    "data-engineer": Persona(
+        0.10, {"cs": 0.6, "databases": 0.9, "data-engineering": 1.0, "languages": 0.8, "cloud": 0.6,
+               "analytics": 0.4},
+        {"data-engineering": 3, "cloud": 1, "mlops": 1, "llm": 1}),
+    "data-scientist": Persona(
+        0.12, {"cs": 0.6, "statistics": 0.9, "analytics": 0.9, "ml": 0.8, "languages": 0.7, "databases": 0.5,
+               "deep-learning": 0.3},
+        {"ml": 2, "deep-learning": 2, "llm": 3, "mlops": 1}),
+    "ml-engineer": Persona(
+        0.08, {"cs": 0.8, "statistics": 0.6, "ml": 0.9, "deep-learning": 0.8, "languages": 0.9, "cloud": 0.5,
+               "mlops": 0.6, "llm": 0.4, "analytics": 0.5},
+        {"llm": 3, "mlops": 2, "deep-learning": 1}),
+    "career-switcher": Persona(
+        0.10, {"languages": 0.2, "analytics": 0.3, "cs": 0.2, "web": 0.2},
+        {"languages": 2, "analytics": 2, "web": 1, "llm": 1, "ml": 1}),
 }
 _MENTOR_PERSONAS = ["backend-dev", "frontend-dev", "devops", "data-engineer", "data-scientist", "ml-engineer"]
 _LANG_TZ: dict[str, tuple[float, list[int], list[float]]] = {
