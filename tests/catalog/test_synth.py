@@ -12,7 +12,8 @@ from catalog.catalog import Catalog
 from catalog.datadir import DataDir
 from catalog.errors import ConfigError
 from catalog.freshness import catalog_freshness
-from catalog.schema import EVENT_COLUMNS, EVENT_TYPES, RESOURCE_TYPES, Resource, Skill, SkillLevel, parse_goals, parse_levels
+from catalog.schema import (EVENT_COLUMNS, EVENT_TYPES, RESOURCE_TYPES, Resource, Skill, SkillLevel, empty_events,
+                            parse_goals, parse_levels)
 from catalog.synth import SynthConfig, TrueLearningModel, assessment_score, generate
 from catalog.synth.skills_data import HALF_LIFE_RANGES, skill_specs
 from catalog.writers import save_world
@@ -136,6 +137,12 @@ def test_deterministic_for_a_seed(small):
     other = generate(SynthConfig(seed=4, **SMALL))
     assert not other.events.equals(small.events)
     assert other.world.catalog.resources != small.world.catalog.resources
+
+
+def test_tiny_world_still_gives_canonical_frames():
+    sw = generate(SynthConfig(n_mentees=1, n_items=1, n_mentors=0, days=1))
+    assert sw.events.dtypes.equals(empty_events().dtypes)
+    assert len(sw.truth) == sw.world.catalog.n_skills and sw.world.mentors == {}
 
 
 def test_config_is_validated():
