@@ -1,0 +1,99 @@
+"""Write a generated world into a data dir: CSVs, the hidden truth, and the events.
+
+The events go into the durable event log (``events.db``, :mod:`catalog.eventlog`) in
+batches. The event log is imported lazily: where it is not installed, the events are
+written to ``events.parquet`` instead, so the generator works on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from catalog.datadir import DataDir
+from catalog.errors import ConfigError
+from catalog.writers import atomic_write_parquet, save_world
+
+__all__ = ["EVENT_BATCH", "SaveReport", "existing_outputs", "save_synth", "truth_path", "events_parquet_path"]
+
+EVENT_BATCH = 5_000
+
+
+def truth_path(dd: DataDir) -> Path:
+    return dd.truth / "mastery.parquet"
+
+
+def events_parquet_path(dd: DataDir) -> Path:
+    return dd.root / "events.parquet"
+
+
+def _event_log_files(dd: DataDir) -> list[Path]:
+    db = dd.events_db
+    return [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")]
+
+
+@dataclass(frozen=True)
+class SaveReport:
+    """Where the events went and what the event log said about them."""
+
+    events_path: Path
+    event_log: bool          # True: appended to events.db; False: written to events.parquet
+    accepted: int
+    duplicates: int
+
+
+def existing_outputs(dd: DataDir) -> list[Path]:
+    """Files a new world would replace (world CSVs, event log, events Parquet, truth)."""
+    candidates = [dd.skills, dd.resources, dd.mentees, dd.mentors, *_event_log_files(dd),
+                  events_parquet_path(dd), truth_path(dd)]
+    return [p for p in candidates if p.exists()]
+
+
+def _load_event_log():
+    """``catalog.eventlog.EventLog`` if that module exists, else None (a real import error propagates)."""
+    try:
+        from catalog.eventlog import EventLog
+    except ModuleNotFoundError as e:
+        if e.name in ("catalog.eventlog", None):
+            return None
+        raise
+    return EventLog
+
+
+def save_synth(sw, dd: DataDir, *, replace: bool = False, batch_size: int = EVENT_BATCH,
+               on_batch: Callable[[int, int], None] | None = None) -> SaveReport:
+    """Write ``sw`` (a :class:`catalog.synth.SynthWorld`) into ``dd``.
+
+    Refuses (``ConfigError``) when ``dd`` already holds any of these outputs unless
+    ``replace``; replacing deletes the old event log first so it never mixes two worlds.
+    ``on_batch(done, total)`` reports event rows written.
+    """
+    if batch_size < 1:
+        raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+    old = existing_outputs(dd)
+    if old and not replace:
+        raise ConfigError(f"{dd.root} already holds a world ({old[0].name}); replace it explicitly (--force)")
+    dd.ensure()
+    for p in old:
+        if p in _event_log_files(dd) or p == events_parquet_path(dd):
+            p.unlink()
+    save_world(sw.world, dd)
+    atomic_write_parquet(sw.truth, truth_path(dd))
+    events = sw.events
+    total = len(events)
+    EventLog = _load_event_log()
+    if EventLog is None:
+        atomic_write_parquet(events, events_parquet_path(dd))
+        if on_batch:
+            on_batch(total, total)
+        return SaveReport(events_parquet_path(dd), False, total, 0)
+    accepted = duplicates = 0
+    with EventLog(dd.events_db) as log:
+        for a in range(0, total, batch_size):
+            res = log.append(events.iloc[a:a + batch_size])
+            accepted += int(res.accepted)
+            duplicates += int(res.duplicates)
+            if on_batch:
+                on_batch(min(a + batch_size, total), total)
+    return SaveReport(dd.events_db, True, accepted, duplicates)
