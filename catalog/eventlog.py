@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from catalog.errors import DataValidationError, IntegrityError, RowError
-from catalog.events import validate_events
+from catalog.events import validate_events_with_lines
 from catalog.schema import EVENT_COLUMNS, empty_events, parse_timestamp
 from catalog.writers import atomic_write_parquet
 
@@ -155,8 +155,8 @@ class EventLog:
         df = events if isinstance(events, pd.DataFrame) else pd.DataFrame.from_records(list(events))
         if df.empty:
             return AppendResult(0, 0, [])
-        canon = validate_events(df, known_items=known_items, known_users=known_users,
-                                line_offset=line_offset, source=source)
+        canon, lines = validate_events_with_lines(df, known_items=known_items, known_users=known_users,
+                                                  line_offset=line_offset, source=source)
         rows = _to_rows(canon)
         ids = canon["event_id"].tolist()
         ingested = _us(now) if now is not None else time.time_ns() // 1000
@@ -165,7 +165,7 @@ class EventLog:
             db.execute("BEGIN IMMEDIATE")  # take the write lock now: no upgrade deadlocks
             try:
                 stored = self._stored(ids)
-                conflicts = _conflicts(rows, stored, line_offset, source)
+                conflicts = _conflicts(rows, stored, lines, source)
                 if conflicts:
                     raise DataValidationError(conflicts, source=source)
                 new = [r + (ingested,) for r in rows if r[0] not in stored]
@@ -181,10 +181,12 @@ class EventLog:
                 raise
         return AppendResult(accepted=len(new), duplicates=len(rows) - len(new), event_ids=ids)
 
-    def check_conflicts(self, events: pd.DataFrame, *, line_offset: int = 1, source: str = "") -> list[RowError]:
+    def check_conflicts(self, events: pd.DataFrame, *, lines: Sequence[int] | None = None,
+                        source: str = "") -> list[RowError]:
         """Events of a *canonical* frame whose ``event_id`` is stored with other content.
 
         Lets an importer reject a whole file before its first batch is committed.
+        ``lines`` gives each row's line in the file (default: 1, 2, ...).
         """
         rows = _to_rows(events)
         found: dict[str, tuple] = {}
@@ -192,7 +194,7 @@ class EventLog:
             for start in range(0, len(rows), 50_000):
                 chunk = rows[start:start + 50_000]
                 found.update(self._stored([r[0] for r in chunk]))
-        return _conflicts(rows, found, line_offset, source)
+        return _conflicts(rows, found, np.arange(1, len(rows) + 1) if lines is None else lines, source)
 
     def _stored(self, ids: list[str]) -> dict[str, tuple]:
         out: dict[str, tuple] = {}
@@ -295,7 +297,8 @@ def _to_rows(canon: pd.DataFrame) -> list[tuple]:
                     canon["event_type"].tolist(), values, ts, canon["source"].tolist()))
 
 
-def _conflicts(rows: list[tuple], stored: Mapping[str, tuple], line_offset: int, source: str) -> list[RowError]:
+def _conflicts(rows: list[tuple], stored: Mapping[str, tuple], lines: Sequence[int],
+               source: str) -> list[RowError]:
     # Compare the content columns (user, item, type, value, ts: tuple positions 1-5), not
     # source: the same event replayed via another client is still the same event.
     idx = (1, 2, 3, 4, 5)
@@ -303,7 +306,7 @@ def _conflicts(rows: list[tuple], stored: Mapping[str, tuple], line_offset: int,
     for pos, r in enumerate(rows):
         old = stored.get(r[0])
         if old is not None and any(r[i] != old[i] for i in idx):
-            out.append(RowError(line_offset + pos, "event_id",
+            out.append(RowError(int(lines[pos]), "event_id",
                                 f"event_id {r[0]!r} is already stored with different content "
                                 f"({_describe(old)}); use a new event_id for a new event", source))
     return out

@@ -39,7 +39,9 @@ __all__ = [
     "ASSESS_RANGE",
     "LIKE_RANGE",
     "validate_events",
+    "validate_events_with_lines",
     "read_events_file",
+    "read_events_file_with_lines",
     "make_event_ids",
 ]
 
@@ -84,6 +86,23 @@ def validate_events(
     ``datetime64[us, UTC]``, ``value`` float64 (NaN when absent), ``source`` str (``""``
     when absent), a fresh 0-based index; identical duplicates collapsed to their first row.
     """
+    return validate_events_with_lines(df, known_items=known_items, known_users=known_users,
+                                      line_offset=line_offset, source=source)[0]
+
+
+def validate_events_with_lines(
+    df: pd.DataFrame,
+    *,
+    known_items: Collection[str] | None = None,
+    known_users: Collection[str] | None = None,
+    line_offset: int = 2,
+    source: str = "",
+) -> tuple[pd.DataFrame, NDArray[np.int64]]:
+    """:func:`validate_events`, plus the input line of each returned event.
+
+    Lines differ from ``line_offset + position`` once identical duplicates collapse;
+    callers that report later problems (a conflict with the stored log) need them.
+    """
     lines = np.arange(len(df), dtype=np.int64) + line_offset
     return _validate(df, lines, known_items=known_items, known_users=known_users, source=source)
 
@@ -95,7 +114,8 @@ def _validate(
     known_items: Collection[str] | None,
     known_users: Collection[str] | None,
     source: str,
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, NDArray[np.int64]]:
+    """Validate; return the canonical frame and the input line of each of its rows."""
     missing_cols = [c for c in REQUIRED_EVENT_COLUMNS if c not in df.columns]
     if missing_cols:
         header = int(lines[0]) - 1 if len(lines) else 1
@@ -165,8 +185,8 @@ def _validate(
         errors.sort(key=lambda e: (e.line, _COLUMN_ORDER.get(e.column, 99), e.reason))
         raise DataValidationError(errors, source=source)
     if keep is not None:
-        out = out.loc[keep].reset_index(drop=True)
-    return out
+        out, lines = out.loc[keep].reset_index(drop=True), lines[keep]
+    return out, lines
 
 
 def _collapse_duplicates(out: pd.DataFrame, bad: Mask, lines: NDArray[np.int64],
@@ -308,6 +328,16 @@ def read_events_file(
     Parquet rows at 1. A file without an ``event_id`` column gets deterministic ids from
     :func:`make_event_ids`, so importing the same file twice stores it once.
     """
+    return read_events_file_with_lines(path, known_items=known_items, known_users=known_users)[0]
+
+
+def read_events_file_with_lines(
+    path: str | Path,
+    *,
+    known_items: Collection[str] | None = None,
+    known_users: Collection[str] | None = None,
+) -> tuple[pd.DataFrame, NDArray[np.int64]]:
+    """:func:`read_events_file`, plus the file line of each returned event (for messages)."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".csv":
