@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from catalog.errors import DataValidationError, IntegrityError, RowError
+from catalog.event_columns import to_datetime_us
 from catalog.events import validate_events_with_lines
 from catalog.schema import EVENT_COLUMNS, empty_events, parse_timestamp
 from catalog.writers import atomic_write_parquet
@@ -348,6 +349,5 @@ def _frame(rows: list[tuple]) -> pd.DataFrame:
     df = pd.DataFrame.from_records(rows, columns=["event_id", "user_id", "item_id", "event_type", "value",
                                                   "ts_us", "source"])
     df["value"] = df["value"].astype("float64")
-    df["timestamp"] = pd.to_datetime(df.pop("ts_us").to_numpy(dtype=np.int64), unit="us", utc=True) \
-        .astype("datetime64[us, UTC]")
+    df["timestamp"] = to_datetime_us(df.pop("ts_us").to_numpy(dtype=np.int64))
     return df[list(EVENT_COLUMNS)]

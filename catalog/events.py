@@ -31,7 +31,8 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from catalog.errors import ConfigError, DataValidationError, RowError
-from catalog.schema import EVENT_COLUMNS, EVENT_TYPES, ID_PATTERN, check_id, parse_timestamp
+from catalog.event_columns import parse_ids, parse_text, parse_timestamps, parse_types, parse_values, to_datetime_us
+from catalog.schema import EVENT_COLUMNS
 
 __all__ = [
     "REQUIRED_EVENT_COLUMNS",
@@ -51,9 +52,7 @@ REQUIRED_EVENT_COLUMNS: tuple[str, ...] = ("event_id", "user_id", "item_id", "ev
 CONTENT_COLUMNS: tuple[str, ...] = ("user_id", "item_id", "event_type", "timestamp", "value")
 ASSESS_RANGE = (0.0, 100.0)
 LIKE_RANGE = (1.0, 5.0)
-_VALUED_TYPES = frozenset({"assess", "like"})
 _COLUMN_ORDER = {c: i for i, c in enumerate(EVENT_COLUMNS)}
-_MIN_YEAR, _MAX_YEAR = 1970, 2200
 
 Mask = NDArray[np.bool_]
 
@@ -122,65 +121,37 @@ def _validate(
         raise DataValidationError(
             [RowError(header, c, "required column is missing", source) for c in missing_cols], source=source
         )
+    n = len(df)
+    found: list[tuple[str, NDArray[np.object_]]] = []  # (column, reason per row)
+    eid, r = parse_ids(df["event_id"], "event_id")
+    found.append(("event_id", r))
+    user, r = parse_ids(df["user_id"], "user_id")
+    found.append(("user_id", r))
+    item, r = parse_ids(df["item_id"], "item_id")
+    found.append(("item_id", r))
+    et, r_type = parse_types(df["event_type"])
+    found.append(("event_type", r_type))
+    us, r = parse_timestamps(df["timestamp"])
+    found.append(("timestamp", r))
+    v, r_value = parse_values(df["value"] if "value" in df.columns else None, n)
+    found.append(("value", r_value))
+    found.append(("value", _value_rules(et, v, (r_type == "") & (r_value == ""))))
+    for col, ids, known, hint in (("item_id", item, known_items, "add it to the catalog (resources) first"),
+                                  ("user_id", user, known_users, "add the mentee first")):
+        if known is not None:
+            found.append((col, _unknown(ids, known, col.split("_")[0], hint)))
+    src = parse_text(df["source"]) if "source" in df.columns else np.full(n, "", dtype=object)
+
     errors: list[RowError] = []
-    bad = np.zeros(len(df), dtype=bool)
-
-    def report(mask: Mask, column: str, reason) -> None:  # reason: position -> str
-        for pos in np.flatnonzero(mask):
-            errors.append(RowError(int(lines[pos]), column, reason(pos), source))
-        bad[:] |= mask
-
-    cols: dict[str, pd.Series] = {}
-    for col, what in (("event_id", "event_id"), ("user_id", "user_id"), ("item_id", "item_id")):
-        s, missing = _clean_strings(df[col])
-        ok = s.str.fullmatch(ID_PATTERN.pattern).to_numpy(dtype=bool) & ~missing
-        raw = df[col]
-        report(~ok, col, lambda p, raw=raw, what=what: _id_reason(raw.iat[p], what))
-        cols[col] = s
-
-    et, missing = _clean_strings(df["event_type"])
-    et = et.str.lower()
-    report(~et.isin(EVENT_TYPES).to_numpy(dtype=bool), "event_type",
-           lambda p: "missing event_type" if missing[p] else
-           f"event_type {df['event_type'].iat[p]!r} is not one of {', '.join(EVENT_TYPES)}")
-    cols["event_type"] = et
-
-    ts, ts_errors = _parse_timestamps(df["timestamp"])
-    report(ts_errors != "", "timestamp", lambda p: str(ts_errors[p]))
-    cols["timestamp"] = ts
-
-    value, value_errors = _parse_values(df["value"] if "value" in df.columns else None, len(df))
-    v = value.to_numpy()
-    has_v = ~np.isnan(v)
-    et_arr = et.to_numpy(dtype=object)
-    is_assess, is_like = et_arr == "assess", et_arr == "like"
-    with np.errstate(invalid="ignore"):
-        assess_bad = is_assess & (value_errors == "") & (~has_v | (v < ASSESS_RANGE[0]) | (v > ASSESS_RANGE[1]))
-        like_bad = is_like & has_v & ((v < LIKE_RANGE[0]) | (v > LIKE_RANGE[1]))
-    valued = np.isin(et_arr, list(_VALUED_TYPES))
-    other_bad = ~valued & has_v & et.isin(EVENT_TYPES).to_numpy(dtype=bool)
-    report(value_errors != "", "value", lambda p: str(value_errors[p]))
-    report(assess_bad, "value", lambda p: f"assess needs a score in [0, 100], got {_show(v[p])}")
-    report(like_bad, "value", lambda p: f"like rating {_show(v[p])} is outside 1-5")
-    report(other_bad, "value", lambda p: f"{et_arr[p]} events carry no value, got {_show(v[p])}")
-    cols["value"] = value
-
-    if known_items is not None:
-        report(_unknown(cols["item_id"], known_items, bad), "item_id",
-               lambda p: f"unknown item {cols['item_id'].iat[p]!r}; add it to the catalog (resources) first")
-    if known_users is not None:
-        report(_unknown(cols["user_id"], known_users, bad), "user_id",
-               lambda p: f"unknown user {cols['user_id'].iat[p]!r}; add the mentee first")
-
-    if "source" in df.columns:
-        src, _ = _clean_strings(df["source"])
-    else:
-        src = pd.Series([""] * len(df), index=df.index, dtype=object)
-    cols["source"] = src
-
-    out = pd.DataFrame({c: cols[c].to_numpy() for c in EVENT_COLUMNS})
-    out["timestamp"] = out["timestamp"].astype("datetime64[us, UTC]")
-    keep = _collapse_duplicates(out, bad, lines, errors, source)
+    bad = np.zeros(n, dtype=bool)
+    for col, reasons in found:
+        hit = reasons != ""
+        if hit.any():
+            bad |= hit
+            errors.extend(RowError(int(lines[p]), col, str(reasons[p]), source) for p in np.flatnonzero(hit))
+    out = pd.DataFrame({"event_id": eid, "user_id": user, "item_id": item, "event_type": et, "value": v,
+                        "timestamp": to_datetime_us(us), "source": src})
+    keep = None if len(set(eid)) == n else _collapse_duplicates(out, bad, lines, errors, source)
     if errors:
         errors.sort(key=lambda e: (e.line, _COLUMN_ORDER.get(e.column, 99), e.reason))
         raise DataValidationError(errors, source=source)
@@ -189,24 +160,37 @@ def _validate(
     return out, lines
 
 
+def _value_rules(et: NDArray[np.object_], v: NDArray[np.float64], checkable: Mask) -> NDArray[np.object_]:
+    """Which event types carry a value, and in which range (only rows whose type and value parsed)."""
+    reasons = np.full(len(et), "", dtype=object)
+    has_v = ~np.isnan(v)
+    is_assess, is_like = et == "assess", et == "like"
+    with np.errstate(invalid="ignore"):
+        assess_bad = is_assess & (~has_v | (v < ASSESS_RANGE[0]) | (v > ASSESS_RANGE[1]))
+        like_bad = is_like & has_v & ((v < LIKE_RANGE[0]) | (v > LIKE_RANGE[1]))
+    other_bad = has_v & ~is_assess & ~is_like
+    for mask, say in ((assess_bad, lambda p: f"assess needs a score in [0, 100], got {_show(v[p])}"),
+                      (like_bad, lambda p: f"like rating {_show(v[p])} is outside 1-5"),
+                      (other_bad, lambda p: f"{et[p]} events carry no value, got {_show(v[p])}")):
+        for pos in np.flatnonzero(mask & checkable):
+            reasons[pos] = say(pos)
+    return reasons
+
+
 def _collapse_duplicates(out: pd.DataFrame, bad: Mask, lines: NDArray[np.int64],
-                         errors: list[RowError], source: str) -> Mask | None:
-    """Report ids reused with other content; return rows to keep (None: keep all)."""
+                         errors: list[RowError], source: str) -> Mask:
+    """Report ids reused with other content; return the rows to keep (first of each id)."""
     eid = out["event_id"]
     dup = eid.duplicated(keep=False).to_numpy() & ~bad
-    if not dup.any():
-        return None
-    sub = out.loc[dup, ["event_id", *CONTENT_COLUMNS]]
-    first_pos = {}
-    for pos in np.flatnonzero(dup):  # only the (rare) duplicated rows
+    first_pos: dict[str, int] = {}
+    for pos in np.flatnonzero(dup):  # only the duplicated rows
         first_pos.setdefault(eid.iat[pos], pos)
-    firsts = sub.drop_duplicates("event_id").set_index("event_id")
-    aligned = firsts.reindex(sub["event_id"]).reset_index(drop=True)
-    mine = sub.reset_index(drop=True)
+    sub = out.loc[dup, ["event_id", *CONTENT_COLUMNS]]
+    aligned = sub.drop_duplicates("event_id").set_index("event_id").reindex(sub["event_id"])
     same = np.ones(len(sub), dtype=bool)
     for c in CONTENT_COLUMNS:
-        a, b = mine[c], aligned[c]
-        same &= ((a == b) | (a.isna() & b.isna())).to_numpy(dtype=bool)
+        a, b = sub[c].to_numpy(), aligned[c].to_numpy()
+        same &= (a == b) | (pd.isna(a) & pd.isna(b))
     for pos, ok in zip(np.flatnonzero(dup), same):
         if not ok:
             first = first_pos[eid.iat[pos]]
@@ -216,97 +200,18 @@ def _collapse_duplicates(out: pd.DataFrame, bad: Mask, lines: NDArray[np.int64],
     return ~eid.duplicated(keep="first").to_numpy()
 
 
-def _clean_strings(col: pd.Series) -> tuple[pd.Series, Mask]:
-    """Cells as stripped str ("" for missing), and the missing mask."""
-    if pd.api.types.is_float_dtype(col.dtype):
-        finite = col.dropna()
-        if len(finite) and (finite == finite.round()).all():
-            col = col.astype("Int64")  # ids read as floats (1.0) mean 1
-    missing = col.isna().to_numpy(dtype=bool)
-    s = col.astype(str).str.strip().astype(object)
-    if missing.any():
-        s[missing] = ""
-    missing |= (s == "").to_numpy(dtype=bool)
-    return s.reset_index(drop=True), missing
-
-
-def _id_reason(raw: object, what: str) -> str:
-    if raw is None or (isinstance(raw, float) and np.isnan(raw)) or str(raw).strip() == "":
-        return f"missing {what}"
-    try:
-        check_id(raw, what)
-    except ValueError as e:
-        return str(e)
-    return f"{what} {raw!r} is not valid"  # pragma: no cover - the regexes agree
-
-
-def _parse_timestamps(col: pd.Series) -> tuple[pd.Series, NDArray[np.object_]]:
-    """Vectorised :func:`catalog.schema.parse_timestamp`; per-row only for rejects."""
-    col = col.reset_index(drop=True)
-    n = len(col)
-    reasons = np.full(n, "", dtype=object)
-    if pd.api.types.is_datetime64_any_dtype(col.dtype):
-        parsed = col.dt.tz_localize("UTC") if col.dt.tz is None else col.dt.tz_convert("UTC")
-        retry = np.zeros(n, dtype=bool)
-    else:
-        try:
-            parsed = pd.to_datetime(col, utc=True, format="ISO8601", errors="coerce")
-        except (ValueError, TypeError, OverflowError):
-            parsed = pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns, UTC]")
-        # pandas accepts "2025-03" as a date; parse_timestamp does not: let it decide.
-        short = (col.astype(str).str.strip().str.len() < 10).to_numpy(dtype=bool)
-        retry = (parsed.isna().to_numpy() | short) & ~col.isna().to_numpy()
-    parsed = parsed.astype("datetime64[us, UTC]")
-    missing = col.isna().to_numpy(dtype=bool)
-    reasons[missing] = "missing timestamp"
-    for pos in np.flatnonzero(retry):
-        try:
-            parsed.iat[pos] = pd.Timestamp(parse_timestamp(col.iat[pos]))
-        except (ValueError, TypeError, OverflowError) as e:
-            reasons[pos] = str(e) if isinstance(e, ValueError) else f"bad date {col.iat[pos]!r}"
-            parsed.iat[pos] = pd.NaT
-    year = parsed.dt.year.to_numpy(dtype=float, na_value=np.nan)
-    out_of_range = ((year < _MIN_YEAR) | (year > _MAX_YEAR)) & (reasons == "")
-    for pos in np.flatnonzero(out_of_range):
-        reasons[pos] = f"date {col.iat[pos]!r} is out of range ({_MIN_YEAR}-{_MAX_YEAR})"
-    return parsed, reasons
-
-
-def _parse_values(col: pd.Series | None, n: int) -> tuple[pd.Series, NDArray[np.object_]]:
-    reasons = np.full(n, "", dtype=object)
-    if col is None:
-        return pd.Series(np.full(n, np.nan)), reasons
-    col = col.reset_index(drop=True)
-    if pd.api.types.is_bool_dtype(col.dtype):  # true/false is not a score or a rating
-        v = pd.Series(np.full(n, np.nan))
-        not_num = ~col.isna().to_numpy(dtype=bool)
-    elif pd.api.types.is_numeric_dtype(col.dtype):
-        v = col.astype("float64")
-        not_num = np.zeros(n, dtype=bool)
-    else:
-        v = pd.to_numeric(col, errors="coerce").astype("float64")
-        blank = col.isna().to_numpy() | (col.astype(str).str.strip() == "").to_numpy()
-        not_num = v.isna().to_numpy() & ~blank
-    arr = v.to_numpy()
-    inf = np.isinf(arr)
-    for pos in np.flatnonzero(not_num):
-        reasons[pos] = f"value {col.iat[pos]!r} is not a number"
-    for pos in np.flatnonzero(inf):
-        reasons[pos] = f"value {col.iat[pos]!r} is not finite"
-    bad = not_num | inf
-    if bad.any():
-        arr = arr.copy()
-        arr[bad] = np.nan
-    return pd.Series(arr), reasons
-
-
-def _unknown(ids: pd.Series, known: Collection[str], bad: Mask) -> Mask:
-    # Membership against a set is O(batch); pandas' isin would hash the whole known set
-    # (O(catalog)) on every call, which costs more than the rest of the validation.
+def _unknown(ids: NDArray[np.object_], known: Collection[str], what: str, hint: str) -> NDArray[np.object_]:
+    # Set algebra over the batch is O(batch); pandas' isin would hash the whole known
+    # set (O(catalog)) on every call.
     if not isinstance(known, (set, frozenset, dict)):
         known = frozenset(known)
-    arr = ids.to_numpy(dtype=object)
-    return np.fromiter((x not in known for x in arr), dtype=bool, count=len(arr)) & ~bad
+    reasons = np.full(len(ids), "", dtype=object)
+    unknown = set(ids).difference(known)
+    unknown.discard("")  # a missing id is reported as missing, not unknown
+    if unknown:
+        for pos in np.flatnonzero(np.isin(ids, list(unknown))):
+            reasons[pos] = f"unknown {what} {ids[pos]!r}; {hint}"
+    return reasons
 
 
 def _show(x: float) -> str:
@@ -389,20 +294,20 @@ def make_event_ids(df: pd.DataFrame) -> pd.Series:
     give the same id. Identical events therefore share an id and are stored once.
     """
     n = len(df)
-    user, _ = _clean_strings(df["user_id"]) if "user_id" in df else (pd.Series([""] * n), None)
-    item, _ = _clean_strings(df["item_id"]) if "item_id" in df else (pd.Series([""] * n), None)
-    et, _ = _clean_strings(df["event_type"]) if "event_type" in df else (pd.Series([""] * n), None)
+    blank = np.full(n, "", dtype=object)
+    user = parse_text(df["user_id"]) if "user_id" in df else blank
+    item = parse_text(df["item_id"]) if "item_id" in df else blank
+    et = parse_text(df["event_type"]) if "event_type" in df else blank
     if "timestamp" in df:
-        ts, reasons = _parse_timestamps(df["timestamp"])
-        us = ts.array.asi8  # microseconds since the epoch (NaT where reasons says why)
-        raw = df["timestamp"].reset_index(drop=True).astype(str).to_numpy()
-        ts_key = [r if why else str(u) for r, why, u in zip(raw, reasons, us)]
+        us, reasons = parse_timestamps(df["timestamp"])
+        raw = df["timestamp"].astype(str).to_numpy()  # unparseable: validation rejects it anyway
+        ts_key = [r if why else str(u) for r, why, u in zip(raw, reasons, us.tolist())]
     else:
         ts_key = [""] * n
-    value, _ = _parse_values(df["value"] if "value" in df else None, n)
-    v_key = ["" if np.isnan(x) else repr(float(x)) for x in value.to_numpy()]
+    value, _ = parse_values(df["value"] if "value" in df else None, n)
+    v_key = ["" if x != x else repr(x) for x in value.tolist()]
     ids = [
         hashlib.sha1("\x1f".join((u, i, t.lower(), s, v)).encode("utf-8")).hexdigest()
-        for u, i, t, s, v in zip(user.to_numpy(), item.to_numpy(), et.to_numpy(), ts_key, v_key)
+        for u, i, t, s, v in zip(user, item, et, ts_key, v_key)
     ]
     return pd.Series(ids, index=df.index, dtype=object, name="event_id")
