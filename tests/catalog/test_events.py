@@ -183,3 +183,35 @@ def test_make_event_ids_depends_on_each_content_field():
     ids = make_event_ids(pd.DataFrame(variants))
     assert ids.nunique() == len(variants)
     assert make_event_ids(pd.DataFrame([{**base, "event_id": "ignored", "source": "s"}])).iloc[0] == ids.iloc[0]
+
+
+def test_batch_wide_id_check_cannot_be_fooled_by_newlines():
+    # The fast path joins ids with "\n" and matches once; an id holding "\n" must not pass.
+    errs = _errors([_ev(event_id="a"), _ev(event_id="b\nc")])
+    assert errs == [(3, "event_id", errs[0][2])] and "must be 1-128" in errs[0][2]
+
+
+def test_blank_cells_count_as_missing():
+    rows = [_ev(event_id="a", timestamp="   "), _ev(event_id="b", event_type="assess", value="  "),
+            _ev(event_id="c", user_id="  ")]
+    errs = _errors(rows, known_users={"u1"})
+    assert errs == [(2, "timestamp", "missing timestamp"),
+                    (3, "value", "assess needs a score in [0, 100], got nothing"),
+                    (4, "user_id", "missing user_id")]  # missing, not also "unknown"
+
+
+def test_mixed_cell_types_take_the_slow_path_and_agree():
+    df = pd.DataFrame({"event_id": ["a", 2, " c "], "user_id": ["u", "u", "u"], "item_id": ["i", "i", "i"],
+                       "event_type": ["view", " Like ", "assess"], "value": [None, 5, "99.5"],
+                       "timestamp": ["2025-01-01", datetime(2025, 1, 2, tzinfo=UTC), pd.Timestamp("2025-01-03")]})
+    out = validate_events(df)
+    assert out["event_id"].tolist() == ["a", "2", "c"]
+    assert out["event_type"].tolist() == ["view", "like", "assess"]
+    assert out["value"].tolist()[1:] == [5.0, 99.5]
+    assert out["timestamp"].dt.day.tolist() == [1, 2, 3]
+
+
+def test_empty_batch_is_an_empty_canonical_frame():
+    out = validate_events(pd.DataFrame(columns=["event_id", "user_id", "item_id", "event_type", "timestamp"]))
+    assert len(out) == 0 and list(out.columns) == list(EVENT_COLUMNS)
+    assert str(out["timestamp"].dtype) == "datetime64[us, UTC]"
