@@ -1,8 +1,8 @@
 """Validate interaction events into the canonical events frame, all rows at once.
 
-Events arrive by the thousand (HTTP batches, CSV imports), so validation is vectorised
-pandas: one pass per rule over the whole batch, with per-row Python only to word the
-message of a row that is already known to be bad. A batch is either entirely valid or
+Events arrive by the thousand (HTTP batches, CSV imports), so validation works on whole
+columns (:mod:`catalog.event_columns`: batch-wide regex, set algebra, pandas parsers),
+with per-row Python only to word the message of a row already known to be bad. A batch is either entirely valid or
 rejected with a :class:`~catalog.errors.DataValidationError` that lists *every* bad
 event, so a client can fix its file in one go.
 
