@@ -1,0 +1,353 @@
+"""The durable, idempotent event log: one SQLite file in WAL mode.
+
+Guarantees (see ``docs/events.md``):
+
+- **all or nothing**: a batch is validated first, then stored in one transaction; a
+  bad event rejects the whole batch and stores nothing;
+- **durable acknowledgement**: :meth:`EventLog.append` returns only after COMMIT with
+  ``synchronous=FULL`` (the WAL is fsynced), so an acknowledged batch survives a crash
+  of the process and of the machine;
+- **idempotent**: ``event_id`` is the key. A replayed batch is stored once and
+  acknowledged again (its events counted as duplicates). An ``event_id`` already stored
+  with *different* content is a client bug (an idempotency key reused): the batch is
+  rejected with a :class:`~catalog.errors.DataValidationError` naming those events;
+  stored events are never overwritten.
+
+Several processes may open the same file (SQLite's locks serialise writers; readers
+never block in WAL mode) and one ``EventLog`` may be shared by threads (one connection
+guarded by a lock).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from catalog.errors import DataValidationError, IntegrityError, RowError
+from catalog.event_columns import to_datetime_us
+from catalog.events import validate_events_with_lines
+from catalog.schema import EVENT_COLUMNS, empty_events, parse_timestamp
+from catalog.writers import atomic_write_parquet
+
+__all__ = ["AppendResult", "EventLog", "SCHEMA_VERSION"]
+
+SCHEMA_VERSION = 1
+_SQL_VARS = 900  # parameters per IN (...) query; well under SQLite's limit
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,  -- arrival order, never reused
+    event_id    TEXT    NOT NULL UNIQUE,            -- the idempotency key
+    user_id     TEXT    NOT NULL,
+    item_id     TEXT    NOT NULL,
+    event_type  TEXT    NOT NULL,
+    value       REAL,                               -- NULL when the event has none
+    ts_us       INTEGER NOT NULL,                   -- event time, UTC microseconds
+    source      TEXT    NOT NULL DEFAULT '',
+    ingested_us INTEGER NOT NULL                    -- when the log stored it
+);
+CREATE INDEX IF NOT EXISTS events_user_ts ON events (user_id, ts_us);
+CREATE INDEX IF NOT EXISTS events_ts ON events (ts_us);
+"""
+_COLS = "event_id, user_id, item_id, event_type, value, ts_us, source"
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """What :meth:`EventLog.append` stored: new events, replays, and every id acknowledged."""
+
+    accepted: int
+    duplicates: int
+    event_ids: list[str] = field(default_factory=list)
+
+
+class EventLog:
+    """An append-only, idempotent store of interaction events.
+
+    Parameters
+    ----------
+    path : str or Path
+        The SQLite file (created with its parent folder if missing).
+    timeout : float
+        Seconds to wait for another process's write lock before failing.
+    """
+
+    def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction is
+        # exactly one batch. check_same_thread=False: the lock makes sharing safe.
+        self._conn: sqlite3.Connection | None = sqlite3.connect(
+            self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+        )
+        c = self._conn
+        c.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        c.execute("PRAGMA journal_mode = WAL")
+        c.execute("PRAGMA synchronous = FULL")
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            version = c.execute("PRAGMA user_version").fetchone()[0]
+            if version not in (0, SCHEMA_VERSION):
+                raise IntegrityError(
+                    f"{self.path}: event log schema version {version}, this SkillPath reads {SCHEMA_VERSION}"
+                )
+            for stmt in _SCHEMA.split(";"):
+                if stmt.strip():
+                    c.execute(stmt)
+            c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            c.close()
+            self._conn = None
+            raise
+
+    # ------------------------------------------------------------ lifecycle
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> EventLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"EventLog({str(self.path)!r})"
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise ValueError(f"{self!r} is closed")
+        return self._conn
+
+    # ------------------------------------------------------------ writing
+
+    def append(
+        self,
+        events: pd.DataFrame | Sequence[Mapping[str, object]],
+        *,
+        known_items: Collection[str] | None = None,
+        known_users: Collection[str] | None = None,
+        line_offset: int = 1,
+        source: str = "",
+        now: datetime | None = None,
+    ) -> AppendResult:
+        """Validate and durably store a batch; return only after COMMIT.
+
+        ``line_offset`` numbers the first event in error messages (1: "event 1 of the
+        batch"); ``source`` names the batch there. ``now`` stamps ``ingested_at``
+        (default: the wall clock). Raises :class:`DataValidationError` (nothing stored)
+        if any event is invalid or reuses a stored ``event_id`` with other content.
+        """
+        df = events if isinstance(events, pd.DataFrame) else pd.DataFrame.from_records(list(events))
+        if df.empty:
+            return AppendResult(0, 0, [])
+        canon, lines = validate_events_with_lines(df, known_items=known_items, known_users=known_users,
+                                                  line_offset=line_offset, source=source)
+        rows = _to_rows(canon)
+        ids = canon["event_id"].tolist()
+        ingested = _us(now) if now is not None else time.time_ns() // 1000
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")  # take the write lock now: no upgrade deadlocks
+            try:
+                stored = self._stored(ids)
+                conflicts = _conflicts(rows, stored, lines, source)
+                if conflicts:
+                    raise DataValidationError(conflicts, source=source)
+                new = [r + (ingested,) for r in rows if r[0] not in stored]
+                cur = db.executemany(
+                    f"INSERT OR IGNORE INTO events ({_COLS}, ingested_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", new
+                )
+                if cur.rowcount != len(new):  # impossible under BEGIN IMMEDIATE; never hide it
+                    raise IntegrityError(f"{self.path}: stored {cur.rowcount} of {len(new)} new events")
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        return AppendResult(accepted=len(new), duplicates=len(rows) - len(new), event_ids=ids)
+
+    def check_conflicts(self, events: pd.DataFrame, *, lines: Sequence[int] | None = None,
+                        source: str = "") -> list[RowError]:
+        """Events of a *canonical* frame whose ``event_id`` is stored with other content.
+
+        Lets an importer reject a whole file before its first batch is committed.
+        ``lines`` gives each row's line in the file (default: 1, 2, ...).
+        """
+        rows = _to_rows(events)
+        found: dict[str, tuple] = {}
+        with self._lock:
+            for start in range(0, len(rows), 50_000):
+                chunk = rows[start:start + 50_000]
+                found.update(self._stored([r[0] for r in chunk]))
+        return _conflicts(rows, found, np.arange(1, len(rows) + 1) if lines is None else lines, source)
+
+    def _stored(self, ids: list[str]) -> dict[str, tuple]:
+        out: dict[str, tuple] = {}
+        for start in range(0, len(ids), _SQL_VARS):
+            chunk = ids[start:start + _SQL_VARS]
+            marks = ",".join("?" * len(chunk))
+            for row in self._db.execute(f"SELECT {_COLS} FROM events WHERE event_id IN ({marks})", chunk):
+                out[row[0]] = row
+        return out
+
+    # ------------------------------------------------------------ reading
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+    def time_range(self) -> tuple[datetime, datetime] | None:
+        """Earliest and latest event timestamps, or None for an empty log."""
+        with self._lock:
+            lo, hi = self._db.execute("SELECT MIN(ts_us), MAX(ts_us) FROM events").fetchone()
+        if lo is None:
+            return None
+        return _dt(lo), _dt(hi)
+
+    def read(
+        self,
+        *,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        user_ids: Collection[str] | None = None,
+        event_types: Collection[str] | None = None,
+    ) -> pd.DataFrame:
+        """Events with ``since <= timestamp < until``, ordered by timestamp then arrival."""
+        where, params = _filters(since, until, user_ids, event_types)
+        sql = f"SELECT {_COLS} FROM events{where} ORDER BY ts_us, seq"
+        with self._lock:
+            rows = self._db.execute(sql, params).fetchall()
+        return _frame(rows)
+
+    def user_events(self, user_id: str) -> pd.DataFrame:
+        """One user's events in time order (uses the ``(user_id, ts_us)`` index)."""
+        return self.read(user_ids=[user_id])
+
+    def tail(self, n: int = 20, *, user_id: str | None = None) -> pd.DataFrame:
+        """The ``n`` latest events by timestamp (optionally of one user), oldest first."""
+        where, params = _filters(None, None, [user_id] if user_id is not None else None, None)
+        sql = f"SELECT {_COLS} FROM events{where} ORDER BY ts_us DESC, seq DESC LIMIT ?"
+        with self._lock:
+            rows = self._db.execute(sql, [*params, int(n)]).fetchall()
+        return _frame(rows[::-1])
+
+    def iter_batches(
+        self,
+        batch_size: int = 100_000,
+        *,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+    ) -> Iterator[pd.DataFrame]:
+        """Yield the log in timestamp order, ``batch_size`` events at a time.
+
+        The set of events is fixed when iteration starts (events appended meanwhile are
+        not returned), and each batch is one short query, so writers are never held up.
+        """
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        where, params = _filters(since, until, None, None)
+        with self._lock:
+            (max_seq,) = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
+        cond = f"{where} AND" if where else " WHERE"
+        last: tuple[int, int] = (-(2**62), -1)
+        while True:
+            sql = (f"SELECT {_COLS}, seq FROM events{cond} seq <= ? AND (ts_us, seq) > (?, ?) "
+                   f"ORDER BY ts_us, seq LIMIT ?")
+            with self._lock:
+                rows = self._db.execute(sql, [*params, max_seq, *last, batch_size]).fetchall()
+            if not rows:
+                return
+            last = (rows[-1][5], rows[-1][7])
+            yield _frame([r[:7] for r in rows])
+            if len(rows) < batch_size:
+                return
+
+    def export_parquet(self, path: str | Path, *, since: datetime | str | None = None,
+                       until: datetime | str | None = None) -> int:
+        """Write events (timestamp order, µs UTC timestamps) to Parquet atomically; return the count."""
+        df = self.read(since=since, until=until)
+        atomic_write_parquet(df, path)
+        return len(df)
+
+
+# ------------------------------------------------------------ helpers
+
+
+def _to_rows(canon: pd.DataFrame) -> list[tuple]:
+    """Canonical frame -> tuples in ``_COLS`` order (value None for NaN, ts in µs)."""
+    value = canon["value"].to_numpy(dtype="float64")
+    values = [None if v != v else v for v in value.tolist()]
+    ts = canon["timestamp"].array.asi8.tolist() if len(canon) else []
+    return list(zip(canon["event_id"].tolist(), canon["user_id"].tolist(), canon["item_id"].tolist(),
+                    canon["event_type"].tolist(), values, ts, canon["source"].tolist()))
+
+
+def _conflicts(rows: list[tuple], stored: Mapping[str, tuple], lines: Sequence[int],
+               source: str) -> list[RowError]:
+    # Compare the content columns (user, item, type, value, ts: tuple positions 1-5), not
+    # source: the same event replayed via another client is still the same event.
+    idx = (1, 2, 3, 4, 5)
+    out = []
+    for pos, r in enumerate(rows):
+        old = stored.get(r[0])
+        if old is not None and any(r[i] != old[i] for i in idx):
+            out.append(RowError(int(lines[pos]), "event_id",
+                                f"event_id {r[0]!r} is already stored with different content "
+                                f"({_describe(old)}); use a new event_id for a new event", source))
+    return out
+
+
+def _describe(row: tuple) -> str:
+    value = "" if row[4] is None else f" value={row[4]:g}"
+    return f"{row[1]} {row[3]} {row[2]} at {_dt(row[5]).isoformat()}{value}"
+
+
+def _filters(since, until, user_ids, event_types) -> tuple[str, list]:
+    clauses, params = [], []
+    if since is not None:
+        clauses.append("ts_us >= ?")
+        params.append(_us(since))
+    if until is not None:
+        clauses.append("ts_us < ?")
+        params.append(_us(until))
+    for col, vals in (("user_id", user_ids), ("event_type", event_types)):
+        if vals is not None:
+            vals = list(vals)
+            clauses.append(f"{col} IN ({','.join('?' * len(vals))})" if vals else "0")
+            params.extend(vals)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _us(t: datetime | str) -> int:
+    ts = pd.Timestamp(parse_timestamp(t))
+    return int(ts.value // 1000)
+
+
+def _dt(us: int) -> datetime:
+    return pd.Timestamp(us, unit="us", tz="UTC").to_pydatetime()
+
+
+def _frame(rows: list[tuple]) -> pd.DataFrame:
+    if not rows:
+        return empty_events()
+    df = pd.DataFrame.from_records(rows, columns=["event_id", "user_id", "item_id", "event_type", "value",
+                                                  "ts_us", "source"])
+    df["value"] = df["value"].astype("float64")
+    df["timestamp"] = to_datetime_us(df.pop("ts_us").to_numpy(dtype=np.int64))
+    return df[list(EVENT_COLUMNS)]
