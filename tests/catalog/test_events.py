@@ -100,7 +100,7 @@ def test_every_bad_event_is_listed_not_just_the_first():
     with pytest.raises(DataValidationError) as ei:
         validate_events(pd.DataFrame(rows), line_offset=1)
     assert [e.line for e in ei.value.errors] == list(range(1, 31))
-    assert "30 invalid row(s)" in str(ei.value)
+    assert "30 error(s) in 30 row(s)" in str(ei.value)
 
 
 def test_unknown_items_and_users_when_known_sets_given():

@@ -60,7 +60,7 @@ def test_existing_data_needs_force(inputs, capsys):
     assert _run(args) == 2 and "--force" in capsys.readouterr().err
     assert _run([*args, "--force"]) == 0
     assert (out / "models").is_dir()  # unrelated content is kept
-    assert not (out / "events.db").exists() or (out / "events.db").read_text() != "old log"
+    assert not (out / "events.db").exists() or (out / "events.db").read_bytes() != b"old log"
 
 
 def test_missing_file_is_one_line(inputs, capsys):

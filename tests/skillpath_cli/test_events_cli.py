@@ -42,7 +42,7 @@ def test_bad_file_lists_every_bad_row_and_stores_nothing(tmp_path, capsys):
     _csv(f, 100, bad_every=4)  # 25 bad rows: more than the default 20 shown
     code, _, err = _run(capsys, tmp_path / "d", "ingest", str(f))
     assert code == 2
-    assert "25 invalid row(s)" in err and "and 5 more" not in err
+    assert "25 error(s) in 25 row(s)" in err and "and 5 more" not in err
     assert all(f"bad.csv:{i + 2}: event_type" in err for i in range(0, 100, 4))
     assert not (tmp_path / "d" / "events.db").exists()  # validated before the log is even opened
 
