@@ -24,7 +24,7 @@ from recommender.mastery import BKTParams, assess_update, complete_update, evide
 __all__ = ["DEFAULT_GRID", "fit_skill_params", "skill_log_likelihood"]
 
 DEFAULT_GRID: dict[str, tuple[float, ...]] = {
-    "prior": (0.05, 0.1, 0.2, 0.35, 0.5),
+    "prior": (0.05, 0.1, 0.2, 0.35, 0.5, 0.7, 0.9),
     "learn": (0.02, 0.05, 0.1, 0.2, 0.35),
     "slip": (0.05, 0.1, 0.2, 0.3),
     "guess": (0.1, 0.2, 0.3, 0.4),
