@@ -177,7 +177,7 @@ def plan_path(*, mentee_state: MasteryState, goals: Sequence[Goal], catalog: Cat
               minutes_per_week: int, horizon_weeks: int, now: datetime, max_steps: int = 20,
               preferred_types: Iterable[str] = (), prerequisites: bool = True,
               freshness_threshold: float = 0.5, remediation: Mapping[str, int] | None = None,
-              max_stretch: int = 1) -> LearningPath:
+              max_stretch: int = 1, progress: Mapping[str, int] | None = None) -> LearningPath:
     """Plan resources, in order, that take the mentee from ``mentee_state`` to ``goals``.
 
     Parameters
@@ -189,6 +189,9 @@ def plan_path(*, mentee_state: MasteryState, goals: Sequence[Goal], catalog: Cat
         easier resource (level below the failed one), marked ``remediation=True``.
     prerequisites : False plans the goal skills only (the ablation).
     max_stretch : how many levels above the next one a resource may be.
+    progress : skill id -> level reached by completed work (see
+        :func:`recommender.replan.progress_levels`); planning starts from the higher of
+        it and the mastery level.
 
     Raises
     ------
@@ -199,7 +202,7 @@ def plan_path(*, mentee_state: MasteryState, goals: Sequence[Goal], catalog: Cat
     """
     n = catalog.n_items
     unknown = [g.skill_id for g in goals if g.skill_id not in catalog.skill_ids]
-    unknown += [s for s in (remediation or {}) if s not in catalog.skill_ids]
+    unknown += [s for s in (*(remediation or {}), *(progress or {})) if s not in catalog.skill_ids]
     if unknown:
         raise UnknownSkillError(unknown, "goals must name skills of the catalog")
     scores = np.asarray(scores, dtype=np.float64)
@@ -217,6 +220,8 @@ def plan_path(*, mentee_state: MasteryState, goals: Sequence[Goal], catalog: Cat
     name = lambda s: g.skills[s].name  # noqa: E731
     lv = np.asarray(level_of(mentee_state.p, mentee_state.threshold))
     start = {s: int(lv[j]) for j, s in enumerate(catalog.skill_ids)}
+    worked = {s: L for s, L in (progress or {}).items() if L > start[s]}
+    start.update(worked)
     req = _required_levels(goals, catalog, start, prerequisites)
     needed = {s: lvl for s, lvl in req.items() if start[s] < lvl}
     already_met = [gl.skill_id for gl in goals if start[gl.skill_id] >= gl.level]
@@ -321,7 +326,9 @@ def plan_path(*, mentee_state: MasteryState, goals: Sequence[Goal], catalog: Cat
         if prerequisites:
             for q in g.prereqs[s]:
                 if start[q.skill_id] >= q.level:
-                    head.append(f"you mastered {name(q.skill_id)} (level {start[q.skill_id]})")
+                    qs = q.skill_id
+                    head.append(f"you completed {name(qs)} material to level {start[qs]}" if qs in worked
+                                else f"you mastered {name(qs)} (level {start[qs]})")
                 elif q.skill_id in needed:
                     head.append(f"builds on {name(q.skill_id)}, planned earlier in this path")
         items, levels = cands[s]

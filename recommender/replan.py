@@ -3,7 +3,8 @@
 The plan is a pure function of (catalog, mentee, events up to ``now``, scores,
 freshness), so re-planning after any event is: rebuild, then :func:`plan_path`. Events
 change the plan in three ways: mastery moves (a skill now held is skipped), the items
-done or dismissed are never planned again, and a failed assessment whose skill has seen
+done or dismissed are never planned again (and completed work counts towards the level
+the plan starts from), and a failed assessment whose skill has seen
 no completion since makes the planner start that skill with an easier resource.
 """
 
@@ -22,7 +23,7 @@ from recommender.mastery import MasteryModel, MasteryState
 from recommender.paths import LearningPath, plan_path
 
 __all__ = ["DEFAULT_MINUTES_PER_WEEK", "DEFAULT_PASS_SCORE", "History", "mentee_history",
-           "failed_assessments", "rebuild_state", "replan"]
+           "failed_assessments", "progress_levels", "rebuild_state", "replan"]
 
 DEFAULT_MINUTES_PER_WEEK = 120  # when the mentee did not say
 DEFAULT_PASS_SCORE = 60.0  # an assessment below this score is a failure
@@ -69,6 +70,33 @@ def failed_assessments(history: History, catalog: Catalog, *,
     return {names.to_ids([j])[0]: lvl for j, (score, lvl) in latest.items() if score < pass_score}
 
 
+def progress_levels(history: History, catalog: Catalog, start: MasteryState, *,
+                    pass_score: float = DEFAULT_PASS_SCORE, max_stretch: int = 1) -> dict[str, int]:
+    """Skill id -> the level the mentee's completed work has taken them to, for planning.
+
+    Mastery moves little on a completion (it is weak evidence), but the plan assumed the
+    resource teaches its level; without this credit a re-plan would keep offering more
+    material at the same level. Starting from ``start`` (the state before any event), in
+    time order: completing an item at level L for a skill at level c sets c = L when
+    ``c < L <= c + 1 + max_stretch`` (the planner's own rule); failing an assessment at
+    level L caps c at L - 1. Only skills that moved are returned.
+    """
+    m = catalog.item_skill_levels.tocsr()
+    base = {s: start.level(s) for s in catalog.skill_ids}
+    cur = dict(base)
+    names = catalog.skill_ids.ids
+    for kind, value, i in zip(history.events["event_type"], history.events["value"], history.item_index):
+        if i < 0 or kind not in ("assess", "complete"):
+            continue
+        for j, lvl in zip(m.indices[m.indptr[i]:m.indptr[i + 1]], m.data[m.indptr[i]:m.indptr[i + 1]]):
+            s, L = names[j], int(lvl)
+            if kind == "complete" and cur[s] < L <= cur[s] + 1 + max_stretch:
+                cur[s] = L
+            elif kind == "assess" and float(value) < pass_score:
+                cur[s] = min(cur[s], L - 1)
+    return {s: c for s, c in cur.items() if c != base[s]}
+
+
 def rebuild_state(model: MasteryModel, mentee: Mentee, events: pd.DataFrame, catalog: Catalog, *,
                   now: datetime) -> MasteryState:
     """Mastery from scratch: self-assessed levels, then every event of the mentee up to ``now``."""
@@ -83,11 +111,13 @@ def replan(*, model: MasteryModel, mentee: Mentee, events: pd.DataFrame, catalog
            pass_score: float = DEFAULT_PASS_SCORE) -> tuple[MasteryState, LearningPath]:
     """Rebuild the mentee's state from ``events`` and plan towards their goals.
 
-    Items the mentee completed, assessed or dismissed are excluded. ``minutes_per_week``
+    Items the mentee completed, assessed or dismissed are excluded; completed work is
+    credited with :func:`progress_levels`. ``minutes_per_week``
     defaults to the mentee's own, else :data:`DEFAULT_MINUTES_PER_WEEK`.
     """
     hist = mentee_history(events, catalog, user_id=mentee.user_id, now=now)
-    state = rebuild_state(model, mentee, hist.events, catalog, now=now)
+    seed = model.initial_state(catalog, user_id=mentee.user_id, self_levels=mentee.self_levels)
+    state = model.update(seed, hist.events, catalog, now=now)
     mpw = minutes_per_week or mentee.minutes_per_week or DEFAULT_MINUTES_PER_WEEK
     path = plan_path(
         mentee_state=state, goals=mentee.goals, catalog=catalog, scores=scores, freshness=freshness,
@@ -96,5 +126,6 @@ def replan(*, model: MasteryModel, mentee: Mentee, events: pd.DataFrame, catalog
         preferred_types=mentee.preferred_types, prerequisites=prerequisites,
         freshness_threshold=freshness_threshold,
         remediation=failed_assessments(hist, catalog, pass_score=pass_score),
+        progress=progress_levels(hist, catalog, seed, pass_score=pass_score),
     )
     return state, path
