@@ -240,7 +240,7 @@ def plan_path(*, mentee_state: MasteryState, goals: Sequence[Goal], catalog: Cat
 
     order = _order(needed, catalog, best, prerequisites)
     owner = _goal_of(goals, needed, catalog, prerequisites)
-    goal_level = {}
+    goal_level: dict[str, int] = {}
     for gl in goals:
         goal_level.setdefault(gl.skill_id, gl.level)
     prefer = frozenset(preferred_types)
@@ -308,8 +308,8 @@ def plan_path(*, mentee_state: MasteryState, goals: Sequence[Goal], catalog: Cat
         blockers = [(q.skill_id, q.level) for q in g.prereqs[s]
                     if prerequisites and max(start[q.skill_id], reached.get(q.skill_id, 0)) < q.level]
         if blockers:
-            q, ql = blockers[0]
-            unreachable.append((s, f"needs {name(q)} at level {ql} first, which this plan cannot reach"))
+            bq, bl = blockers[0]
+            unreachable.append((s, f"needs {name(bq)} at level {bl} first, which this plan cannot reach"))
             reached[s] = start[s]
             continue
         head: list[str] = []
