@@ -1,0 +1,131 @@
+"""Re-planning: rebuild a mentee's mastery from the event log and plan again.
+
+The plan is a pure function of (catalog, mentee, events up to ``now``, scores,
+freshness), so re-planning after any event is: rebuild, then :func:`plan_path`. Events
+change the plan in three ways: mastery moves (a skill now held is skipped), the items
+done or dismissed are never planned again (and completed work counts towards the level
+the plan starts from), and a failed assessment whose skill has seen
+no completion since makes the planner start that skill with an easier resource.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from catalog.catalog import Catalog
+from catalog.schema import Mentee
+from recommender.mastery import MasteryModel, MasteryState
+from recommender.paths import LearningPath, plan_path
+
+__all__ = ["DEFAULT_MINUTES_PER_WEEK", "DEFAULT_PASS_SCORE", "History", "mentee_history",
+           "failed_assessments", "progress_levels", "rebuild_state", "replan"]
+
+DEFAULT_MINUTES_PER_WEEK = 120  # when the mentee did not say
+DEFAULT_PASS_SCORE = 60.0  # an assessment below this score is a failure
+
+
+@dataclass(frozen=True)
+class History:
+    """One mentee's events up to ``now``, time-sorted, with item indices (-1 = not in catalog)."""
+
+    events: pd.DataFrame
+    item_index: NDArray[np.int64]
+
+    def items(self, *types: str) -> NDArray[np.int64]:
+        """Indices of catalog items that have an event of one of ``types``."""
+        mask = self.events["event_type"].isin(types).to_numpy() & (self.item_index >= 0)
+        return np.unique(self.item_index[mask])
+
+
+def mentee_history(events: pd.DataFrame, catalog: Catalog, *, user_id: str, now: datetime) -> History:
+    """The events of ``user_id`` at or before ``now``, in stable time order."""
+    ev = events[events["user_id"] == user_id]
+    ts = pd.to_datetime(ev["timestamp"], utc=True)
+    ev = ev[(ts <= pd.Timestamp(now)).to_numpy()]
+    ev = ev.iloc[np.argsort(pd.to_datetime(ev["timestamp"], utc=True).to_numpy(), kind="stable")]
+    ev = ev.reset_index(drop=True)
+    return History(ev, catalog.items.indices(list(ev["item_id"]), missing="-1"))
+
+
+def failed_assessments(history: History, catalog: Catalog, *,
+                       pass_score: float = DEFAULT_PASS_SCORE) -> dict[str, int]:
+    """Skill id -> item level of the latest assessment on that skill, if it scored below
+    ``pass_score`` and no item teaching the skill was completed after it."""
+    m = catalog.item_skill_levels.tocsr()
+    latest: dict[int, tuple[float, int]] = {}  # skill -> (score, level) of the latest assessment
+    for kind, value, i in zip(history.events["event_type"], history.events["value"], history.item_index):
+        if i < 0 or kind not in ("assess", "complete"):
+            continue
+        for j, lvl in zip(m.indices[m.indptr[i]:m.indptr[i + 1]], m.data[m.indptr[i]:m.indptr[i + 1]]):
+            if kind == "assess":
+                latest[int(j)] = (float(value), int(lvl))
+            else:
+                latest.pop(int(j), None)
+    names = catalog.skill_ids
+    return {names.to_ids([j])[0]: lvl for j, (score, lvl) in latest.items() if score < pass_score}
+
+
+def progress_levels(history: History, catalog: Catalog, start: MasteryState, *,
+                    pass_score: float = DEFAULT_PASS_SCORE, max_stretch: int = 1) -> dict[str, int]:
+    """Skill id -> the level the mentee's completed work has taken them to, for planning.
+
+    Mastery moves little on a completion (it is weak evidence), but the plan assumed the
+    resource teaches its level; without this credit a re-plan would keep offering more
+    material at the same level. Starting from ``start`` (the state before any event), in
+    time order: completing an item at level L for a skill at level c sets c = L when
+    ``c < L <= c + 1 + max_stretch`` (the planner's own rule); failing an assessment at
+    level L caps c at L - 1. Only skills that moved are returned.
+    """
+    m = catalog.item_skill_levels.tocsr()
+    base = {s: start.level(s) for s in catalog.skill_ids}
+    cur = dict(base)
+    names = catalog.skill_ids.ids
+    for kind, value, i in zip(history.events["event_type"], history.events["value"], history.item_index):
+        if i < 0 or kind not in ("assess", "complete"):
+            continue
+        for j, lvl in zip(m.indices[m.indptr[i]:m.indptr[i + 1]], m.data[m.indptr[i]:m.indptr[i + 1]]):
+            s, L = names[j], int(lvl)
+            if kind == "complete" and cur[s] < L <= cur[s] + 1 + max_stretch:
+                cur[s] = L
+            elif kind == "assess" and float(value) < pass_score:
+                cur[s] = min(cur[s], L - 1)
+    return {s: c for s, c in cur.items() if c != base[s]}
+
+
+def rebuild_state(model: MasteryModel, mentee: Mentee, events: pd.DataFrame, catalog: Catalog, *,
+                  now: datetime) -> MasteryState:
+    """Mastery from scratch: self-assessed levels, then every event of the mentee up to ``now``."""
+    state = model.initial_state(catalog, user_id=mentee.user_id, self_levels=mentee.self_levels)
+    return model.update(state, events, catalog, now=now)
+
+
+def replan(*, model: MasteryModel, mentee: Mentee, events: pd.DataFrame, catalog: Catalog,
+           scores: NDArray[np.floating], freshness: NDArray[np.floating], now: datetime,
+           horizon_weeks: int = 12, max_steps: int = 20, minutes_per_week: int | None = None,
+           prerequisites: bool = True, freshness_threshold: float = 0.5,
+           pass_score: float = DEFAULT_PASS_SCORE) -> tuple[MasteryState, LearningPath]:
+    """Rebuild the mentee's state from ``events`` and plan towards their goals.
+
+    Items the mentee completed, assessed or dismissed are excluded; completed work is
+    credited with :func:`progress_levels`. ``minutes_per_week``
+    defaults to the mentee's own, else :data:`DEFAULT_MINUTES_PER_WEEK`.
+    """
+    hist = mentee_history(events, catalog, user_id=mentee.user_id, now=now)
+    seed = model.initial_state(catalog, user_id=mentee.user_id, self_levels=mentee.self_levels)
+    state = model.update(seed, hist.events, catalog, now=now)
+    mpw = minutes_per_week or mentee.minutes_per_week or DEFAULT_MINUTES_PER_WEEK
+    path = plan_path(
+        mentee_state=state, goals=mentee.goals, catalog=catalog, scores=scores, freshness=freshness,
+        completed=hist.items("complete", "assess"), dismissed=hist.items("dismiss"),
+        minutes_per_week=mpw, horizon_weeks=horizon_weeks, now=now, max_steps=max_steps,
+        preferred_types=mentee.preferred_types, prerequisites=prerequisites,
+        freshness_threshold=freshness_threshold,
+        remediation=failed_assessments(hist, catalog, pass_score=pass_score),
+        progress=progress_levels(hist, catalog, seed, pass_score=pass_score),
+    )
+    return state, path
