@@ -114,7 +114,7 @@ def historical_features(store: "FeatureStore", entity_df: pd.DataFrame, *,
     edf[TIMESTAMP] = pd.to_datetime(edf[TIMESTAMP], utc=True).astype("datetime64[us, UTC]")
     edf[_ROW] = np.arange(len(edf), dtype=np.int64)
     out = store.get_historical_features(entity_df=edf, features=list(features)).to_df()
-    if len(out) != len(edf) or set(out[_ROW]) != set(range(len(edf))):
+    if len(out) != len(edf) or not np.array_equal(np.sort(out[_ROW].to_numpy()), edf[_ROW].to_numpy()):
         raise IntegrityError(f"historical retrieval returned {len(out)} rows for {len(edf)} entity rows")
     out = out.sort_values(_ROW, kind="stable").drop(columns=[_ROW]).reset_index(drop=True)
     return out
