@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -20,7 +21,7 @@ __all__ = ["features"]
 
 
 def _online(ctx: click.Context) -> str | None:
-    return ctx.find_object(dict).get("online")
+    return (ctx.find_object(dict) or {}).get("online")
 
 
 @contextlib.contextmanager
@@ -124,15 +125,18 @@ def materialize_cmd(ctx: click.Context, start: str | None, end: str | None, view
 
     root = data_dir(ctx)
     names = list(views) or None
+    window: tuple[str | datetime, str | datetime]
     if start is None or end is None:
         lo, hi = tables_time_range(root, names)
-        start, end = start or lo, end or hi
+        window = (start or lo, end or hi)
+    else:
+        window = (start, end)
     store = open_store(root, online=_online(ctx))
     todo = names or list(TABLES)
     with _feast_errors("materialize"):
         for name in progress(todo, desc="materialize", unit="view"):
-            materialize(store, start, end, views=[name], quiet=True)
-    click.echo(f"materialized {', '.join(todo)} for [{start}, {end}] into {store.config.online_store.type}")
+            materialize(store, *window, views=[name], quiet=True)
+    click.echo(f"materialized {', '.join(todo)} for [{window[0]}, {window[1]}] into {store.config.online_store.type}")
 
 
 @features.command("show")

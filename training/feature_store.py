@@ -91,7 +91,7 @@ def tables_time_range(data_dir, views: Sequence[str] | None = None) -> tuple[dat
         mm = pc.min_max(col).as_py()
         lo = mm["min"] if lo is None else min(lo, mm["min"])
         hi = mm["max"] if hi is None else max(hi, mm["max"])
-    if lo is None:
+    if lo is None or hi is None:
         raise NotReadyError("the feature tables are empty (no events?); nothing to materialise")
     return lo, hi
 

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -131,7 +132,7 @@ def _ratio(num: NDArray[np.float64], den: NDArray[np.float64]) -> NDArray[np.flo
     return out
 
 
-def _frame(spec: TableSpec, keys: dict[str, object], feats: dict[str, NDArray], ts_us: NDArray[np.int64]) -> pd.DataFrame:
+def _frame(spec: TableSpec, keys: dict[str, Any], feats: dict[str, Any], ts_us: NDArray[np.int64]) -> pd.DataFrame:
     df = pd.DataFrame({**keys, **{n: np.asarray(feats[n]).astype(t) for n, t in spec.features}})
     df[TIMESTAMP] = _stamp(ts_us)
     for k in spec.keys:

@@ -10,7 +10,7 @@ an event stamped ``t`` (that is what keeps training rows free of leakage).
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 __all__ = ["PrefixIndex", "Positions"]
 
@@ -74,7 +74,7 @@ class PrefixIndex:
         pos[merged[qmask] - n] = events_before[qmask]
         return Positions(start, pos)
 
-    def prefix(self, weights: NDArray[np.number] | None = None) -> NDArray[np.float64]:
+    def prefix(self, weights: ArrayLike | None = None) -> NDArray[np.float64]:
         """Cumulative sums of ``weights`` (given in the caller's original event order)."""
         w = np.ones(len(self.keys)) if weights is None else np.asarray(weights, dtype=np.float64)[self.order]
         return np.concatenate([[0.0], np.cumsum(w)])

@@ -9,7 +9,7 @@ import pytest
 import skillpath_cli.features as features_cli
 from skillpath_cli.main import cli
 from skillpath_cli.common import run_cli
-from tests.features.conftest import make_events, make_world
+from tests.features.data import make_events, make_world
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
