@@ -1,0 +1,141 @@
+"""Feast jobs: register definitions, materialise, build training sets, push fresh rows.
+
+Thin wrappers over the Feast Python API (never the CLI: each ``feast`` call costs
+seconds) that enforce the rules this project learnt the hard way: explicit
+``materialize(start, end)`` windows, microsecond UTC timestamps, duckdb retrieval, and
+a hard check that ``get_historical_features`` returns exactly one row per input row.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from catalog.catalog import Catalog
+from catalog.errors import ConfigError, DataValidationError, IntegrityError, NotReadyError, RowError
+from catalog.schema import parse_timestamp
+from features.store import data_dir_of, open_store
+from features.tables import ENGAGEMENT_PUSH_SOURCE, MENTEE_ENGAGEMENT, TABLES, TIMESTAMP, table_path
+from training.features import engagement_rows, prepare_events
+
+if TYPE_CHECKING:  # pragma: no cover
+    from feast import FeatureStore
+
+__all__ = ["open_store", "apply", "materialize", "tables_time_range", "historical_features",
+           "push_engagement"]
+
+_ROW = "__skillpath_row__"
+
+
+def apply(store: "FeatureStore") -> list[str]:
+    """Register entities, sources and feature views (idempotent); returns the view names.
+
+    The sources point at ``<data_dir>/features/*.parquet`` of the store's data dir.
+    """
+    from features.definitions import build_definitions
+
+    defs = build_definitions(data_dir_of(store))
+    store.apply(defs.objects)
+    return sorted(defs.views)
+
+
+@contextlib.contextmanager
+def _quiet(quiet: bool):
+    """Feast prints progress on stdout; keep stdout for answers."""
+    target = io.StringIO() if quiet else sys.stderr
+    with contextlib.redirect_stdout(target):
+        yield
+
+
+def materialize(store: "FeatureStore", start: datetime | str, end: datetime | str, *,
+                views: Sequence[str] | None = None, quiet: bool = True) -> None:
+    """Load the latest row per entity with ``start <= event_timestamp <= end`` into the online store.
+
+    Always an explicit window (``materialize-incremental`` silently loads only the last
+    TTL on its first run). Missing Parquet tables raise :class:`NotReadyError`.
+    """
+    s, e = parse_timestamp(start), parse_timestamp(end)
+    if s > e:
+        raise ConfigError(f"materialize window is empty: start {s.isoformat()} is after end {e.isoformat()}")
+    names = list(views) if views is not None else list(TABLES)
+    unknown = [v for v in names if v not in TABLES]
+    if unknown:
+        raise ConfigError(f"unknown feature view(s) {unknown}; known: {sorted(TABLES)}")
+    missing = [str(p) for p in (table_path(data_dir_of(store), v) for v in names) if not p.exists()]
+    if missing:
+        raise NotReadyError(f"feature tables missing ({', '.join(missing)}); run `skillpath features build` first")
+    with _quiet(quiet):
+        store.materialize(start_date=s, end_date=e, feature_views=names)
+
+
+def tables_time_range(data_dir, views: Sequence[str] | None = None) -> tuple[datetime, datetime]:
+    """Earliest and latest ``event_timestamp`` over the built Parquet tables (the default backfill window)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    lo, hi = None, None
+    for name in views or list(TABLES):
+        path = table_path(data_dir, name)
+        if not path.exists():
+            raise NotReadyError(f"{path} is missing; run `skillpath features build` first")
+        col = pq.read_table(path, columns=[TIMESTAMP])[TIMESTAMP]
+        if len(col) == 0:
+            continue
+        mm = pc.min_max(col).as_py()
+        lo = mm["min"] if lo is None else min(lo, mm["min"])
+        hi = mm["max"] if hi is None else max(hi, mm["max"])
+    if lo is None or hi is None:
+        raise NotReadyError("the feature tables are empty (no events?); nothing to materialise")
+    return lo, hi
+
+
+def historical_features(store: "FeatureStore", entity_df: pd.DataFrame, *,
+                        features: Sequence[str] | None = None) -> pd.DataFrame:
+    """Point-in-time join of feature values onto ``entity_df`` (duckdb), same rows, same order.
+
+    ``entity_df`` needs ``event_timestamp`` and the join keys; by default every view whose
+    keys are all present is joined. Entities without a value get nulls (never dropped);
+    a row-count mismatch raises :class:`IntegrityError` instead of passing silently.
+    """
+    if TIMESTAMP not in entity_df.columns:
+        raise DataValidationError([RowError(0, TIMESTAMP, "missing column")], source="entity_df")
+    if features is None:
+        features = [r for spec in TABLES.values() if set(spec.keys) <= set(entity_df.columns) for r in spec.refs()]
+    if not features:
+        raise ConfigError(f"entity_df has none of the join keys {sorted({k for t in TABLES.values() for k in t.keys})}")
+    edf = entity_df.copy()
+    edf[TIMESTAMP] = pd.to_datetime(edf[TIMESTAMP], utc=True).astype("datetime64[us, UTC]")
+    edf[_ROW] = np.arange(len(edf), dtype=np.int64)
+    out = store.get_historical_features(entity_df=edf, features=list(features)).to_df()
+    if len(out) != len(edf) or not np.array_equal(np.sort(out[_ROW].to_numpy()), edf[_ROW].to_numpy()):
+        raise IntegrityError(f"historical retrieval returned {len(out)} rows for {len(edf)} entity rows")
+    out = out.sort_values(_ROW, kind="stable").drop(columns=[_ROW]).reset_index(drop=True)
+    return out
+
+
+def push_engagement(store: "FeatureStore", user_id: str, events: pd.DataFrame, *, as_of: datetime | str,
+                    catalog: Catalog) -> dict[str, Any] | None:
+    """Recompute ``user_id``'s engagement row from its events and write it online at once.
+
+    ``events`` must hold the mentee's events of at least the last 30 days up to
+    ``as_of``, the new ones included (the service reads them from the event log); other
+    users' rows and events after ``as_of`` are ignored. The row is stamped one
+    microsecond after ``as_of``, so it counts events at ``as_of``. Returns the pushed
+    features, or None when the mentee has no activity (nothing to push).
+    """
+    t = parse_timestamp(as_of)
+    ev = prepare_events(events)
+    ev = ev[(ev["user_id"] == user_id) & (ev["timestamp"] <= pd.Timestamp(t))]
+    snap = np.array([int(pd.Timestamp(t).value // 1000) + 1], dtype=np.int64)
+    row = engagement_rows(ev, catalog, snap)
+    if row.empty:
+        return None
+    store.push(ENGAGEMENT_PUSH_SOURCE, row)
+    return {k: (v.item() if hasattr(v, "item") else v) for k, v in row.iloc[0][MENTEE_ENGAGEMENT.feature_names].items()}

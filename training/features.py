@@ -1,0 +1,323 @@
+"""Point-in-time feature tables from the event log and the catalog (pandas in, Parquet out).
+
+Every row is a snapshot stamped ``event_timestamp = T`` that describes only events
+strictly before ``T``. Feast's point-in-time join picks, for a training row at ``t``,
+the latest snapshot with ``T <= t``: so no event at or after ``t`` (the label itself, or
+anything later) can leak into that row's features.
+
+- ``mentee_engagement``: one row per mentee and snapshot, from the snapshot after the
+  mentee's first activity (impressions are not activity).
+- ``mentee_skill_state``: one row per (mentee, goal skill) at the first snapshot and
+  at every snapshot where the value changed (a step function; TTL 0 in Feast).
+- ``resource_stats``: one row per resource and snapshot once it is published.
+
+Definitions (windows are ``[T - w, T)``): *activity* = view, start, complete, like,
+bookmark, dismiss, assess; *engaged* = view, start, complete, like, bookmark;
+``dismiss_rate`` = dismiss / (dismiss + engaged), 0 when both are 0;
+``completion_rate`` = complete / max(start, complete), 0 when both are 0;
+``current_streak_days`` = consecutive UTC days with activity ending on the day of
+``T - 1µs`` or the day before (a streak survives until a whole day is missed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from catalog.catalog import Catalog, World
+from catalog.errors import DataValidationError, RowError
+from catalog.freshness import resolve_half_lives, freshness as freshness_fn
+from catalog.schema import EVENT_COLUMNS, parse_timestamp
+from catalog.writers import atomic_write_parquet
+from features.tables import MENTEE_ENGAGEMENT, MENTEE_SKILL_STATE, RESOURCE_STATS, TIMESTAMP, TableSpec, table_path
+from training.windows import PrefixIndex
+
+__all__ = [
+    "FeatureFrames",
+    "ACTIVITY_TYPES",
+    "ENGAGED_TYPES",
+    "default_snapshot_times",
+    "compute_feature_frames",
+    "engagement_rows",
+    "write_feature_frames",
+    "prepare_events",
+]
+
+DAY_US = 86_400_000_000
+ENGAGED_TYPES: tuple[str, ...] = ("view", "start", "complete", "like", "bookmark")
+ACTIVITY_TYPES: tuple[str, ...] = (*ENGAGED_TYPES, "dismiss", "assess")
+
+
+@dataclass
+class FeatureFrames:
+    """The three feature tables, each with its entity keys, features and ``event_timestamp``."""
+
+    mentee_engagement: pd.DataFrame
+    mentee_skill_state: pd.DataFrame
+    resource_stats: pd.DataFrame
+
+    def items(self) -> Iterator[tuple[TableSpec, pd.DataFrame]]:
+        yield MENTEE_ENGAGEMENT, self.mentee_engagement
+        yield MENTEE_SKILL_STATE, self.mentee_skill_state
+        yield RESOURCE_STATS, self.resource_stats
+
+
+def prepare_events(events: pd.DataFrame) -> pd.DataFrame:
+    """Check the columns of an events frame and normalise ``timestamp`` to ``datetime64[us, UTC]``."""
+    missing = [c for c in EVENT_COLUMNS if c not in events.columns]
+    if missing:
+        raise DataValidationError([RowError(0, c, "missing column") for c in missing], source="events")
+    ev = events.loc[:, list(EVENT_COLUMNS)].copy()
+    ts = pd.to_datetime(ev["timestamp"], utc=True)
+    ev["timestamp"] = ts.astype("datetime64[us, UTC]")
+    ev["value"] = pd.to_numeric(ev["value"], errors="coerce").astype("float64")
+    return ev.reset_index(drop=True)
+
+
+def _us(ts: pd.Series) -> NDArray[np.int64]:
+    return ts.astype("datetime64[us, UTC]").array.asi8 if len(ts) else np.zeros(0, np.int64)
+
+
+def default_snapshot_times(events: pd.DataFrame, *, freq: str = "1D") -> pd.DatetimeIndex:
+    """Snapshots every ``freq`` (UTC-aligned) from just after the first event to just after the last.
+
+    The last snapshot is strictly after the last event, so it includes every event.
+    """
+    if len(events) == 0:
+        return pd.DatetimeIndex([], dtype="datetime64[us, UTC]")
+    ts = pd.to_datetime(events["timestamp"], utc=True)
+    first = ts.min().floor(freq) + pd.Timedelta(freq)
+    last = ts.max().floor(freq) + pd.Timedelta(freq)
+    return pd.date_range(first, last, freq=freq).astype("datetime64[us, UTC]")
+
+
+def _snapshot_us(snapshot_times: Iterable | None, events: pd.DataFrame, freq: str) -> NDArray[np.int64]:
+    if snapshot_times is None:
+        times = default_snapshot_times(events, freq=freq)
+    else:
+        times = pd.DatetimeIndex([parse_timestamp(t) for t in snapshot_times])
+    us = np.unique(np.asarray(times.astype("datetime64[us, UTC]").asi8, dtype=np.int64))
+    return us
+
+
+def _stamp(us: NDArray[np.int64]) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(np.asarray(us, dtype=np.int64).view("datetime64[us]")).tz_localize("UTC")
+
+
+def _ragged(counts: NDArray[np.int64]) -> NDArray[np.int64]:
+    """``[0..c0-1, 0..c1-1, ...]`` for ``counts = [c0, c1, ...]``."""
+    counts = np.asarray(counts, dtype=np.int64)
+    return np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+
+
+def _grid(first_us: NDArray[np.int64], snaps: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """(group, snapshot) pairs with snapshot time > first_us[group]: returns (group idx, time)."""
+    k = len(snaps)
+    begin = np.searchsorted(snaps, first_us, side="right")
+    n_rows = np.maximum(k - begin, 0)
+    groups = np.repeat(np.arange(len(first_us), dtype=np.int64), n_rows)
+    return groups, snaps[np.repeat(begin, n_rows) + _ragged(n_rows)]
+
+
+def _ratio(num: NDArray[np.float64], den: NDArray[np.float64]) -> NDArray[np.float64]:
+    out = np.zeros(len(num))
+    np.divide(num, den, out=out, where=den > 0)
+    return out
+
+
+def _frame(spec: TableSpec, keys: dict[str, Any], feats: dict[str, Any], ts_us: NDArray[np.int64]) -> pd.DataFrame:
+    df = pd.DataFrame({**keys, **{n: np.asarray(feats[n]).astype(t) for n, t in spec.features}})
+    df[TIMESTAMP] = _stamp(ts_us)
+    for k in spec.keys:
+        df[k] = df[k].astype(object)
+    return df.loc[:, spec.columns]
+
+
+def _item_minutes(catalog: Catalog, item_ids: NDArray[np.object_]) -> NDArray[np.float64]:
+    idx = catalog.items.indices(list(item_ids), missing="-1")
+    dur = np.append(catalog.duration_minutes.astype(np.float64), 0.0)  # -1 (unknown) -> 0 minutes
+    return dur[idx]
+
+
+def engagement_rows(events: pd.DataFrame, catalog: Catalog, snaps: NDArray[np.int64]) -> pd.DataFrame:
+    """``mentee_engagement`` rows at the snapshot times ``snaps`` (int64 µs, sorted)."""
+    act = events[events["event_type"].isin(ACTIVITY_TYPES)]
+    users, ukey = np.unique(act["user_id"].to_numpy(dtype=object), return_inverse=True)
+    ts = _us(act["timestamp"])
+    etype = act["event_type"].to_numpy(dtype=object)
+    idx = PrefixIndex(ukey, ts)
+    first = np.full(len(users), np.iinfo(np.int64).max)
+    np.minimum.at(first, ukey, ts)
+    g, t = _grid(first, snaps)
+    if len(g) == 0:
+        return _frame(MENTEE_ENGAGEMENT, {"user_id": []}, {n: [] for n in MENTEE_ENGAGEMENT.feature_names}, t)
+    now = idx.positions(g, t)
+    w7 = idx.positions(g, t - 7 * DAY_US)
+    w30 = idx.positions(g, t - 30 * DAY_US)
+    is_complete = etype == "complete"
+    pre_all, pre_done = idx.prefix(), idx.prefix(is_complete)
+    pre_dismiss = idx.prefix(etype == "dismiss")
+    pre_engaged = idx.prefix(np.isin(etype, ENGAGED_TYPES))
+    pre_minutes = idx.prefix(np.where(is_complete, _item_minutes(catalog, act["item_id"].to_numpy(dtype=object)), 0.0))
+    dismiss30 = idx.window(pre_dismiss, now, w30)
+    feats: dict[str, NDArray] = {
+        "events_7d": idx.window(pre_all, now, w7),
+        "events_30d": idx.window(pre_all, now, w30),
+        "completions_7d": idx.window(pre_done, now, w7),
+        "completions_30d": idx.window(pre_done, now, w30),
+        "dismiss_rate_30d": _ratio(dismiss30, dismiss30 + idx.window(pre_engaged, now, w30)),
+        "minutes_completed_30d": idx.window(pre_minutes, now, w30),
+        "days_since_last_activity": (t - idx.last_ts_before(now)) / DAY_US,
+    }
+    feats.update(_day_features(ukey, ts, g, t))
+    return _frame(MENTEE_ENGAGEMENT, {"user_id": users[g]}, feats, t)
+
+
+def _day_features(ukey: NDArray[np.int64], ts: NDArray[np.int64], g: NDArray[np.int64],
+                  t: NDArray[np.int64]) -> dict[str, NDArray]:
+    """``active_days_30d`` and ``current_streak_days`` from per-(user, UTC day) activity."""
+    day = ts // DAY_US
+    ud = pd.DataFrame({"u": ukey, "d": day, "ts": ts}).groupby(["u", "d"], sort=True)["ts"].agg(["min", "max"])
+    du = ud.index.get_level_values("u").to_numpy(np.int64)
+    dd = ud.index.get_level_values("d").to_numpy(np.int64)
+    by_first = PrefixIndex(du, ud["min"].to_numpy(np.int64))
+    by_last = PrefixIndex(du, ud["max"].to_numpy(np.int64))
+    # A 30-day window cannot fit inside one day, so a day has activity in [T-30d, T)
+    # exactly when its first event is before T and its last is at or after T-30d.
+    p_first = by_first.positions(g, t)
+    active = p_first.count - by_last.positions(g, t - 30 * DAY_US).count
+    # Runs of consecutive days: run start for every (user, day), in by_first's order.
+    su, sd = du[by_first.order], dd[by_first.order]
+    new_run = np.ones(len(sd), dtype=bool)
+    new_run[1:] = (su[1:] != su[:-1]) | (sd[1:] - sd[:-1] != 1)
+    run_start = sd[np.maximum.accumulate(np.where(new_run, np.arange(len(sd)), 0))] if len(sd) else sd
+    streak = np.zeros(len(g), dtype=np.int64)
+    has = p_first.pos > p_first.start
+    last = p_first.pos[has] - 1
+    today = (t[has] - 1) // DAY_US
+    alive = sd[last] >= today - 1
+    streak[np.flatnonzero(has)[alive]] = (sd[last] - run_start[last] + 1)[alive]
+    return {"active_days_30d": active, "current_streak_days": streak}
+
+
+def _skill_state_rows(events: pd.DataFrame, world: World, snaps: NDArray[np.int64]) -> pd.DataFrame:
+    """``mentee_skill_state`` rows for every (mentee, goal skill) pair."""
+    cat = world.catalog
+    pairs = [(m.user_id, g.skill_id) for m in world.mentees.values() for g in m.goals if g.skill_id in cat.skill_ids]
+    if not pairs or len(snaps) == 0:
+        return _frame(MENTEE_SKILL_STATE, {"user_id": [], "skill_id": []}, {n: [] for n, _ in MENTEE_SKILL_STATE.features}, np.zeros(0, np.int64))
+    ev = events[events["event_type"].isin(("complete", "assess"))]
+    # Only the first completion of an item counts: re-doing a resource adds nothing.
+    done = ev[ev["event_type"].eq("complete")].sort_values("timestamp", kind="stable")
+    first_done = np.ones(len(events), dtype=bool)
+    first_done[done.index[done.duplicated(["user_id", "item_id"]).to_numpy()]] = False
+    first_done = first_done[ev.index]
+    item = cat.items.indices(ev["item_id"].tolist(), missing="-1")
+    keep = item >= 0
+    ev, item, first_done = ev[keep], item[keep], first_done[keep]
+    m = cat.item_skill_levels.tocsr()
+    per = np.diff(m.indptr)[item]
+    rows = np.repeat(np.arange(len(ev)), per)  # one row per (event, skill the item teaches)
+    skills = cat.skill_ids.ids[m.indices[np.repeat(m.indptr[item], per) + _ragged(per)]]
+    users = ev["user_id"].to_numpy(dtype=object)[rows]
+    pu = np.array([a for a, _ in pairs], dtype=object)
+    ps = np.array([b for _, b in pairs], dtype=object)
+    pkey = pd.MultiIndex.from_arrays([pu, ps]).get_indexer(pd.MultiIndex.from_arrays([users, skills]))
+    sel = pkey >= 0
+    rows, pkey = rows[sel], pkey[sel].astype(np.int64)
+    ts = _us(ev["timestamp"])[rows]
+    etype = ev["event_type"].to_numpy(dtype=object)[rows]
+    value = ev["value"].to_numpy(np.float64)[rows]
+    idx = PrefixIndex(pkey, ts)
+    # Rows: the first snapshot for every pair, then the snapshot after each change.
+    change = np.searchsorted(snaps, ts, side="right")
+    qk = np.concatenate([np.arange(len(pairs)), pkey[change < len(snaps)]])
+    qs = np.concatenate([np.zeros(len(pairs), np.int64), change[change < len(snaps)]])
+    q = np.unique(np.stack([qk, qs], axis=1), axis=0)
+    g, t = q[:, 0], snaps[q[:, 1]]
+    p = idx.positions(g, t)
+    is_assess = (etype == "assess") & ~np.isnan(value)
+    n_assess = idx.window(idx.prefix(is_assess), p)
+    feats = {
+        "completed_resources": idx.window(idx.prefix((etype == "complete") & first_done[rows]), p),
+        "assessment_count": n_assess,
+        "assessment_avg": np.where(n_assess > 0, idx.window(idx.prefix(np.where(is_assess, value, 0.0)), p) / np.maximum(n_assess, 1), np.nan),
+    }
+    return _frame(MENTEE_SKILL_STATE, {"user_id": pu[g], "skill_id": ps[g]}, feats, t)
+
+
+def _resource_rows(events: pd.DataFrame, catalog: Catalog, snaps: NDArray[np.int64]) -> pd.DataFrame:
+    """``resource_stats`` rows for every published resource at every snapshot."""
+    item = catalog.items.indices(events["item_id"].tolist(), missing="-1")
+    ev, item = events[item >= 0], item[item >= 0]
+    etype = ev["event_type"].to_numpy(dtype=object)
+    value = ev["value"].to_numpy(np.float64)
+    idx = PrefixIndex(item, _us(ev["timestamp"]))
+    g, t = _grid(catalog.published_us - 1, snaps)  # rows from the first snapshot at or after publication
+    now = idx.positions(g, t)
+    w7, w30 = idx.positions(g, t - 7 * DAY_US), idx.positions(g, t - 30 * DAY_US)
+    engaged = np.isin(etype, ENGAGED_TYPES)
+    pre_engaged = idx.prefix(engaged)
+    n_start, n_done = idx.window(idx.prefix(etype == "start"), now), idx.window(idx.prefix(etype == "complete"), now)
+    n_dismiss, n_engaged = idx.window(idx.prefix(etype == "dismiss"), now), idx.window(pre_engaged, now)
+    rated = (etype == "like") & ~np.isnan(value)
+    n_rated = idx.window(idx.prefix(rated), now)
+    # Age runs from the last update known at T: a later update is future information.
+    upd, pub = catalog.updated_us[g], catalog.published_us[g]
+    nat = np.iinfo(np.int64).min
+    age = (t - np.where((upd != nat) & (upd <= t), upd, pub)) / DAY_US
+    hl = resolve_half_lives(catalog).days[g]
+    feats = {
+        "popularity_7d": idx.window(pre_engaged, now, w7),
+        "popularity_30d": idx.window(pre_engaged, now, w30),
+        "completion_rate": _ratio(n_done, np.maximum(n_start, n_done)),
+        "dismiss_rate": _ratio(n_dismiss, n_dismiss + n_engaged),
+        "avg_rating": np.where(n_rated > 0, idx.window(idx.prefix(np.where(rated, value, 0.0)), now) / np.maximum(n_rated, 1), np.nan),
+        "rating_count": n_rated,
+        "age_days": age,
+        "freshness": freshness_fn(age, hl),
+    }
+    return _frame(RESOURCE_STATS, {"item_id": catalog.items.ids[g]}, feats, t)
+
+
+def compute_feature_frames(events: pd.DataFrame, world: World | Catalog, *,
+                           snapshot_times: Sequence[datetime | str | pd.Timestamp] | None = None,
+                           freq: str = "1D") -> FeatureFrames:
+    """Compute the three feature tables as point-in-time snapshots.
+
+    Parameters
+    ----------
+    events : DataFrame
+        Columns of :data:`catalog.schema.EVENT_COLUMNS`.
+    world : World or Catalog
+        A :class:`Catalog` alone gives an empty ``mentee_skill_state`` (it needs goals).
+    snapshot_times : datetimes, optional
+        When to take snapshots; default every ``freq`` from just after the first event
+        to just after the last (:func:`default_snapshot_times`).
+    """
+    ev = prepare_events(events)
+    snaps = _snapshot_us(snapshot_times, ev, freq)
+    w = world if isinstance(world, World) else World(world, {}, {})
+    return FeatureFrames(
+        mentee_engagement=engagement_rows(ev, w.catalog, snaps),
+        mentee_skill_state=_skill_state_rows(ev, w, snaps),
+        resource_stats=_resource_rows(ev, w.catalog, snaps),
+    )
+
+
+def write_feature_frames(frames: FeatureFrames, data_dir: str | Path) -> dict[str, Path]:
+    """Write each table to ``<data_dir>/features/<table>.parquet`` atomically; returns the paths."""
+    out: dict[str, Path] = {}
+    for spec, df in frames.items():
+        path = table_path(data_dir, spec)
+        df = df.astype({TIMESTAMP: "datetime64[us, UTC]"})
+        atomic_write_parquet(df, path)
+        out[spec.name] = path
+    return out
