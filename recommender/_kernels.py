@@ -126,30 +126,55 @@ def select_1d(scores, k, ma, mb, offset, lam):
     return _sorted(hv, hi, size)
 
 
-@nb.njit(**_JIT)
+_CHUNK = 64
+
+
+@nb.njit(fastmath=_FAST, inline="always", **_JIT)
+def _any_above(row, lo, hi, t):
+    """Whether any of ``row[lo:hi]`` exceeds ``t``, via a vectorised running max.
+
+    ``x if x > mx else mx`` never lets NaN in (maxps semantics), so a NaN cannot hide
+    a larger value; a count of ``row[j] > t`` measured 2.3x slower.
+    """
+    mx = NEG_INF
+    for j in range(lo, hi):
+        x = row[j]
+        mx = x if x > mx else mx
+    return mx > t
+
+
+@nb.njit(fastmath=_FAST, **_JIT)
 def select_rows(scores, base, k, ma, mb, hv, hi, sizes, thr):
     """Fold a block ``scores[r, j]`` (item ``base + j``) into per-row running heaps.
 
     Called block after block in ascending item order, so the strict ``>`` keeps the
-    tie rule. ``hv/hi`` are (m, k) heaps, ``sizes``/``thr`` per row state.
+    tie rule. ``hv/hi`` are (m, k) heaps, ``sizes``/``thr`` per row state. Chunks with
+    nothing above the row's threshold (almost all of them) are skipped after one
+    vectorised pass.
     """
     m, b = scores.shape
     for r in range(m):
         t = thr[r]
         size = sizes[r]
         row = scores[r]
-        for j in range(b):
-            s = row[j]
-            if s > t and _ok(ma, mb, base + j):
-                if size < k:
-                    _push(hv[r], hi[r], size, s, base + j)
-                    size += 1
-                    if size == k:
-                        t = hv[r, 0]
-                else:
-                    hv[r, 0], hi[r, 0] = s, base + j
-                    _sift_down(hv[r], hi[r], size, 0)
-                    t = hv[r, 0]
+        hvr = hv[r]
+        hir = hi[r]
+        for lo in range(0, b, _CHUNK):
+            hi_ = min(lo + _CHUNK, b)
+            if not _any_above(row, lo, hi_, t):
+                continue
+            for j in range(lo, hi_):
+                s = row[j]
+                if s > t and _ok(ma, mb, base + j):
+                    if size < k:
+                        _push(hvr, hir, size, s, base + j)
+                        size += 1
+                        if size == k:
+                            t = hvr[0]
+                    else:
+                        hvr[0], hir[0] = s, base + j
+                        _sift_down(hvr, hir, size, 0)
+                        t = hvr[0]
         thr[r] = t
         sizes[r] = size
 
