@@ -96,13 +96,26 @@ def _sorted(hv, hi, size):
 
 
 @nb.njit(inline="always", **_JIT)
-def _ok(ma, mb, i):
-    return (ma.size == 0 or ma[i]) and (mb.size == 0 or mb[i])
+def _ok(ma, mb, ex, i):
+    """Item ``i`` passes both masks (empty = no mask) and is not in sorted ``ex``.
+
+    Only evaluated for items that already beat the threshold, so the binary search
+    in the exclusions costs nothing measurable and ``k`` stays as asked.
+    """
+    if ma.size > 0 and not ma[i]:
+        return False
+    if mb.size > 0 and not mb[i]:
+        return False
+    if ex.size > 0:
+        p = np.searchsorted(ex, i)
+        if p < ex.size and ex[p] == i:
+            return False
+    return True
 
 
 # ---------------------------------------------------------------- score vectors
 @nb.njit(**_JIT)
-def select_1d(scores, k, ma, mb, offset, lam):
+def select_1d(scores, k, ma, mb, ex, offset, lam):
     """Top-k of ``scores + lam * offset`` (offset may be empty) over allowed items."""
     hv = np.empty(max(k, 1), scores.dtype)
     hi = np.empty(max(k, 1), np.int64)
@@ -113,7 +126,7 @@ def select_1d(scores, k, ma, mb, offset, lam):
         s = scores[i]
         if has_off:
             s = s + lam * offset[i]
-        if s > thr and _ok(ma, mb, i):
+        if s > thr and _ok(ma, mb, ex, i):
             if size < k:
                 _push(hv, hi, size, s, i)
                 size += 1
@@ -144,7 +157,7 @@ def _any_above(row, lo, hi, t):
 
 
 @nb.njit(fastmath=_FAST, **_JIT)
-def select_rows(scores, base, k, ma, mb, hv, hi, sizes, thr):
+def select_rows(scores, base, k, ma, mb, ex, hv, hi, sizes, thr):
     """Fold a block ``scores[r, j]`` (item ``base + j``) into per-row running heaps.
 
     Called block after block in ascending item order, so the strict ``>`` keeps the
@@ -165,7 +178,7 @@ def select_rows(scores, base, k, ma, mb, hv, hi, sizes, thr):
                 continue
             for j in range(lo, hi_):
                 s = row[j]
-                if s > t and _ok(ma, mb, base + j):
+                if s > t and _ok(ma, mb, ex, base + j):
                     if size < k:
                         _push(hvr, hir, size, s, base + j)
                         size += 1
@@ -181,7 +194,7 @@ def select_rows(scores, base, k, ma, mb, hv, hi, sizes, thr):
 
 # ---------------------------------------------------------------- fused fp32
 @nb.njit(fastmath=_FAST, **_JIT)
-def fused_f32(mat, q, k, ma, mb):
+def fused_f32(mat, q, k, ma, mb, ex):
     """Top-k of ``mat @ q`` without materialising the score vector (one streaming pass)."""
     n, d = mat.shape
     hv = np.empty(max(k, 1), np.float32)
@@ -192,7 +205,7 @@ def fused_f32(mat, q, k, ma, mb):
         s = np.float32(0.0)
         for j in range(d):
             s += mat[i, j] * q[j]
-        if s > thr and _ok(ma, mb, i):
+        if s > thr and _ok(ma, mb, ex, i):
             if size < k:
                 _push(hv, hi, size, s, i)
                 size += 1
@@ -263,7 +276,7 @@ def dot_reduced(red, i, q):
 
 
 @nb.njit(fastmath=_FAST, **_JIT)
-def fused_reduced(red, q, k, ma, mb):
+def fused_reduced(red, q, k, ma, mb, ex):
     """Approximate top-k scored on the reduced-precision matrix alone."""
     n, d = red.shape
     hv = np.empty(max(k, 1), np.float32)
@@ -272,7 +285,7 @@ def fused_reduced(red, q, k, ma, mb):
     thr = NEG_INF
     for i in range(n):
         s = dot_reduced(red, i, q)
-        if s > thr and _ok(ma, mb, i):
+        if s > thr and _ok(ma, mb, ex, i):
             if size < k:
                 _push(hv, hi, size, s, i)
                 size += 1
@@ -296,7 +309,7 @@ def _compact(ci, cu, nc, t):
 
 
 @nb.njit(fastmath=_FAST, **_JIT)
-def fused_reduced_exact(red, weights, mat, qr, q, err, k, ma, mb, ci, cu):
+def fused_reduced_exact(red, weights, mat, qr, q, err, k, ma, mb, ex, ci, cu):
     """Exact top-k: a reduced-precision pass with a proven error bound, then fp32 re-scoring.
 
     ``err * weights[i]`` bounds ``|fp32 score - reduced score|`` for this query (see
@@ -319,7 +332,7 @@ def fused_reduced_exact(red, weights, mat, qr, q, err, k, ma, mb, ci, cu):
         s = dot_reduced(red, i, qr)
         e = err * weights[i]
         ub = s + e
-        if ub >= t and _ok(ma, mb, i):
+        if ub >= t and _ok(ma, mb, ex, i):
             if nc == cap:
                 nc = _compact(ci, cu, nc, t)
                 if nc > cap // 2:

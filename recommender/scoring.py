@@ -35,11 +35,10 @@ from numpy.typing import ArrayLike, NDArray
 from catalog.errors import ConfigError, IntegrityError, UnknownItemError
 from recommender import _kernels as K
 from recommender.topk import (
-    NO_MASK,
+    NO_EXCLUSIONS,
     as_exclusions,
     as_mask,
     check_k,
-    drop_excluded,
     finish_rows,
     per_row_exclusions,
 )
@@ -232,28 +231,27 @@ class ScoringIndex:
         q = self.query(user_vector, decay=decay)
         ma = as_mask(allow, self.n_items)
         ex = as_exclusions(exclude, self.n_items)
-        idx, vals = self._select(q, k + ex.size, ma)
-        return drop_excluded(idx, vals, ex, k)
+        return self._select(q, k, ma, ex)
 
-    def _select(self, q: NDArray[np.float32], k: int,
-                ma: NDArray[np.bool_]) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+    def _select(self, q: NDArray[np.float32], k: int, ma: NDArray[np.bool_],
+                ex: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
         if self._reduced is None:
-            return K.fused_f32(self.matrix_, q, k, self.active_, ma)
+            return K.fused_f32(self.matrix_, q, k, self.active_, ma, ex)
         if not self.exact:
             qr = q * K.FP16_QUERY_SCALE if self.dtype == "float16" else q
-            return K.fused_reduced(self._reduced, qr, k, self.active_, ma)
+            return K.fused_reduced(self._reduced, qr, k, self.active_, ma, ex)
         qr = q
         if self.dtype == "float16":
             if np.abs(q).max() >= _FP16_QUERY_LIMIT:  # q * 2**112 would overflow
-                return K.fused_f32(self.matrix_, q, k, self.active_, ma)
+                return K.fused_f32(self.matrix_, q, k, self.active_, ma, ex)
             qr = q * K.FP16_QUERY_SCALE
         err = np.float32(np.linalg.norm(q.astype(np.float64)) * (1 + 2.0**-20))
         cap = max(4096, 16 * k)
         ci, cu = np.empty(cap, np.int64), np.empty(cap, np.float32)
         idx, vals, ok = K.fused_reduced_exact(self._reduced, self._weights, self.matrix_, qr, q,
-                                              err, k, self.active_, ma, ci, cu)
+                                              err, k, self.active_, ma, ex, ci, cu)
         if not ok:  # too many near-ties for the candidate buffer: plain float32 pass
-            return K.fused_f32(self.matrix_, q, k, self.active_, ma)
+            return K.fused_f32(self.matrix_, q, k, self.active_, ma, ex)
         return idx, vals
 
     def score_vector(self, scores: ArrayLike, k: int, *, exclude: ArrayLike | None = None,
@@ -269,8 +267,7 @@ class ScoringIndex:
         offset = self.matrix_[:, d] + np.float32(lam) * self.matrix_[:, d + 1]
         ma = as_mask(allow, self.n_items)
         ex = as_exclusions(exclude, self.n_items)
-        idx, vals = K.select_1d(s, k + ex.size, self.active_, ma, offset, np.float32(1.0))
-        return drop_excluded(idx, vals, ex, k)
+        return K.select_1d(s, k, self.active_, ma, ex, offset, np.float32(1.0))
 
     def components(self, user_vector: ArrayLike, items: ArrayLike,
                    ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
@@ -314,7 +311,7 @@ class ScoringIndex:
                 b = min(a + block, n)
                 out = buf if b - a == block else np.empty((m, b - a), np.float32)
                 np.matmul(qs, self.matrix_[a:b].T, out=out)
-                K.select_rows(out, a, k_eff, self.active_, ma, hv, hi, sizes, thr)
+                K.select_rows(out, a, k_eff, self.active_, ma, NO_EXCLUSIONS, hv, hi, sizes, thr)
         oi, ov = K.drain_rows(hv, hi, sizes)
         return finish_rows(oi, ov, exs, k)
 

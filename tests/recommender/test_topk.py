@@ -266,3 +266,14 @@ def test_invalid_inputs_are_rejected():
         ix.recommend(np.ones(2), 1, exclude=[-1])
     with pytest.raises(IntegrityError):
         log_freshness([0.0, 0.5])
+
+
+def test_nan_at_chunk_edges_cannot_hide_a_winner():
+    # Regression: the batch scan skips 64-item chunks by their max; a NaN first or last
+    # in a chunk must not hide a larger score in the same chunk.
+    s = np.zeros((2, 300), np.float32)
+    s[:, :5] = 10.0  # fill the heap early so the threshold is high
+    s[0, 64], s[0, 70] = np.nan, 20.0
+    s[1, 127], s[1, 100] = np.nan, 30.0
+    idx, _ = topk_batch(s, 3)
+    assert idx[0].tolist() == [70, 0, 1] and idx[1].tolist() == [100, 0, 1]
