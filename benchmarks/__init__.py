@@ -1,0 +1,1 @@
+"""Performance harnesses (importable so `skillpath bench` can run them)."""

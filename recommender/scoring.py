@@ -1,0 +1,328 @@
+"""Serving-time scoring: one augmented item matrix, built once per model load.
+
+Item bias and freshness are folded into one contiguous float32 matrix
+``M = [V | b | log f]`` scored against ``q = [u | 1 | λ]``, so
+
+    score = u·v + b + λ·log(freshness)
+
+in one streaming pass with nothing computed per item at request time. Decay is
+*additive* in log space: a stale item loses the same amount whatever the sign of its
+raw score (multiplying raw scores by freshness would reward stale items whose score is
+negative). Turning decay off (``decay=False``) just sets λ = 0 in the query.
+
+Single-user requests use a fused kernel that computes dot products and keeps a running
+top-k without materialising the score vector. With ``dtype="bfloat16"`` or ``"float16"``
+a half-size copy is scanned first with a proven per-item error bound, and only the
+items that could still be in the top-k are re-scored in float32: the answer is the
+exact float32 answer at about half the memory traffic (``exact=False`` skips the
+re-scoring and returns the reduced-precision ranking). Batches use BLAS sgemm on
+blocks of items plus the same running selection.
+
+Thread safety: ``recommend*`` and ``score_vector`` allocate their own (small) scratch
+and only read the index, so any number of threads may call them concurrently (the
+kernels release the GIL). :meth:`ScoringIndex.update_freshness` writes in place and
+must not run concurrently with scoring; :meth:`ScoringIndex.with_freshness` builds a
+new index for an atomic swap instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from catalog.errors import ConfigError, IntegrityError, UnknownItemError
+from recommender import _kernels as K
+from recommender.topk import (
+    NO_EXCLUSIONS,
+    as_exclusions,
+    as_mask,
+    check_k,
+    finish_rows,
+    per_row_exclusions,
+)
+
+__all__ = ["ScoringIndex", "DTYPES", "log_freshness"]
+
+DTYPES = ("float32", "bfloat16", "float16")
+_EPS32 = 2.0**-24  # float32 unit roundoff
+_FP16_MAX = 65504.0
+_BF16_MAX = 3.3895e38
+_FP16_MIN_NORMAL = 2.0**-14
+_FP16_QUERY_LIMIT = 2.0**15
+# Items per sgemm block in batches: about 4 MB of scores per block (1-16 MB measured;
+# 4 MB was best for 16 and 256 users).
+_BATCH_SCORE_BYTES = 1 << 22
+
+
+def log_freshness(freshness: ArrayLike) -> NDArray[np.float32]:
+    """``log(freshness)`` for freshness in (0, 1] (see :mod:`catalog.freshness`)."""
+    f = np.asarray(freshness, dtype=np.float64)
+    if f.ndim != 1 or not np.all((f > 0) & (f <= 1)):
+        raise IntegrityError("freshness must be a 1-D array of values in (0, 1]")
+    return np.log(f).astype(np.float32)
+
+
+def _vector(x: ArrayLike | None, n: int, what: str) -> NDArray[np.float32]:
+    if x is None:
+        return np.zeros(n, np.float32)
+    v = np.asarray(x, dtype=np.float32)
+    if v.shape != (n,):
+        raise IntegrityError(f"{what} has shape {v.shape}, expected ({n},)")
+    if not np.all(np.isfinite(v)):
+        raise IntegrityError(f"{what} has non-finite values")
+    return v
+
+
+class ScoringIndex:
+    """Item side of the scorer: augmented matrix, masks and reduced copy, prepared once.
+
+    Parameters
+    ----------
+    item_factors : (n_items, d) float array
+        ``item_factors_`` of a factor model (d may be 0, see :meth:`for_scores`).
+    item_bias : (n_items,) float, optional
+        Folded in as the ``b`` column (user side holds 1).
+    log_freshness : (n_items,) float, optional
+        ``log(freshness)`` (<= 0), the decay column; zeros (no decay) when absent.
+    freshness_weight : float
+        λ, the user-side weight of the decay column when ``decay=True``.
+    active : (n_items,) bool, optional
+        Items that may ever be recommended (retired resources are False).
+    dtype : "float32" | "bfloat16" | "float16"
+        Storage scanned by single-user requests (float32 is always kept for exact
+        re-scoring and batches).
+    exact : bool
+        With a reduced dtype, re-score candidates in float32 so answers are exact.
+    """
+
+    def __init__(self, item_factors: ArrayLike, *, item_bias: ArrayLike | None = None,
+                 log_freshness: ArrayLike | None = None, freshness_weight: float = 1.0,
+                 active: ArrayLike | None = None, dtype: str = "float32", exact: bool = True) -> None:
+        v = np.asarray(item_factors)
+        if v.ndim != 2:
+            raise IntegrityError(f"item_factors must be 2-D (n_items x d), got shape {v.shape}")
+        if dtype not in DTYPES:
+            raise ConfigError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+        if not np.isfinite(freshness_weight):
+            raise ConfigError(f"freshness_weight must be finite, got {freshness_weight}")
+        n, d = v.shape
+        self.n_items, self.n_factors = n, d
+        self.dtype, self.exact = dtype, bool(exact)
+        self.freshness_weight = float(freshness_weight)
+        m = np.empty((n, d + 2), np.float32)
+        m[:, :d] = v
+        if not np.all(np.isfinite(m[:, :d])):
+            raise IntegrityError("item_factors has non-finite values (or values beyond float32 range)")
+        m[:, d] = _vector(item_bias, n, "item_bias")
+        m[:, d + 1] = _vector(log_freshness, n, "log_freshness")
+        self.matrix_: NDArray[np.float32] = m
+        self.active_: NDArray[np.bool_] = as_mask(active, n, what="active")
+        self._reduced: NDArray[np.uint16] | NDArray[np.int16] | None = None
+        self._weights: NDArray[np.float32] | None = None
+        if dtype != "float32":
+            self._build_reduced()
+
+    @classmethod
+    def for_scores(cls, n_items: int, **kwargs) -> ScoringIndex:
+        """An index with no factors, for models that compute score vectors (EASE)."""
+        return cls(np.zeros((n_items, 0), np.float32), **kwargs)
+
+    # ------------------------------------------------------------ preparation
+    def _build_reduced(self) -> None:
+        m = self.matrix_
+        if self.dtype == "bfloat16":
+            if np.abs(m).max(initial=0.0) >= _BF16_MAX:
+                raise IntegrityError("values exceed the bfloat16 range")
+            red = np.empty(m.shape, np.uint16)
+            K.to_bf16(m, red)
+            scale = 1.0
+        else:
+            if np.abs(m).max(initial=0.0) > _FP16_MAX:
+                raise IntegrityError("values exceed the float16 range (65504); use dtype='bfloat16'")
+            h = m.astype(np.float16)
+            h[np.abs(h) < _FP16_MIN_NORMAL] = 0  # flush subnormals (see _kernels)
+            red = h.view(np.int16)  # int16 tells the kernels "float16"
+            scale = float(2.0**112)
+        self._reduced = np.ascontiguousarray(red)
+        big_d = m.shape[1]
+        gamma = big_d * _EPS32 / (1 - big_d * _EPS32) + 4 * _EPS32
+        w = K.bound_weights(m, self._reduced, scale, gamma)
+        self._weights = (w * (1 + 2.0**-20)).astype(np.float32)
+
+    def update_freshness(self, log_freshness: ArrayLike) -> None:
+        """Replace the decay column in place (daily refresh); not concurrent-safe."""
+        lf = _vector(log_freshness, self.n_items, "log_freshness")
+        self.matrix_[:, self.n_factors + 1] = lf
+        if self._reduced is not None:
+            self._build_reduced()
+
+    def with_freshness(self, log_freshness: ArrayLike) -> ScoringIndex:
+        """A new index with another decay column; swap it in atomically."""
+        new = object.__new__(ScoringIndex)
+        new.__dict__.update(self.__dict__)
+        new.matrix_ = self.matrix_.copy()
+        new.update_freshness(log_freshness)
+        return new
+
+    def with_dtype(self, dtype: str, *, exact: bool = True) -> ScoringIndex:
+        """The same index scanning another storage format; shares the float32 matrix.
+
+        Because of the sharing, refresh either index with :meth:`with_freshness` (which
+        copies), never :meth:`update_freshness` (which would stale the other's copy).
+        """
+        if dtype not in DTYPES:
+            raise ConfigError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+        new = object.__new__(ScoringIndex)
+        new.__dict__.update(self.__dict__)
+        new.dtype, new.exact = dtype, bool(exact)
+        new._reduced = new._weights = None
+        if dtype != "float32":
+            if dtype == self.dtype:
+                new._reduced, new._weights = self._reduced, self._weights
+            else:
+                new._build_reduced()
+        return new
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the index (float32 matrix, reduced copy, bound weights)."""
+        extra = 0 if self._reduced is None else self._reduced.nbytes + self._weights.nbytes
+        return self.matrix_.nbytes + extra
+
+    # ------------------------------------------------------------ query side
+    def query(self, user_vector: ArrayLike, *, decay: bool = True) -> NDArray[np.float32]:
+        """``[u | 1 | λ]`` (λ = 0 when ``decay`` is off)."""
+        u = np.asarray(user_vector, dtype=np.float32)
+        if u.shape != (self.n_factors,):
+            raise IntegrityError(f"user vector has shape {u.shape}, expected ({self.n_factors},)")
+        if not np.all(np.isfinite(u)):
+            raise IntegrityError("user vector has non-finite values")
+        q = np.empty(self.n_factors + 2, np.float32)
+        q[: self.n_factors] = u
+        q[self.n_factors] = 1.0
+        q[self.n_factors + 1] = self.freshness_weight if decay else 0.0
+        return q
+
+    def _queries(self, user_matrix: ArrayLike, decay: bool) -> NDArray[np.float32]:
+        u = np.asarray(user_matrix, dtype=np.float32)
+        if u.ndim != 2 or u.shape[1] != self.n_factors:
+            raise IntegrityError(f"user matrix has shape {u.shape}, expected (m, {self.n_factors})")
+        if not np.all(np.isfinite(u)):
+            raise IntegrityError("user matrix has non-finite values")
+        q = np.empty((u.shape[0], self.n_factors + 2), np.float32)
+        q[:, : self.n_factors] = u
+        q[:, self.n_factors] = 1.0
+        q[:, self.n_factors + 1] = self.freshness_weight if decay else 0.0
+        return q
+
+    # ------------------------------------------------------------ single user
+    def recommend(self, user_vector: ArrayLike, k: int, *, exclude: ArrayLike | None = None,
+                  allow: ArrayLike | None = None, decay: bool = True,
+                  ) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+        """Top-k items for one user: ``(item indices int64, scores float32)`` best-first.
+
+        ``allow`` is a boolean mask over items (a request filter, cached by the caller);
+        ``exclude`` item indices are never returned. ``decay=False`` ranks on
+        ``u·v + b`` (what the user would see without freshness decay).
+        """
+        k = check_k(k)
+        q = self.query(user_vector, decay=decay)
+        ma = as_mask(allow, self.n_items)
+        ex = as_exclusions(exclude, self.n_items)
+        return self._select(q, k, ma, ex)
+
+    def _select(self, q: NDArray[np.float32], k: int, ma: NDArray[np.bool_],
+                ex: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+        if self._reduced is None:
+            return K.fused_f32(self.matrix_, q, k, self.active_, ma, ex)
+        if not self.exact:
+            qr = q * K.FP16_QUERY_SCALE if self.dtype == "float16" else q
+            return K.fused_reduced(self._reduced, qr, k, self.active_, ma, ex)
+        qr = q
+        if self.dtype == "float16":
+            if np.abs(q).max() >= _FP16_QUERY_LIMIT:  # q * 2**112 would overflow
+                return K.fused_f32(self.matrix_, q, k, self.active_, ma, ex)
+            qr = q * K.FP16_QUERY_SCALE
+        err = np.float32(np.linalg.norm(q.astype(np.float64)) * (1 + 2.0**-20))
+        cap = max(4096, 16 * k)
+        ci, cu = np.empty(cap, np.int64), np.empty(cap, np.float32)
+        idx, vals, ok = K.fused_reduced_exact(self._reduced, self._weights, self.matrix_, qr, q,
+                                              err, k, self.active_, ma, ex, ci, cu)
+        if not ok:  # too many near-ties for the candidate buffer: plain float32 pass
+            return K.fused_f32(self.matrix_, q, k, self.active_, ma, ex)
+        return idx, vals
+
+    def score_vector(self, scores: ArrayLike, k: int, *, exclude: ArrayLike | None = None,
+                     allow: ArrayLike | None = None, decay: bool = True,
+                     ) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+        """Top-k of externally computed scores (EASE): adds ``b + λ·log f``, same filters."""
+        k = check_k(k)
+        s = np.ascontiguousarray(scores, dtype=np.float32)
+        if s.shape != (self.n_items,):
+            raise IntegrityError(f"scores have shape {s.shape}, expected ({self.n_items},)")
+        d = self.n_factors
+        lam = self.freshness_weight if decay else 0.0
+        offset = self.matrix_[:, d] + np.float32(lam) * self.matrix_[:, d + 1]
+        ma = as_mask(allow, self.n_items)
+        ex = as_exclusions(exclude, self.n_items)
+        return K.select_1d(s, k, self.active_, ma, ex, offset, np.float32(1.0))
+
+    def components(self, user_vector: ArrayLike, items: ArrayLike,
+                   ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+        """``(raw score u·v + b, freshness)`` of ``items``, to show why they rank where they do."""
+        it = np.asarray(items, dtype=np.int64)
+        if it.size and (it.min() < 0 or it.max() >= self.n_items):
+            raise UnknownItemError([str(int(i)) for i in it[(it < 0) | (it >= self.n_items)]])
+        q = self.query(user_vector, decay=False)
+        rows = self.matrix_[it]
+        return rows @ q, np.exp(rows[:, self.n_factors + 1])
+
+    def scores(self, user_vector: ArrayLike, *, decay: bool = True) -> NDArray[np.float32]:
+        """The full score vector (diagnostics and tests; serving never needs it)."""
+        return self.matrix_ @ self.query(user_vector, decay=decay)
+
+    # ------------------------------------------------------------ batches
+    def recommend_batch(self, user_matrix: ArrayLike, k: int, *,
+                        exclude: Sequence[ArrayLike | None] | None = None,
+                        allow: ArrayLike | None = None, decay: bool = True,
+                        ) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+        """Top-k for each row of ``user_matrix``: ``(m, k)`` arrays padded with -1 / -inf.
+
+        One ``allow`` mask for the whole batch (group requests by filter), one
+        ``exclude`` array per user. Scores come from float32 sgemm on item blocks.
+        """
+        k = check_k(k)
+        qs = self._queries(user_matrix, decay)
+        m, n = qs.shape[0], self.n_items
+        ma = as_mask(allow, n)
+        exs = per_row_exclusions(exclude, m, n)
+        k_eff = k + max((e.size for e in exs), default=0)
+        cap = max(k_eff, 1)
+        hv = np.empty((m, cap), np.float32)
+        hi = np.empty((m, cap), np.int64)
+        sizes = np.zeros(m, np.int64)
+        thr = np.full(m, -np.inf, np.float32)
+        if k_eff and m and n:
+            block = int(min(max(_BATCH_SCORE_BYTES // (4 * m), 1024), 65536, n))
+            buf = np.empty((m, block), np.float32)
+            for a in range(0, n, block):
+                b = min(a + block, n)
+                out = buf if b - a == block else np.empty((m, b - a), np.float32)
+                np.matmul(qs, self.matrix_[a:b].T, out=out)
+                K.select_rows(out, a, k_eff, self.active_, ma, NO_EXCLUSIONS, hv, hi, sizes, thr)
+        oi, ov = K.drain_rows(hv, hi, sizes)
+        return finish_rows(oi, ov, exs, k)
+
+    def reach(self, user_matrix: ArrayLike, item: int, k: int, *, decay: bool = False,
+              allow: ArrayLike | None = None) -> NDArray[np.bool_]:
+        """Per user, whether ``item`` is in their top-k (``decay=False``: had it not decayed).
+
+        ``reach(U, stale_item, 10).sum()`` answers "how many mentees' top-10 would this
+        stale item have entered without decay".
+        """
+        if not 0 <= int(item) < self.n_items:
+            raise UnknownItemError(str(item))
+        idx, _ = self.recommend_batch(user_matrix, k, allow=allow, decay=decay)
+        return (idx == int(item)).any(axis=1)
