@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "data": ("skillpath_cli.data", "data", "Generate, import and validate data (synthetic world, OULAD, CSV)."),
     "catalog": ("skillpath_cli.catalog_cmd", "catalog", "Inspect the catalog: summary, stale-content report."),
     "events": ("skillpath_cli.events", "events", "The durable event log: ingest, count, export to Parquet."),
+    "mentors": ("skillpath_cli.mentors", "mentors", "Match mentees with mentors by skill gap, within capacities."),
 }
 
 

@@ -122,4 +122,4 @@ class MentorMatcher:
         cur = {u: (given[u] if u in given else self.needs(u)) for u, m in pairs.items() if m is not None}
         return rematch_suggestions(pairs, cur, self.world.mentees, self.world.mentors, weights=self.weights,
                                    skill_names=self.skill_names, min_coverage=min_coverage,
-                                   min_gain=min_gain, k=k)
+                                   min_gain=min_gain, k=k, current_levels=self.mastery)

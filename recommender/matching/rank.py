@@ -74,7 +74,8 @@ def rank_mentors(needs: Sequence[Need], mentee: Mentee, mentors: Sequence[Mentor
 def rematch_suggestions(pairs: Mapping[str, str | None], needs: Mapping[str, Sequence[Need]],
                         mentees: Mapping[str, Mentee], mentors: Mapping[str, Mentor], *,
                         weights: MatchWeights | None = None, skill_names: Mapping[str, str] | None = None,
-                        min_coverage: float = 1 / 3, min_gain: float = 0.25, k: int = 3
+                        min_coverage: float = 1 / 3, min_gain: float = 0.25, k: int = 3,
+                        current_levels: Mapping[str, Mapping[str, float]] | None = None
                         ) -> list[RematchSuggestion]:
     """Mentees whose mentor no longer covers their needs, with better mentors that have room.
 
@@ -84,6 +85,9 @@ def rematch_suggestions(pairs: Mapping[str, str | None], needs: Mapping[str, Seq
     needs : mentee id -> current needs (soonest first); a mentee absent here or with no
         needs (goals met) is not flagged
     mentees, mentors : by id; loads are counted from ``pairs``
+    current_levels : mentee id -> (skill id -> level), optional
+        What each mentee knows now (default: their self-assessed levels); used only to
+        say which of the mentor's skills the mentee has moved past.
 
     Raises
     ------
@@ -125,12 +129,16 @@ def rematch_suggestions(pairs: Mapping[str, str | None], needs: Mapping[str, Seq
                                     weights=weights, skill_names=names))
             for r, j in enumerate(order.tolist())
         )
+        levels = (current_levels or {}).get(uid)
+        if levels is None:
+            levels = {s.skill_id: s.level for s in mentees[uid].self_levels}
         out.append(RematchSuggestion(uid, str(mid), cur.coverage,
-                                     _why(needs[uid], mentors[str(mid)], cur, names, bool(alts)), alts))
+                                     _why(needs[uid], mentors[str(mid)], cur, levels, names, bool(alts)), alts))
     return out
 
 
-def _why(needs: Sequence[Need], mentor: Mentor, cur: MatchScore, names: Mapping[str, str], any_alt: bool) -> str:
+def _why(needs: Sequence[Need], mentor: Mentor, cur: MatchScore, levels: Mapping[str, float],
+         names: Mapping[str, str], any_alt: bool) -> str:
     who = mentor.name or mentor.mentor_id
     n, k = len(needs), len(cur.covered_skills)
     head = (f"{who} covers none of your {n} next skills" if k == 0
@@ -138,9 +146,13 @@ def _why(needs: Sequence[Need], mentor: Mentor, cur: MatchScore, names: Mapping[
     nexts = [x.skill_id for x in needs]
     parts = [head, f"your next skills: {name_list(nexts, names, 3)}"]
     needed = set(nexts)
-    past = [s.skill_id for s in mentor.skills if s.skill_id not in needed]
+    others = [s.skill_id for s in mentor.skills if s.skill_id not in needed]
+    past = [s for s in others if float(levels.get(s, 0)) > 0]
+    off = [s for s in others if float(levels.get(s, 0)) <= 0]
     if past:
-        parts.append(f"{who}'s skills {name_list(past, names, 3)} are no longer among them")
+        parts.append(f"you have moved past {who}'s {name_list(past, names, 3)}")
+    if off:
+        parts.append(f"{who}'s {name_list(off, names, 3)} {'is' if len(off) == 1 else 'are'} not on your path")
     parts.append("better-fitting mentors with free places below" if any_alt
                  else "no mentor with a free place covers clearly more")
     return "; ".join(parts)
