@@ -207,14 +207,16 @@ def _quality_row(q) -> dict[str, Any]:
                    f"Default: <data-dir>/reports/{ASSIGNMENT_FILE}.")
 @click.option("--k", type=click.IntRange(min=1), default=3, show_default=True,
               help="Alternatives to propose per mentee.")
+@click.option("--horizon", type=click.IntRange(min=1), default=5, show_default=True,
+              help="How many of the mentee's next skills to compare (the ones they will work on soon).")
 @click.option("--min-coverage", type=click.FloatRange(0.0, 1.0), default=1 / 3, show_default="0.33",
-              help="Flag a mentee whose mentor covers less than this share of their next skills.")
+              help="Flag a mentee whose mentor covers less than this share of those next skills.")
 @click.option("--min-gain", type=click.FloatRange(0.0, 1.0), default=0.25, show_default=True,
               help="An alternative must cover at least this much more of the mentee's next skills.")
 @_FORMAT
 @click.pass_context
-def rematch(ctx: click.Context, assignment_file: Path | None, k: int, min_coverage: float, min_gain: float,
-            fmt: str) -> None:
+def rematch(ctx: click.Context, assignment_file: Path | None, k: int, horizon: int, min_coverage: float,
+            min_gain: float, fmt: str) -> None:
     """Find mentees who have moved past what their mentor covers and propose better mentors.
 
     Needs are recomputed from the mentees file now, so mentees whose self-assessed
@@ -224,7 +226,7 @@ def rematch(ctx: click.Context, assignment_file: Path | None, k: int, min_covera
     path = assignment_file or DataDir(data_dir(ctx)).reports / ASSIGNMENT_FILE
     pairs = read_assignment(path)
     matcher = _matcher(ctx)
-    suggestions = matcher.rematch(pairs, k=k, min_coverage=min_coverage, min_gain=min_gain)
+    suggestions = matcher.rematch(pairs, k=k, min_coverage=min_coverage, min_gain=min_gain, horizon=horizon)
     rows = [{"user_id": s.user_id, "mentor_id": s.mentor_id, "coverage": round(s.coverage, 3),
              "alt_rank": a.rank, "alt_mentor_id": a.mentor_id, "alt_name": a.name,
              "alt_score": round(a.match.score, 3), "alt_coverage": round(a.match.coverage, 3),
@@ -239,7 +241,7 @@ def rematch(ctx: click.Context, assignment_file: Path | None, k: int, min_covera
         return
     matched = sum(m is not None for m in pairs.values())
     click.echo(f"{len(suggestions)} of {matched} matched mentees have outgrown their mentor "
-               f"(coverage < {min_coverage:.2f}).")
+               f"(covers < {min_coverage:.0%} of their next {horizon} skills).")
     for s in suggestions:
         click.echo(f"\n{s.user_id} (mentor {s.mentor_id}, covers {s.coverage:.0%}): {s.reason}")
         for a in s.alternatives:

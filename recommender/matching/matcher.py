@@ -110,7 +110,8 @@ class MentorMatcher:
         return assignment_quality(assignment, matrix)
 
     def rematch(self, pairs: Mapping[str, str | None], *, needs: Mapping[str, Sequence[Need]] | None = None,
-                k: int = 3, min_coverage: float = 1 / 3, min_gain: float = 0.25) -> list[RematchSuggestion]:
+                k: int = 3, min_coverage: float = 1 / 3, min_gain: float = 0.25,
+                horizon: int = 5) -> list[RematchSuggestion]:
         """Suggestions for mentees whose mentor in ``pairs`` no longer covers their needs."""
         bad_u = sorted(u for u in pairs if u not in self.world.mentees)
         if bad_u:
@@ -122,4 +123,5 @@ class MentorMatcher:
         cur = {u: (given[u] if u in given else self.needs(u)) for u, m in pairs.items() if m is not None}
         return rematch_suggestions(pairs, cur, self.world.mentees, self.world.mentors, weights=self.weights,
                                    skill_names=self.skill_names, min_coverage=min_coverage,
-                                   min_gain=min_gain, k=k, current_levels=self.mastery)
+                                   min_gain=min_gain, k=k, horizon=horizon,
+                                   current_levels=self.mastery)

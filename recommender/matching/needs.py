@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
+from weakref import WeakKeyDictionary
 
 from catalog.graph import SkillGraph
 from catalog.schema import Mentee, check_level
@@ -27,6 +28,10 @@ from catalog.schema import Mentee, check_level
 __all__ = ["Need", "StepLike", "DEFAULT_HALF_LIFE", "needs_from_goals", "needs_from_steps", "urgency_at"]
 
 DEFAULT_HALF_LIFE = 3.0  # steps until a need weighs half as much as the next one
+
+# Per graph (a graph does not change once built): skill -> its ancestors then itself, in
+# topological order. Weak keys, so a dropped graph takes its cache with it.
+_CHAINS: WeakKeyDictionary[SkillGraph, dict[str, tuple[str, ...]]] = WeakKeyDictionary()
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,13 +109,22 @@ def needs_from_goals(mentee: Mentee, graph: SkillGraph, mastery: Mapping[str, fl
     steps: list[tuple[str, int]] = []
     seen: set[str] = set()
     for _, goal in goals:
-        chain = sorted(graph.ancestors(goal.skill_id), key=graph.rank) + [goal.skill_id]
-        for sid in chain:
+        for sid in _chain(graph, goal.skill_id):
             if sid in seen or sid not in required or float(current.get(sid, 0)) >= required[sid]:
                 continue
             seen.add(sid)
             steps.append((sid, required[sid]))
     return [Need(s, lvl, urgency_at(i, half_life)) for i, (s, lvl) in enumerate(steps)]
+
+
+def _chain(graph: SkillGraph, skill_id: str) -> tuple[str, ...]:
+    """``skill_id``'s transitive prerequisites in topological order, then ``skill_id``."""
+    cache = _CHAINS.setdefault(graph, {})
+    chain = cache.get(skill_id)
+    if chain is None:
+        chain = (*sorted(graph.ancestors(skill_id), key=graph.rank), skill_id)
+        cache[skill_id] = chain
+    return chain
 
 
 def _required_levels(graph: SkillGraph, goals: Sequence[tuple[str, int]],
@@ -123,9 +137,10 @@ def _required_levels(graph: SkillGraph, goals: Sequence[tuple[str, int]],
     for sid, lvl in goals:
         graph[sid]  # raises UnknownSkillError with the id
         req[sid] = max(req.get(sid, 0), lvl)
-    # Dependents come after their prerequisites in graph.order: walk it backwards so a
-    # skill's requirement is final before it is pushed down to its prerequisites.
-    for sid in reversed(graph.order):
+    # Dependents come after their prerequisites in graph.order: walk the goals' chains
+    # backwards in that order so a skill's requirement is final before it is pushed down.
+    involved = {s for sid, _ in goals for s in _chain(graph, sid)}
+    for sid in sorted(involved, key=graph.rank, reverse=True):
         if sid not in req or float(current.get(sid, 0)) >= req[sid]:
             continue
         for p in graph.prereqs[sid]:

@@ -1,8 +1,10 @@
 """Mentors for one mentee (ranked, with reasons), and re-match suggestions for a cohort.
 
 A re-match is suggested when a mentee has moved past what their mentor covers: the
-mentor covers less than ``min_coverage`` of the mentee's current needs. Alternatives are
-mentors with a free place whose coverage is at least ``min_gain`` higher, best score first.
+mentor covers less than ``min_coverage`` of the mentee's next ``horizon`` needs (what
+they will work on soon; a mentee with 20 open needs is not flagged for needs a year
+away). Alternatives are mentors with a free place whose coverage of the same needs is
+at least ``min_gain`` higher, best score first.
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ def rank_mentors(needs: Sequence[Need], mentee: Mentee, mentors: Sequence[Mentor
 def rematch_suggestions(pairs: Mapping[str, str | None], needs: Mapping[str, Sequence[Need]],
                         mentees: Mapping[str, Mentee], mentors: Mapping[str, Mentor], *,
                         weights: MatchWeights | None = None, skill_names: Mapping[str, str] | None = None,
-                        min_coverage: float = 1 / 3, min_gain: float = 0.25, k: int = 3,
+                        min_coverage: float = 1 / 3, min_gain: float = 0.25, k: int = 3, horizon: int = 5,
                         current_levels: Mapping[str, Mapping[str, float]] | None = None
                         ) -> list[RematchSuggestion]:
     """Mentees whose mentor no longer covers their needs, with better mentors that have room.
@@ -82,8 +84,8 @@ def rematch_suggestions(pairs: Mapping[str, str | None], needs: Mapping[str, Seq
     Parameters
     ----------
     pairs : mentee id -> current mentor id (None: no mentor; skipped)
-    needs : mentee id -> current needs (soonest first); a mentee absent here or with no
-        needs (goals met) is not flagged
+    needs : mentee id -> current needs (soonest first); only the first ``horizon`` count.
+        A mentee absent here or with no needs (goals met) is not flagged
     mentees, mentors : by id; loads are counted from ``pairs``
     current_levels : mentee id -> (skill id -> level), optional
         What each mentee knows now (default: their self-assessed levels); used only to
@@ -100,7 +102,10 @@ def rematch_suggestions(pairs: Mapping[str, str | None], needs: Mapping[str, Seq
     bad_m = sorted({m for m in pairs.values() if m is not None and m not in mentors})
     if bad_m:
         raise UnknownMentorError(bad_m, "the assignment names mentors that are not in the mentors file")
+    if horizon < 1:
+        raise ValueError(f"horizon must be >= 1, got {horizon}")
     names = skill_names or {}
+    needs = {u: list(nds)[:horizon] for u, nds in needs.items()}
     load = Counter(m for m in pairs.values() if m is not None)
     flagged: list[tuple[str, MatchScore]] = []
     for uid in sorted(pairs):
@@ -144,7 +149,7 @@ def _why(needs: Sequence[Need], mentor: Mentor, cur: MatchScore, levels: Mapping
     head = (f"{who} covers none of your {n} next skills" if k == 0
             else f"{who} covers only {k} of your {n} next skills")
     nexts = [x.skill_id for x in needs]
-    parts = [head, f"your next skills: {name_list(nexts, names, 3)}"]
+    parts = [head, f"your next skills: {name_list(nexts, names)}"]
     needed = set(nexts)
     others = [s.skill_id for s in mentor.skills if s.skill_id not in needed]
     past = [s for s in others if float(levels.get(s, 0)) > 0]

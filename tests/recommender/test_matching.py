@@ -22,6 +22,7 @@ from recommender.matching import (
     needs_from_goals,
     needs_from_steps,
     rank_mentors,
+    rematch_suggestions,
     score_matrix,
     score_pair,
 )
@@ -208,6 +209,21 @@ def test_rematch_flags_outgrown_mentor_and_proposes_free_ones(tiny_world):
     small = World(tiny_world.catalog, tiny_world.mentees, {**tiny_world.mentors, "m1": ada})
     (s,) = MentorMatcher(small).rematch({"u1": "m1", "u2": "m2"})
     assert s.user_id == "u2" and s.alternatives == ()
+
+
+def test_rematch_looks_at_the_next_horizon_needs_only():
+    needs = {"u": [Need(f"s{i}", 3) for i in range(8)]}
+    late = Mentor("late", "Late", tuple(SkillLevel(f"s{i}", 4) for i in (5, 6, 7)), 1)  # covers 3 of 8
+    soon = Mentor("soon", "Soon", tuple(SkillLevel(f"s{i}", 4) for i in (0, 1)), 1)
+    mentees, mentors = {"u": Mentee("u")}, {"late": late, "soon": soon}
+    assert rematch_suggestions({"u": "late"}, needs, mentees, mentors, horizon=8) == []
+    (s,) = rematch_suggestions({"u": "late"}, needs, mentees, mentors, horizon=5, skill_names=SKILL_NAMES)
+    assert s.coverage == 0.0 and s.reason.startswith(
+        "Late covers none of your 5 next skills; your next skills: Alpha, Bravo, Charlie, Delta, Echo")
+    assert [a.mentor_id for a in s.alternatives] == ["soon"]
+    assert s.alternatives[0].match.reasons[0] == "covers 2 of your 5 next skills: Alpha, Bravo"
+    with pytest.raises(ValueError):
+        rematch_suggestions({"u": "late"}, needs, mentees, mentors, horizon=0)
 
 
 # ---------------------------------------------------------------- unknown ids
