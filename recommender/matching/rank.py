@@ -105,6 +105,7 @@ def rematch_suggestions(pairs: Mapping[str, str | None], needs: Mapping[str, Seq
     if horizon < 1:
         raise ValueError(f"horizon must be >= 1, got {horizon}")
     names = skill_names or {}
+    all_needs = needs
     needs = {u: list(nds)[:horizon] for u, nds in needs.items()}
     load = Counter(m for m in pairs.values() if m is not None)
     flagged: list[tuple[str, MatchScore]] = []
@@ -138,26 +139,34 @@ def rematch_suggestions(pairs: Mapping[str, str | None], needs: Mapping[str, Seq
         if levels is None:
             levels = {s.skill_id: s.level for s in mentees[uid].self_levels}
         out.append(RematchSuggestion(uid, str(mid), cur.coverage,
-                                     _why(needs[uid], mentors[str(mid)], cur, levels, names, bool(alts)), alts))
+                                     _why(all_needs[uid], horizon, mentors[str(mid)], cur, levels, names,
+                                          bool(alts)), alts))
     return out
 
 
-def _why(needs: Sequence[Need], mentor: Mentor, cur: MatchScore, levels: Mapping[str, float],
+def _why(needs: Sequence[Need], horizon: int, mentor: Mentor, cur: MatchScore, levels: Mapping[str, float],
          names: Mapping[str, str], any_alt: bool) -> str:
+    """Why a re-match: what the mentor covers of the next needs, and where their other skills stand."""
     who = mentor.name or mentor.mentor_id
-    n, k = len(needs), len(cur.covered_skills)
+    window = [x.skill_id for x in needs][:horizon]
+    n, k = len(window), len(cur.covered_skills)
     head = (f"{who} covers none of your {n} next skills" if k == 0
             else f"{who} covers only {k} of your {n} next skills")
-    nexts = [x.skill_id for x in needs]
-    parts = [head, f"your next skills: {name_list(nexts, names)}"]
-    needed = set(nexts)
-    others = [s.skill_id for s in mentor.skills if s.skill_id not in needed]
-    past = [s for s in others if float(levels.get(s, 0)) > 0]
-    off = [s for s in others if float(levels.get(s, 0)) <= 0]
-    if past:
-        parts.append(f"you have moved past {who}'s {name_list(past, names, 3)}")
-    if off:
-        parts.append(f"{who}'s {name_list(off, names, 3)} {'is' if len(off) == 1 else 'are'} not on your path")
+    parts = [head, f"your next skills: {name_list(window, names)}"]
+    later = {x.skill_id for x in needs[horizon:]}
+    others = [s.skill_id for s in mentor.skills if s.skill_id not in window]
+    groups = (
+        ([s for s in others if s in later], "{who}'s {skills} come{s} later on your path"),
+        ([s for s in others if s not in later and float(levels.get(s, 0)) > 0],
+         "you already have what your goals need in {who}'s {skills}"),
+        ([s for s in others if s not in later and float(levels.get(s, 0)) <= 0],
+         "{who}'s {skills} {are} not on your path"),
+    )
+    for skills, text in groups:
+        if skills:
+            one = len(skills) == 1
+            parts.append(text.format(who=who, skills=name_list(skills, names, 3), s="s" if one else "",
+                                     are="is" if one else "are"))
     parts.append("better-fitting mentors with free places below" if any_alt
                  else "no mentor with a free place covers clearly more")
     return "; ".join(parts)

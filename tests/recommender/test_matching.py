@@ -199,7 +199,7 @@ def test_rematch_flags_outgrown_mentor_and_proposes_free_ones(tiny_world):
     # u1 has since learned what Ada teaches: only Prompt engineering and LLM apps remain
     grown = MentorMatcher(tiny_world, mastery={"u1": {"python": 3, "sql": 2, "pandas": 3, "ml": 3}})
     (s,) = grown.rematch({"u1": "m1", "u2": "m1"})
-    assert s.user_id == "u1" and "you have moved past Ada's Python, pandas, Machine learning" in s.reason
+    assert s.user_id == "u1" and "you already have what your goals need in Ada's Python, pandas, Machine learning" in s.reason
     assert [a.mentor_id for a in s.alternatives] == ["m2"]
     assert grown.rematch({"u1": "m2", "u2": "m1"}) == []
     (s,) = matcher.rematch({"u1": "m1", "u2": "m2"}, min_gain=0.9)
@@ -219,7 +219,8 @@ def test_rematch_looks_at_the_next_horizon_needs_only():
     assert rematch_suggestions({"u": "late"}, needs, mentees, mentors, horizon=8) == []
     (s,) = rematch_suggestions({"u": "late"}, needs, mentees, mentors, horizon=5, skill_names=SKILL_NAMES)
     assert s.coverage == 0.0 and s.reason.startswith(
-        "Late covers none of your 5 next skills; your next skills: Alpha, Bravo, Charlie, Delta, Echo")
+        "Late covers none of your 5 next skills; your next skills: Alpha, Bravo, Charlie, Delta, Echo; "
+        "Late's Foxtrot, Golf, Hotel come later on your path; ")
     assert [a.mentor_id for a in s.alternatives] == ["soon"]
     assert s.alternatives[0].match.reasons[0] == "covers 2 of your 5 next skills: Alpha, Bravo"
     with pytest.raises(ValueError):
