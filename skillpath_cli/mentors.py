@@ -240,8 +240,8 @@ def rematch(ctx: click.Context, assignment_file: Path | None, k: int, horizon: i
         emit_table(sorted(rows, key=lambda r: (r["user_id"], r.get("alt_rank") or 0)), fmt, columns=cols)
         return
     matched = sum(m is not None for m in pairs.values())
-    click.echo(f"{len(suggestions)} of {matched} matched mentees have outgrown their mentor "
-               f"(covers < {min_coverage:.0%} of their next {horizon} skills).")
+    click.echo(f"{len(suggestions)} of {matched} matched mentees have a mentor who covers less than "
+               f"{min_coverage:.0%} of their next {horizon} skills.")
     for s in suggestions:
         click.echo(f"\n{s.user_id} (mentor {s.mentor_id}, covers {s.coverage:.0%}): {s.reason}")
         for a in s.alternatives:

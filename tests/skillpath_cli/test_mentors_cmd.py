@@ -98,7 +98,7 @@ def test_rematch_after_progress(capsys, data, tmp_path):
     code, out, err = run(capsys, data, "rematch", "--assignment", str(path))
     assert code == 0 and err == ""
     lines = out.splitlines()
-    assert lines[0] == "1 of 2 matched mentees have outgrown their mentor (covers < 33% of their next 5 skills)."
+    assert lines[0] == "1 of 2 matched mentees have a mentor who covers less than 33% of their next 5 skills."
     assert lines[2].startswith("u2 (mentor m2, covers 0%): Grace covers none of your 3 next skills")
     assert lines[3].startswith("  1. m1 Ada (score ") and "covers 2 of your 3 next skills: Python, pandas" in lines[3]
 
@@ -108,7 +108,8 @@ def test_rematch_after_progress(capsys, data, tmp_path):
 
     path.write_text("user_id,mentor_id\nu1,m2\nu2,m1\n")
     code, out, _ = run(capsys, data, "rematch", "--assignment", str(path))
-    assert code == 0 and out.splitlines() == ["0 of 2 matched mentees have outgrown their mentor (covers < 33% of their next 5 skills)."]
+    assert code == 0 and out.splitlines() == [
+        "0 of 2 matched mentees have a mentor who covers less than 33% of their next 5 skills."]
 
 
 def test_help_explains():
