@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from catalog.datadir import DataDir
-from catalog.errors import NotReadyError
+from catalog.errors import NotReadyError, UnknownMentorError
 from skillpath_cli.common import UsageFailure, data_dir, emit_table, progress
 
 __all__ = ["mentors"]
@@ -97,7 +97,9 @@ def match(ctx: click.Context, user_id: str, k: int, include_full: bool, assignme
     if assignment_file is not None:
         pairs = read_assignment(assignment_file)
         loads = dict(Counter(m for u, m in pairs.items() if m is not None and u != user_id))
-        loads = {m: n for m, n in loads.items() if m in matcher.world.mentors}
+        unknown = sorted(m for m in loads if m not in matcher.world.mentors)
+        if unknown:
+            raise UnknownMentorError(unknown, f"{assignment_file} names mentors that are not in the mentors file")
     ranked = matcher.rank(user_id, k, needs=needs, loads=loads, include_full=include_full)
     rows = [{"rank": r.rank, "mentor_id": r.mentor_id, "name": r.name, "score": round(r.match.score, 3),
              "coverage": round(r.match.coverage, 3), "free_places": r.free_places,

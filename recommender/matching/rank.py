@@ -150,8 +150,10 @@ def _why(needs: Sequence[Need], horizon: int, mentor: Mentor, cur: MatchScore, l
     who = mentor.name or mentor.mentor_id
     window = [x.skill_id for x in needs][:horizon]
     n, k = len(window), len(cur.covered_skills)
-    head = (f"{who} covers none of your {n} next skills" if k == 0
-            else f"{who} covers only {k} of your {n} next skills")
+    if k == 0:
+        head = f"{who} does not cover your next skill" if n == 1 else f"{who} covers none of your {n} next skills"
+    else:
+        head = f"{who} covers only {k} of your {n} next skills"
     parts = [head, f"your next skills: {name_list(window, names)}"]
     later = {x.skill_id for x in needs[horizon:]}
     others = [s.skill_id for s in mentor.skills if s.skill_id not in window]

@@ -211,7 +211,7 @@ def _reasons(needs: Sequence[Need], mentee: Mentee, mentor: Mentor, load: int, c
     elif k:
         out.append(f"covers {k} of your {n} next skills: {name_list(covered, names)}")
     else:
-        out.append(f"covers none of your {n} next skills")
+        out.append("does not cover your next skill" if n == 1 else f"covers none of your {n} next skills")
     if partial:
         out.append(f"one level short of what you need in {name_list(partial, names)}")
     needed = {x.skill_id for x in needs}

@@ -134,8 +134,10 @@ def test_reasons_are_true():
                         checked += 1
                     elif mt := re.fullmatch(r"covers all (\d+) of your next skills: (.*)", r):
                         assert int(mt[1]) == len(needs[u]) == len(truly)
-                    elif r.startswith("covers none"):
-                        assert truly == [] and needs[u]
+                    elif r.startswith("covers none of your"):
+                        assert truly == [] and len(needs[u]) > 1
+                    elif r == "does not cover your next skill":
+                        assert truly == [] and len(needs[u]) == 1
                     elif mt := re.fullmatch(r"one level short of what you need in (.*)", r):
                         target = {n.skill_id: n.level for n in needs[u]}
                         for s in map(ID_OF_NAME.get, _names(mt[1])):
@@ -163,7 +165,7 @@ def test_reasons_use_skill_names(tiny_world):
     m = Mentee("x", (Goal("prompting", 2),), (SkillLevel("prompting", 3),), ("project",), None, "en", 1)
     g = Mentor("g", "Grace", (SkillLevel("prompting", 5),), 3, language="EN", timezone=-2, formats=("code-review",))
     r = score_pair([Need("sql", 2)], m, g, load=1, skill_names=matcher.skill_names).reasons
-    assert r == ("covers none of your 1 next skills", "also mentors Prompt engineering at level 5",
+    assert r == ("does not cover your next skill", "also mentors Prompt engineering at level 5",
                  "speaks your language (en)", "3 h apart", "offers code-review, suits your preference for project",
                  "2 free places")
 

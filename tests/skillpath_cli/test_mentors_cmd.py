@@ -44,6 +44,9 @@ def test_match_counts_current_load(capsys, data, tmp_path):
     taken.write_text("user_id,mentor_id\nu2,m2\n")
     code, out, _ = run(capsys, data, "match", "u1", "--assignment", str(taken), "--format", "json")
     assert code == 0 and [json.loads(ln)["mentor_id"] for ln in out.splitlines()] == ["m1"]
+    taken.write_text("user_id,mentor_id\nu2,m7\n")
+    code, out, err = run(capsys, data, "match", "u1", "--assignment", str(taken))
+    assert code == 2 and out == "" and err.startswith("error: unknown mentor: 'm7'")
 
 
 def test_unknown_ids_exit_2_with_one_line(capsys, data, tmp_path):
