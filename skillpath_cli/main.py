@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "events": ("skillpath_cli.events", "events", "The durable event log: ingest, count, export to Parquet."),
     "features": ("skillpath_cli.features", "features", "Feature store (Feast): build tables, apply, materialize, show."),
     "bench": ("skillpath_cli.bench", "bench", "Measure the hot paths (top-k scoring vs implicit, numpy, bandwidth)."),
+    "mentors": ("skillpath_cli.mentors", "mentors", "Match mentees with mentors by skill gap, within capacities."),
 }
 
 
