@@ -156,8 +156,8 @@ class MlflowModelSource:
             tmp = self.cache_dir / f".{mv.version}.{os.getpid()}.tmp"
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir(parents=True)
-            mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{self.name}/{mv.version}", dst_path=str(tmp),
-                                                tracking_uri=self.tracking_uri)
+            uri = self.client().get_model_version_download_uri(self.name, mv.version)
+            mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(tmp), tracking_uri=self.tracking_uri)
             (tmp / ".complete").touch()
             try:
                 os.replace(tmp, dest)
