@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "catalog": ("skillpath_cli.catalog_cmd", "catalog", "Inspect the catalog: summary, stale-content report."),
     "events": ("skillpath_cli.events", "events", "The durable event log: ingest, count, export to Parquet."),
     "features": ("skillpath_cli.features", "features", "Feature store (Feast): build tables, apply, materialize, show."),
+    "serve": ("skillpath_cli.serve", "serve", "Serve recommendations over HTTP (BentoML)."),
+    "recommend": ("skillpath_cli.recommend_cmd", "recommend", "Recommend to one mentee in-process, with reasons."),
 }
 
 
