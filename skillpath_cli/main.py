@@ -15,6 +15,12 @@ import sys
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+import warnings  # noqa: E402
+
+# Third-party deprecation chatter (feast/ibis/mlflow) is noise for a CLI user.
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+warnings.filterwarnings("ignore", category=FutureWarning)
+
 import click  # noqa: E402
 
 from skillpath_cli.common import DEFAULT_DATA_DIR, run_cli  # noqa: E402

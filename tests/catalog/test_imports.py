@@ -114,7 +114,7 @@ def test_given_event_ids_are_kept_and_exact_repeats_collapse():
     assert len(ev) == 2 and ev.event_id[0] == "e1" and ev.event_id[1].startswith("ev-")
     with pytest.raises(DataValidationError) as ei:
         import_events(csv("event_id,user_id,item_id,timestamp\ne1,u1,a,2025-01-01\ne1,u2,a,2025-01-01\n"))
-    assert lines(ei.value) == [(3, "event_id")] and "first on line 2" in str(ei.value)
+    assert lines(ei.value) == [(3, "event_id")] and "reused with different content (line 2)" in str(ei.value)
 
 
 def test_events_on_unknown_items_and_bad_values_are_listed_with_line_numbers():
