@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Literal, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -29,6 +30,7 @@ from catalog.eventlog import EventLog
 from catalog.loaders import load_world
 from catalog.settings import Settings
 from recommender.models.content import ContentRecommender
+from recommender.models.factor import FactorRecommender
 from serving.bundle import CatalogView, ModelBundle
 from serving.errors import FieldError
 from serving.reasons import CoCompletion, date_reason, goal_reason
@@ -138,7 +140,7 @@ class SkillPathApp:
                                 skills=tuple(sorted(set(goal_req.tolist()))), include_stale=req.include_stale)
         exclude = np.union1d(state.exclude, excl_req).astype(np.int64)
         vector = self._user_vector(b, state, req.user_id)
-        fallback = None
+        fallback: Literal["popular", "content"] | None = None
         if vector is not None:
             idx, scores = b.top(vector, req.k, exclude=exclude, allow=allow)
         else:
@@ -181,7 +183,7 @@ class SkillPathApp:
             state.memo[key] = co.neighbours(vector, user_id)
         return co.supported(state.memo[key], idx)
 
-    def _online_status(self, user_id: str) -> str:
+    def _online_status(self, user_id: str) -> Literal["ok", "timeout", "unavailable", "off"]:
         if self.online is None:
             return "off"
         _, status = self.online.get_mentee_features([user_id])  # type: ignore[attr-defined]
@@ -244,7 +246,8 @@ class SkillPathApp:
         items = [SimilarItem(item_id=cat.resources[j].item_id, title=cat.resources[j].title,
                              type=cat.resources[j].type, similarity=float(v))
                  for j, v in zip(idx.tolist(), vals.tolist())]
-        return SimilarResponse(item_id=item_id, model_version=b.version, method=b.similarity_method, items=items)
+        method = cast(Literal["factors", "ease", "skills"], b.similarity_method)
+        return SimilarResponse(item_id=item_id, model_version=b.version, method=method, items=items)
 
     # ------------------------------------------------------------ reloads
     def reload(self, *, force: bool = False) -> ReloadResponse:
@@ -272,7 +275,7 @@ class SkillPathApp:
         if not b.is_factor or b.users is None:
             return None
         done = self.log.read(event_types=["complete"])
-        return CoCompletion(b.model.user_factors_, b.users, self.world.catalog.items, done)
+        return CoCompletion(cast(FactorRecommender, b.model).user_factors_, b.users, self.world.catalog.items, done)
 
     def tick(self) -> None:
         """The background timer's work: refresh freshness on a new day; pick up a new champion."""

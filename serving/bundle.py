@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
+from typing import Any, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -94,16 +95,17 @@ class ModelBundle:
     filters through ``view.plain``.
     """
 
-    def __init__(self, loaded: LoadedModel, view: CatalogView, *, index: object | None = None) -> None:
+    def __init__(self, loaded: LoadedModel, view: CatalogView, *, index: Any = None) -> None:
         verify_model(loaded, view.catalog)
         self.loaded, self.view = loaded, view
         self.model = loaded.model
         self.version, self.sha256 = loaded.version, loaded.sha256
         self.is_factor = isinstance(self.model, FactorRecommender)
+        self.index: Any
         if index is not None:
             self.index = index
         elif self.is_factor:
-            m = self.model
+            m = cast(FactorRecommender, self.model)
             self.index = ScoringIndex(m.item_factors_, item_bias=m.item_bias_, log_freshness=view.log_freshness,
                                       freshness_weight=view.freshness_weight, active=view.catalog.active)
         else:
@@ -164,7 +166,7 @@ class ModelBundle:
             return col
         if self._unit is None:
             if self.is_factor:
-                V = self.model.item_factors_.astype(np.float32)
+                V = cast(FactorRecommender, self.model).item_factors_.astype(np.float32)
             else:
                 V = self.view.catalog.item_skill_levels.toarray().astype(np.float32)
             norms = np.linalg.norm(V, axis=1, keepdims=True)

@@ -29,7 +29,7 @@ def log_freshness(freshness: ArrayLike) -> NDArray[np.float32]:
     return np.log(f).astype(np.float32)
 
 
-def _top(scores: NDArray[np.float32], k: int, banned: NDArray[np.bool_]) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+def _top(scores: NDArray[np.floating], k: int, banned: NDArray[np.bool_]) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
     s = np.where(banned | np.isnan(scores), -np.inf, scores).astype(np.float32)
     avail = int(np.count_nonzero(s > -np.inf))
     k = min(k, avail)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,6 +21,7 @@ from catalog.errors import ConfigError
 from catalog.schema import parse_timestamp
 from catalog.stale import stale_report
 from recommender.interactions import build_interactions
+from recommender.models.factor import FactorRecommender
 from serving.bundle import CatalogView, ModelBundle
 from serving.schemas import StaleGap, StaleItem, StaleResponse
 
@@ -85,7 +86,7 @@ class StaleReach:
                 return self._cache[key]
         app = self.app
         users = bundle.users
-        U = bundle.model.user_factors_
+        U = cast(FactorRecommender, bundle.model).user_factors_
         inter = build_interactions(app.log.read(), users=users, items=app.world.catalog.items, on_unknown="drop")
         exclude = [np.union1d(inter.seen[u].indices, inter.dismissed[u].indices).astype(np.int64)
                    for u in range(len(U))]
