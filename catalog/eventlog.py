@@ -212,6 +212,19 @@ class EventLog:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
 
+    def last_seq(self, user_id: str | None = None) -> int:
+        """Arrival number of the latest stored event (of ``user_id`` if given); 0 if none.
+
+        Events are never rewritten or deleted, so this is a cheap version stamp: anything
+        derived from a user's events (a folded-in vector, exclusions) stays valid while it
+        is unchanged, in every process sharing the file.
+        """
+        sql, params = "SELECT COALESCE(MAX(seq), 0) FROM events", []
+        if user_id is not None:
+            sql, params = sql + " WHERE user_id = ?", [user_id]
+        with self._lock:
+            return int(self._db.execute(sql, params).fetchone()[0])
+
     def time_range(self) -> tuple[datetime, datetime] | None:
         """Earliest and latest event timestamps, or None for an empty log."""
         with self._lock:

@@ -33,6 +33,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "features": ("skillpath_cli.features", "features", "Feature store (Feast): build tables, apply, materialize, show."),
     "bench": ("skillpath_cli.bench", "bench", "Measure the hot paths (top-k scoring vs implicit, numpy, bandwidth)."),
     "mentors": ("skillpath_cli.mentors", "mentors", "Match mentees with mentors by skill gap, within capacities."),
+    "serve": ("skillpath_cli.serve", "serve", "Serve recommendations over HTTP (BentoML)."),
+    "recommend": ("skillpath_cli.recommend_cmd", "recommend", "Recommend to one mentee in-process, with reasons."),
 }
 
 

@@ -1,0 +1,174 @@
+"""Everything prepared once per model load and per day: indexes, masks, freshness.
+
+:class:`CatalogView` is the catalog at one instant (freshness, stale mask, cached
+request filters); :class:`ModelBundle` adds a verified model and its scoring indexes.
+Both are immutable once built, so a reload or the daily freshness refresh builds new
+ones and swaps a single reference: requests in flight keep the objects they started with.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import Any, cast
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from catalog.catalog import Catalog
+from catalog.errors import IntegrityError
+from catalog.freshness import catalog_freshness
+from recommender.models.ease import EASERecommender
+from recommender.models.factor import FactorRecommender
+from serving.ranking import ScoringIndex, log_freshness
+from serving.registry import LoadedModel
+
+__all__ = ["CatalogView", "ModelBundle", "verify_model"]
+
+F32 = NDArray[np.float32]
+
+
+class CatalogView:
+    """The catalog at ``as_of``: freshness, the stale mask and cached filter masks."""
+
+    def __init__(self, catalog: Catalog, as_of: datetime, *, floor: float, stale_threshold: float,
+                 freshness_weight: float) -> None:
+        self.catalog, self.as_of = catalog, as_of
+        self.floor, self.stale_threshold, self.freshness_weight = floor, stale_threshold, freshness_weight
+        self.freshness = catalog_freshness(catalog, as_of, floor=floor)
+        self.log_freshness = log_freshness(self.freshness)
+        self.fresh = self.freshness >= stale_threshold
+        self.skill_items = catalog.item_skill_levels.tocsc()
+        self.plain = ScoringIndex.for_scores(catalog.n_items, log_freshness=self.log_freshness,
+                                             freshness_weight=freshness_weight, active=catalog.active)
+        self._masks: dict[tuple, NDArray[np.bool_] | None] = {}
+        self._lock = threading.Lock()
+
+    def allow_mask(self, *, types: tuple[str, ...] = (), max_minutes: int | None = None,
+                   skills: tuple[int, ...] = (), include_stale: bool = False) -> NDArray[np.bool_] | None:
+        """Items a request may return (None: no filter); cached per filter combination."""
+        key = (types, max_minutes, skills, include_stale)
+        with self._lock:
+            if key in self._masks:
+                return self._masks[key]
+        cat = self.catalog
+        m = np.ones(cat.n_items, dtype=bool)
+        if types:
+            m &= np.isin(cat.types, list(types))
+        if max_minutes is not None:
+            m &= cat.duration_minutes <= max_minutes
+        if skills:
+            m &= np.asarray(self.skill_items[:, list(skills)].sum(axis=1)).ravel() > 0
+        if not include_stale:
+            m &= self.fresh
+        mask = None if m.all() else m
+        with self._lock:
+            if len(self._masks) > 4096:  # a bound against clients sending endless combinations
+                self._masks.clear()
+            self._masks[key] = mask
+        return mask
+
+
+def verify_model(loaded: LoadedModel, catalog: Catalog) -> None:
+    """Refuse a model whose items are not exactly the catalog's (count and ids, in order)."""
+    model = loaded.model
+    if model.n_items_ != catalog.n_items:
+        raise IntegrityError(f"model {loaded.version} scores {model.n_items_} items, the catalog has "
+                             f"{catalog.n_items}; retrain on this catalog")
+    items = getattr(model, "id_maps_", {}).get("items")
+    if items is None:
+        raise IntegrityError(f"model {loaded.version} carries no item id map; cannot check it matches the catalog")
+    if items.to_list() != catalog.items.to_list():
+        bad = next(i for i, (a, b) in enumerate(zip(items.to_list(), catalog.items.to_list())) if a != b)
+        raise IntegrityError(f"model {loaded.version} item ids differ from the catalog (first at position {bad}: "
+                             f"{items.ids[bad]!r} vs {catalog.items.ids[bad]!r}); retrain on this catalog")
+    if isinstance(model, FactorRecommender) and not np.isfinite(model.item_factors_).all():
+        raise IntegrityError(f"model {loaded.version} has non-finite item factors")
+
+
+class ModelBundle:
+    """A verified model with its scoring index over a :class:`CatalogView`.
+
+    Factor models (ALS, BPR, LightFM) score through the augmented item matrix; the others
+    (EASE, content, popularity) compute a score vector and share selection, decay and
+    filters through ``view.plain``.
+    """
+
+    def __init__(self, loaded: LoadedModel, view: CatalogView, *, index: Any = None) -> None:
+        verify_model(loaded, view.catalog)
+        self.loaded, self.view = loaded, view
+        self.model = loaded.model
+        self.version, self.sha256 = loaded.version, loaded.sha256
+        self.is_factor = isinstance(self.model, FactorRecommender)
+        self.index: Any
+        if index is not None:
+            self.index = index
+        elif self.is_factor:
+            m = cast(FactorRecommender, self.model)
+            self.index = ScoringIndex(m.item_factors_, item_bias=m.item_bias_, log_freshness=view.log_freshness,
+                                      freshness_weight=view.freshness_weight, active=view.catalog.active)
+        else:
+            self.index = view.plain
+        self.users = getattr(self.model, "id_maps_", {}).get("users")
+        self._unit: F32 | None = None
+
+    def with_view(self, view: CatalogView) -> ModelBundle:
+        """The same model over a new view (the daily freshness refresh)."""
+        index = self.index.with_freshness(view.log_freshness) if self.is_factor else None
+        new = ModelBundle(self.loaded, view, index=index)
+        new.cocompletion = getattr(self, "cocompletion", None)  # type: ignore[attr-defined]
+        return new
+
+    # ------------------------------------------------------------ users
+    def user_vector(self, history: sp.csr_matrix, *, user_id: str, profile_row: F32 | None = None) -> F32 | None:
+        """Folded in from the log's history, else the trained vector, else None (cold)."""
+        m = self.model
+        feats = None if profile_row is None or m.feature_kind != "skills" else profile_row
+        if history.nnz:
+            return np.asarray(m.fold_in(history, user_features_row=feats), dtype=np.float32)
+        u = -1 if self.users is None else self.users.get(user_id)
+        keeps_users = self.is_factor or m.feature_kind == "skills"  # EASE/popularity hold no user state
+        if keeps_users and 0 <= u < m.n_users_:
+            return np.asarray(m.user_vectors([u], history)[0], dtype=np.float32)
+        return None
+
+    def top(self, vector: F32, k: int, *, exclude: NDArray[np.int64] | None, allow: NDArray[np.bool_] | None,
+            decay: bool = True) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+        if self.is_factor:
+            return self.index.recommend(vector, k, exclude=exclude, allow=allow, decay=decay)
+        scores = self.model.score_vectors(vector[None, :])[0]
+        return self.index.score_vector(scores, k, exclude=exclude, allow=allow, decay=decay)
+
+    def top_batch(self, vectors: F32, k: int, *, exclude: list[NDArray[np.int64]] | None = None,
+                  decay: bool = True) -> NDArray[np.int64]:
+        """(m, k) item indices, -1 padded."""
+        if self.is_factor:
+            return self.index.recommend_batch(vectors, k, exclude=exclude, decay=decay)[0]
+        out = np.full((len(vectors), k), -1, np.int64)
+        for r, v in enumerate(vectors):
+            i, _ = self.top(v, k, exclude=None if exclude is None else exclude[r], allow=None, decay=decay)
+            out[r, : len(i)] = i
+        return out
+
+    # ------------------------------------------------------------ items
+    @property
+    def similarity_method(self) -> str:
+        if self.is_factor:
+            return "factors"
+        return "ease" if isinstance(self.model, EASERecommender) else "skills"
+
+    def similarity(self, item: int) -> F32:
+        """Similarity of every item to ``item`` (see :attr:`similarity_method`)."""
+        if isinstance(self.model, EASERecommender) and item < self.model.n_fitted_items_:
+            col = np.zeros(self.model.n_items_, np.float32)
+            col[: self.model.n_fitted_items_] = self.model.weights_[:, item]
+            return col
+        if self._unit is None:
+            if self.is_factor:
+                V = cast(FactorRecommender, self.model).item_factors_.astype(np.float32)
+            else:
+                V = self.view.catalog.item_skill_levels.toarray().astype(np.float32)
+            norms = np.linalg.norm(V, axis=1, keepdims=True)
+            self._unit = np.ascontiguousarray(V / np.where(norms > 0, norms, 1.0), dtype=np.float32)
+        return self._unit @ self._unit[item]

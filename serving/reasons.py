@@ -1,0 +1,96 @@
+"""Reasons shown with each recommendation: short statements that are true, in skill terms.
+
+- ``fits your goal: <skill name>``: the resource teaches one of the mentee's goal skills;
+- ``mentees with your history completed it``: the collaborative model ranked it and at
+  least ``min_count`` of the mentee's nearest neighbours (cosine of user factors among
+  the mentees the model was trained on) completed it;
+- ``updated 2 months ago`` / ``published 3 years ago``: from the catalog dates.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from catalog.catalog import Catalog
+from catalog.ids import IdMap
+from catalog.schema import Resource
+
+__all__ = ["age_phrase", "date_reason", "goal_reason", "CoCompletion"]
+
+
+def age_phrase(days: float) -> str:
+    """``3 days ago``, ``2 weeks ago``, ``5 months ago``, ``3 years ago`` (``today`` under a day)."""
+    days = max(days, 0.0)
+    for unit, size, upto in (("day", 1, 14), ("week", 7, 60), ("month", 30.44, 730), ("year", 365.25, None)):
+        if upto is None or days < upto:
+            if days < 1:
+                return "today"
+            n = max(int(round(days / size)), 1)
+            return f"{n} {unit}{'s' if n != 1 else ''} ago"
+    return "today"  # unreachable
+
+
+def date_reason(res: Resource, now: datetime) -> str:
+    if res.updated_at is not None and res.updated_at > res.published_at:
+        return "updated " + age_phrase((now - res.updated_at).total_seconds() / 86400)
+    return "published " + age_phrase((now - res.published_at).total_seconds() / 86400)
+
+
+def goal_reason(catalog: Catalog, item: int, goals: NDArray[np.int64]) -> str | None:
+    """``fits your goal: <name>`` for the first goal skill the item teaches, else None."""
+    if not len(goals):
+        return None
+    row = catalog.item_skill_levels[item]
+    taught = set(row.indices.tolist())
+    for g in goals.tolist():
+        if g in taught:
+            sid = catalog.skill_ids.ids[g]
+            return f"fits your goal: {catalog.skills[sid].name}"
+    return None
+
+
+class CoCompletion:
+    """Which items a mentee's nearest neighbours completed (for the collaborative reason).
+
+    Built once per model load from the trained user factors and the log's completions;
+    a query costs one (n_users x d) product, cached per user state by the caller.
+    """
+
+    def __init__(self, user_factors: NDArray[np.float32], users: IdMap, items: IdMap, completions: pd.DataFrame,
+                 *, n_neighbours: int = 50, min_count: int = 2) -> None:
+        U = np.asarray(user_factors, dtype=np.float32)
+        norms = np.linalg.norm(U, axis=1, keepdims=True)
+        self.unit = np.ascontiguousarray(U / np.where(norms > 0, norms, 1.0))
+        self.users = users
+        self.n_neighbours, self.min_count = n_neighbours, min_count
+        u = users.indices(completions["user_id"].astype(str).tolist(), missing="-1")
+        i = items.indices(completions["item_id"].astype(str).tolist(), missing="-1")
+        keep = (u >= 0) & (i >= 0) & (u < len(U))
+        self.done = sp.csr_matrix((np.ones(int(keep.sum()), np.float32), (u[keep], i[keep])),
+                                  shape=(len(U), len(items)))
+        self.done.sum_duplicates()
+        self.done.data[:] = 1.0  # several completions of one item count once
+
+    def neighbours(self, vector: NDArray[np.float32], user_id: str) -> NDArray[np.int64]:
+        n = np.linalg.norm(vector)
+        if n == 0 or not len(self.unit):
+            return np.zeros(0, np.int64)
+        sims = self.unit @ (vector / n).astype(np.float32)
+        me = self.users.get(user_id)
+        if 0 <= me < len(sims):
+            sims[me] = -np.inf
+        k = min(self.n_neighbours, len(sims))
+        top = np.argpartition(-sims, k - 1)[:k]
+        return top[sims[top] > 0].astype(np.int64)
+
+    def supported(self, neighbours: NDArray[np.int64], items: NDArray[np.int64]) -> NDArray[np.bool_]:
+        """Per item: completed by at least ``min_count`` of ``neighbours``."""
+        if not len(neighbours) or not len(items):
+            return np.zeros(len(items), bool)
+        counts = np.asarray(self.done[neighbours][:, items].sum(axis=0)).ravel()
+        return counts >= self.min_count

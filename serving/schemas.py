@@ -1,0 +1,184 @@
+"""Request and response bodies of the HTTP API (pydantic, ``extra="forbid"``).
+
+Every field carries a description and an example, so the OpenAPI page documents itself.
+Ids follow the catalog rule ``[A-Za-z0-9_.:@-]{1,128}``; a request that breaks a rule
+is answered 400 naming the field and the reason.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from catalog.schema import EVENT_TYPES, RESOURCE_TYPES
+
+__all__ = [
+    "ID_REGEX", "Id", "ResourceType", "EventType",
+    "RecommendRequest", "RecommendedItem", "RecommendResponse",
+    "EventIn", "EventsRequest", "EventsResponse",
+    "SimilarItem", "SimilarResponse", "StaleItem", "StaleGap", "StaleResponse", "ReloadResponse",
+    "ErrorDetail", "ErrorResponse",
+]
+
+ID_REGEX = r"^[A-Za-z0-9_.:@-]{1,128}$"
+Id = Annotated[str, Field(pattern=ID_REGEX, min_length=1, max_length=128)]
+ResourceType = Literal[RESOURCE_TYPES]  # type: ignore[valid-type]
+EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
+MAX_K = 100
+MAX_EVENTS = 1000
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ------------------------------------------------------------------ /recommend
+class RecommendRequest(_Strict):
+    """What to recommend to whom, with optional filters."""
+
+    user_id: Id = Field(description="The mentee to recommend to (unknown ids get a cold-start answer).",
+                        examples=["u00042"])
+    k: int = Field(10, ge=1, le=MAX_K, description="How many resources to return (1-100).", examples=[10])
+    goal_skills: list[Id] | None = Field(
+        None, max_length=50,
+        description="Only resources teaching at least one of these skills; also the goals the "
+                    "reasons and the cold-start answer use (default: the mentee's profile goals).",
+        examples=[["prompt-engineering", "python"]])
+    types: list[ResourceType] | None = Field(  # type: ignore[valid-type]
+        None, max_length=len(RESOURCE_TYPES), description="Only resources of these types.",
+        examples=[["video", "article"]])
+    max_minutes: int | None = Field(None, ge=1, le=100_000,
+                                    description="Only resources that take at most this many minutes.",
+                                    examples=[45])
+    exclude_item_ids: list[Id] | None = Field(None, max_length=1000,
+                                              description="Never return these resources.",
+                                              examples=[["res-0001"]])
+    include_stale: bool = Field(
+        False, description="Also return resources whose freshness is below the stale threshold. "
+                           "Decay always lowers their score either way.",
+        examples=[False])
+
+
+class RecommendedItem(_Strict):
+    item_id: str = Field(description="The resource id.", examples=["res-0123"])
+    title: str = Field(description="Its title.", examples=["Prompt engineering in practice"])
+    type: str = Field(description="Its type.", examples=["video"])
+    score: float = Field(description="Ranking score: model score + λ·log(freshness); higher is better.",
+                         examples=[1.234])
+    freshness: float = Field(description="Freshness multiplier in [floor, 1] at serving time.", examples=[0.92])
+    skills: list[str] = Field(description="Skills it teaches, as skill:level.", examples=[["prompt-engineering:2"]])
+    reasons: list[str] = Field(description="Short, true statements on why it is here.",
+                               examples=[["fits your goal: Prompt engineering", "updated 2 months ago"]])
+
+
+class RecommendResponse(_Strict):
+    user_id: str = Field(description="The mentee.", examples=["u00042"])
+    model_version: str = Field(description="The model that ranked the list (registry version or local checksum).",
+                               examples=["3"])
+    user_known: bool = Field(description="Whether SkillPath knows this mentee (profile, events or model).",
+                             examples=[True])
+    fallback: Literal["popular", "content"] | None = Field(
+        description="null: the model ranked the list; 'content': cold start from goal skills; "
+                    "'popular': cold start from popularity.", examples=[None])
+    online_features: Literal["ok", "timeout", "unavailable", "off"] = Field(
+        "off", description="Whether the online feature store answered (it never blocks a recommendation).",
+        examples=["off"])
+    items: list[RecommendedItem] = Field(description="Best first.")
+
+
+# ------------------------------------------------------------------ /events
+class EventIn(_Strict):
+    event_id: Id = Field(description="Idempotency key: resending the same event is harmless.",
+                         examples=["app-7f3c:0001"])
+    user_id: Id = Field(description="The mentee.", examples=["u00042"])
+    item_id: Id = Field(description="A catalog resource.", examples=["res-0123"])
+    event_type: EventType = Field(description="What happened.", examples=["complete"])  # type: ignore[valid-type]
+    value: float | None = Field(None, description="assess: a score 0-100 (required); like: a rating 1-5; "
+                                                  "otherwise empty.", examples=[None])
+    timestamp: datetime = Field(description="When it happened (ISO-8601; naive means UTC).",
+                                examples=["2025-03-01T12:00:00Z"])
+    source: str = Field("", max_length=128, description="The client that sent it.", examples=["web"])
+
+
+class EventsRequest(_Strict):
+    events: list[EventIn] = Field(min_length=1, max_length=MAX_EVENTS,
+                                  description="1-1000 events, stored all-or-nothing.")
+
+
+class EventsResponse(_Strict):
+    accepted: int = Field(description="Events stored by this call.", examples=[3])
+    duplicates: int = Field(description="Events already stored earlier (replays), acknowledged again.",
+                            examples=[0])
+
+
+# ------------------------------------------------------------------ GET routes
+class SimilarItem(_Strict):
+    item_id: str = Field(description="The resource id.", examples=["res-0456"])
+    title: str = Field(description="Its title.", examples=["RAG from scratch"])
+    type: str = Field(description="Its type.", examples=["article"])
+    similarity: float = Field(description="Cosine of item factors (EASE: its weight; content: skill overlap).",
+                              examples=[0.83])
+
+
+class SimilarResponse(_Strict):
+    item_id: str = Field(description="The resource asked about.", examples=["res-0123"])
+    model_version: str = Field(description="The model used.", examples=["3"])
+    method: Literal["factors", "ease", "skills"] = Field(description="How similarity was measured.",
+                                                         examples=["factors"])
+    items: list[SimilarItem] = Field(description="Most similar first; inactive resources are left out.")
+
+
+class StaleItem(_Strict):
+    item_id: str = Field(description="The resource id.", examples=["res-0007"])
+    title: str = Field(description="Its title.", examples=["GPT-3 prompt tricks"])
+    type: str = Field(description="Its type.", examples=["article"])
+    skills: str = Field(description="Skills it teaches.", examples=["prompt-engineering:2"])
+    provider: str = Field(description="Who publishes it.", examples=["blog"])
+    age_days: float = Field(description="Days since its last update.", examples=[900.0])
+    half_life_days: float = Field(description="Resolved half-life.", examples=[180.0])
+    half_life_source: str = Field(description="Where the half-life came from.", examples=["skill"])
+    freshness: float = Field(description="Freshness at as_of.", examples=[0.1])
+    reach_without_decay: int | None = Field(
+        description="Mentees whose top-10 it would enter if it had not decayed (null: no model loaded).",
+        examples=[12])
+    reach_with_decay: int | None = Field(description="Mentees whose top-10 it enters as it is.", examples=[0])
+
+
+class StaleGap(_Strict):
+    skill_id: str = Field(description="A skill whose active content is all stale.", examples=["prompt-engineering"])
+    name: str = Field(description="Its name.", examples=["Prompt engineering"])
+    n_items: int = Field(description="Its active resources.", examples=[4])
+    n_stale: int = Field(description="How many of them are stale.", examples=[4])
+    best_freshness: float | None = Field(description="Freshness of its freshest resource.", examples=[0.31])
+    freshest_item: str | None = Field(description="Its freshest resource.", examples=["res-0009"])
+
+
+class StaleResponse(_Strict):
+    as_of: datetime = Field(description="The time freshness was computed at.", examples=["2025-03-01T00:00:00Z"])
+    threshold: float = Field(description="Freshness below this is stale.", examples=[0.5])
+    n_active: int = Field(description="Active resources in the catalog.", examples=[300])
+    stale_share: float = Field(description="Share of active resources that are stale.", examples=[0.12])
+    n_mentees: int = Field(description="Mentees the reach columns were computed over.", examples=[200])
+    model_version: str | None = Field(description="The model used for reach.", examples=["3"])
+    items: list[StaleItem] = Field(description="Stale resources, stalest first.")
+    gaps: list[StaleGap] = Field(description="Skills left without fresh content.")
+
+
+class ReloadResponse(_Strict):
+    changed: bool = Field(description="Whether a new model now serves.", examples=[True])
+    model_version: str = Field(description="The model serving now.", examples=["4"])
+    previous_version: str | None = Field(description="The model that served before.", examples=["3"])
+    sha256: str = Field(description="Checksum of the serving model's manifest.", examples=["9f2c..."])
+
+
+# ------------------------------------------------------------------ errors
+class ErrorDetail(BaseModel):
+    loc: list[str | int] = Field(description="Where: the field path.", examples=[["k"]])
+    msg: str = Field(description="Why.", examples=["Input should be less than or equal to 100"])
+
+
+class ErrorResponse(BaseModel):
+    error: str = Field(description="One line: what was wrong.", examples=["k: Input should be less than or equal to 100"])
+    detail: list[ErrorDetail] = Field(default_factory=list, description="Each problem, with its field.")

@@ -1,0 +1,151 @@
+"""The BentoML service: a thin adapter over :class:`serving.app.SkillPathApp`.
+
+Run it with ``skillpath serve`` (or ``python -m bentoml serve serving.service:SkillPathService
+--host 127.0.0.1 --port 3000``). Configuration comes from the environment, read once per
+worker: ``SKILLPATH_DATA_DIR``, ``SKILLPATH_CONFIG``, ``SKILLPATH_MODEL_DIR`` (a local
+model directory instead of the MLflow registry), ``SKILLPATH_API_KEYS``,
+``SKILLPATH_WORKERS`` and ``SKILLPATH_ONLINE_FEATURES=1`` (read engagement features from
+the online store and report its status).
+
+POST endpoints are BentoML APIs with flat JSON bodies; GET routes live in a mounted
+FastAPI app. Every :class:`~catalog.errors.SkillPathError` becomes a 4xx (503 while no
+model is loaded) through :mod:`serving.errors`; see docs/serving.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import bentoml
+from fastapi import FastAPI, Query
+from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.requests import Request
+
+from catalog.errors import SkillPathError
+from catalog.settings import load_settings
+from serving.app import SkillPathApp
+from serving.errors import json_error
+from serving.schemas import (
+    ID_REGEX, MAX_K, EventsRequest, EventsResponse, RecommendRequest, RecommendResponse, ReloadResponse,
+    SimilarResponse, StaleResponse,
+)
+from serving.security import SecurityMiddleware
+
+__all__ = ["SkillPathService", "routes"]
+
+log = logging.getLogger("skillpath.serving")
+
+routes = FastAPI(title="SkillPath read routes")
+
+
+@routes.exception_handler(RequestValidationError)
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    detail = [{"loc": [str(x) for x in e.get("loc", ())], "msg": e.get("msg", "")} for e in exc.errors()]
+    error = "; ".join(f"{'.'.join(d['loc'])}: {d['msg']}" for d in detail[:5])
+    return JSONResponse({"error": error, "detail": detail}, status_code=400)
+
+
+@routes.exception_handler(SkillPathError)
+async def _skillpath_error(request: Request, exc: SkillPathError) -> JSONResponse:
+    status, body = json_error(exc, in_path=request.url.path.startswith("/items/"))
+    return JSONResponse(body, status_code=status)
+
+
+def _app() -> SkillPathApp:
+    return bentoml.get_current_service().app
+
+
+@routes.get("/items/{item_id}/similar", response_model=SimilarResponse,
+            summary="Resources similar to one resource")
+def similar(item_id: str = PathParam(pattern=ID_REGEX, description="A catalog resource id.", examples=["res-0123"]),
+            k: int = Query(10, ge=1, le=MAX_K, description="How many (1-100).", examples=[10])) -> SimilarResponse:
+    return _app().similar(item_id, k)
+
+
+@routes.get("/catalog/stale", response_model=StaleResponse, summary="Stale resources and what decay costs them")
+def stale(as_of: datetime | None = Query(None, description="Freshness at this time (default: now).",
+                                         examples=["2025-03-01T00:00:00Z"]),
+          threshold: float | None = Query(None, gt=0, le=1, description="Stale below this freshness "
+                                                                        "(default: scoring.stale_threshold).",
+                                          examples=[0.5])) -> StaleResponse:
+    return _app().stale_reach.report(as_of, threshold)
+
+
+def _answer(ctx: bentoml.Context, call: Callable[[], Any]) -> Any:
+    """Run a plain method; turn a SkillPathError into its status and JSON body."""
+    try:
+        return call()
+    except SkillPathError as e:
+        status, body = json_error(e)
+        ctx.response.status_code = status
+        return JSONResponse(body, status_code=status)
+
+
+def _online_features(settings) -> object | None:
+    if os.environ.get("SKILLPATH_ONLINE_FEATURES", "") not in ("1", "true", "yes"):
+        return None
+    from features.store import open_store
+    from serving.features_adapter import OnlineFeatures
+
+    return OnlineFeatures(lambda: open_store(settings.data_dir, online=settings.features.online_store),
+                          timeout_s=settings.features.timeout_s)
+
+
+@bentoml.service(
+    name="skillpath",
+    workers=int(os.environ.get("SKILLPATH_WORKERS", "1")),
+    traffic={"timeout": 30},
+    logging={"access": {"enabled": os.environ.get("SKILLPATH_ACCESS_LOG", "") in ("1", "true", "yes")}},
+)
+@bentoml.asgi_app(routes, path="/")
+class SkillPathService:
+    """SkillPath recommendations over HTTP (see docs/serving.md)."""
+
+    def __init__(self) -> None:
+        settings = load_settings()
+        self.app = SkillPathApp.from_settings(settings, model_dir=os.environ.get("SKILLPATH_MODEL_DIR") or None,
+                                              online=_online_features(settings))
+        self._stop = threading.Event()
+        interval = settings.serving.reload_interval_s
+        if interval > 0:
+            threading.Thread(target=self._timer, args=(interval,), name="skillpath-reload", daemon=True).start()
+
+    def _timer(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            try:
+                self.app.tick()
+            except Exception:  # the timer must survive anything; the model in place keeps serving
+                log.exception("background refresh failed")
+
+    def __is_ready__(self) -> bool:
+        return self.app.ready
+
+    @bentoml.on_shutdown
+    def _shutdown(self) -> None:
+        self._stop.set()
+        self.app.close()
+
+    @bentoml.api(input_spec=RecommendRequest, output_spec=RecommendResponse, route="/recommend")
+    def recommend(self, ctx: bentoml.Context, **kw: Any) -> RecommendResponse:
+        """Top-k resources for a mentee, best first, with reasons."""
+        return _answer(ctx, lambda: self.app.recommend(RecommendRequest.model_construct(**kw)))
+
+    @bentoml.api(input_spec=EventsRequest, output_spec=EventsResponse, route="/events")
+    def events(self, ctx: bentoml.Context, **kw: Any) -> EventsResponse:
+        """Store 1-1000 events durably (all or nothing, idempotent on event_id); needs an API key."""
+        return _answer(ctx, lambda: self.app.ingest(EventsRequest.model_construct(**kw)))
+
+    @bentoml.api(output_spec=ReloadResponse, route="/admin/reload")
+    def reload(self, ctx: bentoml.Context) -> ReloadResponse:
+        """Load the current champion; the old model serves until the new one is verified. Needs an API key."""
+        return _answer(ctx, lambda: self.app.reload())
+
+
+SkillPathService.add_asgi_middleware(SecurityMiddleware)

@@ -1,0 +1,109 @@
+"""The curator's stale view: the catalog's stale report plus what decay costs each item.
+
+For every stale item, *reach* counts the mentees whose top-10 it enters with decay off
+(``reach_without_decay``: how much demand the content would have if refreshed) and on
+(``reach_with_decay``: what it gets now). Both come from batch top-k over every mentee
+the model was trained on (their learned vectors; items they already engaged with or
+dismissed, per the event log, excluded), computed once per (day, threshold, model) and
+cached: it is a daily report, not a hot path.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import TYPE_CHECKING, cast
+
+import numpy as np
+from numpy.typing import NDArray
+
+from catalog.errors import ConfigError
+from catalog.schema import parse_timestamp
+from catalog.stale import stale_report
+from recommender.interactions import build_interactions
+from recommender.models.factor import FactorRecommender
+from serving.bundle import CatalogView, ModelBundle
+from serving.schemas import StaleGap, StaleItem, StaleResponse
+
+if TYPE_CHECKING:
+    from serving.app import SkillPathApp
+
+__all__ = ["StaleReach", "REACH_K"]
+
+REACH_K = 10
+
+
+def _none_if_nan(x: float) -> float | None:
+    return None if x != x else float(x)
+
+
+class StaleReach:
+    """Builds :class:`StaleResponse` for ``GET /catalog/stale``; caches reach per day."""
+
+    def __init__(self, app: SkillPathApp, *, max_entries: int = 16) -> None:
+        self.app = app
+        self.max_entries = max_entries
+        self._cache: dict[tuple, tuple[NDArray[np.int64], NDArray[np.int64], int]] = {}
+        self._lock = threading.Lock()
+
+    def report(self, as_of: datetime | str | None = None, threshold: float | None = None) -> StaleResponse:
+        app = self.app
+        sc = app.settings.scoring
+        when = app.clock() if as_of is None else parse_timestamp(as_of)
+        thr = sc.stale_threshold if threshold is None else float(threshold)
+        try:
+            rep = stale_report(app.world.catalog, when, threshold=thr, floor=sc.freshness_floor)
+        except ConfigError as e:
+            from serving.errors import FieldError
+
+            raise FieldError(["threshold"], e) from None
+        bundle = app._bundle
+        reach = self._reach(bundle, when) if bundle is not None else None
+        items = []
+        cat = app.world.catalog
+        for row in rep.items.itertuples(index=False):
+            i = cat.items.index(row.item_id)
+            items.append(StaleItem(
+                item_id=row.item_id, title=row.title, type=row.type, skills=row.skills, provider=row.provider,
+                age_days=float(row.age_days), half_life_days=float(row.half_life_days),
+                half_life_source=str(row.half_life_source), freshness=float(row.freshness),
+                reach_without_decay=None if reach is None else int(reach[0][i]),
+                reach_with_decay=None if reach is None else int(reach[1][i])))
+        gaps = [StaleGap(skill_id=g.skill_id, name=g.name, n_items=int(g.n_items), n_stale=int(g.n_stale),
+                         best_freshness=_none_if_nan(g.best_freshness), freshest_item=g.freshest_item)
+                for g in rep.gaps.itertuples(index=False)]
+        return StaleResponse(as_of=rep.as_of, threshold=rep.threshold, n_active=rep.n_active,
+                             stale_share=rep.stale_share, n_mentees=0 if reach is None else reach[2],
+                             model_version=None if bundle is None else bundle.version, items=items, gaps=gaps)
+
+    def _reach(self, bundle: ModelBundle, when: datetime) -> tuple[NDArray[np.int64], NDArray[np.int64], int] | None:
+        """Per item: (#mentees whose top-10 it enters without decay, with decay, #mentees)."""
+        if bundle.users is None or not bundle.is_factor:
+            return None
+        key = (when.date(), bundle.sha256)
+        with self._lock:
+            if key in self._cache:
+                return self._cache[key]
+        app = self.app
+        users = bundle.users
+        U = cast(FactorRecommender, bundle.model).user_factors_
+        inter = build_interactions(app.log.read(), users=users, items=app.world.catalog.items, on_unknown="drop")
+        exclude = [np.union1d(inter.seen[u].indices, inter.dismissed[u].indices).astype(np.int64)
+                   for u in range(len(U))]
+        sc = app.settings.scoring
+        view = bundle.view
+        if view.as_of.date() != when.date():
+            view = CatalogView(app.world.catalog, when, floor=sc.freshness_floor, stale_threshold=sc.stale_threshold,
+                               freshness_weight=sc.freshness_weight)
+            bundle = bundle.with_view(view)
+        n = app.world.catalog.n_items
+        counts = []
+        for decay in (False, True):
+            top = bundle.top_batch(U, REACH_K, exclude=exclude, decay=decay)
+            counts.append(np.bincount(top[top >= 0], minlength=n).astype(np.int64))
+        out = (counts[0], counts[1], int(len(U)))
+        with self._lock:
+            if len(self._cache) >= self.max_entries:
+                self._cache.clear()
+            self._cache[key] = out
+        return out

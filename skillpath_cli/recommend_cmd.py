@@ -1,0 +1,35 @@
+"""``skillpath recommend USER_ID``: the service's answer, computed in-process (no server)."""
+
+from __future__ import annotations
+
+import click
+
+from catalog.settings import load_settings
+from skillpath_cli.common import data_dir, emit_table
+
+__all__ = ["recommend"]
+
+
+@click.command("recommend")
+@click.argument("user_id")
+@click.option("--k", default=10, show_default=True, type=click.IntRange(1, 100), help="How many resources.")
+@click.option("--goal", "goals", multiple=True, help="Only resources teaching this skill (repeatable).")
+@click.option("--model-dir", type=click.Path(file_okay=False), default=None, envvar="SKILLPATH_MODEL_DIR",
+              help="Use this saved model instead of the MLflow registry's @champion.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.pass_context
+def recommend(ctx: click.Context, user_id: str, k: int, goals: tuple[str, ...], model_dir: str | None,
+              fmt: str) -> None:
+    """Recommend resources to USER_ID exactly as POST /recommend would, with reasons."""
+    from serving.app import SkillPathApp
+    from serving.schemas import RecommendRequest
+
+    app = SkillPathApp.from_settings(load_settings(data_dir=str(data_dir(ctx))), model_dir=model_dir)
+    try:
+        resp = app.recommend(RecommendRequest(user_id=user_id, k=k, goal_skills=list(goals) or None))
+    finally:
+        app.close()
+    click.echo(f"model {resp.model_version}; " + (f"cold start ({resp.fallback})" if resp.fallback else "personalised"),
+               err=True)
+    emit_table([{"item_id": i.item_id, "title": i.title, "type": i.type, "score": round(i.score, 4),
+                 "freshness": round(i.freshness, 3), "reasons": "; ".join(i.reasons)} for i in resp.items], fmt)

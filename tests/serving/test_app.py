@@ -1,0 +1,66 @@
+"""The plain app class: the timer's work (new champion, new day), reasons, state from the log."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timedelta, timezone
+
+from catalog.eventlog import EventLog
+from catalog.settings import load_settings
+from serving.app import SkillPathApp
+from serving.reasons import age_phrase
+from serving.schemas import EventIn, EventsRequest, RecommendRequest
+from tests.serving.world import train_model
+
+
+def _app(served, clock=None) -> SkillPathApp:
+    settings = load_settings(env={"SKILLPATH_DATA_DIR": str(served.root)})
+    kw = {"clock": clock} if clock else {}
+    return SkillPathApp.from_settings(settings, model_dir=served.model_dir, **kw)
+
+
+def test_tick_picks_up_a_new_model_and_survives_a_bad_one(served):
+    app = _app(served)
+    old = app.bundle.version
+    app.tick()
+    assert app.bundle.version == old
+    manifest = served.model_dir / "model.json"
+    manifest.write_text(manifest.read_text().replace('"arrays_sha256": "', '"arrays_sha256": "00'))
+    app.tick()  # fails verification: logged, old model keeps serving
+    assert app.bundle.version == old and "sha256" in app.last_error
+    with EventLog(served.root / "events.db") as log:
+        events = log.read()
+    shutil.rmtree(served.model_dir)
+    sha = train_model(served.world, events, served.model_dir, factors=6, seed=3)
+    app.tick()
+    assert app.bundle.sha256 == sha and app.last_error is None
+
+
+def test_new_day_refreshes_freshness(served):
+    now = [datetime.now(timezone.utc)]
+    app = _app(served, clock=lambda: now[0])
+    before = app.view.freshness.copy()
+    now[0] += timedelta(days=400)
+    app.tick()
+    assert app.view.as_of == now[0] and app.bundle.view is app.view
+    assert (app.view.freshness <= before).all() and (app.view.freshness < before).any()
+
+
+def test_a_second_app_on_the_same_log_sees_new_events(served):
+    """Two workers share the log: events posted to one change the other's next answer."""
+    a, b = _app(served), _app(served)
+    user = "u002"
+    first = [i.item_id for i in b.recommend(RecommendRequest(user_id=user, k=5)).items]
+    now = datetime.now(timezone.utc)
+    a.ingest(EventsRequest(events=[EventIn(event_id="w-1", user_id=user, item_id=first[0], event_type="complete",
+                                           timestamp=now)]))
+    after = [i.item_id for i in b.recommend(RecommendRequest(user_id=user, k=5)).items]
+    assert first[0] not in after
+
+
+def test_age_phrases():
+    assert age_phrase(0.2) == "today"
+    assert age_phrase(1) == "1 day ago"
+    assert age_phrase(20) == "3 weeks ago"
+    assert age_phrase(61) == "2 months ago"
+    assert age_phrase(3 * 365) == "3 years ago"

@@ -1,0 +1,139 @@
+"""The real server: `python -m bentoml serve` with two workers on a free loopback port.
+
+Registers a model in an embedded MLflow store, starts the service in a new session,
+and checks readiness, adaptation to events, 4xx on bad requests, and a champion swap
+under continuous traffic with zero failed requests. The whole process group is killed
+at the end, whatever happens.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from datetime import datetime, timezone
+
+import httpx
+import pytest
+
+from catalog.eventlog import EventLog
+from serving.registry import default_tracking_uri
+from skillpath_cli.serve import serve_command
+from tests.serving.conftest import API_KEY
+from tests.serving.mlflow_registry import register
+from tests.serving.world import train_model
+
+pytestmark = pytest.mark.integration
+
+START_TIMEOUT_S = 180
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_ready(base: str, proc: subprocess.Popen, log_path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"server not ready in {START_TIMEOUT_S}s:\n{log_path.read_text()[-3000:]}")
+
+
+def test_real_server(served, tmp_path):
+    uri = default_tracking_uri(served.root)
+    artifacts = served.root / "mlflow" / "artifacts"
+    (served.root / "mlflow").mkdir()
+    v1 = register(uri, artifacts, served.model_dir, served.sha256)
+    config = tmp_path / "skillpath.yaml"
+    config.write_text("serving:\n  reload_interval_s: 1\n")
+    port = _free_port()
+    argv, env = serve_command(served.root, host="127.0.0.1", port=port, workers=2, model_dir=None)
+    env.pop("SKILLPATH_MODEL_DIR", None)
+    env.update(SKILLPATH_API_KEYS=API_KEY, SKILLPATH_CONFIG=str(config))
+    log_path = tmp_path / "server.log"
+    with open(log_path, "wb") as out:
+        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    auth = {"authorization": f"Bearer {API_KEY}"}
+    try:
+        _wait_ready(base, proc, log_path)
+        with httpx.Client(base_url=base, timeout=30) as c:
+            first = c.post("/recommend", json={"user_id": "u001", "k": 10}).json()
+            assert first["model_version"] == v1 and len(first["items"]) == 10
+            top = first["items"][0]["item_id"]
+            now = datetime.now(timezone.utc).isoformat()
+            ev = {"events": [{"event_id": "it-1", "user_id": "u001", "item_id": top, "event_type": "complete",
+                              "timestamp": now}]}
+            assert c.post("/events", json=ev, headers=auth).json() == {"accepted": 1, "duplicates": 0}
+            # whichever worker answers, the completion is reflected (the log is shared)
+            for _ in range(6):
+                got = [i["item_id"] for i in c.post("/recommend", json={"user_id": "u001"}).json()["items"]]
+                assert top not in got
+            assert c.post("/events", json=ev).status_code == 401
+            assert c.post("/recommend", content=b"{", headers={"content-type": "application/json"}).status_code == 400
+            assert c.post("/recommend", json={"user_id": "u001", "k": 1000}).status_code == 400
+            big = b'{"user_id": "' + b"x" * (2 << 20) + b'"}'
+            assert c.post("/recommend", content=big, headers={"content-type": "application/json"}).status_code == 413
+            assert c.get("/items/nope/similar").status_code == 404
+            assert c.get("/metrics").status_code == 200
+
+            # a new champion under continuous traffic
+            failures, versions, stop = [], set(), threading.Event()
+
+            def traffic() -> None:
+                with httpx.Client(base_url=base, timeout=30) as t:
+                    while not stop.is_set():
+                        r = t.post("/recommend", json={"user_id": "u002", "k": 5})
+                        if r.status_code != 200:
+                            failures.append((r.status_code, r.text))
+                        else:
+                            versions.add(r.json()["model_version"])
+
+            worker = threading.Thread(target=traffic)
+            worker.start()
+            try:
+                with EventLog(served.root / "events.db") as log:
+                    events = log.read()
+                v2_dir = tmp_path / "als-v2"
+                sha2 = train_model(served.world, events, v2_dir, factors=6, seed=5)
+                v2 = register(uri, artifacts, v2_dir, sha2)
+                r = c.post("/admin/reload", headers=auth)
+                assert r.status_code == 200, r.text
+                deadline = time.monotonic() + 60
+                seen: set[str] = set()
+                while time.monotonic() < deadline:  # the other worker's timer picks it up too
+                    seen = {c.post("/recommend", json={"user_id": "u003"}).json()["model_version"] for _ in range(6)}
+                    if seen == {v2}:
+                        break
+                    time.sleep(0.5)
+                assert seen == {v2}
+                settle = time.monotonic() + 30  # let the traffic thread see the new version too
+                while v2 not in versions and time.monotonic() < settle and worker.is_alive():
+                    time.sleep(0.2)
+            finally:
+                stop.set()
+                worker.join(30)
+            assert not failures, failures[:3]
+            assert v2 in versions
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait(10)
