@@ -24,6 +24,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "data": ("skillpath_cli.data", "data", "Generate, import and validate data (synthetic world, OULAD, CSV)."),
     "catalog": ("skillpath_cli.catalog_cmd", "catalog", "Inspect the catalog: summary, stale-content report."),
     "events": ("skillpath_cli.events", "events", "The durable event log: ingest, count, export to Parquet."),
+    "train": ("skillpath_cli.train", "train", "Fit and compare models, log to MLflow, register, promote by a gate."),
+    "evaluate": ("skillpath_cli.train", "evaluate", "Compare models on your own catalog + train/test event files."),
+    "models": ("skillpath_cli.models_cmd", "models", "Registered model versions: list, promote, rollback."),
 }
 
 
