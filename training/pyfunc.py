@@ -21,11 +21,14 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import NDArray
+
+with warnings.catch_warnings():  # MLflow's own pyfunc classes warn about type hints on import
+    warnings.simplefilter("ignore", UserWarning)
+    import mlflow.pyfunc
 
 from catalog.errors import IntegrityError
 from recommender.interactions import Interactions
@@ -103,7 +106,7 @@ def recommend_ids(model: Recommender, extras: Extras, user_ids: list[str], k: in
     return out
 
 
-# MLflow warns at class creation that predict has no type hints; on purpose (see predict).
+# MLflow warns at class creation that predict has no type hints: on purpose (see predict).
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", UserWarning)
 
