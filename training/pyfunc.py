@@ -106,28 +106,25 @@ def recommend_ids(model: Recommender, extras: Extras, user_ids: list[str], k: in
     return out
 
 
-# MLflow warns at class creation that predict has no type hints: on purpose (see predict).
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", UserWarning)
+class SkillPathPyfunc(mlflow.pyfunc.PythonModel):
+    """``predict(DataFrame[user_id], params={"k": 10}) -> DataFrame[user_id, item_ids]``."""
 
-    class SkillPathPyfunc(mlflow.pyfunc.PythonModel):
-        """``predict(DataFrame[user_id], params={"k": 10}) -> DataFrame[user_id, item_ids]``."""
+    def load_context(self, context: Any) -> None:
+        cfg = dict(context.model_config or {})
+        if not cfg.get("model_sha256") or not cfg.get("extras_sha256"):
+            raise IntegrityError("model config lacks model_sha256/extras_sha256; refusing an unverifiable model")
+        self.model = load_model(context.artifacts["model"], expected_sha256=cfg["model_sha256"])
+        self.extras = read_extras(context.artifacts["extras"], expected_sha256=cfg["extras_sha256"])
+        self.default_k = int(cfg.get("k", 10))
 
-        def load_context(self, context: Any) -> None:
-            cfg = dict(context.model_config or {})
-            if not cfg.get("model_sha256") or not cfg.get("extras_sha256"):
-                raise IntegrityError("model config lacks model_sha256/extras_sha256; refusing an unverifiable model")
-            self.model = load_model(context.artifacts["model"], expected_sha256=cfg["model_sha256"])
-            self.extras = read_extras(context.artifacts["extras"], expected_sha256=cfg["extras_sha256"])
-            self.default_k = int(cfg.get("k", 10))
-
-        # No type hints on predict: MLflow would try (and fail) to derive a schema from them;
-        # the signature (training.pyfunc.signature) declares the input and the ``k`` param.
-        def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
-            frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
-            k = int((params or {}).get("k", self.default_k))
-            user_ids = frame["user_id"].astype(str).tolist()
-            return pd.DataFrame({"user_id": user_ids, "item_ids": recommend_ids(self.model, self.extras, user_ids, k)})
+    # A DataFrame hint: MLflow derives no schema from it (the signature declares the input
+    # and the ``k`` param) and does not warn about a missing hint.
+    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None,
+                ) -> pd.DataFrame:
+        frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
+        k = int((params or {}).get("k", self.default_k))
+        user_ids = frame["user_id"].astype(str).tolist()
+        return pd.DataFrame({"user_id": user_ids, "item_ids": recommend_ids(self.model, self.extras, user_ids, k)})
 
 
 def signature(k: int = 10):
