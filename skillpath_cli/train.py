@@ -137,8 +137,11 @@ def evaluate(catalog_path: str, train_path: str, test_path: str, model: str, k: 
         first = f"; first: {e.errors[0]}" if e.errors else ""
         raise UsageFailure(f"{e.source or 'input'}: {len(e.errors)} bad row(s), nothing evaluated{first}") from None
     with progress(total=len(names), desc="models", unit="model") as bar:
-        comparison = run_comparison(names, train_events, test_events, world, k=k,
-                                    on_model=lambda n: (bar.set_description(n), bar.update(1)))
+        def on_model(name: str) -> None:
+            bar.set_description(name)
+            bar.update(1)
+
+        comparison = run_comparison(names, train_events, test_events, world, k=k, on_model=on_model)
     # Without publication dates every item looks decades old: a stale share would say nothing.
     undated = all(r.published_at.year <= 1970 for r in world.catalog.resources)
     table = comparison.table.drop(columns=[f"stale_share@{k}"]) if undated else comparison.table

@@ -44,8 +44,8 @@ def read_catalog_file(path: str | Path) -> World:
     df = read_table(path)
     imports = _importer()
     if imports is not None:
-        skills, resources = imports.import_catalog(df, source=str(path), first_line=_first_line(df))
-        return World.build(skills, resources)
+        imported_skills, imported = imports.import_catalog(df, source=str(path), first_line=_first_line(df))
+        return World.build(imported_skills, imported)
     df.columns = [str(c).strip().lower() for c in df.columns]
     if "item_id" not in df.columns:
         raise DataValidationError([RowError(1, "item_id", "required column missing", str(path))], source=str(path))

@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 
 with warnings.catch_warnings():  # MLflow's own pyfunc classes warn about type hints on import
     warnings.simplefilter("ignore", UserWarning)
-    import mlflow.pyfunc
+    from mlflow.pyfunc.model import PythonModel
 
 from catalog.errors import IntegrityError
 from recommender.interactions import Interactions
@@ -106,7 +106,7 @@ def recommend_ids(model: Recommender, extras: Extras, user_ids: list[str], k: in
     return out
 
 
-class SkillPathPyfunc(mlflow.pyfunc.PythonModel):
+class SkillPathPyfunc(PythonModel):
     """``predict(DataFrame[user_id], params={"k": 10}) -> DataFrame[user_id, item_ids]``."""
 
     def load_context(self, context: Any) -> None:
