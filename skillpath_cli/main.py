@@ -31,6 +31,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "catalog": ("skillpath_cli.catalog_cmd", "catalog", "Inspect the catalog: summary, stale-content report."),
     "events": ("skillpath_cli.events", "events", "The durable event log: ingest, count, export to Parquet."),
     "features": ("skillpath_cli.features", "features", "Feature store (Feast): build tables, apply, materialize, show."),
+    "path": ("skillpath_cli.path", "path", "A mentee's learning path: what to learn next, in which order, and why."),
+    "skills": ("skillpath_cli.path", "skills", "The skill graph: a skill with its prerequisites and dependents."),
 }
 
 
