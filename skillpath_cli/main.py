@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "features": ("skillpath_cli.features", "features", "Feature store (Feast): build tables, apply, materialize, show."),
     "path": ("skillpath_cli.path", "path", "A mentee's learning path: what to learn next, in which order, and why."),
     "skills": ("skillpath_cli.path", "skills", "The skill graph: a skill with its prerequisites and dependents."),
+    "evaluate-paths": ("skillpath_cli.evaluate_paths", "evaluate_paths", "Do learning paths make people learn? Simulated against a synthetic world's hidden truth."),
 }
 
 

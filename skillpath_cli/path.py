@@ -29,19 +29,37 @@ MODEL_FILE = "model.json"  # what Recommender.save writes into a model directory
 
 
 def find_local_model(dd: DataDir) -> Path | None:
-    """The model directory to score with: ``models/champion`` if present, else the most
-    recently written directory holding a ``model.json`` under ``DATA_DIR/models`` (any depth
-    up to three, so ``models/<run>/model/`` as MLflow artifacts lay it out also counts)."""
+    """A saved model directory under ``DATA_DIR/models``: ``models/champion`` if present, else
+    the most recently written directory holding a ``model.json`` (any depth up to four, so
+    a registry download, ``models/registry/v<N>/artifacts/model/``, counts)."""
     root = dd.models
     if not root.is_dir():
         return None
     if (root / "champion" / MODEL_FILE).is_file():
         return root / "champion"
-    found = [p for pattern in ("*/" + MODEL_FILE, "*/*/" + MODEL_FILE, "*/*/*/" + MODEL_FILE)
-             for p in root.glob(pattern)]
+    found = [p for depth in range(1, 5) for p in root.glob("*/" * depth + MODEL_FILE)]
     if not found:
         return None
     return max(found, key=lambda p: (p.stat().st_mtime, str(p))).parent
+
+
+def _registry_champion(dd: DataDir):
+    """``(model, description)`` of the MLflow registry's ``@champion`` (the training
+    pipeline's ``training.registry.load_champion``, checksums verified), or None when there
+    is no tracking store, no champion, or the training package is not installed."""
+    if not (dd.mlflow / "mlflow.db").is_file():
+        return None
+    try:
+        from training.registry import load_champion
+    except ModuleNotFoundError:
+        return None
+    from catalog.settings import load_settings
+
+    try:
+        model, version, _, local = load_champion(load_settings(), dd.root)
+    except NotReadyError:
+        return None
+    return model, f"{model.name} model, registry champion v{version}"
 
 
 def load_events(dd: DataDir, *, user_id: str | None = None) -> pd.DataFrame:
@@ -63,18 +81,29 @@ def load_events(dd: DataDir, *, user_id: str | None = None) -> pd.DataFrame:
     return pd.concat(batches, ignore_index=True) if batches else empty_events()
 
 
-def _scores(dd: DataDir, world, user_id: str, model_dir: Path | None, now: datetime
+def _scores(dd: DataDir, world, user_id: str, model_path: Path | None, now: datetime
             ) -> tuple[NDArray[np.float64], pd.DataFrame, str]:
-    """(scores over the catalog, the mentee's events, a description of where scores came from)."""
+    """(scores over the catalog, the mentee's events, where the scores came from).
+
+    In order: ``--model DIR``; the registry champion; the newest model under
+    ``DATA_DIR/models``; popularity computed from the event log.
+    """
     from recommender.item_scores import model_scores, popularity_scores
+    from recommender.models import load_model
 
-    if model_dir is not None:
-        from recommender.models import load_model
-
-        model = load_model(model_dir)
+    found = None
+    if model_path is not None:
+        model = load_model(model_path)
+        found = model, f"{model.name} model at {model_path}"
+    else:
+        found = _registry_champion(dd)
+        local = find_local_model(dd) if found is None else None
+        if local is not None:
+            model = load_model(local)
+            found = model, f"{model.name} model at {local}"
+    if found is not None:
         mine = load_events(dd, user_id=user_id)
-        return model_scores(model, world.catalog, mine, user_id=user_id, now=now), mine, \
-            f"{model.name} model at {model_dir}"
+        return model_scores(found[0], world.catalog, mine, user_id=user_id, now=now), mine, found[1]
     ev = load_events(dd)
     mine = ev[ev["user_id"] == user_id]
     return popularity_scores(ev, world.catalog, now=now), mine, "popularity from the event log (no trained model)"
@@ -98,8 +127,8 @@ def _why(reasons: list[str]) -> str:
 @click.option("--no-prerequisites", is_flag=True,
               help="Plan the goal skills only, ignoring the prerequisite graph (the ablation).")
 @click.option("--model", "model_path", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-              help="A saved model directory to score with (default: DATA_DIR/models/champion, else the newest "
-                   "model there, else popularity).")
+              help="A saved model directory to score with (default: the MLflow registry's @champion, else the "
+                   "newest model under DATA_DIR/models, else popularity from the event log).")
 @click.option("--as-of", type=_DateType(), default=None,
               help="Plan as of this date (ISO-8601; default: today, UTC): freshness, ETAs, events up to it.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
@@ -127,8 +156,7 @@ def path(ctx: click.Context, user_id: str, goal_specs: tuple[str, ...], max_step
         from recommender.pathing import resolve_goals
 
         resolve_goals(mentee, world.catalog, goals)
-    model_dir = model_path or find_local_model(dd)
-    scores, mine, source = _scores(dd, world, user_id, model_dir, now)
+    scores, mine, source = _scores(dd, world, user_id, model_path, now)
     view = path_view(world, mine, user_id=user_id, scores=scores, freshness=catalog_freshness(world.catalog, now),
                      now=now, goals=goals, max_steps=max_steps, minutes_per_week=minutes_per_week,
                      horizon_weeks=horizon_weeks, prerequisites=not no_prerequisites)
