@@ -143,7 +143,7 @@ def _step_dict(n: int, step: Any, catalog: Catalog) -> dict[str, Any]:
 def _plan(world: World, events: pd.DataFrame, *, user_id: str, scores: NDArray[np.floating],
           freshness: NDArray[np.floating], now: datetime, goals: Iterable[GoalSpec | Goal] | None,
           max_steps: int, minutes_per_week: int | None, horizon_weeks: int, prerequisites: bool,
-          mastery_model: MasteryModel | None) -> tuple[Mentee, tuple[Goal, ...], int, MasteryState, LearningPath]:
+          mastery_model: MasteryModel | None, credit_completed: bool = True) -> tuple[Mentee, tuple[Goal, ...], int, MasteryState, LearningPath]:
     if isinstance(max_steps, bool) or not 1 <= int(max_steps) <= MAX_PATH_STEPS:
         raise ConfigError(f"max_steps must be 1-{MAX_PATH_STEPS}, got {max_steps!r}")
     if minutes_per_week is not None and not 1 <= int(minutes_per_week) <= MAX_MINUTES_PER_WEEK:
@@ -161,7 +161,8 @@ def _plan(world: World, events: pd.DataFrame, *, user_id: str, scores: NDArray[n
     state, path = replan(
         model=mastery_model or MasteryModel(), mentee=dataclasses.replace(mentee, goals=resolved),
         events=events, catalog=cat, scores=sc, freshness=fr, now=now, horizon_weeks=int(horizon_weeks),
-        max_steps=int(max_steps), minutes_per_week=mpw, prerequisites=prerequisites)
+        max_steps=int(max_steps), minutes_per_week=mpw, prerequisites=prerequisites,
+        credit_completed=credit_completed)
     return mentee, resolved, mpw, state, path
 
 
@@ -192,7 +193,7 @@ def path_view(world: World, events: pd.DataFrame, *, user_id: str, scores: NDArr
               freshness: NDArray[np.floating], now: datetime,
               goals: Iterable[GoalSpec | Goal] | None = None, max_steps: int = 10,
               minutes_per_week: int | None = None, horizon_weeks: int = 12, prerequisites: bool = True,
-              mastery_model: MasteryModel | None = None) -> dict[str, Any]:
+              mastery_model: MasteryModel | None = None, credit_completed: bool = True) -> dict[str, Any]:
     """The mentee's learning path as a JSON-ready dict.
 
     Parameters
@@ -204,6 +205,8 @@ def path_view(world: World, events: pd.DataFrame, *, user_id: str, scores: NDArr
         Any model's scores for this mentee (NaN = never recommend) and freshness in [0, 1].
     goals : ``[(skill, level or None)]`` or :class:`Goal`\\ s; default the mentee's goals.
     max_steps : 1-50. ``minutes_per_week`` : default the mentee's, else 120.
+    credit_completed : see :func:`recommender.replan.replan` (False: levels from BKT mastery
+        alone; it made simulated mentees learn more, ``docs/paths_eval.md``).
 
     Returns
     -------
@@ -221,7 +224,7 @@ def path_view(world: World, events: pd.DataFrame, *, user_id: str, scores: NDArr
     _, resolved, mpw, state, path = _plan(
         world, events, user_id=user_id, scores=scores, freshness=freshness, now=now, goals=goals,
         max_steps=max_steps, minutes_per_week=minutes_per_week, horizon_weeks=horizon_weeks,
-        prerequisites=prerequisites, mastery_model=mastery_model)
+        prerequisites=prerequisites, mastery_model=mastery_model, credit_completed=credit_completed)
     return _view(world, user_id, resolved, mpw, horizon_weeks, state, path, path.steps, now, prerequisites)
 
 
@@ -229,7 +232,8 @@ def next_up_view(world: World, events: pd.DataFrame, *, user_id: str, scores: ND
                  freshness: NDArray[np.floating], now: datetime, n: int = 3,
                  goals: Iterable[GoalSpec | Goal] | None = None, minutes_per_week: int | None = None,
                  horizon_weeks: int = 12, prerequisites: bool = True,
-                 mastery_model: MasteryModel | None = None, plan_steps: int = 20) -> dict[str, Any]:
+                 mastery_model: MasteryModel | None = None, plan_steps: int = 20,
+                 credit_completed: bool = True) -> dict[str, Any]:
     """What to do now: the first ``n`` (1-5) steps of the path, in the :func:`path_view` shape.
 
     The whole path (``plan_steps`` long) is planned so ``unreachable`` and
@@ -240,7 +244,8 @@ def next_up_view(world: World, events: pd.DataFrame, *, user_id: str, scores: ND
     _, resolved, mpw, state, path = _plan(
         world, events, user_id=user_id, scores=scores, freshness=freshness, now=now, goals=goals,
         max_steps=max(int(n), int(plan_steps)), minutes_per_week=minutes_per_week,
-        horizon_weeks=horizon_weeks, prerequisites=prerequisites, mastery_model=mastery_model)
+        horizon_weeks=horizon_weeks, prerequisites=prerequisites, mastery_model=mastery_model,
+        credit_completed=credit_completed)
     return _view(world, user_id, resolved, mpw, horizon_weeks, state, path, path.steps[:int(n)], now,
                  prerequisites)
 

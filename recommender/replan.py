@@ -82,7 +82,7 @@ def progress_levels(history: History, catalog: Catalog, start: MasteryState, *,
     level L caps c at L - 1. Only skills that moved are returned.
     """
     m = catalog.item_skill_levels.tocsr()
-    base = {s: start.level(s) for s in catalog.skill_ids}
+    base = dict(zip(catalog.skill_ids.to_list(), start.levels().tolist()))
     cur = dict(base)
     names = catalog.skill_ids.ids
     for kind, value, i in zip(history.events["event_type"], history.events["value"], history.item_index):

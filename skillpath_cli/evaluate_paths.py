@@ -19,7 +19,7 @@ QUICK = {"world_mentees": 300, "world_items": 400, "world_days": 60, "seeds": 2,
 @click.option("--quick", is_flag=True, help="A small world, 2 seeds, 6 mentees, 6 steps: a smoke run in seconds.")
 @click.option("--seeds", type=click.IntRange(1, 100), default=5, show_default=True,
               help="Simulation seeds (0..N-1); each draws its own mentees and noise.")
-@click.option("--mentees", type=click.IntRange(1, 10_000), default=60, show_default=True,
+@click.option("--mentees", type=click.IntRange(1, 10_000), default=30, show_default=True,
               help="Simulated mentees per seed (half near their goals, half far).")
 @click.option("--steps", type=click.IntRange(1, 500), default=20, show_default=True,
               help="Resources each simulated mentee studies.")
@@ -61,6 +61,7 @@ def evaluate_paths(ctx: click.Context, quick: bool, seeds: int, mentees: int, st
         world_mentees, world_items, world_days = QUICK["world_mentees"], QUICK["world_items"], QUICK["world_days"]
         seeds, mentees, steps = QUICK["seeds"], QUICK["mentees"], QUICK["steps"]
     cfg = PathEvalConfig(seeds=tuple(range(seeds)), n_mentees=mentees, steps=steps, model=model)
+    info: dict[str, object]
     if from_data_dir:
         info = {"source": str(dd.root)}
         ew = data_dir_world(dd.root, model=model)

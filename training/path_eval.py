@@ -188,12 +188,21 @@ def eligible_mentees(ew: EvalWorld, *, min_gap: float) -> list[int]:
 
 @dataclass
 class _Step:
-    """What a policy sees before choosing: time, the mentee's events, history row, blocked items."""
+    """What a policy sees before choosing: time, the mentee's events, history row, blocked items.
+
+    ``events`` (past plus simulated) is built only when a policy asks for it: only the
+    planners read the raw events; the others use the confidence ``row``.
+    """
 
     now: datetime
-    events: pd.DataFrame
+    past: pd.DataFrame
+    new: list[tuple]
     row: NDArray[np.float32]
     blocked: NDArray[np.bool_]
+
+    @property
+    def events(self) -> pd.DataFrame:
+        return self.past if not self.new else pd.concat([self.past, _frame(self.new)], ignore_index=True)
 
 
 Policy = Callable[[_Step], int]
@@ -289,8 +298,7 @@ def run_mentee(ew: EvalWorld, policy: str, u: int, *, seed: int, cfg: PathEvalCo
     minutes = goal_steps = taken = 0
     for k in range(cfg.steps):
         t = ew.now + timedelta(days=k + 1)
-        events = past if not new else pd.concat([past, _frame(new)], ignore_index=True)
-        i = choose(_Step(t, events, row, blocked))
+        i = choose(_Step(t, past, new, row, blocked))
         if i < 0:
             break
         dur = int(cat.duration_minutes[i])
@@ -315,12 +323,15 @@ def run_mentee(ew: EvalWorld, policy: str, u: int, *, seed: int, cfg: PathEvalCo
 
 
 def _frame(rows: list[tuple]) -> pd.DataFrame:
-    df = pd.DataFrame(rows, columns=["user_id", "item_id", "event_type", "value", "timestamp"])
-    df["event_id"] = [f"sim{k}" for k in range(len(df))]
-    df["source"] = "path-eval"
-    df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True).astype("datetime64[us, UTC]")
-    df["value"] = df["value"].astype("float64")
-    return df.loc[:, list(EVENT_COLUMNS)]
+    """Simulated events ``(user, item, type, value, aware datetime)`` in the event schema."""
+    us = np.array([int(r[4].timestamp() * 1_000_000) for r in rows], dtype=np.int64)
+    return pd.DataFrame({
+        "event_id": [f"sim{k}" for k in range(len(rows))],
+        "user_id": [r[0] for r in rows], "item_id": [r[1] for r in rows], "event_type": [r[2] for r in rows],
+        "value": np.array([r[3] for r in rows], dtype=np.float64),
+        "timestamp": pd.DatetimeIndex(us.view("datetime64[us]")).tz_localize("UTC"),
+        "source": "path-eval",
+    }, columns=list(EVENT_COLUMNS))
 
 
 def sample_mentees(ew: EvalWorld, cfg: PathEvalConfig, seed: int) -> list[int]:
