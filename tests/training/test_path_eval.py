@@ -137,3 +137,25 @@ def test_bad_config():
         PathEvalConfig(policies=("planner", "oracle"))
     with pytest.raises(ConfigError):
         PathEvalConfig(seeds=())
+
+
+def test_a_synthetic_data_dir_is_read_with_its_truth(tmp_path):
+    from catalog.errors import NotReadyError
+    from catalog.synth import SynthConfig, generate
+    from skillpath_cli.common import run_cli
+    from skillpath_cli.main import cli
+    from training.path_eval_report import data_dir_world
+
+    root = tmp_path / "world"
+    assert run_cli(cli, ["--data-dir", str(root), "data", "synth", "--seed", "3", "--mentees", "200", "--items", "300",
+                         "--days", "30"]) == 0
+    ew = data_dir_world(root, model="popularity")
+    sw = generate(SynthConfig(seed=3, n_mentees=200, n_items=300, days=30))
+    assert ew.now == sw.config.end                     # the midnight after the last event
+    truth = sw.truth.set_index(["user_id", "skill_id"])["mastery_end"]
+    u = ew.user_ids.index("u00007")
+    j = ew.world.catalog.skill_ids.index("python")
+    assert ew.mastery[u, j] == pytest.approx(truth.loc[("u00007", "python")])
+    (root / "truth" / "mastery.parquet").unlink()
+    with pytest.raises(NotReadyError, match="needs a synthetic world"):
+        data_dir_world(root)
