@@ -16,7 +16,8 @@ export UV_LINK_MODE := copy
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help install demo test test-fast redis lint bench clean mlflow-ui
+.PHONY: help install demo stop test test-fast redis clean mlflow-ui
+PORT ?= 3000
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -34,10 +35,24 @@ redis:  ## install redis-server (Debian package) if it is missing
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null; }
 
-demo: install  ## generate the demo world, validate it, report stale content
+demo: install  ## the main job on embedded defaults: data, stale report, training, features, service
+	@echo "== 1/5 a synthetic mentorship world (seed $(SEED))"
 	$(VENV)/bin/skillpath --data-dir $(DATA_DIR) data synth --seed $(SEED) --force
 	$(VENV)/bin/skillpath --data-dir $(DATA_DIR) catalog summary
-	$(VENV)/bin/skillpath --data-dir $(DATA_DIR) catalog stale --limit 15
+	@echo "== 2/5 what curators should refresh"
+	$(VENV)/bin/skillpath --data-dir $(DATA_DIR) catalog stale --limit 10
+	@echo "== 3/5 train, compare and register a champion (MLflow in $(DATA_DIR)/mlflow)"
+	$(VENV)/bin/skillpath --data-dir $(DATA_DIR) train
+	$(VENV)/bin/skillpath --data-dir $(DATA_DIR) models list
+	@echo "== 4/5 the feature store (Feast: duckdb offline, SQLite online)"
+	$(VENV)/bin/skillpath --data-dir $(DATA_DIR) features build
+	$(VENV)/bin/skillpath --data-dir $(DATA_DIR) features apply
+	$(VENV)/bin/skillpath --data-dir $(DATA_DIR) features materialize
+	@echo "== 5/5 the recommendation service"
+	@scripts/demo_serve.sh $(DATA_DIR) $(PORT)
+
+stop:  ## stop the service started by `make demo`
+	@if [ -f $(DATA_DIR)/serve.pid ]; then kill -TERM -- -$$(cat $(DATA_DIR)/serve.pid) 2>/dev/null || true; rm -f $(DATA_DIR)/serve.pid; echo stopped; else echo "no demo service running"; fi
 
 mlflow-ui: install  ## open the MLflow UI on the embedded tracking store (http://127.0.0.1:5000)
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(abspath $(DATA_DIR))/mlflow/mlflow.db \

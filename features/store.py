@@ -15,6 +15,8 @@ that need it (``import feast`` costs seconds). ``.feastignore`` keeps this file 
 
 from __future__ import annotations
 
+import warnings
+
 import math
 import os
 from collections.abc import Sequence
@@ -106,6 +108,9 @@ def open_store(data_dir: str | Path, *, online: str | None = None) -> "FeatureSt
     """
     from feast import FeatureStore, RepoConfig
 
+    # feast installs warnings.simplefilter("once", DeprecationWarning) at import; its own
+    # dependencies' deprecations (ibis, duckdb) are noise for our users and logs.
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"(ibis|feast|duckdb)")
     fdir = _features_dir(data_dir)
     fdir.mkdir(parents=True, exist_ok=True)
     cfg = RepoConfig(**repo_config_dict(data_dir, online=online), repo_path=fdir)
