@@ -194,9 +194,10 @@ class ScoringIndex:
         u = np.asarray(user_vector, dtype=np.float32)
         if u.shape != (self.n_factors,):
             raise IntegrityError(f"user vector has shape {u.shape}, expected ({self.n_factors},)")
-        # u·u is finite iff every entry is, unless it overflows: then decide exactly.
-        # (3x cheaper than isfinite().all() on a per-request path.)
-        if not math.isfinite(u @ u) and not np.all(np.isfinite(u)):
+        # u·u in float64 (which float32 values cannot overflow) is finite iff every
+        # entry is: 2-3x cheaper than isfinite().all() on a per-request path.
+        u64 = u.astype(np.float64)
+        if not math.isfinite(u64 @ u64):
             raise IntegrityError("user vector has non-finite values")
         q = np.empty(self.n_factors + 2, np.float32)
         q[: self.n_factors] = u

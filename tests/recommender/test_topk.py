@@ -280,7 +280,7 @@ def test_nan_at_chunk_edges_cannot_hide_a_winner():
 
 
 def test_user_vector_check_is_exact_when_the_fast_check_overflows():
-    # The fast finiteness check is u·u; 1e30² overflows float32 yet the vector is finite.
+    # The finiteness check is u·u in float64: 1e30² would overflow float32, not float64.
     ix = ScoringIndex(np.array([[1e-30, 0.0], [0.0, 1e-30]], np.float32))
     idx, _ = ix.recommend(np.array([1e30, 0.0], np.float32), 1)
     assert idx.tolist() == [0]
