@@ -5,12 +5,13 @@ Private: :meth:`recommender.scoring.ScoringIndex.recommend_batch` is the typed w
 Why not BLAS: ``(m x 66) @ (66 x n)`` is a skinny product. OpenBLAS packs the item
 panel for every call, which at K = 66 costs about as much as the arithmetic for
 m = 16, and selecting from a materialised ``m x n`` score matrix then reads it again.
-Here items are processed in blocks that stay in L1/L2. For each block and each group
-of :data:`W` users the scores are computed by a register tile (:data:`RB` items x
-:data:`W` users held in vector registers, every item value loaded once and broadcast),
-written to a small tile buffer, and folded into per-user heaps: one vectorised
-comparison of a tile row against the :data:`W` running thresholds, and only the rare
-candidates touch the masks, the exclusions and the heap.
+Here items are processed in blocks that stay in L2. For each block and each group of
+:data:`W` users, a register tile computes :data:`RB` items x :data:`W` users (every
+item value loaded once and broadcast) and, while the scores are still in registers,
+compares them with the W users' running k-th best thresholds; it returns a bit mask of
+the rows with any score above. Only those rare rows touch the masks, the exclusions
+(per-user, sorted, binary search) and the heaps. The selection thus costs one vector
+compare per 16 scores instead of a partition over a fresh score array.
 
 The tile is emitted as LLVM IR (``<W x float>`` multiply-adds with the ``contract``
 flag, so it becomes FMA where the CPU has it): numba's loop vectoriser kept the
@@ -41,12 +42,14 @@ _JIT = {"nogil": True, "cache": True, "boundscheck": False}
 
 
 @intrinsic
-def _tile(typingctx, mat, i0, qt, g, out, o0):
+def _tile(typingctx, mat, i0, qt, g, thr, out, o0):
     """``out[o0 + r, :W] = mat[i0 + r, :] @ qt[g]`` for ``r < RB`` (``qt`` is ``(G, D, W)``).
 
     One loop over the factor dimension: load the W query values of column ``j``, then
     for each of the RB items broadcast ``mat[i, j]`` and multiply-add into its own
-    accumulator. All arrays must be C-contiguous float32 (the caller guarantees it).
+    accumulator. Returns a bit mask of the rows where some score beats
+    ``thr[g*W : g*W + W]`` (ordered ``>``: NaN never does), compared while the scores
+    are still in registers. All arrays must be C-contiguous float32.
     """
     for a in (i0, g, o0):
         if not isinstance(a, types.Integer):
@@ -58,8 +61,9 @@ def _tile(typingctx, mat, i0, qt, g, out, o0):
         vptr = vec.as_pointer()
         m_arr = context.make_array(sig.args[0])(context, builder, args[0])
         q_arr = context.make_array(sig.args[2])(context, builder, args[2])
-        o_arr = context.make_array(sig.args[4])(context, builder, args[4])
-        i0v, gv, o0v = (context.cast(builder, args[p], sig.args[p], types.int64) for p in (1, 3, 5))
+        t_arr = context.make_array(sig.args[4])(context, builder, args[4])
+        o_arr = context.make_array(sig.args[5])(context, builder, args[5])
+        i0v, gv, o0v = (context.cast(builder, args[p], sig.args[p], types.int64) for p in (1, 3, 6))
         d = builder.extract_value(m_arr.shape, 1)
         c = lambda v, t=i64: ir.Constant(t, v)  # noqa: E731
         qbase = builder.gep(q_arr.data, [builder.mul(builder.mul(gv, d), c(W))])
@@ -92,29 +96,40 @@ def _tile(typingctx, mat, i0, qt, g, out, o0):
         j.add_incoming(jn, loop)
         builder.cbranch(builder.icmp_signed("<", jn, d), loop, done)  # d >= 1 (checked by caller)
         builder.position_at_end(done)
+        tv = builder.load(builder.bitcast(builder.gep(t_arr.data, [builder.mul(gv, c(W))]), vptr), align=4, typ=vec)
+        hits = c(0)
         for r in range(RB):
             op = builder.gep(o_arr.data, [builder.mul(builder.add(o0v, c(r)), c(W))])
             builder.store(new[r], builder.bitcast(op, vptr), align=4)
-        return context.get_dummy_value()
+            above = builder.bitcast(builder.fcmp_ordered(">", new[r], tv), ir.IntType(W))
+            hit = builder.zext(builder.icmp_unsigned("!=", above, ir.Constant(ir.IntType(W), 0)), i64)
+            hits = builder.or_(hits, builder.shl(hit, c(r)))
+        return hits
 
-    return types.none(mat, i0, qt, g, out, o0), codegen
+    return types.int64(mat, i0, qt, g, thr, out, o0), codegen
+
+
+@nb.njit(fastmath=_FAST, **_JIT)
+def _score_row(mat, i, qt, g, out, o):
+    """``out[o] = mat[i] @ qt[g]`` in the tile's order of operations (tail rows)."""
+    for u in range(W):
+        out[o, u] = 0.0
+    for j in range(mat.shape[1]):
+        x = mat[i, j]
+        for u in range(W):
+            out[o, u] += x * qt[g, j, u]
 
 
 @nb.njit(fastmath=_FAST, **_JIT)
 def _scores(mat, a, b, qt, g, out):
-    """``out[:b - a] = mat[a:b] @ qt[g]``: register tiles, then the same sum for the tail."""
-    d = mat.shape[1]
+    """``out[:b - a] = mat[a:b] @ qt[g]`` (for tests: the same tiles the kernel uses)."""
+    thr = np.full(qt.shape[0] * W, np.inf, np.float32)
     i = a
     while i + RB <= b:
-        _tile(mat, i, qt, g, out, i - a)
+        _tile(mat, i, qt, g, thr, out, i - a)
         i += RB
-    while i < b:  # tail: same order of operations (j ascending, one multiply-add each)
-        for u in range(W):
-            out[i - a, u] = 0.0
-        for j in range(d):
-            x = mat[i, j]
-            for u in range(W):
-                out[i - a, u] += x * qt[g, j, u]
+    while i < b:
+        _score_row(mat, i, qt, g, out, i - a)
         i += 1
 
 
@@ -131,37 +146,54 @@ def _excluded(ex_ptr, ex_idx, r, item):
     return lo < ex_ptr[r + 1] and ex_idx[lo] == item
 
 
-@nb.njit(fastmath=_FAST, **_JIT)
-def _select(tile, nb_, a, u0, k, ma, mb, ex_ptr, ex_idx, hv, hi, sizes, thr):
-    """Fold a ``(nb_, W)`` score tile (items ``a..``, users ``u0..``) into the heaps.
+@nb.njit(**_JIT)
+def _take(tile, o, item, u0, k, ma, mb, ex_ptr, ex_idx, hv, hi, sizes, thr):
+    """Offer tile row ``o`` (item ``item``) to the heaps of users ``u0 .. u0 + W``.
 
     ``thr[r]`` is user r's k-th best so far (-inf until k items are held; +inf for
     padding users, which therefore never select). Items arrive in ascending index
     order, so the strict ``>`` keeps the tie rule.
     """
-    for i in range(nb_):
-        hit = False
-        for u in range(W):
-            hit |= tile[i, u] > thr[u0 + u]
-        if not hit:
-            continue
-        item = a + i
-        if (ma.size > 0 and not ma[item]) or (mb.size > 0 and not mb[item]):
-            continue
-        for u in range(W):
-            s = tile[i, u]
-            r = u0 + u
-            if s > thr[r] and not _excluded(ex_ptr, ex_idx, r, item):
-                size = sizes[r]
-                if size < k:
-                    K._push(hv[r], hi[r], size, s, item)
-                    sizes[r] = size + 1
-                    if size + 1 == k:
-                        thr[r] = hv[r, 0]
-                else:
-                    hv[r, 0], hi[r, 0] = s, item
-                    K._sift_down(hv[r], hi[r], size, 0)
+    if (ma.size > 0 and not ma[item]) or (mb.size > 0 and not mb[item]):
+        return
+    for u in range(W):
+        s = tile[o, u]
+        r = u0 + u
+        if s > thr[r] and not _excluded(ex_ptr, ex_idx, r, item):
+            size = sizes[r]
+            if size < k:
+                K._push(hv[r], hi[r], size, s, item)
+                sizes[r] = size + 1
+                if size + 1 == k:
                     thr[r] = hv[r, 0]
+            else:
+                hv[r, 0], hi[r, 0] = s, item
+                K._sift_down(hv[r], hi[r], size, 0)
+                thr[r] = hv[r, 0]
+
+
+@nb.njit(fastmath=_FAST, **_JIT)
+def _block(mat, a, b, qt, g, k, ma, mb, ex_ptr, ex_idx, hv, hi, sizes, thr, tile):
+    """Score items ``a..b`` for user group ``g`` and fold the rare hits into the heaps.
+
+    Thresholds only rise, so a row that beats none of them when its tile is compared
+    cannot beat them later in the tile: only flagged rows are looked at again.
+    """
+    u0 = g * W
+    i = a
+    while i + RB <= b:
+        hits = _tile(mat, i, qt, g, thr, tile, 0)
+        while hits:
+            r = 0
+            while not (hits >> r) & 1:
+                r += 1
+            hits &= hits - 1
+            _take(tile, r, i + r, u0, k, ma, mb, ex_ptr, ex_idx, hv, hi, sizes, thr)
+        i += RB
+    while i < b:
+        _score_row(mat, i, qt, g, tile, 0)
+        _take(tile, 0, i, u0, k, ma, mb, ex_ptr, ex_idx, hv, hi, sizes, thr)
+        i += 1
 
 
 @nb.njit(**_JIT)
@@ -181,12 +213,11 @@ def fused_batch(mat, qt, m, k, ma, mb, ex_ptr, ex_idx, block):
     sizes = np.zeros(mp, np.int64)
     thr = np.full(mp, np.inf, np.float32)
     thr[:m] = -np.inf
-    tile = np.empty((block, W), np.float32)
+    tile = np.empty((RB, W), np.float32)
     for a in range(0, n, block):
         b = min(a + block, n)
         for g in range(groups):
-            _scores(mat, a, b, qt, g, tile)
-            _select(tile, b - a, a, g * W, k, ma, mb, ex_ptr, ex_idx, hv, hi, sizes, thr)
+            _block(mat, a, b, qt, g, k, ma, mb, ex_ptr, ex_idx, hv, hi, sizes, thr, tile)
     return K.drain_rows(hv[:m], hi[:m], sizes[:m])
 
 
