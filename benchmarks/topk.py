@@ -216,6 +216,9 @@ def run_single(n: int, d: int, k: int, *, repeats: int = 21, batches: tuple[int,
         out[key] = round(100 * p["diff"] / p["base"], 2)
         out[key.replace("_pct", "_us")] = round(1e3 * p["diff"], 1)
     out["filter_pair_rounds"] = pair_rounds
+    # The noise floor of that measurement: the same call paired with itself (A/A).
+    p = _paired(lambda: ix.recommend(u, k, decay=False), lambda: ix.recommend(u, k, decay=False), pair_rounds)
+    out["filter_aa_noise_pct"] = round(100 * p["diff"] / p["base"], 2)
     # The fixed per-request cost of the same filters, where the scan is negligible.
     small, _ = _data(1000, d, seed + 1)
     small_f = _with_active(small, rng.random(1000) < 0.95)
@@ -330,6 +333,7 @@ def table(report: dict[str, Any]) -> str:
                        ("ours-bf16-exact / fp32 limit", "bf16_exact_vs_limit"),
                        ("filters+decay+excl. overhead %, paired p50 (<= 5)", "filter_overhead_pct"),
                        ("  same in us", "filter_overhead_us"),
+                       ("  noise floor: plain vs plain (A/A), paired %", "filter_aa_noise_pct"),
                        ("  same, ratio of separate p50s %", "filter_overhead_p50ratio_pct"),
                        ("same, bf16 exact path %, paired p50", "bf16_filter_overhead_pct"),
                        ("fixed filter cost at 1,000 items, us", "filter_fixed_us"),
@@ -350,9 +354,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--k", type=int, default=20)
     ap.add_argument("--repeats", type=int, default=21)
     ap.add_argument("--batches", type=int, nargs="*", default=[16, 256])
+    ap.add_argument("--batch-repeats", type=int, default=3, help="rounds per batch method (p50 is reported)")
     ap.add_argument("--json", help="also write the full report to this JSON file")
     a = ap.parse_args(argv)
-    report = run(a.items, a.factors, a.k, repeats=a.repeats, batches=tuple(a.batches))
+    report = run(a.items, a.factors, a.k, repeats=a.repeats, batches=tuple(a.batches), batch_repeats=a.batch_repeats)
     print(table(report))
     if a.json:
         with open(a.json, "w") as f:

@@ -213,7 +213,7 @@ def fused_batch(mat, qt, m, k, ma, mb, ex_ptr, ex_idx, block):
     sizes = np.zeros(mp, np.int64)
     thr = np.full(mp, np.inf, np.float32)
     thr[:m] = -np.inf
-    tile = np.empty((RB, W), np.float32)
+    tile = K.aligned_empty(RB * W).reshape((RB, W))  # whole-line vector stores
     for a in range(0, n, block):
         b = min(a + block, n)
         for g in range(groups):
@@ -227,4 +227,6 @@ def pack_queries(qs: np.ndarray) -> np.ndarray:
     groups = -(-m // W)
     padded = np.zeros((groups * W, d), np.float32)
     padded[:m] = qs
-    return np.ascontiguousarray(padded.reshape(groups, W, d).transpose(0, 2, 1))
+    out = K.aligned_empty(groups * d * W).reshape((groups, d, W))  # aligned vector loads
+    out[...] = padded.reshape(groups, W, d).transpose(0, 2, 1)
+    return out

@@ -72,6 +72,13 @@ def _vector(x: ArrayLike | None, n: int, what: str) -> NDArray[np.float32]:
     return v
 
 
+def _scaled(q: NDArray[np.float32]) -> NDArray[np.float32]:
+    """``q * 2**112`` (the float16 decode scale, exact), 64-byte aligned like ``q``."""
+    out = K.aligned_empty(q.shape[0])
+    np.multiply(q, K.FP16_QUERY_SCALE, out=out)
+    return out
+
+
 class ScoringIndex:
     """Item side of the scorer: augmented matrix, masks and reduced copy, prepared once.
 
@@ -190,19 +197,13 @@ class ScoringIndex:
 
     # ------------------------------------------------------------ query side
     def query(self, user_vector: ArrayLike, *, decay: bool = True) -> NDArray[np.float32]:
-        """``[u | 1 | λ]`` (λ = 0 when ``decay`` is off)."""
+        """``[u | 1 | λ]`` (λ = 0 when ``decay`` is off), 64-byte aligned (see ``_kernels``)."""
         u = np.asarray(user_vector, dtype=np.float32)
         if u.shape != (self.n_factors,):
             raise IntegrityError(f"user vector has shape {u.shape}, expected ({self.n_factors},)")
-        # u·u in float64 (which float32 values cannot overflow) is finite iff every
-        # entry is: 2-3x cheaper than isfinite().all() on a per-request path.
-        u64 = u.astype(np.float64)
-        if not math.isfinite(u64 @ u64):
+        q, finite = K.make_query(u, np.float32(self.freshness_weight if decay else 0.0))
+        if not finite:
             raise IntegrityError("user vector has non-finite values")
-        q = np.empty(self.n_factors + 2, np.float32)
-        q[: self.n_factors] = u
-        q[self.n_factors] = 1.0
-        q[self.n_factors + 1] = self.freshness_weight if decay else 0.0
         return q
 
     def _queries(self, user_matrix: ArrayLike, decay: bool) -> NDArray[np.float32]:
@@ -238,13 +239,13 @@ class ScoringIndex:
         if self._reduced is None:
             return K.fused_f32(self.matrix_, q, k, self.active_, ma, ex)
         if not self.exact:
-            qr = q * K.FP16_QUERY_SCALE if self.dtype == "float16" else q
+            qr = _scaled(q) if self.dtype == "float16" else q
             return K.fused_reduced(self._reduced, qr, k, self.active_, ma, ex)
         qr = q
         if self.dtype == "float16":
             if np.abs(q).max() >= _FP16_QUERY_LIMIT:  # q * 2**112 would overflow
                 return K.fused_f32(self.matrix_, q, k, self.active_, ma, ex)
-            qr = q * K.FP16_QUERY_SCALE
+            qr = _scaled(q)
         q64 = q.astype(np.float64)
         err = np.float32(math.sqrt(q64 @ q64) * (1 + 2.0**-20))
         cap = max(4096, 16 * k)
