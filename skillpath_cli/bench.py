@@ -44,7 +44,7 @@ def topk_cmd(items: int, factors: int, k: int, repeats: int, batches: str, fmt: 
         raise UsageFailure(f"--batches must be comma-separated integers, got {batches!r}") from e
     from benchmarks.topk import run
 
-    total = repeats + max(5, repeats // 3) + 3 * len(sizes)
+    total = repeats + max(5, repeats // 3) + 1 + 3 * len(sizes)
     with progress(total=total, desc="bench topk", unit="round") as bar:
         report = run([items], factors, k, repeats=repeats, batches=sizes, progress=lambda: bar.update(1))
     result = {**report["results"][0], "machine": report["machine"]}
@@ -53,5 +53,6 @@ def topk_cmd(items: int, factors: int, k: int, repeats: int, batches: str, fmt: 
         return
     keys = ["limit_ms", "implicit_ms", "numpy_ms", "ours_ms", "ours_filtered_ms", "ours_bf16_exact_ms",
             "bf16_approx_ms", "bf16_approx_recall", "speedup_vs_implicit", "ours_vs_limit",
-            "filter_overhead_pct", *(f"batch{b}_vs_sgemm" for b in sizes)]
+            "filter_overhead_pct", "filter_overhead_us", "filter_fixed_us",
+            *(f"batch{b}_vs_sgemm" for b in sizes)]
     emit_table([{"metric": key, "value": result[key]} for key in keys], "table")

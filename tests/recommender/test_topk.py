@@ -277,3 +277,12 @@ def test_nan_at_chunk_edges_cannot_hide_a_winner():
     s[1, 127], s[1, 100] = np.nan, 30.0
     idx, _ = topk_batch(s, 3)
     assert idx[0].tolist() == [70, 0, 1] and idx[1].tolist() == [100, 0, 1]
+
+
+def test_user_vector_check_is_exact_when_the_fast_check_overflows():
+    # The finiteness check is u·u in float64: 1e30² would overflow float32, not float64.
+    ix = ScoringIndex(np.array([[1e-30, 0.0], [0.0, 1e-30]], np.float32))
+    idx, _ = ix.recommend(np.array([1e30, 0.0], np.float32), 1)
+    assert idx.tolist() == [0]
+    with pytest.raises(IntegrityError):
+        ix.recommend(np.array([1e30, np.nan], np.float32), 1)
