@@ -33,12 +33,14 @@ from recommender.models.content import ContentRecommender
 from recommender.models.factor import FactorRecommender
 from serving.bundle import CatalogView, ModelBundle
 from serving.errors import FieldError
+from serving.mentors_view import MentorsView
 from serving.reasons import CoCompletion, date_reason, goal_reason
 from serving.registry import LocalModelSource, MlflowModelSource, ModelSource, default_tracking_uri
 from serving.schemas import (
     EventsRequest, EventsResponse, RecommendedItem, RecommendRequest, RecommendResponse, ReloadResponse,
     SimilarItem, SimilarResponse,
 )
+from serving.schemas_mentors import MentorAssignRequest, MentorAssignResponse, MentorMatchRequest, MentorMatchResponse
 from serving.stale_view import StaleReach
 from serving.userstate import UserState, UserStates
 
@@ -79,6 +81,7 @@ class SkillPathApp:
                                                 item_features=cat.item_skill_levels)
         self.popularity = self._popularity()
         self.stale_reach = StaleReach(self)
+        self.mentors = MentorsView(world, DataDir(settings.data_dir).reports, has_events=lambda u: log_.last_seq(u) > 0)
         self._bundle: ModelBundle | None = None
         self._swap = threading.Lock()
         self.last_error: str | None = None
@@ -235,6 +238,15 @@ class SkillPathApp:
         rows = [e.model_dump() for e in req.events]
         res = self.log.append(rows, known_items=self.known_items)
         return EventsResponse(accepted=res.accepted, duplicates=res.duplicates)
+
+    # ------------------------------------------------------------ /mentors
+    def mentor_match(self, req: MentorMatchRequest) -> MentorMatchResponse:
+        """The best mentors with a free place for a mentee's next skills, with reasons."""
+        return self.mentors.match(req)
+
+    def mentor_assign(self, req: MentorAssignRequest) -> MentorAssignResponse:
+        """Assign a cohort within capacities and persist it for ``skillpath mentors rematch``."""
+        return self.mentors.assign(req)
 
     # ------------------------------------------------------------ /items/{id}/similar
     def similar(self, item_id: str, k: int = 10) -> SimilarResponse:

@@ -36,6 +36,7 @@ from serving.schemas import (
     ID_REGEX, MAX_K, EventsRequest, EventsResponse, RecommendRequest, RecommendResponse, ReloadResponse,
     SimilarResponse, StaleResponse,
 )
+from serving.schemas_mentors import MentorAssignRequest, MentorAssignResponse, MentorMatchRequest, MentorMatchResponse
 from serving.security import SecurityMiddleware
 
 __all__ = ["SkillPathService", "routes"]
@@ -141,6 +142,16 @@ class SkillPathService:
     def events(self, ctx: bentoml.Context, **kw: Any) -> EventsResponse:
         """Store 1-1000 events durably (all or nothing, idempotent on event_id); needs an API key."""
         return _answer(ctx, lambda: self.app.ingest(EventsRequest.model_construct(**kw)))
+
+    @bentoml.api(input_spec=MentorMatchRequest, output_spec=MentorMatchResponse, route="/mentors/match")
+    def mentors_match(self, ctx: bentoml.Context, **kw: Any) -> MentorMatchResponse:
+        """The k best mentors with a free place for a mentee's next skills, with reasons in skill names."""
+        return _answer(ctx, lambda: self.app.mentor_match(MentorMatchRequest.model_construct(**kw)))
+
+    @bentoml.api(input_spec=MentorAssignRequest, output_spec=MentorAssignResponse, route="/mentors/assign")
+    def mentors_assign(self, ctx: bentoml.Context, **kw: Any) -> MentorAssignResponse:
+        """Assign mentees to mentors within capacities, persist it (reports/mentor_assignment.csv); needs an API key."""
+        return _answer(ctx, lambda: self.app.mentor_assign(MentorAssignRequest.model_construct(**kw)))
 
     @bentoml.api(output_spec=ReloadResponse, route="/admin/reload")
     def reload(self, ctx: bentoml.Context) -> ReloadResponse:
