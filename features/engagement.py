@@ -15,6 +15,7 @@ bookmark, dismiss, assess; *engaged* = view, start, complete, like, bookmark;
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +32,7 @@ from features.windows import PrefixIndex
 if TYPE_CHECKING:  # pragma: no cover
     from feast import FeatureStore
 
-__all__ = ["DAY_US", "ENGAGED_TYPES", "ACTIVITY_TYPES", "engagement_rows", "engagement_row", "push_engagement"]
+__all__ = ["DAY_US", "ENGAGED_TYPES", "ACTIVITY_TYPES", "engagement_rows", "engagement_at", "push_engagement"]
 
 DAY_US = 86_400_000_000
 ENGAGED_TYPES: tuple[str, ...] = ("view", "start", "complete", "like", "bookmark")
@@ -99,28 +100,32 @@ def _day_features(ukey: NDArray[np.int64], ts: NDArray[np.int64], g: NDArray[np.
     return {"active_days_30d": active, "current_streak_days": streak}
 
 
-def engagement_row(user_id: str, events: pd.DataFrame, *, as_of: datetime | str, catalog: Catalog) -> pd.DataFrame:
-    """``user_id``'s engagement row as of ``as_of`` (stamped one microsecond later), or an empty frame.
+def engagement_at(events: pd.DataFrame, *, as_of: datetime | str, catalog: Catalog,
+                  user_ids: Sequence[str] | None = None) -> pd.DataFrame:
+    """Engagement rows of ``user_ids`` (default: everyone in ``events``) as of ``as_of``, stamped ``as_of + 1µs``.
 
-    ``events`` must hold the mentee's events of at least the last 30 days up to
-    ``as_of``; other users' rows and events after ``as_of`` are ignored. The stamp is
-    ``as_of + 1µs`` so the row counts events at ``as_of`` (windows are ``[T - w, T)``).
+    ``events`` must hold each mentee's events of at least the last 30 days up to
+    ``as_of``; events after ``as_of`` are ignored. The stamp is one microsecond after
+    ``as_of`` so the rows count events at ``as_of`` (windows are ``[T - w, T)``). Mentees
+    without activity get no row.
     """
     t = parse_timestamp(as_of)
     ev = prepare_events(events)
-    ev = ev[(ev["user_id"] == user_id) & (ev["timestamp"] <= pd.Timestamp(t))]
+    keep = ev["timestamp"] <= pd.Timestamp(t)
+    if user_ids is not None:
+        keep &= ev["user_id"].isin(list(user_ids))
     snap = np.array([int(pd.Timestamp(t).value // 1000) + 1], dtype=np.int64)
-    return engagement_rows(ev, catalog, snap)
+    return engagement_rows(ev[keep], catalog, snap)
 
 
 def push_engagement(store: "FeatureStore", user_id: str, events: pd.DataFrame, *, as_of: datetime | str,
                     catalog: Catalog) -> dict[str, Any] | None:
     """Recompute ``user_id``'s engagement row from its events and write it online at once.
 
-    See :func:`engagement_row` for what ``events`` must hold. Returns the pushed
+    See :func:`engagement_at` for what ``events`` must hold. Returns the pushed
     features, or None when the mentee has no activity (nothing to push).
     """
-    row = engagement_row(user_id, events, as_of=as_of, catalog=catalog)
+    row = engagement_at(events, as_of=as_of, catalog=catalog, user_ids=[user_id])
     if row.empty:
         return None
     store.push(ENGAGEMENT_PUSH_SOURCE, row)

@@ -29,6 +29,8 @@ from catalog.errors import NotReadyError, SkillPathError, UnknownItemError, Unkn
 from catalog.eventlog import EventLog
 from catalog.loaders import load_world
 from catalog.settings import Settings
+from features.engagement import engagement_at
+from features.tables import ENGAGEMENT_PUSH_SOURCE
 from recommender.models.content import ContentRecommender
 from recommender.models.factor import FactorRecommender
 from serving.bundle import CatalogView, ModelBundle
@@ -237,7 +239,28 @@ class SkillPathApp:
         """Validate, store durably (before returning) and idempotently; state updates on next read."""
         rows = [e.model_dump() for e in req.events]
         res = self.log.append(rows, known_items=self.known_items)
-        return EventsResponse(accepted=res.accepted, duplicates=res.duplicates)
+        online = self._push_online(sorted({r["user_id"] for r in rows})) if res.accepted else "unchanged"
+        return EventsResponse(accepted=res.accepted, duplicates=res.duplicates,
+                              online_features="off" if self.online is None else online)
+
+    def _push_online(self, user_ids: list[str]) -> Literal["updated", "unchanged", "timeout", "unavailable", "off"]:
+        """Recompute the mentees' engagement rows from the log and push them online (bounded; never raises).
+
+        Runs after the durable append, so a slow or dead store only leaves the online
+        features behind (the daily materialisation catches up); the events are safe.
+        """
+        if self.online is None:
+            return "off"
+        try:
+            rows = engagement_at(self.log.read(user_ids=user_ids), as_of=self.clock(), catalog=self.world.catalog,
+                                 user_ids=user_ids)
+        except Exception:  # a bug here must not fail a request whose events are stored
+            log.exception("computing online engagement features failed")
+            return "unavailable"
+        if rows.empty:
+            return "unchanged"
+        status = self.online.push(ENGAGEMENT_PUSH_SOURCE, rows)  # type: ignore[attr-defined]
+        return "updated" if status == "ok" else status
 
     # ------------------------------------------------------------ /mentors
     def mentor_match(self, req: MentorMatchRequest) -> MentorMatchResponse:

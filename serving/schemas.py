@@ -111,6 +111,11 @@ class EventsResponse(_Strict):
     accepted: int = Field(description="Events stored by this call.", examples=[3])
     duplicates: int = Field(description="Events already stored earlier (replays), acknowledged again.",
                             examples=[0])
+    online_features: Literal["updated", "unchanged", "timeout", "unavailable", "off"] = Field(
+        "off", description="The mentees' online engagement features after this call: 'updated' (written to "
+                           "the online store before the answer), 'unchanged' (nothing new to write), "
+                           "'timeout'/'unavailable' (the store lagged or is down: the events are stored "
+                           "anyway), 'off' (online features disabled).", examples=["updated"])
 
 
 # ------------------------------------------------------------------ GET routes

@@ -29,7 +29,7 @@ from fastapi.responses import JSONResponse
 from starlette.requests import Request
 
 from catalog.errors import SkillPathError
-from catalog.settings import load_settings
+from catalog.settings import Settings, load_settings
 from serving.app import SkillPathApp
 from serving.errors import json_error
 from serving.schemas import (
@@ -89,14 +89,18 @@ def _answer(ctx: bentoml.Context, call: Callable[[], Any]) -> Any:
         return JSONResponse(body, status_code=status)
 
 
-def _online_features(settings) -> object | None:
-    if os.environ.get("SKILLPATH_ONLINE_FEATURES", "") not in ("1", "true", "yes"):
+def _online_features(settings: Settings) -> object | None:
+    """The online-feature adapter when ``features.enabled`` (or ``SKILLPATH_ONLINE_FEATURES=1``), else None."""
+    if not settings.features.enabled:
         return None
     from features.store import open_store
     from serving.features_adapter import OnlineFeatures
 
-    return OnlineFeatures(lambda: open_store(settings.data_dir, online=settings.features.online_store),
-                          timeout_s=settings.features.timeout_s)
+    online = OnlineFeatures(lambda: open_store(settings.data_dir, online=settings.features.online_store),
+                            timeout_s=settings.features.timeout_s, push_timeout_s=settings.features.push_timeout_s)
+    if not online.warm_up():
+        log.warning("online feature store not reachable at start; requests will report it")
+    return online
 
 
 @bentoml.service(
