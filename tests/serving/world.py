@@ -3,7 +3,7 @@
 Blocks 0-3 each have one skill and 12 resources. Block 0's skill has a 180-day
 half-life and its first 6 resources were last touched 3 years ago (stale); block 1's
 first resource is retired (inactive). Dates are relative to the real clock, because the
-service reads the clock itself. Five mentors with 9 places in all (80 mentees, each with
+service reads the clock itself. Block 3's skill needs block 2's at level 2. Five mentors with 9 places in all (80 mentees, each with
 a goal of their block's skill at level 4): ``MENTORS`` says what each covers.
 """
 
@@ -58,8 +58,13 @@ def build_world(now: datetime | None = None):
     data = block_world(n_blocks=4, items_per_block=12, n_users=80, events_per_user=10, noise=0.05, seed=1,
                        start=now - timedelta(days=61))
     w = data.world
-    skills = [dataclasses.replace(s, half_life_days=180.0) if s.skill_id == "block0" else s
-              for s in w.catalog.skills.values()]
+    skills = []
+    for s in w.catalog.skills.values():
+        if s.skill_id == "block0":
+            s = dataclasses.replace(s, half_life_days=180.0)
+        if s.skill_id == "block3":  # the one prerequisite edge: block 3 builds on block 2 (level 2)
+            s = dataclasses.replace(s, prerequisites=(SkillLevel("block2", 2),))
+        skills.append(s)
     resources = []
     for r in w.catalog.resources:
         if r.item_id in STALE_ITEMS:
