@@ -16,7 +16,7 @@ export UV_LINK_MODE := copy
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help install demo test test-fast redis lint bench clean
+.PHONY: help install demo test test-fast redis lint bench clean mlflow-ui
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -38,6 +38,10 @@ demo: install  ## generate the demo world, validate it, report stale content
 	$(VENV)/bin/skillpath --data-dir $(DATA_DIR) data synth --seed $(SEED) --force
 	$(VENV)/bin/skillpath --data-dir $(DATA_DIR) catalog summary
 	$(VENV)/bin/skillpath --data-dir $(DATA_DIR) catalog stale --limit 15
+
+mlflow-ui: install  ## open the MLflow UI on the embedded tracking store (http://127.0.0.1:5000)
+	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(abspath $(DATA_DIR))/mlflow/mlflow.db \
+	  --default-artifact-root $(abspath $(DATA_DIR))/mlflow/artifacts --host 127.0.0.1 --port 5000
 
 test: install redis  ## run the whole test suite (unit + integration)
 	$(PY) -m pytest -q

@@ -5,7 +5,7 @@ the Feast definitions (``features/definitions.py``) and the online adapter. It i
 nothing heavy, so reading it costs nothing; ``.feastignore`` keeps it out of
 ``feast apply``.
 
-To add a feature (for example ``mastery`` on ``mentee_skill_state``): add the column
+To add a feature (as ``mastery`` was added to ``mentee_skill_state``): add the column
 here, compute it in ``training/features.py``, rebuild, ``skillpath features apply``.
 """
 
@@ -91,12 +91,13 @@ MENTEE_SKILL_STATE = TableSpec(
     name="mentee_skill_state",
     keys=("user_id", "skill_id"),
     features=(
+        ("mastery", "float64"),
         ("completed_resources", "int64"),
         ("assessment_avg", "float64"),
         ("assessment_count", "int64"),
     ),
     ttl_days=0.0,
-    description="Progress of a mentee on each goal skill.",
+    description="Progress of a mentee on each goal skill: BKT mastery, completions, assessments.",
 )
 
 RESOURCE_STATS = TableSpec(

@@ -82,7 +82,7 @@ def progress_levels(history: History, catalog: Catalog, start: MasteryState, *,
     level L caps c at L - 1. Only skills that moved are returned.
     """
     m = catalog.item_skill_levels.tocsr()
-    base = {s: start.level(s) for s in catalog.skill_ids}
+    base = dict(zip(catalog.skill_ids.to_list(), start.levels().tolist()))
     cur = dict(base)
     names = catalog.skill_ids.ids
     for kind, value, i in zip(history.events["event_type"], history.events["value"], history.item_index):
@@ -108,11 +108,13 @@ def replan(*, model: MasteryModel, mentee: Mentee, events: pd.DataFrame, catalog
            scores: NDArray[np.floating], freshness: NDArray[np.floating], now: datetime,
            horizon_weeks: int = 12, max_steps: int = 20, minutes_per_week: int | None = None,
            prerequisites: bool = True, freshness_threshold: float = 0.5,
-           pass_score: float = DEFAULT_PASS_SCORE) -> tuple[MasteryState, LearningPath]:
+           pass_score: float = DEFAULT_PASS_SCORE, credit_completed: bool = True,
+           ) -> tuple[MasteryState, LearningPath]:
     """Rebuild the mentee's state from ``events`` and plan towards their goals.
 
     Items the mentee completed, assessed or dismissed are excluded; completed work is
-    credited with :func:`progress_levels`. ``minutes_per_week``
+    credited with :func:`progress_levels` (``credit_completed=False`` plans from BKT
+    mastery alone: each skill restarts from what the evidence shows). ``minutes_per_week``
     defaults to the mentee's own, else :data:`DEFAULT_MINUTES_PER_WEEK`.
     """
     hist = mentee_history(events, catalog, user_id=mentee.user_id, now=now)
@@ -126,6 +128,6 @@ def replan(*, model: MasteryModel, mentee: Mentee, events: pd.DataFrame, catalog
         preferred_types=mentee.preferred_types, prerequisites=prerequisites,
         freshness_threshold=freshness_threshold,
         remediation=failed_assessments(hist, catalog, pass_score=pass_score),
-        progress=progress_levels(hist, catalog, seed, pass_score=pass_score),
+        progress=progress_levels(hist, catalog, seed, pass_score=pass_score) if credit_completed else None,
     )
     return state, path

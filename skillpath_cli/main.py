@@ -35,6 +35,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "mentors": ("skillpath_cli.mentors", "mentors", "Match mentees with mentors by skill gap, within capacities."),
     "serve": ("skillpath_cli.serve", "serve", "Serve recommendations over HTTP (BentoML)."),
     "recommend": ("skillpath_cli.recommend_cmd", "recommend", "Recommend to one mentee in-process, with reasons."),
+    "train": ("skillpath_cli.train", "train", "Fit and compare models, log to MLflow, register, promote by a gate."),
+    "evaluate": ("skillpath_cli.train", "evaluate", "Compare models on your own catalog + train/test event files."),
+    "models": ("skillpath_cli.models_cmd", "models", "Registered model versions: list, promote, rollback."),
+    "path": ("skillpath_cli.path", "path", "A mentee's learning path: what to learn next, in which order, and why."),
+    "skills": ("skillpath_cli.path", "skills", "The skill graph: a skill with its prerequisites and dependents."),
+    "evaluate-paths": ("skillpath_cli.evaluate_paths", "evaluate_paths", "Do learning paths make people learn? Simulated against a synthetic world's hidden truth."),
 }
 
 

@@ -9,6 +9,9 @@ anything later) can leak into that row's features.
   mentee's first activity (impressions are not activity).
 - ``mentee_skill_state``: one row per (mentee, goal skill) at the first snapshot and
   at every snapshot where the value changed (a step function; TTL 0 in Feast).
+  ``mastery`` is the BKT mastery (:class:`recommender.mastery.MasteryModel`) from the
+  mentee's self-assessed level and their complete/assess events strictly before the
+  snapshot, exactly what ``MasteryModel.update`` gives at that time.
 - ``resource_stats``: one row per resource and snapshot once it is published.
 
 Definitions (windows are ``[T - w, T)``): *activity* = view, start, complete, like,
@@ -31,7 +34,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from catalog.catalog import Catalog, World
-from catalog.errors import DataValidationError, RowError
+from catalog.errors import ConfigError, DataValidationError, RowError
 from catalog.freshness import resolve_half_lives, freshness as freshness_fn
 from catalog.schema import EVENT_COLUMNS, parse_timestamp
 from catalog.writers import atomic_write_parquet
@@ -40,6 +43,7 @@ from features.snapshots import default_snapshot_times, prepare_events
 from features.snapshots import frame as _frame, grid as _grid, ragged as _ragged, ratio as _ratio
 from features.snapshots import snapshot_us as _snapshot_us, to_us as _us
 from features.tables import MENTEE_ENGAGEMENT, MENTEE_SKILL_STATE, RESOURCE_STATS, TIMESTAMP, TableSpec, table_path
+from recommender.mastery import MasteryModel, assess_update, complete_update, prior_for_level
 from training.windows import PrefixIndex
 
 __all__ = [
@@ -70,7 +74,43 @@ class FeatureFrames:
 
 
 
-def _skill_state_rows(events: pd.DataFrame, world: World, snaps: NDArray[np.int64]) -> pd.DataFrame:
+def _pair_mastery(pairs: list[tuple[str, str]], world: World, model: MasteryModel, idx: PrefixIndex,
+                  etype: NDArray[np.object_], value: NDArray[np.float64], level: NDArray[np.float64]
+                  ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """BKT mastery per pair before any event (``seed``) and after each event in ``idx``'s order.
+
+    BKT updates each skill from that skill's evidence alone, so a (mentee, skill) pair is
+    its own sequence; the k-th events of all pairs are applied together. Assessments
+    without a score carry no evidence here (the feature counts skip them too).
+    """
+    cat = world.catalog
+    prior, learn, slip, guess = model.param_arrays(cat.skill_ids)
+    j = cat.skill_ids.indices([s for _, s in pairs])
+    seed = prior[j].copy()
+    for k, (u, s) in enumerate(pairs):
+        for sl in world.mentees[u].self_levels:
+            if sl.skill_id == s:
+                seed[k] = prior_for_level(sl.level)
+    o = idx.order
+    keys, kind, x, lv = idx.keys, etype[o], value[o] / 100.0, level[o]
+    rank = np.arange(len(keys)) - np.searchsorted(keys, keys, side="left")
+    cur, after = seed.copy(), np.empty(len(keys))
+    for r in range(int(rank.max(initial=-1)) + 1):
+        at = np.flatnonzero(rank == r)
+        g = keys[at]
+        p, sk = cur[g], j[g]
+        new = p.copy()
+        a = (kind[at] == "assess") & ~np.isnan(x[at])
+        c = kind[at] == "complete"
+        new[a] = assess_update(p[a], x[at][a], lv[at][a], slip=slip[sk][a], guess=guess[sk][a], learn=learn[sk][a])
+        new[c] = complete_update(p[c], lv[at][c], learn=learn[sk][c], threshold=model.threshold)
+        cur[g] = new
+        after[at] = new
+    return seed, after
+
+
+def _skill_state_rows(events: pd.DataFrame, world: World, snaps: NDArray[np.int64],
+                      mastery_model: MasteryModel | None = None) -> pd.DataFrame:
     """``mentee_skill_state`` rows for every (mentee, goal skill) pair."""
     cat = world.catalog
     pairs = [(m.user_id, g.skill_id) for m in world.mentees.values() for g in m.goals if g.skill_id in cat.skill_ids]
@@ -88,13 +128,15 @@ def _skill_state_rows(events: pd.DataFrame, world: World, snaps: NDArray[np.int6
     m = cat.item_skill_levels.tocsr()
     per = np.diff(m.indptr)[item]
     rows = np.repeat(np.arange(len(ev)), per)  # one row per (event, skill the item teaches)
-    skills = cat.skill_ids.ids[m.indices[np.repeat(m.indptr[item], per) + _ragged(per)]]
+    nz = np.repeat(m.indptr[item], per) + _ragged(per)
+    skills = cat.skill_ids.ids[m.indices[nz]]
+    levels = m.data[nz].astype(np.float64)
     users = ev["user_id"].to_numpy(dtype=object)[rows]
     pu = np.array([a for a, _ in pairs], dtype=object)
     ps = np.array([b for _, b in pairs], dtype=object)
     pkey = pd.MultiIndex.from_arrays([pu, ps]).get_indexer(pd.MultiIndex.from_arrays([users, skills]))
     sel = pkey >= 0
-    rows, pkey = rows[sel], pkey[sel].astype(np.int64)
+    rows, pkey, levels = rows[sel], pkey[sel].astype(np.int64), levels[sel]
     ts = _us(ev["timestamp"])[rows]
     etype = ev["event_type"].to_numpy(dtype=object)[rows]
     value = ev["value"].to_numpy(np.float64)[rows]
@@ -108,7 +150,9 @@ def _skill_state_rows(events: pd.DataFrame, world: World, snaps: NDArray[np.int6
     p = idx.positions(g, t)
     is_assess = (etype == "assess") & ~np.isnan(value)
     n_assess = idx.window(idx.prefix(is_assess), p)
+    seed, after = _pair_mastery(pairs, world, mastery_model or MasteryModel(), idx, etype, value, levels)
     feats = {
+        "mastery": np.where(p.count > 0, after[np.maximum(p.pos - 1, 0)] if len(after) else 0.0, seed[g]),
         "completed_resources": idx.window(idx.prefix((etype == "complete") & first_done[rows]), p),
         "assessment_count": n_assess,
         "assessment_avg": np.where(n_assess > 0, idx.window(idx.prefix(np.where(is_assess, value, 0.0)), p) / np.maximum(n_assess, 1), np.nan),
@@ -152,7 +196,7 @@ def _resource_rows(events: pd.DataFrame, catalog: Catalog, snaps: NDArray[np.int
 
 def compute_feature_frames(events: pd.DataFrame, world: World | Catalog, *,
                            snapshot_times: Sequence[datetime | str | pd.Timestamp] | None = None,
-                           freq: str = "1D") -> FeatureFrames:
+                           freq: str = "1D", mastery_model: MasteryModel | None = None) -> FeatureFrames:
     """Compute the three feature tables as point-in-time snapshots.
 
     Parameters
@@ -164,13 +208,20 @@ def compute_feature_frames(events: pd.DataFrame, world: World | Catalog, *,
     snapshot_times : datetimes, optional
         When to take snapshots; default every ``freq`` from just after the first event
         to just after the last (:func:`default_snapshot_times`).
+    mastery_model : MasteryModel, optional
+        BKT parameters for the ``mastery`` feature (default ``MasteryModel()``; a fitted
+        model gives per-skill parameters). Forgetting is not supported here: mastery
+        would change between events, and this table only has rows where events change it.
     """
+    if mastery_model is not None and mastery_model.forgetting_half_life_days is not None:
+        raise ConfigError("the mastery feature needs a MasteryModel without forgetting "
+                          "(rows are written only when events change a value)")
     ev = prepare_events(events)
     snaps = _snapshot_us(snapshot_times, ev, freq)
     w = world if isinstance(world, World) else World(world, {}, {})
     return FeatureFrames(
         mentee_engagement=engagement_rows(ev, w.catalog, snaps),
-        mentee_skill_state=_skill_state_rows(ev, w, snaps),
+        mentee_skill_state=_skill_state_rows(ev, w, snaps, mastery_model),
         resource_stats=_resource_rows(ev, w.catalog, snaps),
     )
 

@@ -1,0 +1,111 @@
+"""Model quality and training time on a data dir, with an optional tuning search.
+
+    python benchmarks/training.py --data-dir DIR [--cutoff DATE] [--tune] [--models all]
+
+Protocol: events before ``--cutoff`` (default: the 80% time quantile) are TRAIN, the rest
+TEST. With ``--tune`` each model's grid (training/tuning.py) is searched on a validation
+window cut from TRAIN (its last 20%), never on TEST. Every model is then fitted on TRAIN
+with its defaults (training/defaults.py) -- or the tuned winners with ``--use-tuned`` --
+and scored on TEST. Prints markdown tables: the trials, the comparison, fit seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+# This file is named like the `training` package: run as a script, its own folder would be
+# sys.path[0] and `import training` would import this file. Put the repository root there.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+sys.path.insert(0, os.path.dirname(_HERE))
+
+from catalog.schema import parse_timestamp  # noqa: E402
+from training.data import load_training_data, time_quantile, validation_split  # noqa: E402
+from training.defaults import model_params, parse_model_names  # noqa: E402
+from training.evaluate import run_comparison, split_events  # noqa: E402
+from training.plots import comparison_markdown  # noqa: E402
+from training.tuning import tune  # noqa: E402
+
+
+def _with_recent_popularity(comp, world, train, cutoff, days: float, k: int):
+    """Add a row: popularity counted with each event decayed by ``0.5 ** (age / days)`` at the cutoff."""
+    import dataclasses
+
+    import pandas as pd
+
+    from catalog.freshness import catalog_freshness
+    from recommender.interactions import build_interactions
+    from recommender.models import make_model
+    from training.evaluate import ModelResult, score_prepared
+
+    p = comp.prepared
+    decayed = build_interactions(train, users=p.users, items=p.items, now=cutoff, half_life_days=days,
+                                 on_unknown="drop")
+    weighted = dataclasses.replace(p, train=dataclasses.replace(p.train, matrix=decayed.matrix))
+    t0 = time.perf_counter()
+    model = make_model("popularity").fit(weighted.train)
+    seconds = time.perf_counter() - t0
+    metrics, curve, fresh = score_prepared(model, p, k, freshness=catalog_freshness(world.catalog, cutoff))
+    name = f"popularity-recent-{days:g}d"
+    comp.results[name] = ModelResult(name, {"half_life_days": days}, metrics, curve, fresh, seconds)
+    row = pd.DataFrame([{"model": name, **metrics, "fit_seconds": seconds}]).reindex(columns=comp.table.columns)
+    comp.table = pd.concat([comp.table, row], ignore_index=True)
+    return comp
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data-dir", required=True)
+    ap.add_argument("--cutoff", default=None, help="TRAIN/TEST cut (default: 80%% time quantile)")
+    ap.add_argument("--models", default="all")
+    ap.add_argument("--k", type=int, default=10)
+    ap.add_argument("--tune", action="store_true", help="search GRIDS on a validation split of TRAIN")
+    ap.add_argument("--use-tuned", action="store_true", help="score the tuned winners on TEST (not the defaults)")
+    ap.add_argument("--recent-popularity", type=float, default=None, metavar="DAYS",
+                    help="also score popularity over recency-weighted interactions (this half-life)")
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    data = load_training_data(args.data_dir)
+    names = parse_model_names(args.models, "als")
+    cutoff = parse_timestamp(args.cutoff) if args.cutoff else time_quantile(data.events, 0.8)
+    train, test = split_events(data.events, cutoff=cutoff)
+    print(f"# {args.data_dir}: {len(data.events):,} events; TRAIN < {cutoff} ({len(train):,}), TEST ({len(test):,})")
+    params = {n: model_params(n) for n in names}
+    if args.tune:
+        v = validation_split(train)
+        print(f"\n## Tuning on a validation window cut from TRAIN at {v.cutoff} "
+              f"({len(v.train):,} fit / {len(v.test):,} validation events)\n")
+        trials = tune(names, v.train, v.test, data.world, k=args.k, id_events=[train],
+                      on_trial=lambda n, p, s: print(f"  {n} {p} ndcg@{args.k}={s:.4f}", file=sys.stderr))
+        print("| model | params | ndcg@%d (val) | recall@%d (val) | fit s |" % (args.k, args.k))
+        print("| --- | --- | --- | --- | --- |")
+        for r in trials.itertuples(index=False):
+            print(f"| {r.model} | `{json.dumps(r.params)}` | {r[2]:.4f} | {r[3]:.4f} | {r.fit_seconds:.2f} |")
+        best = trials.loc[trials.groupby("model")[f"ndcg@{args.k}"].idxmax()]
+        print("\nBest on validation:", {r.model: r.params for r in best.itertuples(index=False)})
+        if args.use_tuned:
+            params = {r.model: r.params for r in best.itertuples(index=False)}
+    comp = run_comparison(names, train, test, data.world, k=args.k, params=params, id_events=[data.events])
+    if args.recent_popularity:
+        comp = _with_recent_popularity(comp, data.world, train, cutoff, args.recent_popularity, args.k)
+    print(f"\n## TEST (fitted on TRAIN, scored on TEST; as of {cutoff})\n")
+    print(comparison_markdown(comp))
+    ndcg = comp.table.set_index("model")[f"ndcg@{args.k}"]
+    if "popularity" in ndcg:
+        for n in ndcg.index:
+            if n != "popularity":
+                base = ndcg["popularity"]
+                ratio = f"x{ndcg[n] / base:.2f}, " if base > 0 else ""
+                print(f"- {n}: ndcg@{args.k} {ndcg[n]:.4f} vs popularity {base:.4f} ({ratio}{ndcg[n] - base:+.4f})")
+    print(f"\ntotal {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
