@@ -145,8 +145,8 @@ class MentorsView:
             atomic_write_csv(rows[ASSIGNMENT_COLUMNS], self.path)
             self._cache = None
         q = quality.as_row()
-        out_q = AssignmentQualityOut(**{k: (round(v, 4) if isinstance(v, float) else v) for k, v in q.items()
-                                        if k in AssignmentQualityOut.model_fields})
+        out_q = AssignmentQualityOut.model_validate({k: (round(v, 4) if isinstance(v, float) else v)
+                                                     for k, v in q.items() if k in AssignmentQualityOut.model_fields})
         return MentorAssignResponse(method=a.method, pairs=pairs, quality=out_q,
                                     persisted=f"{self.path.parent.name}/{self.path.name}", persisted_rows=len(rows))
 

@@ -34,7 +34,7 @@ WRITE_PREFIXES = ("/events", "/admin/", "/mentors/assign")
 #: Health, metrics and API docs are never behind a key (orchestrators and humans need them).
 OPEN_PATHS = ("/livez", "/readyz", "/healthz", "/metrics", "/docs", "/docs.json", "/openapi.json", "/",
               "/schema.json")
-_API_PATHS = ("/recommend", "/events", "/mentors/match", "/mentors/assign")  # BentoML endpoints whose validation errors we reword
+_API_PATHS = ("/recommend", "/events", "/mentors/match", "/mentors/assign", "/path")  # BentoML endpoints whose validation errors we reword
 
 
 async def _send_json(send: Send, status: int, body: dict[str, Any], headers: Sequence[tuple[bytes, bytes]] = ()) -> None:

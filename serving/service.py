@@ -37,6 +37,7 @@ from serving.schemas import (
     SimilarResponse, StaleResponse,
 )
 from serving.schemas_mentors import MentorAssignRequest, MentorAssignResponse, MentorMatchRequest, MentorMatchResponse
+from serving.schemas_paths import PathRequest, PathResponse, SkillResponse
 from serving.security import SecurityMiddleware
 
 __all__ = ["SkillPathService", "routes"]
@@ -55,7 +56,7 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
 
 @routes.exception_handler(SkillPathError)
 async def _skillpath_error(request: Request, exc: SkillPathError) -> JSONResponse:
-    status, body = json_error(exc, in_path=request.url.path.startswith("/items/"))
+    status, body = json_error(exc, in_path=request.url.path.startswith(("/items/", "/skills/")))
     return JSONResponse(body, status_code=status)
 
 
@@ -77,6 +78,13 @@ def stale(as_of: datetime | None = Query(None, description="Freshness at this ti
                                                                         "(default: scoring.stale_threshold).",
                                           examples=[0.5])) -> StaleResponse:
     return _app().stale_reach.report(as_of, threshold)
+
+
+@routes.get("/skills/{skill_id}", response_model=SkillResponse,
+            summary="A skill with its prerequisites and dependents")
+def skill(skill_id: str = PathParam(pattern=ID_REGEX, description="A skill id.", examples=["python"])
+          ) -> SkillResponse:
+    return _app().skill(skill_id)
 
 
 def _answer(ctx: bentoml.Context, call: Callable[[], Any]) -> Any:
@@ -156,6 +164,11 @@ class SkillPathService:
     def mentors_assign(self, ctx: bentoml.Context, **kw: Any) -> MentorAssignResponse:
         """Assign mentees to mentors within capacities, persist it (reports/mentor_assignment.csv); needs an API key."""
         return _answer(ctx, lambda: self.app.mentor_assign(MentorAssignRequest.model_construct(**kw)))
+
+    @bentoml.api(input_spec=PathRequest, output_spec=PathResponse, route="/path")
+    def path(self, ctx: bentoml.Context, **kw: Any) -> PathResponse:
+        """The mentee's learning path towards their goals: prerequisites first, reasons, ETAs, mentors."""
+        return _answer(ctx, lambda: self.app.path(PathRequest.model_validate(kw)))
 
     @bentoml.api(output_spec=ReloadResponse, route="/admin/reload")
     def reload(self, ctx: bentoml.Context) -> ReloadResponse:
