@@ -44,6 +44,10 @@ class FeatureStoreSettings(_Strict):
     online_store: str = Field(
         "sqlite", description="'sqlite' (default, inside the data dir) or 'redis://HOST:PORT[/DB]'.")
     timeout_s: float = Field(0.05, gt=0, description="Budget for one online read before falling back.")
+    enabled: bool = Field(False, description="The service reads engagement features on /recommend and pushes "
+                                             "them on /events (SKILLPATH_ONLINE_FEATURES=1).")
+    push_timeout_s: float = Field(0.5, gt=0, description="Budget for one online write on /events; the event "
+                                                         "is durable before it, so past it only the store lags.")
 
     @field_validator("online_store")
     @classmethod
@@ -84,6 +88,7 @@ ENV_VARS: dict[str, str] = {
     "SKILLPATH_DATA_DIR": "data_dir",
     "MLFLOW_TRACKING_URI": "tracking.uri",
     "SKILLPATH_ONLINE_STORE": "features.online_store",
+    "SKILLPATH_ONLINE_FEATURES": "features.enabled",
     "SKILLPATH_API_KEYS": "serving.api_keys",
     "SKILLPATH_PROTECT_READS": "serving.protect_reads",
 }

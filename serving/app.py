@@ -29,16 +29,22 @@ from catalog.errors import NotReadyError, SkillPathError, UnknownItemError, Unkn
 from catalog.eventlog import EventLog
 from catalog.loaders import load_world
 from catalog.settings import Settings
+from features.engagement import engagement_at
+from features.tables import ENGAGEMENT_PUSH_SOURCE
 from recommender.models.content import ContentRecommender
 from recommender.models.factor import FactorRecommender
 from serving.bundle import CatalogView, ModelBundle
 from serving.errors import FieldError
+from serving.mentors_view import MentorsView
+from serving.paths_view import PathsView
 from serving.reasons import CoCompletion, date_reason, goal_reason
 from serving.registry import LocalModelSource, MlflowModelSource, ModelSource, default_tracking_uri
 from serving.schemas import (
     EventsRequest, EventsResponse, RecommendedItem, RecommendRequest, RecommendResponse, ReloadResponse,
     SimilarItem, SimilarResponse,
 )
+from serving.schemas_mentors import MentorAssignRequest, MentorAssignResponse, MentorMatchRequest, MentorMatchResponse
+from serving.schemas_paths import PathRequest, PathResponse, SkillResponse
 from serving.stale_view import StaleReach
 from serving.userstate import UserState, UserStates
 
@@ -79,6 +85,8 @@ class SkillPathApp:
                                                 item_features=cat.item_skill_levels)
         self.popularity = self._popularity()
         self.stale_reach = StaleReach(self)
+        self.mentors = MentorsView(world, DataDir(settings.data_dir).reports, has_events=lambda u: log_.last_seq(u) > 0)
+        self.paths = PathsView(self)
         self._bundle: ModelBundle | None = None
         self._swap = threading.Lock()
         self.last_error: str | None = None
@@ -129,6 +137,8 @@ class SkillPathApp:
 
     # ------------------------------------------------------------ /recommend
     def recommend(self, req: RecommendRequest) -> RecommendResponse:
+        if req.mode == "path":
+            return self.paths.next_up(req)
         b = self.bundle
         view, cat = b.view, b.view.catalog
         goal_req = self._skill_indices(req.goal_skills, "goal_skills")
@@ -164,7 +174,24 @@ class SkillPathApp:
                                          skills=[f"{x.skill_id}:{x.level}" for x in res.skills], reasons=reasons))
         known = mentee is not None or state.n_events > 0 or (b.users is not None and req.user_id in b.users)
         return RecommendResponse(user_id=req.user_id, model_version=b.version, user_known=known, fallback=fallback,
-                                 online_features=self._online_status(req.user_id), items=items)
+                                 online_features=self._online_status(req.user_id), mode="model", items=items)
+
+    def score_all(self, b: ModelBundle, user_id: str, goals: NDArray[np.int64]
+                  ) -> tuple[NDArray[np.float64], Literal["model", "content", "popular"]]:
+        """Scores over all items for the mentee, by the rule /recommend ranks with (no decay, no filters).
+
+        The served model scores the mentee's folded-in (or trained) vector; without one, the
+        content model scores ``goals``, else popularity.
+        """
+        state = self.states.get(user_id)
+        vector = self._user_vector(b, state, user_id)
+        if vector is not None:
+            return np.asarray(b.model.score_vectors(vector[None, :])[0], dtype=np.float64), "model"
+        if len(goals):
+            row = self._profile_row(user_id, goals)
+            v = self.content.fold_in(state.history, user_features_row=row)
+            return np.asarray(self.content.score_vectors(v[None])[0], dtype=np.float64), "content"
+        return self.popularity.astype(np.float64), "popular"
 
     def _user_vector(self, b: ModelBundle, state: UserState, user_id: str) -> NDArray[np.float32] | None:
         key = ("vector", b.sha256)
@@ -234,7 +261,46 @@ class SkillPathApp:
         """Validate, store durably (before returning) and idempotently; state updates on next read."""
         rows = [e.model_dump() for e in req.events]
         res = self.log.append(rows, known_items=self.known_items)
-        return EventsResponse(accepted=res.accepted, duplicates=res.duplicates)
+        online = self._push_online(sorted({r["user_id"] for r in rows})) if res.accepted else "unchanged"
+        return EventsResponse(accepted=res.accepted, duplicates=res.duplicates,
+                              online_features="off" if self.online is None else online)
+
+    def _push_online(self, user_ids: list[str]) -> Literal["updated", "unchanged", "timeout", "unavailable", "off"]:
+        """Recompute the mentees' engagement rows from the log and push them online (bounded; never raises).
+
+        Runs after the durable append, so a slow or dead store only leaves the online
+        features behind (the daily materialisation catches up); the events are safe.
+        """
+        if self.online is None:
+            return "off"
+        try:
+            rows = engagement_at(self.log.read(user_ids=user_ids), as_of=self.clock(), catalog=self.world.catalog,
+                                 user_ids=user_ids)
+        except Exception:  # a bug here must not fail a request whose events are stored
+            log.exception("computing online engagement features failed")
+            return "unavailable"
+        if rows.empty:
+            return "unchanged"
+        status = self.online.push(ENGAGEMENT_PUSH_SOURCE, rows)  # type: ignore[attr-defined]
+        return "updated" if status == "ok" else status
+
+    # ------------------------------------------------------------ /mentors
+    def mentor_match(self, req: MentorMatchRequest) -> MentorMatchResponse:
+        """The best mentors with a free place for a mentee's next skills, with reasons."""
+        return self.mentors.match(req)
+
+    def mentor_assign(self, req: MentorAssignRequest) -> MentorAssignResponse:
+        """Assign a cohort within capacities and persist it for ``skillpath mentors rematch``."""
+        return self.mentors.assign(req)
+
+    # ------------------------------------------------------------ /path, /skills/{id}
+    def path(self, req: PathRequest) -> PathResponse:
+        """The mentee's learning path (prerequisites first), each step with a mentor who can help."""
+        return self.paths.plan(req)
+
+    def skill(self, skill_id: str) -> SkillResponse:
+        """One skill with its prerequisites and dependents."""
+        return self.paths.skill(skill_id)
 
     # ------------------------------------------------------------ /items/{id}/similar
     def similar(self, item_id: str, k: int = 10) -> SimilarResponse:

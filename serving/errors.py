@@ -6,7 +6,7 @@ The only place HTTP status codes are decided (DEVELOPERS.md, "Errors"):
 | --- | --- |
 | DataValidationError (bad events) | 400, one detail per event problem |
 | UnknownSkillError, ConfigError, other input errors | 400 |
-| UnknownItemError | 400 in a body field, 404 in a URL path |
+| UnknownItemError, UnknownSkillError, ... | 400 in a body field, 404 in a URL path |
 | IntegrityError (a model that fails verification on reload) | 409 |
 | NotReadyError (no model loaded yet) | 503 |
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from catalog.errors import (
-    DataValidationError, IntegrityError, NotReadyError, SkillPathError, UnknownIdError, UnknownItemError,
+    DataValidationError, IntegrityError, NotReadyError, SkillPathError, UnknownIdError,
 )
 
 __all__ = ["FieldError", "status_of", "error_body", "json_error"]
@@ -40,7 +40,7 @@ def status_of(exc: SkillPathError, *, in_path: bool = False) -> int:
         return 503
     if isinstance(inner, IntegrityError):
         return 409
-    if isinstance(inner, UnknownItemError) and in_path:
+    if isinstance(inner, UnknownIdError) and in_path:
         return 404
     return 400
 

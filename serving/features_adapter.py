@@ -1,9 +1,10 @@
-"""Online feature reads for the service, with a deadline and a circuit breaker.
+"""Online feature reads and pushes for the service, with a deadline and a circuit breaker.
 
 Features make recommendations better but are never required: when the online store
 (SQLite or Redis) is down or slow, the caller still answers with the model alone and
-reports why. :meth:`OnlineFeatures.get_mentee_features` therefore never raises for a
-store problem and never waits longer than ``timeout_s``:
+reports why. :meth:`OnlineFeatures.get_mentee_features` and :meth:`OnlineFeatures.push`
+(the ``/events`` write path) therefore never raise for a store problem and never wait
+longer than their deadline:
 
 - ``"ok"``: the read finished in time (mentees without features map to all-``None``);
 - ``"timeout"``: the read did not finish within ``timeout_s`` (or every worker is busy);
@@ -40,6 +41,8 @@ class OnlineFeatures:
         lazily on the first read, and again after a failure to create it.
     timeout_s : float
         Deadline of one read, in seconds.
+    push_timeout_s : float
+        Deadline of one push (a write), in seconds; writes cost more than reads.
     failure_threshold : int
         Consecutive failures (timeouts or errors) that open the breaker.
     cooldown_s : float
@@ -49,13 +52,14 @@ class OnlineFeatures:
         rather than queued behind stuck ones.
     """
 
-    def __init__(self, store_factory: Callable[[], Any], *, timeout_s: float = 0.05,
+    def __init__(self, store_factory: Callable[[], Any], *, timeout_s: float = 0.05, push_timeout_s: float = 0.5,
                  failure_threshold: int = 3, cooldown_s: float = 5.0, max_workers: int = 4,
                  spec: TableSpec = MENTEE_ENGAGEMENT, clock: Callable[[], float] = time.monotonic) -> None:
-        if timeout_s <= 0 or cooldown_s < 0 or failure_threshold < 1 or max_workers < 1:
-            raise ValueError("timeout_s > 0, cooldown_s >= 0, failure_threshold >= 1, max_workers >= 1")
+        if timeout_s <= 0 or push_timeout_s <= 0 or cooldown_s < 0 or failure_threshold < 1 or max_workers < 1:
+            raise ValueError("timeout_s > 0, push_timeout_s > 0, cooldown_s >= 0, failure_threshold >= 1, max_workers >= 1")
         self.store_factory = store_factory
         self.timeout_s = timeout_s
+        self.push_timeout_s = push_timeout_s
         self.failure_threshold = failure_threshold
         self.cooldown_s = cooldown_s
         self.max_workers = max_workers
@@ -83,38 +87,62 @@ class OnlineFeatures:
         ids = list(dict.fromkeys(user_ids))
         if not ids:
             return {}, "ok"
+        result, status = self._call(lambda store: read_online(store, self.spec, ids), self.timeout_s)
+        return (result if status == "ok" else {}), status
+
+    def push(self, push_source: str, rows: Any) -> Status:
+        """Write ``rows`` (a DataFrame) through a Feast push source to the online store, bounded by
+        ``push_timeout_s``; same breaker as reads. ``"ok"`` once the store acknowledged the write.
+
+        On ``"timeout"`` the write may still land later (it is not cancelled); the caller
+        must not depend on it either way.
+        """
+        _, status = self._call(lambda store: store.push(push_source, rows), self.push_timeout_s)
+        return status
+
+    def _call(self, fn: Callable[[Any], Any], timeout_s: float) -> tuple[Any, Status]:
+        """Run ``fn(store)`` on the pool within ``timeout_s``, through the breaker; never raises."""
         with self._lock:
             if self._open_until is not None:
                 if self._clock() < self._open_until or self._trial:
-                    return self._count({}, "unavailable")
-                self._trial = True  # half-open: this read is the trial
+                    return self._count(None, "unavailable")
+                self._trial = True  # half-open: this call is the trial
             if self._in_flight >= self.max_workers:
                 self._trial = False
                 return self._failed("timeout")
             self._in_flight += 1
         try:
-            future = self._pool.submit(self._read, ids)
+            future = self._pool.submit(self._run, fn)
         except RuntimeError:  # pool shut down
             with self._lock:
                 self._in_flight -= 1
             return self._failed("unavailable")
         try:
-            result = future.result(timeout=self.timeout_s)
+            result = future.result(timeout=timeout_s)
         except FutureTimeout:
             return self._failed("timeout")
-        except Exception:  # the store failed; the caller answers without features
+        except Exception:  # the store failed; the caller goes on without it
             return self._failed("unavailable")
         with self._lock:
             self._failures, self._open_until, self._trial = 0, None, False
             return self._count(result, "ok")
 
-    def _read(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+    def _run(self, fn: Callable[[Any], Any]) -> Any:
         try:
-            store = self._get_store()
-            return read_online(store, self.spec, ids)
+            return fn(self._get_store())
         finally:
             with self._lock:
                 self._in_flight -= 1
+
+    def warm_up(self, timeout_s: float = 30.0) -> bool:
+        """Open the store and its registry now (``import feast`` alone takes seconds), so the
+        first request is not the one that pays for it. Failures are left to the breaker."""
+        try:
+            self._pool.submit(lambda: read_online(self._get_store(), self.spec, ["__warm_up__"])
+                              ).result(timeout=timeout_s)
+            return True
+        except Exception:  # down or not set up yet: requests report it when they try
+            return False
 
     def _get_store(self) -> Any:
         with self._lock:
@@ -126,15 +154,15 @@ class OnlineFeatures:
                 store = self._store
         return store
 
-    def _failed(self, status: Status) -> tuple[dict, Status]:
+    def _failed(self, status: Status) -> tuple[Any, Status]:
         with self._lock:
             self._failures += 1
             if self._trial or self._failures >= self.failure_threshold:
                 self._open_until = self._clock() + self.cooldown_s
             self._trial = False
-            return self._count({}, status)
+            return self._count(None, status)
 
-    def _count(self, result: dict, status: Status) -> tuple[dict, Status]:
+    def _count(self, result: Any, status: Status) -> tuple[Any, Status]:
         self.counts[status] += 1
         return result, status
 

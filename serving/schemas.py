@@ -59,6 +59,10 @@ class RecommendRequest(_Strict):
         False, description="Also return resources whose freshness is below the stale threshold. "
                            "Decay always lowers their score either way.",
         examples=[False])
+    mode: Literal["model", "path"] = Field(
+        "model", description="model: the top-k by score; path: the next steps (min(k, 5)) of the mentee's "
+                             "learning path towards their goals (or goal_skills), prerequisites first, with "
+                             "path reasons and a mentor who can help.", examples=["model"])
 
 
 class RecommendedItem(_Strict):
@@ -85,7 +89,9 @@ class RecommendResponse(_Strict):
     online_features: Literal["ok", "timeout", "unavailable", "off"] = Field(
         "off", description="Whether the online feature store answered (it never blocks a recommendation).",
         examples=["off"])
-    items: list[RecommendedItem] = Field(description="Best first.")
+    mode: Literal["model", "path"] = Field("model", description="The mode that produced the list.",
+                                           examples=["model"])
+    items: list[RecommendedItem] = Field(description="Best first (path mode: in path order).")
 
 
 # ------------------------------------------------------------------ /events
@@ -111,6 +117,11 @@ class EventsResponse(_Strict):
     accepted: int = Field(description="Events stored by this call.", examples=[3])
     duplicates: int = Field(description="Events already stored earlier (replays), acknowledged again.",
                             examples=[0])
+    online_features: Literal["updated", "unchanged", "timeout", "unavailable", "off"] = Field(
+        "off", description="The mentees' online engagement features after this call: 'updated' (written to "
+                           "the online store before the answer), 'unchanged' (nothing new to write), "
+                           "'timeout'/'unavailable' (the store lagged or is down: the events are stored "
+                           "anyway), 'off' (online features disabled).", examples=["updated"])
 
 
 # ------------------------------------------------------------------ GET routes

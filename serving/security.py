@@ -3,7 +3,7 @@
 - Bodies over ``max_body_bytes`` are refused with 413, whether announced by
   ``Content-Length`` or streamed (bytes are counted as they arrive);
 - request bodies must be JSON (``application/json``), else 415;
-- write routes (``POST /events``, ``/admin/*``) need ``Authorization: Bearer <key>``,
+- write routes (``POST /events``, ``/mentors/assign``, ``/admin/*``) need ``Authorization: Bearer <key>``,
   and read routes too when ``protect_reads`` is set; a missing or wrong key is 401.
   Keys are compared in constant time and never logged. With no key configured, write
   routes are closed (401 says how to configure one) rather than open;
@@ -30,11 +30,11 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-WRITE_PREFIXES = ("/events", "/admin/")
+WRITE_PREFIXES = ("/events", "/admin/", "/mentors/assign")
 #: Health, metrics and API docs are never behind a key (orchestrators and humans need them).
 OPEN_PATHS = ("/livez", "/readyz", "/healthz", "/metrics", "/docs", "/docs.json", "/openapi.json", "/",
               "/schema.json")
-_API_PATHS = ("/recommend", "/events")  # BentoML endpoints whose validation errors we reword
+_API_PATHS = ("/recommend", "/events", "/mentors/match", "/mentors/assign", "/path")  # BentoML endpoints whose validation errors we reword
 
 
 async def _send_json(send: Send, status: int, body: dict[str, Any], headers: Sequence[tuple[bytes, bytes]] = ()) -> None:

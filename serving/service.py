@@ -29,13 +29,15 @@ from fastapi.responses import JSONResponse
 from starlette.requests import Request
 
 from catalog.errors import SkillPathError
-from catalog.settings import load_settings
+from catalog.settings import Settings, load_settings
 from serving.app import SkillPathApp
 from serving.errors import json_error
 from serving.schemas import (
     ID_REGEX, MAX_K, EventsRequest, EventsResponse, RecommendRequest, RecommendResponse, ReloadResponse,
     SimilarResponse, StaleResponse,
 )
+from serving.schemas_mentors import MentorAssignRequest, MentorAssignResponse, MentorMatchRequest, MentorMatchResponse
+from serving.schemas_paths import PathRequest, PathResponse, SkillResponse
 from serving.security import SecurityMiddleware
 
 __all__ = ["SkillPathService", "routes"]
@@ -54,7 +56,7 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
 
 @routes.exception_handler(SkillPathError)
 async def _skillpath_error(request: Request, exc: SkillPathError) -> JSONResponse:
-    status, body = json_error(exc, in_path=request.url.path.startswith("/items/"))
+    status, body = json_error(exc, in_path=request.url.path.startswith(("/items/", "/skills/")))
     return JSONResponse(body, status_code=status)
 
 
@@ -78,6 +80,13 @@ def stale(as_of: datetime | None = Query(None, description="Freshness at this ti
     return _app().stale_reach.report(as_of, threshold)
 
 
+@routes.get("/skills/{skill_id}", response_model=SkillResponse,
+            summary="A skill with its prerequisites and dependents")
+def skill(skill_id: str = PathParam(pattern=ID_REGEX, description="A skill id.", examples=["python"])
+          ) -> SkillResponse:
+    return _app().skill(skill_id)
+
+
 def _answer(ctx: bentoml.Context, call: Callable[[], Any]) -> Any:
     """Run a plain method; turn a SkillPathError into its status and JSON body."""
     try:
@@ -88,14 +97,18 @@ def _answer(ctx: bentoml.Context, call: Callable[[], Any]) -> Any:
         return JSONResponse(body, status_code=status)
 
 
-def _online_features(settings) -> object | None:
-    if os.environ.get("SKILLPATH_ONLINE_FEATURES", "") not in ("1", "true", "yes"):
+def _online_features(settings: Settings) -> object | None:
+    """The online-feature adapter when ``features.enabled`` (or ``SKILLPATH_ONLINE_FEATURES=1``), else None."""
+    if not settings.features.enabled:
         return None
     from features.store import open_store
     from serving.features_adapter import OnlineFeatures
 
-    return OnlineFeatures(lambda: open_store(settings.data_dir, online=settings.features.online_store),
-                          timeout_s=settings.features.timeout_s)
+    online = OnlineFeatures(lambda: open_store(settings.data_dir, online=settings.features.online_store),
+                            timeout_s=settings.features.timeout_s, push_timeout_s=settings.features.push_timeout_s)
+    if not online.warm_up():
+        log.warning("online feature store not reachable at start; requests will report it")
+    return online
 
 
 @bentoml.service(
@@ -141,6 +154,21 @@ class SkillPathService:
     def events(self, ctx: bentoml.Context, **kw: Any) -> EventsResponse:
         """Store 1-1000 events durably (all or nothing, idempotent on event_id); needs an API key."""
         return _answer(ctx, lambda: self.app.ingest(EventsRequest.model_construct(**kw)))
+
+    @bentoml.api(input_spec=MentorMatchRequest, output_spec=MentorMatchResponse, route="/mentors/match")
+    def mentors_match(self, ctx: bentoml.Context, **kw: Any) -> MentorMatchResponse:
+        """The k best mentors with a free place for a mentee's next skills, with reasons in skill names."""
+        return _answer(ctx, lambda: self.app.mentor_match(MentorMatchRequest.model_construct(**kw)))
+
+    @bentoml.api(input_spec=MentorAssignRequest, output_spec=MentorAssignResponse, route="/mentors/assign")
+    def mentors_assign(self, ctx: bentoml.Context, **kw: Any) -> MentorAssignResponse:
+        """Assign mentees to mentors within capacities, persist it (reports/mentor_assignment.csv); needs an API key."""
+        return _answer(ctx, lambda: self.app.mentor_assign(MentorAssignRequest.model_construct(**kw)))
+
+    @bentoml.api(input_spec=PathRequest, output_spec=PathResponse, route="/path")
+    def path(self, ctx: bentoml.Context, **kw: Any) -> PathResponse:
+        """The mentee's learning path towards their goals: prerequisites first, reasons, ETAs, mentors."""
+        return _answer(ctx, lambda: self.app.path(PathRequest.model_validate(kw)))
 
     @bentoml.api(output_spec=ReloadResponse, route="/admin/reload")
     def reload(self, ctx: bentoml.Context) -> ReloadResponse:

@@ -13,17 +13,16 @@ import io
 import sys
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from catalog.catalog import Catalog
 from catalog.errors import ConfigError, DataValidationError, IntegrityError, NotReadyError, RowError
 from catalog.schema import parse_timestamp
+from features.engagement import push_engagement  # moved to features/ (the service pushes too)
 from features.store import data_dir_of, open_store
-from features.tables import ENGAGEMENT_PUSH_SOURCE, MENTEE_ENGAGEMENT, TABLES, TIMESTAMP, table_path
-from training.features import engagement_rows, prepare_events
+from features.tables import TABLES, TIMESTAMP, table_path
 
 if TYPE_CHECKING:  # pragma: no cover
     from feast import FeatureStore
@@ -118,24 +117,3 @@ def historical_features(store: "FeatureStore", entity_df: pd.DataFrame, *,
         raise IntegrityError(f"historical retrieval returned {len(out)} rows for {len(edf)} entity rows")
     out = out.sort_values(_ROW, kind="stable").drop(columns=[_ROW]).reset_index(drop=True)
     return out
-
-
-def push_engagement(store: "FeatureStore", user_id: str, events: pd.DataFrame, *, as_of: datetime | str,
-                    catalog: Catalog) -> dict[str, Any] | None:
-    """Recompute ``user_id``'s engagement row from its events and write it online at once.
-
-    ``events`` must hold the mentee's events of at least the last 30 days up to
-    ``as_of``, the new ones included (the service reads them from the event log); other
-    users' rows and events after ``as_of`` are ignored. The row is stamped one
-    microsecond after ``as_of``, so it counts events at ``as_of``. Returns the pushed
-    features, or None when the mentee has no activity (nothing to push).
-    """
-    t = parse_timestamp(as_of)
-    ev = prepare_events(events)
-    ev = ev[(ev["user_id"] == user_id) & (ev["timestamp"] <= pd.Timestamp(t))]
-    snap = np.array([int(pd.Timestamp(t).value // 1000) + 1], dtype=np.int64)
-    row = engagement_rows(ev, catalog, snap)
-    if row.empty:
-        return None
-    store.push(ENGAGEMENT_PUSH_SOURCE, row)
-    return {k: (v.item() if hasattr(v, "item") else v) for k, v in row.iloc[0][MENTEE_ENGAGEMENT.feature_names].items()}

@@ -24,11 +24,10 @@ bookmark, dismiss, assess; *engaged* = view, start, complete, like, bookmark;
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,6 +38,10 @@ from catalog.errors import ConfigError, DataValidationError, RowError
 from catalog.freshness import resolve_half_lives, freshness as freshness_fn
 from catalog.schema import EVENT_COLUMNS, parse_timestamp
 from catalog.writers import atomic_write_parquet
+from features.engagement import ACTIVITY_TYPES, DAY_US, ENGAGED_TYPES, engagement_rows
+from features.snapshots import default_snapshot_times, prepare_events
+from features.snapshots import frame as _frame, grid as _grid, ragged as _ragged, ratio as _ratio
+from features.snapshots import snapshot_us as _snapshot_us, to_us as _us
 from features.tables import MENTEE_ENGAGEMENT, MENTEE_SKILL_STATE, RESOURCE_STATS, TIMESTAMP, TableSpec, table_path
 from recommender.mastery import MasteryModel, assess_update, complete_update, prior_for_level
 from training.windows import PrefixIndex
@@ -53,10 +56,6 @@ __all__ = [
     "write_feature_frames",
     "prepare_events",
 ]
-
-DAY_US = 86_400_000_000
-ENGAGED_TYPES: tuple[str, ...] = ("view", "start", "complete", "like", "bookmark")
-ACTIVITY_TYPES: tuple[str, ...] = (*ENGAGED_TYPES, "dismiss", "assess")
 
 
 @dataclass
@@ -73,142 +72,6 @@ class FeatureFrames:
         yield RESOURCE_STATS, self.resource_stats
 
 
-def prepare_events(events: pd.DataFrame) -> pd.DataFrame:
-    """Check the columns of an events frame and normalise ``timestamp`` to ``datetime64[us, UTC]``."""
-    missing = [c for c in EVENT_COLUMNS if c not in events.columns]
-    if missing:
-        raise DataValidationError([RowError(0, c, "missing column") for c in missing], source="events")
-    ev = events.loc[:, list(EVENT_COLUMNS)].copy()
-    ts = pd.to_datetime(ev["timestamp"], utc=True)
-    ev["timestamp"] = ts.astype("datetime64[us, UTC]")
-    ev["value"] = pd.to_numeric(ev["value"], errors="coerce").astype("float64")
-    return ev.reset_index(drop=True)
-
-
-def _us(ts: pd.Series) -> NDArray[np.int64]:
-    return ts.astype("datetime64[us, UTC]").array.asi8 if len(ts) else np.zeros(0, np.int64)
-
-
-def default_snapshot_times(events: pd.DataFrame, *, freq: str = "1D") -> pd.DatetimeIndex:
-    """Snapshots every ``freq`` (UTC-aligned) from just after the first event to just after the last.
-
-    The last snapshot is strictly after the last event, so it includes every event.
-    """
-    if len(events) == 0:
-        return pd.DatetimeIndex([], dtype="datetime64[us, UTC]")
-    ts = pd.to_datetime(events["timestamp"], utc=True)
-    first = ts.min().floor(freq) + pd.Timedelta(freq)
-    last = ts.max().floor(freq) + pd.Timedelta(freq)
-    return pd.date_range(first, last, freq=freq).astype("datetime64[us, UTC]")
-
-
-def _snapshot_us(snapshot_times: Iterable | None, events: pd.DataFrame, freq: str) -> NDArray[np.int64]:
-    if snapshot_times is None:
-        times = default_snapshot_times(events, freq=freq)
-    else:
-        times = pd.DatetimeIndex([parse_timestamp(t) for t in snapshot_times])
-    us = np.unique(np.asarray(times.astype("datetime64[us, UTC]").asi8, dtype=np.int64))
-    return us
-
-
-def _stamp(us: NDArray[np.int64]) -> pd.DatetimeIndex:
-    return pd.DatetimeIndex(np.asarray(us, dtype=np.int64).view("datetime64[us]")).tz_localize("UTC")
-
-
-def _ragged(counts: NDArray[np.int64]) -> NDArray[np.int64]:
-    """``[0..c0-1, 0..c1-1, ...]`` for ``counts = [c0, c1, ...]``."""
-    counts = np.asarray(counts, dtype=np.int64)
-    return np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-
-
-def _grid(first_us: NDArray[np.int64], snaps: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """(group, snapshot) pairs with snapshot time > first_us[group]: returns (group idx, time)."""
-    k = len(snaps)
-    begin = np.searchsorted(snaps, first_us, side="right")
-    n_rows = np.maximum(k - begin, 0)
-    groups = np.repeat(np.arange(len(first_us), dtype=np.int64), n_rows)
-    return groups, snaps[np.repeat(begin, n_rows) + _ragged(n_rows)]
-
-
-def _ratio(num: NDArray[np.float64], den: NDArray[np.float64]) -> NDArray[np.float64]:
-    out = np.zeros(len(num))
-    np.divide(num, den, out=out, where=den > 0)
-    return out
-
-
-def _frame(spec: TableSpec, keys: dict[str, Any], feats: dict[str, Any], ts_us: NDArray[np.int64]) -> pd.DataFrame:
-    df = pd.DataFrame({**keys, **{n: np.asarray(feats[n]).astype(t) for n, t in spec.features}})
-    df[TIMESTAMP] = _stamp(ts_us)
-    for k in spec.keys:
-        df[k] = df[k].astype(object)
-    return df.loc[:, spec.columns]
-
-
-def _item_minutes(catalog: Catalog, item_ids: NDArray[np.object_]) -> NDArray[np.float64]:
-    idx = catalog.items.indices(list(item_ids), missing="-1")
-    dur = np.append(catalog.duration_minutes.astype(np.float64), 0.0)  # -1 (unknown) -> 0 minutes
-    return dur[idx]
-
-
-def engagement_rows(events: pd.DataFrame, catalog: Catalog, snaps: NDArray[np.int64]) -> pd.DataFrame:
-    """``mentee_engagement`` rows at the snapshot times ``snaps`` (int64 µs, sorted)."""
-    act = events[events["event_type"].isin(ACTIVITY_TYPES)]
-    users, ukey = np.unique(act["user_id"].to_numpy(dtype=object), return_inverse=True)
-    ts = _us(act["timestamp"])
-    etype = act["event_type"].to_numpy(dtype=object)
-    idx = PrefixIndex(ukey, ts)
-    first = np.full(len(users), np.iinfo(np.int64).max)
-    np.minimum.at(first, ukey, ts)
-    g, t = _grid(first, snaps)
-    if len(g) == 0:
-        return _frame(MENTEE_ENGAGEMENT, {"user_id": []}, {n: [] for n in MENTEE_ENGAGEMENT.feature_names}, t)
-    now = idx.positions(g, t)
-    w7 = idx.positions(g, t - 7 * DAY_US)
-    w30 = idx.positions(g, t - 30 * DAY_US)
-    is_complete = etype == "complete"
-    pre_all, pre_done = idx.prefix(), idx.prefix(is_complete)
-    pre_dismiss = idx.prefix(etype == "dismiss")
-    pre_engaged = idx.prefix(np.isin(etype, ENGAGED_TYPES))
-    pre_minutes = idx.prefix(np.where(is_complete, _item_minutes(catalog, act["item_id"].to_numpy(dtype=object)), 0.0))
-    dismiss30 = idx.window(pre_dismiss, now, w30)
-    feats: dict[str, NDArray] = {
-        "events_7d": idx.window(pre_all, now, w7),
-        "events_30d": idx.window(pre_all, now, w30),
-        "completions_7d": idx.window(pre_done, now, w7),
-        "completions_30d": idx.window(pre_done, now, w30),
-        "dismiss_rate_30d": _ratio(dismiss30, dismiss30 + idx.window(pre_engaged, now, w30)),
-        "minutes_completed_30d": idx.window(pre_minutes, now, w30),
-        "days_since_last_activity": (t - idx.last_ts_before(now)) / DAY_US,
-    }
-    feats.update(_day_features(ukey, ts, g, t))
-    return _frame(MENTEE_ENGAGEMENT, {"user_id": users[g]}, feats, t)
-
-
-def _day_features(ukey: NDArray[np.int64], ts: NDArray[np.int64], g: NDArray[np.int64],
-                  t: NDArray[np.int64]) -> dict[str, NDArray]:
-    """``active_days_30d`` and ``current_streak_days`` from per-(user, UTC day) activity."""
-    day = ts // DAY_US
-    ud = pd.DataFrame({"u": ukey, "d": day, "ts": ts}).groupby(["u", "d"], sort=True)["ts"].agg(["min", "max"])
-    du = ud.index.get_level_values("u").to_numpy(np.int64)
-    dd = ud.index.get_level_values("d").to_numpy(np.int64)
-    by_first = PrefixIndex(du, ud["min"].to_numpy(np.int64))
-    by_last = PrefixIndex(du, ud["max"].to_numpy(np.int64))
-    # A 30-day window cannot fit inside one day, so a day has activity in [T-30d, T)
-    # exactly when its first event is before T and its last is at or after T-30d.
-    p_first = by_first.positions(g, t)
-    active = p_first.count - by_last.positions(g, t - 30 * DAY_US).count
-    # Runs of consecutive days: run start for every (user, day), in by_first's order.
-    su, sd = du[by_first.order], dd[by_first.order]
-    new_run = np.ones(len(sd), dtype=bool)
-    new_run[1:] = (su[1:] != su[:-1]) | (sd[1:] - sd[:-1] != 1)
-    run_start = sd[np.maximum.accumulate(np.where(new_run, np.arange(len(sd)), 0))] if len(sd) else sd
-    streak = np.zeros(len(g), dtype=np.int64)
-    has = p_first.pos > p_first.start
-    last = p_first.pos[has] - 1
-    today = (t[has] - 1) // DAY_US
-    alive = sd[last] >= today - 1
-    streak[np.flatnonzero(has)[alive]] = (sd[last] - run_start[last] + 1)[alive]
-    return {"active_days_30d": active, "current_streak_days": streak}
 
 
 def _pair_mastery(pairs: list[tuple[str, str]], world: World, model: MasteryModel, idx: PrefixIndex,

@@ -84,7 +84,7 @@ def test_completions_adapt_the_next_recommendation(client, service_env):
     block1_before = sum(i.startswith("b1-") for i in _ids(before))
     done = [f"b1-i{j:02d}" for j in (1, 2, 3, 4, 5)]
     r = client.post("/events", json=_events(user, [(i, "complete") for i in done]))
-    assert r.status_code == 200 and r.json() == {"accepted": 5, "duplicates": 0}
+    assert r.status_code == 200 and r.json() == {"accepted": 5, "duplicates": 0, "online_features": "off"}
     after = _recommend(client, user_id=user, k=10)
     assert not set(_ids(after)) & set(done)
     assert sum(i.startswith("b1-") for i in _ids(after)) > block1_before
@@ -92,8 +92,8 @@ def test_completions_adapt_the_next_recommendation(client, service_env):
 
 def test_events_are_idempotent(client, service_env):
     body = _events("u004", [("b0-i08", "view"), ("b0-i09", "complete")], prefix="idem")
-    assert client.post("/events", json=body).json() == {"accepted": 2, "duplicates": 0}
-    assert client.post("/events", json=body).json() == {"accepted": 0, "duplicates": 2}
+    assert client.post("/events", json=body).json() == {"accepted": 2, "duplicates": 0, "online_features": "off"}
+    assert client.post("/events", json=body).json() == {"accepted": 0, "duplicates": 2, "online_features": "off"}
 
 
 def test_events_unknown_item_names_it_and_stores_nothing(client, service_env):

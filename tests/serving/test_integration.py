@@ -76,7 +76,7 @@ def test_real_server(served, tmp_path):
             now = datetime.now(timezone.utc).isoformat()
             ev = {"events": [{"event_id": "it-1", "user_id": "u001", "item_id": top, "event_type": "complete",
                               "timestamp": now}]}
-            assert c.post("/events", json=ev, headers=auth).json() == {"accepted": 1, "duplicates": 0}
+            assert c.post("/events", json=ev, headers=auth).json() == {"accepted": 1, "duplicates": 0, "online_features": "off"}
             # whichever worker answers, the completion is reflected (the log is shared)
             for _ in range(6):
                 got = [i["item_id"] for i in c.post("/recommend", json={"user_id": "u001"}).json()["items"]]

@@ -3,7 +3,8 @@
 Blocks 0-3 each have one skill and 12 resources. Block 0's skill has a 180-day
 half-life and its first 6 resources were last touched 3 years ago (stale); block 1's
 first resource is retired (inactive). Dates are relative to the real clock, because the
-service reads the clock itself.
+service reads the clock itself. Block 3's skill needs block 2's at level 2. Five mentors with 9 places in all (80 mentees, each with
+a goal of their block's skill at level 4): ``MENTORS`` says what each covers.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from catalog.catalog import World
 from catalog.datadir import DataDir
 from catalog.eventlog import EventLog
+from catalog.schema import Mentor, SkillLevel
 from catalog.writers import save_world
 from recommender.interactions import build_id_maps, build_interactions
 from recommender.models import make_model
@@ -23,6 +25,22 @@ from recommender.synthetic import block_world
 
 STALE_ITEMS = [f"b0-i{j:02d}" for j in range(6)]
 RETIRED_ITEM = "b1-i00"
+#: mentor id -> (skills as skill:level, capacity). Mentees need their block's skill at level 4.
+MENTORS = {
+    "m-a": ("block0:5", 2),
+    "m-b": ("block1:4;block2:3", 2),   # block 2 one level short: partial credit
+    "m-c": ("block2:5", 1),
+    "m-d": ("block3:4", 3),
+    "m-e": ("block0:3;block3:5", 1),
+}
+
+
+def mentors() -> list[Mentor]:
+    out = []
+    for mid, (skills, cap) in MENTORS.items():
+        levels = tuple(SkillLevel(s.split(":")[0], int(s.split(":")[1])) for s in skills.split(";"))
+        out.append(Mentor(mid, f"Mentor {mid[-1].upper()}", levels, capacity=cap, language="en"))
+    return out
 
 
 @dataclass(frozen=True)
@@ -40,8 +58,13 @@ def build_world(now: datetime | None = None):
     data = block_world(n_blocks=4, items_per_block=12, n_users=80, events_per_user=10, noise=0.05, seed=1,
                        start=now - timedelta(days=61))
     w = data.world
-    skills = [dataclasses.replace(s, half_life_days=180.0) if s.skill_id == "block0" else s
-              for s in w.catalog.skills.values()]
+    skills = []
+    for s in w.catalog.skills.values():
+        if s.skill_id == "block0":
+            s = dataclasses.replace(s, half_life_days=180.0)
+        if s.skill_id == "block3":  # the one prerequisite edge: block 3 builds on block 2 (level 2)
+            s = dataclasses.replace(s, prerequisites=(SkillLevel("block2", 2),))
+        skills.append(s)
     resources = []
     for r in w.catalog.resources:
         if r.item_id in STALE_ITEMS:
@@ -51,7 +74,7 @@ def build_world(now: datetime | None = None):
         if r.item_id == RETIRED_ITEM:
             r = dataclasses.replace(r, active=False)
         resources.append(r)
-    world = World.build(skills, resources, list(w.mentees.values()))
+    world = World.build(skills, resources, list(w.mentees.values()), mentors())
     return data, world
 
 
