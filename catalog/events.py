@@ -33,6 +33,7 @@ from numpy.typing import NDArray
 from catalog.errors import ConfigError, DataValidationError, RowError
 from catalog.event_columns import parse_ids, parse_text, parse_timestamps, parse_types, parse_values, to_datetime_us
 from catalog.schema import EVENT_COLUMNS
+from catalog.tables import unreadable_as_config_error
 
 __all__ = [
     "REQUIRED_EVENT_COLUMNS",
@@ -245,19 +246,20 @@ def read_events_file_with_lines(
     """:func:`read_events_file`, plus the file line of each returned event (for messages)."""
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
-        lines = np.arange(len(df), dtype=np.int64) + 2
-        blank = (df.apply(lambda c: c.str.strip() == "")).all(axis=1).to_numpy() if len(df.columns) else None
-        if blank is not None and blank.any():  # keep line numbers true across blank lines
-            df, lines = df.loc[~blank].reset_index(drop=True), lines[~blank]
-    elif suffix == ".parquet":
-        df = pd.read_parquet(path)
-        lines = np.arange(len(df), dtype=np.int64) + 1
-    elif suffix in (".jsonl", ".ndjson"):
-        df, lines = _read_jsonl(path)
-    else:
+    if suffix not in (".csv", ".parquet", ".jsonl", ".ndjson"):
         raise ConfigError(f"{path}: unsupported events file type {suffix!r}; use .csv, .parquet or .jsonl")
+    with unreadable_as_config_error(path):
+        if suffix == ".csv":
+            df = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
+            lines = np.arange(len(df), dtype=np.int64) + 2
+            blank = (df.apply(lambda c: c.str.strip() == "")).all(axis=1).to_numpy() if len(df.columns) else None
+            if blank is not None and blank.any():  # keep line numbers true across blank lines
+                df, lines = df.loc[~blank].reset_index(drop=True), lines[~blank]
+        elif suffix == ".parquet":
+            df = pd.read_parquet(path)
+            lines = np.arange(len(df), dtype=np.int64) + 1
+        elif suffix in (".jsonl", ".ndjson"):
+            df, lines = _read_jsonl(path)
     if "event_id" not in df.columns and not df.empty:
         df = df.assign(event_id=make_event_ids(df).to_numpy())
     elif "event_id" not in df.columns:

@@ -28,7 +28,7 @@ class _Strict(BaseModel):
 
 
 class ScoringSettings(_Strict):
-    freshness_floor: float = Field(0.1, ge=0.0, le=1.0, description="Lowest freshness multiplier.")
+    freshness_floor: float = Field(0.1, gt=0.0, le=1.0, description="Lowest freshness multiplier (> 0: log-freshness must stay finite).")
     freshness_weight: float = Field(
         1.0, ge=0.0, description="λ in score = model score + λ·log(freshness); 0 disables decay.")
     stale_threshold: float = Field(0.5, gt=0.0, le=1.0, description="Freshness below this is 'stale'.")

@@ -24,6 +24,7 @@ import csv
 import io
 import json
 import math
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -65,11 +66,27 @@ def read_table(path: str | Path) -> pd.DataFrame:
                           + ", ".join(TABLE_SUFFIXES))
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
-    if suffix == ".csv":
-        return _read_csv(path)
-    if suffix == ".parquet":
-        return _read_parquet(path)
-    return _read_jsonl(path)
+    with unreadable_as_config_error(path):
+        if suffix == ".csv":
+            return _read_csv(path)
+        if suffix == ".parquet":
+            return _read_parquet(path)
+        return _read_jsonl(path)
+
+
+@contextmanager
+def unreadable_as_config_error(path: Path):
+    """Turn "this file cannot be decoded at all" into a ConfigError naming the file."""
+    import pyarrow as pa
+
+    try:
+        yield
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {e.start}); save it as UTF-8 CSV") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, pa.ArrowInvalid, OSError) as e:
+        if isinstance(e, (FileNotFoundError, PermissionError, IsADirectoryError)):
+            raise
+        raise ConfigError(f"{path}: cannot be read: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
 
 
 def _frame(columns: list[str], rows: list[list[object]], lines: list[int]) -> pd.DataFrame:

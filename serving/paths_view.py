@@ -72,8 +72,10 @@ class PathsView:
             scores[~allow] = np.nan
         scores[app._item_indices(req.exclude_item_ids, "exclude_item_ids")] = np.nan
         goals = [(s, None) for s in skills] or None
+        events = app.log.user_events(req.user_id)
+        known = req.user_id in world.mentees or len(events) > 0
         out = self._call(lambda: next_up_view(
-            world, app.log.user_events(req.user_id), user_id=req.user_id, scores=scores,
+            world, events, user_id=req.user_id, scores=scores,
             freshness=view.freshness, now=app.clock(), n=min(req.k, MAX_NEXT_UP), goals=goals),
             "goal_skills")
         self._add_mentors(world.mentees[req.user_id], out["steps"])
@@ -89,7 +91,7 @@ class PathsView:
                 item_id=res.item_id, title=res.title, type=res.type,
                 score=float(scores[i] + lam * view.log_freshness[i]), freshness=float(view.freshness[i]),
                 skills=[f"{x.skill_id}:{x.level}" for x in res.skills], reasons=reasons))
-        return RecommendResponse(user_id=req.user_id, model_version=version, user_known=True,
+        return RecommendResponse(user_id=req.user_id, model_version=version, user_known=known,
                                  fallback=None if source == "model" else source,
                                  online_features=app._online_status(req.user_id), mode="path", items=items)
 

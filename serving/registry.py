@@ -156,8 +156,14 @@ class MlflowModelSource:
             tmp = self.cache_dir / f".{mv.version}.{os.getpid()}.tmp"
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir(parents=True)
-            uri = self.client().get_model_version_download_uri(self.name, mv.version)
-            mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(tmp), tracking_uri=self.tracking_uri)
+            try:
+                uri = self.client().get_model_version_download_uri(self.name, mv.version)
+                mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(tmp),
+                                                   tracking_uri=self.tracking_uri)
+            except Exception as e:  # network, store or disk: the old model keeps serving
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise NotReadyError(f"could not download {self.name} version {mv.version}: "
+                                    f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
             (tmp / ".complete").touch()
             try:
                 os.replace(tmp, dest)

@@ -49,7 +49,12 @@ class StaleReach:
     def report(self, as_of: datetime | str | None = None, threshold: float | None = None) -> StaleResponse:
         app = self.app
         sc = app.settings.scoring
-        when = app.clock() if as_of is None else parse_timestamp(as_of)
+        try:
+            when = app.clock() if as_of is None else parse_timestamp(as_of)
+        except ValueError as e:  # out-of-range or malformed dates are the caller's error
+            from serving.errors import FieldError
+
+            raise FieldError(["as_of"], ConfigError(str(e))) from None
         thr = sc.stale_threshold if threshold is None else float(threshold)
         try:
             rep = stale_report(app.world.catalog, when, threshold=thr, floor=sc.freshness_floor)

@@ -43,6 +43,9 @@ def run_cli(cli: click.Command, argv: list[str] | None = None) -> int:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         click.echo(f"error: {msg}", err=True)
         return EXIT_USAGE
+    except UnicodeDecodeError as e:  # a reader that did not name its file
+        click.echo(f"error: a file is not UTF-8 text (byte {e.start}); save it as UTF-8", err=True)
+        return EXIT_USAGE
     except BrokenPipeError:
         return 0
     except KeyboardInterrupt:

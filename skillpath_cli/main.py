@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from pathlib import Path
 
 # Must be set before numpy is imported anywhere (see ../shared/NOTES.md).
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -71,13 +72,25 @@ class LazyGroup(click.Group):
     envvar="SKILLPATH_DATA_DIR",
     help="Where SkillPath keeps its data, event log, models and tracking store.",
 )
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False),
+    default=None,
+    envvar="SKILLPATH_CONFIG",
+    help="A settings file (YAML; see skillpath.example.yaml). Environment variables override it.",
+)
 @click.pass_context
-def cli(ctx: click.Context, data_dir: str) -> None:
+def cli(ctx: click.Context, data_dir: str, config: str | None) -> None:
     """SkillPath: tells each mentee what to learn next, and keeps that advice fresh.
 
     Start with `skillpath data synth` (a demo world) or `skillpath data import`
     (your own CSVs); every command works on --data-dir (default ./skillpath-data).
     """
+    if config:
+        from catalog.settings import load_settings
+
+        load_settings(config)  # fail early, with the file and field named
+        os.environ["SKILLPATH_CONFIG"] = str(Path(config).resolve())  # for every settings load below
     ctx.obj = {"data_dir": data_dir}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from catalog.settings import load_settings
-from skillpath_cli.common import data_dir, emit_table
+from skillpath_cli.common import UsageFailure, data_dir, emit_table
 
 __all__ = ["recommend"]
 
@@ -21,12 +21,19 @@ __all__ = ["recommend"]
 def recommend(ctx: click.Context, user_id: str, k: int, goals: tuple[str, ...], model_dir: str | None,
               fmt: str) -> None:
     """Recommend resources to USER_ID exactly as POST /recommend would, with reasons."""
+    from pydantic import ValidationError
+
     from serving.app import SkillPathApp
     from serving.schemas import RecommendRequest
 
+    try:
+        request = RecommendRequest(user_id=user_id, k=k, goal_skills=list(goals) or None)
+    except ValidationError as e:
+        err = e.errors()[0]
+        raise UsageFailure(f"{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
     app = SkillPathApp.from_settings(load_settings(data_dir=str(data_dir(ctx))), model_dir=model_dir)
     try:
-        resp = app.recommend(RecommendRequest(user_id=user_id, k=k, goal_skills=list(goals) or None))
+        resp = app.recommend(request)
     finally:
         app.close()
     click.echo(f"model {resp.model_version}; " + (f"cold start ({resp.fallback})" if resp.fallback else "personalised"),
