@@ -308,7 +308,7 @@ def run(*, root: Path, n_items: int, n_mentees: int, days: int, n_closed: int, r
                 res["warm_errors"], res["livez_ms"] = pre["warm_errors"], pre["livez_ms"]
                 for phase, plan in (("closed", {"closed": closed}),
                                     ("open", {"open": {"bodies": open_bodies, "rate": rate, "duration_s": duration,
-                                                       "drain_s": 15}})):
+                                                       "drain_s": 10}})):
                     cpu0 = srv.cpu_s()
                     res[phase] = _load({"url": srv.url, **plan}, tmp, duration + 240)[phase]
                     n = len(closed) if phase == "closed" else res[phase]["sent"]
@@ -353,7 +353,7 @@ def table(out: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="20k items, 400 mentees, 300 closed requests, 5 s open loop (default: 100k items, 2000 mentees, 600, 20 s)")
+    p.add_argument("--quick", action="store_true", help="20k items, 400 mentees, 300 closed requests, 5 s open loop (default: 100k items, 2000 mentees, 500, 20 s)")
     p.add_argument("--items", type=int, default=None)
     p.add_argument("--rate", type=float, default=300.0, help="open-loop requests/s")
     p.add_argument("--duration", type=float, default=None, help="open-loop seconds (default 20; quick 5)")
@@ -365,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     n_items = a.items or (20_000 if a.quick else 100_000)
     root = a.data_dir or Path(tempfile.gettempdir()) / f"skillpath-restbench-{n_items}"
     out = run(root=root, n_items=n_items, n_mentees=400 if a.quick else 2000, days=30,
-              n_closed=300 if a.quick else 600, rate=a.rate, duration=a.duration or (5.0 if a.quick else 20.0),
+              n_closed=300 if a.quick else 500, rate=a.rate, duration=a.duration or (5.0 if a.quick else 20.0),
               servers=a.servers, progress=lambda m: print(f"[rest] {m}", file=sys.stderr, flush=True))
     print(table(out))
     print(f"\nin-process load {out['in_process']['load_s']:.1f}s, fallbacks {out['in_process']['fallbacks']}; "
