@@ -252,6 +252,16 @@ class EventLog:
         """One user's events in time order (uses the ``(user_id, ts_us)`` index)."""
         return self.read(user_ids=[user_id])
 
+    def user_rows(self, user_id: str) -> list[tuple[str, str, float | None, int]]:
+        """One user's events as ``(item_id, event_type, value, ts_us)`` tuples in time order.
+
+        The same rows as :meth:`user_events` without building a DataFrame (which costs
+        ~5 ms whatever the size): the serving hot path rebuilds a mentee's state from this.
+        """
+        sql = "SELECT item_id, event_type, value, ts_us FROM events WHERE user_id = ? ORDER BY ts_us, seq"
+        with self._lock:
+            return self._db.execute(sql, [user_id]).fetchall()
+
     def tail(self, n: int = 20, *, user_id: str | None = None) -> pd.DataFrame:
         """The ``n`` latest events by timestamp (optionally of one user), oldest first."""
         where, params = _filters(None, None, [user_id] if user_id is not None else None, None)

@@ -205,10 +205,10 @@ class SkillPathApp:
         co: CoCompletion | None = getattr(b, "cocompletion", None)
         if co is None or vector is None:
             return np.zeros(len(idx), bool)
-        key = ("neighbours", b.sha256)
-        if key not in state.memo:
-            state.memo[key] = co.neighbours(vector, user_id)
-        return co.supported(state.memo[key], idx)
+        key = ("cocompleted", b.sha256)
+        if key not in state.memo:  # once per state and model: the items the mentee's neighbours completed
+            state.memo[key] = co.supported_items(co.neighbours(vector, user_id))
+        return np.isin(idx, state.memo[key])
 
     def _online_status(self, user_id: str) -> Literal["ok", "timeout", "unavailable", "off"]:
         if self.online is None:

@@ -45,8 +45,8 @@ def goal_reason(catalog: Catalog, item: int, goals: NDArray[np.int64]) -> str | 
     """``fits your goal: <name>`` for the first goal skill the item teaches, else None."""
     if not len(goals):
         return None
-    row = catalog.item_skill_levels[item]
-    taught = set(row.indices.tolist())
+    m = catalog.item_skill_levels  # CSR: slice the row's indices directly (scipy row indexing costs ~0.1 ms)
+    taught = set(m.indices[m.indptr[item]:m.indptr[item + 1]].tolist())
     for g in goals.tolist():
         if g in taught:
             sid = catalog.skill_ids.ids[g]
@@ -88,9 +88,23 @@ class CoCompletion:
         top = np.argpartition(-sims, k - 1)[:k]
         return top[sims[top] > 0].astype(np.int64)
 
+    def supported_items(self, neighbours: NDArray[np.int64]) -> NDArray[np.int64]:
+        """Sorted item indices completed by at least ``min_count`` of ``neighbours``.
+
+        Computed once per mentee state (the caller caches it), so a request only does a
+        membership test on its k items.
+        """
+        if not len(neighbours):
+            return np.zeros(0, np.int64)
+        d = self.done
+        starts, ends = d.indptr[neighbours], d.indptr[neighbours + 1]
+        cols = np.concatenate([d.indices[a:b] for a, b in zip(starts.tolist(), ends.tolist())]) if len(starts) \
+            else np.zeros(0, np.int64)
+        items, counts = np.unique(cols, return_counts=True)
+        return items[counts >= self.min_count].astype(np.int64)
+
     def supported(self, neighbours: NDArray[np.int64], items: NDArray[np.int64]) -> NDArray[np.bool_]:
         """Per item: completed by at least ``min_count`` of ``neighbours``."""
         if not len(neighbours) or not len(items):
             return np.zeros(len(items), bool)
-        counts = np.asarray(self.done[neighbours][:, items].sum(axis=0)).ravel()
-        return counts >= self.min_count
+        return np.isin(items, self.supported_items(neighbours))

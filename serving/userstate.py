@@ -4,8 +4,9 @@ The event log (SQLite, shared by every worker process) is the source of truth: a
 mentee's history row, exclusions and folded-in vector are recomputed from their events
 whenever the log's latest sequence number for them changes, so a completion posted to
 one worker is reflected by the next ``/recommend`` on any worker. Checking the stamp is
-one indexed query; the rebuild (read the mentee's events, build one row) happens only
-after new events.
+one indexed query; the rebuild (read the mentee's events, build one row with the rules
+of ``build_interactions``, in plain Python: ~0.2 ms instead of pandas' ~25 ms) happens
+only after new events.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from numpy.typing import NDArray
 
 from catalog.eventlog import EventLog
 from catalog.ids import IdMap
-from recommender.interactions import EventWeights, build_interactions
+from recommender.interactions import EventWeights, user_interactions
 
 __all__ = ["UserState", "UserStates"]
 
@@ -82,14 +83,12 @@ class UserStates:
             empty = sp.csr_matrix((1, n), dtype=np.float32)
             none = np.zeros(0, np.int64)
             return UserState(0, 0, empty, none, none)
-        ev = self.log.user_events(user_id)
-        inter = build_interactions(ev, users=IdMap([user_id]), items=self.items, weights=self.weights,
-                                   on_unknown="drop")
-        done = ev.loc[ev["event_type"] == "complete", "item_id"].astype(str).tolist()
-        completed = self.items.indices(done, missing="-1")
+        rows = self.log.user_rows(user_id)
+        inter = user_interactions(rows, items=self.items, weights=self.weights)
+        completed = self.items.indices([r[0] for r in rows if r[1] == "complete"], missing="-1")
         return UserState(
-            seq=seq, n_events=len(ev), history=inter.history(0),
-            exclude=inter.exclusions(0, seen=True),
+            seq=seq, n_events=len(rows), history=inter.history,
+            exclude=inter.exclusions(seen=True),
             completed=np.unique(completed[completed >= 0]),
         )
 

@@ -104,6 +104,11 @@ def test_read_filters_and_user_events(log):
     assert len(u) == 8 and set(u["user_id"]) == {"u1"} and u["timestamp"].is_monotonic_increasing
     t = log.tail(3, user_id="u1")
     assert t["event_id"].tolist() == u["event_id"].tolist()[-3:]
+    rows = log.user_rows("u1")  # the same events, as tuples, for the serving hot path
+    assert [r[0] for r in rows] == u["item_id"].tolist() and [r[1] for r in rows] == u["event_type"].tolist()
+    assert [r[3] for r in rows] == u["timestamp"].astype("int64").tolist()  # datetime64[us]
+    assert [r[2] for r in rows if r[2] is not None] == u["value"].dropna().tolist()
+    assert log.user_rows("nobody") == []
 
 
 def test_iter_batches_covers_everything_once_in_order(log):

@@ -1,0 +1,245 @@
+"""The load generator of ``benchmarks/rest.py``: its own process, so it never shares a GIL with a server.
+
+    python benchmarks/rest_load.py PLAN.json   # prints one JSON object with the results
+
+``PLAN.json`` names the base URL (loopback only), the request bodies and the phases:
+
+- ``warm``: closed loop with a few concurrent connections (so every worker of a
+  multi-worker server gets traffic), untimed;
+- ``floor``: ``GET /livez`` round trips (the smallest request there is);
+- ``closed``: sequential requests on one keep-alive connection, each timed from send to
+  the last byte of the answer (the response is not parsed: that is client work);
+- ``open``: an open loop at ``rate`` requests/s for ``duration`` s. Send times are fixed
+  in advance (``t0 + i / rate``) and latency is measured from the *intended* send time,
+  so a server that stalls is charged for every request that should have been sent
+  meanwhile (no coordinated omission). Requests go over ``max_connections`` keep-alive
+  connections of a minimal HTTP/1.1 client (wrk2-like; waiting for a free connection
+  counts in the latency); whatever is still unanswered ``drain_s`` after the last
+  send counts as an error. Everything is bounded: the run stops by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import sys
+import time
+from typing import Any
+
+import httpx
+import numpy as np
+
+__all__ = ["summarize", "closed_loop", "floor", "open_loop", "warm", "run", "main"]
+
+HEADERS = {"content-type": "application/json"}
+
+
+def summarize(ms: list[float] | np.ndarray) -> dict[str, float]:
+    """Count, mean and p50/p90/p99/max in milliseconds (NaN when empty)."""
+    a = np.asarray(ms, dtype=np.float64)
+    if not len(a):
+        return {"n": 0, "mean": float("nan"), "p50": float("nan"), "p90": float("nan"), "p99": float("nan"),
+                "max": float("nan")}
+    p50, p90, p99 = np.percentile(a, [50, 90, 99])
+    return {"n": int(len(a)), "mean": float(a.mean()), "p50": float(p50), "p90": float(p90), "p99": float(p99),
+            "max": float(a.max())}
+
+
+def _check_loopback(url: str) -> None:
+    host = httpx.URL(url).host
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise SystemExit(f"refusing to send load to {host!r}: loopback only")
+
+
+async def warm(url: str, bodies: list[bytes], *, concurrency: int, timeout: float) -> int:
+    """Send every body once over ``concurrency`` connections; the number of non-200 answers."""
+    errors = 0
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for b in bodies:
+        queue.put_nowait(b)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout) as c:
+        async def worker() -> None:
+            nonlocal errors
+            while not queue.empty():
+                body = queue.get_nowait()
+                try:
+                    r = await c.post("/recommend", content=body, headers=HEADERS)
+                    errors += r.status_code != 200
+                except httpx.HTTPError:
+                    errors += 1
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return errors
+
+
+def closed_loop(url: str, bodies: list[bytes], *, timeout: float) -> dict[str, Any]:
+    """Sequential requests on one connection: the latency of one request with nothing else in flight."""
+    ms, errors = [], 0
+    with httpx.Client(base_url=url, timeout=timeout) as c:
+        for body in bodies:
+            t = time.perf_counter()
+            try:
+                r = c.post("/recommend", content=body, headers=HEADERS)
+                ok = r.status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            if ok:
+                ms.append((time.perf_counter() - t) * 1e3)
+            else:
+                errors += 1
+    return {"latency_ms": summarize(ms), "errors": errors}
+
+
+def floor(url: str, n: int, *, timeout: float) -> dict[str, float]:
+    """``GET /livez`` round trips: the smallest request this client and server can do."""
+    ms = []
+    with httpx.Client(base_url=url, timeout=timeout) as c:
+        for i in range(n + 20):  # the first 20 settle the connection
+            t = time.perf_counter()
+            c.get("/livez")
+            if i >= 20:
+                ms.append((time.perf_counter() - t) * 1e3)
+    return summarize(ms)
+
+
+class _Conn:
+    """One keep-alive HTTP/1.1 connection speaking just enough of the protocol for this benchmark.
+
+    Requests are pre-encoded bytes; a response is read as status line + headers +
+    ``content-length`` bytes (or chunks). About 20x less client CPU per request than an
+    httpx pool, which matters when the client shares 2 cores with the server under test.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.stream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def request(self, raw: bytes, timeout: float) -> int:
+        if self.stream is None or self.stream[1].is_closing():
+            self.stream = await asyncio.open_connection(self.host, self.port)
+        reader, writer = self.stream
+        writer.write(raw)
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        headers = dict(line.split(":", 1) for line in lines[1:] if ":" in line)
+        headers = {k.strip().lower(): v.strip() for k, v in headers.items()}
+        if "content-length" in headers:
+            await asyncio.wait_for(reader.readexactly(int(headers["content-length"])), timeout)
+        elif headers.get("transfer-encoding", "").lower() == "chunked":
+            while True:
+                size = int((await reader.readuntil(b"\r\n")).strip(), 16)
+                await reader.readexactly(size + 2)
+                if size == 0:
+                    break
+        if headers.get("connection", "").lower() == "close":
+            self.close()
+        return status
+
+    def close(self) -> None:
+        if self.stream is not None:
+            self.stream[1].close()
+        self.stream = None
+
+
+def _raw_post(host: str, port: int, path: str, body: bytes) -> bytes:
+    return (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+
+async def open_loop(url: str, bodies: list[bytes], *, rate: float, duration: float, max_connections: int,
+                    timeout: float, drain_s: float) -> dict[str, Any]:
+    """Fixed-rate sends; latency from the intended send time (see the module docstring).
+
+    A request waits for a free connection when all ``max_connections`` are busy; that
+    wait counts in its latency, as it would for a real client.
+    """
+    u = httpx.URL(url)
+    host, port = u.host, int(u.port or 80)
+    raws = [_raw_post(host, port, "/recommend", b) for b in bodies]
+    n = int(rate * duration)
+    latency: list[float] = []
+    lag: list[float] = []
+    errors: dict[str, int] = {}
+    jobs: asyncio.Queue[tuple[bytes, float] | None] = asyncio.Queue()
+
+    async def connection() -> None:
+        conn = _Conn(host, port)
+        while (job := await jobs.get()) is not None:
+            raw, intended = job
+            lag.append((time.perf_counter() - intended) * 1e3)
+            try:
+                status = await conn.request(raw, timeout)
+                if status == 200:
+                    latency.append((time.perf_counter() - intended) * 1e3)
+                    continue
+                key = f"http {status}"
+            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError,
+                    ValueError) as e:
+                key = type(e).__name__
+                conn.close()
+            errors[key] = errors.get(key, 0) + 1
+        conn.close()
+
+    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+    workers = [asyncio.create_task(connection()) for _ in range(max_connections)]
+    t0 = time.perf_counter() + 0.05
+    for i in range(n):
+        intended = t0 + i / rate
+        delay = intended - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        jobs.put_nowait((raws[i % len(raws)], intended))
+    sent_s = time.perf_counter() - t0
+    for _ in workers:
+        jobs.put_nowait(None)
+    done, pending = await asyncio.wait(workers, timeout=drain_s)
+    for t in pending:
+        t.cancel()
+    unanswered = n - len(latency) - sum(errors.values())
+    if unanswered > 0:
+        errors["unanswered at the end"] = unanswered
+    wall = time.perf_counter() - t0
+    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
+    return {"target_rps": rate, "duration_s": duration, "sent": n, "ok": len(latency),
+            "achieved_rps": len(latency) / wall if wall > 0 else 0.0, "send_window_s": sent_s, "wall_s": wall,
+            "latency_ms": summarize(latency), "send_lag_ms": summarize(lag),
+            "errors": errors, "n_errors": int(sum(errors.values())), "client_cpu_share": cpu / wall if wall else 0.0}
+
+
+def run(plan: dict[str, Any]) -> dict[str, Any]:
+    url = plan["url"]
+    _check_loopback(url)
+    enc = lambda bs: [json.dumps(b).encode() for b in bs]  # noqa: E731  (encoded once, outside timing)
+    out: dict[str, Any] = {}
+    timeout = float(plan.get("timeout_s", 10.0))
+    if plan.get("warm"):
+        out["warm_errors"] = asyncio.run(warm(url, enc(plan["warm"]), concurrency=4, timeout=timeout))
+    if plan.get("floor"):
+        out["livez_ms"] = floor(url, int(plan["floor"]), timeout=timeout)
+    if plan.get("closed"):
+        out["closed"] = closed_loop(url, enc(plan["closed"]), timeout=timeout)
+    if plan.get("open"):
+        o = plan["open"]
+        out["open"] = asyncio.run(open_loop(url, enc(o["bodies"]), rate=float(o["rate"]),
+                                            duration=float(o["duration_s"]),
+                                            max_connections=int(o.get("max_connections", 64)),
+                                            timeout=timeout, drain_s=float(o.get("drain_s", 15.0))))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print(__doc__, file=sys.stderr)
+        return 2
+    with open(args[0]) as f:
+        plan = json.load(f)
+    json.dump(run(plan), sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
