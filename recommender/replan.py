@@ -127,7 +127,8 @@ def replan(*, model: MasteryModel, mentee: Mentee, events: pd.DataFrame, catalog
     if planning_threshold is not None:
         if not 0.0 < planning_threshold <= 1.0:
             raise ConfigError(f"planning_threshold must be in (0, 1], got {planning_threshold}")
-        plan_seed, plan_state = replace(seed, threshold=planning_threshold), replace(state, threshold=planning_threshold)
+        plan_seed = replace(seed, threshold=planning_threshold)
+        plan_state = replace(state, threshold=planning_threshold)
     else:
         plan_seed, plan_state = seed, state
     mpw = minutes_per_week or mentee.minutes_per_week or DEFAULT_MINUTES_PER_WEEK
