@@ -92,6 +92,8 @@ def evaluate_paths(ctx: click.Context, quick: bool, seeds: int, mentees: int, st
     if use_mlflow:
         import logging
 
+        import mlflow  # noqa: F401  (imported first: it configures its own loggers on import)
+
         from catalog.settings import load_settings
 
         logging.getLogger("mlflow").setLevel(logging.WARNING)
