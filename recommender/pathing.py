@@ -205,8 +205,9 @@ def path_view(world: World, events: pd.DataFrame, *, user_id: str, scores: NDArr
         Any model's scores for this mentee (NaN = never recommend) and freshness in [0, 1].
     goals : ``[(skill, level or None)]`` or :class:`Goal`\\ s; default the mentee's goals.
     max_steps : 1-50. ``minutes_per_week`` : default the mentee's, else 120.
-    credit_completed : see :func:`recommender.replan.replan` (False: levels from BKT mastery
-        alone; it made simulated mentees learn more, ``docs/paths_eval.md``).
+    credit_completed : see :func:`recommender.replan.replan` (True: partial credit for
+        completed work, :data:`recommender.progress.DEFAULT_CREDIT`; False: levels from BKT
+        mastery alone; ``docs/paths_eval.md``).
 
     Returns
     -------

@@ -10,7 +10,7 @@ no completion since makes the planner start that skill with an easier resource.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import numpy as np
@@ -18,15 +18,22 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from catalog.catalog import Catalog
+from catalog.errors import ConfigError
 from catalog.schema import Mentee
 from recommender.mastery import MasteryModel, MasteryState
 from recommender.paths import LearningPath, plan_path
+from recommender.progress import DEFAULT_CREDIT, CompletionCredit, progress_from_events
 
-__all__ = ["DEFAULT_MINUTES_PER_WEEK", "DEFAULT_PASS_SCORE", "History", "mentee_history",
+__all__ = ["DEFAULT_MINUTES_PER_WEEK", "DEFAULT_PASS_SCORE", "PLANNING_THRESHOLD", "History", "mentee_history",
            "failed_assessments", "progress_levels", "rebuild_state", "replan"]
 
 DEFAULT_MINUTES_PER_WEEK = 120  # when the mentee did not say
 DEFAULT_PASS_SCORE = 60.0  # an assessment below this score is a failure
+# The planner counts level L as held when mastery p >= L/5 * PLANNING_THRESHOLD: the level's own
+# mastery (L/5), less 1 % so a self-assessed level (seeded at L/5, level 5 capped at 0.99) still
+# reads back as itself. Mastery's display bar (0.95) is looser; planning on it started mentees on
+# material too hard and on skills whose prerequisites were not really there (docs/paths_eval.md).
+PLANNING_THRESHOLD = 0.99
 
 
 @dataclass(frozen=True)
@@ -71,30 +78,24 @@ def failed_assessments(history: History, catalog: Catalog, *,
 
 
 def progress_levels(history: History, catalog: Catalog, start: MasteryState, *,
-                    pass_score: float = DEFAULT_PASS_SCORE, max_stretch: int = 1) -> dict[str, int]:
-    """Skill id -> the level the mentee's completed work has taken them to, for planning.
+                    pass_score: float = DEFAULT_PASS_SCORE, max_stretch: int = 1,
+                    credit: CompletionCredit = DEFAULT_CREDIT) -> dict[str, int]:
+    """Skill id -> the whole level the mentee's completed work has taken them to, for planning.
 
-    Mastery moves little on a completion (it is weak evidence), but the plan assumed the
-    resource teaches its level; without this credit a re-plan would keep offering more
-    material at the same level. Starting from ``start`` (the state before any event), in
-    time order: completing an item at level L for a skill at level c sets c = L when
-    ``c < L <= c + 1 + max_stretch`` (the planner's own rule); failing an assessment at
-    level L caps c at L - 1. Only skills that moved are returned.
+    Mastery moves little on a completion (it is weak evidence); without some credit a
+    re-plan would keep offering material at the level just studied. Starting from
+    ``start`` (the state before any event), each completion moves the skill a fraction of a
+    level by :class:`recommender.progress.CompletionCredit` (level fit and duration; never
+    past the item's level) and a failed assessment at level L caps it at L - 1. Only skills
+    whose whole level moved are returned.
     """
-    m = catalog.item_skill_levels.tocsr()
-    base = dict(zip(catalog.skill_ids.to_list(), start.levels().tolist()))
-    cur = dict(base)
+    base = start.levels()
+    x = progress_from_events(history.events["event_type"].to_numpy(), history.events["value"].to_numpy(),
+                             history.item_index, catalog, base, credit=credit, pass_score=pass_score,
+                             max_stretch=max_stretch)
+    cur = np.floor(x + 1e-9).astype(np.int64)
     names = catalog.skill_ids.ids
-    for kind, value, i in zip(history.events["event_type"], history.events["value"], history.item_index):
-        if i < 0 or kind not in ("assess", "complete"):
-            continue
-        for j, lvl in zip(m.indices[m.indptr[i]:m.indptr[i + 1]], m.data[m.indptr[i]:m.indptr[i + 1]]):
-            s, L = names[j], int(lvl)
-            if kind == "complete" and cur[s] < L <= cur[s] + 1 + max_stretch:
-                cur[s] = L
-            elif kind == "assess" and float(value) < pass_score:
-                cur[s] = min(cur[s], L - 1)
-    return {s: c for s, c in cur.items() if c != base[s]}
+    return {names[j]: int(cur[j]) for j in np.flatnonzero(cur != base)}
 
 
 def rebuild_state(model: MasteryModel, mentee: Mentee, events: pd.DataFrame, catalog: Catalog, *,
@@ -109,25 +110,36 @@ def replan(*, model: MasteryModel, mentee: Mentee, events: pd.DataFrame, catalog
            horizon_weeks: int = 12, max_steps: int = 20, minutes_per_week: int | None = None,
            prerequisites: bool = True, freshness_threshold: float = 0.5,
            pass_score: float = DEFAULT_PASS_SCORE, credit_completed: bool = True,
+           credit: CompletionCredit = DEFAULT_CREDIT, planning_threshold: float | None = PLANNING_THRESHOLD,
            ) -> tuple[MasteryState, LearningPath]:
     """Rebuild the mentee's state from ``events`` and plan towards their goals.
 
     Items the mentee completed, assessed or dismissed are excluded; completed work is
-    credited with :func:`progress_levels` (``credit_completed=False`` plans from BKT
-    mastery alone: each skill restarts from what the evidence shows). ``minutes_per_week``
+    credited with :func:`progress_levels` under ``credit`` (a fraction of a level per
+    completion; ``credit_completed=False`` plans from BKT mastery alone). Levels are read
+    for planning with ``planning_threshold`` (:data:`PLANNING_THRESHOLD`; ``None`` = the
+    model's own bar); the returned state keeps the model's threshold. ``minutes_per_week``
     defaults to the mentee's own, else :data:`DEFAULT_MINUTES_PER_WEEK`.
     """
     hist = mentee_history(events, catalog, user_id=mentee.user_id, now=now)
     seed = model.initial_state(catalog, user_id=mentee.user_id, self_levels=mentee.self_levels)
     state = model.update(seed, hist.events, catalog, now=now)
+    if planning_threshold is not None:
+        if not 0.0 < planning_threshold <= 1.0:
+            raise ConfigError(f"planning_threshold must be in (0, 1], got {planning_threshold}")
+        plan_seed = replace(seed, threshold=planning_threshold)
+        plan_state = replace(state, threshold=planning_threshold)
+    else:
+        plan_seed, plan_state = seed, state
     mpw = minutes_per_week or mentee.minutes_per_week or DEFAULT_MINUTES_PER_WEEK
     path = plan_path(
-        mentee_state=state, goals=mentee.goals, catalog=catalog, scores=scores, freshness=freshness,
+        mentee_state=plan_state, goals=mentee.goals, catalog=catalog, scores=scores, freshness=freshness,
         completed=hist.items("complete", "assess"), dismissed=hist.items("dismiss"),
         minutes_per_week=mpw, horizon_weeks=horizon_weeks, now=now, max_steps=max_steps,
         preferred_types=mentee.preferred_types, prerequisites=prerequisites,
         freshness_threshold=freshness_threshold,
         remediation=failed_assessments(hist, catalog, pass_score=pass_score),
-        progress=progress_levels(hist, catalog, seed, pass_score=pass_score) if credit_completed else None,
+        progress=(progress_levels(hist, catalog, plan_seed, pass_score=pass_score, credit=credit)
+                  if credit_completed else None),
     )
     return state, path

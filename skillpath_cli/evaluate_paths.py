@@ -32,14 +32,17 @@ QUICK = {"world_mentees": 300, "world_items": 400, "world_days": 60, "seeds": 2,
 @click.option("--world-items", type=click.IntRange(10), default=5000, show_default=True)
 @click.option("--world-days", type=click.IntRange(7), default=365, show_default=True)
 @click.option("--mlflow/--no-mlflow", "use_mlflow", default=True, show_default=True,
-              help="Log the table to the embedded MLflow store in DATA_DIR/mlflow.")
+              help="Log the tables to MLflow: the training runs' store and experiment (embedded in "
+                   "DATA_DIR/mlflow unless --tracking-uri), as a run tagged with the latest training run.")
+@click.option("--tracking-uri", default=None, envvar="MLFLOW_TRACKING_URI",
+              help="An MLflow tracking server (default: SQLite inside the data dir).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the Markdown tables here (default: DATA_DIR/reports/paths_eval.md).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.pass_context
 def evaluate_paths(ctx: click.Context, quick: bool, seeds: int, mentees: int, steps: int, model: str,
                    from_data_dir: bool, world_seed: int, world_mentees: int, world_items: int, world_days: int,
-                   use_mlflow: bool, out: Path | None, fmt: str) -> None:
+                   use_mlflow: bool, tracking_uri: str | None, out: Path | None, fmt: str) -> None:
     """Simulate mentees following each policy and measure how much they really learn.
 
     Each simulated mentee starts at their hidden TRUE mastery in a synthetic world and
@@ -48,8 +51,8 @@ def evaluate_paths(ctx: click.Context, quick: bool, seeds: int, mentees: int, st
     and re-plans. Learning effectiveness E = (score_end - score_start) / (score_max -
     score_start) on the goal skills (score = mean true mastery capped at each goal's
     target level/5); E_req is the same over the goals plus their unmet prerequisites.
-    Policies: planner, planner-nocredit, planner-noprereq, goal-topk, topk, popularity,
-    random, on the same mentees and seeds. See docs/paths_eval.md.
+    Policies: planner, planner-fullcredit, planner-nocredit, planner-noprereq, goal-topk,
+    topk, popularity, random, on the same mentees and seeds. See docs/paths_eval.md.
     """
     from catalog.synth import SynthConfig
     from training.path_eval import PathEvalConfig
@@ -87,6 +90,16 @@ def evaluate_paths(ctx: click.Context, quick: bool, seeds: int, mentees: int, st
     md_path.write_text(to_markdown(report))
     click.echo(f"tables written to {md_path}", err=True)
     if use_mlflow:
-        run_id = log_to_mlflow(report, dd.ensure().root)
-        click.echo(f"logged to MLflow ({dd.mlflow / 'mlflow.db'}), experiment skillpath-path-eval, run {run_id}",
-                   err=True)
+        import logging
+
+        import mlflow  # noqa: F401  (imported first: it configures its own loggers on import)
+
+        from catalog.settings import load_settings
+
+        logging.getLogger("mlflow").setLevel(logging.WARNING)
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        settings = load_settings(data_dir=str(dd.root))
+        run_id = log_to_mlflow(report, dd.ensure().root, tracking_uri=tracking_uri, settings=settings)
+        where = tracking_uri or settings.tracking.uri or str(dd.mlflow / "mlflow.db")
+        click.echo(f"logged to MLflow ({where}), experiment {settings.tracking.experiment!r}, run {run_id} "
+                   "(tag skillpath.run_kind=path-eval)", err=True)

@@ -16,8 +16,11 @@ the goals, 1 = every goal reached. True mastery never decreases, so E is in [0, 
 
 **Policies** (same mentees, same seeds, same random streams per mentee):
 
-- ``planner``: :func:`recommender.replan.replan` (BKT mastery from the events, prerequisites,
-  level fit, freshness), first step of the plan; the model's fold-in scores break ties;
+- ``planner``: :func:`recommender.replan.replan` (BKT mastery from the events, partial
+  credit for completed work, prerequisites, level fit, freshness), first step of the plan;
+  the model's fold-in scores break ties;
+- ``planner-fullcredit``: the same with the former all-or-nothing credit (a completion
+  reaches its level, :data:`recommender.progress.FULL_CREDIT`);
 - ``planner-nocredit``: the same with ``credit_completed=False``: levels from BKT mastery
   only, no credit for completed work (see ``docs/paths.md``, re-planning);
 - ``planner-noprereq``: the planner with ``prerequisites=False`` (the ablation);
@@ -50,13 +53,14 @@ from catalog.synth.learning import TrueLearningModel, assessment_score
 from recommender.interactions import EventWeights, build_id_maps, build_interactions
 from recommender.mastery import MasteryModel
 from recommender.models import Recommender, make_model
-from recommender.replan import replan
+from recommender.progress import DEFAULT_CREDIT, FULL_CREDIT, CompletionCredit
+from recommender.replan import PLANNING_THRESHOLD, replan
 
 __all__ = ["POLICIES", "ASSESS_P", "PathEvalConfig", "EvalWorld", "MenteeRun", "prepare_world",
            "eligible_mentees", "goal_score", "required_arrays", "run_mentee", "sample_mentees", "run_evaluation", "runs_frame"]
 
-POLICIES: tuple[str, ...] = ("planner", "planner-nocredit", "planner-noprereq", "goal-topk", "topk", "popularity",
-                              "random")
+POLICIES: tuple[str, ...] = ("planner", "planner-fullcredit", "planner-nocredit", "planner-noprereq", "goal-topk",
+                              "topk", "popularity", "random")
 # Chance that studying a resource of this type ends with an assessment (the world's own rates).
 ASSESS_P: dict[str, float] = {"quiz": 0.9, "exercise": 0.7, "project": 0.5, "course": 0.4, "tutorial": 0.15}
 _DEFAULT_ASSESS_P = 0.03
@@ -75,6 +79,8 @@ class PathEvalConfig:
     min_gap: float = 0.1           # mentees whose goal score is this far from the target
     near_max_required: int = 4     # "near" mentees have at most this many skills to learn
     horizon_weeks: int = 12
+    credit: CompletionCredit = DEFAULT_CREDIT   # the planners' credit for completed work
+    planning_threshold: float | None = PLANNING_THRESHOLD  # the planners' level bar (None: BKT's 0.95)
 
     def __post_init__(self) -> None:
         unknown = [p for p in self.policies if p not in POLICIES]
@@ -226,16 +232,18 @@ def _make_policy(name: str, ew: EvalWorld, mentee: Mentee, rng: np.random.Genera
         i = _best(fold(step), ~step.blocked & on_goal)
         return i if i >= 0 else _best(fold(step), ~step.blocked)
 
-    def planner(step: _Step, prerequisites: bool, credit: bool = True) -> int:
+    def planner(step: _Step, prerequisites: bool, credit: CompletionCredit | None = cfg.credit) -> int:
         scores = np.where(step.blocked, np.nan, fold(step))
         _, path = replan(model=ew.mastery_model, mentee=mentee, events=step.events, catalog=cat, scores=scores,
                          freshness=ew.freshness, now=step.now, max_steps=3, horizon_weeks=cfg.horizon_weeks,
-                         prerequisites=prerequisites, credit_completed=credit)
+                         prerequisites=prerequisites, credit_completed=credit is not None,
+                         credit=credit or DEFAULT_CREDIT, planning_threshold=cfg.planning_threshold)
         return path.steps[0].item_index if path.steps else goal_topk(step)
 
     policies: dict[str, Policy] = {
         "planner": lambda s: planner(s, True),
-        "planner-nocredit": lambda s: planner(s, True, False),
+        "planner-fullcredit": lambda s: planner(s, True, FULL_CREDIT),
+        "planner-nocredit": lambda s: planner(s, True, None),
         "planner-noprereq": lambda s: planner(s, False),
         "goal-topk": goal_topk,
         "topk": lambda s: _best(fold(s), ~s.blocked),

@@ -2,14 +2,13 @@
 
 :func:`evaluate_paths` builds (or loads) a synthetic world with its hidden truth, runs
 :func:`training.path_eval.run_evaluation`, summarises learning effectiveness per policy
-(mean and spread over seeds, overall and per slice) and optionally logs the table to the
-embedded MLflow store of the data dir.
+(mean and spread over seeds, overall and per slice) and optionally logs the table to MLflow,
+in the training pipeline's store and experiment (:func:`training.tracking.connect`).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -20,13 +19,15 @@ import pandas as pd
 
 from catalog.datadir import DataDir
 from catalog.errors import NotReadyError
+from catalog.settings import Settings
 from catalog.synth import SynthConfig, generate
 from training.path_eval import EvalWorld, PathEvalConfig, prepare_world, run_evaluation, runs_frame
 
 __all__ = ["EvalReport", "synth_world", "data_dir_world", "summarize", "paired_gaps", "to_markdown",
-           "log_to_mlflow", "evaluate_paths", "EXPERIMENT"]
+           "latest_training_run", "log_to_mlflow", "evaluate_paths", "RUN_KIND", "RUN_KIND_TAG"]
 
-EXPERIMENT = "skillpath-path-eval"
+RUN_KIND_TAG = "skillpath.run_kind"
+RUN_KIND = "path-eval"
 SLICES = ("all", "near", "far")
 
 
@@ -143,31 +144,42 @@ def to_markdown(report: EvalReport) -> str:
     return "\n".join(out)
 
 
-def log_to_mlflow(report: EvalReport, data_dir: str | Path, *, tracking_uri: str | None = None) -> str:
+def latest_training_run(client: Any, experiment_id: str) -> Any | None:
+    """The newest run of ``experiment_id`` that is not a path evaluation (a training run), or None."""
+    for run in client.search_runs([experiment_id], order_by=["attributes.start_time DESC"], max_results=50):
+        if run.data.tags.get(RUN_KIND_TAG) != RUN_KIND:
+            return run
+    return None
+
+
+def log_to_mlflow(report: EvalReport, data_dir: str | Path, *, tracking_uri: str | None = None,
+                  settings: Settings | None = None) -> str:
     """Log settings, per-policy metrics and the tables to MLflow; returns the run id.
 
-    Embedded store by default, as the training pipeline does: ``sqlite:////<data dir>/mlflow/mlflow.db``
-    with artifacts in ``<data dir>/mlflow/artifacts`` (both set explicitly; MLflow's own
-    defaults depend on the current directory).
+    Through :func:`training.tracking.connect`, so the store and experiment are the training
+    pipeline's: embedded by default (``sqlite:////<data dir>/mlflow/mlflow.db``, artifacts in
+    ``<data dir>/mlflow/artifacts``), experiment ``settings.tracking.experiment``
+    (``skillpath``). The run is a top-level run named ``path-eval``, tagged
+    ``skillpath.run_kind=path-eval`` and, when the experiment holds a training run, with that
+    latest training run's id (``skillpath.training_run_id``) and registered version. It is not
+    nested under the training run: the evaluation trains its own model on the synthetic world,
+    so it does not evaluate that run's model; the tag records what was current.
     """
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
-    from mlflow.tracking import MlflowClient
 
-    dd = DataDir(data_dir)
-    artifact_location = None
-    if tracking_uri is None:
-        (dd.mlflow / "artifacts").mkdir(parents=True, exist_ok=True)
-        tracking_uri = f"sqlite:///{dd.mlflow / 'mlflow.db'}"
-        artifact_location = str(dd.mlflow / "artifacts")
-    client = MlflowClient(tracking_uri=tracking_uri)
-    exp = client.get_experiment_by_name(EXPERIMENT)
-    exp_id = exp.experiment_id if exp is not None else client.create_experiment(
-        EXPERIMENT, artifact_location=artifact_location)
-    mlflow.set_tracking_uri(tracking_uri)
+    from training.tracking import connect
+
+    tracking = connect(settings or Settings(data_dir=Path(data_dir)), data_dir, tracking_uri=tracking_uri)
+    client = tracking.client
     params = {**{k: (",".join(map(str, v)) if isinstance(v, tuple) else json.dumps(v) if isinstance(v, dict) else v)
                  for k, v in asdict(report.config).items()}, **{f"world_{k}": v for k, v in report.world.items()}}
-    with mlflow.start_run(experiment_id=exp_id, run_name="path-eval") as run:
+    tags = {RUN_KIND_TAG: RUN_KIND}
+    latest = latest_training_run(client, tracking.experiment_id)
+    if latest is not None:
+        tags["skillpath.training_run_id"] = latest.info.run_id
+        if "registered_version" in latest.data.tags:
+            tags["skillpath.training_model_version"] = latest.data.tags["registered_version"]
+    with mlflow.start_run(experiment_id=tracking.experiment_id, run_name="path-eval", tags=tags) as run:
         mlflow.log_params(params)
         metrics = {"seconds": report.seconds}
         for _, r in report.summary.iterrows():
@@ -175,10 +187,12 @@ def log_to_mlflow(report: EvalReport, data_dir: str | Path, *, tracking_uri: str
                 metrics[f"{r['slice']}/{r['policy']}/{m}"] = float(r[m])
         for _, r in report.gaps.iterrows():
             metrics[f"{r['slice']}/gap_vs_{r['baseline']}"] = float(r["gap"])
+            metrics[f"{r['slice']}/gap_sd_vs_{r['baseline']}"] = float(r["gap_sd"])
         mlflow.log_metrics(metrics)
-        mlflow.log_text(to_markdown(report), "paths_eval.md")
-        mlflow.log_text(report.summary.to_csv(index=False), "summary.csv")
-        mlflow.log_text(report.runs.to_csv(index=False), "runs.csv")
+        mlflow.log_text(to_markdown(report), "path_eval/paths_eval.md")
+        mlflow.log_text(report.summary.to_csv(index=False), "path_eval/summary.csv")
+        mlflow.log_text(report.gaps.to_csv(index=False), "path_eval/gaps.csv")
+        mlflow.log_text(report.runs.to_csv(index=False), "path_eval/runs.csv")
         return run.info.run_id
 
 

@@ -14,6 +14,7 @@ from catalog.freshness import catalog_freshness
 from catalog.schema import Goal, Mentee, Resource, Skill, SkillLevel
 from recommender.mastery import BKTParams, MasteryModel, MasteryState, level_of
 from recommender.paths import LearningPath, format_age, next_up, plan_path
+from recommender.progress import FULL_CREDIT
 from recommender.replan import failed_assessments, mentee_history, progress_levels, replan
 
 UTC = timezone.utc
@@ -303,7 +304,7 @@ def test_replan_after_completion_moves_on_and_never_repeats():
     _, after = _replan(cat, [("py1", "complete", None, 3), ("py2", "view", None, 1)], me)
     assert [s.item_id for s in after.steps] == ["py2", "py3"]
     assert progress_levels(mentee_history(_ev([("py1", "complete", None, 3)]), cat, user_id="u", now=NOW),
-                           cat, MODEL.initial_state(cat)) == {"python": 1}
+                           cat, MODEL.initial_state(cat), credit=FULL_CREDIT) == {"python": 1}
     _, dismissed = _replan(cat, [("py2", "dismiss", None, 1)], me)
     assert [s.item_id for s in dismissed.steps] == ["py1", "py2v", "py3"]
 

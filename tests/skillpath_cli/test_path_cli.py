@@ -120,6 +120,7 @@ def test_evaluate_paths_quick_writes_the_tables(capsys, data, tmp_path):
     assert code == 0, err
     rows = [json.loads(ln) for ln in out.splitlines()]
     policies = {r["policy"] for r in rows}
-    assert policies == {"planner", "planner-nocredit", "planner-noprereq", "goal-topk", "topk", "popularity", "random"}
+    assert policies == {"planner", "planner-fullcredit", "planner-nocredit", "planner-noprereq", "goal-topk", "topk",
+                        "popularity", "random"}
     assert all(-1.0 <= r["E"] <= 1.0 for r in rows)
     assert out_md.read_text().startswith("| slice | policy | E |")

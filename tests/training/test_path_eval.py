@@ -121,15 +121,33 @@ def test_summary_gaps_markdown_and_mlflow(tmp_path, ew, runs):
     report = EvalReport(runs=runs, summary=s, gaps=g, seconds=1.0, config=CFG, world={"source": "test"})
     md = to_markdown(report)
     assert md.startswith("| slice | policy | E |") and "| all | planner |" in md
-    run_id = log_to_mlflow(report, tmp_path)
+    # A training run already in the store: the evaluation lands in its experiment, tagged with it.
+    import mlflow
     from mlflow.tracking import MlflowClient
 
+    from catalog.settings import Settings
+    from training.tracking import connect
+
+    tracking = connect(Settings(data_dir=tmp_path), tmp_path)
+    with mlflow.start_run(experiment_id=tracking.experiment_id, run_name="als-k10",
+                          tags={"registered_version": "3"}) as training_run:
+        pass
+    run_id = log_to_mlflow(report, tmp_path)
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}")
     run = client.get_run(run_id)
+    assert run.info.experiment_id == tracking.experiment_id
+    assert client.get_experiment(run.info.experiment_id).name == "skillpath"
+    assert run.data.tags["skillpath.run_kind"] == "path-eval"
+    assert run.data.tags["skillpath.training_run_id"] == training_run.info.run_id
+    assert run.data.tags["skillpath.training_model_version"] == "3"
     assert run.data.metrics["all/planner/E"] == pytest.approx(float(s[(s.slice == "all") & (s.policy == "planner")].E.iloc[0]))
+    assert run.data.metrics["all/gap_vs_random"] == pytest.approx(row.gap)
     assert run.data.params["steps"] == "10" and run.data.params["world_source"] == "test"
     exp = client.get_experiment(run.info.experiment_id)
     assert exp.artifact_location.endswith(str(tmp_path / "mlflow" / "artifacts"))
+    # A second evaluation still points at the training run, not at the first evaluation.
+    again = client.get_run(log_to_mlflow(report, tmp_path))
+    assert again.data.tags["skillpath.training_run_id"] == training_run.info.run_id
 
 
 def test_bad_config():
