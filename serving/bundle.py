@@ -21,7 +21,7 @@ from catalog.errors import IntegrityError
 from catalog.freshness import catalog_freshness
 from recommender.models.ease import EASERecommender
 from recommender.models.factor import FactorRecommender
-from serving.ranking import ScoringIndex, log_freshness
+from recommender.scoring import ScoringIndex, log_freshness
 from serving.registry import LoadedModel
 
 __all__ = ["CatalogView", "ModelBundle", "verify_model"]
