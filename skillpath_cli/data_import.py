@@ -19,6 +19,7 @@ import pandas as pd
 
 from catalog.catalog import World
 from catalog.datadir import DataDir
+from catalog.eventlog import EventLog
 from catalog.writers import atomic_write_csv, atomic_write_parquet, save_world
 from skillpath_cli.common import UsageFailure, data_dir, emit_table, progress
 
@@ -49,7 +50,7 @@ def write_outputs(out: Path, world: World, events: pd.DataFrame, *, force: bool,
                   extra: Callable[[Path], None] | None = None) -> dict[str, str]:
     """Write the world CSVs, ``events.parquet`` and the event log into ``out``, all or nothing.
 
-    Returns notes for the summary (for example when the event log module is absent).
+    Returns notes for the summary (where the event log is).
     """
     target = DataDir(out)
     if _has_data(target) and not force:
@@ -73,21 +74,11 @@ def write_outputs(out: Path, world: World, events: pd.DataFrame, *, force: bool,
 
 
 def _write_event_log(path: Path, events: pd.DataFrame) -> str:
-    try:
-        from catalog.eventlog import EventLog
-    except ModuleNotFoundError as e:
-        if e.name != "catalog.eventlog":
-            raise
-        return "skipped (no catalog.eventlog); see events.parquet"
-    log = EventLog(path)
-    with progress(total=len(events), desc="event log", unit="ev") as bar:
+    with EventLog(path) as log, progress(total=len(events), desc="event log", unit="ev") as bar:
         for i in range(0, len(events), EVENT_BATCH):
             batch = events.iloc[i:i + EVENT_BATCH]
             log.append(batch)
             bar.update(len(batch))
-    close = getattr(log, "close", None)
-    if callable(close):
-        close()
     return str(path)
 
 
