@@ -20,6 +20,7 @@ import pandas as pd
 from catalog.catalog import World
 from catalog.datadir import DataDir
 from catalog.eventlog import EventLog
+from catalog.tables import read_table
 from catalog.writers import atomic_write_csv, atomic_write_parquet, save_world
 from skillpath_cli.common import UsageFailure, data_dir, emit_table, progress
 
@@ -103,18 +104,13 @@ def _commit(stage: Path, out: Path) -> None:
 
 
 def _read_table(path: str) -> tuple[pd.DataFrame, int]:
-    """A CSV, Parquet or JSON Lines table with every cell as text; and its first row's line."""
+    """A CSV, Parquet or JSON Lines table (:func:`catalog.tables.read_table`; undecodable
+    files are a ConfigError naming the file) and its first row's line."""
     p = Path(path)
     if not p.is_file():
         raise UsageFailure(f"{p}: no such file")
-    try:
-        if p.suffix == ".parquet":
-            return pd.read_parquet(p), 1
-        if p.suffix in (".jsonl", ".ndjson"):
-            return pd.read_json(p, lines=True, dtype=False), 1
-        return pd.read_csv(p, dtype=str, keep_default_na=False, skipinitialspace=True), 2
-    except (ValueError, OSError, pd.errors.ParserError) as e:
-        raise UsageFailure(f"{p}: cannot read ({str(e).splitlines()[0]})") from None
+    df = read_table(p)
+    return df, (int(df.index[0]) if len(df) else (2 if p.suffix.lower() == ".csv" else 1))
 
 
 def _out_dir(ctx: click.Context, out: str | None) -> Path:

@@ -27,6 +27,7 @@ from catalog.catalog import World
 from catalog.datadir import DataDir
 from catalog.errors import ConfigError, NotReadyError
 from catalog.eventlog import EventLog
+from catalog.events import read_events_file as _read_events_file
 from catalog.ids import IdMap
 from catalog.schema import EVENT_COLUMNS, Mentee, parse_timestamp
 from recommender.features import ModelFeatures, build_features
@@ -74,21 +75,13 @@ def canonical_events(df: pd.DataFrame) -> pd.DataFrame:
 
 def read_events_file(path: str | Path) -> pd.DataFrame:
     """Events from a Parquet, CSV or JSON Lines file with canonical columns (``value``, ``source``,
-    ``event_id`` optional). Other platforms' exports go through ``skillpath evaluate``'s lenient reader."""
+    ``event_id`` optional), read and validated by :func:`catalog.events.read_events_file`
+    (every bad row reported with its line; an undecodable file is a ConfigError naming it).
+    Other platforms' exports go through ``skillpath evaluate``'s lenient reader."""
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"{p}: no such events file")
-    suffix = p.suffix.lower()
-    if suffix == ".parquet":
-        df = pd.read_parquet(p)
-    elif suffix == ".csv":
-        df = pd.read_csv(p, dtype={"event_id": str, "user_id": str, "item_id": str, "event_type": str,
-                                   "source": str})
-    elif suffix in (".jsonl", ".ndjson"):
-        df = pd.read_json(p, lines=True, dtype={"user_id": str, "item_id": str})
-    else:
-        raise ConfigError(f"{p}: unsupported events file type {suffix or '(none)'!r}; use .parquet, .csv or .jsonl")
-    return canonical_events(df)
+    return canonical_events(_read_events_file(p))
 
 
 def load_events(data_dir: DataDir | str | Path, *, events_path: str | Path | None = None) -> tuple[pd.DataFrame, str]:
