@@ -152,7 +152,8 @@ class StaleItem(_Strict):
     half_life_source: str = Field(description="Where the half-life came from.", examples=["skill"])
     freshness: float = Field(description="Freshness at as_of.", examples=[0.1])
     reach_without_decay: int | None = Field(
-        description="Mentees whose top-10 it would enter if it had not decayed (null: no factor model loaded, or as_of is not the service's current day).",
+        description="Mentees whose top-10 it would enter if it had not decayed (null: no factor model "
+                    "loaded, or as_of is not the service's current day).",
         examples=[12])
     reach_with_decay: int | None = Field(description="Mentees whose top-10 it enters as it is.", examples=[0])
 
