@@ -45,6 +45,7 @@ from serving.schemas import (
 )
 from serving.schemas_mentors import MentorAssignRequest, MentorAssignResponse, MentorMatchRequest, MentorMatchResponse
 from serving.schemas_paths import PathRequest, PathResponse, SkillResponse
+from serving.logread import read_log
 from serving.stale_view import StaleReach
 from serving.userstate import UserState, UserStates
 
@@ -126,7 +127,7 @@ class SkillPathApp:
 
     def _popularity(self) -> NDArray[np.float32]:
         """Distinct mentees who engaged with each item (max 1): the last-resort cold start."""
-        ev = self.log.read(event_types=_POSITIVE)
+        ev = read_log(self.log, event_types=_POSITIVE)
         n = self.world.catalog.n_items
         if ev.empty:
             return np.zeros(n, np.float32)
@@ -340,7 +341,7 @@ class SkillPathApp:
     def _cocompletion(self, b: ModelBundle) -> CoCompletion | None:
         if not b.is_factor or b.users is None:
             return None
-        done = self.log.read(event_types=["complete"])
+        done = read_log(self.log, event_types=["complete"])
         return CoCompletion(cast(FactorRecommender, b.model).user_factors_, b.users, self.world.catalog.items, done)
 
     def tick(self) -> None:

@@ -26,6 +26,7 @@ from catalog.stale import stale_report
 from recommender.interactions import build_interactions
 from recommender.models.factor import FactorRecommender
 from serving.bundle import ModelBundle
+from serving.logread import read_log
 from serving.schemas import StaleGap, StaleItem, StaleResponse
 
 if TYPE_CHECKING:
@@ -114,7 +115,7 @@ class StaleReach:
         app = self.app
         users = bundle.users
         U = cast(FactorRecommender, bundle.model).user_factors_
-        inter = build_interactions(app.log.read(), users=users, items=app.world.catalog.items,
+        inter = build_interactions(read_log(app.log), users=users, items=app.world.catalog.items,
                                    on_unknown="drop")
         exclude = [np.concatenate([inter.seen[u].indices, inter.dismissed[u].indices]).astype(np.int64)
                    for u in range(len(U))]
