@@ -175,7 +175,7 @@ class SkillPathApp:
                                          skills=[f"{x.skill_id}:{x.level}" for x in res.skills], reasons=reasons))
         known = mentee is not None or state.n_events > 0 or (b.users is not None and req.user_id in b.users)
         return RecommendResponse(user_id=req.user_id, model_version=b.version, user_known=known, fallback=fallback,
-                                 online_features=self._online_status(req.user_id), mode="model", items=items)
+                                 online_features=self._online_status(), mode="model", items=items)
 
     def score_all(self, b: ModelBundle, user_id: str, goals: NDArray[np.int64]
                   ) -> tuple[NDArray[np.float64], Literal["model", "content", "popular"]]:
@@ -211,11 +211,12 @@ class SkillPathApp:
             state.memo[key] = co.supported_items(co.neighbours(vector, user_id))
         return np.isin(idx, state.memo[key])
 
-    def _online_status(self, user_id: str) -> Literal["ok", "timeout", "unavailable", "off"]:
+    def _online_status(self) -> Literal["ok", "timeout", "unavailable", "off"]:
+        """The online store's health as the adapter last saw it (breaker, last read or push):
+        the models do not consume online features, so no request pays for a read."""
         if self.online is None:
             return "off"
-        _, status = self.online.get_mentee_features([user_id])  # type: ignore[attr-defined]
-        return status
+        return self.online.status  # type: ignore[attr-defined]
 
     def _skill_indices(self, ids: Sequence[str] | None, field: str) -> NDArray[np.int64]:
         if not ids:

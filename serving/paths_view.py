@@ -93,7 +93,7 @@ class PathsView:
                 skills=[f"{x.skill_id}:{x.level}" for x in res.skills], reasons=reasons))
         return RecommendResponse(user_id=req.user_id, model_version=version, user_known=known,
                                  fallback=None if source == "model" else source,
-                                 online_features=app._online_status(req.user_id), mode="path", items=items)
+                                 online_features=app._online_status(), mode="path", items=items)
 
     # ------------------------------------------------------------ GET /skills/{id}
     def skill(self, skill_id: str) -> SkillResponse:

@@ -87,7 +87,8 @@ class RecommendResponse(_Strict):
         description="null: the model ranked the list; 'content': cold start from goal skills; "
                     "'popular': cold start from popularity.", examples=[None])
     online_features: Literal["ok", "timeout", "unavailable", "off"] = Field(
-        "off", description="Whether the online feature store answered (it never blocks a recommendation).",
+        "off", description="The online feature store's health as last seen (breaker, last read or push); "
+                           "the store is not read per recommendation.",
         examples=["off"])
     mode: Literal["model", "path"] = Field("model", description="The mode that produced the list.",
                                            examples=["model"])
