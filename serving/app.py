@@ -149,7 +149,7 @@ class SkillPathApp:
         goals = goal_req if req.goal_skills else self._profile_goals(req.user_id)
         allow = view.allow_mask(types=tuple(sorted(set(req.types or ()))), max_minutes=req.max_minutes,
                                 skills=tuple(sorted(set(goal_req.tolist()))), include_stale=req.include_stale)
-        exclude = np.union1d(state.exclude, excl_req).astype(np.int64)
+        exclude = np.concatenate([state.exclude, excl_req]).astype(np.int64, copy=False)  # as_exclusions keeps duplicates
         vector = self._user_vector(b, state, req.user_id)
         fallback: Literal["popular", "content"] | None = None
         if vector is not None:
