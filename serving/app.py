@@ -149,7 +149,8 @@ class SkillPathApp:
         goals = goal_req if req.goal_skills else self._profile_goals(req.user_id)
         allow = view.allow_mask(types=tuple(sorted(set(req.types or ()))), max_minutes=req.max_minutes,
                                 skills=tuple(sorted(set(goal_req.tolist()))), include_stale=req.include_stale)
-        exclude = np.concatenate([state.exclude, excl_req]).astype(np.int64, copy=False)  # as_exclusions keeps duplicates
+        # as_exclusions (in the index) sorts and tolerates duplicates: no np.union1d per request
+        exclude = np.concatenate([state.exclude, excl_req]).astype(np.int64, copy=False)
         vector = self._user_vector(b, state, req.user_id)
         fallback: Literal["popular", "content"] | None = None
         if vector is not None:
