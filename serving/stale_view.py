@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from catalog.errors import ConfigError
+from catalog.ids import IdMap
 from catalog.schema import parse_timestamp
 from catalog.stale import stale_report
 from recommender.interactions import build_interactions
@@ -103,7 +104,7 @@ class StaleReach:
             with self._lock:
                 if key in self._cache:
                     return self._cache[key]
-            out = self._compute(bundle)
+            out = self._compute(bundle, bundle.users)
             with self._lock:
                 if len(self._cache) >= self.max_entries:
                     self._cache.clear()
@@ -111,9 +112,8 @@ class StaleReach:
                 self._key_locks.pop(key, None)
         return out
 
-    def _compute(self, bundle: ModelBundle) -> tuple[NDArray[np.int64], NDArray[np.int64], int]:
+    def _compute(self, bundle: ModelBundle, users: IdMap) -> tuple[NDArray[np.int64], NDArray[np.int64], int]:
         app = self.app
-        users = bundle.users
         U = cast(FactorRecommender, bundle.model).user_factors_
         inter = build_interactions(read_log(app.log), users=users, items=app.world.catalog.items,
                                    on_unknown="drop")

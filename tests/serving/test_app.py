@@ -75,9 +75,9 @@ def test_stale_reach_only_for_the_current_day_and_computed_once(served, monkeypa
     calls = []
     real = reach._compute
 
-    def counting(bundle):
+    def counting(bundle, users):
         calls.append(1)
-        return real(bundle)
+        return real(bundle, users)
 
     monkeypatch.setattr(reach, "_compute", counting)
     other = app.view.as_of - timedelta(days=30)
