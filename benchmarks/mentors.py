@@ -3,8 +3,7 @@
     .venv/bin/python benchmarks/mentors.py                       # default world, seed 7
     .venv/bin/python benchmarks/mentors.py --mentees 2000 --cohort 200
 
-Uses ``catalog.synth.generate(SynthConfig(...))`` when it is available, else a small
-seeded generator defined here (said so in the output). Prints markdown tables: the
+Uses ``catalog.synth.generate(SynthConfig(...))``. Prints markdown tables: the
 quality of each assignment method on two cohorts (one that fits mentor capacity, and
 every mentee, which does not), and timings of needs, the score matrix and assignment.
 Random is the mean of 5 seeds. Run it once or twice; it is bounded (about a minute).
@@ -22,58 +21,16 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 from catalog.catalog import World  # noqa: E402
-from catalog.schema import Goal, Mentee, Mentor, Resource, Skill, SkillLevel  # noqa: E402
+from catalog.synth import SynthConfig, generate  # noqa: E402
 from recommender.matching import MentorMatcher, assign, assignment_quality, score_matrix  # noqa: E402
 
 RANDOM_SEEDS = range(5)
 
 
 def synthetic_world(seed: int, n_mentees: int, n_mentors: int) -> tuple[World, str]:
-    try:
-        from catalog.synth import SynthConfig, generate
-    except ImportError:
-        return fallback_world(seed, n_mentees, n_mentors), "the seeded fallback generator in benchmarks/mentors.py"
     cfg = SynthConfig(seed=seed, n_mentees=n_mentees, n_mentors=n_mentors, n_items=2000, days=30)
     return generate(cfg).world, (f"catalog.synth.generate(SynthConfig(seed={seed}, n_mentees={n_mentees}, "
                                  f"n_mentors={n_mentors}, n_items=2000, days=30))")
-
-
-def fallback_world(seed: int, n_mentees: int, n_mentors: int, n_skills: int = 60) -> World:
-    """A plausible world without catalog.synth: a layered skill DAG, goal-driven mentees, senior mentors."""
-    from datetime import datetime, timezone
-
-    rng = np.random.default_rng(seed)
-    skills = []
-    for i in range(n_skills):
-        pre = sorted(set(rng.choice(i, size=min(i, int(rng.integers(0, 3))), replace=False).tolist())) if i else []
-        skills.append(Skill(f"s{i:02d}", f"Skill {i}", f"d{i % 5}", None,
-                            tuple(SkillLevel(f"s{p:02d}", int(rng.integers(2, 4))) for p in pre)))
-    langs = [("en", [-5, 0, 1, 8]), ("es", [-6, 1]), ("de", [1])]
-    p_lang = [0.75, 0.15, 0.10]
-
-    def lang_tz() -> tuple[str, int]:
-        lang, tzs = langs[int(rng.choice(3, p=p_lang))]
-        return lang, int(rng.choice(tzs))
-
-    mentees = []
-    for u in range(n_mentees):
-        goals = tuple(Goal(f"s{j:02d}", int(rng.integers(3, 6)))
-                      for j in rng.choice(np.arange(n_skills // 3, n_skills), size=int(rng.integers(1, 4)),
-                                          replace=False))
-        known = tuple(SkillLevel(f"s{j:02d}", int(rng.integers(1, 5)))
-                      for j in sorted(rng.choice(n_skills // 2, size=int(rng.integers(0, 8)), replace=False)))
-        lang, tz = lang_tz()
-        mentees.append(Mentee(f"u{u:05d}", goals, known, ("video", "project")[: int(rng.integers(1, 3))], 120,
-                              lang, tz))
-    mentors = []
-    for m in range(n_mentors):
-        sk = tuple(SkillLevel(f"s{j:02d}", int(rng.integers(3, 6)))
-                   for j in sorted(rng.choice(n_skills, size=int(rng.integers(2, 7)), replace=False)))
-        lang, tz = lang_tz()
-        mentors.append(Mentor(f"m{m:03d}", f"Mentor {m}", sk, int(rng.choice([1, 2, 3, 4, 5])), 4.0, lang, tz,
-                              ("video-call", "pair-programming")[: int(rng.integers(1, 3))]))
-    res = [Resource("r0", "placeholder", "article", (SkillLevel("s00", 1),), datetime(2025, 1, 1, tzinfo=timezone.utc))]
-    return World.build(skills, res, mentees, mentors)
 
 
 def _best_of(fn, repeat: int = 3) -> tuple[float, object]:

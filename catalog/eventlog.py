@@ -276,15 +276,17 @@ class EventLog:
         *,
         since: datetime | str | None = None,
         until: datetime | str | None = None,
+        event_types: Collection[str] | None = None,
     ) -> Iterator[pd.DataFrame]:
         """Yield the log in timestamp order, ``batch_size`` events at a time.
 
         The set of events is fixed when iteration starts (events appended meanwhile are
-        not returned), and each batch is one short query, so writers are never held up.
+        not returned), and each batch is one short query, so writers (and other readers
+        of this connection) are never held up for a whole-log read.
         """
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
-        where, params = _filters(since, until, None, None)
+        where, params = _filters(since, until, None, event_types)
         with self._lock:
             (max_seq,) = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
         cond = f"{where} AND" if where else " WHERE"

@@ -45,6 +45,7 @@ from serving.schemas import (
 )
 from serving.schemas_mentors import MentorAssignRequest, MentorAssignResponse, MentorMatchRequest, MentorMatchResponse
 from serving.schemas_paths import PathRequest, PathResponse, SkillResponse
+from serving.logread import read_log
 from serving.stale_view import StaleReach
 from serving.userstate import UserState, UserStates
 
@@ -126,7 +127,7 @@ class SkillPathApp:
 
     def _popularity(self) -> NDArray[np.float32]:
         """Distinct mentees who engaged with each item (max 1): the last-resort cold start."""
-        ev = self.log.read(event_types=_POSITIVE)
+        ev = read_log(self.log, event_types=_POSITIVE)
         n = self.world.catalog.n_items
         if ev.empty:
             return np.zeros(n, np.float32)
@@ -148,7 +149,8 @@ class SkillPathApp:
         goals = goal_req if req.goal_skills else self._profile_goals(req.user_id)
         allow = view.allow_mask(types=tuple(sorted(set(req.types or ()))), max_minutes=req.max_minutes,
                                 skills=tuple(sorted(set(goal_req.tolist()))), include_stale=req.include_stale)
-        exclude = np.union1d(state.exclude, excl_req).astype(np.int64)
+        # as_exclusions (in the index) sorts and tolerates duplicates: no np.union1d per request
+        exclude = np.concatenate([state.exclude, excl_req]).astype(np.int64, copy=False)
         vector = self._user_vector(b, state, req.user_id)
         fallback: Literal["popular", "content"] | None = None
         if vector is not None:
@@ -174,7 +176,7 @@ class SkillPathApp:
                                          skills=[f"{x.skill_id}:{x.level}" for x in res.skills], reasons=reasons))
         known = mentee is not None or state.n_events > 0 or (b.users is not None and req.user_id in b.users)
         return RecommendResponse(user_id=req.user_id, model_version=b.version, user_known=known, fallback=fallback,
-                                 online_features=self._online_status(req.user_id), mode="model", items=items)
+                                 online_features=self._online_status(), mode="model", items=items)
 
     def score_all(self, b: ModelBundle, user_id: str, goals: NDArray[np.int64]
                   ) -> tuple[NDArray[np.float64], Literal["model", "content", "popular"]]:
@@ -210,11 +212,12 @@ class SkillPathApp:
             state.memo[key] = co.supported_items(co.neighbours(vector, user_id))
         return np.isin(idx, state.memo[key])
 
-    def _online_status(self, user_id: str) -> Literal["ok", "timeout", "unavailable", "off"]:
+    def _online_status(self) -> Literal["ok", "timeout", "unavailable", "off"]:
+        """The online store's health as the adapter last saw it (breaker, last read or push):
+        the models do not consume online features, so no request pays for a read."""
         if self.online is None:
             return "off"
-        _, status = self.online.get_mentee_features([user_id])  # type: ignore[attr-defined]
-        return status
+        return self.online.status  # type: ignore[attr-defined]
 
     def _skill_indices(self, ids: Sequence[str] | None, field: str) -> NDArray[np.int64]:
         if not ids:
@@ -340,7 +343,7 @@ class SkillPathApp:
     def _cocompletion(self, b: ModelBundle) -> CoCompletion | None:
         if not b.is_factor or b.users is None:
             return None
-        done = self.log.read(event_types=["complete"])
+        done = read_log(self.log, event_types=["complete"])
         return CoCompletion(cast(FactorRecommender, b.model).user_factors_, b.users, self.world.catalog.items, done)
 
     def tick(self) -> None:

@@ -9,6 +9,7 @@ ones and swaps a single reference: requests in flight keep the objects they star
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from datetime import datetime
 from typing import Any, cast
 
@@ -21,12 +22,15 @@ from catalog.errors import IntegrityError
 from catalog.freshness import catalog_freshness
 from recommender.models.ease import EASERecommender
 from recommender.models.factor import FactorRecommender
-from serving.ranking import ScoringIndex, log_freshness
+from recommender.scoring import ScoringIndex, log_freshness
 from serving.registry import LoadedModel
 
 __all__ = ["CatalogView", "ModelBundle", "verify_model"]
 
 F32 = NDArray[np.float32]
+
+# Request-filter masks kept per CatalogView (LRU); 128 x n_items bytes (128 MB at 1M items).
+MASK_CACHE_SIZE = 128
 
 
 class CatalogView:
@@ -42,15 +46,20 @@ class CatalogView:
         self.skill_items = catalog.item_skill_levels.tocsc()
         self.plain = ScoringIndex.for_scores(catalog.n_items, log_freshness=self.log_freshness,
                                              freshness_weight=freshness_weight, active=catalog.active)
-        self._masks: dict[tuple, NDArray[np.bool_] | None] = {}
+        self._masks: OrderedDict[tuple, NDArray[np.bool_] | None] = OrderedDict()
         self._lock = threading.Lock()
 
     def allow_mask(self, *, types: tuple[str, ...] = (), max_minutes: int | None = None,
                    skills: tuple[int, ...] = (), include_stale: bool = False) -> NDArray[np.bool_] | None:
-        """Items a request may return (None: no filter); cached per filter combination."""
+        """Items a request may return (None: no filter); cached per filter combination.
+
+        The cache is an LRU of :data:`MASK_CACHE_SIZE` entries: each mask is ``n_items``
+        bytes, so clients sending endless combinations cannot grow memory without bound.
+        """
         key = (types, max_minutes, skills, include_stale)
         with self._lock:
             if key in self._masks:
+                self._masks.move_to_end(key)
                 return self._masks[key]
         cat = self.catalog
         m = np.ones(cat.n_items, dtype=bool)
@@ -64,9 +73,10 @@ class CatalogView:
             m &= self.fresh
         mask = None if m.all() else m
         with self._lock:
-            if len(self._masks) > 4096:  # a bound against clients sending endless combinations
-                self._masks.clear()
             self._masks[key] = mask
+            self._masks.move_to_end(key)
+            while len(self._masks) > MASK_CACHE_SIZE:
+                self._masks.popitem(last=False)
         return mask
 
 

@@ -73,6 +73,7 @@ class OnlineFeatures:
         self._open_until: float | None = None
         self._trial = False
         self.counts: dict[str, int] = {"ok": 0, "timeout": 0, "unavailable": 0}
+        self._last: Status = "ok"
 
     @property
     def state(self) -> str:
@@ -81,6 +82,16 @@ class OnlineFeatures:
             if self._open_until is None:
                 return "closed"
             return "open" if self._clock() < self._open_until else "half-open"
+
+    @property
+    def status(self) -> Status:
+        """The store's health as last seen, without touching it: ``"unavailable"`` while the
+        breaker is open, else the status of the last read, push or warm-up (``"ok"`` before any).
+        Cheap enough to report on every request."""
+        with self._lock:
+            if self._open_until is not None and self._clock() < self._open_until:
+                return "unavailable"
+            return self._last
 
     def get_mentee_features(self, user_ids: Sequence[str]) -> tuple[dict[str, dict[str, Any]], Status]:
         """Features per mentee and a status; on any status but ``"ok"`` the dict is empty."""
@@ -140,9 +151,13 @@ class OnlineFeatures:
         try:
             self._pool.submit(lambda: read_online(self._get_store(), self.spec, ["__warm_up__"])
                               ).result(timeout=timeout_s)
-            return True
-        except Exception:  # down or not set up yet: requests report it when they try
+        except Exception:  # down or not set up yet: the breaker decides on the next real call
+            with self._lock:
+                self._last = "unavailable"
             return False
+        with self._lock:
+            self._last = "ok"
+        return True
 
     def _get_store(self) -> Any:
         with self._lock:
@@ -164,6 +179,7 @@ class OnlineFeatures:
 
     def _count(self, result: Any, status: Status) -> tuple[Any, Status]:
         self.counts[status] += 1
+        self._last = status
         return result, status
 
     def close(self) -> None:

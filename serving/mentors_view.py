@@ -25,7 +25,7 @@ import pandas as pd
 from catalog.catalog import World
 from catalog.errors import UnknownUserError
 from catalog.writers import atomic_write_csv
-from recommender.matching import MentorMatcher, Need, RankedMentor
+from recommender.matching import MentorMatcher, RankedMentor
 from serving.errors import FieldError
 from serving.schemas_mentors import (
     AssignmentPairOut, AssignmentQualityOut, MentorAssignRequest, MentorAssignResponse, MentorMatchRequest,
@@ -109,11 +109,6 @@ class MentorsView:
         return MentorMatchResponse(user_id=req.user_id, next_skills=[f"{n.skill_id}:{n.level}" for n in needs],
                                    assigned_mentor_id=self.pairs().get(req.user_id),
                                    mentors=[ranked_out(r) for r in ranked])
-
-    def best_for(self, user_id: str, needs: Sequence[Need]) -> RankedMentor | None:
-        """The best mentor with a free place for ``needs`` (e.g. one path step's skill), or None."""
-        got = self.matcher.rank(user_id, 1, needs=needs, loads=self.loads(without=[user_id]))
-        return got[0] if got else None
 
     # ------------------------------------------------------------ /mentors/assign
     def assign(self, req: MentorAssignRequest) -> MentorAssignResponse:

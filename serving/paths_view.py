@@ -40,6 +40,8 @@ class PathsView:
 
     def __init__(self, app: SkillPathApp) -> None:
         self.app = app
+        # The catalog is fixed for the app's life (reloads swap the model only): name skills once.
+        self.skill_names: dict[str, str] = {s: sk.name or s for s, sk in app.world.catalog.skills.items()}
 
     # ------------------------------------------------------------ POST /path
     def plan(self, req: PathRequest) -> PathResponse:
@@ -93,7 +95,7 @@ class PathsView:
                 skills=[f"{x.skill_id}:{x.level}" for x in res.skills], reasons=reasons))
         return RecommendResponse(user_id=req.user_id, model_version=version, user_known=known,
                                  fallback=None if source == "model" else source,
-                                 online_features=app._online_status(req.user_id), mode="path", items=items)
+                                 online_features=app._online_status(), mode="path", items=items)
 
     # ------------------------------------------------------------ GET /skills/{id}
     def skill(self, skill_id: str) -> SkillResponse:
@@ -133,8 +135,7 @@ class PathsView:
         if not steps:
             return
         app = self.app
-        world = app.world
-        names = {s: sk.name or s for s, sk in world.catalog.skills.items()}
+        names = self.skill_names
         pairs = app.mentors.pairs()
         loads = app.mentors.loads(without=[mentee.user_id])
         mine = pairs.get(mentee.user_id)

@@ -87,7 +87,8 @@ class RecommendResponse(_Strict):
         description="null: the model ranked the list; 'content': cold start from goal skills; "
                     "'popular': cold start from popularity.", examples=[None])
     online_features: Literal["ok", "timeout", "unavailable", "off"] = Field(
-        "off", description="Whether the online feature store answered (it never blocks a recommendation).",
+        "off", description="The online feature store's health as last seen (breaker, last read or push); "
+                           "the store is not read per recommendation.",
         examples=["off"])
     mode: Literal["model", "path"] = Field("model", description="The mode that produced the list.",
                                            examples=["model"])
@@ -152,7 +153,8 @@ class StaleItem(_Strict):
     half_life_source: str = Field(description="Where the half-life came from.", examples=["skill"])
     freshness: float = Field(description="Freshness at as_of.", examples=[0.1])
     reach_without_decay: int | None = Field(
-        description="Mentees whose top-10 it would enter if it had not decayed (null: no model loaded).",
+        description="Mentees whose top-10 it would enter if it had not decayed (null: no factor model "
+                    "loaded, or as_of is not the service's current day).",
         examples=[12])
     reach_with_decay: int | None = Field(description="Mentees whose top-10 it enters as it is.", examples=[0])
 

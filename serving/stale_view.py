@@ -4,8 +4,11 @@ For every stale item, *reach* counts the mentees whose top-10 it enters with dec
 (``reach_without_decay``: how much demand the content would have if refreshed) and on
 (``reach_with_decay``: what it gets now). Both come from batch top-k over every mentee
 the model was trained on (their learned vectors; items they already engaged with or
-dismissed, per the event log, excluded), computed once per (day, threshold, model) and
-cached: it is a daily report, not a hot path.
+dismissed, per the event log, excluded). Reach is computed only for the served view's
+current day (other ``as_of`` dates get the stale report with null reach, so a client
+cannot make the service re-read the log and re-rank every mentee by varying the date),
+once per (day, model): a per-key lock makes concurrent callers wait for the first one's
+result instead of repeating it.
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from catalog.errors import ConfigError
+from catalog.ids import IdMap
 from catalog.schema import parse_timestamp
 from catalog.stale import stale_report
 from recommender.interactions import build_interactions
 from recommender.models.factor import FactorRecommender
-from serving.bundle import CatalogView, ModelBundle
+from serving.bundle import ModelBundle
+from serving.logread import read_log
 from serving.schemas import StaleGap, StaleItem, StaleResponse
 
 if TYPE_CHECKING:
@@ -44,6 +49,7 @@ class StaleReach:
         self.app = app
         self.max_entries = max_entries
         self._cache: dict[tuple, tuple[NDArray[np.int64], NDArray[np.int64], int]] = {}
+        self._key_locks: dict[tuple, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def report(self, as_of: datetime | str | None = None, threshold: float | None = None) -> StaleResponse:
@@ -82,33 +88,40 @@ class StaleReach:
                              model_version=None if bundle is None else bundle.version, items=items, gaps=gaps)
 
     def _reach(self, bundle: ModelBundle, when: datetime) -> tuple[NDArray[np.int64], NDArray[np.int64], int] | None:
-        """Per item: (#mentees whose top-10 it enters without decay, with decay, #mentees)."""
-        if bundle.users is None or not bundle.is_factor:
+        """Per item: (#mentees whose top-10 it enters without decay, with decay, #mentees).
+
+        None for a non-factor model, a model without user vectors, or a day other than
+        the served view's.
+        """
+        if bundle.users is None or not bundle.is_factor or when.date() != bundle.view.as_of.date():
             return None
         key = (when.date(), bundle.sha256)
         with self._lock:
             if key in self._cache:
                 return self._cache[key]
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:  # one computation per key; the others wait for it
+            with self._lock:
+                if key in self._cache:
+                    return self._cache[key]
+            out = self._compute(bundle, bundle.users)
+            with self._lock:
+                if len(self._cache) >= self.max_entries:
+                    self._cache.clear()
+                self._cache[key] = out
+                self._key_locks.pop(key, None)
+        return out
+
+    def _compute(self, bundle: ModelBundle, users: IdMap) -> tuple[NDArray[np.int64], NDArray[np.int64], int]:
         app = self.app
-        users = bundle.users
         U = cast(FactorRecommender, bundle.model).user_factors_
-        inter = build_interactions(app.log.read(), users=users, items=app.world.catalog.items, on_unknown="drop")
-        exclude = [np.union1d(inter.seen[u].indices, inter.dismissed[u].indices).astype(np.int64)
+        inter = build_interactions(read_log(app.log), users=users, items=app.world.catalog.items,
+                                   on_unknown="drop")
+        exclude = [np.concatenate([inter.seen[u].indices, inter.dismissed[u].indices]).astype(np.int64)
                    for u in range(len(U))]
-        sc = app.settings.scoring
-        view = bundle.view
-        if view.as_of.date() != when.date():
-            view = CatalogView(app.world.catalog, when, floor=sc.freshness_floor, stale_threshold=sc.stale_threshold,
-                               freshness_weight=sc.freshness_weight)
-            bundle = bundle.with_view(view)
         n = app.world.catalog.n_items
         counts = []
         for decay in (False, True):
             top = bundle.top_batch(U, REACH_K, exclude=exclude, decay=decay)
             counts.append(np.bincount(top[top >= 0], minlength=n).astype(np.int64))
-        out = (counts[0], counts[1], int(len(U)))
-        with self._lock:
-            if len(self._cache) >= self.max_entries:
-                self._cache.clear()
-            self._cache[key] = out
-        return out
+        return counts[0], counts[1], int(len(U))

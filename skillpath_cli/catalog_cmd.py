@@ -11,6 +11,7 @@ import click
 
 from catalog.datadir import DataDir
 from catalog.errors import DataValidationError
+from catalog.eventlog import EventLog
 from catalog.freshness import DEFAULT_FLOOR, TYPE_HALF_LIFE_DAYS
 from catalog.schema import parse_timestamp
 from skillpath_cli.common import data_dir, emit_table
@@ -115,21 +116,12 @@ def _by_count(counts: Counter[str]) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
-def _event_count(dd: DataDir) -> int | str | None:
-    """Events in ``data_dir/events.db``; None if there is no log, a note if it cannot be read here."""
+def _event_count(dd: DataDir) -> int | None:
+    """Events in ``data_dir/events.db``; None if there is no log."""
     if not dd.events_db.exists():
         return None
-    try:
-        from catalog.eventlog import EventLog
-    except ImportError:
-        return "n/a (this build has no event log module)"
-    log = EventLog(dd.events_db)
-    try:
+    with EventLog(dd.events_db) as log:
         return int(log.count())
-    finally:
-        close = getattr(log, "close", None)
-        if close is not None:
-            close()
 
 
 _STALE_HELP = f"""List stale active items, stalest first, then the coverage gaps: skills

@@ -74,8 +74,7 @@ def _summary(sw, dd, report, t_gen: float, t_write: float) -> str:
     span = (f"from {ev['timestamp'].min():%Y-%m-%d %H:%M} to {ev['timestamp'].max():%Y-%m-%d %H:%M} UTC"
             if len(ev) else "(no events)")
     where = (f"appended to the event log {report.events_path.name} ({report.accepted:,} new, "
-             f"{report.duplicates:,} duplicates)" if report.event_log
-             else f"written to {report.events_path.name} (event log not available)")
+             f"{report.duplicates:,} duplicates)")
     n_inactive = int((~cat.active).sum())
     return (
         f"Wrote a synthetic world (seed {sw.config.seed}) to {dd.root}: {cat.n_skills} skills, "

@@ -19,6 +19,8 @@ import pandas as pd
 
 from catalog.catalog import World
 from catalog.datadir import DataDir
+from catalog.eventlog import EventLog
+from catalog.tables import read_table
 from catalog.writers import atomic_write_csv, atomic_write_parquet, save_world
 from skillpath_cli.common import UsageFailure, data_dir, emit_table, progress
 
@@ -49,7 +51,7 @@ def write_outputs(out: Path, world: World, events: pd.DataFrame, *, force: bool,
                   extra: Callable[[Path], None] | None = None) -> dict[str, str]:
     """Write the world CSVs, ``events.parquet`` and the event log into ``out``, all or nothing.
 
-    Returns notes for the summary (for example when the event log module is absent).
+    Returns notes for the summary (where the event log is).
     """
     target = DataDir(out)
     if _has_data(target) and not force:
@@ -73,21 +75,11 @@ def write_outputs(out: Path, world: World, events: pd.DataFrame, *, force: bool,
 
 
 def _write_event_log(path: Path, events: pd.DataFrame) -> str:
-    try:
-        from catalog.eventlog import EventLog
-    except ModuleNotFoundError as e:
-        if e.name != "catalog.eventlog":
-            raise
-        return "skipped (no catalog.eventlog); see events.parquet"
-    log = EventLog(path)
-    with progress(total=len(events), desc="event log", unit="ev") as bar:
+    with EventLog(path) as log, progress(total=len(events), desc="event log", unit="ev") as bar:
         for i in range(0, len(events), EVENT_BATCH):
             batch = events.iloc[i:i + EVENT_BATCH]
             log.append(batch)
             bar.update(len(batch))
-    close = getattr(log, "close", None)
-    if callable(close):
-        close()
     return str(path)
 
 
@@ -112,18 +104,13 @@ def _commit(stage: Path, out: Path) -> None:
 
 
 def _read_table(path: str) -> tuple[pd.DataFrame, int]:
-    """A CSV, Parquet or JSON Lines table with every cell as text; and its first row's line."""
+    """A CSV, Parquet or JSON Lines table (:func:`catalog.tables.read_table`; undecodable
+    files are a ConfigError naming the file) and its first row's line."""
     p = Path(path)
     if not p.is_file():
         raise UsageFailure(f"{p}: no such file")
-    try:
-        if p.suffix == ".parquet":
-            return pd.read_parquet(p), 1
-        if p.suffix in (".jsonl", ".ndjson"):
-            return pd.read_json(p, lines=True, dtype=False), 1
-        return pd.read_csv(p, dtype=str, keep_default_na=False, skipinitialspace=True), 2
-    except (ValueError, OSError, pd.errors.ParserError) as e:
-        raise UsageFailure(f"{p}: cannot read ({str(e).splitlines()[0]})") from None
+    df = read_table(p)
+    return df, (int(df.index[0]) if len(df) else (2 if p.suffix.lower() == ".csv" else 1))
 
 
 def _out_dir(ctx: click.Context, out: str | None) -> Path:

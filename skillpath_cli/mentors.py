@@ -30,25 +30,40 @@ def _matcher(ctx: click.Context):
 
 
 def _read_table_ids(path: Path, column: str) -> "Any":
-    """A CSV with ``column`` (read as strings), or None when the file is one id per line."""
+    """A table with ``column`` (cells as strings), or None when the file is one id per line.
+
+    Tables go through :func:`catalog.tables.read_table`, so an undecodable file is a
+    ConfigError naming it rather than a traceback.
+    """
     import pandas as pd
 
-    lines = [ln.strip() for ln in path.read_text().splitlines() if ln.strip()]
-    if not lines:
-        raise UsageFailure(f"{path}: the file is empty")
-    if path.suffix.lower() == ".csv" or "," in lines[0] or lines[0].lower() == column:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-        if column not in df.columns:
-            raise UsageFailure(f"{path}: no {column} column (found: {', '.join(map(str, df.columns))})")
-        return df
-    return None
+    from catalog.tables import read_table, unreadable_as_config_error
+
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".jsonl", ".ndjson"):
+        df = read_table(path)
+    else:
+        with unreadable_as_config_error(path):
+            lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        if not lines:
+            raise UsageFailure(f"{path}: the file is empty")
+        if not (suffix == ".csv" or "," in lines[0] or lines[0].lower() == column):
+            return None
+        if suffix == ".csv":
+            df = read_table(path)
+        else:
+            with unreadable_as_config_error(path):
+                df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if column not in df.columns:
+        raise UsageFailure(f"{path}: no {column} column (found: {', '.join(map(str, df.columns))})")
+    return df.map(lambda v: "" if v is None else str(v))
 
 
 def read_cohort(path: Path) -> list[str]:
     """Mentee ids from a CSV with a ``user_id`` column or a text file with one id per line."""
     df = _read_table_ids(path, "user_id")
     ids = ([s.strip() for s in df["user_id"]] if df is not None
-           else [ln.strip() for ln in path.read_text().splitlines()])
+           else [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()])
     return list(dict.fromkeys(i for i in ids if i))
 
 

@@ -46,14 +46,11 @@ def find_local_model(dd: DataDir) -> Path | None:
 def _registry_champion(dd: DataDir):
     """``(model, description)`` of the MLflow registry's ``@champion`` (the training
     pipeline's ``training.registry.load_champion``, checksums verified), or None when there
-    is no tracking store, no champion, or the training package is not installed."""
+    is no tracking store or no champion."""
     if not (dd.mlflow / "mlflow.db").is_file():
         return None
-    try:
-        from training.registry import load_champion
-    except ModuleNotFoundError:
-        return None
     from catalog.settings import load_settings
+    from training.registry import load_champion  # lazy: imports mlflow
 
     try:
         model, version, _, local = load_champion(load_settings(), dd.root)

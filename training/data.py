@@ -1,7 +1,7 @@
 """Training data: a world and its events, fingerprinted, split in time, turned into matrices.
 
 One place decides where the events of a data dir come from (the durable event log
-``events.db`` when :mod:`catalog.eventlog` is installed, else ``events.parquet``, or a file
+``events.db`` when there is one, else ``events.parquet``, or a file
 the caller names), what a run trained on (:func:`fingerprint`: row counts, time range and
 a sha256 of the events sorted by id), and how time is cut:
 
@@ -26,6 +26,8 @@ import pandas as pd
 from catalog.catalog import World
 from catalog.datadir import DataDir
 from catalog.errors import ConfigError, NotReadyError
+from catalog.eventlog import EventLog
+from catalog.events import read_events_file as _read_events_file
 from catalog.ids import IdMap
 from catalog.schema import EVENT_COLUMNS, Mentee, parse_timestamp
 from recommender.features import ModelFeatures, build_features
@@ -73,32 +75,13 @@ def canonical_events(df: pd.DataFrame) -> pd.DataFrame:
 
 def read_events_file(path: str | Path) -> pd.DataFrame:
     """Events from a Parquet, CSV or JSON Lines file with canonical columns (``value``, ``source``,
-    ``event_id`` optional). Other platforms' exports go through ``skillpath evaluate``'s lenient reader."""
+    ``event_id`` optional), read and validated by :func:`catalog.events.read_events_file`
+    (every bad row reported with its line; an undecodable file is a ConfigError naming it).
+    Other platforms' exports go through ``skillpath evaluate``'s lenient reader."""
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"{p}: no such events file")
-    suffix = p.suffix.lower()
-    if suffix == ".parquet":
-        df = pd.read_parquet(p)
-    elif suffix == ".csv":
-        df = pd.read_csv(p, dtype={"event_id": str, "user_id": str, "item_id": str, "event_type": str,
-                                   "source": str})
-    elif suffix in (".jsonl", ".ndjson"):
-        df = pd.read_json(p, lines=True, dtype={"user_id": str, "item_id": str})
-    else:
-        raise ConfigError(f"{p}: unsupported events file type {suffix or '(none)'!r}; use .parquet, .csv or .jsonl")
-    return canonical_events(df)
-
-
-def _event_log_class():
-    """``catalog.eventlog.EventLog`` where that module is installed, else None."""
-    try:
-        from catalog.eventlog import EventLog
-    except ModuleNotFoundError as e:
-        if e.name in ("catalog.eventlog", None):
-            return None
-        raise
-    return EventLog
+    return canonical_events(_read_events_file(p))
 
 
 def load_events(data_dir: DataDir | str | Path, *, events_path: str | Path | None = None) -> tuple[pd.DataFrame, str]:
@@ -106,20 +89,13 @@ def load_events(data_dir: DataDir | str | Path, *, events_path: str | Path | Non
     dd = data_dir if isinstance(data_dir, DataDir) else DataDir(data_dir)
     if events_path is not None:
         return read_events_file(events_path), str(Path(events_path).resolve())
-    event_log = _event_log_class()
-    if event_log is not None and dd.events_db.is_file():
-        log = event_log(dd.events_db)
-        try:
+    if dd.events_db.is_file():
+        with EventLog(dd.events_db) as log:
             return canonical_events(log.read()), str(dd.events_db)
-        finally:
-            close = getattr(log, "close", None)
-            if callable(close):
-                close()
     parquet = dd.root / "events.parquet"
     if parquet.is_file():
         return read_events_file(parquet), str(parquet)
-    hint = " (events.db exists but catalog.eventlog is not installed)" if dd.events_db.is_file() else ""
-    raise NotReadyError(f"no events in {dd.root}{hint}; run `skillpath data synth`, import events, "
+    raise NotReadyError(f"no events in {dd.root}; run `skillpath data synth`, import events, "
                         "or pass --events FILE")
 
 

@@ -1,8 +1,7 @@
 """Write a generated world into a data dir: CSVs, the hidden truth, and the events.
 
 The events go into the durable event log (``events.db``, :mod:`catalog.eventlog`) in
-batches. The event log is imported lazily: where it is not installed, the events are
-written to ``events.parquet`` instead, so the generator works on its own.
+batches.
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ from pathlib import Path
 
 from catalog.datadir import DataDir
 from catalog.errors import ConfigError
+from catalog.eventlog import EventLog
 from catalog.writers import atomic_write_parquet, save_world
 
 __all__ = ["EVENT_BATCH", "SaveReport", "existing_outputs", "save_synth", "truth_path", "events_parquet_path"]
@@ -38,27 +38,15 @@ class SaveReport:
     """Where the events went and what the event log said about them."""
 
     events_path: Path
-    event_log: bool          # True: appended to events.db; False: written to events.parquet
     accepted: int
     duplicates: int
 
 
 def existing_outputs(dd: DataDir) -> list[Path]:
-    """Files a new world would replace (world CSVs, event log, events Parquet, truth)."""
+    """Files a new world would replace (world CSVs, event log, an imported events Parquet, truth)."""
     candidates = [dd.skills, dd.resources, dd.mentees, dd.mentors, *_event_log_files(dd),
                   events_parquet_path(dd), truth_path(dd)]
     return [p for p in candidates if p.exists()]
-
-
-def _load_event_log():
-    """``catalog.eventlog.EventLog`` if that module exists, else None (a real import error propagates)."""
-    try:
-        from catalog.eventlog import EventLog
-    except ModuleNotFoundError as e:
-        if e.name in ("catalog.eventlog", None):
-            return None
-        raise
-    return EventLog
 
 
 def save_synth(sw, dd: DataDir, *, replace: bool = False, batch_size: int = EVENT_BATCH,
@@ -82,12 +70,6 @@ def save_synth(sw, dd: DataDir, *, replace: bool = False, batch_size: int = EVEN
     atomic_write_parquet(sw.truth, truth_path(dd))
     events = sw.events
     total = len(events)
-    EventLog = _load_event_log()
-    if EventLog is None:
-        atomic_write_parquet(events, events_parquet_path(dd))
-        if on_batch:
-            on_batch(total, total)
-        return SaveReport(events_parquet_path(dd), False, total, 0)
     accepted = duplicates = 0
     with EventLog(dd.events_db) as log:
         for a in range(0, total, batch_size):
@@ -96,4 +78,4 @@ def save_synth(sw, dd: DataDir, *, replace: bool = False, batch_size: int = EVEN
             duplicates += int(res.duplicates)
             if on_batch:
                 on_batch(min(a + batch_size, total), total)
-    return SaveReport(dd.events_db, True, accepted, duplicates)
+    return SaveReport(dd.events_db, accepted, duplicates)

@@ -1,16 +1,13 @@
-"""Writing a synthetic world: CSVs, truth, and the events (event log when present, else Parquet)."""
+"""Writing a synthetic world: CSVs, truth, and the events (into the event log)."""
 
 from __future__ import annotations
-
-import sys
-import types
-from dataclasses import dataclass
 
 import pandas as pd
 import pytest
 
 from catalog.datadir import DataDir
 from catalog.errors import ConfigError
+from catalog.eventlog import EventLog
 from catalog.synth import SynthConfig, generate
 from catalog.synth.store import events_parquet_path, existing_outputs, save_synth, truth_path
 
@@ -20,70 +17,34 @@ def world():
     return generate(SynthConfig(seed=5, n_mentees=120, n_items=200, n_mentors=5, days=30))
 
 
-@dataclass
-class _Result:
-    accepted: int
-    duplicates: int
-    event_ids: list
+def _stored(dd):
+    with EventLog(dd.events_db) as log:
+        return log.read()
 
 
-class _FakeEventLog:
-    """Stands in for catalog.eventlog.EventLog: records each batch it is given."""
-
-    instances: list["_FakeEventLog"] = []
-
-    def __init__(self, path) -> None:
-        self.path, self.batches, self.closed = path, [], False
-        _FakeEventLog.instances.append(self)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.closed = True
-
-    def append(self, df):
-        self.batches.append(df.copy())
-        return _Result(len(df), 0, df["event_id"].tolist())
-
-
-def test_without_event_log_writes_parquet_and_truth(world, tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "catalog.eventlog", None)  # import fails like a missing module
-    dd = DataDir(tmp_path)
-    report = save_synth(world, dd)
-    assert not report.event_log and report.accepted == len(world.events)
-    pd.testing.assert_frame_equal(pd.read_parquet(events_parquet_path(dd)), world.events)
-    pd.testing.assert_frame_equal(pd.read_parquet(truth_path(dd)), world.truth)
-    assert dd.has_world() and dd.mentees.exists() and dd.mentors.exists()
-    assert not list(tmp_path.rglob("*.tmp"))  # atomic writes leave no temp files
-
-
-def test_with_event_log_appends_in_batches(world, tmp_path, monkeypatch):
-    fake = types.ModuleType("catalog.eventlog")
-    fake.EventLog = _FakeEventLog
-    monkeypatch.setitem(sys.modules, "catalog.eventlog", fake)
-    _FakeEventLog.instances.clear()
+def test_appends_events_to_the_log_in_batches_and_writes_truth(world, tmp_path):
     dd = DataDir(tmp_path)
     seen = []
     report = save_synth(world, dd, batch_size=1000, on_batch=lambda done, total: seen.append((done, total)))
-    (log,) = _FakeEventLog.instances
-    assert log.path == dd.events_db and log.closed
-    assert [len(b) for b in log.batches[:-1]] == [1000] * (len(log.batches) - 1)
-    pd.testing.assert_frame_equal(pd.concat(log.batches), world.events)
-    assert report.event_log and report.accepted == len(world.events) and report.duplicates == 0
-    assert seen[-1] == (len(world.events), len(world.events))
+    assert report.events_path == dd.events_db
+    assert report.accepted == len(world.events) and report.duplicates == 0
+    assert [d for d, _ in seen] == [min(a + 1000, len(world.events)) for a in range(0, len(world.events), 1000)]
+    stored = _stored(dd)
+    assert sorted(stored["event_id"]) == sorted(world.events["event_id"])
+    pd.testing.assert_frame_equal(pd.read_parquet(truth_path(dd)), world.truth)
+    assert dd.has_world() and dd.mentees.exists() and dd.mentors.exists()
     assert not events_parquet_path(dd).exists()
+    assert not list(tmp_path.rglob("*.tmp"))  # atomic writes leave no temp files
 
 
-def test_refuses_to_overwrite_unless_replace(world, tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "catalog.eventlog", None)
+def test_refuses_to_overwrite_unless_replace(world, tmp_path):
     dd = DataDir(tmp_path)
     save_synth(world, dd)
-    stale_db = dd.events_db
-    stale_db.write_bytes(b"old log")
-    assert stale_db in existing_outputs(dd)
+    assert dd.events_db in existing_outputs(dd)
     with pytest.raises(ConfigError, match="already holds a world"):
         save_synth(world, dd)
-    save_synth(world, dd, replace=True)
-    assert not stale_db.exists()  # never mix two worlds' events
-    assert events_parquet_path(dd).exists()
+    events_parquet_path(dd).write_bytes(b"an old import")
+    report = save_synth(world, dd, replace=True)
+    assert report.accepted == len(world.events) and report.duplicates == 0  # the old log was deleted first
+    assert len(_stored(dd)) == len(world.events)  # never mix two worlds' events
+    assert not events_parquet_path(dd).exists()

@@ -64,3 +64,31 @@ def test_age_phrases():
     assert age_phrase(20) == "3 weeks ago"
     assert age_phrase(61) == "2 months ago"
     assert age_phrase(3 * 365) == "3 years ago"
+
+
+def test_stale_reach_only_for_the_current_day_and_computed_once(served, monkeypatch):
+    """Regression: every distinct as_of used to read the whole log and rank every mentee twice."""
+    import threading
+
+    app = _app(served)
+    reach = app.stale_reach
+    calls = []
+    real = reach._compute
+
+    def counting(bundle, users):
+        calls.append(1)
+        return real(bundle, users)
+
+    monkeypatch.setattr(reach, "_compute", counting)
+    other = app.view.as_of - timedelta(days=30)
+    past = reach.report(other)
+    assert past.items and all(i.reach_without_decay is None and i.reach_with_decay is None for i in past.items)
+    assert past.n_mentees == 0 and calls == []
+    threads = [threading.Thread(target=reach.report) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    today = reach.report(app.view.as_of)
+    assert calls == [1]  # four concurrent callers and one more: one computation
+    assert today.n_mentees > 0 and all(i.reach_without_decay is not None for i in today.items)

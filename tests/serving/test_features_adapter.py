@@ -141,3 +141,19 @@ def test_empty_request_and_bad_parameters():
 def test_importing_the_adapter_does_not_import_feast():
     code = "import sys, serving.features_adapter; sys.exit(1 if 'feast' in sys.modules else 0)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_status_reports_the_last_call_and_the_breaker_without_reading(store):
+    clock = Clock()
+    with OnlineFeatures(lambda: store, timeout_s=1.0, failure_threshold=1, cooldown_s=10, clock=clock) as of:
+        assert of.status == "ok" and store.calls == 0  # nothing seen yet, nothing read
+        of.get_mentee_features(["u1"])
+        store.broken = True
+        of.get_mentee_features(["u1"])  # fails: the breaker opens
+        calls = store.calls
+        assert of.status == "unavailable" and of.status == "unavailable" and store.calls == calls
+        store.broken = False
+        clock.now += 11  # cooldown over: still the last call's status until a call succeeds
+        assert of.status == "unavailable" and store.calls == calls
+        of.get_mentee_features(["u1"])
+        assert of.status == "ok" and store.calls == calls + 1

@@ -88,28 +88,23 @@ def test_oulad_command_one_presentation(tmp_path, capsys):
 
 
 def test_events_go_to_the_event_log_in_batches(inputs, monkeypatch):
-    """With catalog.eventlog present (built on another branch), events are appended to
-    DIR/events.db in batches through ``EventLog(path).append(df)``."""
-    import sys
-    import types
-
+    """Events are appended to DIR/events.db in batches through ``EventLog(path).append(df)``."""
     import skillpath_cli.data_import as mod
+    from catalog.eventlog import EventLog
 
     appended: list[int] = []
+    real_append = EventLog.append
 
-    class FakeLog:
-        def __init__(self, path):
-            self.path = Path(path)
+    def spy(self, df, *args, **kwargs):
+        assert list(df.columns)[:3] == ["event_id", "user_id", "item_id"]
+        appended.append(len(df))
+        return real_append(self, df, *args, **kwargs)
 
-        def append(self, df):
-            assert list(df.columns)[:3] == ["event_id", "user_id", "item_id"]
-            appended.append(len(df))
-            self.path.write_text(f"{sum(appended)} events")
-
-    monkeypatch.setitem(sys.modules, "catalog.eventlog", types.SimpleNamespace(EventLog=FakeLog))
+    monkeypatch.setattr(EventLog, "append", spy)
     monkeypatch.setattr(mod, "EVENT_BATCH", 1)
     out = inputs / "data"
     assert _run(["data", "import", "--catalog", str(inputs / "cat.csv"), "--events", str(inputs / "ev.csv"),
                  "--out", str(out)]) == 0
     assert appended == [1, 1]
-    assert (out / "events.db").read_text() == "2 events"
+    with EventLog(out / "events.db") as log:
+        assert log.count() == 2

@@ -122,3 +122,15 @@ def test_help_explains():
     assert res.exit_code == 0 and "half credit one level below" in res.output
     res = CliRunner().invoke(cli, ["mentors", "assign", "--help"])
     assert res.exit_code == 0 and "linear assignment" in res.output
+
+
+def test_undecodable_cohort_and_assignment_files_are_one_line_errors(capsys, data, tmp_path):
+    for name in ("cohort.csv", "cohort.txt"):
+        bad = tmp_path / name
+        bad.write_bytes(b"user_id\n\xff\xfe\x00u1\n")
+        code, _, err = run(capsys, data, "assign", "--cohort", str(bad))
+        assert code == 2 and len(err.strip().splitlines()) == 1 and name in err and "UTF-8" in err
+    bad = tmp_path / "assignment.csv"
+    bad.write_bytes(b"user_id,mentor_id\n\xff\xfe,m1\n")
+    code, _, err = run(capsys, data, "rematch", "--assignment", str(bad))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "assignment.csv" in err
