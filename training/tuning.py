@@ -38,7 +38,7 @@ GRIDS: dict[str, dict[str, list[Any]]] = {
     "popularity": {"binary": [False, True], "half_life_days": [1.0, 3.0, 7.0, 14.0, 30.0, 90.0, None]},
 }
 
-_PRIOR = {"recency_weight": [0.1, 0.3, 1.0, 3.0, 10.0], "recency_half_life_days": [1.0, 3.0, 7.0, 30.0, None]}
+_PRIOR = {"recency_weight": [0.1, 0.3, 1.0, 3.0, 10.0], "recency_half_life_days": [1.0, 3.0, 7.0, 30.0, 90.0, None]}
 PRIOR_GRIDS: dict[str, dict[str, list[Any]]] = {name: _PRIOR for name in ("als", "bpr", "ease", "lightfm")}
 
 
