@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         print("| model | stage | params | ndcg@%d (val) | recall@%d (val) | fit s |" % (args.k, args.k))
         print("| --- | --- | --- | --- | --- | --- |")
         for r in trials.itertuples(index=False):
-            print(f"| {r.model} | {r.stage} | `{json.dumps(r.params)}` | {r[3]:.4f} | {r[4]:.4f} | {r.fit_seconds:.2f} |")
+            print(f"| {r.model} | {r.stage} | `{json.dumps(r.params)}` | {r[3]:.4f} | {r[4]:.4f} "
+                  f"| {r.fit_seconds:.2f} |")
         best = best_params(trials, args.k)
         print("\nBest on validation:", json.dumps(best, sort_keys=True))
         if args.trials_out:

@@ -38,7 +38,10 @@ GRIDS: dict[str, dict[str, list[Any]]] = {
     "popularity": {"binary": [False, True], "half_life_days": [1.0, 3.0, 7.0, 14.0, 30.0, 90.0, None]},
 }
 
-_PRIOR = {"recency_weight": [0.1, 0.3, 1.0, 3.0, 10.0], "recency_half_life_days": [1.0, 3.0, 7.0, 30.0, 90.0, None]}
+_PRIOR: dict[str, list[Any]] = {
+    "recency_weight": [0.1, 0.3, 1.0, 3.0, 10.0],
+    "recency_half_life_days": [1.0, 3.0, 7.0, 30.0, 90.0, None],
+}
 PRIOR_GRIDS: dict[str, dict[str, list[Any]]] = {name: _PRIOR for name in ("als", "bpr", "ease", "lightfm")}
 
 
@@ -89,7 +92,8 @@ def tune(names: Sequence[str], fit_events: pd.DataFrame, val_events: pd.DataFram
         if not isinstance(model, RecencyPrior):
             continue
         for prior in grid(prior_grids[name]):
-            model.set_params(**prior).refit_prior(prepared.train)
+            model.set_params(**prior)  # type: ignore[attr-defined]  # a Recommender too
+            model.refit_prior(prepared.train)
             score(name, "prior", {**base, **prior}, model, seconds)
     return pd.DataFrame(rows)
 
