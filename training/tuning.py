@@ -16,6 +16,7 @@ Popularity's own half-life is in its base grid: it is the baseline the others mu
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -27,7 +28,7 @@ from recommender.models.recency import RecencyPrior
 from training.data import prepare
 from training.evaluate import fit_model, rank_users, ranking_metrics, truth_of
 
-__all__ = ["GRIDS", "PRIOR_GRIDS", "grid", "tune", "best_params"]
+__all__ = ["GRIDS", "PRIOR_GRIDS", "grid", "tune", "best_params", "shared_defaults"]
 
 GRIDS: dict[str, dict[str, list[Any]]] = {
     "als": {"factors": [32, 64, 128], "regularization": [0.1, 1.0, 10.0], "alpha": [1.0, 4.0], "iterations": [15]},
@@ -105,3 +106,46 @@ def best_params(trials: pd.DataFrame, k: int = 10) -> dict[str, dict[str, Any]]:
     for name, group in trials.groupby("model", sort=False):
         out[str(name)] = dict(group.loc[group[col].idxmax(), "params"])
     return out
+
+
+def _key(params: Mapping[str, Any]) -> str:
+    return json.dumps(dict(params), sort_keys=True, default=str)
+
+
+def shared_defaults(trials: Mapping[str, pd.DataFrame], k: int = 10, *, baseline: str = "popularity",
+                    ) -> pd.DataFrame:
+    """One setting per model for every dataset: the params tried on *all* datasets whose
+    worst ratio to the dataset's best ``baseline`` trial (validation ``ndcg@k``) is highest.
+
+    ``trials`` maps a dataset name to its :func:`tune` table. Maximising the worst ratio,
+    rather than the mean NDCG, asks for a setting that beats the tuned baseline on each
+    dataset, whatever the datasets' NDCG scales. Returns one row per model: ``model``,
+    ``params``, ``min_ratio`` and ``<dataset>/ndcg@k`` for each dataset, best ``min_ratio`` first.
+    """
+    col = f"ndcg@{k}"
+    bars = {}
+    for ds, t in trials.items():
+        base = t.loc[t.model == baseline, col]
+        if base.empty or base.max() <= 0:
+            raise ValueError(f"{ds}: no positive {baseline} trial to compare with")
+        bars[ds] = float(base.max())
+    scores: dict[tuple[str, str], dict[str, float]] = {}
+    params_of: dict[str, dict[str, Any]] = {}
+    for ds, t in trials.items():
+        for model, params, val in t[["model", "params", col]].itertuples(index=False, name=None):
+            key = _key(params)
+            params_of[key] = dict(params)
+            by_ds = scores.setdefault((str(model), key), {})
+            by_ds[ds] = max(float(val), by_ds.get(ds, float("-inf")))
+    rows = []
+    for (model, key), by_ds in scores.items():
+        if set(by_ds) != set(trials):
+            continue
+        rows.append({"model": model, "params": params_of[key],
+                     "min_ratio": min(by_ds[ds] / bars[ds] for ds in trials),
+                     **{f"{ds}/{col}": by_ds[ds] for ds in trials}})
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    best = table.loc[table.groupby("model", sort=False)["min_ratio"].idxmax()]
+    return best.sort_values("min_ratio", ascending=False, kind="stable").reset_index(drop=True)

@@ -6,7 +6,7 @@ import pytest
 
 from training.data import prepare, validation_split
 from training.evaluate import fit_model, score_prepared
-from training.tuning import best_params, grid, tune
+from training.tuning import best_params, grid, shared_defaults, tune
 
 
 def test_grid_is_every_combination():
@@ -37,3 +37,24 @@ def test_tune_searches_base_then_prior_and_never_refits_for_the_prior(block):
     best = best_params(trials, k=5)
     assert set(best) == {"als", "popularity"}
     assert best["als"] == dict(als.loc[als["ndcg@5"].idxmax(), "params"])
+
+
+def _trials(rows):
+    import pandas as pd
+
+    return pd.DataFrame([{"model": m, "stage": "base", "params": p, "ndcg@10": v, "recall@10": 0.0,
+                          "fit_seconds": 0.0} for m, p, v in rows])
+
+
+def test_shared_defaults_maximise_the_worst_ratio_to_the_tuned_baseline():
+    a = _trials([("popularity", {"h": 1}, 0.30), ("popularity", {"h": None}, 0.0),
+                 ("als", {"w": 1}, 0.33), ("als", {"w": 2}, 0.20), ("als", {"only_here": 1}, 0.9)])
+    b = _trials([("popularity", {"h": 1}, 0.05), ("popularity", {"h": None}, 0.10),
+                 ("als", {"w": 1}, 0.09), ("als", {"w": 2}, 0.12)])
+    table = shared_defaults({"a": a, "b": b}).set_index("model")
+    # w=1: min(0.33/0.30, 0.09/0.10) = 0.9; w=2: min(0.667, 1.2) = 0.667; "only_here" is not on both.
+    assert table.loc["als", "params"] == {"w": 1}
+    assert table.loc["als", "min_ratio"] == pytest.approx(0.9)
+    assert table.loc["als", "a/ndcg@10"] == pytest.approx(0.33) and table.loc["als", "b/ndcg@10"] == pytest.approx(0.09)
+    assert table.loc["popularity", "params"] == {"h": 1}  # min(1.0, 0.5) beats min(0.0, 1.0)
+    assert list(table.index) == ["popularity", "als"]
