@@ -1,6 +1,6 @@
 """Model quality and training time on a data dir, with an optional tuning search.
 
-    python benchmarks/training.py --data-dir DIR [--cutoff DATE] [--tune] [--models all]
+    python benchmarks/training.py --data-dir DIR [--cutoff DATE] [--tune [--grids JSON]] [--models all]
 
 Protocol: events before ``--cutoff`` (default: the 80% time quantile) are TRAIN, the rest
 TEST. With ``--tune`` each model's grid (training/tuning.py: base grid, then the recency
@@ -32,7 +32,7 @@ from training.data import load_training_data, time_quantile, validation_split  #
 from training.defaults import model_params, parse_model_names  # noqa: E402
 from training.evaluate import run_comparison, split_events  # noqa: E402
 from training.plots import comparison_markdown  # noqa: E402
-from training.tuning import best_params, tune  # noqa: E402
+from training.tuning import GRIDS, best_params, tune  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tune", action="store_true", help="search GRIDS on a validation split of TRAIN")
     ap.add_argument("--use-tuned", action="store_true", help="score the tuned winners on TEST (not the defaults)")
     ap.add_argument("--trials-out", default=None, metavar="FILE", help="write the tuning trials as JSON lines")
+    ap.add_argument("--grids", default=None, metavar="JSON",
+                    help='replace some models\' base grids, e.g. \'{"als": {"factors": [64]}}\' (a second pass '
+                         "that sweeps the recency prior on one shared base setting)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     data = load_training_data(args.data_dir)
@@ -56,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         v = validation_split(train)
         print(f"\n## Tuning on a validation window cut from TRAIN at {v.cutoff} "
               f"({len(v.train):,} fit / {len(v.test):,} validation events)\n")
-        trials = tune(names, v.train, v.test, data.world, k=args.k, id_events=[train],
+        grids = {**GRIDS, **(json.loads(args.grids) if args.grids else {})}
+        trials = tune(names, v.train, v.test, data.world, k=args.k, id_events=[train], grids=grids,
                       on_trial=lambda n, p, s: print(f"  {n} {p} ndcg@{args.k}={s:.4f}", file=sys.stderr))
         print("| model | stage | params | ndcg@%d (val) | recall@%d (val) | fit s |" % (args.k, args.k))
         print("| --- | --- | --- | --- | --- | --- |")
