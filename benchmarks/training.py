@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tune", action="store_true", help="search GRIDS on a validation split of TRAIN")
     ap.add_argument("--use-tuned", action="store_true", help="score the tuned winners on TEST (not the defaults)")
     ap.add_argument("--trials-out", default=None, metavar="FILE", help="write the tuning trials as JSON lines")
+    ap.add_argument("--tune-only", action="store_true", help="stop after the validation search (TEST is not scored)")
     ap.add_argument("--grids", default=None, metavar="JSON",
                     help='replace some models\' base grids, e.g. \'{"als": {"factors": [64]}}\' (a second pass '
                          "that sweeps the recency prior on one shared base setting)")
@@ -71,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
         print("\nBest on validation:", json.dumps(best, sort_keys=True))
         if args.trials_out:
             trials.to_json(args.trials_out, orient="records", lines=True)
+        if args.tune_only:
+            print(f"\ntotal {time.perf_counter() - t0:.0f} s")
+            return 0
         if args.use_tuned:
             params = {n: model_params(n, best[n]) for n in names if n in best}
         elif "popularity" in best:
