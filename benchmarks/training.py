@@ -44,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tune", action="store_true", help="search GRIDS on a validation split of TRAIN")
     ap.add_argument("--use-tuned", action="store_true", help="score the tuned winners on TEST (not the defaults)")
     ap.add_argument("--trials-out", default=None, metavar="FILE", help="write the tuning trials as JSON lines")
+    ap.add_argument("--params", default=None, metavar="JSON",
+                    help='parameter overrides per model for the TEST run, e.g. the baseline tuned on this dataset: '
+                         '\'{"popularity": {"binary": true, "half_life_days": 1}}\'')
     ap.add_argument("--tune-only", action="store_true", help="stop after the validation search (TEST is not scored)")
     ap.add_argument("--grids", default=None, metavar="JSON",
                     help='replace some models\' base grids, e.g. \'{"als": {"factors": [64]}}\' (a second pass '
@@ -55,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     cutoff = parse_timestamp(args.cutoff) if args.cutoff else time_quantile(data.events, 0.8)
     train, test = split_events(data.events, cutoff=cutoff)
     print(f"# {args.data_dir}: {len(data.events):,} events; TRAIN < {cutoff} ({len(train):,}), TEST ({len(test):,})")
-    params = {n: model_params(n) for n in names}
+    overrides = json.loads(args.params) if args.params else {}
+    params = {n: model_params(n, overrides.get(n)) for n in names}
     if args.tune:
         v = validation_split(train)
         print(f"\n## Tuning on a validation window cut from TRAIN at {v.cutoff} "
