@@ -1,12 +1,14 @@
 """Model quality and training time on a data dir, with an optional tuning search.
 
-    python benchmarks/training.py --data-dir DIR [--cutoff DATE] [--tune] [--models all]
+    python benchmarks/training.py --data-dir DIR [--cutoff DATE] [--tune [--grids JSON]] [--models all]
 
 Protocol: events before ``--cutoff`` (default: the 80% time quantile) are TRAIN, the rest
-TEST. With ``--tune`` each model's grid (training/tuning.py) is searched on a validation
-window cut from TRAIN (its last 20%), never on TEST. Every model is then fitted on TRAIN
-with its defaults (training/defaults.py) -- or the tuned winners with ``--use-tuned`` --
-and scored on TEST. Prints markdown tables: the trials, the comparison, fit seconds.
+TEST. With ``--tune`` each model's grid (training/tuning.py: base grid, then the recency
+prior) is searched on a validation window cut from TRAIN (its last 20%), never on TEST.
+Every model is then fitted on TRAIN with its defaults (training/defaults.py) -- or the
+tuned winners with ``--use-tuned`` -- and scored on TEST. The baseline is popularity with
+*this dataset's* tuned half-life when ``--tune`` is given (the strongest honest baseline),
+else its default. Prints markdown tables: the trials, the comparison, the margins.
 """
 
 from __future__ import annotations
@@ -30,33 +32,7 @@ from training.data import load_training_data, time_quantile, validation_split  #
 from training.defaults import model_params, parse_model_names  # noqa: E402
 from training.evaluate import run_comparison, split_events  # noqa: E402
 from training.plots import comparison_markdown  # noqa: E402
-from training.tuning import tune  # noqa: E402
-
-
-def _with_recent_popularity(comp, world, train, cutoff, days: float, k: int):
-    """Add a row: popularity counted with each event decayed by ``0.5 ** (age / days)`` at the cutoff."""
-    import dataclasses
-
-    import pandas as pd
-
-    from catalog.freshness import catalog_freshness
-    from recommender.interactions import build_interactions
-    from recommender.models import make_model
-    from training.evaluate import ModelResult, score_prepared
-
-    p = comp.prepared
-    decayed = build_interactions(train, users=p.users, items=p.items, now=cutoff, half_life_days=days,
-                                 on_unknown="drop")
-    weighted = dataclasses.replace(p, train=dataclasses.replace(p.train, matrix=decayed.matrix))
-    t0 = time.perf_counter()
-    model = make_model("popularity").fit(weighted.train)
-    seconds = time.perf_counter() - t0
-    metrics, curve, fresh = score_prepared(model, p, k, freshness=catalog_freshness(world.catalog, cutoff))
-    name = f"popularity-recent-{days:g}d"
-    comp.results[name] = ModelResult(name, {"half_life_days": days}, metrics, curve, fresh, seconds)
-    row = pd.DataFrame([{"model": name, **metrics, "fit_seconds": seconds}]).reindex(columns=comp.table.columns)
-    comp.table = pd.concat([comp.table, row], ignore_index=True)
-    return comp
+from training.tuning import GRIDS, best_params, tune  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,8 +43,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--tune", action="store_true", help="search GRIDS on a validation split of TRAIN")
     ap.add_argument("--use-tuned", action="store_true", help="score the tuned winners on TEST (not the defaults)")
-    ap.add_argument("--recent-popularity", type=float, default=None, metavar="DAYS",
-                    help="also score popularity over recency-weighted interactions (this half-life)")
+    ap.add_argument("--trials-out", default=None, metavar="FILE", help="write the tuning trials as JSON lines")
+    ap.add_argument("--params", default=None, metavar="JSON",
+                    help='parameter overrides per model for the TEST run, e.g. the baseline tuned on this dataset: '
+                         '\'{"popularity": {"binary": true, "half_life_days": 1}}\'')
+    ap.add_argument("--tune-only", action="store_true", help="stop after the validation search (TEST is not scored)")
+    ap.add_argument("--grids", default=None, metavar="JSON",
+                    help='replace some models\' base grids, e.g. \'{"als": {"factors": [64]}}\' (a second pass '
+                         "that sweeps the recency prior on one shared base setting)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     data = load_training_data(args.data_dir)
@@ -76,24 +58,33 @@ def main(argv: list[str] | None = None) -> int:
     cutoff = parse_timestamp(args.cutoff) if args.cutoff else time_quantile(data.events, 0.8)
     train, test = split_events(data.events, cutoff=cutoff)
     print(f"# {args.data_dir}: {len(data.events):,} events; TRAIN < {cutoff} ({len(train):,}), TEST ({len(test):,})")
-    params = {n: model_params(n) for n in names}
+    overrides = json.loads(args.params) if args.params else {}
+    params = {n: model_params(n, overrides.get(n)) for n in names}
     if args.tune:
         v = validation_split(train)
         print(f"\n## Tuning on a validation window cut from TRAIN at {v.cutoff} "
               f"({len(v.train):,} fit / {len(v.test):,} validation events)\n")
-        trials = tune(names, v.train, v.test, data.world, k=args.k, id_events=[train],
+        grids = {**GRIDS, **(json.loads(args.grids) if args.grids else {})}
+        trials = tune(names, v.train, v.test, data.world, k=args.k, id_events=[train], grids=grids,
                       on_trial=lambda n, p, s: print(f"  {n} {p} ndcg@{args.k}={s:.4f}", file=sys.stderr))
-        print("| model | params | ndcg@%d (val) | recall@%d (val) | fit s |" % (args.k, args.k))
-        print("| --- | --- | --- | --- | --- |")
+        print("| model | stage | params | ndcg@%d (val) | recall@%d (val) | fit s |" % (args.k, args.k))
+        print("| --- | --- | --- | --- | --- | --- |")
         for r in trials.itertuples(index=False):
-            print(f"| {r.model} | `{json.dumps(r.params)}` | {r[2]:.4f} | {r[3]:.4f} | {r.fit_seconds:.2f} |")
-        best = trials.loc[trials.groupby("model")[f"ndcg@{args.k}"].idxmax()]
-        print("\nBest on validation:", {r.model: r.params for r in best.itertuples(index=False)})
+            print(f"| {r.model} | {r.stage} | `{json.dumps(r.params)}` | {r[3]:.4f} | {r[4]:.4f} "
+                  f"| {r.fit_seconds:.2f} |")
+        best = best_params(trials, args.k)
+        print("\nBest on validation:", json.dumps(best, sort_keys=True))
+        if args.trials_out:
+            trials.to_json(args.trials_out, orient="records", lines=True)
+        if args.tune_only:
+            print(f"\ntotal {time.perf_counter() - t0:.0f} s")
+            return 0
         if args.use_tuned:
-            params = {r.model: r.params for r in best.itertuples(index=False)}
+            params = {n: model_params(n, best[n]) for n in names if n in best}
+        elif "popularity" in best:
+            params["popularity"] = model_params("popularity", best["popularity"])
     comp = run_comparison(names, train, test, data.world, k=args.k, params=params, id_events=[data.events])
-    if args.recent_popularity:
-        comp = _with_recent_popularity(comp, data.world, train, cutoff, args.recent_popularity, args.k)
+    print("\nParams:", json.dumps(params, sort_keys=True, default=str))
     print(f"\n## TEST (fitted on TRAIN, scored on TEST; as of {cutoff})\n")
     print(comparison_markdown(comp))
     ndcg = comp.table.set_index("model")[f"ndcg@{args.k}"]

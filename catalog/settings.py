@@ -75,7 +75,7 @@ class ServingSettings(_Strict):
 
 class Settings(_Strict):
     data_dir: Path = Path("skillpath-data")
-    default_model: str = "lightfm"
+    default_model: str = "bpr"
     k: int = Field(10, ge=1, le=100)
     scoring: ScoringSettings = ScoringSettings()
     tracking: TrackingSettings = TrackingSettings()

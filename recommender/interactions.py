@@ -11,6 +11,11 @@ recent, when decayed) event of that type: repeating a view does not inflate it, 
 view + start + complete adds up. Impressions weigh 0 (being shown something is not
 liking it); a dismissal that is more recent than every positive event removes the pair
 from ``matrix``. Time enters only through ``now``, which is passed in.
+
+``age_days`` (same sparsity as ``matrix``) holds, per pair, the age in days of its most
+recent positive event at ``now`` (or at the latest event when ``now`` is not given): what
+recency-weighted popularity (:mod:`recommender.models.recency`) decays by, with a
+half-life each model chooses at fit time.
 """
 
 from __future__ import annotations
@@ -67,6 +72,7 @@ class Interactions:
     seen: sp.csr_matrix
     users: IdMap
     items: IdMap
+    age_days: sp.csr_matrix | None = None  # same pattern as matrix: days since the pair's last positive event
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -82,6 +88,15 @@ class Interactions:
         if seen:
             rows.append(self.seen[user_index].indices)
         return np.unique(np.concatenate(rows)).astype(np.int64)
+
+    def ages_for(self, matrix: sp.csr_matrix) -> sp.csr_matrix | None:
+        """``age_days`` if it is aligned with ``matrix`` (same shape and sparsity), else None."""
+        a = self.age_days
+        if a is None or a.shape != matrix.shape or a.nnz != matrix.nnz:
+            return None
+        if not (np.array_equal(a.indptr, matrix.indptr) and np.array_equal(a.indices, matrix.indices)):
+            return None
+        return a
 
 
 def user_id_map(events: pd.DataFrame, mentees: Iterable[Mentee] = ()) -> IdMap:
@@ -206,11 +221,12 @@ def build_interactions(events: pd.DataFrame, *, users: IdMap, items: IdMap,
     per_type = ev[is_positive].groupby(["u", "i", "t"])["w"].max().groupby(level=["u", "i"]).sum()
     per_type = per_type[~per_type.index.isin(dismissed_idx)]
     matrix = csr(*_pairs(per_type.index), per_type.to_numpy(), np.float32)
+    age_days = _ages(matrix, last_positive, now_ts if now_ts is not None else ev["ts"].max())
     dismissed = csr(*_pairs(dismissed_idx), np.ones(len(dismissed_idx)), bool)
     acted = (ev["t"] != "impression").to_numpy()
     seen = csr(ev["u"].to_numpy()[acted], ev["i"].to_numpy()[acted], np.ones(int(acted.sum())), bool)
     seen.data[:] = True
-    return Interactions(matrix=matrix, dismissed=dismissed, seen=seen, users=users, items=items)
+    return Interactions(matrix=matrix, dismissed=dismissed, seen=seen, users=users, items=items, age_days=age_days)
 
 
 @dataclass(frozen=True)
@@ -277,3 +293,17 @@ def user_interactions(rows: Iterable[Sequence], *, items: IdMap,
     history = sp.csr_matrix((vals, cols, np.array([0, len(cols)], np.int32)), shape=(1, len(items)))
     return UserInteractions(history=history, dismissed=np.array(sorted(dismissed), np.int64),
                             seen=np.array(sorted(seen), np.int64))
+
+
+def _ages(matrix: sp.csr_matrix, last_positive: pd.Series, now: pd.Timestamp | np.datetime64 | None
+          ) -> sp.csr_matrix:
+    """Days from each stored pair's latest positive event to ``now``, aligned with ``matrix``."""
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    ages = np.zeros(matrix.nnz, np.float32)
+    if matrix.nnz and now is not None and not pd.isna(now):
+        ref = pd.Timestamp(now)
+        ref = (ref.tz_convert(None) if ref.tzinfo is not None else ref).to_datetime64()
+        last = last_positive.reindex(pd.MultiIndex.from_arrays([rows, matrix.indices])).to_numpy()
+        ages = np.maximum((ref - last) / np.timedelta64(1, "D"), 0.0).astype(np.float32)
+    # Built on matrix's own index arrays so zeros (an event at ``now``) stay stored and aligned.
+    return sp.csr_matrix((ages, matrix.indices.copy(), matrix.indptr.copy()), shape=matrix.shape)

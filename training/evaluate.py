@@ -41,7 +41,8 @@ from training.defaults import model_params
 
 __all__ = [
     "CURVE_K", "ModelResult", "Comparison", "mlflow_key", "mlflow_metrics", "rank_users", "ranking_metrics",
-    "ndcg_curve", "fit_model", "run_comparison", "compare_models", "split_events", "table_columns",
+    "ndcg_curve", "fit_model", "truth_of", "score_prepared", "run_comparison", "compare_models", "split_events",
+    "table_columns",
 ]
 
 CURVE_K = 20
@@ -163,7 +164,8 @@ def fit_model(name: str, prepared: Prepared, params: Mapping[str, Any] | None = 
     return model, time.perf_counter() - t0
 
 
-def _truth(prepared: Prepared) -> sp.csr_matrix:
+def truth_of(prepared: Prepared) -> sp.csr_matrix:
+    """The held-out truth of ``prepared``: its test window's positive (user, item) pairs."""
     pos = positive_events(prepared.test_events)
     return truth_matrix(pos[["user_id", "item_id"]], prepared.train)
 
@@ -174,7 +176,7 @@ def score_prepared(model: Recommender, prepared: Prepared, k: int, *, freshness:
     """``(metrics, ndcg_curve, recommended_freshness)`` of a fitted model on ``prepared``."""
     if user_features is None:
         user_features = prepared.features.for_model(model)[1]
-    users, ranked, truth = rank_users(model, prepared.train, _truth(prepared), max(k, CURVE_K),
+    users, ranked, truth = rank_users(model, prepared.train, truth_of(prepared), max(k, CURVE_K),
                                       user_features=user_features)
     metrics = ranking_metrics(users, ranked, truth, prepared.train, k, freshness=freshness,
                               stale_threshold=stale_threshold)

@@ -26,7 +26,9 @@ from typing import Any
 import pandas as pd
 
 from catalog.settings import Settings
+from recommender.models import make_model
 from training.data import TrainingData, before, fingerprint, load_training_data, validation_split, world_fingerprint
+from training.defaults import model_params
 from training.evaluate import Comparison, mlflow_key, mlflow_metrics, run_comparison
 from training.gate import GateResult, decide, refit_saved, score_saved_model
 from training.plots import comparison_markdown, freshness_figure, ndcg_curve_figure
@@ -71,7 +73,9 @@ def _save_candidate(comparison: Comparison, name: str, root: Path) -> tuple[Path
     id_maps = {"users": prepared.users, "items": prepared.items, **prepared.features.names_for_model(model)}
     model_dir, extras_dir = root / "model", root / "extras"
     model_sha = model.save(model_dir, id_maps=id_maps)
-    extras_sha = write_extras(extras_dir, Extras.from_interactions(prepared.train))
+    # Mentees the model never saw get the baseline: popularity with its tuned recency half-life.
+    pop = make_model("popularity", **model_params("popularity")).fit(prepared.train).item_popularity_
+    extras_sha = write_extras(extras_dir, Extras.from_interactions(prepared.train, popularity=pop))
     return model_dir, model_sha, extras_dir, extras_sha
 
 

@@ -5,7 +5,8 @@ A logged model holds two artifact directories and a code file:
 - ``model/``: the :meth:`Recommender.save` directory (``arrays.npz`` + ``model.json``);
 - ``extras/extras.npz``: the training history (CSR confidences, for models that score
   from a history row such as EASE), the items each mentee must not be shown again
-  (seen or dismissed) and item popularity (the list for mentees the model never saw);
+  (seen or dismissed) and item popularity (the list for mentees the model never saw: the
+  popularity baseline with its tuned recency half-life);
 - ``code/skillpath_model.py`` (models-from-code): it builds :class:`SkillPathPyfunc`
   by importing this module, so MLflow pickles nothing.
 
@@ -49,10 +50,12 @@ class Extras:
         self.history, self.banned, self.popularity = history, banned, popularity
 
     @classmethod
-    def from_interactions(cls, train: Interactions) -> "Extras":
+    def from_interactions(cls, train: Interactions, *, popularity: NDArray[np.floating] | None = None) -> "Extras":
+        """``popularity`` (default: mentees per item, all-time) ranks items for mentees the model never saw."""
         banned = sp.csr_matrix(sp.csr_matrix(train.seen, dtype=bool) + sp.csr_matrix(train.dismissed, dtype=bool))
-        pop = np.asarray((train.matrix > 0).sum(axis=0), dtype=np.float32).ravel()
-        return cls(sp.csr_matrix(train.matrix, dtype=np.float32), banned, pop)
+        if popularity is None:
+            popularity = np.asarray((train.matrix > 0).sum(axis=0), dtype=np.float32).ravel()
+        return cls(sp.csr_matrix(train.matrix, dtype=np.float32), banned, np.asarray(popularity, np.float32))
 
 
 def _sha256(path: Path) -> str:

@@ -36,18 +36,26 @@ class ALSRecommender(FactorRecommender):
         Seed of the initial factors.
     num_threads : int
         Solver threads (1 keeps fits deterministic and plays well on 2 cores).
+    recency_weight, recency_half_life_days, recency_epsilon
+        The recency prior ``w * log(eps + recency popularity)`` added to every item's score
+        (:mod:`recommender.models.recency`); ``recency_weight=0`` turns it off.
     """
 
     name: ClassVar[str] = "als"
+    learns_item_bias: ClassVar[bool] = False
 
     def __init__(self, factors: int = 64, regularization: float = 1.0, alpha: float = 2.0, iterations: int = 15,
-                 random_state: int = 0, num_threads: int = 1) -> None:
+                 random_state: int = 0, num_threads: int = 1, recency_weight: float = 0.0,
+                 recency_half_life_days: float | None = None, recency_epsilon: float = 1e-3) -> None:
         self.factors = factors
         self.regularization = regularization
         self.alpha = alpha
         self.iterations = iterations
         self.random_state = random_state
         self.num_threads = num_threads
+        self.recency_weight = recency_weight
+        self.recency_half_life_days = recency_half_life_days
+        self.recency_epsilon = recency_epsilon
 
     @property
     def fold_in_alpha(self) -> float:  # type: ignore[override]

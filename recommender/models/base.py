@@ -85,6 +85,8 @@ class Recommender(ABC):
     feature_kind: ClassVar[str | None] = None
     _array_attrs: ClassVar[tuple[str, ...]] = ()
     _scalar_attrs: ClassVar[tuple[str, ...]] = ("n_users_", "n_items_")
+    # Arrays added after models were first saved: an older artifact without them loads them as None.
+    _optional_array_attrs: ClassVar[tuple[str, ...]] = ()
 
     n_users_: int
     n_items_: int
@@ -133,7 +135,13 @@ class Recommender(ABC):
         user_features = self._check_features(user_features, n_users, "user_features")
         self._fit(X, item_features, user_features)
         self.n_users_, self.n_items_ = int(n_users), int(n_items)
+        self._fit_recency(interactions, X)
         return self
+
+    def _fit_recency(self, interactions: sp.spmatrix | Interactions, X: sp.csr_matrix) -> None:
+        """Hook after ``_fit`` for state that needs the :class:`Interactions` themselves (each
+        pair's event age): the recency prior (:class:`recommender.models.recency.RecencyPrior`)
+        and recency-weighted popularity. Nothing by default."""
 
     def _check_features(self, m: sp.spmatrix | None, n: int, what: str) -> sp.csr_matrix | None:
         if m is None:
@@ -248,11 +256,12 @@ class Recommender(ABC):
             model = cls(**art.params)
         except TypeError as e:
             raise IntegrityError(f"{path}: parameters do not fit {cls.__name__}: {e}") from None
-        missing = [k for k in (*cls._array_attrs, *cls._scalar_attrs) if k not in art.arrays and k not in art.scalars]
+        missing = [k for k in (*cls._array_attrs, *cls._scalar_attrs)
+                   if k not in art.arrays and k not in art.scalars and k not in cls._optional_array_attrs]
         if missing:
             raise IntegrityError(f"{path}: missing learned state {missing}")
         for k in cls._array_attrs:
-            setattr(model, k, art.arrays[k])
+            setattr(model, k, art.arrays.get(k))
         for k in cls._scalar_attrs:
             setattr(model, k, art.scalars[k])
         model.id_maps_ = art.id_maps

@@ -23,13 +23,16 @@ class BPRRecommender(FactorRecommender):
 
     ``verify_negative_samples`` re-draws a negative the user actually interacted with.
     Interaction weights only decide which pairs are positive: BPR ignores confidence.
+    ``recency_weight``, ``recency_half_life_days`` and ``recency_epsilon`` set the recency
+    prior (:mod:`recommender.models.recency`; weight 0 = off).
     """
 
     name: ClassVar[str] = "bpr"
 
     def __init__(self, factors: int = 64, learning_rate: float = 0.05, regularization: float = 0.01,
                  iterations: int = 100, fold_in_regularization: float = 1.0, verify_negative_samples: bool = True,
-                 random_state: int = 0, num_threads: int = 1) -> None:
+                 random_state: int = 0, num_threads: int = 1, recency_weight: float = 0.0,
+                 recency_half_life_days: float | None = None, recency_epsilon: float = 1e-3) -> None:
         self.factors = factors
         self.learning_rate = learning_rate
         self.regularization = regularization
@@ -38,6 +41,9 @@ class BPRRecommender(FactorRecommender):
         self.verify_negative_samples = verify_negative_samples
         self.random_state = random_state
         self.num_threads = num_threads
+        self.recency_weight = recency_weight
+        self.recency_half_life_days = recency_half_life_days
+        self.recency_epsilon = recency_epsilon
 
     def _fold_in_regularization(self) -> float:
         return float(self.fold_in_regularization)

@@ -12,6 +12,9 @@ Fold-in is the implicit-ALS least-squares solve against fixed item factors
 
 ``u0`` is a prior (0, or the vector a user's features already give). With ``u0 = 0`` it
 is exactly what implicit's ``recalculate_user`` computes for ALS.
+
+The recency prior (:mod:`recommender.models.recency`) is folded into ``item_bias_`` (and
+kept apart in ``item_prior_``), so serving ranks by it without any work per request.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from numpy.typing import NDArray
 
 from catalog.errors import IntegrityError
 from recommender.models.base import Recommender, as_row
+from recommender.models.recency import RecencyPrior
 
 __all__ = ["FactorRecommender", "project_user"]
 
@@ -48,10 +52,16 @@ def project_user(item_factors: F32, gram: NDArray[np.floating], history_row: sp.
     return np.linalg.solve(A, b).astype(np.float32)
 
 
-class FactorRecommender(Recommender):
-    """A model whose scores are ``user_factors_ @ item_factors_.T + item_bias_``."""
+class FactorRecommender(RecencyPrior, Recommender):
+    """A model whose scores are ``user_factors_ @ item_factors_.T + item_bias_``.
 
-    _array_attrs: ClassVar[tuple[str, ...]] = ("user_factors_", "item_factors_", "item_bias_", "user_bias_")
+    ``item_bias_`` is the learned bias (if any) plus ``item_prior_`` (if any).
+    """
+
+    _array_attrs: ClassVar[tuple[str, ...]] = ("user_factors_", "item_factors_", "item_bias_", "user_bias_",
+                                               "item_prior_")
+    _optional_array_attrs: ClassVar[tuple[str, ...]] = ("item_prior_",)
+    learns_item_bias: ClassVar[bool] = True  # False: item_bias_ is the prior alone (ALS)
     fold_in_alpha: float = 1.0
 
     user_factors_: F32
@@ -65,7 +75,17 @@ class FactorRecommender(Recommender):
         self.item_factors_ = np.ascontiguousarray(item_factors, dtype=np.float32)
         self.item_bias_ = None if item_bias is None else np.ascontiguousarray(item_bias, dtype=np.float32)
         self.user_bias_ = None if user_bias is None else np.ascontiguousarray(user_bias, dtype=np.float32)
+        self.item_prior_ = None
         self._gram = None
+
+    def _apply_prior(self, prior: F32 | None) -> None:
+        learned = self.item_bias_ if self.learns_item_bias else None
+        if learned is not None and self.item_prior_ is not None:
+            learned = learned - self.item_prior_
+        if prior is None:
+            self.item_bias_ = learned
+        else:
+            self.item_bias_ = np.ascontiguousarray(prior if learned is None else learned + prior, dtype=np.float32)
 
     @property
     def factors_gram(self) -> NDArray[np.float64]:
@@ -99,14 +119,23 @@ class FactorRecommender(Recommender):
         return s
 
     def _append_items(self, n: int, item_features_rows: sp.csr_matrix | None) -> None:
-        # Without features a new item is neutral: zero factors, the mean bias.
+        # Without features a new item is neutral: zero factors, the mean learned bias (plus the
+        # prior of an item nobody used yet).
         d = self.item_factors_.shape[1]
-        self._append_item_state(np.zeros((n, d), np.float32),
-                                None if self.item_bias_ is None else
-                                np.full(n, float(self.item_bias_.mean()) if len(self.item_bias_) else 0.0, np.float32))
+        bias = None
+        if self.item_bias_ is not None:
+            learned = self.item_bias_ if self.item_prior_ is None else self.item_bias_ - self.item_prior_
+            bias = np.full(n, float(learned.mean()) if len(learned) else 0.0, np.float32)
+        self._append_item_state(np.zeros((n, d), np.float32), bias)
 
     def _append_item_state(self, factors: F32, bias: F32 | None) -> None:
+        """Append factors and the *learned* bias of new items; the prior is added here."""
+        n = factors.shape[0]
         self.item_factors_ = np.ascontiguousarray(np.vstack([self.item_factors_, factors]), dtype=np.float32)
+        new_prior = self._prior_for_new_items(n)
+        if new_prior is not None:
+            bias = new_prior if bias is None else bias + new_prior
+            self.item_prior_ = np.ascontiguousarray(np.concatenate([self.item_prior_, new_prior]), dtype=np.float32)
         if self.item_bias_ is not None and bias is not None:
             self.item_bias_ = np.ascontiguousarray(np.concatenate([self.item_bias_, bias]), dtype=np.float32)
         self._gram = None
@@ -117,6 +146,9 @@ class FactorRecommender(Recommender):
         self._require_shape("item_factors_", (self.n_items_, None))
         self._require_shape("item_bias_", (self.n_items_,))
         self._require_shape("user_bias_", (self.n_users_,))
+        self._check_prior_state(self.n_items_)
+        if self.item_prior_ is not None and self.item_bias_ is None:
+            raise IntegrityError(f"{self.name}: item_prior_ without item_bias_ (the prior is part of the bias)")
         for k in ("user_factors_", "item_factors_", "item_bias_", "user_bias_"):
             a = getattr(self, k)
             if a is not None and (a.dtype != np.float32 or not np.isfinite(a).all()):

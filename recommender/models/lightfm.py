@@ -42,6 +42,9 @@ class LightFMRecommender(FactorRecommender):
         Pass interaction confidences as ``sample_weight`` (WARP/BPR/logistic only).
     fold_in_regularization : float
         Pull of the feature-based vector against the history in fold-in.
+    recency_weight, recency_half_life_days, recency_epsilon
+        The recency prior ``w * log(eps + recency popularity)`` added to every item's score
+        (:mod:`recommender.models.recency`); ``recency_weight=0`` turns it off.
     """
 
     name: ClassVar[str] = "lightfm"
@@ -54,7 +57,8 @@ class LightFMRecommender(FactorRecommender):
     def __init__(self, no_components: int = 32, loss: str = "warp", learning_rate: float = 0.05,
                  item_alpha: float = 0.0, user_alpha: float = 0.0, max_sampled: int = 10, epochs: int = 20,
                  use_weights: bool = True, fold_in_regularization: float = 1.0, random_state: int = 0,
-                 num_threads: int = 1) -> None:
+                 num_threads: int = 1, recency_weight: float = 0.0, recency_half_life_days: float | None = None,
+                 recency_epsilon: float = 1e-3) -> None:
         self.no_components = no_components
         self.loss = loss
         self.learning_rate = learning_rate
@@ -66,6 +70,9 @@ class LightFMRecommender(FactorRecommender):
         self.fold_in_regularization = fold_in_regularization
         self.random_state = random_state
         self.num_threads = num_threads
+        self.recency_weight = recency_weight
+        self.recency_half_life_days = recency_half_life_days
+        self.recency_epsilon = recency_epsilon
 
     def _fit(self, X: sp.csr_matrix, item_features: sp.csr_matrix | None,
              user_features: sp.csr_matrix | None) -> None:

@@ -251,3 +251,23 @@ def test_make_model_rejects_unknown_names_and_params():
         make_model("nope")
     with pytest.raises(ConfigError):
         make_model("als", factorz=3)
+
+
+# The same contract with the recency prior on (tests/recommender/test_recency.py covers what it does).
+_PRIOR = {"recency_weight": 0.05, "recency_half_life_days": 7.0}
+
+
+class TestALSWithRecencyPrior(TestALS):
+    params = {**TestALS.params, **_PRIOR}
+
+
+class TestBPRWithRecencyPrior(TestBPR):
+    params = {**TestBPR.params, **_PRIOR}
+
+
+class TestEASEWithRecencyPrior(TestEASE):
+    params = {**TestEASE.params, **_PRIOR}
+
+
+class TestLightFMWithRecencyPrior(TestLightFM):
+    params = {**TestLightFM.params, **_PRIOR}
