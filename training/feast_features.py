@@ -25,7 +25,7 @@ from catalog.schema import parse_timestamp
 from features.tables import MENTEE_ENGAGEMENT, TIMESTAMP, table_path
 
 __all__ = ["Bucketing", "BUCKETS", "ACTIVE_MIN_EVENTS_30D", "bin_engagement", "engagement_frame",
-           "user_features_from_store", "engagement_slices", "require_tables"]
+           "user_features_from_store", "engagement_slices", "require_tables", "training_hooks"]
 
 ACTIVE_MIN_EVENTS_30D = 6  # "active" mentee: more than 5 activity events in the 30 days before as_of
 
@@ -105,3 +105,26 @@ def engagement_slices(frame: pd.DataFrame) -> dict[str, NDArray[np.bool_]]:
     e = pd.to_numeric(frame["events_30d"], errors="coerce").to_numpy(np.float64)
     active = np.nan_to_num(e, nan=0.0) >= ACTIVE_MIN_EVENTS_30D
     return {"active": active, "inactive": ~active}
+
+
+def training_hooks(data_dir: str | Path, as_of: datetime | str | pd.Timestamp):
+    """``(user_extra, user_slices)`` for :func:`training.evaluate.run_comparison`, one Feast query per user list.
+
+    Both read the same point-in-time frame at ``as_of`` (the end of the fit window, so
+    nothing from the validation or test window reaches features or slices).
+    """
+    cache: dict[tuple[str, ...], pd.DataFrame] = {}
+
+    def frame(users) -> pd.DataFrame:
+        key = tuple(users.to_list())
+        if key not in cache:
+            cache[key] = engagement_frame(data_dir, key, as_of)
+        return cache[key]
+
+    def user_extra(users) -> tuple[sp.csr_matrix, list[str]]:
+        return bin_engagement(frame(users))
+
+    def user_slices(users) -> dict[str, NDArray[np.bool_]]:
+        return engagement_slices(frame(users))
+
+    return user_extra, user_slices
