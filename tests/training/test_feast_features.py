@@ -50,7 +50,7 @@ def synth_dir(tmp_path_factory):
     from training.feature_store import apply, open_store
     from training.features import compute_feature_frames, write_feature_frames
 
-    sw = generate(SynthConfig(seed=3, n_mentees=40, n_items=60, n_mentors=5, days=30))
+    sw = generate(SynthConfig(seed=3, n_mentees=300, n_items=200, n_mentors=5, days=60))
     dd = DataDir(tmp_path_factory.mktemp("feast-train")).ensure()
     save_synth(sw, dd)
     ts = pd.to_datetime(sw.events["timestamp"], utc=True)
@@ -82,6 +82,7 @@ def test_store_features_are_one_row_per_user_in_order_and_never_from_after_as_of
     assert raw["events_30d"].iloc[0] == 3 and not (raw["events_30d"] == 999).any()
     # Every real value is the latest snapshot at or before as_of (brute-force oracle).
     me = frames.mentee_engagement
+    assert raw["events_30d"].notna().sum() > 50 and (raw["events_30d"] > 5).sum() > 10  # not vacuous
     for i, u in enumerate(users[1:-1], start=1):
         rows = me[(me.user_id == u) & (me[TIMESTAMP] <= as_of)].sort_values(TIMESTAMP)
         want = np.nan if rows.empty else float(rows["events_30d"].iloc[-1])
@@ -105,7 +106,9 @@ def test_comparison_appends_feast_columns_to_lightfm_users_and_adds_engagement_s
         n for n in comp.prepared.features.user_skills.names.to_list() if not n.startswith("feast:")]
     row = comp.table.iloc[0]
     assert {"active/ndcg@10", "inactive/ndcg@10", "active/n_users", "inactive/n_users"} <= set(comp.table.columns)
+    assert row["active/n_users"] > 0 and row["inactive/n_users"] > 0
     assert row["active/n_users"] + row["inactive/n_users"] == row["n_users"]
+    assert 0.0 <= row["active/ndcg@10"] <= 1.0 and 0.0 <= row["inactive/ndcg@10"] <= 1.0
     assert before(sw.events, split.cutoff).shape[0] == split.train.shape[0]
 
 
