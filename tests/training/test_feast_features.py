@@ -119,3 +119,20 @@ def test_require_tables_and_train_flag_fail_with_one_line_when_tables_are_missin
     rc = run_cli(cli, ["--data-dir", str(dd.root), "train", "--model", "lightfm", "--feast-features"])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and len(err.splitlines()) == 1 and "skillpath features apply" in err
+
+
+def test_train_with_feast_features_logs_the_param_and_the_gate_scores_the_same_features(synth_dir, tmp_path):
+    import mlflow
+
+    from catalog.settings import Settings
+    from training.pipeline import train
+
+    dd, *_ = synth_dir
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    report = train(Settings(data_dir=dd.root), dd.root, models=["lightfm"], feast_features=True, tracking_uri=uri)
+    assert {"active/ndcg@10", "inactive/ndcg@10"} <= set(report.comparison.table.columns)
+    # The registered artifact, re-scored by the gate, gets the comparison's score (every
+    # validation user is known, so LightFM uses the vectors it learnt with the features).
+    assert report.gate.candidate_score == pytest.approx(report.comparison.table.iloc[0]["ndcg@10"], abs=1e-9)
+    run = mlflow.MlflowClient(uri).get_run(report.run_id)
+    assert run.data.params["feast_features"] == "true"
