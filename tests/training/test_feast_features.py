@@ -121,7 +121,8 @@ def test_require_tables_and_train_flag_fail_with_one_line_when_tables_are_missin
     assert rc == 2 and len(err.splitlines()) == 1 and "skillpath features apply" in err
 
 
-def test_train_with_feast_features_logs_the_param_and_the_gate_scores_the_same_features(synth_dir, tmp_path):
+def test_train_with_feast_features_logs_the_param_and_the_gate_scores_the_same_features(synth_dir, tmp_path,
+                                                                                      monkeypatch):
     import mlflow
 
     from catalog.settings import Settings
@@ -129,6 +130,7 @@ def test_train_with_feast_features_logs_the_param_and_the_gate_scores_the_same_f
 
     dd, *_ = synth_dir
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)  # mlflow.set_tracking_uri exports it: undo after the test
     report = train(Settings(data_dir=dd.root), dd.root, models=["lightfm"], feast_features=True, tracking_uri=uri)
     assert {"active/ndcg@10", "inactive/ndcg@10"} <= set(report.comparison.table.columns)
     # The registered artifact, re-scored by the gate, gets the comparison's score (every
