@@ -10,7 +10,7 @@ mentees without a snapshot, so LightFM gets a handful of extra user columns.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,8 +21,10 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from catalog.errors import NotReadyError
+from catalog.ids import IdMap
 from catalog.schema import parse_timestamp
 from features.tables import MENTEE_ENGAGEMENT, TIMESTAMP, table_path
+from training.data import UserExtra
 
 __all__ = ["Bucketing", "BUCKETS", "ACTIVE_MIN_EVENTS_30D", "bin_engagement", "engagement_frame",
            "user_features_from_store", "engagement_slices", "require_tables", "training_hooks"]
@@ -107,7 +109,8 @@ def engagement_slices(frame: pd.DataFrame) -> dict[str, NDArray[np.bool_]]:
     return {"active": active, "inactive": ~active}
 
 
-def training_hooks(data_dir: str | Path, as_of: datetime | str | pd.Timestamp):
+def training_hooks(data_dir: str | Path, as_of: datetime | str | pd.Timestamp
+                   ) -> tuple[UserExtra, Callable[[IdMap], dict[str, NDArray[np.bool_]]]]:
     """``(user_extra, user_slices)`` for :func:`training.evaluate.run_comparison`, one Feast query per user list.
 
     Both read the same point-in-time frame at ``as_of`` (the end of the fit window, so
@@ -115,16 +118,16 @@ def training_hooks(data_dir: str | Path, as_of: datetime | str | pd.Timestamp):
     """
     cache: dict[tuple[str, ...], pd.DataFrame] = {}
 
-    def frame(users) -> pd.DataFrame:
+    def frame(users: IdMap) -> pd.DataFrame:
         key = tuple(users.to_list())
         if key not in cache:
             cache[key] = engagement_frame(data_dir, key, as_of)
         return cache[key]
 
-    def user_extra(users) -> tuple[sp.csr_matrix, list[str]]:
+    def user_extra(users: IdMap) -> tuple[sp.csr_matrix, list[str]]:
         return bin_engagement(frame(users))
 
-    def user_slices(users) -> dict[str, NDArray[np.bool_]]:
+    def user_slices(users: IdMap) -> dict[str, NDArray[np.bool_]]:
         return engagement_slices(frame(users))
 
     return user_extra, user_slices
