@@ -63,10 +63,14 @@ def _quiet_mlflow() -> None:
               help="Share of the training events (the latest) held out as the validation window.")
 @click.option("--events", "events_path", type=click.Path(dir_okay=False), default=None,
               help="Read events from this Parquet/CSV file instead of the data dir's event log.")
+@click.option("--feast-features", is_flag=True,
+              help="Add Feast mentee engagement (point in time at the validation cut, binned) to LightFM's user "
+                   "features and active/inactive slices to the table. Needs `skillpath features build` and "
+                   "`skillpath features apply` first.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.pass_context
 def train(ctx: click.Context, model: str | None, tracking_uri: str | None, force: bool, cutoff: datetime | None,
-          k: int | None, val_fraction: float, events_path: str | None, fmt: str) -> None:
+          k: int | None, val_fraction: float, events_path: str | None, feast_features: bool, fmt: str) -> None:
     """Fit models, compare them on a validation window, log the run to MLflow and register the model.
 
     The latest --val-fraction of the training events is the validation window; every
@@ -92,7 +96,7 @@ def train(ctx: click.Context, model: str | None, tracking_uri: str | None, force
 
         report = run_training(settings, data_dir(ctx), models=names, cutoff=cutoff, k=k, force=force,
                               tracking_uri=tracking_uri, events_path=events_path, val_fraction=val_fraction,
-                              on_stage=on_stage)
+                              on_stage=on_stage, feast_features=feast_features)
     emit_table(_rows(report.comparison.table), fmt)
     if fmt != "table":
         return

@@ -14,29 +14,30 @@ are tuned on and what the promotion gate compares models on.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from catalog.catalog import World
 from catalog.datadir import DataDir
-from catalog.errors import ConfigError, NotReadyError
+from catalog.errors import ConfigError, IntegrityError, NotReadyError
 from catalog.eventlog import EventLog
 from catalog.events import read_events_file as _read_events_file
 from catalog.ids import IdMap
 from catalog.schema import EVENT_COLUMNS, Mentee, parse_timestamp
-from recommender.features import ModelFeatures, build_features
+from recommender.features import FeatureMatrix, ModelFeatures, build_features
 from recommender.interactions import Interactions, build_id_maps, build_interactions
 from recommender.split import TemporalSplit, temporal_split
 
 __all__ = [
     "TrainingData", "Prepared", "load_events", "load_training_data", "read_events_file", "fingerprint",
-    "world_fingerprint", "time_quantile", "before", "validation_split", "prepare",
+    "world_fingerprint", "time_quantile", "before", "validation_split", "prepare", "UserExtra",
 ]
 
 _HASHED = ("event_id", "user_id", "item_id", "event_type", "value", "timestamp", "source")
@@ -181,6 +182,24 @@ def validation_split(train_events: pd.DataFrame, *, fraction: float = 0.2,
     return split
 
 
+#: ``users -> (matrix, names)``: extra user feature columns, one row per user in order.
+UserExtra = Callable[[IdMap], tuple[sp.csr_matrix, list[str]]]
+
+
+def _with_user_columns(features: ModelFeatures, extra: sp.csr_matrix, names: list[str]) -> ModelFeatures:
+    """``features`` with ``extra``'s columns appended to the user tag matrix (names prefixed ``feast:``).
+
+    Only the ``tags`` family (LightFM): the ``skills`` family is a goal/level vector the
+    content model multiplies with item skills, where extra columns make no sense."""
+    def grow(fm: FeatureMatrix) -> FeatureMatrix:
+        if extra.shape[0] != fm.matrix.shape[0]:
+            raise IntegrityError(f"extra user features have {extra.shape[0]} rows for {fm.matrix.shape[0]} users")
+        mat = sp.hstack([fm.matrix, extra], format="csr", dtype=np.float32)
+        return FeatureMatrix(mat, IdMap([*fm.names.to_list(), *(f"feast:{n}" for n in names)]))
+
+    return replace(features, user_tags=grow(features.user_tags))
+
+
 @dataclass(frozen=True)
 class Prepared:
     """Everything models need for one (history, truth) pair, in one id space."""
@@ -194,13 +213,18 @@ class Prepared:
 
 
 def prepare(world: World, train_events: pd.DataFrame, test_events: pd.DataFrame, *,
-            id_events: Iterable[pd.DataFrame] | None = None) -> Prepared:
+            id_events: Iterable[pd.DataFrame] | None = None, user_extra: UserExtra | None = None) -> Prepared:
     """Id maps (from every event given, so cold-start mentees get an empty row), the training
-    interactions and the feature matrices. Events naming items outside the catalog are dropped."""
+    interactions and the feature matrices. Events naming items outside the catalog are dropped.
+
+    ``user_extra(users)`` may return ``(matrix, names)`` with one row per user (in order):
+    those columns are appended to the LightFM user tag features (e.g. Feast engagement)."""
     frames = list(id_events) if id_events is not None else [train_events, test_events]
     everything = pd.concat([f[["user_id", "item_id"]] for f in frames], ignore_index=True)
     users, items = build_id_maps(everything, catalog=world.catalog, mentees=world.mentees.values())
     train = build_interactions(train_events, users=users, items=items, on_unknown="drop")
     features = build_features(world.catalog, world.mentees, users)
+    if user_extra is not None:
+        features = _with_user_columns(features, *user_extra(users))
     return Prepared(users=users, items=items, train=train, test_events=test_events, features=features,
                     mentees=world.mentees)

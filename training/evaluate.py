@@ -36,7 +36,8 @@ from recommender.metrics import (
 )
 from recommender.models import Recommender, make_model
 from recommender.split import leave_last_n_out, positive_events
-from training.data import Prepared, prepare, time_quantile
+from catalog.ids import IdMap
+from training.data import Prepared, UserExtra, prepare, time_quantile
 from training.defaults import model_params
 
 __all__ = [
@@ -118,8 +119,12 @@ def rank_users(model: Recommender, train: Interactions, truth: sp.csr_matrix, k:
 
 def ranking_metrics(users: NDArray[np.int64], ranked: NDArray[np.int64], truth: sp.csr_matrix,
                     train: Interactions, k: int, *, freshness: NDArray[np.float64] | None = None,
-                    stale_threshold: float = 0.5) -> dict[str, float]:
-    """Every metric at ``k`` (keys with ``@``) from ranked lists; see the module docstring."""
+                    stale_threshold: float = 0.5,
+                    user_slices: Mapping[str, NDArray[np.bool_]] | None = None) -> dict[str, float]:
+    """Every metric at ``k`` (keys with ``@``) from ranked lists; see the module docstring.
+
+    ``user_slices`` maps a slice name to a boolean mask over all user rows; each adds
+    ``<name>/ndcg@k`` and ``<name>/n_users`` over the scored users in the slice."""
     top = ranked[:, :k]
     n_users, n_items = train.shape
     per_user = {name: np.array([fn(top[r], truth[u].indices, k) for r, u in enumerate(users)])
@@ -131,7 +136,9 @@ def ranking_metrics(users: NDArray[np.int64], ranked: NDArray[np.int64], truth: 
     if freshness is not None:
         out[f"stale_share@{k}"] = stale_share(top, freshness, stale_threshold)
     has_history = np.diff(sp.csr_matrix(train.matrix).indptr)[users] > 0
-    for name, mask in (("warm", has_history), ("cold_mentee", ~has_history)):
+    slices = [("warm", has_history), ("cold_mentee", ~has_history),
+              *((n, np.asarray(m, bool)[users]) for n, m in (user_slices or {}).items())]
+    for name, mask in slices:
         out[f"{name}/ndcg@{k}"] = float(per_user["ndcg"][mask].mean()) if mask.any() else float("nan")
         out[f"{name}/n_users"] = float(mask.sum())
     cold_items = used == 0
@@ -172,6 +179,7 @@ def truth_of(prepared: Prepared) -> sp.csr_matrix:
 
 def score_prepared(model: Recommender, prepared: Prepared, k: int, *, freshness: NDArray[np.float64] | None,
                    stale_threshold: float = 0.5, user_features: sp.spmatrix | None = None,
+                   user_slices: Mapping[str, NDArray[np.bool_]] | None = None,
                    ) -> tuple[dict[str, float], NDArray[np.float64], NDArray[np.float64]]:
     """``(metrics, ndcg_curve, recommended_freshness)`` of a fitted model on ``prepared``."""
     if user_features is None:
@@ -179,7 +187,7 @@ def score_prepared(model: Recommender, prepared: Prepared, k: int, *, freshness:
     users, ranked, truth = rank_users(model, prepared.train, truth_of(prepared), max(k, CURVE_K),
                                       user_features=user_features)
     metrics = ranking_metrics(users, ranked, truth, prepared.train, k, freshness=freshness,
-                              stale_threshold=stale_threshold)
+                              stale_threshold=stale_threshold, user_slices=user_slices)
     top = ranked[:, :k].ravel()
     rec_fresh = freshness[top[top >= 0]] if freshness is not None else np.zeros(0)
     return metrics, ndcg_curve(users, ranked, truth), rec_fresh
@@ -196,19 +204,23 @@ def run_comparison(names: Sequence[str], train_events: pd.DataFrame, test_events
                    k: int = 10, params: Mapping[str, Mapping[str, Any]] | None = None,
                    as_of: datetime | str | None = None, stale_threshold: float = 0.5,
                    id_events: Sequence[pd.DataFrame] | None = None, split: str = "temporal",
-                   keep_models: bool = False,
+                   keep_models: bool = False, user_extra: UserExtra | None = None,
+                   user_slices: Callable[[IdMap], Mapping[str, NDArray[np.bool_]]] | None = None,
                    on_model: Callable[[str], None] | None = None) -> Comparison:
     """Fit every model in ``names`` on ``train_events``, score on ``test_events``; see :class:`Comparison`.
 
     ``as_of`` (default: the first test event) is when the lists are shown: it sets the
     item freshness behind ``stale_share``. ``params`` maps a model name to parameter
-    overrides on top of :data:`training.defaults.DEFAULT_PARAMS`.
+    overrides on top of :data:`training.defaults.DEFAULT_PARAMS`. ``user_extra`` appends user
+    feature columns (see :func:`training.data.prepare`); ``user_slices(users)`` gives boolean
+    masks over the user rows, each adding ``<slice>/ndcg@k`` and ``<slice>/n_users`` columns.
     """
     if not names:
         raise ConfigError("no models to compare")
     if k < 1:
         raise ConfigError(f"k must be >= 1, got {k}")
-    prepared = prepare(world, train_events, test_events, id_events=id_events)
+    prepared = prepare(world, train_events, test_events, id_events=id_events, user_extra=user_extra)
+    slices = dict(user_slices(prepared.users)) if user_slices is not None else {}
     if as_of is None:
         as_of = pd.to_datetime(test_events["timestamp"], utc=True).min() if len(test_events) else None
     freshness = None if as_of is None else catalog_freshness(world.catalog, parse_timestamp(str(as_of)))
@@ -219,12 +231,13 @@ def run_comparison(names: Sequence[str], train_events: pd.DataFrame, test_events
         p = model_params(name, (params or {}).get(name))
         model, seconds = fit_model(name, prepared, p)
         metrics, curve, rec_fresh = score_prepared(model, prepared, k, freshness=freshness,
-                                                   stale_threshold=stale_threshold)
+                                                   stale_threshold=stale_threshold, user_slices=slices)
         results[name] = ModelResult(name=name, params=p, metrics=metrics, ndcg_curve=curve,
                                     recommended_freshness=rec_fresh, fit_seconds=seconds,
                                     model=model if keep_models else None)
     rows = [{"model": n, **r.metrics, "fit_seconds": r.fit_seconds} for n, r in results.items()]
-    table = pd.DataFrame(rows).reindex(columns=table_columns(k))
+    extra_cols = [c for n in slices for c in (f"{n}/ndcg@{k}", f"{n}/n_users")]
+    table = pd.DataFrame(rows).reindex(columns=[*table_columns(k), *extra_cols])
     return Comparison(table=table, results=results, k=k, split=split, prepared=prepared)
 
 

@@ -33,6 +33,7 @@ from recommender.interactions import build_interactions
 from recommender.metrics import truth_matrix
 from recommender.models import Recommender, load_model, make_model
 from recommender.split import positive_events
+from training.data import UserExtra
 from training.evaluate import rank_users, ranking_metrics
 
 __all__ = ["GateResult", "score_saved_model", "decide", "refit_saved"]
@@ -43,20 +44,30 @@ def _extend(base: IdMap, extra: list[str]) -> IdMap:
     return IdMap([*base.to_list(), *sorted({e for e in extra if e not in known})])
 
 
-def _user_features(model: Recommender, world: World, users: IdMap) -> sp.csr_matrix | None:
+def _user_features(model: Recommender, world: World, users: IdMap,
+                   user_extra: UserExtra | None = None) -> sp.csr_matrix | None:
     names = getattr(model, "id_maps_", {}).get("user_features")
     if model.feature_kind is None or names is None:
         return None
     if model.feature_kind == "tags":
-        return user_tag_matrix(world.mentees, users, names=names).matrix
+        mat = user_tag_matrix(world.mentees, users, names=names).matrix
+        if user_extra is not None and any(n.startswith("feast:") for n in names.to_list()):
+            extra, extra_names = user_extra(users)
+            cols = names.indices([f"feast:{n}" for n in extra_names], missing="-1")
+            keep = np.flatnonzero(cols >= 0)
+            coo = sp.coo_matrix(extra[:, keep])  # tag rows never use feast: columns, so add in place
+            mat = sp.csr_matrix(mat + sp.csr_matrix((coo.data, (coo.row, cols[keep][coo.col])), shape=mat.shape),
+                                dtype=np.float32)
+        return mat
     skills = IdMap([n.split(":", 1)[1] for n in names.to_list() if n.startswith("goal:")])
     return user_skill_matrix(world.mentees, users, skills).matrix
 
 
 def score_saved_model(model: Recommender, history_events: pd.DataFrame, truth_events: pd.DataFrame, world: World,
-                      *, k: int = 10, as_of: Any = None) -> dict[str, float]:
+                      *, k: int = 10, as_of: Any = None, user_extra: UserExtra | None = None) -> dict[str, float]:
     """Metrics (``ndcg@k`` ...) of a loaded model (with ``id_maps_``) on ``truth_events``'s positives,
-    histories from ``history_events``; see the module docstring."""
+    histories from ``history_events``; see the module docstring. ``user_extra`` fills a tags
+    model's ``feast:`` user columns (as in training); without it they stay 0."""
     maps = getattr(model, "id_maps_", {})
     if "users" not in maps or "items" not in maps:
         raise ValueError("score_saved_model needs a model saved with its users/items id maps")
@@ -64,7 +75,7 @@ def score_saved_model(model: Recommender, history_events: pd.DataFrame, truth_ev
     items = _extend(maps["items"], world.catalog.items.to_list())
     train = build_interactions(history_events, users=users, items=items, on_unknown="drop")
     truth = truth_matrix(positive_events(truth_events)[["user_id", "item_id"]], train)
-    feats = _user_features(model, world, users)
+    feats = _user_features(model, world, users, user_extra)
     u, ranked, truth = rank_users(model, train, truth, k, user_features=feats)
     freshness = None
     if as_of is not None:

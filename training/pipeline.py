@@ -27,7 +27,7 @@ import pandas as pd
 
 from catalog.settings import Settings
 from recommender.models import make_model
-from training.data import TrainingData, before, fingerprint, load_training_data, validation_split, world_fingerprint
+from training.data import TrainingData, UserExtra, before, fingerprint, load_training_data, validation_split, world_fingerprint
 from training.defaults import model_params
 from training.evaluate import Comparison, mlflow_key, mlflow_metrics, run_comparison
 from training.gate import GateResult, decide, refit_saved, score_saved_model
@@ -81,14 +81,14 @@ def _save_candidate(comparison: Comparison, name: str, root: Path) -> tuple[Path
 
 def _gate(tracking: Tracking, comparison: Comparison, candidate_dir: Path, candidate_sha: str,
           fit_events: pd.DataFrame, val_events: pd.DataFrame, data: TrainingData, *, k: int,
-          validation_cut: pd.Timestamp, force: bool) -> GateResult:
+          validation_cut: pd.Timestamp, force: bool, user_extra: UserExtra | None = None) -> GateResult:
     """Score the saved candidate and the current champion on the same validation data."""
     from recommender.models import load_model
 
     metric = f"ndcg@{k}"
     current = champion_version(tracking)
     candidate = load_model(candidate_dir, expected_sha256=candidate_sha)
-    cand_score = score_saved_model(candidate, fit_events, val_events, data.world, k=k)[metric]
+    cand_score = score_saved_model(candidate, fit_events, val_events, data.world, k=k, user_extra=user_extra)[metric]
     if current is None:
         return decide(cand_score, None, force=force, metric=metric)
     with tempfile.TemporaryDirectory() as tmp:
@@ -100,7 +100,7 @@ def _gate(tracking: Tracking, comparison: Comparison, candidate_dir: Path, candi
             params = json.loads(champion.metadata.get("model_params", "null") or "null")
             model = refit_saved(champion.model, comparison.prepared, params)
             scored = "refit"
-        champ_score = score_saved_model(model, fit_events, val_events, data.world, k=k)[metric]
+        champ_score = score_saved_model(model, fit_events, val_events, data.world, k=k, user_extra=user_extra)[metric]
     return decide(cand_score, champ_score, force=force, champion_version=current, champion_scored=scored,
                   metric=metric)
 
@@ -108,10 +108,19 @@ def _gate(tracking: Tracking, comparison: Comparison, candidate_dir: Path, candi
 def train(settings: Settings, data_dir: str | Path | None = None, *, models: Sequence[str] | None = None,
           cutoff: datetime | str | None = None, k: int | None = None, force: bool = False,
           tracking_uri: str | None = None, events_path: str | Path | None = None, val_fraction: float = 0.2,
-          on_stage: Callable[[str], None] | None = None) -> TrainReport:
-    """Run one training run and return its :class:`TrainReport` (see the module docstring)."""
+          on_stage: Callable[[str], None] | None = None, feast_features: bool = False) -> TrainReport:
+    """Run one training run and return its :class:`TrainReport` (see the module docstring).
+
+    ``feast_features``: append binned Feast engagement (point in time at the validation
+    cut) to LightFM's user features and add ``active``/``inactive`` evaluation slices
+    (:mod:`training.feast_features`); needs ``skillpath features build`` and ``apply``.
+    """
     stage = on_stage or (lambda s: None)
     dd = Path(data_dir if data_dir is not None else settings.data_dir)
+    if feast_features:
+        from training.feast_features import require_tables
+
+        require_tables(dd)  # fail before any work
     k = int(k or settings.k)
     names = list(models or [settings.default_model])
     stage("loading data")
@@ -119,9 +128,16 @@ def train(settings: Settings, data_dir: str | Path | None = None, *, models: Seq
     train_events = before(data.events, cutoff)
     vsplit = validation_split(train_events, fraction=val_fraction)
     fit_events, val_events = vsplit.train, vsplit.test
+    user_extra = user_slices = None
+    if feast_features:
+        from training.feast_features import training_hooks
+
+        # Fit events are strictly before the cut: features as of the cut see only them.
+        user_extra, user_slices = training_hooks(dd, vsplit.cutoff)
     comparison = run_comparison(names, fit_events, val_events, data.world, k=k, id_events=[train_events],
                                 as_of=vsplit.cutoff, keep_models=True, split="temporal-validation",
                                 stale_threshold=settings.scoring.stale_threshold,
+                                user_extra=user_extra, user_slices=user_slices,
                                 on_model=lambda n: stage(f"fitting {n}"))
     candidate = names[0] if len(names) == 1 else comparison.best()
     fp = {**fingerprint(train_events), **world_fingerprint(data.world), "n_events_all": len(data.events)}
@@ -138,6 +154,7 @@ def train(settings: Settings, data_dir: str | Path | None = None, *, models: Seq
         result = comparison.results[candidate]
         with mlflow.start_run(experiment_id=tracking.experiment_id, run_name=f"{candidate}-k{k}") as run:
             mlflow.log_params({"models": ",".join(names), "candidate": candidate, "k": k, "data_source": data.source,
+                               "feast_features": str(feast_features).lower(),
                                **{f"split.{key}": v for key, v in split.items()},
                                **{f"param.{key}": v for key, v in result.params.items()},
                                **{f"data.{key}": v for key, v in fp.items()}})
@@ -176,7 +193,7 @@ def train(settings: Settings, data_dir: str | Path | None = None, *, models: Seq
                 client.set_model_version_tag(tracking.registered_model, version, key, str(v))
             stage("promotion gate")
             gate = _gate(tracking, comparison, model_dir, model_sha, fit_events, val_events, data, k=k,
-                         validation_cut=vsplit.cutoff, force=force)
+                         validation_cut=vsplit.cutoff, force=force, user_extra=user_extra)
             for key, v in gate.tags().items():
                 client.set_model_version_tag(tracking.registered_model, version, key, v)
             mlflow.set_tags({**gate.tags(), "registered_version": version})
