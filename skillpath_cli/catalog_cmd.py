@@ -13,26 +13,11 @@ from catalog.datadir import DataDir
 from catalog.errors import DataValidationError
 from catalog.eventlog import EventLog
 from catalog.freshness import DEFAULT_FLOOR, TYPE_HALF_LIFE_DAYS
-from catalog.schema import parse_timestamp
-from skillpath_cli.common import data_dir, emit_table
+from skillpath_cli.common import DateType, data_dir, emit_table
 
 __all__ = ["catalog"]
 
 _FORMATS = click.Choice(["table", "csv", "json"])
-
-
-class _DateType(click.ParamType):
-    """An ISO-8601 date or datetime (naive = UTC)."""
-
-    name = "DATE"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
-        if isinstance(value, datetime):
-            return value
-        try:
-            return parse_timestamp(value)
-        except ValueError as e:
-            self.fail(str(e), param, ctx)
 
 
 def _today_utc() -> datetime:
@@ -60,7 +45,7 @@ def _plain(v: Any, digits: int | None = None) -> Any:
     return v
 
 
-_AS_OF = click.option("--as-of", type=_DateType(), default=None,
+_AS_OF = click.option("--as-of", type=DateType(), default=None,
                       help="Date the freshness is computed at (ISO-8601; default: today, UTC).")
 
 

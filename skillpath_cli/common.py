@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
 from catalog.errors import DataValidationError, SkillPathError
+from catalog.schema import parse_timestamp
 
-__all__ = ["DEFAULT_DATA_DIR", "run_cli", "data_dir", "emit_table", "progress", "UsageFailure"]
+__all__ = ["DEFAULT_DATA_DIR", "DateType", "run_cli", "data_dir", "emit_table", "progress", "UsageFailure"]
 
 DEFAULT_DATA_DIR = "skillpath-data"
 EXIT_USAGE = 2
@@ -19,6 +21,20 @@ EXIT_USAGE = 2
 
 class UsageFailure(SkillPathError):
     """A user error detected in the CLI layer itself."""
+
+
+class DateType(click.ParamType):
+    """An ISO-8601 date or datetime (naive = UTC), as a click parameter type."""
+
+    name = "DATE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            return parse_timestamp(value)
+        except ValueError as e:
+            self.fail(str(e), param, ctx)
 
 
 def run_cli(cli: click.Command, argv: list[str] | None = None) -> int:

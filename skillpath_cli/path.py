@@ -20,7 +20,8 @@ from numpy.typing import NDArray
 from catalog.datadir import DataDir
 from catalog.errors import NotReadyError
 from catalog.schema import empty_events
-from skillpath_cli.catalog_cmd import _DateType, _today_utc
+from skillpath_cli.catalog_cmd import _today_utc
+from skillpath_cli.common import DateType
 from skillpath_cli.common import data_dir, emit_table, progress
 
 __all__ = ["path", "skills", "find_local_model", "load_events"]
@@ -126,7 +127,7 @@ def _why(reasons: list[str]) -> str:
 @click.option("--model", "model_path", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="A saved model directory to score with (default: the MLflow registry's @champion, else the "
                    "newest model under DATA_DIR/models, else popularity from the event log).")
-@click.option("--as-of", type=_DateType(), default=None,
+@click.option("--as-of", type=DateType(), default=None,
               help="Plan as of this date (ISO-8601; default: today, UTC): freshness, ETAs, events up to it.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.pass_context

@@ -11,26 +11,11 @@ from typing import Any
 import click
 
 from catalog.errors import DataValidationError
-from catalog.schema import parse_timestamp
-from skillpath_cli.common import UsageFailure, data_dir, emit_table, progress
+from skillpath_cli.common import DateType, UsageFailure, data_dir, emit_table, progress
 
 __all__ = ["train", "evaluate"]
 
 _MODEL_HELP = "A model (popularity, content, als, bpr, ease, lightfm), a comma list, or 'all'."
-
-
-class _DateType(click.ParamType):
-    """An ISO-8601 date or datetime (naive = UTC)."""
-
-    name = "DATE"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
-        if isinstance(value, datetime):
-            return value
-        try:
-            return parse_timestamp(value)
-        except ValueError as e:
-            self.fail(str(e), param, ctx)
 
 
 def _plain(v: Any) -> Any:
@@ -56,7 +41,7 @@ def _quiet_mlflow() -> None:
 @click.option("--tracking-uri", default=None, envvar="MLFLOW_TRACKING_URI",
               help="An MLflow tracking server (default: SQLite inside the data dir, mlflow/mlflow.db).")
 @click.option("--force", is_flag=True, help="Make the new version @champion even if it does not beat the current one.")
-@click.option("--cutoff", type=_DateType(), default=None,
+@click.option("--cutoff", type=DateType(), default=None,
               help="Train only on events before this date (default: all events).")
 @click.option("--k", "k", type=click.IntRange(1, 100), default=None, help="List length for metrics (default 10).")
 @click.option("--val-fraction", type=click.FloatRange(0.01, 0.9), default=0.2, show_default=True,
