@@ -10,17 +10,9 @@ import pytest
 
 from catalog.datadir import DataDir
 from catalog.eventlog import EventLog
-from catalog.writers import save_world
 from skillpath_cli.main import cli, run_cli
 
 AS_OF = "2026-11-01"
-
-
-@pytest.fixture
-def data(tmp_path, tiny_world) -> DataDir:
-    dd = DataDir(tmp_path / "data")
-    save_world(tiny_world, dd)
-    return dd
 
 
 def run(capsys, dd: DataDir, *args: str) -> tuple[int, str, str]:

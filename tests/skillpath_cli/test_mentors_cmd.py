@@ -4,18 +4,9 @@ import csv
 import io
 import json
 
-import pytest
 
 from catalog.datadir import DataDir
-from catalog.writers import save_world
 from skillpath_cli.main import cli, run_cli
-
-
-@pytest.fixture
-def data(tmp_path, tiny_world) -> DataDir:
-    dd = DataDir(tmp_path / "data")
-    save_world(tiny_world, dd)
-    return dd
 
 
 def run(capsys, dd: DataDir, *args: str) -> tuple[int, str, str]:
