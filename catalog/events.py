@@ -22,7 +22,6 @@ The rules (see ``docs/events.md``):
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Collection
 from pathlib import Path
 
@@ -33,7 +32,7 @@ from numpy.typing import NDArray
 from catalog.errors import ConfigError, DataValidationError, RowError
 from catalog.event_columns import parse_ids, parse_text, parse_timestamps, parse_types, parse_values, to_datetime_us
 from catalog.schema import EVENT_COLUMNS
-from catalog.tables import unreadable_as_config_error
+from catalog.tables import read_table, unreadable_as_config_error
 
 __all__ = [
     "REQUIRED_EVENT_COLUMNS",
@@ -259,33 +258,14 @@ def read_events_file_with_lines(
             df = pd.read_parquet(path)
             lines = np.arange(len(df), dtype=np.int64) + 1
         elif suffix in (".jsonl", ".ndjson"):
-            df, lines = _read_jsonl(path)
+            df = read_table(path)  # the one JSONL reader; its index is the file line
+            lines = df.index.to_numpy(dtype=np.int64)
+            df = df.reset_index(drop=True)
     if "event_id" not in df.columns and not df.empty:
         df = df.assign(event_id=make_event_ids(df).to_numpy())
     elif "event_id" not in df.columns:
         df = df.assign(event_id=pd.Series(dtype=object))
     return _validate(df, lines, known_items=known_items, known_users=known_users, source=str(path))
-
-
-def _read_jsonl(path: Path) -> tuple[pd.DataFrame, NDArray[np.int64]]:
-    records, lines, errors = [], [], []
-    with path.open(encoding="utf-8") as f:
-        for i, text in enumerate(f, start=1):
-            if not text.strip():
-                continue
-            try:
-                rec = json.loads(text)
-            except json.JSONDecodeError as e:
-                errors.append(RowError(i, "", f"not valid JSON ({e.msg})", str(path)))
-                continue
-            if not isinstance(rec, dict):
-                errors.append(RowError(i, "", "each line must be a JSON object", str(path)))
-                continue
-            records.append(rec)
-            lines.append(i)
-    if errors:
-        raise DataValidationError(errors, source=str(path))
-    return pd.DataFrame.from_records(records), np.asarray(lines, dtype=np.int64)
 
 
 def make_event_ids(df: pd.DataFrame) -> pd.Series:
