@@ -32,6 +32,10 @@ class ScoringSettings(_Strict):
     freshness_weight: float = Field(
         1.0, ge=0.0, description="λ in score = model score + λ·log(freshness); 0 disables decay.")
     stale_threshold: float = Field(0.5, gt=0.0, le=1.0, description="Freshness below this is 'stale'.")
+    item_dtype: Literal["float32", "bfloat16", "float16"] = Field(
+        "bfloat16", description="Storage the service scans for top-k. Reduced formats scan a half-size copy "
+                                "with a proven error bound and re-score candidates in float32: answers stay "
+                                "exactly the float32 ones, at about half the memory traffic.")
 
 
 class TrackingSettings(_Strict):

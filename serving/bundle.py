@@ -23,6 +23,7 @@ from catalog.freshness import catalog_freshness
 from recommender.models.ease import EASERecommender
 from recommender.models.factor import FactorRecommender
 from recommender.scoring import ScoringIndex, log_freshness
+from serving.reasons import ItemTexts
 from serving.registry import LoadedModel
 
 __all__ = ["CatalogView", "ModelBundle", "verify_model"]
@@ -37,8 +38,8 @@ class CatalogView:
     """The catalog at ``as_of``: freshness, the stale mask and cached filter masks."""
 
     def __init__(self, catalog: Catalog, as_of: datetime, *, floor: float, stale_threshold: float,
-                 freshness_weight: float) -> None:
-        self.catalog, self.as_of = catalog, as_of
+                 freshness_weight: float, item_dtype: str = "float32") -> None:
+        self.catalog, self.as_of, self.item_dtype = catalog, as_of, item_dtype
         self.floor, self.stale_threshold, self.freshness_weight = floor, stale_threshold, freshness_weight
         self.freshness = catalog_freshness(catalog, as_of, floor=floor)
         self.log_freshness = log_freshness(self.freshness)
@@ -48,6 +49,7 @@ class CatalogView:
                                              freshness_weight=freshness_weight, active=catalog.active)
         self._masks: OrderedDict[tuple, NDArray[np.bool_] | None] = OrderedDict()
         self._lock = threading.Lock()
+        self.texts = ItemTexts(catalog, as_of)
 
     def allow_mask(self, *, types: tuple[str, ...] = (), max_minutes: int | None = None,
                    skills: tuple[int, ...] = (), include_stale: bool = False) -> NDArray[np.bool_] | None:
@@ -117,7 +119,8 @@ class ModelBundle:
         elif self.is_factor:
             m = cast(FactorRecommender, self.model)
             self.index = ScoringIndex(m.item_factors_, item_bias=m.item_bias_, log_freshness=view.log_freshness,
-                                      freshness_weight=view.freshness_weight, active=view.catalog.active)
+                                      freshness_weight=view.freshness_weight, active=view.catalog.active,
+                                      dtype=view.item_dtype)
         else:
             self.index = view.plain
         self.users = getattr(self.model, "id_maps_", {}).get("users")

@@ -9,7 +9,9 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -20,7 +22,7 @@ from catalog.catalog import Catalog
 from catalog.ids import IdMap
 from catalog.schema import Resource
 
-__all__ = ["age_phrase", "date_reason", "goal_reason", "CoCompletion"]
+__all__ = ["age_phrase", "date_reason", "goal_reason", "CoCompletion", "ItemText", "ItemTexts"]
 
 
 def age_phrase(days: float) -> str:
@@ -52,6 +54,53 @@ def goal_reason(catalog: Catalog, item: int, goals: NDArray[np.int64]) -> str | 
             sid = catalog.skill_ids.ids[g]
             return f"fits your goal: {catalog.skills[sid].name}"
     return None
+
+
+class ItemText(NamedTuple):
+    """What an answer says about one resource, computed once per catalog view."""
+
+    item_id: str
+    title: str
+    type: str
+    skills: tuple[str, ...]  # "skill_id:level"
+    taught: frozenset[int]  # skill indices the resource teaches
+    date_reason: str  # "updated 2 months ago" at the view's time
+
+
+class ItemTexts:
+    """Per-resource strings for answers, built on first use and kept for the view's lifetime.
+
+    A /recommend answer used to rebuild these for every returned item on every request
+    (slicing the skill matrix, formatting dates and skill strings: about a third of the
+    in-process call). The view's time is fixed, so the date phrase is too; entries are
+    made lazily (a 1M-item catalog pays only for the items that are ever returned).
+    """
+
+    def __init__(self, catalog: Catalog, as_of: datetime) -> None:
+        self.catalog, self.as_of = catalog, as_of
+        self._names = [catalog.skills[s].name for s in catalog.skill_ids.ids.tolist()]
+        self._entries: dict[int, ItemText] = {}
+        self._lock = threading.Lock()
+
+    def __getitem__(self, item: int) -> ItemText:
+        e = self._entries.get(item)
+        if e is None:
+            res = self.catalog.resources[item]
+            m = self.catalog.item_skill_levels
+            e = ItemText(res.item_id, res.title, res.type, tuple(f"{x.skill_id}:{x.level}" for x in res.skills),
+                         frozenset(m.indices[m.indptr[item]:m.indptr[item + 1]].tolist()),
+                         date_reason(res, self.as_of))
+            with self._lock:
+                self._entries[item] = e
+        return e
+
+    def goal_reason(self, item: int, goals: list[int]) -> str | None:
+        """:func:`goal_reason` from the cached entry (``goals`` as a plain list, in priority order)."""
+        taught = self[item].taught
+        for g in goals:
+            if g in taught:
+                return f"fits your goal: {self._names[g]}"
+        return None
 
 
 class CoCompletion:

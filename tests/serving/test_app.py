@@ -92,3 +92,20 @@ def test_stale_reach_only_for_the_current_day_and_computed_once(served, monkeypa
     today = reach.report(app.view.as_of)
     assert calls == [1]  # four concurrent callers and one more: one computation
     assert today.n_mentees > 0 and all(i.reach_without_decay is not None for i in today.items)
+
+
+def test_reduced_precision_storage_gives_the_float32_answers(served):
+    """``scoring.item_dtype`` changes the scan, never the answer (exact re-scoring)."""
+    env = {"SKILLPATH_DATA_DIR": str(served.root)}
+    answers = {}
+    for dtype in ("float32", "bfloat16", "float16"):
+        settings = load_settings(env=env, scoring__item_dtype=dtype)
+        app = SkillPathApp.from_settings(settings, model_dir=served.model_dir)
+        assert app.bundle.index.dtype == dtype
+        users = sorted(served.world.mentees)[:25]
+        answers[dtype] = [[(i.item_id, i.score) for i in app.recommend(RecommendRequest(user_id=u, k=20)).items]
+                          for u in users]
+        app.close()
+    assert answers["bfloat16"] == answers["float32"]
+    assert answers["float16"] == answers["float32"]
+    assert any(len(a) == 20 for a in answers["float32"])
