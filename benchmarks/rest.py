@@ -307,11 +307,12 @@ def run(*, root: Path, n_items: int, n_mentees: int, days: int, n_closed: int, r
                 pre = _load({"url": srv.url, "warm": warm, "floor": 200}, tmp, 240)
                 res["warm_errors"], res["livez_ms"] = pre["warm_errors"], pre["livez_ms"]
                 for phase, plan in (("closed", {"closed": closed}),
+                                    ("closed_httpx", {"closed": closed, "client": "httpx"}),
                                     ("open", {"open": {"bodies": open_bodies, "rate": rate, "duration_s": duration,
                                                        "drain_s": 10}})):
                     cpu0 = srv.cpu_s()
-                    res[phase] = _load({"url": srv.url, **plan}, tmp, duration + 240)[phase]
-                    n = len(closed) if phase == "closed" else res[phase]["sent"]
+                    res[phase] = _load({"url": srv.url, **plan}, tmp, duration + 240)[phase.split("_")[0]]
+                    n = res[phase]["sent"] if phase == "open" else len(closed)
                     res[phase]["server_cpu_ms_per_req"] = (srv.cpu_s() - cpu0) / n * 1e3
                 res["rss_mb"] = srv.rss_mb()
                 res["overhead_p50_ms"] = res["closed"]["latency_ms"]["p50"] - base
@@ -337,14 +338,15 @@ def table(out: dict[str, Any]) -> str:
     """The markdown table of benchmarks/rest.md."""
     ip = out["in_process"]["latency_ms"]
     cpu = out["in_process"]["cpu_ms_per_req"]
-    rows = ["| path | closed p50 | closed p99 | overhead p50 | CPU/req | CPU overhead | open rps | open p50 "
-            "| open p90 | open p99 | open max | errors |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-            f"| in-process | {ip['p50']:.2f} | {ip['p99']:.2f} | — | {cpu:.2f} | — | — | — | — | — | — | — |"]
+    rows = ["| path | closed p50 | closed p99 | overhead p50 | httpx client p50 | CPU/req | CPU overhead | open rps "
+            "| open p50 | open p90 | open p99 | open max | errors |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            f"| in-process | {ip['p50']:.2f} | {ip['p99']:.2f} | — | — | {cpu:.2f} | — | — | — | — | — | — | — |"]
     for kind, r in out["servers"].items():
         c, o = r["closed"]["latency_ms"], r["open"]
         ol = o["latency_ms"]
-        rows.append(f"| {kind} | {c['p50']:.2f} | {c['p99']:.2f} | {r['overhead_p50_ms']:+.2f} | "
+        hx = r.get("closed_httpx", {}).get("latency_ms", {}).get("p50", float("nan"))
+        rows.append(f"| {kind} | {c['p50']:.2f} | {c['p99']:.2f} | {r['overhead_p50_ms']:+.2f} | {hx:.2f} | "
                     f"{r['closed']['server_cpu_ms_per_req']:.2f} | {r['overhead_cpu_ms']:+.2f} | "
                     f"{o['achieved_rps']:.0f} | {ol['p50']:.1f} | {ol['p90']:.1f} | {ol['p99']:.1f} | "
                     f"{ol['max']:.0f} | {o['n_errors'] + r['closed']['errors'] + r['warm_errors']} |")

@@ -26,7 +26,8 @@ import bentoml
 from fastapi import FastAPI, Query
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from starlette.requests import Request
 
 from catalog.errors import SkillPathError
@@ -89,13 +90,21 @@ def skill(skill_id: str = PathParam(pattern=ID_REGEX, description="A skill id.",
 
 
 def _answer(ctx: bentoml.Context, call: Callable[[], Any]) -> Any:
-    """Run a plain method; turn a SkillPathError into its status and JSON body."""
+    """Run a plain method; its answer as one JSON body, a SkillPathError as its status and JSON body.
+
+    The answer is serialised here (as BentoML would: ``model_dump_json``) and returned as a
+    plain response with a Content-Length: BentoML's own response streams a model as a
+    chunked body (three socket writes, and the client waits for the last one).
+    """
     try:
-        return call()
+        out = call()
     except SkillPathError as e:
         status, body = json_error(e)
         ctx.response.status_code = status
         return JSONResponse(body, status_code=status)
+    if isinstance(out, BaseModel):
+        return Response(out.model_dump_json(), media_type="application/json")
+    return out
 
 
 def _online_features(settings: Settings) -> object | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 from datetime import datetime, timedelta, timezone
 
+import numpy as np
+
 from catalog.eventlog import EventLog
 from catalog.settings import load_settings
 from serving.app import SkillPathApp
@@ -106,6 +108,10 @@ def test_reduced_precision_storage_gives_the_float32_answers(served):
         answers[dtype] = [[(i.item_id, i.score) for i in app.recommend(RecommendRequest(user_id=u, k=20)).items]
                           for u in users]
         app.close()
-    assert answers["bfloat16"] == answers["float32"]
-    assert answers["float16"] == answers["float32"]
-    assert any(len(a) == 20 for a in answers["float32"])
+    exact = answers["float32"]
+    assert any(len(a) == 20 for a in exact)
+    for dtype in ("bfloat16", "float16"):
+        got = answers[dtype]
+        assert [[i for i, _ in a] for a in got] == [[i for i, _ in a] for a in exact]
+        # candidates are re-scored in float32 (summation order may differ in the last bit)
+        assert np.allclose([s for a in got for _, s in a], [s for a in exact for _, s in a], rtol=1e-5, atol=1e-6)
