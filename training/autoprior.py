@@ -22,6 +22,7 @@ any test window, are never seen. A parameter given as a number is kept as given.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -110,8 +111,6 @@ def top_k_rows(scores: NDArray[np.floating], k: int, banned: sp.spmatrix | None 
 
 
 def _grid(space: Mapping[str, Sequence[Any]], keys: Sequence[str], fixed: Mapping[str, Any]) -> list[dict[str, Any]]:
-    import itertools
-
     combos = [dict(zip(keys, vals)) for vals in itertools.product(*(space[k] for k in keys))]
     out, seen = [], set()
     for c in combos:
@@ -128,7 +127,11 @@ def _grid(space: Mapping[str, Sequence[Any]], keys: Sequence[str], fixed: Mappin
 def _inner(prepared: Prepared, fraction: float) -> tuple[Prepared, str]:
     if prepared.train_events is None:
         raise ConfigError("'auto' parameters need the fit window's events (Prepared.train_events)")
-    split = validation_split(prepared.train_events, fraction=fraction)
+    try:
+        split = validation_split(prepared.train_events, fraction=fraction)
+    except NotReadyError as e:
+        raise NotReadyError(f"too few events to tune 'auto' parameters on the fit window ({e}); "
+                            "pass explicit values instead") from None
     train = build_interactions(split.train, users=prepared.users, items=prepared.items, on_unknown="drop")
     inner = replace(prepared, train=train, test_events=split.test, train_events=split.train)
     return inner, split.cutoff.isoformat()
@@ -200,7 +203,8 @@ def _score_settings(model: Any, inner: Prepared, priors: list[NDArray[np.float32
     truth = sp.csr_matrix(truth > seen)
     users = np.flatnonzero(np.diff(truth.indptr) > 0)
     if not len(users):
-        raise NotReadyError("the inner validation window has no positives to tune 'auto' parameters on")
+        raise NotReadyError("the inner validation window (the fit window's last 20%) has no positives to tune "
+                            "'auto' parameters on; pass explicit values instead")
     banned = sp.csr_matrix(sp.csr_matrix(train.dismissed, dtype=bool) + seen)
     feats = None
     if model is not None:

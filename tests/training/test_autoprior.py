@@ -127,3 +127,14 @@ def test_comparison_records_the_chosen_values_and_the_recipe(block):
         assert comp.table.set_index("model").loc[name, "auto_seconds"] == pytest.approx(r.auto.seconds)
     model, _, auto = fit_resolved("als", comp.prepared, comp.results["als"].params)
     assert auto is None  # resolved params refit as given
+
+
+def test_too_little_data_to_tune_says_so(block):
+    from catalog.errors import NotReadyError
+
+    ev = _events([("u1", "b0-i00", 0.0), ("u2", "b0-i01", 1.0)])
+    ev.loc[1, "event_type"] = "impression"  # the inner validation window holds no positive
+    p = prepare(block.world, ev, ev.iloc[:0])
+    with pytest.raises(NotReadyError, match="explicit values"):
+        resolve_auto("popularity", p, {"half_life_days": AUTO})
+    assert resolve_auto("popularity", p, {"half_life_days": 7.0}) == ({"half_life_days": 7.0}, None)
