@@ -8,7 +8,11 @@ prior) is searched on a validation window cut from TRAIN (its last 20%), never o
 Every model is then fitted on TRAIN with its defaults (training/defaults.py) -- or the
 tuned winners with ``--use-tuned`` -- and scored on TEST. The baseline is popularity with
 *this dataset's* tuned half-life when ``--tune`` is given (the strongest honest baseline),
-else its default. Prints markdown tables: the trials, the comparison, the margins.
+else its default (``half_life_days="auto"``: tuned at training time on the fit window, like
+the models' recency prior). ``--baseline JSON`` adds a second popularity with fixed params
+(e.g. the half-life tuned on this dataset's validation window). Prints markdown tables: the
+trials, the comparison, what the train-time tuner chose, and the margins of the default
+model over each baseline with a paired bootstrap 95% CI over the test mentees.
 """
 
 from __future__ import annotations
@@ -27,12 +31,31 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 sys.path.insert(0, os.path.dirname(_HERE))
 
+import numpy as np  # noqa: E402
+
 from catalog.schema import parse_timestamp  # noqa: E402
+from recommender.metrics import ndcg_at_k  # noqa: E402
 from training.data import load_training_data, time_quantile, validation_split  # noqa: E402
 from training.defaults import model_params, parse_model_names  # noqa: E402
-from training.evaluate import run_comparison, split_events  # noqa: E402
+from training.evaluate import fit_resolved, rank_users, run_comparison, split_events, truth_of  # noqa: E402
 from training.plots import comparison_markdown  # noqa: E402
 from training.tuning import GRIDS, best_params, tune  # noqa: E402
+
+
+def per_user_ndcg(model, prepared, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(users, ndcg@k per user)`` on ``prepared`` (the same users for every model: paired)."""
+    users, ranked, truth = rank_users(model, prepared.train, truth_of(prepared), k,
+                                      user_features=prepared.features.for_model(model)[1])
+    return users, np.array([ndcg_at_k(ranked[r], truth[u].indices, k) for r, u in enumerate(users)])
+
+
+def paired_bootstrap(a: np.ndarray, b: np.ndarray, *, n: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """Mean of ``a - b`` and its 95% percentile CI over ``n`` resamples of the users."""
+    d = np.asarray(a, float) - np.asarray(b, float)
+    rng = np.random.default_rng(seed)
+    means = d[rng.integers(0, len(d), size=(n, len(d)))].mean(axis=1)
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return float(d.mean()), float(lo), float(hi)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--params", default=None, metavar="JSON",
                     help='parameter overrides per model for the TEST run, e.g. the baseline tuned on this dataset: '
                          '\'{"popularity": {"binary": true, "half_life_days": 1}}\'')
+    ap.add_argument("--baseline", default=None, metavar="JSON",
+                    help='a second popularity baseline with fixed params, e.g. \'{"binary": true, "half_life_days": 90}\'')
+    ap.add_argument("--default-model", default="bpr", help="the shipped default model (margins are its)")
     ap.add_argument("--tune-only", action="store_true", help="stop after the validation search (TEST is not scored)")
     ap.add_argument("--grids", default=None, metavar="JSON",
                     help='replace some models\' base grids, e.g. \'{"als": {"factors": [64]}}\' (a second pass '
@@ -83,8 +109,13 @@ def main(argv: list[str] | None = None) -> int:
             params = {n: model_params(n, best[n]) for n in names if n in best}
         elif "popularity" in best:
             params["popularity"] = model_params("popularity", best["popularity"])
-    comp = run_comparison(names, train, test, data.world, k=args.k, params=params, id_events=[data.events])
+    comp = run_comparison(names, train, test, data.world, k=args.k, params=params, id_events=[data.events],
+                          keep_models=True)
     print("\nParams:", json.dumps(params, sort_keys=True, default=str))
+    print("\nChosen at training time ('auto', inner validation split of TRAIN):")
+    for n, r in comp.results.items():
+        if r.auto is not None:
+            print(f"- {n}: {r.auto.summary()}")
     print(f"\n## TEST (fitted on TRAIN, scored on TEST; as of {cutoff})\n")
     print(comparison_markdown(comp))
     ndcg = comp.table.set_index("model")[f"ndcg@{args.k}"]
@@ -94,6 +125,25 @@ def main(argv: list[str] | None = None) -> int:
                 base = ndcg["popularity"]
                 ratio = f"x{ndcg[n] / base:.2f}, " if base > 0 else ""
                 print(f"- {n}: ndcg@{args.k} {ndcg[n]:.4f} vs popularity {base:.4f} ({ratio}{ndcg[n] - base:+.4f})")
+    prepared = comp.prepared
+    if args.default_model in comp.results and prepared is not None:
+        users, ours = per_user_ndcg(comp.results[args.default_model].model, prepared, args.k)
+        baselines = {}
+        if "popularity" in comp.results:
+            baselines["popularity " + json.dumps(comp.results["popularity"].params)] = comp.results["popularity"].model
+        if args.baseline:
+            fixed = model_params("popularity", json.loads(args.baseline))
+            baselines["popularity " + json.dumps(fixed)] = fit_resolved("popularity", prepared, fixed)[0]
+        print(f"\n## {args.default_model} (default) vs baselines on TEST: paired bootstrap over {len(users):,} "
+              "mentees (2,000 resamples)\n")
+        print(f"| baseline | baseline ndcg@{args.k} | default ndcg@{args.k} | margin | 95% CI |")
+        print("| --- | --- | --- | --- | --- |")
+        for label, model in baselines.items():
+            u2, theirs = per_user_ndcg(model, prepared, args.k)
+            if not np.array_equal(users, u2):
+                raise RuntimeError("baseline scored other users")
+            diff, lo, hi = paired_bootstrap(ours, theirs)
+            print(f"| {label} | {theirs.mean():.4f} | {ours.mean():.4f} | {diff:+.4f} | [{lo:+.4f}, {hi:+.4f}] |")
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")
     return 0
 

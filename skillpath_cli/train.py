@@ -63,7 +63,9 @@ def train(ctx: click.Context, model: str | None, tracking_uri: str | None, force
     (the one model asked for, or the best NDCG@k of several) is logged as an MLflow
     pyfunc and registered as a new version of skillpath-recommender. It becomes
     @champion only if it beats the current champion's NDCG@k on the same validation
-    data (or with --force). Prints the comparison table and the decision.
+    data (or with --force). Prints the comparison table, the recency settings chosen
+    at training time for parameters set to "auto" (on the last 20% of the fit window;
+    see docs/training.md) and the decision.
     """
     from catalog.settings import load_settings
     from training.defaults import parse_model_names
@@ -91,6 +93,9 @@ def train(ctx: click.Context, model: str | None, tracking_uri: str | None, force
                "forced": "promoted to @champion (--force)", "rejected": "not promoted: it does not beat the champion"}
     click.echo(f"\nvalidation window from {report.split['validation_cut']} "
                f"({report.split['fit_events']:,} fit / {report.split['validation_events']:,} validation events)")
+    for name, r in report.comparison.results.items():
+        if r.auto is not None:  # the recency settings chosen on an inner split of the fit window
+            click.echo(f"auto ({name}): {r.auto.summary()}")
     click.echo(f"registered {report.candidate} as version {report.version} (run {report.run_id}); "
                f"{g.metric} {g.candidate_score:.4f}{champ}: {verdict[g.decision]}")
     click.echo(f"tracking: {report.tracking_uri}")

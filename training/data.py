@@ -210,6 +210,7 @@ class Prepared:
     test_events: pd.DataFrame
     features: ModelFeatures
     mentees: Mapping[str, Mentee]
+    train_events: pd.DataFrame | None = None  # the events behind ``train`` ("auto" parameters tune on them)
 
 
 def prepare(world: World, train_events: pd.DataFrame, test_events: pd.DataFrame, *,
@@ -227,4 +228,4 @@ def prepare(world: World, train_events: pd.DataFrame, test_events: pd.DataFrame,
     if user_extra is not None:
         features = _with_user_columns(features, *user_extra(users))
     return Prepared(users=users, items=items, train=train, test_events=test_events, features=features,
-                    mentees=world.mentees)
+                    mentees=world.mentees, train_events=train_events)

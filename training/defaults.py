@@ -3,7 +3,8 @@
 :data:`DEFAULT_PARAMS` overrides the constructors' own defaults; ``docs/training.md``
 records the search (``benchmarks/training.py --tune``) that chose them, on the synthetic
 demo world and on OULAD, always on a validation split cut from the training events. The
-``recency_*`` parameters are the recency prior (:mod:`recommender.models.recency`).
+``recency_*`` parameters are the recency prior (:mod:`recommender.models.recency`); ``"auto"``
+values are resolved at training time on the fit window (:mod:`training.autoprior`).
 """
 
 from __future__ import annotations
@@ -14,20 +15,23 @@ from typing import Any
 from catalog.errors import ConfigError
 from recommender.models import MODELS
 
+AUTO = "auto"  # same value as training.autoprior.AUTO (which imports this package's data module)
+
 __all__ = ["DEFAULT_PARAMS", "model_params", "parse_model_names"]
 
-# Chosen on validation windows cut from TRAIN of both datasets (synthetic seed 7, OULAD) by
-# training.tuning.shared_defaults: per model, the setting whose worst ratio to the dataset's tuned
-# recency popularity is highest (docs/training.md has the numbers and the commands).
+# The model settings (factors, learning rate, ...) are shared constants chosen on validation windows
+# cut from TRAIN of both datasets (synthetic seed 7, OULAD) by training.tuning.shared_defaults. The
+# recency settings differ per deployment (a running course: a day; a slow catalog: months), so they
+# are "auto": chosen at training time on an inner validation split of the fit window
+# (training.autoprior); docs/training.md has the numbers and the commands.
+_PRIOR_AUTO: dict[str, Any] = {"recency_weight": AUTO, "recency_half_life_days": AUTO}
 DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
-    "popularity": {"binary": False, "half_life_days": 7.0},
+    "popularity": {"binary": True, "half_life_days": AUTO},
     "content": {"history_weight": 0.0, "level_tolerance": 1.0},
-    "als": {"factors": 32, "regularization": 10.0, "alpha": 1.0, "iterations": 15,
-            "recency_weight": 0.3, "recency_half_life_days": 1.0},
-    "bpr": {"factors": 64, "learning_rate": 0.01, "iterations": 100,
-            "recency_weight": 3.0, "recency_half_life_days": 3.0},
-    "ease": {"regularization": 500.0, "recency_weight": 1.0, "recency_half_life_days": 7.0},
-    "lightfm": {"no_components": 64, "epochs": 30, "recency_weight": 3.0, "recency_half_life_days": 3.0},
+    "als": {"factors": 32, "regularization": 10.0, "alpha": 1.0, "iterations": 15, **_PRIOR_AUTO},
+    "bpr": {"factors": 64, "learning_rate": 0.01, "iterations": 100, **_PRIOR_AUTO},
+    "ease": {"regularization": 500.0, **_PRIOR_AUTO},
+    "lightfm": {"no_components": 64, "epochs": 30, **_PRIOR_AUTO},
 }
 
 

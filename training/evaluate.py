@@ -38,11 +38,12 @@ from recommender.models import Recommender, make_model
 from recommender.split import leave_last_n_out, positive_events
 from catalog.ids import IdMap
 from training.data import Prepared, UserExtra, prepare, time_quantile
+from training.autoprior import AutoResult, resolve_auto
 from training.defaults import model_params
 
 __all__ = [
     "CURVE_K", "ModelResult", "Comparison", "mlflow_key", "mlflow_metrics", "rank_users", "ranking_metrics",
-    "ndcg_curve", "fit_model", "truth_of", "score_prepared", "run_comparison", "compare_models", "split_events",
+    "ndcg_curve", "fit_model", "fit_resolved", "truth_of", "score_prepared", "run_comparison", "compare_models", "split_events",
     "table_columns",
 ]
 
@@ -73,6 +74,12 @@ class ModelResult:
     recommended_freshness: NDArray[np.float64]  # freshness of every recommended slot (top k)
     fit_seconds: float
     model: Recommender | None = None
+    recipe: dict[str, Any] = field(default_factory=dict)  # the params asked for ("auto" unresolved)
+    auto: AutoResult | None = None                         # what the train-time tuner chose, if anything
+
+    @property
+    def auto_seconds(self) -> float:
+        return 0.0 if self.auto is None else self.auto.seconds
 
 
 @dataclass
@@ -162,13 +169,24 @@ def ndcg_curve(users: NDArray[np.int64], ranked: NDArray[np.int64], truth: sp.cs
                      for k in range(1, k_max + 1)])
 
 
-def fit_model(name: str, prepared: Prepared, params: Mapping[str, Any] | None = None) -> tuple[Recommender, float]:
-    """A model fitted on ``prepared.train`` with its features; returns ``(model, seconds)``."""
-    model = make_model(name, **model_params(name, params))
+def fit_resolved(name: str, prepared: Prepared, params: Mapping[str, Any], *, k: int = 10,
+                 ) -> tuple[Recommender, float, AutoResult | None]:
+    """``params`` (complete: no defaults added) with ``"auto"`` values resolved on the fit window
+    (:func:`training.autoprior.resolve_auto`), then the model fitted on ``prepared.train``;
+    returns ``(model, fit seconds, AutoResult or None)``. The model's params are the chosen values."""
+    resolved, auto = resolve_auto(name, prepared, params, k=k)
+    model = make_model(name, **resolved)
     item_f, user_f = prepared.features.for_model(model)
     t0 = time.perf_counter()
     model.fit(prepared.train, item_features=item_f, user_features=user_f)
-    return model, time.perf_counter() - t0
+    return model, time.perf_counter() - t0, auto
+
+
+def fit_model(name: str, prepared: Prepared, params: Mapping[str, Any] | None = None) -> tuple[Recommender, float]:
+    """A model fitted on ``prepared.train`` with its features (defaults under ``params``, ``"auto"``
+    values resolved on the fit window); returns ``(model, seconds)``."""
+    model, seconds, _ = fit_resolved(name, prepared, model_params(name, params))
+    return model, seconds
 
 
 def truth_of(prepared: Prepared) -> sp.csr_matrix:
@@ -197,7 +215,7 @@ def table_columns(k: int) -> list[str]:
     """The comparison table's columns, in order."""
     return ["model", f"precision@{k}", f"recall@{k}", f"ndcg@{k}", f"map@{k}", f"hit_rate@{k}", f"coverage@{k}",
             f"novelty@{k}", f"stale_share@{k}", f"warm/ndcg@{k}", f"cold_mentee/ndcg@{k}", f"cold_item/recall@{k}",
-            "n_users", "cold_mentee/n_users", "fit_seconds"]
+            "n_users", "cold_mentee/n_users", "fit_seconds", "auto_seconds"]
 
 
 def run_comparison(names: Sequence[str], train_events: pd.DataFrame, test_events: pd.DataFrame, world: World, *,
@@ -228,14 +246,15 @@ def run_comparison(names: Sequence[str], train_events: pd.DataFrame, test_events
     for name in names:
         if on_model is not None:
             on_model(name)
-        p = model_params(name, (params or {}).get(name))
-        model, seconds = fit_model(name, prepared, p)
+        recipe = model_params(name, (params or {}).get(name))
+        model, seconds, auto = fit_resolved(name, prepared, recipe, k=k)
         metrics, curve, rec_fresh = score_prepared(model, prepared, k, freshness=freshness,
                                                    stale_threshold=stale_threshold, user_slices=slices)
-        results[name] = ModelResult(name=name, params=p, metrics=metrics, ndcg_curve=curve,
+        results[name] = ModelResult(name=name, params=model.get_params(), metrics=metrics, ndcg_curve=curve,
                                     recommended_freshness=rec_fresh, fit_seconds=seconds,
-                                    model=model if keep_models else None)
-    rows = [{"model": n, **r.metrics, "fit_seconds": r.fit_seconds} for n, r in results.items()]
+                                    model=model if keep_models else None, recipe=recipe, auto=auto)
+    rows = [{"model": n, **r.metrics, "fit_seconds": r.fit_seconds, "auto_seconds": r.auto_seconds}
+            for n, r in results.items()]
     extra_cols = [c for n in slices for c in (f"{n}/ndcg@{k}", f"{n}/n_users")]
     table = pd.DataFrame(rows).reindex(columns=[*table_columns(k), *extra_cols])
     return Comparison(table=table, results=results, k=k, split=split, prepared=prepared)

@@ -31,10 +31,10 @@ from catalog.schema import parse_timestamp
 from recommender.features import user_skill_matrix, user_tag_matrix
 from recommender.interactions import build_interactions
 from recommender.metrics import truth_matrix
-from recommender.models import Recommender, load_model, make_model
+from recommender.models import Recommender, load_model
 from recommender.split import positive_events
 from training.data import UserExtra
-from training.evaluate import rank_users, ranking_metrics
+from training.evaluate import fit_resolved, rank_users, ranking_metrics
 
 __all__ = ["GateResult", "score_saved_model", "decide", "refit_saved"]
 
@@ -85,11 +85,11 @@ def score_saved_model(model: Recommender, history_events: pd.DataFrame, truth_ev
     return ranking_metrics(u, ranked, truth, train, k, freshness=freshness)
 
 
-def refit_saved(model: Recommender, prepared: Any, params: Mapping[str, Any] | None = None) -> Recommender:
-    """Fit ``model``'s recipe (name, params) on ``prepared`` and reload it with its id maps."""
-    fresh = make_model(model.name, **dict(params if params is not None else model.get_params()))
-    item_f, user_f = prepared.features.for_model(fresh)
-    fresh.fit(prepared.train, item_features=item_f, user_features=user_f)
+def refit_saved(model: Recommender, prepared: Any, params: Mapping[str, Any] | None = None, *,
+                k: int = 10) -> Recommender:
+    """Fit ``model``'s recipe (name, params; ``"auto"`` values resolved on ``prepared``'s fit
+    window, as for the candidate) on ``prepared`` and reload it with its id maps."""
+    fresh, _, _ = fit_resolved(model.name, prepared, dict(params if params is not None else model.get_params()), k=k)
     with tempfile.TemporaryDirectory() as tmp:
         id_maps = {"users": prepared.users, "items": prepared.items, **prepared.features.names_for_model(fresh)}
         digest = fresh.save(tmp, id_maps=id_maps)

@@ -26,10 +26,9 @@ from typing import Any
 import pandas as pd
 
 from catalog.settings import Settings
-from recommender.models import make_model
 from training.data import TrainingData, UserExtra, before, fingerprint, load_training_data, validation_split, world_fingerprint
 from training.defaults import model_params
-from training.evaluate import Comparison, mlflow_key, mlflow_metrics, run_comparison
+from training.evaluate import Comparison, fit_resolved, mlflow_key, mlflow_metrics, run_comparison
 from training.gate import GateResult, decide, refit_saved, score_saved_model
 from training.plots import comparison_markdown, freshness_figure, ndcg_curve_figure
 from training.pyfunc import ENTRY_FILE, Extras, signature, write_extras
@@ -73,8 +72,9 @@ def _save_candidate(comparison: Comparison, name: str, root: Path) -> tuple[Path
     id_maps = {"users": prepared.users, "items": prepared.items, **prepared.features.names_for_model(model)}
     model_dir, extras_dir = root / "model", root / "extras"
     model_sha = model.save(model_dir, id_maps=id_maps)
-    # Mentees the model never saw get the baseline: popularity with its tuned recency half-life.
-    pop = make_model("popularity", **model_params("popularity")).fit(prepared.train).item_popularity_
+    # Mentees the model never saw get the baseline: popularity, its half-life resolved on the fit window.
+    pop_model, _, _ = fit_resolved("popularity", prepared, model_params("popularity"), k=comparison.k)
+    pop = pop_model.item_popularity_  # type: ignore[attr-defined]
     extras_sha = write_extras(extras_dir, Extras.from_interactions(prepared.train, popularity=pop))
     return model_dir, model_sha, extras_dir, extras_sha
 
@@ -97,8 +97,10 @@ def _gate(tracking: Tracking, comparison: Comparison, candidate_dir: Path, candi
         scored = "artifact"
         model = champion.model
         if not trained_until or pd.Timestamp(trained_until) >= validation_cut:
-            params = json.loads(champion.metadata.get("model_params", "null") or "null")
-            model = refit_saved(champion.model, comparison.prepared, params)
+            # The recipe ("auto" values re-tuned on this fit window), else the params it was fitted with.
+            recipe = champion.metadata.get("model_recipe") or champion.metadata.get("model_params", "null")
+            params = json.loads(recipe or "null")
+            model = refit_saved(champion.model, comparison.prepared, params, k=k)
             scored = "refit"
         champ_score = score_saved_model(model, fit_events, val_events, data.world, k=k, user_extra=user_extra)[metric]
     return decide(cand_score, champ_score, force=force, champion_version=current, champion_scored=scored,
@@ -157,12 +159,21 @@ def train(settings: Settings, data_dir: str | Path | None = None, *, models: Seq
                                "feast_features": str(feast_features).lower(),
                                **{f"split.{key}": v for key, v in split.items()},
                                **{f"param.{key}": v for key, v in result.params.items()},
+                               **{f"auto.{key}": v for key, v in (result.auto.chosen if result.auto else {}).items()},
                                **{f"data.{key}": v for key, v in fp.items()}})
             mlflow.set_tags({"data.events_sha256": fp["events_sha256"], "data.items_sha256": fp["items_sha256"],
                              "model_sha256": model_sha, "extras_sha256": extras_sha})
             mlflow.log_metrics(mlflow_metrics(result.metrics))
+            if result.auto is not None:  # what the train-time tuner chose, and every setting it scored
+                mlflow.log_params({"auto.inner_cut": result.auto.inner_cut,
+                                   "auto.inner_fit_events": result.auto.inner_fit_events,
+                                   "auto.inner_validation_events": result.auto.inner_val_events})
+                mlflow.log_metrics({f"auto/inner_{mlflow_key(f'ndcg@{k}')}": result.auto.best_score,
+                                    "auto/seconds": result.auto.seconds})
+                mlflow.log_text(result.auto.to_json(), "auto/auto_prior.json")
             for name, r in comparison.results.items():
-                mlflow.log_metrics(mlflow_metrics({**r.metrics, "fit_seconds": r.fit_seconds}, prefix=f"{name}/"))
+                mlflow.log_metrics(mlflow_metrics({**r.metrics, "fit_seconds": r.fit_seconds,
+                                                   "auto_seconds": r.auto_seconds}, prefix=f"{name}/"))
                 for i, v in enumerate(r.ndcg_curve, start=1):
                     mlflow.log_metric(f"{name}/ndcg_curve", float(v), step=i)
             mlflow.log_text(comparison.table.to_csv(index=False), "comparison/comparison.csv")
@@ -184,6 +195,7 @@ def train(settings: Settings, data_dir: str | Path | None = None, *, models: Seq
             version_tags = {
                 "model_sha256": model_sha, "extras_sha256": extras_sha, "model_name": candidate,
                 "model_params": json.dumps(result.params, sort_keys=True), "k": str(k),
+                "model_recipe": json.dumps(result.recipe, sort_keys=True),
                 "train_start": fp["time_min"], "train_end": split["fit_end"],
                 "validation_cut": split["validation_cut"], "events_sha256": fp["events_sha256"],
                 **{f"val_{mlflow_key(key)}": f"{v:.6f}" for key, v in result.metrics.items()

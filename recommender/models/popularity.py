@@ -47,6 +47,9 @@ class PopularityRecommender(Recommender):
 
     def _fit(self, X: sp.csr_matrix, item_features: sp.csr_matrix | None,
              user_features: sp.csr_matrix | None) -> None:
+        if isinstance(self.half_life_days, str):
+            raise ConfigError(f"popularity: half_life_days must be a number or None here, got {self.half_life_days!r}; "
+                              "'auto' is resolved at training time (training.autoprior)")
         if self.half_life_days is not None and not (np.isfinite(self.half_life_days) and self.half_life_days > 0):
             raise ConfigError(f"popularity: half_life_days must be > 0 or None, got {self.half_life_days}")
         # The popularity itself is computed in _fit_recency, which sees the event ages.

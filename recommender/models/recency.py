@@ -87,6 +87,9 @@ class RecencyPrior:
 
     def _check_prior_params(self) -> None:
         w, h, eps = self.recency_weight, self.recency_half_life_days, self.recency_epsilon
+        if any(isinstance(v, str) for v in (w, h, eps)):
+            raise ConfigError(f"{getattr(self, 'name', 'model')}: recency parameters must be numbers here, got "
+                              f"{w!r}, {h!r}, {eps!r}; 'auto' is resolved at training time (training.autoprior)")
         if not (np.isfinite(w) and w >= 0):
             raise ConfigError(f"{getattr(self, 'name', 'model')}: recency_weight must be >= 0, got {w}")
         if h is not None and not (np.isfinite(h) and h > 0):

@@ -60,6 +60,7 @@ def test_train_then_models_list_promote_rollback(tmp_path, block, capsys):
     assert run_cli(cli, [*base, "train", "--model", "ease"]) == 0
     out = capsys.readouterr().out
     assert "ndcg@10" in out and "registered ease as version 1" in out and "promoted to @champion" in out
+    assert "auto (ease): recency_weight=" in out  # the recency settings chosen at training time
     assert run_cli(cli, [*base, "train", "--model", "popularity"]) == 0
     assert "not promoted" in capsys.readouterr().out
     assert run_cli(cli, [*base, "models", "list", "--format", "json"]) == 0

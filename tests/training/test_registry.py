@@ -7,6 +7,7 @@ rejected), v4 popularity --force (forced -> champion).
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import numpy as np
@@ -62,6 +63,25 @@ def test_decision_is_recorded_on_the_version_and_the_run(runs, tracking):
     assert run.data.params["data.events_sha256"] == v3.fingerprint["events_sha256"]
     arts = {a.path for a in tracking.client.list_artifacts(v3.run_id, "plots")}
     assert arts == {"plots/ndcg_at_k.png", "plots/recommended_freshness.png"}
+
+
+def test_auto_settings_are_recorded_as_chosen_values(runs, tracking):
+    v1 = runs["v1"]  # popularity with the default half_life_days="auto"
+    r = v1.comparison.results["popularity"]
+    chosen = r.auto.chosen["half_life_days"]
+    assert r.recipe["half_life_days"] == "auto" and r.params["half_life_days"] == chosen
+    mv = tracking.client.get_model_version(tracking.registered_model, v1.version)
+    assert json.loads(mv.tags["model_recipe"])["half_life_days"] == "auto"
+    assert json.loads(mv.tags["model_params"])["half_life_days"] == chosen
+    run = tracking.client.get_run(v1.run_id)
+    assert run.data.params["auto.half_life_days"] == str(chosen)
+    assert run.data.params["param.half_life_days"] == str(chosen)
+    assert pd.Timestamp(run.data.params["auto.inner_cut"]) < pd.Timestamp(v1.split["validation_cut"])
+    assert "auto/inner_ndcg_at_10" in run.data.metrics
+    assert {a.path for a in tracking.client.list_artifacts(v1.run_id, "auto")} == {"auto/auto_prior.json"}
+    # The artifact itself holds the chosen number (what serving loads).
+    loaded = load_version(tracking, v1.version)
+    assert loaded.model.get_params()["half_life_days"] == chosen
 
 
 def test_training_never_sees_the_validation_window_or_events_after_the_cutoff(runs, block, settings, data_dir):
