@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Literal, cast
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
@@ -49,7 +50,7 @@ from serving.logread import read_log
 from serving.stale_view import StaleReach
 from serving.userstate import UserState, UserStates
 
-__all__ = ["SkillPathApp", "utcnow", "model_source_from_settings"]
+__all__ = ["SkillPathApp", "cold_half_life", "utcnow", "model_source_from_settings"]
 
 log = logging.getLogger("skillpath.serving")
 
@@ -68,6 +69,17 @@ def model_source_from_settings(settings: Settings, *, model_dir: str | Path | No
     dd = DataDir(settings.data_dir)
     uri = settings.tracking.uri or default_tracking_uri(dd.root)
     return MlflowModelSource(uri, name=settings.tracking.registered_model, cache_dir=dd.models / "registry-cache")
+
+
+def cold_half_life(model: object) -> float | None:
+    """The recency half-life (days) a model ranks cold mentees with: its prior's, or popularity's own.
+
+    None (all-time counts) when the model has no recency setting or its prior is off.
+    """
+    if getattr(model, "recency_weight", 0) and getattr(model, "recency_half_life_days", None):
+        return float(model.recency_half_life_days)  # type: ignore[attr-defined]
+    h = getattr(model, "half_life_days", None)
+    return float(h) if isinstance(h, (int, float)) and h > 0 else None
 
 
 class SkillPathApp:
@@ -125,16 +137,27 @@ class SkillPathApp:
         return CatalogView(self.world.catalog, now, floor=sc.freshness_floor, stale_threshold=sc.stale_threshold,
                            freshness_weight=sc.freshness_weight, item_dtype=sc.item_dtype)
 
-    def _popularity(self) -> NDArray[np.float32]:
-        """Distinct mentees who engaged with each item (max 1): the last-resort cold start."""
+    def _popularity(self, half_life_days: float | None = None) -> NDArray[np.float32]:
+        """Mentees who engaged with each item (scaled to max 1): the last-resort cold start.
+
+        Each (mentee, item) counts once, weighted ``0.5 ** (age / half_life_days)`` by the
+        age of its latest event at the view's time (all-time counts when None). The half-life
+        is the served model's own recency setting (:func:`cold_half_life`), so a mentee with
+        no history and no goals gets the ranking the model was evaluated with, as of today.
+        """
         ev = read_log(self.log, event_types=_POSITIVE)
         n = self.world.catalog.n_items
         if ev.empty:
             return np.zeros(n, np.float32)
-        pairs = ev[["user_id", "item_id"]].drop_duplicates()
-        idx = self.world.catalog.items.indices(pairs["item_id"].astype(str).tolist(), missing="-1")
-        counts = np.bincount(idx[idx >= 0], minlength=n).astype(np.float32)
-        return counts / max(float(counts.max()), 1.0)
+        last = ev.groupby(["user_id", "item_id"], observed=True, sort=False)["timestamp"].max().reset_index()
+        idx = self.world.catalog.items.indices(last["item_id"].astype(str).tolist(), missing="-1")
+        w = np.ones(len(last), np.float64)
+        if half_life_days:
+            age = (pd.Timestamp(self.view.as_of) - pd.to_datetime(last["timestamp"], utc=True)).dt.total_seconds()
+            w = 0.5 ** (np.clip(age.to_numpy(np.float64), 0, None) / 86400.0 / float(half_life_days))
+        keep = idx >= 0
+        counts = np.bincount(idx[keep], weights=w[keep], minlength=n).astype(np.float32)
+        return counts / max(float(counts.max()), np.float32(1e-12))
 
     # ------------------------------------------------------------ /recommend
     def recommend(self, req: RecommendRequest) -> RecommendResponse:
@@ -333,6 +356,8 @@ class SkillPathApp:
             loaded = self.source.load()
             bundle = ModelBundle(loaded, self.view)
             bundle.cocompletion = self._cocompletion(bundle)  # type: ignore[attr-defined]
+            if prev is None or cold_half_life(prev.model) != cold_half_life(bundle.model):
+                self.popularity = self._popularity(cold_half_life(bundle.model))
             self._bundle = bundle
             self.last_error = None
         changed = prev is None or prev.sha256 != bundle.sha256
@@ -353,7 +378,8 @@ class SkillPathApp:
         if now.date() != self.view.as_of.date():
             with self._swap:
                 self.view = self._make_view(now)
-                self.popularity = self._popularity()
+                self.popularity = self._popularity(None if self._bundle is None
+                                                   else cold_half_life(self._bundle.model))
                 if self._bundle is not None:
                     self._bundle = self._bundle.with_view(self.view)
         if self.source is None:

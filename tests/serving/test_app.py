@@ -115,3 +115,29 @@ def test_reduced_precision_storage_gives_the_float32_answers(served):
         assert [[i for i, _ in a] for a in got] == [[i for i, _ in a] for a in exact]
         # candidates are re-scored in float32 (summation order may differ in the last bit)
         assert np.allclose([s for a in got for _, s in a], [s for a in exact for _, s in a], rtol=1e-5, atol=1e-6)
+
+
+def test_cold_start_popularity_follows_the_models_recency_half_life(served):
+    """Old all-time favourites lose to what many mentees opened today when the model's half-life is short."""
+    from recommender.models.bpr import BPRRecommender
+    from serving.app import cold_half_life
+
+    assert cold_half_life(BPRRecommender(recency_weight=1.0, recency_half_life_days=3.0)) == 3.0
+    assert cold_half_life(BPRRecommender(recency_weight=0.0, recency_half_life_days=3.0)) is None
+    app = _app(served)
+    try:
+        alltime = app._popularity(None)
+        top = int(np.argmax(alltime))
+        ids = app.world.catalog.items.ids
+        low = int(np.argsort(alltime)[len(alltime) // 4])  # a rarely used item
+        assert alltime[low] < alltime[top]
+        now = app.view.as_of
+        rows = [{"event_id": f"fresh-{j}", "user_id": f"fresh-user-{j}", "item_id": str(ids[low]),
+                 "event_type": "view", "timestamp": now - timedelta(hours=2)} for j in range(3)]
+        app.log.append(rows)
+        recent = app._popularity(1.0)
+        alltime2 = app._popularity(None)
+        assert recent[low] > recent[top]  # months-old favourite decayed below today's item
+        assert alltime2[top] > alltime2[low]  # all-time counts still favour the old one
+    finally:
+        app.close()
