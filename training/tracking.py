@@ -60,8 +60,17 @@ def connect(settings: Settings, data_dir: str | Path | None = None, *, tracking_
         (dd.mlflow / "artifacts").mkdir(exist_ok=True)
         artifact_location = str(dd.mlflow / "artifacts")
     uri = configured or embedded_uri(dd.root)
+    # mlflow.set_*_uri also export MLFLOW_TRACKING_URI / MLFLOW_REGISTRY_URI, which our own
+    # settings read: a second data dir in the same process (tests, notebooks) would then
+    # silently log into the first one's store. Keep MLflow's module state, restore the env.
+    saved = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
     client = mlflow.tracking.MlflowClient(tracking_uri=uri, registry_uri=uri)
     name = settings.tracking.experiment
     exp = client.get_experiment_by_name(name)

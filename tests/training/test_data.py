@@ -59,3 +59,20 @@ def test_canonical_events_fills_optional_columns():
     ev = canonical_events(df)
     assert list(ev.user_id) == ["u2", "u1"]  # sorted by time
     assert np.isnan(ev.value).all() and list(ev.columns)[0] == "event_id"
+
+
+def test_connect_does_not_leak_the_store_into_the_environment(tmp_path, monkeypatch):
+    """Regression: mlflow.set_tracking_uri exported MLFLOW_TRACKING_URI, so a second data dir
+    in the same process logged into the first one's store."""
+    import os
+
+    from catalog.settings import load_settings
+    from training.tracking import connect, embedded_uri
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    first = connect(load_settings(env={}), tmp_path / "a")
+    assert first.uri == embedded_uri(tmp_path / "a")
+    assert "MLFLOW_TRACKING_URI" not in os.environ and "MLFLOW_REGISTRY_URI" not in os.environ
+    second = connect(load_settings(), tmp_path / "b")
+    assert second.uri == embedded_uri(tmp_path / "b")
