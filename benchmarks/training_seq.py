@@ -23,7 +23,10 @@ Windows: TRAIN = events before the 80% time quantile (TEST is dropped before any
 ``A:B`` = fit on TRAIN before A, validate on TRAIN in [A, B). Prints, per scorer, the best
 setting per window, the setting whose *smallest* gain over popularity across windows is
 largest, and how the best-on-``val`` setting (what a validation search would ship) does on the
-other windows. Results: benchmarks/training_seq.md.
+other windows. ``--test`` scores the one candidate taken to TEST (peers from every active day,
+hs 7, hr 0.5, a 8, log; its prior weight and half-life chosen on TRAIN's last 20% from the
+train-time tuner's grids) against popularity (half-life chosen the same way), once, with a
+paired bootstrap. Results: benchmarks/training_seq.md.
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ class Window:
     """One (fit, validation) pair: truth, exclusions and every learner's active days."""
 
     def __init__(self, world: Any, train: pd.DataFrame, fit: pd.DataFrame, val: pd.DataFrame) -> None:
-        self.p: Prepared = prepare(world, fit, val, id_events=[train])
+        self.p: Prepared = prepare(world, fit, val, id_events=[train])  # train: every event the ids come from
         tr = self.p.train
         pos = positive_events(val)
         truth = sp.csr_matrix(truth_matrix(pos[["user_id", "item_id"]], tr), dtype=bool)
@@ -81,9 +84,16 @@ class Window:
         self.prior = log_prior(recency_popularity(tr, half_life_days=1.0, binary=True), weight=1.0, epsilon=1e-3)
         self.popularity = self.ndcg(np.zeros((len(self.users), tr.shape[1]), np.float32) + self.prior)
 
-    def ndcg(self, scores: NDArray[np.floating], k: int = 10) -> float:
+    def per_user(self, scores: NDArray[np.floating], k: int = 10) -> NDArray[np.float64]:
         ranked = top_k_rows(scores, k, self.banned)
-        return float(np.mean([ndcg_at_k(ranked[r], self.truth[u].indices, k) for r, u in enumerate(self.users)]))
+        return np.array([ndcg_at_k(ranked[r], self.truth[u].indices, k) for r, u in enumerate(self.users)])
+
+    def ndcg(self, scores: NDArray[np.floating], k: int = 10) -> float:
+        return float(self.per_user(scores, k).mean())
+
+    def popularity_scores(self, half_life: float | None) -> NDArray[np.float32]:
+        pop = recency_popularity(self.p.train, half_life_days=half_life, binary=True).astype(np.float32)
+        return np.zeros((len(self.users), len(pop)), np.float32) + pop
 
     def decayed_days(self, half_life: float) -> sp.csr_matrix:
         """Learners x items: sum over active days of 0.5 ** (age / half_life)."""
@@ -118,9 +128,12 @@ def transitions(w: Window, horizon: int) -> tuple[NDArray[np.float64], NDArray[n
     return flat.reshape(n, n), np.bincount(si, minlength=n).astype(np.float64)
 
 
-def with_prior(w: Window, base: NDArray[np.floating], key: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], float]]:
+def with_prior(w: Window, base: NDArray[np.floating], key: tuple[Any, ...], *, scale: bool = True,
+               ) -> Iterator[tuple[tuple[Any, ...], float]]:
+    """Gains over popularity of ``base + w * prior`` (``add``) and ``log(1e-3 + base) + w * prior``
+    (``log``; ``base`` scaled to max 1 first when ``scale``), for every weight."""
     for mode in ("add", "log"):
-        b = base if mode == "add" else np.log(1e-3 + base / max(float(base.max()), 1e-12))
+        b = base if mode == "add" else np.log(1e-3 + (base / max(float(base.max()), 1e-12) if scale else base))
         b = np.asarray(b, dtype=np.float32)
         for wt in WEIGHTS:
             yield (*key, mode, wt), w.ndcg(b + wt * w.prior[None, :]) - w.popularity
@@ -136,18 +149,24 @@ def run_transition(w: Window) -> Iterator[tuple[tuple[Any, ...], float]]:
                 yield from with_prior(w, np.asarray(H @ Cn), (f"D={horizon}", f"shrink={shrink:g}", f"hd={hd:g}"))
 
 
-def run_peers(w: Window, source: str) -> Iterator[tuple[tuple[Any, ...], float]]:
+def peer_scores(w: Window, source: str, hs: float, hr: float, a: float) -> NDArray[np.float64]:
+    """Scored learners x items: the similarity-weighted mean of the peers' recent opens."""
     decay = w.decayed_days if source == "events" else w.decayed_last
+    P = decay(hs)
+    norms = np.sqrt(np.asarray(P.multiply(P).sum(axis=1)).ravel()) + 1e-12
+    Pn = sp.csr_matrix(sp.diags(1.0 / norms) @ P)
+    sim = np.asarray((Pn[w.users] @ Pn.T).todense())
+    sim[np.arange(len(w.users)), w.users] = 0.0  # not one's own opens
+    sa = sim ** a
+    return np.asarray(decay(hr).T @ sa.T).T / np.maximum(sa.sum(axis=1, keepdims=True), 1e-12)
+
+
+def run_peers(w: Window, source: str) -> Iterator[tuple[tuple[Any, ...], float]]:
     for hs in (3.0, 7.0):
-        P = decay(hs)
-        norms = np.sqrt(np.asarray(P.multiply(P).sum(axis=1)).ravel()) + 1e-12
-        Pn = sp.csr_matrix(sp.diags(1.0 / norms) @ P)
-        sim = np.asarray((Pn[w.users] @ Pn.T).todense())
-        sim[np.arange(len(w.users)), w.users] = 0.0  # not one's own opens
         for hr in (0.5, 1.0):
-            R = decay(hr).toarray()
-            for a in (1.0, 3.0, 5.0):
-                yield from with_prior(w, (sim ** a) @ R, (f"hs={hs:g}", f"hr={hr:g}", f"a={a:g}"))
+            for a in (1.0, 3.0, 5.0, 8.0):
+                yield from with_prior(w, peer_scores(w, source, hs, hr, a), (f"hs={hs:g}", f"hr={hr:g}", f"a={a:g}"),
+                                     scale=False)
 
 
 def report(name: str, gains: dict[tuple[Any, ...], dict[str, float]], windows: list[str]) -> None:
@@ -162,17 +181,54 @@ def report(name: str, gains: dict[tuple[Any, ...], dict[str, float]], windows: l
     print(f"| best worst case | `{' '.join(map(str, robust))}` | {fmt(full[robust])} |")
 
 
+def candidate(w: Window, weight: float, prior_half_life: float | None) -> NDArray[np.float32]:
+    """The one setting taken to TEST: peers from every active day, hs 7, hr 0.5, a 8, log."""
+    prior = log_prior(recency_popularity(w.p.train, half_life_days=prior_half_life, binary=True),
+                      weight=weight, epsilon=1e-3)
+    return (np.log(1e-3 + peer_scores(w, "events", 7.0, 0.5, 8.0)) + prior[None, :]).astype(np.float32)
+
+
+def test_once(data: Any, train: pd.DataFrame, test: pd.DataFrame) -> None:
+    """The candidate's prior weight and half-life, and popularity's half-life, chosen on TRAIN's last
+    20% (the grids of training.autoprior), then one TEST score with a paired bootstrap."""
+    from benchmarks.training import paired_bootstrap  # noqa: PLC0415
+    from training.autoprior import POPULARITY_AUTO_GRID, PRIOR_AUTO_GRID  # noqa: PLC0415
+
+    v = validation_split(train)
+    inner = Window(data.world, train, v.train, v.test)
+    pop_h = max(POPULARITY_AUTO_GRID["half_life_days"], key=lambda h: inner.ndcg(inner.popularity_scores(h)))
+    settings = [(wt, h) for wt in PRIOR_AUTO_GRID["recency_weight"] if wt > 0
+                for h in PRIOR_AUTO_GRID["recency_half_life_days"]] + [(0.0, None)]
+    chosen = max(settings, key=lambda s: inner.ndcg(candidate(inner, *s)))
+    print(f"\n## TEST, once: inner choice popularity half-life {pop_h}, candidate prior (w, half-life) {chosen}\n")
+    outer = Window(data.world, data.events, train, test)
+    ours, theirs = outer.per_user(candidate(outer, *chosen)), outer.per_user(outer.popularity_scores(pop_h))
+    diff, lo, hi = paired_bootstrap(ours, theirs)
+    print("| learners | popularity ndcg@10 | peers ndcg@10 | margin | 95% CI (paired bootstrap) |")
+    print("| --- | --- | --- | --- | --- |")
+    print(f"| {len(ours):,} | {theirs.mean():.4f} | {ours.mean():.4f} | {diff:+.4f} | [{lo:+.4f}, {hi:+.4f}] |")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("data_dir")
     ap.add_argument("--cuts", nargs="+", default=["val", "2013-10-05:2014-07-01", "2014-02-01:2014-07-01"])
+    ap.add_argument("--scorers", nargs="+", default=["transition", "peers (events)", "peers (last open)"],
+                    help="which scorers (transition is O(items^2) per learner: OULAD-sized catalogs only)")
+    ap.add_argument("--test", action="store_true", help="score the single candidate on TEST (once) and stop")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     data = load_training_data(args.data_dir)
-    train, _ = split_events(data.events, cutoff=time_quantile(data.events, 0.8))  # TEST is dropped here
+    train, test = split_events(data.events, cutoff=time_quantile(data.events, 0.8))
+    if args.test:
+        test_once(data, train, test)
+        print(f"\ntotal {time.perf_counter() - t0:.0f} s")
+        return 0
+    del test  # validation only from here
     ts = pd.to_datetime(train["timestamp"], utc=True)
     scorers = {"transition": run_transition, "peers (events)": lambda w: run_peers(w, "events"),
                "peers (last open)": lambda w: run_peers(w, "last")}
+    scorers = {k: f for k, f in scorers.items() if k in args.scorers}
     gains: dict[str, dict[tuple[Any, ...], dict[str, float]]] = {s: collections.defaultdict(dict) for s in scorers}
     print("| window | fit events | validation events | learners scored | popularity (1 d) ndcg@10 |")
     print("| --- | --- | --- | --- | --- |")
