@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 import scipy.sparse as sp
@@ -12,7 +13,7 @@ from numpy.typing import NDArray
 from catalog.errors import UnknownItemError, UnknownSkillError, UnknownUserError, UnknownMentorError
 from catalog.graph import SkillGraph
 from catalog.ids import IdMap
-from catalog.schema import Mentee, Mentor, Resource, Skill
+from catalog.schema import Mentee, Mentor, Resource, Skill, parse_timestamp
 
 __all__ = ["Catalog", "World"]
 
@@ -88,6 +89,15 @@ class Catalog:
     @property
     def n_skills(self) -> int:
         return len(self.skill_ids)
+
+    def available_at(self, as_of: datetime | str) -> NDArray[np.bool_]:
+        """Items that may be recommended at ``as_of``: active and already published.
+
+        A catalog can list resources ahead of their publication (a course's later weeks,
+        a scheduled release); nobody should be sent to one before it exists.
+        """
+        as_of_us = int(parse_timestamp(as_of).timestamp() * 1_000_000)
+        return self.active & (self.published_us <= as_of_us)
 
     def resource(self, item_id: str) -> Resource:
         return self.resources[self.items.index(item_id)]

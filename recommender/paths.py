@@ -226,7 +226,7 @@ def plan_path(*, mentee_state: MasteryState, goals: Sequence[Goal], catalog: Cat
     needed = {s: lvl for s, lvl in req.items() if start[s] < lvl}
     already_met = [gl.skill_id for gl in goals if start[gl.skill_id] >= gl.level]
 
-    usable = catalog.active & ~_index_set(completed, n) & ~_index_set(dismissed, n) & ~np.isnan(scores)
+    usable = catalog.available_at(now) & ~_index_set(completed, n) & ~_index_set(dismissed, n) & ~np.isnan(scores)
     csc = catalog.item_skill_levels.tocsc()
     cands: dict[str, tuple[NDArray[np.int64], NDArray[np.int64]]] = {}
     best: dict[str, float] = {}

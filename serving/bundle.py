@@ -44,9 +44,10 @@ class CatalogView:
         self.freshness = catalog_freshness(catalog, as_of, floor=floor)
         self.log_freshness = log_freshness(self.freshness)
         self.fresh = self.freshness >= stale_threshold
+        self.available = catalog.available_at(as_of)  # active and already published
         self.skill_items = catalog.item_skill_levels.tocsc()
         self.plain = ScoringIndex.for_scores(catalog.n_items, log_freshness=self.log_freshness,
-                                             freshness_weight=freshness_weight, active=catalog.active)
+                                             freshness_weight=freshness_weight, active=self.available)
         self._masks: OrderedDict[tuple, NDArray[np.bool_] | None] = OrderedDict()
         self._lock = threading.Lock()
         self.texts = ItemTexts(catalog, as_of)
@@ -119,7 +120,7 @@ class ModelBundle:
         elif self.is_factor:
             m = cast(FactorRecommender, self.model)
             self.index = ScoringIndex(m.item_factors_, item_bias=m.item_bias_, log_freshness=view.log_freshness,
-                                      freshness_weight=view.freshness_weight, active=view.catalog.active,
+                                      freshness_weight=view.freshness_weight, active=view.available,
                                       dtype=view.item_dtype)
         else:
             self.index = view.plain
@@ -128,7 +129,9 @@ class ModelBundle:
 
     def with_view(self, view: CatalogView) -> ModelBundle:
         """The same model over a new view (the daily freshness refresh)."""
-        index = self.index.with_freshness(view.log_freshness) if self.is_factor else None
+        index = None  # a rebuild also picks up resources published since the last view
+        if self.is_factor and np.array_equal(view.available, self.view.available):
+            index = self.index.with_freshness(view.log_freshness)
         new = ModelBundle(self.loaded, view, index=index)
         new.cocompletion = getattr(self, "cocompletion", None)  # type: ignore[attr-defined]
         return new

@@ -87,3 +87,14 @@ def test_catalog_rejects_unknown_item_skill(tiny_skills):
     r = Resource("x", "X", "article", (SkillLevel("ghost", 2),), datetime(2024, 1, 1, tzinfo=timezone.utc))
     with pytest.raises(UnknownSkillError, match="ghost"):
         Catalog(tiny_skills, [r])
+
+
+def test_available_at_needs_active_and_already_published(tiny_catalog):
+    cat = tiny_catalog
+    ix = cat.items.index
+    before = cat.available_at("2026-08-31T23:59:59Z")
+    after = cat.available_at("2026-09-01T00:00:00Z")  # pr-new is published on 2026-09-01
+    assert not before[ix("pr-new")] and after[ix("pr-new")]
+    assert not after[ix("docs-x")]  # inactive whatever the date
+    assert after.sum() == cat.active.sum()
+    assert before.sum() == cat.active.sum() - 1

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
@@ -326,3 +327,17 @@ def test_failed_assessment_inserts_remediation():
     # a completion after the failure clears the remediation
     hist2 = mentee_history(_ev([*rows, ("pd2", "complete", None, 0)]), cat, user_id="u", now=NOW)
     assert failed_assessments(hist2, cat) == {}
+
+
+def test_a_resource_not_yet_published_is_never_planned():
+    cat = _ladder()
+    scores = np.zeros(cat.n_items)
+    scores[cat.items.index("py2v")] = 9.0  # the best python:2 resource ...
+    before = _plan(cat, [Goal("python", 2)], scores=scores)
+    assert "py2v" in [s.item_id for s in before.steps]
+    late = Catalog(list(cat.skills.values()), [
+        dataclasses.replace(r, published_at=NOW + timedelta(days=30)) if r.item_id == "py2v" else r
+        for r in cat.resources])
+    after = _plan(late, [Goal("python", 2)], scores=scores)  # ... published a month after NOW
+    assert "py2v" not in [s.item_id for s in after.steps]
+    assert [s.item_id for s in after.steps] == ["py1", "py2"]

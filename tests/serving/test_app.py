@@ -141,3 +141,31 @@ def test_cold_start_popularity_follows_the_models_recency_half_life(served):
         assert alltime2[top] > alltime2[low]  # all-time counts still favour the old one
     finally:
         app.close()
+
+
+def test_resources_not_yet_published_are_never_recommended(served):
+    """A catalog may list resources ahead of their release; until then no answer contains them."""
+    import pandas as pd
+
+    app = _app(served)
+    users = sorted(served.world.mentees)[:20]
+    firsts = {app.recommend(RecommendRequest(user_id=u, k=1)).items[0].item_id for u in users}
+    app.close()
+    # the mentees' favourites are announced for next month: listed, not yet published
+    path = served.root / "resources.csv"
+    res = pd.read_csv(path, dtype=str, keep_default_na=False)
+    soon = (datetime.now(timezone.utc) + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    res.loc[res["item_id"].isin(firsts), ["published_at", "updated_at"]] = [soon, ""]
+    res.to_csv(path, index=False)
+    app = _app(served)
+    try:
+        cat = app.world.catalog
+        future = cat.active & ~cat.available_at(app.view.as_of)
+        assert sorted(cat.items.ids[future]) == sorted(firsts)
+        for u in users:
+            got = [cat.items.index(i.item_id) for i in app.recommend(RecommendRequest(user_id=u, k=50)).items]
+            assert got and not future[got].any(), [cat.items.ids[g] for g in got if future[g]]
+        cold = app.recommend(RecommendRequest(user_id="nobody-yet", k=50))
+        assert not future[[cat.items.index(i.item_id) for i in cold.items]].any()
+    finally:
+        app.close()
