@@ -129,11 +129,13 @@ class ScoringIndex:
         self.active_: NDArray[np.bool_] = as_mask(active, n, what="active")
         self._reduced: NDArray[np.uint16] | NDArray[np.int16] | None = None
         self._weights: NDArray[np.float32] | None = None
-        self._panel: NDArray[np.float32] | None = None
+        self._panel: NDArray[np.float32] | NDArray[np.uint16] | None = None
         self._build_scan()
 
     def _build_scan(self) -> None:
-        """(Re)build what single-user requests scan: the panel copy or the reduced copy."""
+        """(Re)build what single-user requests scan: a float32 or bfloat16 panel copy, or
+        a row-major float16 copy (its decode is not vectorised in the panel tile)."""
+        self._panel = self._reduced = self._weights = None
         if self.dtype == "float32":
             self._panel = P.build_panel(self.matrix_)
         else:
@@ -165,6 +167,10 @@ class ScoringIndex:
         gamma = big_d * _EPS32 / (1 - big_d * _EPS32) + 4 * _EPS32
         w = K.bound_weights(m, self._reduced, scale, gamma)
         self._weights = (w * (1 + 2.0**-20)).astype(np.float32)
+        if self.dtype == "bfloat16":  # scanned as panels (see _panel); no row-major copy kept
+            self._panel = P.build_panel(self._reduced)
+            self._weights = P.pad_weights(self._weights)
+            self._reduced = None
 
     def update_freshness(self, log_freshness: ArrayLike) -> None:
         """Replace the decay column in place (daily refresh); not concurrent-safe."""
@@ -245,8 +251,11 @@ class ScoringIndex:
 
     def _select(self, q: NDArray[np.float32], k: int, ma: NDArray[np.bool_],
                 ex: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
-        if self._reduced is None:
-            return P.fused_panel(self._panel, self.n_items, q, k, self.active_, ma, ex)
+        n = self.n_items
+        if self.dtype == "float32":
+            return P.fused_panel(self._panel, n, q, k, self.active_, ma, ex)
+        if self.dtype == "bfloat16" and not self.exact:
+            return P.fused_panel_bf16(self._panel, self._weights, n, q, k, self.active_, ma, ex)
         if not self.exact:
             qr = _scaled(q) if self.dtype == "float16" else q
             return K.fused_reduced(self._reduced, qr, k, self.active_, ma, ex)
@@ -259,15 +268,19 @@ class ScoringIndex:
         err = np.float32(math.sqrt(q64 @ q64) * (1 + 2.0**-20))
         cap = max(4096, 16 * k)
         ci, cu = np.empty(cap, np.int64), np.empty(cap, np.float32)
-        idx, vals, ok = K.fused_reduced_exact(self._reduced, self._weights, self.matrix_, qr, q,
-                                              err, k, self.active_, ma, ex, ci, cu)
+        if self.dtype == "bfloat16":
+            idx, vals, ok = P.fused_panel_bf16_exact(self._panel, self._weights, self.matrix_, n, q,
+                                                     err, k, self.active_, ma, ex, ci, cu)
+        else:
+            idx, vals, ok = K.fused_reduced_exact(self._reduced, self._weights, self.matrix_, qr, q,
+                                                  err, k, self.active_, ma, ex, ci, cu)
         if not ok:  # too many near-ties for the candidate buffer: plain float32 pass
             return self._select_rows(q, k, ma, ex)
         return idx, vals
 
     def _select_rows(self, q: NDArray[np.float32], k: int, ma: NDArray[np.bool_],
                      ex: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
-        """Exact float32 top-k from the row-major matrix (reduced indices' rare fallback).
+        """Exact float32 top-k from the row-major matrix (the reduced paths' rare fallback).
 
         The batch kernel with one user: its scores are the same FMA chain as the panel
         scan and the re-scoring, so the answer is the one a float32 index gives.

@@ -1,4 +1,4 @@
-"""The float32 panel scan (recommender/_panel.py) against brute force and the other paths."""
+"""The panel scans (recommender/_panel.py, float32 and bfloat16) against brute force and the other paths."""
 
 from __future__ import annotations
 
@@ -31,8 +31,10 @@ def seq_scores(mat, q):
 # Integer-valued factors: every score is exact in float32 and float64, so answers
 # must equal a float64 brute force bit for bit, ties (frequent here) included.
 @settings(max_examples=150, deadline=None)
-@given(n=st.integers(1, 300), d=st.integers(0, 5), k=st.integers(0, 40), data=st.data())
-def test_panel_equals_brute_force_with_ties_and_filters(n, d, k, data):
+@given(n=st.integers(1, 300), d=st.integers(0, 5), k=st.integers(0, 40), data=st.data(),
+       scan=st.sampled_from([("float32", True), ("bfloat16", True), ("bfloat16", False)]))
+def test_panel_equals_brute_force_with_ties_and_filters(n, d, k, data, scan):
+    # Small integers are exact in bfloat16 too, so even exact=False must match.
     seed = data.draw(st.integers(0, 2**32 - 1))
     rng = np.random.default_rng(seed)
     v = rng.integers(-2, 3, size=(n, d)).astype(np.float32)
@@ -41,7 +43,8 @@ def test_panel_equals_brute_force_with_ties_and_filters(n, d, k, data):
     active = rng.random(n) < 0.9
     allow = rng.random(n) < 0.8
     exclude = rng.integers(0, n, rng.integers(0, 6))
-    ix = ScoringIndex(v, item_bias=b, log_freshness=lf, freshness_weight=1.0, active=active)
+    ix = ScoringIndex(v, item_bias=b, log_freshness=lf, freshness_weight=1.0, active=active,
+                      dtype=scan[0], exact=scan[1])
     u = rng.integers(-2, 3, size=d).astype(np.float32)
     full = v.astype(np.float64) @ u + b + lf
     idx, vals = ix.recommend(u, k, allow=allow, exclude=exclude)
@@ -50,11 +53,13 @@ def test_panel_equals_brute_force_with_ties_and_filters(n, d, k, data):
     np.testing.assert_array_equal(vals, full[ref].astype(np.float32))
 
 
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 @pytest.mark.parametrize("n", [1, 7, 63, 64, 65, 127, 1000, 4099])
-def test_panel_sizes_not_multiple_of_the_panel_and_k_beyond_available(n):
+def test_panel_sizes_not_multiple_of_the_panel_and_k_beyond_available(n, dtype):
     rng = np.random.default_rng(n)
     v = (rng.standard_normal((n, 12)) * 0.3).astype(np.float32)
-    ix = ScoringIndex(v, item_bias=np.full(n, -50.0, np.float32))  # all scores < 0: padding (0) must not win
+    # all scores < 0: padding lanes (score 0) must never win
+    ix = ScoringIndex(v, item_bias=np.full(n, -50.0, np.float32), dtype=dtype)
     assert ix._panel.shape == (-(-n // _panel.P), 14, _panel.P)
     assert ix._panel.ctypes.data % 64 == 0
     u = rng.standard_normal(12).astype(np.float32)
@@ -83,6 +88,12 @@ def test_panel_scores_are_bitwise_those_of_rescoring_and_the_batch_tile():
     i16, s16 = ix.with_dtype("bfloat16").recommend(u, 50)
     np.testing.assert_array_equal(i32, i16)
     np.testing.assert_array_equal(s32, s16)
+    allow, excl = rng.random(n) < 0.5, i32[:7]
+    for dtype in ("bfloat16", "float16"):
+        got = ix.with_dtype(dtype).recommend(u, 30, allow=allow, exclude=excl)
+        exp = ix.recommend(u, 30, allow=allow, exclude=excl)
+        np.testing.assert_array_equal(got[0], exp[0])
+        np.testing.assert_array_equal(got[1], exp[1])
 
 
 def test_minus_inf_rows_never_returned_plus_inf_is():
@@ -146,9 +157,11 @@ def test_panel_rebuilt_by_freshness_updates_and_dtype_switches():
     np.testing.assert_array_equal(swapped.recommend(u, 10)[0], expect)
     ix.update_freshness(new_lf)
     np.testing.assert_array_equal(ix.recommend(u, 10)[0], expect)
-    # float32 -> bfloat16 drops the panel; back to float32 rebuilds the same answers.
+    # float32 -> bfloat16 swaps the panel for a bf16 one; back to float32 rebuilds it.
     bf = ix.with_dtype("bfloat16")
-    assert bf._panel is None and bf.nbytes < ix.nbytes
+    assert bf._panel.dtype == np.uint16 and bf._reduced is None and bf.nbytes < ix.nbytes
+    np.testing.assert_array_equal(bf.recommend(u, 10)[1], ix.recommend(u, 10)[1])
+    assert ix.with_dtype("float16")._panel is None
     back = bf.with_dtype("float32")
     np.testing.assert_array_equal(back._panel, ix._panel)
     np.testing.assert_array_equal(back.recommend(u, 10)[1], ix.recommend(u, 10)[1])
