@@ -117,6 +117,24 @@ def _rowmajor_f32(mat, q, k):
     return K._sorted(hv, hi, size)
 
 
+def _bf16_rowmajor(ix: ScoringIndex) -> Callable[[np.ndarray, int], Any]:
+    """The previous bf16-exact scan (row-major bf16 copy, ``_kernels.fused_reduced_exact``),
+    kept as a baseline: same bound weights, same fp32 re-scoring. No filters."""
+    red = np.empty(ix.matrix_.shape, np.uint16)
+    K.to_bf16(ix.matrix_, red)
+    bf = ix.with_dtype("bfloat16")
+    w = np.ascontiguousarray(bf._weights[: ix.n_items])
+    none_b, none_i = np.zeros(0, np.bool_), np.zeros(0, np.int64)
+
+    def scan(q: np.ndarray, k: int) -> Any:
+        q64 = q.astype(np.float64)
+        err = np.float32(np.sqrt(q64 @ q64) * (1 + 2.0**-20))
+        cap = max(4096, 16 * k)
+        ci, cu = np.empty(cap, np.int64), np.empty(cap, np.float32)
+        return K.fused_reduced_exact(red, w, ix.matrix_, q, q, err, k, none_b, none_b, none_i, ci, cu)
+    return scan
+
+
 SGEMM_SIZE = 1024
 
 
@@ -190,6 +208,8 @@ def run_single(n: int, d: int, k: int, *, repeats: int = 21, batches: tuple[int,
     bf16 = ix.with_dtype("bfloat16")
     fp16 = ix.with_dtype("float16")
     ix_filtered, bf16_filtered = _with_active(ix, active), _with_active(bf16, active)
+    bf16_rowmajor = _bf16_rowmajor(ix)
+    bf16_panel_flat = bf16._panel.reshape(-1)
 
     def numpy_baseline():
         s = m @ q
@@ -206,6 +226,7 @@ def run_single(n: int, d: int, k: int, *, repeats: int = 21, batches: tuple[int,
         "limit_panel": lambda: K.stream_sum(panel_flat),
         "ours_bf16_exact": lambda: bf16.recommend(u, k, decay=False),
         "ours_bf16_filtered": lambda: bf16_filtered.recommend(u, k, allow=allow, exclude=exclude),
+        "bf16_rowmajor": lambda: bf16_rowmajor(q, k),
     }, repeats, progress)
     reduced_fns = {}
     for name, base in (("bf16", bf16), ("fp16", fp16)):
@@ -229,6 +250,7 @@ def run_single(n: int, d: int, k: int, *, repeats: int = 21, batches: tuple[int,
     out["speedup_vs_rowmajor"] = round(single["rowmajor"]["p50"] / single["ours"]["p50"], 3)
     out["bf16_exact_speedup_vs_implicit"] = round(single["implicit"]["p50"] / single["ours_bf16_exact"]["p50"], 3)
     out["bf16_exact_vs_limit"] = round(single["ours_bf16_exact"]["p50"] / limit, 3)
+    out["bf16_rowmajor_vs_limit"] = round(single["bf16_rowmajor"]["p50"] / limit, 3)
     # Filters + decay + exclusions: the ratio of two medians taken in the round-robin
     # above (kept for comparison with earlier runs), and the headline: p50 of paired
     # back-to-back differences over many more rounds, relative to the unfiltered p50.
@@ -252,7 +274,11 @@ def run_single(n: int, d: int, k: int, *, repeats: int = 21, batches: tuple[int,
     # method after others that read different arrays (at 100k two 26 MB copies do not
     # both fit the 32 MB L3), which is kept for comparison with earlier runs.
     for key, lim, fn in (("ours_vs_limit_warm", lambda: K.stream_sum(panel_flat), lambda: ix.recommend(u, k, decay=False)),
-                         ("rowmajor_vs_limit_warm", lambda: K.stream_sum(flat), lambda: _rowmajor_f32(m, q, k))):
+                         ("rowmajor_vs_limit_warm", lambda: K.stream_sum(flat), lambda: _rowmajor_f32(m, q, k)),
+                         ("bf16_vs_limit_warm", lambda: K.stream_sum(bf16_panel_flat.view(np.float32)),
+                          lambda: bf16.recommend(u, k, decay=False)),
+                         ("bf16_rowmajor_vs_limit_warm", lambda: K.stream_sum(bf16_panel_flat.view(np.float32)),
+                          lambda: bf16_rowmajor(q, k))):
         p = _paired(lim, fn, pair_rounds)
         out[key] = round(p["other"] / p["base"], 3)
         out[key.replace("_vs_limit_warm", "_warm_ms")] = round(p["other"], 3)
@@ -346,6 +372,7 @@ ROWS = [
     ("ours + filters + decay + 50 exclusions", "ours_filtered_ms", None),
     ("ours exact, bf16 scan + fp32 re-score", "ours_bf16_exact_ms", None),
     ("ours exact bf16 + filters + decay + excl.", "ours_bf16_filtered_ms", None),
+    ("previous row-major bf16-exact kernel (no filters)", "bf16_rowmajor_ms", None),
     ("bf16 approximate (recall)", "bf16_approx_ms", "bf16_approx_recall"),
     ("fp16 approximate (recall)", "fp16_approx_ms", "fp16_approx_recall"),
     ("fp16 exact (fp32 re-score)", "fp16_exact_ms", "fp16_exact_recall"),
@@ -378,6 +405,9 @@ def table(report: dict[str, Any]) -> str:
                        ("previous row-major / limit, warm pairs", "rowmajor_vs_limit_warm"),
                        ("previous row-major / ours", "speedup_vs_rowmajor"),
                        ("ours-bf16-exact / fp32 limit", "bf16_exact_vs_limit"),
+                       ("previous row-major bf16-exact / fp32 limit", "bf16_rowmajor_vs_limit"),
+                       ("ours bf16-exact / bf16 stream, warm pairs", "bf16_vs_limit_warm"),
+                       ("previous bf16-exact / bf16 stream, warm pairs", "bf16_rowmajor_vs_limit_warm"),
                        ("filters+decay+excl. overhead %, paired p50 (<= 5)", "filter_overhead_pct"),
                        ("  same in us", "filter_overhead_us"),
                        ("  noise floor: plain vs plain (A/A), paired %", "filter_aa_noise_pct"),
