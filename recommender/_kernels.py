@@ -192,30 +192,37 @@ def select_rows(scores, base, k, ma, mb, ex, hv, hi, sizes, thr):
         sizes[r] = size
 
 
-# ---------------------------------------------------------------- fused fp32
-@nb.njit(fastmath=_FAST, **_JIT)
-def fused_f32(mat, q, k, ma, mb, ex):
-    """Top-k of ``mat @ q`` without materialising the score vector (one streaming pass)."""
-    n, d = mat.shape
-    hv = np.empty(max(k, 1), np.float32)
-    hi = np.empty(max(k, 1), np.int64)
-    size = 0
-    thr = NEG_INF
-    for i in range(n):
-        s = np.float32(0.0)
-        for j in range(d):
-            s += mat[i, j] * q[j]
-        if s > thr and _ok(ma, mb, ex, i):
-            if size < k:
-                _push(hv, hi, size, s, i)
-                size += 1
-                if size == k:
-                    thr = hv[0]
-            else:
-                hv[0], hi[0] = s, i
-                _sift_down(hv, hi, size, 0)
-                thr = hv[0]
-    return _sorted(hv, hi, size)
+# ---------------------------------------------------------------- fp32 scores
+def fma_fn(builder: ir.IRBuilder, ty: ir.Type) -> ir.Function:
+    """Declare ``llvm.fma`` for float32 or a float32 vector type in the current module."""
+    name = "llvm.fma.f32" if isinstance(ty, ir.FloatType) else f"llvm.fma.v{ty.count}f32"
+    return builder.module.declare_intrinsic(name, fnty=ir.FunctionType(ty, [ty, ty, ty]))
+
+
+@intrinsic
+def fma32(typingctx, a, b, c):
+    """``a * b + c`` with one rounding (``llvm.fma.f32``), whatever fastmath says."""
+    if not all(x == types.float32 for x in (a, b, c)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.call(fma_fn(builder, ir.FloatType()), list(args))
+
+    return types.float32(a, b, c), codegen
+
+
+@nb.njit(inline="always", **_JIT)
+def dot_seq(mat, i, q):
+    """Row ``i`` of ``mat`` dotted with ``q`` as every float32 path computes it.
+
+    ``s = fma(mat[i, j], q[j], s)`` for ``j = 0 ..`` from 0, the order of the panel
+    tile (``_panel``) and the batch tile (``_batch``): re-scored candidates get
+    bitwise the scores the float32 scan would give.
+    """
+    s = np.float32(0.0)
+    for j in range(q.shape[0]):
+        s = fma32(mat[i, j], q[j], s)
+    return s
 
 
 # ---------------------------------------------------------------- reduced precision
@@ -354,10 +361,7 @@ def fused_reduced_exact(red, weights, mat, qr, q, err, k, ma, mb, ex, ci, cu):
     size = 0
     for c in range(nc):
         i = ci[c]
-        s = np.float32(0.0)
-        for j in range(d):
-            s += mat[i, j] * q[j]
-        size = _offer(hv, hi, size, k, s, i)
+        size = _offer(hv, hi, size, k, dot_seq(mat, i, q), i)
     oi, ov = _sorted(hv, hi, size)
     return oi, ov, True
 

@@ -10,8 +10,10 @@ in one streaming pass with nothing computed per item at request time. Decay is
 raw score (multiplying raw scores by freshness would reward stale items whose score is
 negative). Turning decay off (``decay=False``) just sets λ = 0 in the query.
 
-Single-user requests use a fused kernel that computes dot products and keeps a running
-top-k without materialising the score vector. With ``dtype="bfloat16"`` or ``"float16"``
+Single-user float32 requests scan a panel copy of the matrix (64 items per block,
+column-major inside it, see :mod:`recommender._panel`) with a fused kernel that
+scores 64 items per column step in registers and keeps a running top-k without
+materialising the score vector. With ``dtype="bfloat16"`` or ``"float16"``
 a half-size copy is scanned first with a proven per-item error bound, and only the
 items that could still be in the top-k are re-scored in float32: the answer is the
 exact float32 answer at about half the memory traffic (``exact=False`` skips the
@@ -37,6 +39,7 @@ from numpy.typing import ArrayLike, NDArray
 from catalog.errors import ConfigError, IntegrityError, UnknownItemError
 from recommender import _batch as B
 from recommender import _kernels as K
+from recommender import _panel as P
 from recommender.topk import as_exclusions, as_mask, check_k, exclusions_csr
 
 __all__ = ["ScoringIndex", "DTYPES", "log_freshness"]
@@ -95,8 +98,9 @@ class ScoringIndex:
     active : (n_items,) bool, optional
         Items that may ever be recommended (retired resources are False).
     dtype : "float32" | "bfloat16" | "float16"
-        Storage scanned by single-user requests (float32 is always kept for exact
-        re-scoring and batches).
+        Storage scanned by single-user requests (the row-major float32 matrix is always
+        kept for exact re-scoring, batches and :meth:`components`; ``"float32"`` adds
+        a panel copy of it for the single-user scan, so twice the matrix memory).
     exact : bool
         With a reduced dtype, re-score candidates in float32 so answers are exact.
     """
@@ -125,7 +129,16 @@ class ScoringIndex:
         self.active_: NDArray[np.bool_] = as_mask(active, n, what="active")
         self._reduced: NDArray[np.uint16] | NDArray[np.int16] | None = None
         self._weights: NDArray[np.float32] | None = None
-        if dtype != "float32":
+        self._panel: NDArray[np.float32] | NDArray[np.uint16] | None = None
+        self._build_scan()
+
+    def _build_scan(self) -> None:
+        """(Re)build what single-user requests scan: a float32 or bfloat16 panel copy, or
+        a row-major float16 copy (its decode is not vectorised in the panel tile)."""
+        self._panel = self._reduced = self._weights = None
+        if self.dtype == "float32":
+            self._panel = P.build_panel(self.matrix_)
+        else:
             self._build_reduced()
 
     @classmethod
@@ -154,13 +167,16 @@ class ScoringIndex:
         gamma = big_d * _EPS32 / (1 - big_d * _EPS32) + 4 * _EPS32
         w = K.bound_weights(m, self._reduced, scale, gamma)
         self._weights = (w * (1 + 2.0**-20)).astype(np.float32)
+        if self.dtype == "bfloat16":  # scanned as panels (see _panel); no row-major copy kept
+            self._panel = P.build_panel(self._reduced)
+            self._weights = P.pad_weights(self._weights)
+            self._reduced = None
 
     def update_freshness(self, log_freshness: ArrayLike) -> None:
         """Replace the decay column in place (daily refresh); not concurrent-safe."""
         lf = _vector(log_freshness, self.n_items, "log_freshness")
         self.matrix_[:, self.n_factors + 1] = lf
-        if self._reduced is not None:
-            self._build_reduced()
+        self._build_scan()  # new arrays: a with_freshness copy never writes shared ones
 
     def with_freshness(self, log_freshness: ArrayLike) -> ScoringIndex:
         """A new index with another decay column; swap it in atomically."""
@@ -181,18 +197,17 @@ class ScoringIndex:
         new = object.__new__(ScoringIndex)
         new.__dict__.update(self.__dict__)
         new.dtype, new.exact = dtype, bool(exact)
-        new._reduced = new._weights = None
-        if dtype != "float32":
-            if dtype == self.dtype:
-                new._reduced, new._weights = self._reduced, self._weights
-            else:
-                new._build_reduced()
+        new._reduced = new._weights = new._panel = None
+        if dtype == self.dtype:
+            new._reduced, new._weights, new._panel = self._reduced, self._weights, self._panel
+        else:
+            new._build_scan()
         return new
 
     @property
     def nbytes(self) -> int:
-        """Memory held by the index (float32 matrix, reduced copy, bound weights)."""
-        extra = 0 if self._reduced is None else self._reduced.nbytes + self._weights.nbytes
+        """Memory held by the index (float32 matrix, panel or reduced copy, bound weights)."""
+        extra = sum(a.nbytes for a in (self._panel, self._reduced, self._weights) if a is not None)
         return self.matrix_.nbytes + extra
 
     # ------------------------------------------------------------ query side
@@ -236,25 +251,47 @@ class ScoringIndex:
 
     def _select(self, q: NDArray[np.float32], k: int, ma: NDArray[np.bool_],
                 ex: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
-        if self._reduced is None:
-            return K.fused_f32(self.matrix_, q, k, self.active_, ma, ex)
+        n = self.n_items
+        if self.dtype == "float32":
+            return P.fused_panel(self._panel, n, q, k, self.active_, ma, ex)
+        if self.dtype == "bfloat16" and not self.exact:
+            return P.fused_panel_bf16(self._panel, self._weights, n, q, k, self.active_, ma, ex)
         if not self.exact:
             qr = _scaled(q) if self.dtype == "float16" else q
             return K.fused_reduced(self._reduced, qr, k, self.active_, ma, ex)
         qr = q
         if self.dtype == "float16":
             if np.abs(q).max() >= _FP16_QUERY_LIMIT:  # q * 2**112 would overflow
-                return K.fused_f32(self.matrix_, q, k, self.active_, ma, ex)
+                return self._select_rows(q, k, ma, ex)
             qr = _scaled(q)
         q64 = q.astype(np.float64)
         err = np.float32(math.sqrt(q64 @ q64) * (1 + 2.0**-20))
         cap = max(4096, 16 * k)
         ci, cu = np.empty(cap, np.int64), np.empty(cap, np.float32)
-        idx, vals, ok = K.fused_reduced_exact(self._reduced, self._weights, self.matrix_, qr, q,
-                                              err, k, self.active_, ma, ex, ci, cu)
+        if self.dtype == "bfloat16":
+            idx, vals, ok = P.fused_panel_bf16_exact(self._panel, self._weights, self.matrix_, n, q,
+                                                     err, k, self.active_, ma, ex, ci, cu)
+        else:
+            idx, vals, ok = K.fused_reduced_exact(self._reduced, self._weights, self.matrix_, qr, q,
+                                                  err, k, self.active_, ma, ex, ci, cu)
         if not ok:  # too many near-ties for the candidate buffer: plain float32 pass
-            return K.fused_f32(self.matrix_, q, k, self.active_, ma, ex)
+            return self._select_rows(q, k, ma, ex)
         return idx, vals
+
+    def _select_rows(self, q: NDArray[np.float32], k: int, ma: NDArray[np.bool_],
+                     ex: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+        """Exact float32 top-k from the row-major matrix (the reduced paths' rare fallback).
+
+        The batch kernel with one user: its scores are the same FMA chain as the panel
+        scan and the re-scoring, so the answer is the one a float32 index gives.
+        """
+        if k == 0:
+            return np.empty(0, np.int64), np.empty(0, np.float32)
+        ptr = np.array([0, ex.size], np.int64)
+        idx, vals = B.fused_batch(self.matrix_, B.pack_queries(q[None, :]), 1, k, self.active_, ma,
+                                  ptr, ex, _BATCH_BLOCK_ONE_GROUP)
+        got = int(np.count_nonzero(idx[0] >= 0))
+        return idx[0, :got].copy(), vals[0, :got].copy()
 
     def score_vector(self, scores: ArrayLike, k: int, *, exclude: ArrayLike | None = None,
                      allow: ArrayLike | None = None, decay: bool = True,

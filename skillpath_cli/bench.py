@@ -52,7 +52,7 @@ def topk_cmd(items: int, factors: int, k: int, repeats: int, batches: str, fmt: 
         click.echo(json.dumps(result))
         return
     keys = ["limit_ms", "implicit_ms", "numpy_ms", "ours_ms", "ours_filtered_ms", "ours_bf16_exact_ms",
-            "bf16_approx_ms", "bf16_approx_recall", "speedup_vs_implicit", "ours_vs_limit",
+            "bf16_approx_ms", "bf16_approx_recall", "speedup_vs_implicit", "ours_vs_limit", "ours_vs_limit_warm",
             "filter_overhead_pct", "filter_overhead_us", "filter_fixed_us",
             *(f"batch{b}_vs_sgemm" for b in sizes)]
     emit_table([{"metric": key, "value": result[key]} for key in keys], "table")

@@ -1,0 +1,183 @@
+"""The panel scans (recommender/_panel.py, float32 and bfloat16) against brute force and the other paths."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from recommender import _batch, _panel
+from recommender import _kernels as K
+from recommender.scoring import ScoringIndex
+
+
+def brute(scores, k, ok=None, exclude=()):
+    """Reference: stable sort of available items, score desc then index asc."""
+    s = np.asarray(scores, dtype=np.float64)
+    avail = ~np.isnan(s) & (s > -np.inf)
+    if ok is not None:
+        avail &= ok
+    avail[list(exclude)] = False
+    idx = np.flatnonzero(avail)
+    return idx[np.lexsort((idx, -s[idx]))][:k]
+
+
+def seq_scores(mat, q):
+    """Every row's score as the float32 paths define it (sequential FMA chain, float64-free)."""
+    return np.array([K.dot_seq(mat, i, q) for i in range(mat.shape[0])], np.float32)
+
+
+# Integer-valued factors: every score is exact in float32 and float64, so answers
+# must equal a float64 brute force bit for bit, ties (frequent here) included.
+@settings(max_examples=150, deadline=None)
+@given(n=st.integers(1, 300), d=st.integers(0, 5), k=st.integers(0, 40), data=st.data(),
+       scan=st.sampled_from([("float32", True), ("bfloat16", True), ("bfloat16", False)]))
+def test_panel_equals_brute_force_with_ties_and_filters(n, d, k, data, scan):
+    # Small integers are exact in bfloat16 too, so even exact=False must match.
+    seed = data.draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    v = rng.integers(-2, 3, size=(n, d)).astype(np.float32)
+    b = rng.integers(-2, 3, size=n).astype(np.float32)
+    lf = -rng.integers(0, 3, size=n).astype(np.float32)
+    active = rng.random(n) < 0.9
+    allow = rng.random(n) < 0.8
+    exclude = rng.integers(0, n, rng.integers(0, 6))
+    ix = ScoringIndex(v, item_bias=b, log_freshness=lf, freshness_weight=1.0, active=active,
+                      dtype=scan[0], exact=scan[1])
+    u = rng.integers(-2, 3, size=d).astype(np.float32)
+    full = v.astype(np.float64) @ u + b + lf
+    idx, vals = ix.recommend(u, k, allow=allow, exclude=exclude)
+    ref = brute(full, k, active & allow, exclude)
+    np.testing.assert_array_equal(idx, ref)
+    np.testing.assert_array_equal(vals, full[ref].astype(np.float32))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+@pytest.mark.parametrize("n", [1, 7, 63, 64, 65, 127, 1000, 4099])
+def test_panel_sizes_not_multiple_of_the_panel_and_k_beyond_available(n, dtype):
+    rng = np.random.default_rng(n)
+    v = (rng.standard_normal((n, 12)) * 0.3).astype(np.float32)
+    # all scores < 0: padding lanes (score 0) must never win
+    ix = ScoringIndex(v, item_bias=np.full(n, -50.0, np.float32), dtype=dtype)
+    assert ix._panel.shape == (-(-n // _panel.P), 14, _panel.P)
+    assert ix._panel.ctypes.data % 64 == 0
+    u = rng.standard_normal(12).astype(np.float32)
+    ref = seq_scores(ix.matrix_, ix.query(u))
+    for k in (1, 5, n, n + 10):
+        idx, vals = ix.recommend(u, k)
+        np.testing.assert_array_equal(idx, brute(ref, k))
+        np.testing.assert_array_equal(vals, ref[idx])
+    assert ix.recommend(u, n + 10)[0].size == n  # never a padding lane
+
+
+def test_panel_scores_are_bitwise_those_of_rescoring_and_the_batch_tile():
+    rng = np.random.default_rng(1)
+    n, d = 1000, 64
+    ix = ScoringIndex((rng.standard_normal((n, d)) * 0.1).astype(np.float32),
+                      item_bias=(rng.standard_normal(n) * 0.1).astype(np.float32))
+    u = rng.standard_normal(d).astype(np.float32)
+    q = ix.query(u)
+    tile = _panel.panel_scores(ix._panel, n, q)
+    np.testing.assert_array_equal(tile, seq_scores(ix.matrix_, q))
+    batch = np.empty((n, _batch.W), np.float32)
+    _batch._scores(ix.matrix_, 0, n, _batch.pack_queries(q[None, :]), 0, batch)
+    np.testing.assert_array_equal(tile, batch[:, 0])
+    # ... so the bf16-exact path returns exactly the float32 answer, scores included.
+    i32, s32 = ix.recommend(u, 50)
+    i16, s16 = ix.with_dtype("bfloat16").recommend(u, 50)
+    np.testing.assert_array_equal(i32, i16)
+    np.testing.assert_array_equal(s32, s16)
+    allow, excl = rng.random(n) < 0.5, i32[:7]
+    for dtype in ("bfloat16", "float16"):
+        got = ix.with_dtype(dtype).recommend(u, 30, allow=allow, exclude=excl)
+        exp = ix.recommend(u, 30, allow=allow, exclude=excl)
+        np.testing.assert_array_equal(got[0], exp[0])
+        np.testing.assert_array_equal(got[1], exp[1])
+
+
+def test_minus_inf_rows_never_returned_plus_inf_is():
+    # With finite inputs an FMA chain can reach ±inf but never NaN (the exact product
+    # is finite, and inf + finite = inf), so -inf is what "not available" looks like.
+    big = np.float32(3e38)
+    v = np.array([[-big, big],   # -inf after the first step, stays -inf
+                  [-big, 0.0],   # -inf
+                  [1.0, 0.0],
+                  [big, -big],   # +inf: available, best
+                  [2.0, 0.0]] * 20, np.float32)  # 100 items: two panels
+    ix = ScoringIndex(v)
+    u = np.array([10.0, 10.0], np.float32)
+    idx, vals = ix.recommend(u, 200)
+    expect = [i for i in range(100) if i % 5 == 3] + [i for i in range(100) if i % 5 == 4] \
+        + [i for i in range(100) if i % 5 == 2]
+    assert idx.tolist() == expect
+    assert np.isposinf(vals[:20]).all() and (vals[20:40] == 20.0).all() and (vals[40:] == 10.0).all()
+
+
+def test_nan_scores_never_set_a_hit_bit():
+    # NaN cannot come from a validated index; fed to the kernel directly it must lose.
+    m = np.zeros((70, 3), np.float32)
+    m[:, 0] = np.arange(70)
+    m[[0, 5, 63, 64, 69], 1] = np.nan  # in both panels, first and last lanes
+    pan = _panel.build_panel(m)
+    q = K.aligned_empty(3)
+    q[:] = [1.0, 1.0, 0.0]
+    none_b, none_i = np.zeros(0, bool), np.zeros(0, np.int64)
+    idx, _ = _panel.fused_panel(pan, 70, q, 100, none_b, none_b, none_i)
+    assert idx.tolist() == [i for i in range(69, -1, -1) if i not in (0, 5, 63, 64, 69)]
+
+
+def test_duplicates_across_panel_lanes_tie_to_lower_index():
+    rng = np.random.default_rng(4)
+    v = (rng.standard_normal((300, 8)) * 0.1).astype(np.float32)
+    winner = v[0] + 1.0
+    for i in (250, 3, 64, 130, 191):  # different lanes and panels, out of order
+        v[i] = winner
+    ix = ScoringIndex(v)
+    u = np.abs(rng.standard_normal(8)).astype(np.float32)
+    idx, vals = ix.recommend(u, 5)
+    assert idx.tolist() == [3, 64, 130, 191, 250] and np.unique(vals).size == 1
+    assert ix.recommend(u, 3, exclude=[64], allow=np.arange(300) != 130)[0].tolist() == [3, 191, 250]
+
+
+def test_panel_rebuilt_by_freshness_updates_and_dtype_switches():
+    rng = np.random.default_rng(2)
+    n = 777
+    v = (rng.standard_normal((n, 6)) * 0.3).astype(np.float32)
+    lf = np.log(rng.uniform(0.1, 1.0, n)).astype(np.float32)
+    ix = ScoringIndex(v, log_freshness=lf)
+    u = rng.standard_normal(6).astype(np.float32)
+    before = ix.recommend(u, 10)
+    new_lf = lf.copy()
+    new_lf[before[0][:3]] = np.log(1e-6)  # the top three go stale
+    swapped = ix.with_freshness(new_lf)
+    np.testing.assert_array_equal(ix.recommend(u, 10)[0], before[0])  # original untouched
+    assert swapped._panel is not ix._panel
+    expect = brute(seq_scores(swapped.matrix_, swapped.query(u)), 10)
+    np.testing.assert_array_equal(swapped.recommend(u, 10)[0], expect)
+    ix.update_freshness(new_lf)
+    np.testing.assert_array_equal(ix.recommend(u, 10)[0], expect)
+    # float32 -> bfloat16 swaps the panel for a bf16 one; back to float32 rebuilds it.
+    bf = ix.with_dtype("bfloat16")
+    assert bf._panel.dtype == np.uint16 and bf._reduced is None and bf.nbytes < ix.nbytes
+    np.testing.assert_array_equal(bf.recommend(u, 10)[1], ix.recommend(u, 10)[1])
+    assert ix.with_dtype("float16")._panel is None
+    back = bf.with_dtype("float32")
+    np.testing.assert_array_equal(back._panel, ix._panel)
+    np.testing.assert_array_equal(back.recommend(u, 10)[1], ix.recommend(u, 10)[1])
+    assert ix.nbytes == ix.matrix_.nbytes + ix._panel.nbytes
+
+
+def test_reduced_fallback_gives_the_float32_answer():
+    # |q| >= 2**15 makes the float16 query overflow: that path scans float32 rows instead.
+    rng = np.random.default_rng(6)
+    v = (rng.standard_normal((2000, 8)) * 1e-3).astype(np.float32)
+    active = rng.random(2000) < 0.9
+    ix = ScoringIndex(v, active=active)
+    u = (rng.standard_normal(8) * 4e4).astype(np.float32)
+    allow, excl = rng.random(2000) < 0.7, [int(i) for i in ix.recommend(u, 3)[0]]
+    got = ix.with_dtype("float16").recommend(u, 25, allow=allow, exclude=excl)
+    exp = ix.recommend(u, 25, allow=allow, exclude=excl)
+    np.testing.assert_array_equal(got[0], exp[0])
+    np.testing.assert_array_equal(got[1], exp[1])
+    assert ix.with_dtype("float16").recommend(u, 0)[0].size == 0
