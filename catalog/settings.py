@@ -33,9 +33,11 @@ class ScoringSettings(_Strict):
         1.0, ge=0.0, description="λ in score = model score + λ·log(freshness); 0 disables decay.")
     stale_threshold: float = Field(0.5, gt=0.0, le=1.0, description="Freshness below this is 'stale'.")
     item_dtype: Literal["float32", "bfloat16", "float16"] = Field(
-        "bfloat16", description="Storage the service scans for top-k. Reduced formats scan a half-size copy "
-                                "with a proven error bound and re-score candidates in float32: answers stay "
-                                "exactly the float32 ones, at about half the memory traffic.")
+        "float32", description="Storage the service scans for top-k. float32: a panel copy of the item matrix "
+                               "(2x its memory). bfloat16/float16 scan a half-size copy with a proven error "
+                               "bound and re-score candidates in float32 (same answers); when near-ties "
+                               "overflow the candidate buffer (common with many cold items) they fall back "
+                               "to a float32 panel, so they pay off only for well-trained models.")
 
 
 class TrackingSettings(_Strict):

@@ -181,3 +181,24 @@ def test_reduced_fallback_gives_the_float32_answer():
     np.testing.assert_array_equal(got[0], exp[0])
     np.testing.assert_array_equal(got[1], exp[1])
     assert ix.with_dtype("float16").recommend(u, 0)[0].size == 0
+
+
+def test_bf16_near_tie_overflow_falls_back_to_the_float32_panel():
+    """Many cold items that score alike overflow the bf16 candidate buffer: the answer is
+    still the float32 one, from a float32 panel built once and kept (not a slow path)."""
+    rng = np.random.default_rng(7)
+    n = 20_000
+    v = np.zeros((n, 8), np.float32)
+    v[:50] = rng.standard_normal((50, 8)).astype(np.float32)  # 50 items with factors, the rest cold
+    lf = np.full(n, -0.3, np.float32)  # cold items all tie on bias + decay
+    f32 = ScoringIndex(v, log_freshness=lf)
+    bf = f32.with_dtype("bfloat16")
+    u = rng.standard_normal(8).astype(np.float32)
+    assert bf._fallback_panel is None
+    got, exp = bf.recommend(u, 100), f32.recommend(u, 100)
+    np.testing.assert_array_equal(got[0], exp[0])
+    np.testing.assert_array_equal(got[1], exp[1])
+    assert bf._fallback_panel is not None  # the overflow happened and the panel is kept
+    assert bf.nbytes == bf.matrix_.nbytes + bf._panel.nbytes + bf._weights.nbytes + bf._fallback_panel.nbytes
+    again = bf.recommend(u, 100)
+    np.testing.assert_array_equal(again[0], exp[0])
