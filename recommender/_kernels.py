@@ -422,6 +422,14 @@ def aligned_empty(n):
 
 
 @nb.njit(**_JIT)
+def sorted_exclusions(e, n):
+    """``(sorted copy of e, all of e in [0, n))`` in one call (see ``topk.as_exclusions``)."""
+    out = np.sort(e)
+    ok = out.size == 0 or (out[0] >= 0 and out[out.size - 1] < n)
+    return out, ok
+
+
+@nb.njit(**_JIT)
 def make_query(u, lam):
     """``([u | 1 | lam] on a 64-byte boundary, all of u finite)``, in one call."""
     d = u.shape[0]
