@@ -69,6 +69,22 @@ def _push(hv, hi, size, v, i):
     hv[pos], hi[pos] = v, i
 
 
+@nb.njit(inline="always", **_JIT)
+def _admit(hv, hi, size, k, s, i):
+    """``(s, i)`` beats the running threshold: push it, or replace the root; ``(size, threshold)``.
+
+    The threshold stays -inf until the heap holds ``k`` items, then is the root's score.
+    Callers offer items in ascending index order with a strict ``>``, which keeps the tie rule.
+    """
+    if size < k:
+        _push(hv, hi, size, s, i)
+        size += 1
+        return size, (hv[0] if size == k else NEG_INF)
+    hv[0], hi[0] = s, i
+    _sift_down(hv, hi, size, 0)
+    return size, hv[0]
+
+
 @nb.njit(**_JIT)
 def _offer(hv, hi, size, k, v, i):
     """Offer (v, i) to a heap of capacity k; returns the new size. Any order of offers."""

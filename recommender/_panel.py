@@ -247,15 +247,7 @@ def fused_panel(panel, n, q, k, ma, mb, ex):
                 break
             s = buf[r]
             if s > thr and K._ok(ma, mb, ex, i):
-                if size < k:
-                    K._push(hv, hi, size, s, i)
-                    size += 1
-                    if size == k:
-                        thr = hv[0]
-                else:
-                    hv[0], hi[0] = s, i
-                    K._sift_down(hv, hi, size, 0)
-                    thr = hv[0]
+                size, thr = K._admit(hv, hi, size, k, s, i)
     return K._sorted(hv, hi, size)
 
 
@@ -307,15 +299,7 @@ def fused_panel_bf16_exact(panel, w, mat, n, q, err, k, ma, mb, ex, ci, cu):
                 nc += 1
                 lb = s - e
                 if lb > t:
-                    if size < k:
-                        K._push(hv, hi, size, lb, i)
-                        size += 1
-                        if size == k:
-                            t = hv[0]
-                    else:
-                        hv[0], hi[0] = lb, i
-                        K._sift_down(hv, hi, size, 0)
-                        t = hv[0]
+                    size, t = K._admit(hv, hi, size, k, lb, i)
     nc = K._compact(ci, cu, nc, t)
     size = 0
     for c in range(nc):
@@ -347,13 +331,5 @@ def fused_panel_bf16(panel, w, n, q, k, ma, mb, ex):
                 break
             s = buf[r]
             if s > thr and K._ok(ma, mb, ex, i):
-                if size < k:
-                    K._push(hv, hi, size, s, i)
-                    size += 1
-                    if size == k:
-                        thr = hv[0]
-                else:
-                    hv[0], hi[0] = s, i
-                    K._sift_down(hv, hi, size, 0)
-                    thr = hv[0]
+                size, thr = K._admit(hv, hi, size, k, s, i)
     return K._sorted(hv, hi, size)

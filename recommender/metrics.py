@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = [
     "precision_at_k", "recall_at_k", "ndcg_at_k", "map_at_k", "hit_rate_at_k",
     "catalog_coverage", "novelty", "stale_share", "item_self_information", "truth_matrix", "top_k_batch",
+    "masked_scores",
     "evaluate_model",
 ]
 
@@ -144,13 +145,19 @@ def truth_matrix(test_pairs: Interactions | sp.spmatrix | pd.DataFrame, train: I
     return m
 
 
-def top_k_batch(scores: NDArray[np.floating], k: int, banned: sp.spmatrix | None = None) -> NDArray[np.int64]:
-    """Top-``k`` item indices per row (best first, ties by lower index), ``-1`` where fewer remain."""
+def masked_scores(scores: NDArray[np.floating], banned: sp.spmatrix | None = None) -> NDArray[np.float32]:
+    """A float32 copy of ``scores`` with non-finite and ``banned`` entries set to ``-inf``."""
     S = np.array(scores, dtype=np.float32, copy=True)
     S[~np.isfinite(S)] = -np.inf
     if banned is not None:
         b = sp.coo_matrix(banned)
         S[b.row, b.col] = -np.inf
+    return S
+
+
+def top_k_batch(scores: NDArray[np.floating], k: int, banned: sp.spmatrix | None = None) -> NDArray[np.int64]:
+    """Top-``k`` item indices per row (best first, ties by lower index), ``-1`` where fewer remain."""
+    S = masked_scores(scores, banned)
     n_rows, n_items = S.shape
     k_eff = min(k, n_items)
     # A stable argsort on -S orders ties by index; fine for evaluation-sized batches.

@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 
 from catalog.errors import ConfigError, NotReadyError
 from recommender.interactions import build_interactions
-from recommender.metrics import ndcg_at_k, top_k_batch
+from recommender.metrics import masked_scores, ndcg_at_k, top_k_batch
 from recommender.models import make_model
 from recommender.models.recency import RecencyPrior, recency_popularity
 from recommender.split import positive_events
@@ -91,11 +91,7 @@ def auto_keys(params: Mapping[str, Any]) -> list[str]:
 def top_k_rows(scores: NDArray[np.floating], k: int, banned: sp.spmatrix | None = None) -> NDArray[np.int64]:
     """:func:`recommender.metrics.top_k_batch` (same lists, ties by lower index), without a full sort
     per row: a partition, then the exact routine only for rows with ties at the k-th score."""
-    S = np.array(scores, dtype=np.float32, copy=True)
-    S[~np.isfinite(S)] = -np.inf
-    if banned is not None:
-        b = sp.coo_matrix(banned)
-        S[b.row, b.col] = -np.inf
+    S = masked_scores(scores, banned)
     n_rows, n_items = S.shape
     if k >= n_items:
         return top_k_batch(S, k)
