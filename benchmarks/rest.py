@@ -141,6 +141,10 @@ def fastapi_app():
 
 
 # ---------------------------------------------------------------- servers
+#: ``--pin``: the server's processes on one core, the load generator on the other (taskset).
+PIN: dict[str, str | None] = {"server": None, "load": None}
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -167,6 +171,8 @@ class Server:
         self.kind, self.port, self.log_path = kind, _free_port(), log_path
         argv, env = _command(kind, root, self.port)
         with open(log_path, "wb") as out:
+            if PIN["server"] is not None:
+                argv = ["taskset", "-c", PIN["server"], *argv]
             self.proc = subprocess.Popen(argv, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
                                          start_new_session=True)
         self.url = f"http://127.0.0.1:{self.port}"
@@ -244,7 +250,8 @@ def _load(plan: dict[str, Any], tmp: Path, timeout_s: float) -> dict[str, Any]:
     """Run one load-generator process on ``plan``; its JSON result."""
     path = tmp / "plan.json"
     path.write_text(json.dumps(plan))
-    res = subprocess.run([sys.executable, str(REPO / "benchmarks" / "rest_load.py"), str(path)],
+    pin = ["taskset", "-c", PIN["load"]] if PIN["load"] is not None else []
+    res = subprocess.run([*pin, sys.executable, str(REPO / "benchmarks" / "rest_load.py"), str(path)],
                          capture_output=True, text=True, timeout=timeout_s, cwd=REPO)
     if res.returncode != 0:
         raise RuntimeError(f"load generator failed:\n{res.stderr[-3000:]}")
@@ -363,7 +370,14 @@ def main(argv: list[str] | None = None) -> int:
                    choices=["bentoml-1", "bentoml-2", "fastapi-1", "fastapi-async-1"])
     p.add_argument("--data-dir", type=Path, default=None)
     p.add_argument("--json", type=Path, default=None, help="write all figures here")
+    p.add_argument("--pin", default=None, metavar="S,L",
+                   help="pin the server's processes to CPU S and the load generator to CPU L (taskset), e.g. "
+                        "1,0; the in-process baseline runs on CPU S too, so both see the same core")
     a = p.parse_args(argv)
+    if a.pin:
+        server_cpu, _, load_cpu = a.pin.partition(",")
+        PIN.update(server=server_cpu, load=load_cpu or None)
+        os.sched_setaffinity(0, {int(server_cpu)})  # the in-process baseline on the server's core
     n_items = a.items or (20_000 if a.quick else 100_000)
     root = a.data_dir or Path(tempfile.gettempdir()) / f"skillpath-restbench-{n_items}"
     out = run(root=root, n_items=n_items, n_mentees=400 if a.quick else 2000, days=30,
