@@ -110,6 +110,17 @@ class EventLog:
             c.close()
             self._conn = None
             raise
+        # A second, read-only connection with its own lock for the per-request reads
+        # (last_seq of a user, user_rows): in WAL mode a reader never waits for a writer, so
+        # a request never queues behind an append's lock wait or fsync (the service scores
+        # on its event loop). Each statement is its own read transaction: it sees every
+        # commit that returned before it started, on either connection.
+        self._read_lock = threading.Lock()
+        self._reader: sqlite3.Connection | None = sqlite3.connect(
+            self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+        )
+        self._reader.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        self._reader.execute("PRAGMA query_only = 1")
 
     # ------------------------------------------------------------ lifecycle
 
@@ -118,6 +129,10 @@ class EventLog:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+        with self._read_lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
 
     def __enter__(self) -> EventLog:
         return self
@@ -133,6 +148,13 @@ class EventLog:
         if self._conn is None:
             raise ValueError(f"{self!r} is closed")
         return self._conn
+
+    def _read_one_user(self, sql: str, params: list) -> list[tuple]:
+        """Run a small read on the reader connection (see ``__init__``)."""
+        with self._read_lock:
+            if self._reader is None:
+                raise ValueError(f"{self!r} is closed")
+            return self._reader.execute(sql, params).fetchall()
 
     # ------------------------------------------------------------ writing
 
@@ -222,8 +244,7 @@ class EventLog:
         sql, params = "SELECT COALESCE(MAX(seq), 0) FROM events", []
         if user_id is not None:
             sql, params = sql + " WHERE user_id = ?", [user_id]
-        with self._lock:
-            return int(self._db.execute(sql, params).fetchone()[0])
+        return int(self._read_one_user(sql, params)[0][0])
 
     def time_range(self) -> tuple[datetime, datetime] | None:
         """Earliest and latest event timestamps, or None for an empty log."""
@@ -259,8 +280,7 @@ class EventLog:
         ~5 ms whatever the size): the serving hot path rebuilds a mentee's state from this.
         """
         sql = "SELECT item_id, event_type, value, ts_us FROM events WHERE user_id = ? ORDER BY ts_us, seq"
-        with self._lock:
-            return self._db.execute(sql, [user_id]).fetchall()
+        return self._read_one_user(sql, [user_id])
 
     def tail(self, n: int = 20, *, user_id: str | None = None) -> pd.DataFrame:
         """The ``n`` latest events by timestamp (optionally of one user), oldest first."""

@@ -29,6 +29,7 @@ from catalog.datadir import DataDir
 from catalog.errors import NotReadyError, SkillPathError, UnknownItemError, UnknownSkillError
 from catalog.eventlog import EventLog
 from catalog.loaders import load_world
+from catalog.schema import parse_timestamp
 from catalog.settings import Settings
 from features.engagement import engagement_at
 from features.tables import ENGAGEMENT_PUSH_SOURCE
@@ -96,7 +97,8 @@ class SkillPathApp:
         self.states = UserStates(log_, cat.items)
         self.content = ContentRecommender().fit(sp.csr_matrix((1, cat.n_items), dtype=np.float32),
                                                 item_features=cat.item_skill_levels)
-        self.popularity = self._popularity()
+        # filled by the first model load (with that model's half-life) and each new day
+        self.popularity = np.zeros(cat.n_items, np.float32)
         self.stale_reach = StaleReach(self)
         self.mentors = MentorsView(world, DataDir(settings.data_dir).reports, has_events=lambda u: log_.last_seq(u) > 0)
         self.paths = PathsView(self)
@@ -153,7 +155,8 @@ class SkillPathApp:
         idx = self.world.catalog.items.indices(last["item_id"].astype(str).tolist(), missing="-1")
         w = np.ones(len(last), np.float64)
         if half_life_days:
-            age = (pd.Timestamp(self.view.as_of) - pd.to_datetime(last["timestamp"], utc=True)).dt.total_seconds()
+            as_of = pd.Timestamp(parse_timestamp(self.view.as_of))  # naive clocks mean UTC, as elsewhere
+            age = (as_of - pd.to_datetime(last["timestamp"], utc=True)).dt.total_seconds()
             w = 0.5 ** (np.clip(age.to_numpy(np.float64), 0, None) / 86400.0 / float(half_life_days))
         keep = idx >= 0
         counts = np.bincount(idx[keep], weights=w[keep], minlength=n).astype(np.float32)
@@ -357,7 +360,7 @@ class SkillPathApp:
             loaded = self.source.load()
             bundle = ModelBundle(loaded, self.view)
             bundle.cocompletion = self._cocompletion(bundle)  # type: ignore[attr-defined]
-            if prev is None or cold_half_life(prev.model) != cold_half_life(bundle.model):
+            if prev is None or cold_half_life(prev.model) != cold_half_life(bundle.model):  # one log read
                 self.popularity = self._popularity(cold_half_life(bundle.model))
             self._bundle = bundle
             self.last_error = None

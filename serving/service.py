@@ -150,6 +150,7 @@ class SkillPathService:
         self.app = SkillPathApp.from_settings(settings, model_dir=os.environ.get("SKILLPATH_MODEL_DIR") or None,
                                               online=_online_features(settings))
         self._stop = threading.Event()
+        self._path_limiter: anyio.CapacityLimiter | None = None  # made on the event loop, at first use
         interval = settings.serving.reload_interval_s
         if interval > 0:
             threading.Thread(target=self._timer, args=(interval,), name="skillpath-reload", daemon=True).start()
@@ -175,10 +176,14 @@ class SkillPathService:
         # On the event loop, on purpose: the call is ~1 ms of CPU that holds the GIL anyway,
         # and BentoML runs sync APIs one at a time (threads=1), so a thread hand-off would
         # add its cost (~0.3 ms with the spans) and no concurrency. Slow work (event writes,
-        # path planning, reloads) stays in sync APIs, off the loop.
+        # path planning, reloads) stays in sync APIs, off the loop, and the event-log reads
+        # made here use the log's reader connection, which never waits for a writer.
         req = RecommendRequest.model_construct(**kw)
-        if req.mode == "path":  # planning takes milliseconds: off the loop
-            return await anyio.to_thread.run_sync(_answer, ctx, lambda: self.app.recommend(req))
+        if req.mode == "path":  # planning takes milliseconds: off the loop, one at a time like sync APIs
+            if self._path_limiter is None:
+                self._path_limiter = anyio.CapacityLimiter(1)
+            return await anyio.to_thread.run_sync(_answer, ctx, lambda: self.app.recommend(req),
+                                                  limiter=self._path_limiter)
         return _answer(ctx, lambda: self.app.recommend(req))
 
     @bentoml.api(input_spec=EventsRequest, output_spec=EventsResponse, route="/events")

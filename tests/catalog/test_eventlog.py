@@ -250,3 +250,32 @@ def test_sigkill_mid_ingestion_loses_no_acknowledged_event_and_leaves_no_partial
         assert {f"b{b}" for b in acked} <= set(per_batch)
         # At most the one batch in flight may be stored without an acknowledgement.
         assert len(set(per_batch) - {f"b{b}" for b in acked}) <= round_no + 1
+
+
+def test_per_user_reads_never_wait_for_a_writer(tmp_path):
+    """The service reads a mentee's stamp and rows on its event loop: they must not queue
+    behind an append that is waiting for another process's write lock (or its fsync)."""
+    path = tmp_path / "events.db"
+    log = EventLog(path, timeout=10)
+    first = _batch("a", 3)
+    log.append(first)
+    user = first[0]["user_id"]
+    stamp = log.last_seq(user)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    writer = threading.Thread(target=log.append, args=(_batch("b", 2, day=2),))
+    writer.start()
+    time.sleep(0.3)  # the append now waits in BEGIN IMMEDIATE, holding the log's write lock
+    got: dict = {}
+    reader = threading.Thread(target=lambda: got.update(seq=log.last_seq(user), rows=log.user_rows(user)))
+    reader.start()
+    reader.join(5)
+    blocked = reader.is_alive()
+    other.execute("COMMIT")
+    other.close()
+    writer.join(10)
+    reader.join(10)
+    assert not blocked, "per-user reads waited for the writer"
+    assert got["seq"] == stamp and len(got["rows"]) == sum(e["user_id"] == user for e in first)
+    assert log.count() == 5  # the waiting append went through afterwards
+    log.close()
