@@ -377,9 +377,11 @@ class SkillPathApp:
         return CoCompletion(cast(FactorRecommender, b.model).user_factors_, b.users, self.world.catalog.items, done)
 
     def tick(self) -> None:
-        """The background timer's work: refresh freshness on a new day; pick up a new champion."""
+        """The background timer's work: refresh the view on a new day or when a listed resource's
+        publication time has come (so it becomes recommendable within one timer interval);
+        pick up a new champion."""
         now = self.clock()
-        if now.date() != self.view.as_of.date():
+        if now.date() != self.view.as_of.date() or self.view.release_due(now):
             with self._swap:
                 self.view = self._make_view(now)
                 self.popularity = self._popularity(None if self._bundle is None

@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 from catalog.catalog import Catalog
 from catalog.errors import IntegrityError
 from catalog.freshness import catalog_freshness
+from catalog.schema import parse_timestamp
 from recommender.models.ease import EASERecommender
 from recommender.models.factor import FactorRecommender
 from recommender.scoring import ScoringIndex, log_freshness
@@ -45,12 +46,19 @@ class CatalogView:
         self.log_freshness = log_freshness(self.freshness)
         self.fresh = self.freshness >= stale_threshold
         self.available = catalog.available_at(as_of)  # active and already published
+        as_of_us = int(parse_timestamp(as_of).timestamp() * 1_000_000)
+        later = catalog.published_us[catalog.active & (catalog.published_us > as_of_us)]
+        self.next_release_us: int | None = int(later.min()) if later.size else None
         self.skill_items = catalog.item_skill_levels.tocsc()
         self.plain = ScoringIndex.for_scores(catalog.n_items, log_freshness=self.log_freshness,
                                              freshness_weight=freshness_weight, active=self.available)
         self._masks: OrderedDict[tuple, NDArray[np.bool_] | None] = OrderedDict()
         self._lock = threading.Lock()
         self.texts = ItemTexts(catalog, as_of)
+
+    def release_due(self, now: datetime) -> bool:
+        """Whether a resource listed for later has been published since this view was made."""
+        return self.next_release_us is not None and parse_timestamp(now).timestamp() * 1e6 >= self.next_release_us
 
     def allow_mask(self, *, types: tuple[str, ...] = (), max_minutes: int | None = None,
                    skills: tuple[int, ...] = (), include_stale: bool = False) -> NDArray[np.bool_] | None:

@@ -169,3 +169,30 @@ def test_resources_not_yet_published_are_never_recommended(served):
         assert not future[[cat.items.index(i.item_id) for i in cold.items]].any()
     finally:
         app.close()
+
+
+def test_a_resource_becomes_recommendable_once_its_publication_time_has_come(served):
+    """The timer refreshes the view when a listed resource's publication time passes, not only at midnight."""
+    import pandas as pd
+
+    now = [datetime.now(timezone.utc).replace(hour=10, minute=0, second=0, microsecond=0)]
+    app = _app(served, clock=lambda: now[0])
+    user = sorted(served.world.mentees)[0]
+    fav = app.recommend(RecommendRequest(user_id=user, k=1)).items[0].item_id
+    app.close()
+    path = served.root / "resources.csv"
+    res = pd.read_csv(path, dtype=str, keep_default_na=False)
+    res.loc[res["item_id"] == fav, ["published_at", "updated_at"]] = [
+        (now[0] + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ"), ""]
+    res.to_csv(path, index=False)
+    app = _app(served, clock=lambda: now[0])
+    try:
+        assert fav not in [i.item_id for i in app.recommend(RecommendRequest(user_id=user, k=20)).items]
+        now[0] += timedelta(hours=1)
+        app.tick()
+        assert fav not in [i.item_id for i in app.recommend(RecommendRequest(user_id=user, k=20)).items]
+        now[0] += timedelta(hours=1, minutes=1)  # past its publication, same day
+        app.tick()
+        assert fav in [i.item_id for i in app.recommend(RecommendRequest(user_id=user, k=20)).items]
+    finally:
+        app.close()
