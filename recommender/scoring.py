@@ -17,9 +17,11 @@ materialising the score vector. With ``dtype="bfloat16"`` or ``"float16"``
 a half-size copy is scanned first with a proven per-item error bound, and only the
 items that could still be in the top-k are re-scored in float32: the answer is the
 exact float32 answer at about half the memory traffic (``exact=False`` skips the
-re-scoring and returns the reduced-precision ranking). Batches use a fused kernel
-(:mod:`recommender._batch`): register-tiled scores for 16 users x 8 items at a time
-over cache-sized item blocks, with the same running selection.
+re-scoring and returns the reduced-precision ranking). Batches on a float32 index
+scan the same panels, 4 users x 64 items per register tile, each panel read from
+memory once per batch (:func:`recommender._panel.fused_panel_batch`); with a reduced
+dtype they use :mod:`recommender._batch` (16 users x 8 items over cache-sized blocks
+of the row-major matrix). Both keep the same running selection.
 
 Thread safety: ``recommend*`` and ``score_vector`` allocate their own (small) scratch
 and only read the index, so any number of threads may call them concurrently (the
@@ -98,9 +100,9 @@ class ScoringIndex:
     active : (n_items,) bool, optional
         Items that may ever be recommended (retired resources are False).
     dtype : "float32" | "bfloat16" | "float16"
-        Storage scanned by single-user requests (the row-major float32 matrix is always
-        kept for exact re-scoring, batches and :meth:`components`; ``"float32"`` adds
-        a panel copy of it for the single-user scan, so twice the matrix memory).
+        Storage scanned by requests (the row-major float32 matrix is always kept for
+        exact re-scoring and :meth:`components`; ``"float32"`` adds a panel copy of it
+        that single-user requests and batches scan, so twice the matrix memory).
     exact : bool
         With a reduced dtype, re-score candidates in float32 so answers are exact.
     """
@@ -332,8 +334,11 @@ class ScoringIndex:
         """Top-k for each row of ``user_matrix``: ``(m, k)`` arrays padded with -1 / -inf.
 
         One ``allow`` mask for the whole batch (group requests by filter), one
-        ``exclude`` array per user. A fused kernel scores blocks of items for groups
-        of 16 users in registers and selects as it goes (no score matrix, no BLAS).
+        ``exclude`` array per user. A fused kernel scores the items for groups of
+        users in registers and selects as it goes (no score matrix, no BLAS): on a
+        float32 index it scans the same panels as :meth:`recommend` (each panel read
+        once per batch, every group scored from L1; the scores are bitwise the
+        single-user ones), otherwise the row-major matrix in blocks.
         """
         k = check_k(k)
         qs = self._queries(user_matrix, decay)
@@ -342,6 +347,9 @@ class ScoringIndex:
         ex_ptr, ex_idx = exclusions_csr(exclude, m, n)
         if k == 0 or m == 0:
             return np.full((m, k), -1, np.int64), np.full((m, k), -np.inf, np.float32)
+        if self.dtype == "float32":
+            return P.fused_panel_batch(self._panel, n, P.pack_groups(qs), m, k, self.active_, ma,
+                                       ex_ptr, ex_idx)
         qt = B.pack_queries(qs)
         block = _BATCH_BLOCK_ONE_GROUP if qt.shape[0] == 1 else _BATCH_BLOCK
         return B.fused_batch(self.matrix_, qt, m, k, self.active_, ma, ex_ptr, ex_idx, block)
