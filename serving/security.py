@@ -23,7 +23,7 @@ from typing import Any
 
 from catalog.settings import Settings, load_settings
 
-__all__ = ["SecurityMiddleware", "WRITE_PREFIXES", "OPEN_PATHS"]
+__all__ = ["SecurityMiddleware", "WRITE_PREFIXES", "OPEN_PATHS", "validation_error_body"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -45,6 +45,21 @@ async def _send_json(send: Send, status: int, body: dict[str, Any], headers: Seq
     await send({"type": "http.response.body", "body": data})
 
 
+def validation_error_body(errors: Sequence[Any]) -> dict[str, Any] | None:
+    """pydantic's error list -> ``{"error": "k: Input should be ...; ...", "detail": [{loc, msg, type}]}``.
+
+    ``None`` when no entry is a dict (nothing to name). The one shape of every 400 from
+    a validation error, whether BentoML or :mod:`serving.service`'s fast path validated.
+    """
+    detail = [d for d in errors if isinstance(d, dict)]
+    if not detail:
+        return None
+    parts = [f"{'.'.join(str(x) for x in d.get('loc', [])) or 'body'}: {d.get('msg', 'invalid')}" for d in detail]
+    error = "; ".join(parts[:5]) + (f"; and {len(parts) - 5} more" if len(parts) > 5 else "")
+    return {"error": error, "detail": [{"loc": list(d.get("loc", [])), "msg": d.get("msg", ""), "type": d.get("type", "")}
+                                       for d in detail]}
+
+
 def _reword(body: bytes) -> bytes:
     """``1 validation error for XIODescriptor`` -> ``k: Input should be ...`` (keeps ``detail``)."""
     try:
@@ -53,15 +68,10 @@ def _reword(body: bytes) -> bytes:
         return body
     if not isinstance(data, dict) or not isinstance(data.get("detail"), list) or not data["detail"]:
         return body
-    parts = []
-    for d in data["detail"]:
-        if isinstance(d, dict):
-            loc = ".".join(str(x) for x in d.get("loc", [])) or "body"
-            parts.append(f"{loc}: {d.get('msg', 'invalid')}")
-    if parts:
-        data["error"] = "; ".join(parts[:5]) + (f"; and {len(parts) - 5} more" if len(parts) > 5 else "")
-        data["detail"] = [{"loc": d.get("loc", []), "msg": d.get("msg", ""), "type": d.get("type", "")}
-                          for d in data["detail"] if isinstance(d, dict)]
+    new = validation_error_body(data["detail"])
+    if new is None:
+        return body
+    data.update(new)
     return json.dumps(data).encode()
 
 

@@ -14,6 +14,7 @@ model is loaded) through :mod:`serving.errors`; see docs/serving.md.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -27,7 +28,7 @@ from fastapi import FastAPI, Query
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
 from catalog.errors import SkillPathError
@@ -40,7 +41,7 @@ from serving.schemas import (
 )
 from serving.schemas_mentors import MentorAssignRequest, MentorAssignResponse, MentorMatchRequest, MentorMatchResponse
 from serving.schemas_paths import PathRequest, PathResponse, SkillResponse
-from serving.security import SecurityMiddleware
+from serving.security import SecurityMiddleware, validation_error_body
 
 __all__ = ["SkillPathService", "routes"]
 
@@ -121,6 +122,10 @@ def _online_features(settings: Settings) -> object | None:
     return online
 
 
+def _tracing() -> bool:
+    return os.environ.get("SKILLPATH_TRACING", "") in ("1", "true", "yes")
+
+
 def _untraced_paths() -> list[str] | None:
     """URL patterns BentoML's OpenTelemetry middleware skips: the hot paths, unless ``SKILLPATH_TRACING=1``.
 
@@ -129,9 +134,90 @@ def _untraced_paths() -> list[str] | None:
     CPU on /recommend, a third of the HTTP layer's cost. Set ``SKILLPATH_TRACING=1`` (and
     BentoML's ``tracing`` options) to trace every route.
     """
-    if os.environ.get("SKILLPATH_TRACING", "") in ("1", "true", "yes"):
+    if _tracing():
         return None
     return [r"/(recommend|events)(\?|$)"]
+
+
+def _recommend_now(body: bytes) -> tuple[int, bytes] | None:
+    """``POST /recommend`` answered here: ``(status, JSON body)``, or None to let BentoML answer.
+
+    The same validation (``RecommendRequest``, unknown fields refused), the same answer
+    bytes (``model_dump_json``) and the same error bodies as the BentoML route
+    (:func:`serving.security.validation_error_body`, :mod:`serving.errors`). Path mode
+    (milliseconds of planning, run in a thread) and a process without a started service
+    go through BentoML.
+    """
+    svc = bentoml.get_current_service()
+    if svc is None:
+        return None
+    try:
+        req = RecommendRequest.model_validate_json(body)
+    except ValidationError as e:
+        problem = validation_error_body(e.errors(include_url=False, include_context=False, include_input=False))
+        return 400, json.dumps(problem or {"error": "body: invalid request", "detail": []}).encode()
+    if req.mode == "path":
+        return None
+    try:
+        out = svc.app.recommend(req)
+    except SkillPathError as e:
+        status, payload = json_error(e)
+        return status, json.dumps(payload).encode()
+    return 200, out.model_dump_json().encode()
+
+
+class RecommendFastPath:
+    """ASGI middleware, inside :class:`~serving.security.SecurityMiddleware`: answers
+    ``POST /recommend`` (list mode) itself, on the event loop.
+
+    Why: behind the security checks, BentoML's router, context middleware and API layer
+    (request IO descriptor, context object, response conversion) cost about as much CPU
+    per request as scoring 100k items (benchmarks/rest.md). BentoML's own middlewares
+    around ours (metrics, timeout, concurrency limit) still see every request, and the
+    route, its OpenAPI schema and every other endpoint stay BentoML's. Off with
+    ``SKILLPATH_TRACING=1``, so that traced requests take the instrumented path.
+    """
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self.app = app
+        self.enabled = not _tracing()
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        if scope["type"] == "lifespan":  # like the settings: each start reads its environment
+            self.enabled = not _tracing()
+        elif (self.enabled and scope["type"] == "http" and scope["path"] == "/recommend"
+                and scope["method"] == "POST"):
+            chunks = []
+            while True:  # SecurityMiddleware has read and size-checked it: one replayed message
+                msg = await receive()
+                if msg["type"] != "http.request":
+                    return  # client went away
+                chunks.append(msg.get("body", b""))
+                if not msg.get("more_body"):
+                    break
+            body = b"".join(chunks)
+            out = _recommend_now(body)
+            if out is not None:
+                status, data = out
+                await send({"type": "http.response.start", "status": status,
+                            "headers": [(b"content-type", b"application/json"),
+                                        (b"content-length", str(len(data)).encode())]})
+                await send({"type": "http.response.body", "body": data})
+                return
+            receive = _replay(body, receive)
+        await self.app(scope, receive, send)
+
+
+def _replay(body: bytes, receive: Callable[..., Any]) -> Callable[..., Any]:
+    sent = False
+
+    async def again() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+    return again
 
 
 @bentoml.service(
@@ -212,4 +298,5 @@ class SkillPathService:
         return _answer(ctx, lambda: self.app.reload())
 
 
-SkillPathService.add_asgi_middleware(SecurityMiddleware)
+SkillPathService.add_asgi_middleware(SecurityMiddleware)  # added first: outermost of the two
+SkillPathService.add_asgi_middleware(RecommendFastPath)

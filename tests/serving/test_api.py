@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 
 import pytest
@@ -167,3 +168,59 @@ def test_stale_view(client, service_env):
 def test_health(client, service_env):
     assert client.get("/livez").status_code == 200
     assert client.get("/readyz").status_code == 200
+
+
+def test_recommend_fast_path_answers_byte_for_byte_as_the_bentoml_route(client, service_env, monkeypatch):
+    # serving.service.RecommendFastPath answers POST /recommend without BentoML's API layer;
+    # with it forced off, BentoML's route must give the same status and the same bytes.
+    import serving.service as S
+
+    taken, real = [], S._recommend_now
+
+    def spy(body: bytes):
+        out = real(body)
+        taken.append(out is not None)
+        return out
+
+    bodies = [{"user_id": "u001", "k": 5}, {"user_id": "u002", "k": 7, "types": ["video"], "max_minutes": 60},
+              {"user_id": "new-mentee", "k": 3, "goal_skills": ["block2"]}, {"user_id": "u003", "k": 0},
+              {"user_id": "u000", "colour": "red"}, {"k": 3}, {"user_id": "u000", "goal_skills": ["astrology"]},
+              {"user_id": "u000", "exclude_item_ids": ["nope"]}, [1, 2]]
+    raw = [b'{"user_id": "u0', b"null", b'{"user_id": "u001", "k": "many"}']
+    monkeypatch.setattr(S, "_recommend_now", spy)
+    fast = [(r.status_code, r.content) for r in [client.post("/recommend", json=b) for b in bodies]
+            + [client.post("/recommend", content=b, headers={"content-type": "application/json"}) for b in raw]]
+    assert taken == [True] * len(fast)
+    assert [s for s, _ in fast] == [200, 200, 200] + [400] * (len(fast) - 3)
+    monkeypatch.setattr(S, "_recommend_now", lambda body: None)  # everything through BentoML
+    slow = [(r.status_code, r.content) for r in [client.post("/recommend", json=b) for b in bodies]
+            + [client.post("/recommend", content=b, headers={"content-type": "application/json"}) for b in raw]]
+    assert fast == slow  # the same status and bytes, answers and error bodies alike
+    assert json.loads(fast[3][1])["error"].startswith("k: Input should be greater than or equal to 1")
+
+
+def _spy_fast_path(monkeypatch) -> list:
+    import serving.service as S
+
+    taken, real = [], S._recommend_now
+    monkeypatch.setattr(S, "_recommend_now", lambda body: taken.append(real(body)) or taken[-1])
+    return taken
+
+
+def test_path_mode_goes_through_bentoml(client, service_env, monkeypatch):
+    taken = _spy_fast_path(monkeypatch)
+    r = client.post("/recommend", json={"user_id": "u001", "k": 3, "mode": "path"})
+    assert r.status_code == 200, r.text
+    assert taken == [None]  # declined: answered by the BentoML route (in a thread)
+
+
+def test_with_tracing_every_request_goes_through_bentoml(asgi_app, service_env, monkeypatch):
+    from starlette.testclient import TestClient
+
+    taken = _spy_fast_path(monkeypatch)
+    monkeypatch.setenv("SKILLPATH_TRACING", "1")  # read when the service starts
+    with TestClient(asgi_app, raise_server_exceptions=False) as traced:
+        r = traced.post("/recommend", json={"user_id": "u001", "k": 3})
+        assert r.status_code == 200, r.text
+        assert [i["item_id"] for i in r.json()["items"]]
+    assert taken == []  # never asked

@@ -87,7 +87,13 @@ def test_real_server(served, tmp_path):
             big = b'{"user_id": "' + b"x" * (2 << 20) + b'"}'
             assert c.post("/recommend", content=big, headers={"content-type": "application/json"}).status_code == 413
             assert c.get("/items/nope/similar").status_code == 404
-            assert c.get("/metrics").status_code == 200
+            metrics = c.get("/metrics")
+            assert metrics.status_code == 200
+            # BentoML's request metrics wrap the /recommend fast path (serving.service.RecommendFastPath)
+            ok = [float(line.rsplit(" ", 1)[1]) for line in metrics.text.splitlines()
+                  if line.startswith("bentoml_service_request_total{") and 'endpoint="/recommend"' in line
+                  and 'http_response_code="200"' in line]
+            assert ok == [7.0], metrics.text[:3000]  # the seven answered above
 
             # a new champion under continuous traffic
             failures, versions, stop = [], set(), threading.Event()
