@@ -9,7 +9,9 @@ With a 100k-item world and a 64-factor ALS model, measures in one run:
    calls the same ``SkillPathApp.recommend`` (:func:`fastapi_app`).
 
 For each server: a closed-loop sequential run (HTTP overhead = HTTP p50 - in-process
-p50), then an open loop at ``--rate`` requests/s for ``--duration`` s from a separate
+p50; also reported against the *paced* in-process p50, the same calls each after an
+idle pause of ``--gap-ms``, because a server idles for a round trip between closed-loop
+requests and on this VM the very same call is slower after an idle pause), then an open loop at ``--rate`` requests/s for ``--duration`` s from a separate
 load-generator process (``benchmarks/rest_load.py``; latency from the intended send
 time). Traffic goes to 127.0.0.1 only; every phase is bounded.
 
@@ -259,7 +261,8 @@ def _load(plan: dict[str, Any], tmp: Path, timeout_s: float) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- in-process
-def in_process(root: Path, warm: list[dict[str, Any]], closed: list[dict[str, Any]]) -> dict[str, Any]:
+def in_process(root: Path, warm: list[dict[str, Any]], closed: list[dict[str, Any]], gap_ms: float = 0.3,
+               ) -> dict[str, Any]:
     from catalog.settings import load_settings
     from serving.app import SkillPathApp
 
@@ -279,14 +282,23 @@ def in_process(root: Path, warm: list[dict[str, Any]], closed: list[dict[str, An
             ms.append((time.perf_counter() - t) * 1e3)
             fallbacks[str(resp.fallback)] = fallbacks.get(str(resp.fallback), 0) + 1
         cpu_ms = (time.process_time() - cpu0) / len(reqs) * 1e3
+        # Paced: each call after an idle pause, as a server sees between closed-loop
+        # requests (its round trip); the call itself is what is timed.
+        paced = []
+        for r in reqs:
+            time.sleep(gap_ms / 1e3)
+            t = time.perf_counter()
+            app.recommend(r)
+            paced.append((time.perf_counter() - t) * 1e3)
     finally:
         app.close()
-    return {"latency_ms": summarize(ms), "cpu_ms_per_req": cpu_ms, "load_s": load_s, "fallbacks": fallbacks}
+    return {"latency_ms": summarize(ms), "cpu_ms_per_req": cpu_ms, "load_s": load_s, "fallbacks": fallbacks,
+            "paced_latency_ms": summarize(paced), "gap_ms": gap_ms}
 
 
 # ---------------------------------------------------------------- the run
 def run(*, root: Path, n_items: int, n_mentees: int, days: int, n_closed: int, rate: float, duration: float,
-        servers: list[str], progress=print) -> dict[str, Any]:
+        servers: list[str], gap_ms: float = 0.3, progress=print) -> dict[str, Any]:
     load0 = os.getloadavg()
     t_start = time.perf_counter()
     progress(f"world: {n_items} items, {n_mentees} mentees in {root}")
@@ -298,9 +310,10 @@ def run(*, root: Path, n_items: int, n_mentees: int, days: int, n_closed: int, r
     closed = request_mix(users, n_closed, seed=2)
     open_bodies = request_mix(users, int(rate * duration), seed=3)
     progress("in-process")
-    out: dict[str, Any] = {"world": world, "in_process": in_process(root, warm, closed)}
+    out: dict[str, Any] = {"world": world, "in_process": in_process(root, warm, closed, gap_ms)}
     gc.collect()
     base = out["in_process"]["latency_ms"]["p50"]
+    paced = out["in_process"]["paced_latency_ms"]["p50"]
     out["servers"] = {}
     with tempfile.TemporaryDirectory(prefix="restbench-") as tmpd:
         tmp = Path(tmpd)
@@ -323,6 +336,7 @@ def run(*, root: Path, n_items: int, n_mentees: int, days: int, n_closed: int, r
                     res[phase]["server_cpu_ms_per_req"] = (srv.cpu_s() - cpu0) / n * 1e3
                 res["rss_mb"] = srv.rss_mb()
                 res["overhead_p50_ms"] = res["closed"]["latency_ms"]["p50"] - base
+                res["overhead_paced_p50_ms"] = res["closed"]["latency_ms"]["p50"] - paced
                 res["overhead_cpu_ms"] = res["closed"]["server_cpu_ms_per_req"] - out["in_process"]["cpu_ms_per_req"]
             finally:
                 srv.stop()
@@ -345,15 +359,21 @@ def table(out: dict[str, Any]) -> str:
     """The markdown table of benchmarks/rest.md."""
     ip = out["in_process"]["latency_ms"]
     cpu = out["in_process"]["cpu_ms_per_req"]
-    rows = ["| path | closed p50 | closed p99 | overhead p50 | httpx client p50 | CPU/req | CPU overhead | open rps "
-            "| open p50 | open p90 | open p99 | open max | errors |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-            f"| in-process | {ip['p50']:.2f} | {ip['p99']:.2f} | — | — | {cpu:.2f} | — | — | — | — | — | — | — |"]
+    pp = out["in_process"].get("paced_latency_ms")
+    rows = ["| path | closed p50 | closed p99 | overhead p50 | vs paced | httpx client p50 | CPU/req | CPU overhead "
+            "| open rps | open p50 | open p90 | open p99 | open max | errors |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            f"| in-process | {ip['p50']:.2f} | {ip['p99']:.2f} | — | — | — | {cpu:.2f} | — | — | — | — | — | — | — |"]
+    if pp:
+        rows.append(f"| in-process, paced ({out['in_process']['gap_ms']:g} ms idle before each call) | "
+                    f"{pp['p50']:.2f} | {pp['p99']:.2f} | — | — | — | — | — | — | — | — | — | — | — |")
     for kind, r in out["servers"].items():
         c, o = r["closed"]["latency_ms"], r["open"]
         ol = o["latency_ms"]
         hx = r.get("closed_httpx", {}).get("latency_ms", {}).get("p50", float("nan"))
-        rows.append(f"| {kind} | {c['p50']:.2f} | {c['p99']:.2f} | {r['overhead_p50_ms']:+.2f} | {hx:.2f} | "
+        vp = r.get("overhead_paced_p50_ms")
+        vps = f"{vp:+.2f}" if vp is not None else "—"
+        rows.append(f"| {kind} | {c['p50']:.2f} | {c['p99']:.2f} | {r['overhead_p50_ms']:+.2f} | {vps} | {hx:.2f} | "
                     f"{r['closed']['server_cpu_ms_per_req']:.2f} | {r['overhead_cpu_ms']:+.2f} | "
                     f"{o['achieved_rps']:.0f} | {ol['p50']:.1f} | {ol['p90']:.1f} | {ol['p99']:.1f} | "
                     f"{ol['max']:.0f} | {o['n_errors'] + r['closed']['errors'] + r['warm_errors']} |")
@@ -368,6 +388,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--duration", type=float, default=None, help="open-loop seconds (default 20; quick 5)")
     p.add_argument("--servers", nargs="+", default=["bentoml-1", "bentoml-2", "fastapi-1"],
                    choices=["bentoml-1", "bentoml-2", "fastapi-1", "fastapi-async-1"])
+    p.add_argument("--gap-ms", type=float, default=0.3,
+                   help="idle pause before each paced in-process call (about a loopback round trip; default 0.3)")
     p.add_argument("--data-dir", type=Path, default=None)
     p.add_argument("--json", type=Path, default=None, help="write all figures here")
     p.add_argument("--pin", default=None, metavar="S,L",
@@ -382,7 +404,8 @@ def main(argv: list[str] | None = None) -> int:
     root = a.data_dir or Path(tempfile.gettempdir()) / f"skillpath-restbench-{n_items}"
     out = run(root=root, n_items=n_items, n_mentees=400 if a.quick else 2000, days=30,
               n_closed=300 if a.quick else 500, rate=a.rate, duration=a.duration or (5.0 if a.quick else 20.0),
-              servers=a.servers, progress=lambda m: print(f"[rest] {m}", file=sys.stderr, flush=True))
+              servers=a.servers, gap_ms=a.gap_ms,
+              progress=lambda m: print(f"[rest] {m}", file=sys.stderr, flush=True))
     print(table(out))
     print(f"\nin-process load {out['in_process']['load_s']:.1f}s, fallbacks {out['in_process']['fallbacks']}; "
           f"load average {out['env']['loadavg_start'][0]:.1f} -> {out['env']['loadavg_end'][0]:.1f}; "
