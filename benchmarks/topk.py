@@ -122,8 +122,9 @@ def _bf16_rowmajor(ix: ScoringIndex) -> Callable[[np.ndarray, int], Any]:
     kept as a baseline: same bound weights, same fp32 re-scoring. No filters."""
     red = np.empty(ix.matrix_.shape, np.uint16)
     K.to_bf16(ix.matrix_, red)
-    bf = ix.with_dtype("bfloat16")
-    w = np.ascontiguousarray(bf._weights[: ix.n_items])
+    big_d, eps = ix.matrix_.shape[1], 2.0**-24  # its own weights: every column is bf16 here
+    gamma = big_d * eps / (1 - big_d * eps) + 4 * eps
+    w = (K.bound_weights(ix.matrix_, red, 1.0, gamma, big_d) * (1 + 2.0**-20)).astype(np.float32)
     none_b, none_i = np.zeros(0, np.bool_), np.zeros(0, np.int64)
 
     def scan(q: np.ndarray, k: int) -> Any:

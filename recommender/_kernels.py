@@ -383,12 +383,16 @@ def fused_reduced_exact(red, weights, mat, qr, q, err, k, ma, mb, ex, ci, cu):
 
 
 @nb.njit(**_JIT)
-def bound_weights(mat, red, scale, gamma):
+def bound_weights(mat, red, scale, gamma, exact_from):
     """Per-item error weight ``‖v − v̂‖ + gamma·(‖v̂‖ + ‖v‖)`` in float64.
 
     Cauchy-Schwarz gives ``|q·(v − v̂)| <= ‖q‖·‖v − v̂‖`` (the storage rounding, measured
     on the actual copy), and float32 accumulation in either pass errs by at most
     ``γ_D·Σ|q_j||x_j| <= γ_D·‖q‖·‖x‖``: so ``‖q‖·weight`` bounds the score difference.
+
+    Columns from ``exact_from`` on are scanned in float32 (``v̂ = v``, the bfloat16
+    panel's tail; ``exact_from = d``: none). An item whose reduced columns are all exact
+    too gets weight 0: both passes then run the very same FMA chain on the same values.
     """
     n, d = mat.shape
     out = np.empty(n, np.float64)
@@ -398,11 +402,14 @@ def bound_weights(mat, red, scale, gamma):
         b2 = 0.0
         for j in range(d):
             v = np.float64(mat[i, j])
-            h = np.float64(decode(red[i, j])) * scale
+            h = np.float64(decode(red[i, j])) * scale if j < exact_from else v
             r2 += (v - h) * (v - h)
             a2 += v * v
             b2 += h * h
-        out[i] = np.sqrt(r2) + gamma * (np.sqrt(a2) + np.sqrt(b2))
+        if r2 == 0.0 and exact_from < d:
+            out[i] = 0.0
+        else:
+            out[i] = np.sqrt(r2) + gamma * (np.sqrt(a2) + np.sqrt(b2))
     return out
 
 

@@ -132,12 +132,13 @@ class ScoringIndex:
         self._reduced: NDArray[np.uint16] | NDArray[np.int16] | None = None
         self._weights: NDArray[np.float32] | None = None
         self._panel: NDArray[np.float32] | NDArray[np.uint16] | None = None
+        self._tail: NDArray[np.float32] | None = None  # bfloat16 panels: the exact bias/decay columns
         self._build_scan()
 
     def _build_scan(self) -> None:
         """(Re)build what single-user requests scan: a float32 or bfloat16 panel copy, or
         a row-major float16 copy (its decode is not vectorised in the panel tile)."""
-        self._panel = self._reduced = self._weights = self._fallback_panel = None
+        self._panel = self._reduced = self._weights = self._fallback_panel = self._tail = None
         if self.dtype == "float32":
             self._panel = P.build_panel(self.matrix_)
         else:
@@ -167,10 +168,15 @@ class ScoringIndex:
         self._reduced = np.ascontiguousarray(red)
         big_d = m.shape[1]
         gamma = big_d * _EPS32 / (1 - big_d * _EPS32) + 4 * _EPS32
-        w = K.bound_weights(m, self._reduced, scale, gamma)
+        d = self.n_factors
+        # bf16: the factor columns are scanned in bfloat16, the bias and log-freshness
+        # columns (a float32 tail) exactly, so cold items with zero factors have no error.
+        exact_from = d if self.dtype == "bfloat16" else big_d
+        w = K.bound_weights(m, self._reduced, scale, gamma, exact_from)
         self._weights = (w * (1 + 2.0**-20)).astype(np.float32)
         if self.dtype == "bfloat16":  # scanned as panels (see _panel); no row-major copy kept
-            self._panel = P.build_panel(self._reduced)
+            self._panel = P.build_panel(np.ascontiguousarray(self._reduced[:, :d]))
+            self._tail = P.build_panel(np.ascontiguousarray(m[:, d:]))
             self._weights = P.pad_weights(self._weights)
             self._reduced = None
 
@@ -199,9 +205,9 @@ class ScoringIndex:
         new = object.__new__(ScoringIndex)
         new.__dict__.update(self.__dict__)
         new.dtype, new.exact = dtype, bool(exact)
-        new._reduced = new._weights = new._panel = None
+        new._reduced = new._weights = new._panel = new._tail = None
         if dtype == self.dtype:
-            new._reduced, new._weights, new._panel = self._reduced, self._weights, self._panel
+            new._reduced, new._weights, new._panel, new._tail = self._reduced, self._weights, self._panel, self._tail
         else:
             new._build_scan()
         return new
@@ -209,7 +215,7 @@ class ScoringIndex:
     @property
     def nbytes(self) -> int:
         """Memory held by the index (float32 matrix, panel or reduced copy, bound weights)."""
-        extra = sum(a.nbytes for a in (self._panel, self._reduced, self._weights, self._fallback_panel)
+        extra = sum(a.nbytes for a in (self._panel, self._tail, self._reduced, self._weights, self._fallback_panel)
                     if a is not None)
         return self.matrix_.nbytes + extra
 
@@ -258,7 +264,7 @@ class ScoringIndex:
         if self.dtype == "float32":
             return P.fused_panel(self._panel, n, q, k, self.active_, ma, ex)
         if self.dtype == "bfloat16" and not self.exact:
-            return P.fused_panel_bf16(self._panel, self._weights, n, q, k, self.active_, ma, ex)
+            return P.fused_panel_bf16(self._panel, self._tail, self._weights, n, q, k, self.active_, ma, ex)
         if not self.exact:
             qr = _scaled(q) if self.dtype == "float16" else q
             return K.fused_reduced(self._reduced, qr, k, self.active_, ma, ex)
@@ -272,7 +278,7 @@ class ScoringIndex:
         cap = max(4096, 16 * k)
         ci, cu = np.empty(cap, np.int64), np.empty(cap, np.float32)
         if self.dtype == "bfloat16":
-            idx, vals, ok = P.fused_panel_bf16_exact(self._panel, self._weights, self.matrix_, n, q,
+            idx, vals, ok = P.fused_panel_bf16_exact(self._panel, self._tail, self._weights, self.matrix_, n, q,
                                                      err, k, self.active_, ma, ex, ci, cu)
         else:
             idx, vals, ok = K.fused_reduced_exact(self._reduced, self._weights, self.matrix_, qr, q,

@@ -61,8 +61,12 @@ def test_panel_sizes_not_multiple_of_the_panel_and_k_beyond_available(n, dtype):
     v = (rng.standard_normal((n, 12)) * 0.3).astype(np.float32)
     # all scores < 0: padding lanes (score 0) must never win
     ix = ScoringIndex(v, item_bias=np.full(n, -50.0, np.float32), dtype=dtype)
-    assert ix._panel.shape == (-(-n // _panel.P), 14, _panel.P)
+    # float32: all 14 columns; bfloat16: the 12 factor columns, bias and decay in a float32 tail
+    cols = 14 if dtype == "float32" else 12
+    assert ix._panel.shape == (-(-n // _panel.P), cols, _panel.P)
     assert ix._panel.ctypes.data % 64 == 0
+    if dtype == "bfloat16":
+        assert ix._tail.shape == (-(-n // _panel.P), 2, _panel.P) and ix._tail.ctypes.data % 64 == 0
     u = rng.standard_normal(12).astype(np.float32)
     ref = seq_scores(ix.matrix_, ix.query(u))
     for k in (1, 5, n, n + 10):
@@ -184,9 +188,11 @@ def test_reduced_fallback_gives_the_float32_answer():
     assert ix.with_dtype("float16").recommend(u, 0)[0].size == 0
 
 
-def test_bf16_near_tie_overflow_falls_back_to_the_float32_panel():
-    """Many cold items that score alike overflow the bf16 candidate buffer: the answer is
-    still the float32 one, from a float32 panel built once and kept (not a slow path)."""
+def test_bf16_exact_ties_of_cold_items_need_no_float32_fallback():
+    """Cold items (zero factors) sharing bias and decay tie exactly: bfloat16 holds their
+    factors exactly and the tail is float32, so their bound is 0, and an item whose upper
+    bound only equals the threshold cannot enter (it would lose the tie on its index).
+    Before, all 19,950 were candidates and the request fell back to a float32 scan."""
     rng = np.random.default_rng(7)
     n = 20_000
     v = np.zeros((n, 8), np.float32)
@@ -194,13 +200,35 @@ def test_bf16_near_tie_overflow_falls_back_to_the_float32_panel():
     lf = np.full(n, -0.3, np.float32)  # cold items all tie on bias + decay
     f32 = ScoringIndex(v, log_freshness=lf)
     bf = f32.with_dtype("bfloat16")
-    u = rng.standard_normal(8).astype(np.float32)
+    assert (bf._weights[50:n] == 0).all() and (bf._weights[:50] > 0).all()
+    for seed in range(5):
+        u = np.random.default_rng(seed).standard_normal(8).astype(np.float32)
+        for k in (10, 100, 1000):
+            got, exp = bf.recommend(u, k), f32.recommend(u, k)
+            np.testing.assert_array_equal(got[0], exp[0])
+            np.testing.assert_array_equal(got[1], exp[1])
+    assert bf._fallback_panel is None  # never needed
+
+
+def test_bf16_near_tie_overflow_falls_back_to_the_float32_panel():
+    """Many items that bfloat16 rounds to the same vector but float32 does not (near-ties
+    with a non-zero bound) overflow the candidate buffer: the answer is still the float32
+    one, from a float32 panel built once and kept (not a slow path)."""
+    rng = np.random.default_rng(7)
+    n = 20_000
+    v = (0.5 + rng.uniform(0, 2.0**-11, size=(n, 8))).astype(np.float32)  # all round to 0.5 in bf16
+    v[:50] = rng.standard_normal((50, 8)).astype(np.float32)
+    lf = np.full(n, -0.3, np.float32)
+    f32 = ScoringIndex(v, log_freshness=lf)
+    bf = f32.with_dtype("bfloat16")
+    u = np.abs(rng.standard_normal(8)).astype(np.float32)
     assert bf._fallback_panel is None
     got, exp = bf.recommend(u, 100), f32.recommend(u, 100)
     np.testing.assert_array_equal(got[0], exp[0])
     np.testing.assert_array_equal(got[1], exp[1])
     assert bf._fallback_panel is not None  # the overflow happened and the panel is kept
-    assert bf.nbytes == bf.matrix_.nbytes + bf._panel.nbytes + bf._weights.nbytes + bf._fallback_panel.nbytes
+    assert bf.nbytes == (bf.matrix_.nbytes + bf._panel.nbytes + bf._tail.nbytes + bf._weights.nbytes
+                         + bf._fallback_panel.nbytes)
     again = bf.recommend(u, 100)
     np.testing.assert_array_equal(again[0], exp[0])
 
