@@ -41,7 +41,8 @@ async def _call(app: Any, body: bytes, path: str = "/recommend") -> dict[str, An
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
              "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
              "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"),
-                         (b"content-length", str(len(body)).encode())],
+                         (b"content-length", str(len(body)).encode()),
+                         (b"authorization", f"Bearer {os.environ['SKILLPATH_API_KEYS'].split(',')[0]}".encode())],
              "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 3000)}
     sent = False
 
@@ -130,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     os.environ["SKILLPATH_DATA_DIR"] = str(root)
     os.environ["SKILLPATH_MODEL_DIR"] = str(root / "models" / "als")
-    os.environ.setdefault("SKILLPATH_API_KEYS", "bench")
+    os.environ.setdefault("SKILLPATH_API_KEYS", "bench")  # sent with every request (reads may be protected)
     res = asyncio.run(_run(root, a.rounds))
     med = {k: statistics.median(v) for k, v in res.items()}
     print("| mode | CPU ms/request, per round | median | over the plain call |")

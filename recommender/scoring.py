@@ -52,6 +52,7 @@ _FP16_MAX = 65504.0
 _BF16_MAX = 3.3895e38
 _FP16_MIN_NORMAL = 2.0**-14
 _FP16_QUERY_LIMIT = 2.0**15
+_SAFE_SCORE = 2.0**120  # reduced-precision exact scans run only while ‖q‖·max‖x‖ stays below this
 # Items per block in batches (see recommender/_batch.py): the block's rows (264 B each
 # at 64 factors) stay in L2 while every group of 16 users is scored against them.
 _BATCH_BLOCK = 512
@@ -153,7 +154,7 @@ class ScoringIndex:
     def _build_reduced(self) -> None:
         m = self.matrix_
         if self.dtype == "bfloat16":
-            if np.abs(m).max(initial=0.0) >= _BF16_MAX:
+            if np.abs(m[:, : self.n_factors]).max(initial=0.0) >= _BF16_MAX:  # the tail stays float32
                 raise IntegrityError("values exceed the bfloat16 range")
             red = np.empty(m.shape, np.uint16)
             K.to_bf16(m, red)
@@ -174,6 +175,9 @@ class ScoringIndex:
         exact_from = d if self.dtype == "bfloat16" else big_d
         w = K.bound_weights(m, self._reduced, scale, gamma, exact_from)
         self._weights = (w * (1 + 2.0**-20)).astype(np.float32)
+        # ‖x‖ bounds every partial sum |Σ q_j x_j| by ‖q‖·‖x‖ (Cauchy-Schwarz): requests whose
+        # ‖q‖·max‖x‖ nears the float32 range could overflow a pass (inf is no bound), see _select.
+        self._max_row_norm = float(np.sqrt(np.einsum("ij,ij->i", m, m, dtype=np.float64)).max(initial=0.0))
         if self.dtype == "bfloat16":  # scanned as panels (see _panel); no row-major copy kept
             self._panel = P.build_panel(np.ascontiguousarray(self._reduced[:, :d]))
             self._tail = P.build_panel(np.ascontiguousarray(m[:, d:]))
@@ -274,7 +278,10 @@ class ScoringIndex:
                 return self._select_rows(q, k, ma, ex)
             qr = _scaled(q)
         q64 = q.astype(np.float64)
-        err = np.float32(math.sqrt(q64 @ q64) * (1 + 2.0**-20))
+        qnorm = math.sqrt(q64 @ q64)
+        if qnorm * self._max_row_norm >= _SAFE_SCORE:  # a pass could overflow: its bound would be no bound
+            return self._select_rows(q, k, ma, ex)
+        err = np.float32(qnorm * (1 + 2.0**-20))
         cap = max(4096, 16 * k)
         ci, cu = np.empty(cap, np.int64), np.empty(cap, np.float32)
         if self.dtype == "bfloat16":

@@ -46,6 +46,7 @@ from serving.security import SecurityMiddleware, validation_error_body
 __all__ = ["SkillPathService", "routes"]
 
 log = logging.getLogger("skillpath.serving")
+SERVICE_NAME = "skillpath"
 
 routes = FastAPI(title="SkillPath read routes")
 
@@ -148,22 +149,33 @@ def _recommend_now(body: bytes) -> tuple[int, bytes] | None:
     (milliseconds of planning, run in a thread) and a process without a started service
     go through BentoML.
     """
-    svc = bentoml.get_current_service()
+    try:
+        svc = bentoml.get_current_service()
+    except Exception:  # no service started in this process (BentoML raises)
+        return None
     if svc is None:
         return None
     try:
-        req = RecommendRequest.model_validate_json(body)
+        req = RecommendRequest.model_validate_json(body if body.strip() else b"{}")  # as BentoML reads b""
     except ValidationError as e:
         problem = validation_error_body(e.errors(include_url=False, include_context=False, include_input=False))
-        return 400, json.dumps(problem or {"error": "body: invalid request", "detail": []}).encode()
+        return 400, _json(problem or {"error": "body: invalid request", "detail": []})
     if req.mode == "path":
         return None
     try:
         out = svc.app.recommend(req)
     except SkillPathError as e:
         status, payload = json_error(e)
-        return status, json.dumps(payload).encode()
+        return status, _json(payload)
+    except Exception:  # what BentoML's route answers: a 500 now, the traceback in the log
+        log.exception("POST /recommend failed")
+        return 500, _json({"error": "An unexpected error has occurred, please check the server log."})
     return 200, out.model_dump_json().encode()
+
+
+def _json(body: dict[str, Any]) -> bytes:
+    """Compact JSON, as Starlette's ``JSONResponse`` (the BentoML route's error bodies) writes it."""
+    return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
 
 class RecommendFastPath:
@@ -181,6 +193,7 @@ class RecommendFastPath:
     def __init__(self, app: Callable[..., Any]) -> None:
         self.app = app
         self.enabled = not _tracing()
+        self.server = f"BentoML Service/{SERVICE_NAME}".encode()  # the header BentoML's route sets
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         if scope["type"] == "lifespan":  # like the settings: each start reads its environment
@@ -201,7 +214,7 @@ class RecommendFastPath:
                 status, data = out
                 await send({"type": "http.response.start", "status": status,
                             "headers": [(b"content-type", b"application/json"),
-                                        (b"content-length", str(len(data)).encode())]})
+                                        (b"content-length", str(len(data)).encode()), (b"server", self.server)]})
                 await send({"type": "http.response.body", "body": data})
                 return
             receive = _replay(body, receive)
@@ -221,7 +234,7 @@ def _replay(body: bytes, receive: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @bentoml.service(
-    name="skillpath",
+    name=SERVICE_NAME,
     workers=int(os.environ.get("SKILLPATH_WORKERS", "1")),
     traffic={"timeout": 30},
     logging={"access": {"enabled": os.environ.get("SKILLPATH_ACCESS_LOG", "") in ("1", "true", "yes")}},

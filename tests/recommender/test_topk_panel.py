@@ -280,3 +280,23 @@ def test_panel_batch_is_bitwise_the_single_user_answer_and_the_row_major_kernel(
         i1, v1 = ix.recommend(users[r], 25, allow=allow, exclude=excl[r])
         np.testing.assert_array_equal(idx[r], i1)
         np.testing.assert_array_equal(vals[r], v1)
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_reduced_exact_never_trusts_a_bound_that_overflows(dtype):
+    # ‖q‖ beyond float32 made the error scale inf; weight-0 (cold) items then got a NaN
+    # bound and vanished. Such queries now take the float32 panel: the float32 answer.
+    v = np.full((10, 4), 1.001, np.float32)
+    v[5:] = 0
+    f32 = ScoringIndex(v, item_bias=np.arange(10, dtype=np.float32))
+    u = np.full(4, -3e38, np.float32)
+    exp = f32.recommend(u, 3)
+    got = f32.with_dtype(dtype).recommend(u, 3)
+    np.testing.assert_array_equal(got[0], exp[0])
+    np.testing.assert_array_equal(got[1], exp[1])
+    assert exp[0].tolist() == [9, 8, 7]
+    # a bf16 score that overflows while the float32 one does not (reviewer's case)
+    v2 = np.array([[3.3998, 0.0], [0.0, 3.390625]], np.float32)
+    a = ScoringIndex(v2)
+    u2 = np.array([1e38, 1.0035e38], np.float32)
+    np.testing.assert_array_equal(a.with_dtype("bfloat16").recommend(u2, 1)[0], a.recommend(u2, 1)[0])

@@ -186,17 +186,39 @@ def test_recommend_fast_path_answers_byte_for_byte_as_the_bentoml_route(client, 
               {"user_id": "new-mentee", "k": 3, "goal_skills": ["block2"]}, {"user_id": "u003", "k": 0},
               {"user_id": "u000", "colour": "red"}, {"k": 3}, {"user_id": "u000", "goal_skills": ["astrology"]},
               {"user_id": "u000", "exclude_item_ids": ["nope"]}, [1, 2]]
-    raw = [b'{"user_id": "u0', b"null", b'{"user_id": "u001", "k": "many"}']
+    raw = [b'{"user_id": "u0', b"null", b'{"user_id": "u001", "k": "many"}', b""]
+
+    def answers() -> list[tuple[int, bytes, list[tuple[str, str]]]]:
+        rs = ([client.post("/recommend", json=b) for b in bodies]
+              + [client.post("/recommend", content=b, headers={"content-type": "application/json"}) for b in raw])
+        return [(r.status_code, r.content, sorted((k, v) for k, v in r.headers.items() if k != "date")) for r in rs]
+
     monkeypatch.setattr(S, "_recommend_now", spy)
-    fast = [(r.status_code, r.content) for r in [client.post("/recommend", json=b) for b in bodies]
-            + [client.post("/recommend", content=b, headers={"content-type": "application/json"}) for b in raw]]
+    fast = answers()
     assert taken == [True] * len(fast)
-    assert [s for s, _ in fast] == [200, 200, 200] + [400] * (len(fast) - 3)
+    assert [s for s, _, _ in fast] == [200, 200, 200] + [400] * (len(fast) - 3)
     monkeypatch.setattr(S, "_recommend_now", lambda body: None)  # everything through BentoML
-    slow = [(r.status_code, r.content) for r in [client.post("/recommend", json=b) for b in bodies]
-            + [client.post("/recommend", content=b, headers={"content-type": "application/json"}) for b in raw]]
-    assert fast == slow  # the same status and bytes, answers and error bodies alike
+    slow = answers()
+    assert fast == slow  # the same status, headers and bytes, answers and error bodies alike
     assert json.loads(fast[3][1])["error"].startswith("k: Input should be greater than or equal to 1")
+
+
+def test_fast_path_answers_an_unexpected_error_at_once_like_bentoml(client, service_env, monkeypatch):
+    # A bug in the app must give a prompt 500 with BentoML's body (and a log line), not
+    # leave BentoML's timeout middleware waiting 30 s for a response that never comes.
+    import bentoml
+
+    import serving.service as S
+
+    def boom(req):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(bentoml.get_current_service().app, "recommend", boom)
+    fast = client.post("/recommend", json={"user_id": "u001", "k": 3}, timeout=10)
+    monkeypatch.setattr(S, "_recommend_now", lambda body: None)
+    slow = client.post("/recommend", json={"user_id": "u001", "k": 3}, timeout=10)
+    assert fast.status_code == slow.status_code == 500
+    assert fast.content == slow.content and b"unexpected error" in fast.content
 
 
 def _spy_fast_path(monkeypatch) -> list:
