@@ -19,7 +19,7 @@ items that could still be in the top-k are re-scored in float32: the answer is t
 exact float32 answer at about half the memory traffic (``exact=False`` skips the
 re-scoring and returns the reduced-precision ranking). Batches on a float32 index
 scan the same panels, 4 users x 64 items per register tile, each panel read from
-memory once per batch (:func:`recommender._panel.fused_panel_batch`); with a reduced
+memory once per batch (:mod:`recommender._panel_batch`); with a reduced
 dtype they use :mod:`recommender._batch` (16 users x 8 items over cache-sized blocks
 of the row-major matrix). Both keep the same running selection.
 
@@ -42,6 +42,7 @@ from catalog.errors import ConfigError, IntegrityError, UnknownItemError
 from recommender import _batch as B
 from recommender import _kernels as K
 from recommender import _panel as P
+from recommender import _panel_batch as PB
 from recommender.topk import as_exclusions, as_mask, check_k, exclusions_csr
 
 __all__ = ["ScoringIndex", "DTYPES", "log_freshness"]
@@ -361,7 +362,7 @@ class ScoringIndex:
         if k == 0 or m == 0:
             return np.full((m, k), -1, np.int64), np.full((m, k), -np.inf, np.float32)
         if self.dtype == "float32":
-            return P.fused_panel_batch(self._panel, n, P.pack_groups(qs), m, k, self.active_, ma,
+            return PB.fused_panel_batch(self._panel, n, PB.pack_groups(qs), m, k, self.active_, ma,
                                        ex_ptr, ex_idx)
         qt = B.pack_queries(qs)
         block = _BATCH_BLOCK_ONE_GROUP if qt.shape[0] == 1 else _BATCH_BLOCK
