@@ -301,10 +301,11 @@ class ScoringIndex:
 
         The float32 panel scan (the same FMA chain as the re-scoring, so the answer is the
         one a float32 index gives), over a float32 panel built on the first fallback and
-        kept: the index then holds that copy too. Not rare with a weakly trained model
-        whose many cold items score alike (measured: 42% of requests on a 100k-item world
-        with 5-iteration ALS), so it must be as fast as a float32 index, not a slow path
-        (the one-user batch kernel it replaced took 5x longer).
+        kept: the index then holds that copy too. It was not rare with a weakly trained
+        model whose many cold items score alike (42% of requests on a 100k-item world with
+        5-iteration ALS, before the bf16 panel kept bias and freshness exact: now 0 of 400
+        there), and it must stay as fast as a float32 index, not a slow path (the one-user
+        batch kernel it replaced took 5x longer).
         """
         panel = self._fallback_panel
         if panel is None:
