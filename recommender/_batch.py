@@ -220,12 +220,13 @@ def fused_batch(mat, qt, m, k, ma, mb, ex_ptr, ex_idx, block):
     return K.drain_rows(hv[:m], hi[:m], sizes[:m])
 
 
-def pack_queries(qs: np.ndarray) -> np.ndarray:
-    """``(m, D)`` queries -> ``(ceil(m / W), D, W)`` float32, zero-padded users."""
+def pack_queries(qs: np.ndarray, width: int = W) -> np.ndarray:
+    """``(m, D)`` queries -> ``(ceil(m / width), D, width)`` float32, zero-padded users
+    (``width`` users per group: :data:`W` here, ``_panel_batch.U`` for the panel kernel)."""
     m, d = qs.shape
-    groups = -(-m // W)
-    padded = np.zeros((groups * W, d), np.float32)
+    groups = -(-m // width)
+    padded = np.zeros((groups * width, d), np.float32)
     padded[:m] = qs
-    out = K.aligned_empty(groups * d * W).reshape((groups, d, W))  # aligned vector loads
-    out[...] = padded.reshape(groups, W, d).transpose(0, 2, 1)
+    out = K.aligned_empty(groups * d * width).reshape((groups, d, width))  # aligned vector loads
+    out[...] = padded.reshape(groups, width, d).transpose(0, 2, 1)
     return out

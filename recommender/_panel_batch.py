@@ -26,7 +26,8 @@ from numpy.typing import NDArray
 
 from recommender import _kernels as K
 from recommender._kernels import fma_fn
-from recommender._panel import NV, P, L, _aligned, _bcast, _lowest_bit
+from recommender._batch import _excluded, pack_queries
+from recommender._panel import NV, P, L, _bcast, _lowest_bit
 
 __all__: list[str] = []  # private module
 
@@ -126,19 +127,6 @@ def _group_tile(typingctx, panel, b, qg, g, thr, out, masks, pf, npf):
     return types.int64(panel, b, qg, g, thr, out, masks, pf, npf), codegen
 
 
-@nb.njit(inline="always", **_JIT)
-def _excluded_csr(ex_ptr, ex_idx, r, item):
-    """Whether ``item`` is in row ``r`` of the sorted CSR exclusions (binary search)."""
-    lo, hi = ex_ptr[r], ex_ptr[r + 1]
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if ex_idx[mid] < item:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo < ex_ptr[r + 1] and ex_idx[lo] == item
-
-
 @nb.njit(**_JIT)
 def fused_panel_batch(panel, n, qg, m, k, ma, mb, ex_ptr, ex_idx):
     """Exact top-k (k >= 1) for the ``m`` users packed in ``qg`` (``(G, D, U)``, see
@@ -183,17 +171,11 @@ def fused_panel_batch(panel, n, qg, m, k, ma, mb, ex_ptr, ex_idx):
                         break
                     s = buf[u, lane]
                     if s > thr[r] and not ((ma.size > 0 and not ma[i]) or (mb.size > 0 and not mb[i])
-                                           or _excluded_csr(ex_ptr, ex_idx, r, i)):
+                                           or _excluded(ex_ptr, ex_idx, r, i)):
                         sizes[r], thr[r] = K._admit(hv[r], hi[r], sizes[r], k, s, i)
     return K.drain_rows(hv[:m], hi[:m], sizes[:m])
 
 
 def pack_groups(qs: NDArray[np.float32]) -> NDArray[np.float32]:
     """``(m, D)`` queries -> ``(ceil(m / U), D, U)`` float32, zero-padded users."""
-    m, d = qs.shape
-    groups = -(-m // U)
-    padded = np.zeros((groups * U, d), np.float32)
-    padded[:m] = qs
-    out = _aligned(groups * d * U, np.float32).reshape((groups, d, U))
-    out[...] = padded.reshape(groups, U, d).transpose(0, 2, 1)
-    return out
+    return pack_queries(qs, U)
