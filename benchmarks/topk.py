@@ -27,6 +27,7 @@ import numpy as np  # noqa: E402
 
 from recommender import _kernels as K  # noqa: E402
 from recommender.scoring import ScoringIndex  # noqa: E402
+from recommender.topk import ItemMask  # noqa: E402
 
 __all__ = ["run", "run_single", "main"]
 
@@ -176,14 +177,6 @@ def _data(n: int, d: int, seed: int) -> tuple[ScoringIndex, np.random.Generator]
     return ix, rng
 
 
-def _with_active(index: ScoringIndex, active: np.ndarray) -> ScoringIndex:
-    """The same index (shared arrays) with an ``active`` mask, as a catalog would give."""
-    new = ScoringIndex.__new__(ScoringIndex)
-    new.__dict__.update(index.__dict__)
-    new.active_ = active
-    return new
-
-
 def _recall(approx: ScoringIndex, users: np.ndarray, ref: np.ndarray, k: int) -> float:
     hits = sum(np.intersect1d(approx.recommend(u, k, decay=False)[0], ref[r]).size for r, u in enumerate(users))
     return hits / (k * len(users))
@@ -203,12 +196,12 @@ def run_single(n: int, d: int, k: int, *, repeats: int = 21, batches: tuple[int,
     u = rng.standard_normal(d, dtype=np.float32)
     q = ix.query(u, decay=False)
     q2 = q[None, :].copy()
-    allow = rng.random(n) < 0.9
+    allow = ItemMask(rng.random(n) < 0.9)  # a request filter as the service caches it
     exclude = rng.integers(0, n, 50)
     active = rng.random(n) < 0.95
     bf16 = ix.with_dtype("bfloat16")
     fp16 = ix.with_dtype("float16")
-    ix_filtered, bf16_filtered = _with_active(ix, active), _with_active(bf16, active)
+    ix_filtered, bf16_filtered = ix.with_active(active), bf16.with_active(active)
     bf16_rowmajor = _bf16_rowmajor(ix)
     bf16_panel_flat = bf16._panel.reshape(-1)
 
@@ -289,8 +282,8 @@ def run_single(n: int, d: int, k: int, *, repeats: int = 21, batches: tuple[int,
     out["filter_aa_noise_pct"] = round(100 * p["diff"] / p["base"], 2)
     # The fixed per-request cost of the same filters, where the scan is negligible.
     small, _ = _data(1000, d, seed + 1)
-    small_f = _with_active(small, rng.random(1000) < 0.95)
-    allow_s, exclude_s = rng.random(1000) < 0.9, rng.integers(0, 1000, 50)
+    small_f = small.with_active(rng.random(1000) < 0.95)
+    allow_s, exclude_s = ItemMask(rng.random(1000) < 0.9), rng.integers(0, 1000, 50)
     p = _paired(lambda: small.recommend(u, k, decay=False),
                 lambda: small_f.recommend(u, k, allow=allow_s, exclude=exclude_s, decay=True), 2001)
     out["request_overhead_us"] = round(1e3 * p["base"], 1)

@@ -43,7 +43,7 @@ from recommender import _batch as B
 from recommender import _kernels as K
 from recommender import _panel as P
 from recommender import _panel_batch as PB
-from recommender.topk import as_exclusions, as_mask, check_k, exclusions_csr
+from recommender.topk import NO_MASK, NO_WORDS, ItemMask, as_exclusions, as_mask, check_k, exclusions_csr, pack_mask
 
 __all__ = ["ScoringIndex", "DTYPES", "log_freshness"]
 
@@ -130,7 +130,7 @@ class ScoringIndex:
         m[:, d] = _vector(item_bias, n, "item_bias")
         m[:, d + 1] = _vector(log_freshness, n, "log_freshness")
         self.matrix_: NDArray[np.float32] = m
-        self.active_: NDArray[np.bool_] = as_mask(active, n, what="active")
+        self._set_active(as_mask(active, n, what="active"))
         self._reduced: NDArray[np.uint16] | NDArray[np.int16] | None = None
         self._weights: NDArray[np.float32] | None = None
         self._panel: NDArray[np.float32] | NDArray[np.uint16] | None = None
@@ -145,6 +145,18 @@ class ScoringIndex:
             self._panel = P.build_panel(self.matrix_)
         else:
             self._build_reduced()
+
+    def _set_active(self, active: NDArray[np.bool_]) -> None:
+        self.active_: NDArray[np.bool_] = active
+        # the panel scans read it packed, one word per 64 items (see topk.ItemMask)
+        self._active_words = NO_WORDS if active.size == 0 or active.all() else pack_mask(active)
+
+    def with_active(self, active: ArrayLike | None) -> ScoringIndex:
+        """The same index (arrays shared, nothing rebuilt) with another ``active`` mask."""
+        new = object.__new__(ScoringIndex)
+        new.__dict__.update(self.__dict__)
+        new._set_active(as_mask(active, self.n_items, what="active"))
+        return new
 
     @classmethod
     def for_scores(cls, n_items: int, **kwargs) -> ScoringIndex:
@@ -253,49 +265,54 @@ class ScoringIndex:
                   ) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
         """Top-k items for one user: ``(item indices int64, scores float32)`` best-first.
 
-        ``allow`` is a boolean mask over items (a request filter, cached by the caller);
+        ``allow`` is a boolean mask over items (a request filter, cached by the caller;
+        an :class:`~recommender.topk.ItemMask` is checked a panel at a time, the fastest);
         ``exclude`` item indices are never returned. ``decay=False`` ranks on
         ``u·v + b`` (what the user would see without freshness decay).
         """
         k = check_k(k)
         q = self.query(user_vector, decay=decay)
         ma = as_mask(allow, self.n_items)
+        wb = allow.words if type(allow) is ItemMask else NO_WORDS
         ex = as_exclusions(exclude, self.n_items)
-        return self._select(q, k, ma, ex)
+        return self._select(q, k, ma, wb, ex)
 
-    def _select(self, q: NDArray[np.float32], k: int, ma: NDArray[np.bool_],
+    def _select(self, q: NDArray[np.float32], k: int, ma: NDArray[np.bool_], wb: NDArray[np.int64],
                 ex: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+        """``ma``: the allow mask's bools (row-major kernels); ``wb``: the same packed (an
+        ItemMask's words, empty for a bool mask), which the panel kernels use instead."""
         n = self.n_items
+        wa, mb = self._active_words, (NO_MASK if wb.size else ma)
         if self.dtype == "float32":
-            return P.fused_panel(self._panel, n, q, k, self.active_, ma, ex)
+            return P.fused_panel(self._panel, n, q, k, wa, wb, mb, ex)
         if self.dtype == "bfloat16" and not self.exact:
-            return P.fused_panel_bf16(self._panel, self._tail, self._weights, n, q, k, self.active_, ma, ex)
+            return P.fused_panel_bf16(self._panel, self._tail, self._weights, n, q, k, wa, wb, mb, ex)
         if not self.exact:
             qr = _scaled(q) if self.dtype == "float16" else q
             return K.fused_reduced(self._reduced, qr, k, self.active_, ma, ex)
         qr = q
         if self.dtype == "float16":
             if np.abs(q).max() >= _FP16_QUERY_LIMIT:  # q * 2**112 would overflow
-                return self._select_rows(q, k, ma, ex)
+                return self._select_rows(q, k, ma, wb, ex)
             qr = _scaled(q)
         q64 = q.astype(np.float64)
         qnorm = math.sqrt(q64 @ q64)
         if qnorm * self._max_row_norm >= _SAFE_SCORE:  # a pass could overflow: its bound would be no bound
-            return self._select_rows(q, k, ma, ex)
+            return self._select_rows(q, k, ma, wb, ex)
         err = np.float32(qnorm * (1 + 2.0**-20))
         cap = max(4096, 16 * k)
         ci, cu = np.empty(cap, np.int64), np.empty(cap, np.float32)
         if self.dtype == "bfloat16":
             idx, vals, ok = P.fused_panel_bf16_exact(self._panel, self._tail, self._weights, self.matrix_, n, q,
-                                                     err, k, self.active_, ma, ex, ci, cu)
+                                                     err, k, wa, wb, mb, ex, ci, cu)
         else:
             idx, vals, ok = K.fused_reduced_exact(self._reduced, self._weights, self.matrix_, qr, q,
                                                   err, k, self.active_, ma, ex, ci, cu)
         if not ok:  # too many near-ties for the candidate buffer: plain float32 pass
-            return self._select_rows(q, k, ma, ex)
+            return self._select_rows(q, k, ma, wb, ex)
         return idx, vals
 
-    def _select_rows(self, q: NDArray[np.float32], k: int, ma: NDArray[np.bool_],
+    def _select_rows(self, q: NDArray[np.float32], k: int, ma: NDArray[np.bool_], wb: NDArray[np.int64],
                      ex: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
         """Exact float32 top-k: the reduced paths' fallback when near-ties overflow the candidate buffer.
 
@@ -310,7 +327,7 @@ class ScoringIndex:
         panel = self._fallback_panel
         if panel is None:
             panel = self._fallback_panel = P.build_panel(self.matrix_)
-        return P.fused_panel(panel, self.n_items, q, k, self.active_, ma, ex)
+        return P.fused_panel(panel, self.n_items, q, k, self._active_words, wb, NO_MASK if wb.size else ma, ex)
 
     def score_vector(self, scores: ArrayLike, k: int, *, exclude: ArrayLike | None = None,
                      allow: ArrayLike | None = None, decay: bool = True,

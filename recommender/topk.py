@@ -8,7 +8,8 @@ items are available the answer is shorter (1-D) or padded with index ``-1`` and 
 (one comparison per item on the common path), never a full sort.
 
 ``allow`` is a boolean mask over items (True = may be returned), typically a cached
-request filter; ``exclude`` lists item indices never to return (already seen, dismissed).
+request filter, or an :class:`ItemMask` (the same mask packed once for the panel scans);
+``exclude`` lists item indices never to return (already seen, dismissed).
 Single vectors check exclusions (sorted) by binary search, only for items that already
 beat the threshold; batches select ``k + len(exclude)`` per row and drop them after.
 Neither needs a per-request copy of a mask.
@@ -24,14 +25,58 @@ from numpy.typing import ArrayLike, NDArray
 from catalog.errors import ConfigError, IntegrityError, UnknownItemError
 from recommender import _kernels as K
 
-__all__ = ["topk", "topk_batch", "check_k", "as_mask", "as_exclusions", "drop_excluded", "exclusions_csr",
-           "per_row_exclusions", "finish_rows", "NO_MASK", "NO_EXCLUSIONS"]
+__all__ = ["topk", "topk_batch", "check_k", "ItemMask", "as_mask", "pack_mask", "as_exclusions", "drop_excluded",
+           "exclusions_csr", "per_row_exclusions", "finish_rows", "NO_MASK", "NO_WORDS", "NO_EXCLUSIONS"]
 
 # Sentinels the kernels understand: an empty mask means "no mask", an empty index array
 # "nothing excluded". Left writable (they are empty) because numba compiles read-only
 # arrays as a separate type: one more specialisation of every kernel.
 NO_MASK: NDArray[np.bool_] = np.zeros(0, dtype=np.bool_)
 NO_EXCLUSIONS: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+NO_WORDS: NDArray[np.int64] = np.zeros(0, dtype=np.int64)  # "no packed mask"
+
+
+def pack_mask(mask: NDArray[np.bool_]) -> NDArray[np.int64]:
+    """Bits of a bool mask, 64 items per int64 word: item ``i`` is bit ``i % 64`` of word
+    ``i // 64``; bits past the last item are clear (the panel scans' padding lanes)."""
+    n = mask.shape[0]
+    padded = np.zeros(-(-n // 64) * 64, np.bool_)
+    padded[:n] = mask
+    return np.packbits(padded, bitorder="little").view("<i8").astype(np.int64)  # native order for numba
+
+
+class ItemMask:
+    """A boolean item mask prepared once for many requests (a request filter, cached).
+
+    Holds the bools (``mask``, for kernels that look items up one at a time) and the same
+    bits packed 64 items to a word (``words``): the panel scans AND a panel's 64 hit bits
+    with one word, so filtered items are never looked up one by one after the scan has
+    flushed the caches (measured on a 100k-item request with ``active``, decay and 50
+    exclusions: +10-12 us with a bool ``allow``, +6-7 us with an ItemMask). Pass it as
+    ``allow=`` wherever a bool mask is taken. Treat it as immutable: it keeps its own
+    copy of the mask.
+
+    Parameters
+    ----------
+    mask : (n_items,) bool
+        True = the item may be returned.
+    """
+
+    __slots__ = ("mask", "words")
+
+    def __init__(self, mask: ArrayLike) -> None:
+        m = np.asarray(mask)
+        if m.dtype != np.bool_ or m.ndim != 1:
+            raise IntegrityError(f"an item mask must be a 1-D bool array, got dtype {m.dtype} and shape {m.shape}")
+        self.mask: NDArray[np.bool_] = np.array(m, dtype=np.bool_, order="C")  # writable: see NO_MASK
+        self.words: NDArray[np.int64] = pack_mask(self.mask)
+
+    @property
+    def n_items(self) -> int:
+        return int(self.mask.shape[0])
+
+    def __repr__(self) -> str:
+        return f"ItemMask({int(self.mask.sum())} of {self.n_items} items allowed)"
 
 
 def check_k(k: int) -> int:
@@ -49,6 +94,10 @@ def as_mask(mask: ArrayLike | None, n_items: int, *, what: str = "allow") -> NDA
     """
     if mask is None:
         return NO_MASK
+    if type(mask) is ItemMask:
+        if mask.n_items != n_items:
+            raise IntegrityError(f"{what} mask has shape ({mask.n_items},), expected ({n_items},)")
+        return mask.mask
     if (type(mask) is np.ndarray and mask.dtype == np.bool_ and mask.shape == (n_items,)
             and mask.flags.c_contiguous and mask.flags.writeable):
         return mask  # the cached-filter case, with no numpy call (see as_exclusions)

@@ -24,6 +24,7 @@ from catalog.schema import parse_timestamp
 from recommender.models.ease import EASERecommender
 from recommender.models.factor import FactorRecommender
 from recommender.scoring import ScoringIndex, log_freshness
+from recommender.topk import ItemMask
 from serving.reasons import ItemTexts
 from serving.registry import LoadedModel
 
@@ -31,7 +32,7 @@ __all__ = ["CatalogView", "ModelBundle", "verify_model"]
 
 F32 = NDArray[np.float32]
 
-# Request-filter masks kept per CatalogView (LRU); 128 x n_items bytes (128 MB at 1M items).
+# Request-filter masks kept per CatalogView (LRU); 128 x 1.125 n_items bytes (144 MB at 1M items).
 MASK_CACHE_SIZE = 128
 
 
@@ -52,7 +53,7 @@ class CatalogView:
         self.skill_items = catalog.item_skill_levels.tocsc()
         self.plain = ScoringIndex.for_scores(catalog.n_items, log_freshness=self.log_freshness,
                                              freshness_weight=freshness_weight, active=self.available)
-        self._masks: OrderedDict[tuple, NDArray[np.bool_] | None] = OrderedDict()
+        self._masks: OrderedDict[tuple, ItemMask | None] = OrderedDict()
         self._lock = threading.Lock()
         self.texts = ItemTexts(catalog, as_of)
 
@@ -61,11 +62,12 @@ class CatalogView:
         return self.next_release_us is not None and parse_timestamp(now).timestamp() * 1e6 >= self.next_release_us
 
     def allow_mask(self, *, types: tuple[str, ...] = (), max_minutes: int | None = None,
-                   skills: tuple[int, ...] = (), include_stale: bool = False) -> NDArray[np.bool_] | None:
-        """Items a request may return (None: no filter); cached per filter combination.
+                   skills: tuple[int, ...] = (), include_stale: bool = False) -> ItemMask | None:
+        """Items a request may return (None: no filter); cached per filter combination,
+        packed for the panel scans (:class:`~recommender.topk.ItemMask`).
 
-        The cache is an LRU of :data:`MASK_CACHE_SIZE` entries: each mask is ``n_items``
-        bytes, so clients sending endless combinations cannot grow memory without bound.
+        The cache is an LRU of :data:`MASK_CACHE_SIZE` entries: each mask is ``n_items * 9 / 8``
+        bytes (bools and bits), so clients sending endless combinations cannot grow memory without bound.
         """
         key = (types, max_minutes, skills, include_stale)
         with self._lock:
@@ -82,7 +84,7 @@ class CatalogView:
             m &= np.asarray(self.skill_items[:, list(skills)].sum(axis=1)).ravel() > 0
         if not include_stale:
             m &= self.fresh
-        mask = None if m.all() else m
+        mask = None if m.all() else ItemMask(m)
         with self._lock:
             self._masks[key] = mask
             self._masks.move_to_end(key)
@@ -157,7 +159,7 @@ class ModelBundle:
             return np.asarray(m.user_vectors([u], history)[0], dtype=np.float32)
         return None
 
-    def top(self, vector: F32, k: int, *, exclude: NDArray[np.int64] | None, allow: NDArray[np.bool_] | None,
+    def top(self, vector: F32, k: int, *, exclude: NDArray[np.int64] | None, allow: ItemMask | None,
             decay: bool = True) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
         if self.is_factor:
             return self.index.recommend(vector, k, exclude=exclude, allow=allow, decay=decay)

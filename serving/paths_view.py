@@ -71,7 +71,7 @@ class PathsView:
                                 include_stale=True)
         scores = scores.copy()
         if allow is not None:
-            scores[~allow] = np.nan
+            scores[~allow.mask] = np.nan
         scores[app._item_indices(req.exclude_item_ids, "exclude_item_ids")] = np.nan
         goals = [(s, None) for s in skills] or None
         events = app.log.user_events(req.user_id)

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from recommender import _batch, _panel
 from recommender import _kernels as K
 from recommender.scoring import ScoringIndex
-from recommender.topk import exclusions_csr
+from catalog.errors import IntegrityError
+from recommender.topk import ItemMask, exclusions_csr, pack_mask
 
 
 def brute(scores, k, ok=None, exclude=()):
@@ -33,8 +34,9 @@ def seq_scores(mat, q):
 # must equal a float64 brute force bit for bit, ties (frequent here) included.
 @settings(max_examples=150, deadline=None)
 @given(n=st.integers(1, 300), d=st.integers(0, 5), k=st.integers(0, 40), data=st.data(),
-       scan=st.sampled_from([("float32", True), ("bfloat16", True), ("bfloat16", False)]))
-def test_panel_equals_brute_force_with_ties_and_filters(n, d, k, data, scan):
+       scan=st.sampled_from([("float32", True), ("bfloat16", True), ("bfloat16", False)]),
+       packed=st.booleans())
+def test_panel_equals_brute_force_with_ties_and_filters(n, d, k, data, scan, packed):
     # Small integers are exact in bfloat16 too, so even exact=False must match.
     seed = data.draw(st.integers(0, 2**32 - 1))
     rng = np.random.default_rng(seed)
@@ -43,12 +45,13 @@ def test_panel_equals_brute_force_with_ties_and_filters(n, d, k, data, scan):
     lf = -rng.integers(0, 3, size=n).astype(np.float32)
     active = rng.random(n) < 0.9
     allow = rng.random(n) < 0.8
-    exclude = rng.integers(0, n, rng.integers(0, 6))
+    # a few or many exclusions (duplicates included): the scans walk them panel by panel
+    exclude = rng.integers(0, n, rng.integers(0, 6) if rng.random() < 0.5 else rng.integers(0, n + 1))
     ix = ScoringIndex(v, item_bias=b, log_freshness=lf, freshness_weight=1.0, active=active,
                       dtype=scan[0], exact=scan[1])
     u = rng.integers(-2, 3, size=d).astype(np.float32)
     full = v.astype(np.float64) @ u + b + lf
-    idx, vals = ix.recommend(u, k, allow=allow, exclude=exclude)
+    idx, vals = ix.recommend(u, k, allow=ItemMask(allow) if packed else allow, exclude=exclude)
     ref = brute(full, k, active & allow, exclude)
     np.testing.assert_array_equal(idx, ref)
     np.testing.assert_array_equal(vals, full[ref].astype(np.float32))
@@ -74,6 +77,52 @@ def test_panel_sizes_not_multiple_of_the_panel_and_k_beyond_available(n, dtype):
         np.testing.assert_array_equal(idx, brute(ref, k))
         np.testing.assert_array_equal(vals, ref[idx])
     assert ix.recommend(u, n + 10)[0].size == n  # never a padding lane
+
+
+def test_pack_mask_puts_item_i_at_bit_i_mod_64_of_word_i_div_64():
+    rng = np.random.default_rng(11)
+    for n in (1, 63, 64, 65, 200):
+        m = rng.random(n) < 0.5
+        w = pack_mask(m)
+        assert w.dtype == np.int64 and w.shape == (-(-n // 64),)
+        bits = [(int(w[i // 64]) >> (i % 64)) & 1 for i in range(w.size * 64)]
+        assert bits[:n] == m.astype(int).tolist() and not any(bits[n:])  # padding lanes clear
+
+
+def test_item_mask_validates_and_keeps_its_own_copy():
+    m = np.array([True, False, True])
+    im = ItemMask(m)
+    m[:] = False
+    assert im.mask.tolist() == [True, False, True] and "2 of 3" in repr(im)
+    with pytest.raises(IntegrityError, match="bool"):
+        ItemMask(np.array([1, 0, 1]))
+    ix = ScoringIndex(np.eye(4, dtype=np.float32))
+    with pytest.raises(IntegrityError, match=r"shape \(3,\), expected \(4,\)"):
+        ix.recommend(np.ones(4, np.float32), 2, allow=im)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16", "float16"])
+def test_packed_and_bool_masks_and_exclusions_at_panel_edges_agree(dtype):
+    rng = np.random.default_rng(5)
+    n = 1000
+    v = (rng.standard_normal((n, 6)) * 0.5).astype(np.float32)
+    ix = ScoringIndex(v, dtype=dtype).with_active(rng.random(n) < 0.9)
+    assert ix._active_words.size == -(-n // 64)
+    # the best items overall, plus lanes 0 / 63 of panels and the last item, some twice
+    u = rng.standard_normal(6).astype(np.float32)
+    top = ix.recommend(u, 40)[0]
+    exclude = np.concatenate([top[::3], [0, 63, 64, 127, 128, 999, 63, 999]])
+    allow = rng.random(n) < 0.7
+    full = seq_scores(ix.matrix_, ix.query(u))
+    ref = brute(full, 50, ix.active_ & allow, exclude)
+    for a in (allow, ItemMask(allow)):
+        idx, vals = ix.recommend(u, 50, allow=a, exclude=exclude)
+        np.testing.assert_array_equal(idx, ref)
+        np.testing.assert_array_equal(vals, full[ref])
+    # all active: no packed active mask at all, same answers as no mask
+    every = ix.with_active(np.ones(n, bool))
+    assert every._active_words.size == 0
+    np.testing.assert_array_equal(every.recommend(u, 50, exclude=exclude)[0], brute(full, 50, None, exclude))
 
 
 def test_panel_scores_are_bitwise_those_of_rescoring_and_the_batch_tile():
@@ -128,7 +177,7 @@ def test_nan_scores_never_set_a_hit_bit():
     q = K.aligned_empty(3)
     q[:] = [1.0, 1.0, 0.0]
     none_b, none_i = np.zeros(0, bool), np.zeros(0, np.int64)
-    idx, _ = _panel.fused_panel(pan, 70, q, 100, none_b, none_b, none_i)
+    idx, _ = _panel.fused_panel(pan, 70, q, 100, none_i, none_i, none_b, none_i)
     assert idx.tolist() == [i for i in range(69, -1, -1) if i not in (0, 5, 63, 64, 69)]
 
 

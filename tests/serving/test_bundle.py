@@ -20,11 +20,11 @@ def test_mask_cache_is_a_bounded_lru(tiny_catalog, monkeypatch):
     view = _view(tiny_catalog)
     a = view.allow_mask(max_minutes=10, include_stale=True)
     expected = tiny_catalog.duration_minutes <= 10
-    assert a is not None and np.array_equal(a, expected)
+    assert a is not None and np.array_equal(a.mask, expected)
     b = view.allow_mask(max_minutes=20, include_stale=True)
     assert view.allow_mask(max_minutes=10, include_stale=True) is a  # a hit, and now most recent
     view.allow_mask(max_minutes=30, include_stale=True)  # evicts the least recently used: 20
     assert len(view._masks) == 2
     assert view.allow_mask(max_minutes=10, include_stale=True) is a
     b2 = view.allow_mask(max_minutes=20, include_stale=True)
-    assert b2 is not b and np.array_equal(b2, b)  # rebuilt after eviction, same content
+    assert b2 is not b and np.array_equal(b2.mask, b.mask)  # rebuilt after eviction, same content
