@@ -34,9 +34,8 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from catalog.catalog import Catalog, World
-from catalog.errors import ConfigError, DataValidationError, RowError
+from catalog.errors import ConfigError
 from catalog.freshness import resolve_half_lives, freshness as freshness_fn
-from catalog.schema import EVENT_COLUMNS, parse_timestamp
 from catalog.writers import atomic_write_parquet
 from features.engagement import ACTIVITY_TYPES, DAY_US, ENGAGED_TYPES, engagement_rows
 from features.snapshots import default_snapshot_times, prepare_events

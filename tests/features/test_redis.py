@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from features.store import read_online
-from features.tables import MENTEE_ENGAGEMENT, MENTEE_SKILL_STATE, RESOURCE_STATS, TIMESTAMP
+from features.tables import MENTEE_ENGAGEMENT, MENTEE_SKILL_STATE, RESOURCE_STATS
 from serving.features_adapter import OnlineFeatures
 from training.feature_store import apply, materialize, open_store, push_engagement, tables_time_range
 from training.features import compute_feature_frames, write_feature_frames

@@ -7,7 +7,6 @@ from dataclasses import replace
 from datetime import date
 from types import SimpleNamespace
 
-import numpy as np
 import pytest
 from pydantic import ValidationError
 
