@@ -13,7 +13,8 @@ scores are compared with the running threshold while still in registers; the ker
 returns a 64-bit mask of the items above it. Packed masks (64 items per int64 word, see
 :class:`recommender.topk.ItemMask`) and the sorted exclusions clear bits of that mask
 before any item is looked at, so only allowed items above the threshold (rare once the
-heap is full) touch memory outside the panel: the heap and, for a plain bool mask, one byte.
+heap is full) touch memory outside the panel: the heap, one byte of a plain bool mask, and
+on the bfloat16-exact path the item's bound weight and, for candidates, its float32 row.
 
 Every float32 score is the same sequential fused multiply-add chain over the columns,
 ``s = fma(x_j, q_j, s)`` for ``j = 0 .. D-1`` from ``s = 0``, in the panel tile, in

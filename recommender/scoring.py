@@ -147,7 +147,8 @@ class ScoringIndex:
             self._build_reduced()
 
     def _set_active(self, active: NDArray[np.bool_]) -> None:
-        self.active_: NDArray[np.bool_] = active
+        # a copy: the packed words below must not go stale if the caller's array changes
+        self.active_: NDArray[np.bool_] = active.copy()
         # the panel scans read it packed, one word per 64 items (see topk.ItemMask)
         self._active_words = NO_WORDS if active.size == 0 or active.all() else pack_mask(active)
 
@@ -232,8 +233,8 @@ class ScoringIndex:
     @property
     def nbytes(self) -> int:
         """Memory held by the index (float32 matrix, panel or reduced copy, bound weights)."""
-        extra = sum(a.nbytes for a in (self._panel, self._tail, self._reduced, self._weights, self._fallback_panel)
-                    if a is not None)
+        extra = sum(a.nbytes for a in (self._panel, self._tail, self._reduced, self._weights, self._fallback_panel,
+                                       self._active_words) if a is not None)
         return self.matrix_.nbytes + extra
 
     # ------------------------------------------------------------ query side
@@ -266,7 +267,8 @@ class ScoringIndex:
         """Top-k items for one user: ``(item indices int64, scores float32)`` best-first.
 
         ``allow`` is a boolean mask over items (a request filter, cached by the caller;
-        an :class:`~recommender.topk.ItemMask` is checked a panel at a time, the fastest);
+        an :class:`~recommender.topk.ItemMask` is applied a panel at a time by the float32
+        and bfloat16 scans, the fastest);
         ``exclude`` item indices are never returned. ``decay=False`` ranks on
         ``u·v + b`` (what the user would see without freshness decay).
         """

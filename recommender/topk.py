@@ -10,8 +10,9 @@ items are available the answer is shorter (1-D) or padded with index ``-1`` and 
 ``allow`` is a boolean mask over items (True = may be returned), typically a cached
 request filter, or an :class:`ItemMask` (the same mask packed once for the panel scans);
 ``exclude`` lists item indices never to return (already seen, dismissed).
-Single vectors check exclusions (sorted) by binary search, only for items that already
-beat the threshold; batches select ``k + len(exclude)`` per row and drop them after.
+Single vectors check exclusions (sorted) only for items that already beat the threshold
+(the float32 and bfloat16 panel scans walk them panel by panel, the other kernels use a
+binary search); batches select ``k + len(exclude)`` per row and drop them after.
 Neither needs a per-request copy of a mask.
 """
 
@@ -68,8 +69,14 @@ class ItemMask:
         m = np.asarray(mask)
         if m.dtype != np.bool_ or m.ndim != 1:
             raise IntegrityError(f"an item mask must be a 1-D bool array, got dtype {m.dtype} and shape {m.shape}")
-        self.mask: NDArray[np.bool_] = np.array(m, dtype=np.bool_, order="C")  # writable: see NO_MASK
-        self.words: NDArray[np.int64] = pack_mask(self.mask)
+        bools = np.array(m, dtype=np.bool_, order="C")  # writable: see NO_MASK
+        object.__setattr__(self, "mask", bools)
+        object.__setattr__(self, "words", pack_mask(bools))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        # shared by every request with the same filter: swapping one array would leave
+        # the bools and the words disagreeing (build a new ItemMask instead)
+        raise AttributeError(f"ItemMask is immutable (cannot set {name!r})")
 
     @property
     def n_items(self) -> int:

@@ -96,6 +96,8 @@ def test_item_mask_validates_and_keeps_its_own_copy():
     assert im.mask.tolist() == [True, False, True] and "2 of 3" in repr(im)
     with pytest.raises(IntegrityError, match="bool"):
         ItemMask(np.array([1, 0, 1]))
+    with pytest.raises(AttributeError, match="immutable"):
+        im.mask = np.ones(3, bool)
     ix = ScoringIndex(np.eye(4, dtype=np.float32))
     with pytest.raises(IntegrityError, match=r"shape \(3,\), expected \(4,\)"):
         ix.recommend(np.ones(4, np.float32), 2, allow=im)
@@ -122,6 +124,10 @@ def test_packed_and_bool_masks_and_exclusions_at_panel_edges_agree(dtype):
     # all active: no packed active mask at all, same answers as no mask
     every = ix.with_active(np.ones(n, bool))
     assert every._active_words.size == 0
+    act = rng.random(n) < 0.5
+    own = ix.with_active(act)
+    act[:] = True  # the index keeps its own copy: its packed words cannot go stale
+    assert not own.active_.all() and own.recommend(u, 5)[0].tolist() == brute(full, 5, own.active_).tolist()
     np.testing.assert_array_equal(every.recommend(u, 50, exclude=exclude)[0], brute(full, 50, None, exclude))
 
 
@@ -280,6 +286,30 @@ def test_bf16_near_tie_overflow_falls_back_to_the_float32_panel():
                          + bf._fallback_panel.nbytes)
     again = bf.recommend(u, 100)
     np.testing.assert_array_equal(again[0], exp[0])
+    # the fallback applies a packed allow mask and the exclusions too
+    allow, excl = rng.random(n) < 0.6, exp[0][::2]
+    got = bf.with_active(rng.random(n) < 0.9)
+    ref = got.with_dtype("float32")
+    for a in (allow, ItemMask(allow)):
+        g, e = got.recommend(u, 100, allow=a, exclude=excl), ref.recommend(u, 100, allow=allow, exclude=excl)
+        np.testing.assert_array_equal(g[0], e[0])
+        np.testing.assert_array_equal(g[1], e[1])
+    assert got._fallback_panel is not None
+
+
+def test_float16_large_query_fallback_applies_packed_masks():
+    rng = np.random.default_rng(8)
+    n = 500
+    v = (rng.standard_normal((n, 4)) * 1e-3).astype(np.float32)
+    f32 = ScoringIndex(v).with_active(rng.random(n) < 0.9)
+    fp16 = f32.with_dtype("float16")
+    u = (rng.standard_normal(4) * 2.0**16).astype(np.float32)  # beyond the float16 query limit
+    allow, excl = rng.random(n) < 0.7, rng.integers(0, n, 30)
+    exp = f32.recommend(u, 40, allow=allow, exclude=excl)
+    for a in (allow, ItemMask(allow)):
+        got = fp16.recommend(u, 40, allow=a, exclude=excl)
+        np.testing.assert_array_equal(got[0], exp[0])
+        np.testing.assert_array_equal(got[1], exp[1])
 
 
 # ---------------------------------------------------------------- batches on the panel
