@@ -225,7 +225,7 @@ def _filter_hits(hits, b, wa, wb, ex, p, nx):
     no mask) and without the excluded ones; returns ``(hits, p, nx)``.
 
     Why: looking masks up item by item cost ~100 ns per flagged item (~250 per 100k-item
-    scan) in cache misses once the scan had flushed the caches, ~5 % of a request; one
+    scan) in cache misses once the scan had flushed the caches, 2-5 % of a request; one
     sequential word per panel and mask costs nothing measurable. ``ex`` is sorted and the
     panels come in order, so a walk (``nx = ex[p]``, :data:`_END` past the last) reads
     each exclusion once per scan instead of a binary search per flagged item.
