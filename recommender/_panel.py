@@ -389,7 +389,11 @@ def fused_panel_bf16_exact(panel, tail, w, mat, n, q, err, k, wa, wb, mb, ex, ci
 @nb.njit(**_JIT)
 def fused_panel_bf16(panel, tail, w, n, q, k, wa, wb, mb, ex):
     """Approximate top-k on a bfloat16 panel and its float32 tail alone (``exact=False``):
-    the tile with a zero error flags ``s > thr``, and the strict ``>`` keeps the tie rule."""
+    the tile with a zero error flags ``s > thr``, and the strict ``>`` keeps the tie rule.
+
+    The loop over flagged lanes is :func:`fused_panel`'s, written out on purpose: the same
+    loop as a shared ``inline="always"`` helper made both scans 20-30 µs slower per
+    100k items (paired, 1,501 rounds), about 5 % of a request."""
     hv = np.empty(max(k, 1), np.float32)
     hi = np.empty(max(k, 1), np.int64)
     size = 0

@@ -12,17 +12,7 @@ from recommender import _kernels as K
 from recommender.scoring import ScoringIndex
 from catalog.errors import IntegrityError
 from recommender.topk import ItemMask, exclusions_csr, pack_mask
-
-
-def brute(scores, k, ok=None, exclude=()):
-    """Reference: stable sort of available items, score desc then index asc."""
-    s = np.asarray(scores, dtype=np.float64)
-    avail = ~np.isnan(s) & (s > -np.inf)
-    if ok is not None:
-        avail &= ok
-    avail[list(exclude)] = False
-    idx = np.flatnonzero(avail)
-    return idx[np.lexsort((idx, -s[idx]))][:k]
+from tests.recommender.test_topk import brute
 
 
 def seq_scores(mat, q):
