@@ -198,8 +198,9 @@ def _skills(path: str | Path) -> _Loaded:
         prereqs = row.get("prerequisites", lambda v: parse_levels(v, default_level=DEFAULT_PREREQ_LEVEL),
                           default=())
         row.known_skills("prerequisites", prereqs, ids)
+        aliases = row.get("aliases", parse_list, default=())
         if row.ok:
-            out.append(Skill(sid, name, domain, hl, prereqs))
+            out.append(Skill(sid, name, domain, hl, prereqs, aliases))
     return _Loaded(out, errors, ids)
 
 

@@ -77,13 +77,18 @@ class Goal:
 
 @dataclass(frozen=True, slots=True)
 class Skill:
-    """A skill in the graph. ``half_life_days=None`` means evergreen."""
+    """A skill in the graph. ``half_life_days=None`` means evergreen.
+
+    ``aliases`` are other names people use for it ("k8s", "golang"): text analysis
+    (session notes, the assistant) matches them as it matches the name.
+    """
 
     skill_id: str
     name: str
     domain: str = ""
     half_life_days: float | None = None
     prerequisites: tuple[SkillLevel, ...] = ()
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

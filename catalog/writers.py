@@ -22,7 +22,7 @@ __all__ = [
     "atomic_write_csv", "atomic_write_parquet", "save_world",
 ]
 
-SKILL_COLUMNS = ["skill_id", "name", "domain", "half_life_days", "prerequisites"]
+SKILL_COLUMNS = ["skill_id", "name", "domain", "half_life_days", "prerequisites", "aliases"]
 RESOURCE_COLUMNS = ["item_id", "title", "url", "type", "skills", "difficulty", "duration_minutes",
                     "published_at", "updated_at", "half_life_days", "provider", "language", "active"]
 MENTEE_COLUMNS = ["user_id", "goals", "self_levels", "preferred_types", "minutes_per_week",
@@ -37,7 +37,8 @@ def _iso(d) -> str:
 
 def skills_frame(skills: Iterable[Skill]) -> pd.DataFrame:
     return pd.DataFrame(
-        [[s.skill_id, s.name, s.domain, s.half_life_days, format_levels(s.prerequisites)] for s in skills],
+        [[s.skill_id, s.name, s.domain, s.half_life_days, format_levels(s.prerequisites), ";".join(s.aliases)]
+         for s in skills],
         columns=SKILL_COLUMNS,
     )
 

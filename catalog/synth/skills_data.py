@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from catalog.schema import Skill, SkillLevel
+from catalog.synth.aliases import SKILL_ALIASES
 
 __all__ = ["SkillSpec", "SKILL_TABLE", "HALF_LIFE_RANGES", "skill_specs", "build_skills"]
 
@@ -333,5 +334,6 @@ def build_skills(specs: list[SkillSpec], rng: np.random.Generator) -> list[Skill
             SkillLevel(pid, int(lvl) if lvl is not None else int(rng.integers(2, 5)))
             for pid, lvl in spec.prereqs
         )
-        skills.append(Skill(spec.skill_id, spec.name, spec.domain, hl, prereqs))
+        aliases = SKILL_ALIASES.get(spec.skill_id, ())
+        skills.append(Skill(spec.skill_id, spec.name, spec.domain, hl, prereqs, aliases))
     return skills

@@ -1,0 +1,232 @@
+"""Skills mentioned in free text, matched against the catalog's own vocabulary.
+
+A skill is known by its id (``llm-apis`` reads as "llm apis"), its name and its aliases
+(:class:`catalog.schema.Skill`). Text and those names are cut into the same tokens
+(lower case, a light plural rule, ``c++``/``ci/cd``/``.net`` kept whole) and matched
+longest first, so "machine learning fundamentals" wins over "machine learning".
+
+Two precautions keep precision high on conversation text:
+
+- a name that is also an everyday word ("go", "spark", "react", "helm") counts only when
+  the text writes it as a name (capitalised, not opening a sentence, or in capitals) or
+  a technical word follows it ("go code", "spark job"); ``ambiguous="always"`` drops the
+  precaution for short queries, ``"never"`` ignores such names;
+- typos are forgiven (``fuzzy=True``) only on words of six letters or more that are not
+  common words: one edit (a swap counts as one) up to 9 letters, two from 10.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+from rapidfuzz.distance import OSA
+
+from catalog.schema import Skill
+
+__all__ = ["Mention", "SkillVocabulary", "tokens", "normalise"]
+
+Ambiguity = Literal["cased", "always", "never"]
+
+# Skill names and aliases that are also everyday English words.
+_COMMON = """
+go rust spark flask express helm attention regression transactions sampling agents speech shell terminal
+streaming charts diffusion fairness containers elastic notebooks dashboard dashboards react angular node
+spring azure iceberg prophet whisper copilot rag arrow dash
+prompts prompting boosting testing tracing monitoring security accessibility serverless
+evals guardrails scraping causality bayes acid excel typing c r
+""".split()
+# A technical word right after an everyday-word name makes it a name ("spark job", "go code").
+_CUE_WORDS = """
+language lang programming framework library libraries code developer developers app apps api apis cluster
+clusters chart job jobs project projects component components hook hooks query queries pipeline pipelines
+dataframe dataframes script scripts module modules package packages server servers sdk tutorial tutorials
+course courses certification
+""".split()
+# Words too common to be typos of a skill.
+_STOP = frozenset("""
+about above after again against their there these those would could should which while where being
+before below between other others under until since through during because often always never maybe
+really thing things think thanks going doing making taking great right might still first second last
+week weeks month months today yesterday tomorrow start started later early every people learn learning
+""".split())
+
+_TOKEN = re.compile(r"[a-z0-9]+|\+\+|#|/|\.(?=[a-z0-9])")
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """``skill_id`` mentioned at ``text[start:end]``; ``score`` 1.0 for an exact match, less for a typo."""
+
+    skill_id: str
+    start: int
+    end: int
+    text: str
+    score: float
+
+
+@lru_cache(maxsize=65536)
+def _stem(tok: str) -> str:
+    if len(tok) > 4 and tok.endswith("ies"):
+        return tok[:-3] + "y"
+    if len(tok) > 3 and tok.endswith("s") and not tok.endswith(("ss", "us", "is", "ys")) and tok.isalpha():
+        return tok[:-1]
+    return tok
+
+
+COMMON_WORDS = frozenset(_stem(w) for w in _COMMON)
+_CUES = frozenset(_stem(w) for w in _CUE_WORDS)
+
+
+def tokens(text: str) -> list[tuple[str, int, int]]:
+    """``(normalised token, start, end)`` for each token of ``text`` (offsets into ``text``)."""
+    return [(_stem(m.group()), m.start(), m.end()) for m in _TOKEN.finditer(text.lower())]
+
+
+def normalise(phrase: str) -> tuple[str, ...]:
+    """A phrase as the token tuple the vocabulary is keyed by (``"LLM APIs"`` -> ``("llm", "api")``)."""
+    return tuple(t for t, _, _ in tokens(phrase))
+
+
+class SkillVocabulary:
+    """The skills' ids, names and aliases as token sequences, ready to scan text.
+
+    Parameters
+    ----------
+    skills : the catalog's skills (``Catalog.skills`` or any iterable of :class:`Skill`).
+    """
+
+    def __init__(self, skills: Iterable[Skill]) -> None:
+        self._forms: dict[tuple[str, ...], str] = {}
+        self._names: dict[str, str] = {}
+        for s in skills:
+            self._names[s.skill_id] = s.name
+            # precedence on a clash: ids, then names, then aliases (the first skill keeps a form)
+            for phrase in (s.skill_id.replace("-", " "), s.name, *s.aliases):
+                form = normalise(phrase)
+                if form:
+                    self._forms.setdefault(form, s.skill_id)
+        widths: dict[str, set[int]] = {}
+        for f in self._forms:
+            widths.setdefault(f[0], set()).add(len(f))
+        self._widths = {t: sorted(w, reverse=True) for t, w in widths.items()}  # longest first
+        # raw spellings whose stem starts a form: the scan skips every other token without stemming it
+        self._first = {v for t in self._widths for v in (t, t + "s", t[:-1] + "ies" if t.endswith("y") else t)}
+        fuzzy: dict[tuple[str, int], list[tuple[tuple[str, ...], str]]] = {}
+        for form, sid in self._forms.items():
+            text = " ".join(form)
+            if len(text) >= 6 and not (len(form) == 1 and form[0] in COMMON_WORDS) and len(form) <= 2:
+                fuzzy.setdefault((text[0], len(form)), []).append((form, sid))
+        self._fuzzy = fuzzy
+        self._typos: dict[str, tuple[str, float] | None] = {}
+
+    @property
+    def skill_ids(self) -> list[str]:
+        return list(self._names)
+
+    def name(self, skill_id: str) -> str:
+        return self._names[skill_id]
+
+    def __len__(self) -> int:
+        return len(self._forms)
+
+    def lookup(self, phrase: str, *, fuzzy: bool = True) -> str | None:
+        """The skill a whole phrase names ("K8s", "machine lerning"), else None."""
+        form = normalise(phrase)
+        if form in self._forms:
+            return self._forms[form]
+        if fuzzy and 1 <= len(form) <= 2:
+            hit = self._typo(" ".join(form), len(form))
+            return None if hit is None else hit[0]
+        return None
+
+    def find(self, text: str, *, fuzzy: bool = False, ambiguous: Ambiguity = "cased") -> list[Mention]:
+        """Every skill mention in ``text``, in order, longest match first, not overlapping."""
+        spans = list(_TOKEN.finditer(text.lower()))
+        words = [m.group() for m in spans]
+        out: list[Mention] = []
+        i, n = 0, len(words)
+        while i < n:
+            w = words[i]
+            hit = self._exact(text, spans, words, i, ambiguous) if w in self._first else None
+            if hit is None and fuzzy and len(w) >= 6:
+                hit = self._fuzzy_at(words, i)
+            if hit is None:
+                i += 1
+                continue
+            sid, width, score = hit
+            start, end = spans[i].start(), spans[i + width - 1].end()
+            out.append(Mention(sid, start, end, text[start:end], score))
+            i += width
+        return out
+
+    def skills_in(self, text: str, **kw: object) -> list[str]:
+        """Distinct skill ids mentioned in ``text``, in order of first mention."""
+        return list(dict.fromkeys(m.skill_id for m in self.find(text, **kw)))  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------ matching
+    def _exact(self, text: str, spans: list[re.Match[str]], words: list[str], i: int,
+               ambiguous: Ambiguity) -> tuple[str, int, float] | None:
+        first = _stem(words[i])
+        for width in self._widths.get(first, ()):
+            if i + width > len(words):
+                continue
+            form = (first, *(_stem(w) for w in words[i + 1:i + width]))
+            sid = self._forms.get(form)
+            if sid is None:
+                continue
+            if width == 1 and first in COMMON_WORDS and not self._named(text, spans, words, i, ambiguous):
+                return None
+            return sid, width, 1.0
+        return None
+
+    @staticmethod
+    def _named(text: str, spans: list[re.Match[str]], words: list[str], i: int, ambiguous: Ambiguity) -> bool:
+        """Whether an everyday-word name at token ``i`` is written as a name."""
+        if ambiguous != "cased":
+            return ambiguous == "always"
+        if i + 1 < len(words) and _stem(words[i + 1]) in _CUES:
+            return True
+        start, end = spans[i].span()
+        word = text[start:end]
+        if word.isupper():
+            return True
+        before = text[:start].rstrip()
+        opens_sentence = not before or before[-1] in ".!?:\n\"'("
+        return word[0].isupper() and not opens_sentence
+
+    def _fuzzy_at(self, words: list[str], i: int) -> tuple[str, int, float] | None:
+        for width in (2, 1):
+            if i + width > len(words):
+                continue
+            parts = [_stem(w) for w in words[i:i + width]]
+            if any(not w.isalpha() or w in _STOP or w in COMMON_WORDS for w in parts):
+                continue
+            phrase = " ".join(parts)
+            if len(phrase) < 6:
+                continue
+            hit = self._typo(phrase, width)
+            if hit is not None:
+                return hit[0], width, hit[1]
+        return None
+
+    def _typo(self, text: str, width: int) -> tuple[str, float] | None:
+        key = f"{width}|{text}"
+        if key in self._typos:
+            return self._typos[key]
+        limit = 1 if len(text) <= 9 else 2
+        best: tuple[int, str] | None = None
+        for form, sid in self._fuzzy.get((text[0], width), ()):
+            cand = " ".join(form)
+            if abs(len(cand) - len(text)) > limit:
+                continue
+            d = OSA.distance(text, cand, score_cutoff=limit)
+            if d <= limit and (best is None or d < best[0]):
+                best = (d, sid)
+        hit = None if best is None or best[0] == 0 else (best[1], round(1.0 - best[0] / max(len(text), 1), 3))
+        if len(self._typos) < 100_000:  # bounded: texts bring endless new words
+            self._typos[key] = hit
+        return hit

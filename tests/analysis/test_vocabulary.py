@@ -1,0 +1,91 @@
+"""Skill mentions in free text: names, ids, aliases, plurals, everyday words, typos."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analysis.vocabulary import SkillVocabulary, normalise
+from catalog.schema import Skill
+from catalog.synth.aliases import SKILL_ALIASES
+from catalog.synth.skills_data import build_skills, skill_specs
+
+
+@pytest.fixture(scope="module")
+def vocab() -> SkillVocabulary:
+    return SkillVocabulary(build_skills(skill_specs(), np.random.default_rng(0)))
+
+
+def ids(vocab: SkillVocabulary, text: str, **kw: object) -> list[str]:
+    return [m.skill_id for m in vocab.find(text, **kw)]  # type: ignore[arg-type]
+
+
+def test_every_alias_names_a_synthetic_skill_and_no_form_is_shared() -> None:
+    specs = {s.skill_id for s in skill_specs()}
+    assert set(SKILL_ALIASES) <= specs
+    forms: dict[tuple[str, ...], str] = {}
+    for s in build_skills(skill_specs(), np.random.default_rng(0)):
+        for phrase in (s.skill_id.replace("-", " "), s.name, *s.aliases):
+            f = normalise(phrase)
+            assert forms.setdefault(f, s.skill_id) == s.skill_id, (phrase, forms[f], s.skill_id)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("I want to learn k8s and Terraform by March", ["kubernetes", "terraform"]),
+    ("LLM apps with RAG and vector DBs", ["llm-apis", "rag", "vector-databases"]),
+    ("She uses C++ and C# and .NET, plus R for stats", ["cpp", "csharp", "dotnet", "r-lang"]),
+    ("Next.js or next js", ["nextjs", "nextjs"]),
+    ("a/b tests and A/B testing", ["ab-testing", "ab-testing"]),
+    ("python/sql", ["python", "sql"]),
+    ("Let's cover CI/CD for ML next week", ["ci-cd-ml"]),  # the longest form wins over ci/cd
+    ("Transformers and embeddings", ["transformers", "embeddings"]),
+    ("Large Language Models", ["llm-fundamentals"]),
+])
+def test_names_ids_aliases_plurals_and_longest_match(vocab: SkillVocabulary, text: str, expected: list[str]) -> None:
+    assert ids(vocab, text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Let's go over the plan and react to feedback.", []),      # everyday words
+    ("Go is fine. We used Go in the backend.", ["go"]),        # capitalised mid-sentence only
+    ("the spark job failed; Spark is new to her", ["spark", "spark"]),  # a technical word follows
+    ("We write R every day", ["r-lang"]),
+    ("golang", ["go"]),
+])
+def test_everyday_words_count_only_when_written_as_names(vocab: SkillVocabulary, text: str,
+                                                         expected: list[str]) -> None:
+    assert ids(vocab, text) == expected
+
+
+def test_ambiguity_switch(vocab: SkillVocabulary) -> None:
+    assert ids(vocab, "learn go", ambiguous="always") == ["go"]
+    assert ids(vocab, "We used Go daily", ambiguous="never") == []
+
+
+def test_typos_only_when_asked_and_only_on_long_words(vocab: SkillVocabulary) -> None:
+    text = "machine lerning basics and kuberentes, tensorflw and pytorh"
+    assert ids(vocab, text) == []
+    found = vocab.find(text, fuzzy=True)
+    assert [m.skill_id for m in found] == ["ml-fundamentals", "kubernetes", "tensorflow", "pytorch"]
+    assert all(0 < m.score < 1 for m in found)
+    assert ids(vocab, "scale the data dir and recommend", fuzzy=True) == []  # real words stay words
+
+
+def test_offsets_point_at_the_mention(vocab: SkillVocabulary) -> None:
+    text = "Today: Kubernetes (k8s) and SQL."
+    for m in vocab.find(text):
+        assert text[m.start:m.end] == m.text
+    assert [m.text for m in vocab.find(text)] == ["Kubernetes", "k8s", "SQL"]
+
+
+def test_lookup_a_whole_phrase(vocab: SkillVocabulary) -> None:
+    assert vocab.lookup("K8s") == "kubernetes"
+    assert vocab.lookup("machin learning") == "ml-fundamentals"
+    assert vocab.lookup("llm-apis") == "llm-apis"
+    assert vocab.lookup("cooking") is None
+
+
+def test_a_custom_catalog_uses_its_own_aliases() -> None:
+    v = SkillVocabulary([Skill("ml", "Machine learning", aliases=("ML", "statistical learning")),
+                         Skill("sql", "SQL")])
+    assert v.skills_in("statistical learning and sql, then ML again") == ["ml", "sql"]
