@@ -9,7 +9,9 @@ Two precautions keep precision high on conversation text:
 
 - a name that is also an everyday word ("go", "spark", "react", "helm") counts only when
   the text writes it as a name (capitalised, not opening a sentence, or in capitals) or
-  a technical word follows it ("go code", "spark job"); ``ambiguous="always"`` drops the
+  a technical word follows it ("go code", "spark job"); ``ambiguous="topic"`` also accepts
+  one a topic word introduces at the end of a phrase ("videos on react", "learn go by May"),
+  which is how short lower-case chat messages name things; ``"always"`` drops the
   precaution for short queries, ``"never"`` ignores such names;
 - typos are forgiven (``fuzzy=True``) only on words of six letters or more that are not
   common words: one edit (a swap counts as one) up to 9 letters, two from 10.
@@ -27,9 +29,9 @@ from rapidfuzz.distance import OSA
 
 from catalog.schema import Skill
 
-__all__ = ["Mention", "SkillVocabulary", "tokens", "normalise"]
+__all__ = ["Mention", "SkillVocabulary", "tokens", "normalise", "COMMON_WORDS"]
 
-Ambiguity = Literal["cased", "always", "never"]
+Ambiguity = Literal["cased", "topic", "always", "never"]
 
 # Skill names and aliases that are also everyday English words.
 _COMMON = """
@@ -46,12 +48,25 @@ clusters chart job jobs project projects component components hook hooks query q
 dataframe dataframes script scripts module modules package packages server servers sdk tutorial tutorials
 course courses certification
 """.split()
+# ambiguous="topic": a word that introduces a subject, then one that may follow a subject's name.
+_TOPIC_BEFORE = frozenset("""
+about on with in into learn learning study studying know knows knowing master use using practice practise
+teach teaches teaching cover covers covering regarding re for of
+""".split())
+_TOPIC_AFTER = frozenset("""
+and or but please pls plz by before until till in at for under below within with from to next now
+too also then first stuff thing things content material materials resource resources skill skills
+level lvl video videos article articles course courses tutorial tutorials book books exercise exercises
+project projects podcast podcasts quiz quizzes doc docs
+""".split())
+_TOPIC_END = ",.?!;:)"
 # Words too common to be typos of a skill.
 _STOP = frozenset("""
 about above after again against their there these those would could should which while where being
 before below between other others under until since through during because often always never maybe
 really thing things think thanks going doing making taking great right might still first second last
 week weeks month months today yesterday tomorrow start started later early every people learn learning
+recommend recommends recommended recommendation recommendations
 """.split())
 
 _TOKEN = re.compile(r"[a-z0-9]+|\+\+|#|/|\.(?=[a-z0-9])")
@@ -186,7 +201,7 @@ class SkillVocabulary:
     @staticmethod
     def _named(text: str, spans: list[re.Match[str]], words: list[str], i: int, ambiguous: Ambiguity) -> bool:
         """Whether an everyday-word name at token ``i`` is written as a name."""
-        if ambiguous != "cased":
+        if ambiguous not in ("cased", "topic"):
             return ambiguous == "always"
         if i + 1 < len(words) and _stem(words[i + 1]) in _CUES:
             return True
@@ -196,7 +211,12 @@ class SkillVocabulary:
             return True
         before = text[:start].rstrip()
         opens_sentence = not before or before[-1] in ".!?:\n\"'("
-        return word[0].isupper() and not opens_sentence
+        if word[0].isupper() and not opens_sentence:
+            return True
+        if ambiguous == "topic" and i > 0 and words[i - 1] in _TOPIC_BEFORE:
+            after = text[end:].lstrip()
+            return not after or after[0] in _TOPIC_END or (i + 1 < len(words) and words[i + 1] in _TOPIC_AFTER)
+        return False
 
     def _fuzzy_at(self, words: list[str], i: int) -> tuple[str, int, float] | None:
         for width in (2, 1):

@@ -7,6 +7,7 @@ Subclasses also inherit the built-in they resemble, so ``except KeyError`` still
     SkillPathError
     ├── ConfigError (ValueError)
     ├── DataValidationError (ValueError)     -- carries every RowError found
+    ├── InvalidValueError (ValueError)       -- one input value, with the field it came in
     ├── CycleError (ValueError)              -- names the skills on the cycle
     ├── UnknownIdError (KeyError)
     │   ├── UnknownSkillError
@@ -28,6 +29,7 @@ __all__ = [
     "ConfigError",
     "DataValidationError",
     "RowError",
+    "InvalidValueError",
     "CycleError",
     "UnknownIdError",
     "UnknownSkillError",
@@ -76,6 +78,18 @@ class DataValidationError(SkillPathError, ValueError):
         tail = f"\n  ... and {more} more" if more > 0 else ""
         what = source or "input"
         super().__init__(f"{what}: {len(self.errors)} error(s) in {len({(e.source, e.line) for e in self.errors})} row(s), nothing loaded:\n{shown}{tail}")
+
+
+class InvalidValueError(SkillPathError, ValueError):
+    """One input value breaks a rule; ``field`` names where it came in (``"message"``).
+
+    Entry points answer it like a schema error on that field (HTTP 400, CLI exit 2).
+    """
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}")
 
 
 class CycleError(SkillPathError, ValueError):
