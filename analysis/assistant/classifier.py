@@ -47,7 +47,7 @@ class IntentClassifier:
     word_ngrams : word n-gram range.
     """
 
-    def __init__(self, *, C: float = 10.0, char_ngrams: tuple[int, int] = (2, 5),
+    def __init__(self, *, C: float = 10.0, char_ngrams: tuple[int, int] = (3, 5),
                  word_ngrams: tuple[int, int] = (1, 2)) -> None:
         self.C = C
         self.char_ngrams = char_ngrams

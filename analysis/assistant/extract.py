@@ -16,14 +16,18 @@ from datetime import date
 
 from analysis.assistant.dates import find_deadlines
 from analysis.assistant.entities import Entities
-from analysis.assistant.lexicon import Lexicon, find_languages, find_types
+from analysis.assistant.lexicon import STOPWORDS, Lexicon, find_languages, find_types
 from analysis.assistant.quantities import Span, find_durations, find_levels
 from analysis.assistant.references import find_item_ids, find_pointers
-from analysis.vocabulary import SkillVocabulary
+from analysis.vocabulary import SkillVocabulary, tokens
 from catalog.schema import RESOURCE_TYPES
 
 __all__ = ["Parsed", "parse", "find_skills"]
 
+# Words of asking, not of a topic: never search keywords.
+_ASKING = frozenset("""
+next now step steps plan path roadmap progress goal goal mentor mentors help explain why mean doing track
+level deadline target someone somebody anyone person human expert experts review teach""".split())
 # Everyday-word skill names that chat uses as plain words often enough to need a cue.
 _CHATTY = frozenset("""
 go c r excel express spring testing typing dash arrow attention security speech shell terminal monitoring
@@ -50,6 +54,7 @@ class Parsed:
     horizon: date | None
     masked: str
     spans: tuple[Span, ...]
+    keywords: tuple[str, ...] = ()
 
 
 def _blank(text: str, spans: list[Span]) -> str:
@@ -109,8 +114,11 @@ def parse(message: str, *, vocabulary: SkillVocabulary, lexicon: Lexicon, today:
         language=languages[-1].value if languages else None,
     )
     ordered = sorted(taken, key=lambda s: s.start)
+    rest = _blank(message, [*taken, *pointers])
+    keywords = tuple(dict.fromkeys(t for t, _, _ in tokens(rest) if t not in STOPWORDS and t not in _ASKING
+                                   and (len(t) > 1 or t in ("c", "r")) and not t.isdigit()))
     return Parsed(entities, frozenset(relative), pointers, horizons[-1] if horizons else None,
-                  _mask(message, ordered), tuple(ordered))
+                  _mask(message, ordered), tuple(ordered), keywords)
 
 
 def find_skills(text: str, vocabulary: SkillVocabulary) -> list[Span]:

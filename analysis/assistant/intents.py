@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["INTENTS", "RULES", "rule_intent", "is_follow_up_cue", "is_confirmation"]
+__all__ = ["INTENTS", "RULES", "rule_intent", "is_follow_up_cue", "is_confirmation", "mentions_learning"]
 
 INTENTS: tuple[str, ...] = ("next_step", "path", "explain", "search", "progress", "mentor", "set_goal", "stale",
                             "help")
@@ -22,7 +22,9 @@ _SHORT_HELP = re.compile(r"^\s*(?:help|help me|commands|menu|options|\?+|hi|hell
 RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("help", _SHORT_HELP),
     ("help", re.compile(r"\bwhat\s+(?:can|do)\s+you\s+do\b|\bwhat\s+(?:kind\s+of\s+)?questions\s+can\s+i\s+ask\b|"
-                        r"\bhow\s+(?:do\s+i\s+use\s+(?:you|this|the\s+assistant)|does\s+this\s+work)\b", _I)),
+                        r"\bhow\s+(?:do\s+i\s+use\s+(?:you|this|the\s+assistant)|does\s+this\s+work)\b|"
+                        r"\byour\s+(?:capabilities|features|commands)\b|\bwhat\s+are\s+you\b|"
+                        r"\bwhat\s+does\s+this\s+(?:app|assistant|tool|thing|bot)\s+do\b", _I)),
     ("mentor", re.compile(r"\bmentors?\b|\bpair[- ]?program|"
                           r"\bwho(?:'s|\s+is|\s+are)?\b[^.?!]{0,30}?\b(?:can|could|would|to)?\s*(?:help|hlep|hepl|knows?|teach|"
                           r"explain|review|coach|guide|ask|pair)\b|"
@@ -30,11 +32,13 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
                           r"\b(?:someone|somebody|anyone|anybody|a\s+person|a\s+human|an\s+expert|experts?)\b[^.?!]{0,30}?"
                           r"\b(?:help|knows?|teach|explain|review|pair|experienced|talk|to\s+talk)\b|"
                           r"\b(?:help|talk)\b[^.?!]{0,20}?\b(?:a\s+person|a\s+human|someone|somebody|an\s+expert)\b|"
-                          r"\b(?:someone|somebody|expert)\s+(?:experienced|who\s+knows)\b", _I)),
+                          r"\b(?:someone|somebody|expert)\s+(?:experienced|who\s+knows)\b|"
+                          r"\bexperts?\s+(?:on|in|for|with)\s+SKILL\b|\bin\s+touch\s+with\b", _I)),
     ("stale", re.compile(r"\b(?:outdated|out[- ]of[- ]date|up[- ]to[- ]date|stale|obsolete|freshness|"
                          r"still\s+(?:relevant|current|valid|accurate|work|up)|fresh\b|last\s+updated|been\s+updated|"
                          r"last\s+update|updated\s+(?:recently|lately)|how\s+(?:old|recent|current)|need\w*\s+(?:updating|"
-                         r"a\s+refresh|refreshing)|old\s+version|latest\s+version|too\s+old|current\?)", _I)),
+                         r"a\s+refresh|refreshing)|old\s+version|latest\s+version|too\s+old|current\?)|"
+                         r"\b(?:is|are)\b[^.?!]{0,40}\bold\b", _I)),
     ("explain", re.compile(r"^\W*(?:why|how\s+come)\b|\bexplain\b|\b(?:difference\s+between|different\s+from|versus)\b|"
                            r"\bprerequisites?\b|\bprereqs?\b|\bwhat\s+(?:comes|is\s+needed|do\s+i\s+need(?:\s+to\s+know)?|"
                            r"should\s+i\s+know)\s+(?:before|after)\b|\bneeded\s+before\b|\bbuild\s+on\b|"
@@ -51,13 +55,20 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
                             r"skill\s+levels)\b|\bwhat\s+level\s+am\s+i\b|\bhave\s+i\s+(?:mastered|finished|reached|"
                             r"completed|met)\b|\bhow\s+(?:good|well|strong)\s+(?:am\s+i|do\s+i\s+know|is\s+my)\b|"
                             r"\bmy\s+current\s+level\b|\bhow\s+many\s+\w+\s+(?:have|did)\s+i\b|"
-                            r"\bhow\s+much\s+of\s+my\b", _I)),
+                            r"\bhow\s+much\s+of\s+my\b|\bwill\s+i\s+(?:hit|make|meet)\b|\bmy\s+(?:weak|strong)\w*\b|"
+                            r"\bstrengths?\b|\bweak\s+spots?\b|\bwhat\s+i'?ve\s+(?:learned|learnt|done|completed)\b|"
+                            r"\breport\s+on\s+my\b|\bsummary\s+of\s+(?:my|what)\b", _I)),
     ("set_goal", re.compile(r"\b(?:set|add|change|update|remove|drop|delete|replace|switch|move|record)\b[^.?!]{0,40}?"
                             r"\b(?:goals?|targets?|deadlines?)\b|\bmy\s+(?:new\s+|main\s+)?(?:goal|target)\s+is\s+(?:to|now|SKILL|LEVEL)\b|"
                             r"\bnew\s+(?:goal|target)\b|^\W*(?:goal|target|aim)\s*[:=]|"
-                            r"\bmake\s+[^.?!]{0,30}\bmy\s+(?:main\s+)?goal\b|\bto\s+my\s+goals\b", _I)),
+                            r"\bmake\s+[^.?!]{0,30}\bmy\s+(?:main\s+)?goal\b|\bto\s+my\s+goals\b|"
+                            r"^\W*(?:i|i'd|id|i\s+would|i'm|im)\s+(?:want|wanna|would\s+like|like|love|plan|need|"
+                            r"going|gonna|hope)\s+(?:to\s+)?(?:learn|master|study|get|become|reach|pick\s+up|focus|be)\b"
+                            r"(?![^?]*(?:\?|\bhow\b|\bwhere\b|\bwhat\b|\bwhich\b))", _I)),
     ("path", re.compile(r"\b(?:road\s?-?map|learning\s+path|my\s+path|study\s+plan|learning\s+plan|curriculum|"
-                        r"step[- ]by[- ]step\s+plan)\b|\bhow\s+(?:do|can|should|would)\s+i\s+(?:get|go|reach|become|"
+                        r"step[- ]by[- ]step\s+plan|sequence)\b|^\W*plan\b|\b(?:what|which)\s+order\b|"
+                        r"\bsteps?\s+(?:to|towards?|lead|leading)\b|\bhow\s+long\s+(?:until|till|will\s+it\s+take|"
+                        r"before)\b|\b(?:a|my|the|your)\s+(?:[\w-]+\s+){0,2}plan\b|\bhow\s+(?:do|can|should|would)\s+i\s+(?:get|go|reach|become|"
                         r"learn|master|prepare)\b", _I)),
     ("next_step", re.compile(r"\bwhat(?:'s|s|\s+is)?\s+(?:up\s+)?next\b|\bwhat\s+now\b|\bnext\s+(?:step|thing|task|move|"
                              r"lesson)\b|\bwhat\s+should\s+i\s+(?:do|study|learn|work\s+on|tackle|try|read|watch|"
@@ -68,6 +79,15 @@ _FOLLOW_UP = re.compile(r"^\W*(?:and|what\s+about|how\s+about|what\s+of|same|one
 _WEAK_FOLLOW_UP = re.compile(r"^\W*(?:any|anything|something|only|just|more|less|no|not|without|except|"
                              r"SHORTER|LONGER|EASIER|HARDER|"
                              r"DURATION|LEVEL|TYPE|NOTTYPE|LANG|in\s+LANG|under|max|ok\s+and|then)\b", _I)
+# Words of learning: a message with none of them and nothing found in it is not a question
+# SkillPath's data can answer ("what's for lunch"), whatever the classifier guesses.
+_LEARNING = re.compile(r"\b(?:learn\w*|stud\w*|next|now|step|steps|plan\w*|path|road\s?map|goals?|progress\w*|levels?|"
+                       r"mentors?|skills?|resources?|recommend\w*|suggest\w*|tasks?|lessons?|practi[cs]e|track|"
+                       r"deadline|complet\w*|finish\w*|doing|doin|know|explain|why|prerequisites?|order|curriculum|"
+                       r"read|watch|work|tackle|master\w*|improv\w*|stats|status|strengths?|weak\w*|expert\w*|"
+                       r"mastery|course|material|content|stuff|search|find|teach\w*|help|review|pair|career|continue|"
+                       r"\w*ops|data|engineer\w*|develop\w*|programming|coding|code|"
+                       r"SKILL|TYPE|NOTTYPE|DURATION|LEVEL|DATE|ITEM|LANG|SHORTER|LONGER|EASIER|HARDER)\b", _I)
 _YES = re.compile(r"^\W*(?:yes|yep|yeah|yup|sure|ok|okay|confirm|confirmed|do\s+it|go\s+ahead|please\s+do|correct|"
                   r"that's\s+right|right)\b", _I)
 _NO = re.compile(r"^\W*(?:no|nope|nah|cancel|don'?t|do\s+not|stop|never\s*mind|wait)\b", _I)
@@ -93,6 +113,11 @@ def is_follow_up_cue(masked: str, *, has_new_skills: bool) -> bool:
     if _FOLLOW_UP.search(masked):
         return True
     return not has_new_skills and bool(_WEAK_FOLLOW_UP.search(masked))
+
+
+def mentions_learning(masked: str) -> bool:
+    """Whether a masked message names anything SkillPath knows or uses a word of learning."""
+    return bool(_LEARNING.search(masked))
 
 
 def is_confirmation(message: str) -> bool | None:

@@ -16,7 +16,7 @@ from rapidfuzz.distance import OSA
 
 from catalog.catalog import Catalog
 
-__all__ = ["Lexicon", "TYPE_WORDS", "LANGUAGES", "Found", "find_types", "find_languages"]
+__all__ = ["Lexicon", "TYPE_WORDS", "LANGUAGES", "STOPWORDS", "Found", "find_types", "find_languages"]
 
 # phrase -> resource type; plurals are listed, not derived ("quizzes", "classes").
 TYPE_WORDS: dict[str, str] = {
@@ -39,6 +39,22 @@ TYPE_WORDS: dict[str, str] = {
 }
 # Long enough to forgive one typo ("turorial", "vidoes", "artcle"); shorter words must be exact.
 _FUZZY_TYPE_WORDS = {w: t for w, t in TYPE_WORDS.items() if " " not in w and len(w) >= 6 and w != "listen"}
+
+# Words that say nothing about *what* to find: English function words (as bm25s' English list),
+# request words ("find", "show me") and the assistant's own vocabulary ("mentor", "plan").
+STOPWORDS = frozenset("""
+a about above after again against ain all am an and any are aren as at be because been before being below between
+both but by can couldn d did didn do does doesn doing don down during each few for from further had hadn has hasn
+have haven having he her here hers herself him himself his how i if in into is isn it its itself just ll m ma me
+mightn more most mustn my myself needn no nor not now o of off on once only or other our ours ourselves out over
+own re s same shan she should shouldn so some such t than that the their theirs them themselves then there these
+they this those through to too under until up ve very was wasn we were weren what when where which while who whom
+why will with won wouldn y you your yours yourself yourselves
+could would wanna want need needs like love please pls plz find show search look looking lookup give list anything
+something stuff thing things good best great nice resource resources content material materials link links learn
+learning study studying recommend recommendation suggest suggestion tell available also ones one get got ok okay
+hi hey hello thanks thank lol
+""".split())
 
 LANGUAGES: dict[str, str] = {
     "english": "en", "spanish": "es", "español": "es", "espanol": "es", "portuguese": "pt", "german": "de",

@@ -22,7 +22,7 @@ from typing import Any
 from analysis.assistant.classifier import IntentClassifier, default_classifier
 from analysis.assistant.entities import Entities
 from analysis.assistant.extract import Parsed, parse
-from analysis.assistant.intents import is_confirmation, is_follow_up_cue, rule_intent
+from analysis.assistant.intents import is_confirmation, is_follow_up_cue, mentions_learning, rule_intent
 from analysis.assistant.lexicon import Lexicon
 from analysis.assistant.references import resolve_reference
 from analysis.assistant.state import ConversationState, merge_entities
@@ -34,7 +34,7 @@ __all__ = ["Understanding", "understand", "check_message", "MAX_MESSAGE_CHARS", 
 MAX_MESSAGE_CHARS = 2000
 # Below this classifier probability (and with no rule) the message is not understood;
 # chosen by cross-validation on the training set (benchmarks/assistant.md, "Tuning").
-MIN_CONFIDENCE = 0.30
+MIN_CONFIDENCE = 0.25
 _RULE_CONFIDENCE = 0.95
 _FOLLOW_UP_CONFIDENCE = 0.9
 # Intents for which a bare "it"/"this" or a lone previous card is what the question is about.
@@ -49,7 +49,9 @@ class Understanding:
     ``understood`` is False when nothing matched well enough (the intent is then
     ``help``); ``follow_up`` when the message refined the previous answer; ``confirm``
     is the answer to a pending goal (True/False), else None; ``masked`` is the message
-    with what was understood replaced by placeholders (what the classifier read).
+    with what was understood replaced by placeholders (what the classifier read);
+    ``keywords`` the remaining topic words, for text search. Neither of the last two is
+    in :meth:`to_dict` nor in the conversation state: they hold the mentee's own words.
     """
 
     intent: str
@@ -60,6 +62,7 @@ class Understanding:
     confirm: bool | None = None
     source: str = "classifier"
     masked: str = ""
+    keywords: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"intent": self.intent, "entities": self.entities.to_dict(), "confidence": round(self.confidence, 4),
@@ -79,7 +82,8 @@ def check_message(message: object) -> str:
 
 
 def understand(message: str, *, state: ConversationState | None = None, vocabulary: SkillVocabulary,
-               lexicon: Lexicon, now: datetime | date, classifier: IntentClassifier | None = None) -> Understanding:
+               lexicon: Lexicon, now: datetime | date, classifier: IntentClassifier | None = None,
+               min_confidence: float = MIN_CONFIDENCE) -> Understanding:
     """Understand one mentee message in the context of ``state`` (None: a new conversation).
 
     Pure: ``now`` resolves relative dates ("by March"), nothing is read from the clock or
@@ -93,7 +97,7 @@ def understand(message: str, *, state: ConversationState | None = None, vocabula
         if answer is not None:
             return Understanding("set_goal", state.pending_goal, 1.0, confirm=answer, source="confirmation")
     parsed = parse(text, vocabulary=vocabulary, lexicon=lexicon, today=today)
-    intent, confidence, source, understood = _decide(parsed, state, classifier or default_classifier())
+    intent, confidence, source, understood = _decide(parsed, state, classifier or default_classifier(), min_confidence)
     follow_up = source == "follow_up"
     entities = merge_entities(state.entities if follow_up else Entities(), parsed.entities, parsed.relative)
     if parsed.horizon and entities.deadline is None and intent in _HORIZON_INTENTS:
@@ -102,17 +106,19 @@ def understand(message: str, *, state: ConversationState | None = None, vocabula
         item = _referenced_item(parsed, intent, entities, state, lexicon)
         if item is not None or not follow_up:
             entities = entities.with_(item_id=item)
-    return Understanding(intent, entities, confidence, understood, follow_up, None, source, parsed.masked)
+    return Understanding(intent, entities, confidence, understood, follow_up, None, source, parsed.masked,
+                         parsed.keywords)
 
 
-def _decide(parsed: Parsed, state: ConversationState, classifier: IntentClassifier) -> tuple[str, float, str, bool]:
+def _decide(parsed: Parsed, state: ConversationState, classifier: IntentClassifier,
+            min_confidence: float) -> tuple[str, float, str, bool]:
     rule = rule_intent(parsed.masked)
     if rule is not None:
         return rule[0], _RULE_CONFIDENCE, "rule", True
     if state.intent not in (None, "help") and is_follow_up_cue(parsed.masked, has_new_skills=bool(parsed.entities.skills)):
         return str(state.intent), _FOLLOW_UP_CONFIDENCE, "follow_up", True
     intent, p = classifier.predict(parsed.masked)
-    if p < MIN_CONFIDENCE or intent == "help":
+    if p < min_confidence or intent == "help" or not (parsed.pointers or mentions_learning(parsed.masked)):
         return "help", p, "classifier", False
     return intent, p, "classifier", True
 
