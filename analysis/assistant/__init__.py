@@ -12,10 +12,16 @@ trained from utterances shipped with the package, the search index is built from
 See docs/assistant.md.
 """
 
+from analysis.assistant.cards import (
+    Facts, GoalCard, GoalProgress, MentorCard, ProgressCard, ResourceCard, SkillCard, SkillRef, StepCard,
+    resource_card,
+)
 from analysis.assistant.classifier import IntentClassifier, default_classifier
+from analysis.assistant.compose import HELP_TEXT, Answer, compose, help_answer
 from analysis.assistant.entities import ENTITY_KINDS, SHORT_MINUTES, Entities
 from analysis.assistant.intents import INTENTS
 from analysis.assistant.lexicon import Lexicon
+from analysis.assistant.respond import search_facts, skill_names
 from analysis.assistant.search import ResourceIndex, SearchHit
 from analysis.assistant.state import ConversationState
 from analysis.assistant.understand import MAX_MESSAGE_CHARS, Understanding, check_message, understand
@@ -24,4 +30,6 @@ __all__ = [
     "INTENTS", "ENTITY_KINDS", "SHORT_MINUTES", "MAX_MESSAGE_CHARS",
     "Entities", "Understanding", "ConversationState", "Lexicon", "IntentClassifier", "ResourceIndex", "SearchHit",
     "understand", "check_message", "default_classifier",
+    "Facts", "ResourceCard", "StepCard", "MentorCard", "SkillCard", "SkillRef", "ProgressCard", "GoalProgress",
+    "GoalCard", "Answer", "compose", "help_answer", "HELP_TEXT", "search_facts", "skill_names", "resource_card",
 ]
