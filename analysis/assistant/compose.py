@@ -158,7 +158,10 @@ def _path(u: Understanding, f: Facts, limit: int) -> Answer:
 
 
 def _hours(minutes: int) -> str:
-    return f"{minutes} minutes" if minutes < 90 else f"{minutes / 60:.0f} hours"
+    if minutes < 60:
+        return f"{minutes} minutes"
+    h = f"{minutes / 60:.1f}".removesuffix(".0")
+    return f"{h} hour{'s' if h != '1' else ''}"
 
 
 def _explain(u: Understanding, f: Facts, limit: int) -> Answer:

@@ -72,7 +72,7 @@ _HOW_MANY = re.compile(r"how\s+(?:many|much)\s+$", _I)
 _SHORT = re.compile(
     r"\b(shorter|quicker|longer|shortest|quickest|short|quick|brief|bite[- ]?sized?|snack[- ]?sized?)\b|"
     r"\b(?:not|nothing|isn'?t|aren'?t|no)\s+(?:too\s+|very\s+|that\s+|so\s+)?long\b", _I)
-_NOT_SHORT_AFTER = re.compile(r"^\s*(?:of\b|-?\s*term\b|on\b|question|q\b|note|thought|check|reminder|update|"
+_NOT_SHORT_AFTER = re.compile(r"^\s*(?:of\b|-?\s*term\b|on\s+(?:time|money|cash|budget)\b|question|q\b|note|thought|check|reminder|update|"
                               r"favou?r|word|look\b|help|route|way|path)", _I)
 
 

@@ -89,3 +89,22 @@ def test_a_custom_catalog_uses_its_own_aliases() -> None:
     v = SkillVocabulary([Skill("ml", "Machine learning", aliases=("ML", "statistical learning")),
                          Skill("sql", "SQL")])
     assert v.skills_in("statistical learning and sql, then ML again") == ["ml", "sql"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("any videos on react?", ["react"]),                 # a topic word before, the end after
+    ("i want to learn go by friday", ["go"]),
+    ("something on agents under 15 mins", ["agents"]),
+    ("what should I go for", []),                        # no topic word before
+    ("Let's go over the plan and react to feedback.", []),
+    ("on testing the app", []),                          # the phrase goes on
+])
+def test_topic_mode_accepts_lower_case_names_a_topic_word_introduces(vocab: SkillVocabulary, text: str,
+                                                                     expected: list[str]) -> None:
+    assert ids(vocab, text, ambiguous="topic") == expected
+    assert ids(vocab, text) == [s for s in expected if text[0].isupper()]  # "cased" is unchanged
+
+
+def test_recommend_is_not_a_typo_of_recommenders(vocab: SkillVocabulary) -> None:
+    assert ids(vocab, "why was this recommended to me", fuzzy=True) == []
+    assert ids(vocab, "recommenders and recomender systems", fuzzy=True) == ["recommender-systems"] * 2
