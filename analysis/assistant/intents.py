@@ -68,8 +68,8 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("path", re.compile(r"\b(?:road\s?-?map|learning\s+path|my\s+path|study\s+plan|learning\s+plan|curriculum|"
                         r"step[- ]by[- ]step\s+plan|sequence)\b|^\W*plan\b|\b(?:what|which)\s+order\b|"
                         r"\bsteps?\s+(?:to|towards?|lead|leading)\b|\bhow\s+long\s+(?:until|till|will\s+it\s+take|"
-                        r"before)\b|\b(?:a|my|the|your)\s+(?:[\w-]+\s+){0,2}plan\b|\bhow\s+(?:do|can|should|would)\s+i\s+(?:get|go|reach|become|"
-                        r"learn|master|prepare)\b", _I)),
+                        r"before)\b|\b(?:a|my|the|your)\s+(?:[\w-]+\s+){0,2}plan\b|"
+                        r"\bhow\s+(?:do|can|should|would)\s+i\s+(?:get|go|reach|become|learn|master|prepare)\b", _I)),
     ("next_step", re.compile(r"\bwhat(?:'s|s|\s+is)?\s+(?:up\s+)?next\b|\bwhat\s+now\b|\bnext\s+(?:step|thing|task|move|"
                              r"lesson)\b|\bwhat\s+should\s+i\s+(?:do|study|learn|work\s+on|tackle|try|read|watch|"
                              r"focus\s+on|be\s+working\s+on)\b", _I)),
