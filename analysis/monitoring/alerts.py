@@ -150,16 +150,17 @@ def _alerts_one(s: MenteeStatus, c: Candidates, ctx: _Ctx, risk: float | None) -
         add("dismissal_run", 1, f"dismissed the last {s.dismiss_run} resources without starting any",
             f"since:{s.dismiss_run_since_us}", _step_or_nudge(c), run=s.dismiss_run)
     for g in s.goals:
+        label = f"{ctx.name(g.skill_id)}:{g.level}"
         if g.overdue:
-            add("goal_overdue", 3, f"goal '{g.label}' was due {_day(g.deadline_us)} and is not reached "
+            add("goal_overdue", 3, f"goal '{label}' was due {_day(g.deadline_us)} and is not reached "
                 f"(mastery {g.mastery if g.mastery is not None else 0:.2f} of {g.target:.2f})",
                 f"{g.label}@{g.deadline_us}", Intervention("review_goal", {"skill_id": g.skill_id, "level": g.level}),
                 skill_id=g.skill_id, level=g.level)
         elif g.weeks_late is not None and g.weeks_late >= th.late_weeks:
             block = at // DAY_US // th.progress_window_days
-            reason = (f"goal '{g.label}' will not be reached at this pace (no mastery gained in "
+            reason = (f"goal '{label}' will not be reached at this pace (no mastery gained in "
                       f"{th.progress_window_days} days)" if math.isinf(g.weeks_late) else
-                      f"goal '{g.label}' will be {_plural(g.weeks_late, 'week')} late at this pace")
+                      f"goal '{label}' will be {_plural(g.weeks_late, 'week')} late at this pace")
             action = _shorter(c, g.skill_id) or _mentor_or(
                 s, Intervention("review_goal", {"skill_id": g.skill_id, "level": g.level}), g.skill_id)
             add("goal_late", 2, reason, f"{g.label}@{g.deadline_us}|{block}", action, skill_id=g.skill_id,
