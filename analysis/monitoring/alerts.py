@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from analysis.monitoring.config import DAY_US, MonitorThresholds
 from analysis.monitoring.inputs import Candidates, from_us
@@ -28,17 +28,19 @@ INTERVENTION_KINDS = ("nudge", "next_step", "shorter_resource", "contact_mentor"
 _NO_CANDIDATES = Candidates()
 
 
-@dataclass(frozen=True, slots=True)
-class Intervention:
+class Intervention(NamedTuple):
     """A suggested action and its parameters (ids and titles the caller passed in)."""
 
     kind: str
-    params: Mapping[str, object] = field(default_factory=dict)
+    params: Mapping[str, object]
 
 
-@dataclass(frozen=True, slots=True)
-class Alert:
-    """One alert: stable id, mentee, kind, severity 1-3, the reason in words, the next action."""
+class Alert(NamedTuple):
+    """One alert: stable id, mentee, kind, severity 1-3, the reason in words, the next action.
+
+    A named tuple rather than a dataclass: immutable and cheap to build, since one call
+    may build tens of thousands.
+    """
 
     alert_id: str
     user_id: str
@@ -48,17 +50,19 @@ class Alert:
     at_us: int
     episode: str
     intervention: Intervention
-    details: Mapping[str, object] = field(default_factory=dict)
+    details: Mapping[str, object]
 
     @property
     def at(self):
         return from_us(self.at_us)
 
 
+_NUDGE = Intervention("nudge", {})
+
+
 def alert_id(user_id: str, kind: str, episode: str) -> str:
     """Deterministic id of an alert: the same mentee, kind and episode always give the same id."""
-    h = hashlib.sha256(f"{user_id}\x1f{kind}\x1f{episode}".encode()).hexdigest()
-    return f"al-{h[:24]}"
+    return "al-" + hashlib.sha256(f"{user_id}\x1f{kind}\x1f{episode}".encode()).hexdigest()[:24]
 
 
 def _day(us: int) -> str:
@@ -94,7 +98,7 @@ def _step_or_nudge(c: Candidates) -> Intervention:
     if c.next_step is not None:
         st = c.next_step
         return Intervention("next_step", {"item_id": st.item_id, "skill_id": st.skill_id, "title": st.title})
-    return Intervention("nudge", {})
+    return _NUDGE
 
 
 def _shorter(c: Candidates, skill: str) -> Intervention | None:
@@ -123,7 +127,9 @@ def _alerts_one(s: MenteeStatus, c: Candidates, ctx: _Ctx, risk: float | None) -
     def add(kind: str, severity: int, reason: str, episode: str, action: Intervention, **details: object) -> None:
         out.append(Alert(alert_id(u, kind, episode), u, kind, severity, reason, at, episode, action, details))
 
-    if s.days_since_activity is not None and s.days_since_activity >= th.silence_days:
+    quiet = s.days_since_activity
+    if quiet is not None and quiet >= th.silence_days and (
+            s.usual_gap_days is None or quiet >= th.silence_ratio * s.usual_gap_days):
         days = math.floor(s.days_since_activity)
         add("silence", 3 if days >= 2 * th.silence_days else 2, f"no activity for {_plural(days, 'day')}",
             f"last:{s.last_activity_us}", _mentor_or(s, _step_or_nudge(c)), days=days)

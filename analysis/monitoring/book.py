@@ -20,7 +20,7 @@ from analysis.monitoring.inputs import MentorContact, PlanStep, to_us
 from analysis.monitoring.state import EVENT_CODE, MenteeState
 from analysis.monitoring.status import FEATURE_NAMES, MenteeStatus, feature_vector, snapshot
 from catalog.errors import DataValidationError, RowError
-from catalog.schema import Goal
+from catalog.schema import Goal, Mentee
 
 __all__ = ["StatusBook", "MASTERY_COLUMNS", "event_arrays", "status_at", "statuses_at"]
 
@@ -29,6 +29,9 @@ _EVENT_NEEDS = ("user_id", "item_id", "event_type", "value", "timestamp")
 
 
 def _ts_us(col: pd.Series) -> np.ndarray:
+    dt = col.dtype
+    if isinstance(dt, pd.DatetimeTZDtype) and dt.unit == "us" and str(dt.tz) == "UTC":
+        return np.asarray(col.array.asi8)        # the canonical event dtype: no conversion
     ts = pd.to_datetime(col, utc=True)
     return ts.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]").astype(np.int64)
 
@@ -38,12 +41,13 @@ def event_arrays(events: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarr
     missing = [c for c in _EVENT_NEEDS if c not in events.columns]
     if missing:
         raise DataValidationError([RowError(0, c, "column missing") for c in missing], source="events")
-    codes = events["event_type"].map(EVENT_CODE)
-    if codes.isna().any():
-        bad = events["event_type"][codes.isna()].iloc[0]
+    get = EVENT_CODE.get
+    codes = np.fromiter((get(t, -1) for t in events["event_type"].tolist()), dtype=np.int64, count=len(events))
+    if (codes < 0).any():
+        bad = events["event_type"].iloc[int(np.flatnonzero(codes < 0)[0])]
         raise DataValidationError([RowError(0, "event_type", f"unknown event type {bad!r}")], source="events")
     return (events["user_id"].to_numpy(dtype=object), _ts_us(events["timestamp"]),
-            codes.to_numpy(dtype=np.int64), events["item_id"].to_numpy(dtype=object),
+            codes, events["item_id"].to_numpy(dtype=object),
             events["value"].to_numpy(dtype=np.float64))
 
 
@@ -100,11 +104,12 @@ class StatusBook:
         return len(users)
 
     def status(self, user_id: str, at: datetime | int, *, goals: Sequence[Goal] = (),
-               plan: Sequence[PlanStep] = (), mentor: MentorContact | None = None) -> MenteeStatus:
+               plan: Sequence[PlanStep] = (), mentor: MentorContact | None = None,
+               mentee: Mentee | None = None) -> MenteeStatus:
         """The kept status of one mentee at ``at`` (a mentee never seen has an empty status)."""
         at_us = at if isinstance(at, int) else to_us(at)
         st = self.states.get(user_id) or MenteeState(self.thresholds)
-        return snapshot(st, user_id, at_us, goals=goals, plan=plan, mentor=mentor)
+        return snapshot(st, user_id, at_us, goals=goals, plan=plan, mentor=mentor, mentee=mentee)
 
 
 def _mastery_arrays(points: pd.DataFrame):
@@ -123,20 +128,18 @@ def _mastery_arrays(points: pd.DataFrame):
 def status_at(events: pd.DataFrame, user_id: str, at: datetime, *, mastery: pd.DataFrame | None = None,
               item_skill: Mapping[str, str] | None = None, thresholds: MonitorThresholds | None = None,
               goals: Sequence[Goal] = (), plan: Sequence[PlanStep] = (),
-              mentor: MentorContact | None = None) -> MenteeStatus:
+              mentor: MentorContact | None = None, mentee: Mentee | None = None) -> MenteeStatus:
     """The status of one mentee at ``at`` from its events (and mastery points) up to ``at``, from scratch."""
     at_us = to_us(at)
     book = StatusBook(item_skill=item_skill, thresholds=thresholds)
-    mine = events[events["user_id"] == user_id]
-    users, ts, codes, items, values = event_arrays(mine)
-    keep = ts <= at_us
+    users, ts, codes, items, values = event_arrays(events)
+    keep = (ts <= at_us) & (users == user_id)
     book._fold_arrays(users[keep], ts[keep], codes[keep], items[keep], values[keep])
     if mastery is not None:
-        pts = mastery[mastery["user_id"] == user_id]
-        u, s, t, m = _mastery_arrays(pts)
-        for k in np.flatnonzero(t <= at_us).tolist():
+        u, s, t, m = _mastery_arrays(mastery)
+        for k in np.flatnonzero((t <= at_us) & (u == user_id)).tolist():
             book.state(user_id).fold_mastery(s[k], int(t[k]), float(m[k]))
-    return book.status(user_id, at_us, goals=goals, plan=plan, mentor=mentor)
+    return book.status(user_id, at_us, goals=goals, plan=plan, mentor=mentor, mentee=mentee)
 
 
 Inputs = Callable[[str, int], dict]
@@ -149,7 +152,7 @@ def statuses_at(events: pd.DataFrame, cuts: pd.DataFrame, *, mastery: pd.DataFra
 
     ``cuts`` has ``user_id`` and ``at`` (UTC timestamps). ``inputs(user_id, at_us)`` may
     return the keyword inputs of :func:`snapshot` valid at that time (``goals``, ``plan``,
-    ``mentor``). Returns a frame with ``user_id``, ``at`` and :data:`FEATURE_NAMES` (in
+    ``mentor``, ``mentee``). Returns a frame with ``user_id``, ``at`` and :data:`FEATURE_NAMES` (in
     the order of ``cuts``), or the statuses themselves with ``as_features=False``.
     A cut sees exactly the events with a timestamp at or before it.
     """

@@ -35,8 +35,9 @@ class MonitorThresholds:
     engagement_window_days: int = 28
     engagement_drop_ratio: float = 0.5       # alert when the recent rate falls below half the previous one
     engagement_min_previous: float = 1.0     # ... and the previous rate was at least one active day a week
-    # Silence.
+    # Silence: at least silence_days, and at least silence_ratio times the mentee's own usual gap.
     silence_days: float = 14.0
+    silence_ratio: float = 2.0
     # Assessments: k failures among the last n on one skill.
     pass_score: float = 50.0
     fail_window: int = 3

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from catalog.errors import ConfigError
 from catalog.schema import SkillLevel
@@ -32,7 +32,7 @@ def to_us(ts: datetime) -> int:
 
 def from_us(us: int) -> datetime:
     """Integer microseconds since the epoch as a UTC datetime."""
-    return datetime.fromtimestamp(us // 1_000_000, tz=timezone.utc).replace(microsecond=us % 1_000_000)
+    return _EPOCH + timedelta(microseconds=us)
 
 
 def date_end_us(d: date) -> int:

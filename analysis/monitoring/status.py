@@ -16,7 +16,7 @@ from analysis.monitoring.config import DAY_US, WEEK_US, MonitorThresholds
 from analysis.monitoring.inputs import MentorContact, PlanStep, date_end_us, from_us, to_us
 from analysis.monitoring.state import EVENT_CODE, MenteeState
 from catalog.errors import SkillPathError
-from catalog.schema import Goal
+from catalog.schema import Goal, Mentee
 
 __all__ = [
     "CutError", "GoalProgress", "SkillStruggle", "StalledStep", "MentorStatus", "MenteeStatus", "snapshot",
@@ -93,6 +93,7 @@ class MenteeStatus:
     first_activity_us: int | None
     last_activity_us: int | None
     days_since_activity: float | None
+    usual_gap_days: float | None         # mean gap between the active days of the two windows (2+ days)
     window_counts: tuple[int, ...]       # view, start, complete, dismiss, assess in the engagement window
     assessments: int
     assessments_failed: int
@@ -103,6 +104,9 @@ class MenteeStatus:
     goals: tuple[GoalProgress, ...]
     stalled_steps: tuple[StalledStep, ...]
     mentor: MentorStatus | None
+    minutes_per_week: float | None = None      # the mentee's stated time budget
+    goal_gap_levels: float | None = None       # sum over goals of (goal level - self-assessed level), >= 0
+    mentor_goal_coverage: float | None = None  # share of goal skills the mentor covers
 
     @property
     def at(self):
@@ -115,8 +119,12 @@ class MenteeStatus:
 
 
 def snapshot(state: MenteeState, user_id: str, at_us: int, *, goals: Sequence[Goal] = (),
-             plan: Sequence[PlanStep] = (), mentor: MentorContact | None = None) -> MenteeStatus:
-    """The status of ``state`` at ``at_us``; raises :class:`CutError` if it folded anything later."""
+             plan: Sequence[PlanStep] = (), mentor: MentorContact | None = None,
+             mentee: Mentee | None = None) -> MenteeStatus:
+    """The status of ``state`` at ``at_us``; raises :class:`CutError` if it folded anything later.
+
+    ``mentee`` (its stated time budget and self-assessed levels) adds the profile signals.
+    """
     th = state.th
     if at_us < state.watermark:
         raise CutError(f"status of {user_id!r} asked at {from_us(at_us).isoformat()} but an event at "
@@ -126,8 +134,12 @@ def snapshot(state: MenteeState, user_id: str, at_us: int, *, goals: Sequence[Go
     recent = prev = week = 0
     window = [0] * len(_WINDOW_TYPES)
     codes = [EVENT_CODE[t] for t in _WINDOW_TYPES]
+    lo = hi = None
     for day, row in state.days.items():
         age = t_day - day
+        if age < 2 * w:
+            lo = day if lo is None or day < lo else lo
+            hi = day if hi is None or day > hi else hi
         if age < w:
             recent += 1
             week += age < 7
@@ -138,19 +150,32 @@ def snapshot(state: MenteeState, user_id: str, at_us: int, *, goals: Sequence[Go
     last = state.last_us or None
     struggles = tuple(s for s in (_struggle(skill, rows, th) for skill, rows in state.assess.items()) if s)
     d = state.dismissals
+    mentor_status = _mentor(mentor, at_us)
     return MenteeStatus(
         user_id=user_id, at_us=at_us, active_days_7d=week,
         active_days_per_week=recent * 7.0 / w, active_days_per_week_prev=prev * 7.0 / w,
         first_activity_us=state.first_us or None, last_activity_us=last,
         days_since_activity=None if last is None else (at_us - last) / DAY_US,
+        usual_gap_days=(hi - lo) / (recent + prev - 1) if recent + prev >= 2 else None,
         window_counts=tuple(window), assessments=state.n_assess, assessments_failed=state.n_fail,
         recent_scores=tuple(r[1] for r in state.recent),
         struggles=tuple(sorted(struggles, key=lambda s: (-s.failed, s.skill_id))),
         dismiss_run=len(d), dismiss_run_since_us=d[0] if d else None,
         goals=tuple(_goal(state, g, at_us, th) for g in goals),
         stalled_steps=tuple(s for s in (_step(state, p, at_us, th) for p in plan) if s),
-        mentor=_mentor(mentor, at_us),
+        mentor=mentor_status, **_profile(mentee, goals, mentor_status),
     )
+
+
+def _profile(mentee: Mentee | None, goals: Sequence[Goal], mentor: MentorStatus | None) -> dict:
+    out: dict[str, float | None] = {}
+    if mentee is not None:
+        own = {s.skill_id: s.level for s in mentee.self_levels}
+        out["minutes_per_week"] = None if mentee.minutes_per_week is None else float(mentee.minutes_per_week)
+        out["goal_gap_levels"] = float(sum(max(0, g.level - own.get(g.skill_id, 0)) for g in goals))
+    if mentor is not None and goals:
+        out["mentor_goal_coverage"] = sum(mentor.mentor.covers(g.skill_id) for g in goals) / len(goals)
+    return out
 
 
 def _struggle(skill: str, rows: list[tuple[int, float, str]], th: MonitorThresholds) -> SkillStruggle | None:
@@ -224,7 +249,7 @@ def _mentor(mentor: MentorContact | None, at_us: int) -> MentorStatus | None:
 # ---------------------------------------------------------------------- features
 FEATURE_NAMES: tuple[str, ...] = (
     "active_days_7d", "active_days_per_week", "active_days_per_week_prev", "engagement_trend",
-    "days_since_activity", "tenure_days",
+    "days_since_activity", "usual_gap_days", "tenure_days",
     "views_window", "starts_window", "completes_window", "dismisses_window", "assessments_window",
     "assessments", "assessment_fail_rate", "recent_score_mean", "recent_score_min", "recent_fails",
     "struggling_skills", "worst_skill_failed",
@@ -233,6 +258,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "mean_gain_per_week",
     "stalled_steps", "max_weeks_untouched",
     "has_mentor", "mentor_assignment_age_days", "days_since_mentor_contact",
+    "minutes_per_week", "goal_gap_levels", "mentor_goal_coverage",
 )
 _LATE_CAP = 104.0   # weeks; "never at this pace" is counted as two years late
 
@@ -250,7 +276,7 @@ def feature_vector(s: MenteeStatus, *, fail_window: int = 3, pass_score: float =
     m = s.mentor
     return [
         float(s.active_days_7d), s.active_days_per_week, s.active_days_per_week_prev, s.engagement_trend,
-        days_since, tenure, *map(float, s.window_counts),
+        days_since, _NAN if s.usual_gap_days is None else s.usual_gap_days, tenure, *map(float, s.window_counts),
         float(s.assessments), s.assessments_failed / s.assessments if s.assessments else _NAN,
         sum(scores) / len(scores) if scores else _NAN, min(scores) if scores else _NAN, float(recent_fails),
         float(len(s.struggles)), float(max((x.failed for x in s.struggles), default=0)),
@@ -261,5 +287,6 @@ def feature_vector(s: MenteeStatus, *, fail_window: int = 3, pass_score: float =
         float(len(s.stalled_steps)), max((x.weeks_untouched for x in s.stalled_steps), default=0.0),
         float(m is not None), _NAN if m is None else m.assignment_age_days,
         _NAN if m is None else m.days_since_contact,
+        *(_NAN if x is None else x for x in (s.minutes_per_week, s.goal_gap_levels, s.mentor_goal_coverage)),
     ]
 

@@ -15,6 +15,11 @@ Four causes act on a mentee during the simulation, each through behaviour:
   failing assessments), decaying by 3 % a day, reaches 5: each such day they quit with
   probability 1/4.
 
+Whatever the cause, engagement fades before a mentee leaves: over the last
+``FADE_DAYS`` (28, or half their stay if shorter) their daily chance of a session falls
+linearly to a quarter of its usual value, as clicks fall before a withdrawal in real data (OULAD). A frustration
+quit or leaving on reaching every target comes without that warning.
+
 The outcome at the end: ``completed`` (reached every target), ``dropped`` (left before
 the end without reaching them), ``stalled`` (still there, not done, and gained less than
 0.02 of mastery toward their targets in the last 60 days), else ``active``. The cause of
@@ -34,7 +39,7 @@ from catalog.catalog import Catalog
 from catalog.schema import Mentee, Mentor
 
 __all__ = ["OUTCOME_COLUMNS", "CAUSES", "RiskFactors", "risk_factors", "outcome_frame",
-           "FRUSTRATION_QUIT", "FRUSTRATION_DECAY", "STALL_DAYS"]
+           "FRUSTRATION_QUIT", "FRUSTRATION_DECAY", "QUIT_P", "STALL_DAYS", "FADE_DAYS", "FADE_FLOOR"]
 
 OUTCOME_COLUMNS = ("user_id", "outcome", "cause", "joined_at", "left_at", "mentor_id",
                    "low_time_budget", "goal_too_far", "mentor_mismatch", "frustrated")
@@ -46,6 +51,8 @@ FRUSTRATION_QUIT = 5.0
 FRUSTRATION_DECAY = 0.97
 QUIT_P = 0.25
 STALL_DAYS = 60
+FADE_DAYS = 28
+FADE_FLOOR = 0.25
 STALL_GAIN = 0.02
 
 

@@ -27,7 +27,9 @@ from catalog.schema import EVENT_TYPES, Mentee, Mentor
 from catalog.synth.config import DAY_US, SynthConfig
 from catalog.synth.content import ContentTruth
 from catalog.synth.learning import TrueLearningModel, assessment_score
-from catalog.synth.outcomes import FRUSTRATION_DECAY, FRUSTRATION_QUIT, QUIT_P, STALL_DAYS, RiskFactors, outcome_frame
+from catalog.synth.outcomes import (
+    FADE_DAYS, FADE_FLOOR, FRUSTRATION_DECAY, FRUSTRATION_QUIT, QUIT_P, STALL_DAYS, RiskFactors, outcome_frame,
+)
 from catalog.synth.people import PERSONAS, PeopleTruth
 
 __all__ = ["simulate", "EVENT_SOURCE"]
@@ -142,6 +144,7 @@ class _Sim:
         # Background churn, shortened by the hidden risk factors (catalog/synth/outcomes.py).
         tenure = rng.exponential(60 + 250 * self.motivation) * factors.churn_scale()
         self.leave = self.join + tenure.astype(np.int64) + 1
+        self.fade_days = np.clip((self.leave - self.join) / 2, 1, FADE_DAYS)
         self.frustration = np.zeros(U)       # too-hard dismissals and failed assessments, decaying
         self.frustrated = np.zeros(U, dtype=bool)
         self.frustration_quit = np.zeros(U, dtype=bool)
@@ -348,7 +351,8 @@ class _Sim:
             self._frustration(d, alive)
             if d == max(0, cfg.days - STALL_DAYS):
                 self.mastery_recent = self.mastery.copy()
-            A = np.flatnonzero(alive & (rng.random(U) < self.p_session))
+            fade = np.clip((self.leave - d) / self.fade_days, FADE_FLOOR, 1.0)   # engagement fades before leaving
+            A = np.flatnonzero(alive & (rng.random(U) < self.p_session * fade))
             if len(A):
                 self._session(A, d, day_us, fresh, visible)
             if progress is not None:
