@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from analysis.monitoring.config import DAY_US, WEEK_US, MonitorThresholds
 from analysis.monitoring.inputs import MentorContact, PlanStep, date_end_us, from_us, to_us
@@ -25,14 +25,14 @@ __all__ = [
 
 _NAN = float("nan")
 _WINDOW_TYPES = ("view", "start", "complete", "dismiss", "assess")
+_WINDOW_CODES = tuple(EVENT_CODE[t] for t in _WINDOW_TYPES)
 
 
 class CutError(SkillPathError, ValueError):
     """A status was asked for a time before an event the state has already folded."""
 
 
-@dataclass(frozen=True, slots=True)
-class GoalProgress:
+class GoalProgress(NamedTuple):
     """Progress toward one goal: mastery now, gained per week, and where that pace lands.
 
     ``projected_at`` is None when mastery is not growing (it would never be reached);
@@ -55,8 +55,7 @@ class GoalProgress:
         return f"{self.skill_id}:{self.level}"
 
 
-@dataclass(frozen=True, slots=True)
-class SkillStruggle:
+class SkillStruggle(NamedTuple):
     """``failed`` of the last ``of_last`` assessments on a skill failed; the episode began at ``since_us``."""
 
     skill_id: str
@@ -66,14 +65,12 @@ class SkillStruggle:
     last_score: float
 
 
-@dataclass(frozen=True, slots=True)
-class StalledStep:
+class StalledStep(NamedTuple):
     step: PlanStep
     weeks_untouched: float
 
 
-@dataclass(frozen=True, slots=True)
-class MentorStatus:
+class MentorStatus(NamedTuple):
     mentor: MentorContact
     assigned_us: int
     assignment_age_days: float
@@ -81,9 +78,12 @@ class MentorStatus:
     last_contact_us: int
 
 
-@dataclass(frozen=True, slots=True)
-class MenteeStatus:
-    """Every signal of one mentee at ``at_us`` (see docs/monitoring.md for each)."""
+class MenteeStatus(NamedTuple):
+    """Every signal of one mentee at ``at_us`` (see docs/monitoring.md for each).
+
+    Statuses are named tuples (immutable, compared by value, cheap to build: a call may
+    build ten thousand of them).
+    """
 
     user_id: str
     at_us: int
@@ -131,22 +131,17 @@ def snapshot(state: MenteeState, user_id: str, at_us: int, *, goals: Sequence[Go
                        f"{from_us(state.watermark).isoformat()} was already folded; fold only events up to the cut")
     t_day = at_us // DAY_US
     w = th.engagement_window_days
-    recent = prev = week = 0
-    window = [0] * len(_WINDOW_TYPES)
-    codes = [EVENT_CODE[t] for t in _WINDOW_TYPES]
-    lo = hi = None
-    for day, row in state.days.items():
-        age = t_day - day
-        if age < 2 * w:
-            lo = day if lo is None or day < lo else lo
-            hi = day if hi is None or day > hi else hi
-        if age < w:
-            recent += 1
-            week += age < 7
-            for k, c in enumerate(codes):
-                window[k] += row[c]
-        elif age < 2 * w:
-            prev += 1
+    days = state.days
+    span = [d for d in days if t_day - d < 2 * w]            # active days in the two windows
+    recent_days = [d for d in span if t_day - d < w]
+    recent, prev = len(recent_days), len(span) - len(recent_days)
+    week = sum(1 for d in recent_days if t_day - d < 7)
+    if recent_days:
+        cols = list(zip(*(days[d] for d in recent_days)))
+        window = [sum(cols[c]) for c in _WINDOW_CODES]
+    else:
+        window = [0] * len(_WINDOW_CODES)
+    lo, hi = (min(span), max(span)) if span else (0, 0)
     last = state.last_us or None
     struggles = tuple(s for s in (_struggle(skill, rows, th) for skill, rows in state.assess.items()) if s)
     d = state.dismissals
@@ -174,7 +169,8 @@ def _profile(mentee: Mentee | None, goals: Sequence[Goal], mentor: MentorStatus 
         out["minutes_per_week"] = None if mentee.minutes_per_week is None else float(mentee.minutes_per_week)
         out["goal_gap_levels"] = float(sum(max(0, g.level - own.get(g.skill_id, 0)) for g in goals))
     if mentor is not None and goals:
-        out["mentor_goal_coverage"] = sum(mentor.mentor.covers(g.skill_id) for g in goals) / len(goals)
+        covered = {x.skill_id for x in mentor.mentor.skills}
+        out["mentor_goal_coverage"] = sum(g.skill_id in covered for g in goals) / len(goals)
     return out
 
 
