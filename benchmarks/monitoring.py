@@ -162,6 +162,9 @@ def alert_quality(sw, mastery: pd.DataFrame, every: int, horizon: int) -> dict:
         if dropped[r] and 0 <= left[r] - d <= horizon and r not in first:
             first[r] = d
     leads = [int(left[r] - d) for r, d in first.items()]
+    cause = out.cause.to_numpy()
+    by_cause = {c: {"dropouts": int((cause[evaluated] == c).sum()),
+                    "alerted": int(sum(cause[r] == c for r in first))} for c in sorted(set(cause[evaluated]))}
     stall_rows = np.flatnonzero(stalled)
     stall_hit = {r for r, d in zip(rows.tolist(), days.tolist()) if stalled[r] and d >= cfg.days - 60}
     return {
@@ -172,6 +175,7 @@ def alert_quality(sw, mastery: pd.DataFrame, every: int, horizon: int) -> dict:
         "by_kind": by_kind,
         "dropouts_evaluated": len(evaluated), "dropouts_alerted": len(first),
         "recall_dropouts": len(first) / max(1, len(evaluated)),
+        "recall_by_cause": by_cause,
         "recall_stalls": len(stall_hit) / max(1, len(stall_rows)),
         "lead_days_median": statistics.median(leads) if leads else None,
         "lead_days_quartiles": [float(q) for q in np.percentile(leads, [25, 75])] if leads else None,
@@ -308,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"recall: {q['dropouts_alerted']} of {q['dropouts_evaluated']} dropouts alerted in the {args.horizon} days "
           f"before leaving ({q['recall_dropouts']:.3f}), lead days median {q['lead_days_median']} "
           f"(quartiles {q['lead_days_quartiles']}); stalls alerted in their last 60 days {q['recall_stalls']:.3f}")
+    print("recall by cause: " + ", ".join(f"{c} {v['alerted']}/{v['dropouts']}" for c, v in q["recall_by_cause"].items()))
     for label, r in q["at_risk_model"].items():
         if "auc" not in r:
             print(f"at-risk model ({label}): {r}")
