@@ -20,6 +20,7 @@ from catalog.catalog import Catalog, World
 from catalog.synth.config import DEFAULT_END, SynthConfig
 from catalog.synth.content import make_resources
 from catalog.synth.learning import LearningParams, TrueLearningModel, assessment_score, level_to_mastery
+from catalog.synth.outcomes import CAUSES, OUTCOME_COLUMNS, risk_factors
 from catalog.synth.people import make_mentees, make_mentors
 from catalog.synth.simulate import EVENT_SOURCE, simulate
 from catalog.synth.skills_data import build_skills, skill_specs
@@ -27,6 +28,7 @@ from catalog.synth.skills_data import build_skills, skill_specs
 __all__ = [
     "SynthConfig", "SynthWorld", "generate", "TrueLearningModel", "LearningParams",
     "assessment_score", "level_to_mastery", "DEFAULT_END", "EVENT_SOURCE", "TRUTH_COLUMNS",
+    "OUTCOME_COLUMNS", "CAUSES",
 ]
 
 TRUTH_COLUMNS = ("user_id", "skill_id", "mastery_start", "mastery_end")
@@ -39,14 +41,19 @@ class SynthWorld:
     """A generated world: the public part (``world``, ``events``) and the hidden ``truth``.
 
     ``truth`` has one row per (mentee, skill) with the true mastery in [0, 1] at the
-    start and at the end of the simulated period. It is for evaluation only: never
-    train on it.
+    start and at the end of the simulated period. ``outcomes`` has one row per mentee
+    (:data:`OUTCOME_COLUMNS`): completed, dropped, stalled or active, the cause, when
+    they joined and left, and their mentor (``catalog/synth/outcomes.py``). Both are for
+    evaluation only: never train a model on ``truth``; ``outcomes`` are the labels of
+    the at-risk model and of the alert evaluation, and ``mentor_id`` is what a platform
+    would know anyway.
     """
 
     world: World
     events: pd.DataFrame
     truth: pd.DataFrame
     config: SynthConfig
+    outcomes: pd.DataFrame | None = None
 
     def learning_model(self, params: LearningParams | None = None) -> TrueLearningModel:
         """The true learning model over this world's catalog (the one the simulation used)."""
@@ -76,8 +83,10 @@ def generate(config: SynthConfig | None = None, *, progress: Progress | None = N
     if progress:
         progress("world", 3, 3)
     model = TrueLearningModel.from_catalog(cat)
-    events, mastery_end = simulate(cat, mentees, people, content, model, config, rngs["simulation"],
-                                   progress=progress)
+    factors = risk_factors(cat, mentees, mentors, people.mastery, people.target, rngs["outcomes"])
+    events, mastery_end, outcomes = simulate(cat, mentees, people, content, model, config, rngs["simulation"],
+                                             mentors=mentors, factors=factors, outcome_rng=rngs["outcomes"],
+                                             progress=progress)
     n_users, n_skills = mastery_end.shape
     truth = pd.DataFrame({
         "user_id": np.repeat(np.array([m.user_id for m in mentees], dtype=object), n_skills),
@@ -85,4 +94,4 @@ def generate(config: SynthConfig | None = None, *, progress: Progress | None = N
         "mastery_start": people.mastery.ravel(),
         "mastery_end": mastery_end.ravel(),
     })
-    return SynthWorld(world=world, events=events, truth=truth, config=config)
+    return SynthWorld(world=world, events=events, truth=truth, config=config, outcomes=outcomes)

@@ -16,7 +16,8 @@ DEFAULT_END = datetime(2026, 11, 1, tzinfo=timezone.utc)
 DAY_US = 86_400_000_000
 
 # Independent random streams, so changing one size does not reshuffle everything else.
-_STREAMS = ("skills", "content", "people", "simulation")
+# New streams go last: SeedSequence children are numbered, so the earlier ones stay the same.
+_STREAMS = ("skills", "content", "people", "simulation", "outcomes")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -23,10 +23,13 @@ from numpy.typing import NDArray
 
 from catalog.catalog import Catalog
 from catalog.freshness import freshness, resolve_half_lives
-from catalog.schema import EVENT_TYPES, Mentee
+from catalog.schema import EVENT_TYPES, Mentee, Mentor
 from catalog.synth.config import DAY_US, SynthConfig
 from catalog.synth.content import ContentTruth
 from catalog.synth.learning import TrueLearningModel, assessment_score
+from catalog.synth.outcomes import (
+    FADE_DAYS, FADE_FLOOR, FRUSTRATION_DECAY, FRUSTRATION_QUIT, QUIT_P, STALL_DAYS, RiskFactors, outcome_frame,
+)
 from catalog.synth.people import PERSONAS, PeopleTruth
 
 __all__ = ["simulate", "EVENT_SOURCE"]
@@ -86,8 +89,10 @@ class _Sim:
     """State of one simulation run; ``run`` advances it day by day."""
 
     def __init__(self, cat: Catalog, mentees: list[Mentee], people: PeopleTruth, content: ContentTruth,
-                 model: TrueLearningModel, config: SynthConfig, rng: np.random.Generator) -> None:
+                 model: TrueLearningModel, config: SynthConfig, rng: np.random.Generator,
+                 factors: RiskFactors, outcome_rng: np.random.Generator) -> None:
         self.cat, self.model, self.config, self.rng = cat, model, config, rng
+        self.factors, self.outcome_rng = factors, outcome_rng
         U, I, S = len(mentees), cat.n_items, cat.n_skills
         self.ev = _Events()
         # Items.
@@ -136,7 +141,15 @@ class _Sim:
         self.curiosity = aff[people.persona]
         days = config.days
         self.join = np.where(rng.random(U) < 0.35, 0, rng.integers(0, days, U))
-        self.leave = self.join + rng.exponential(60 + 250 * self.motivation).astype(np.int64) + 1
+        # Background churn, shortened by the hidden risk factors (catalog/synth/outcomes.py).
+        tenure = rng.exponential(60 + 250 * self.motivation) * factors.churn_scale()
+        self.leave = self.join + tenure.astype(np.int64) + 1
+        self.fade_days = np.clip((self.leave - self.join) / 2, 1, FADE_DAYS)
+        self.frustration = np.zeros(U)       # too-hard dismissals and failed assessments, decaying
+        self.frustrated = np.zeros(U, dtype=bool)
+        self.frustration_quit = np.zeros(U, dtype=bool)
+        self.completed = np.zeros(U, dtype=bool)
+        self.mastery_recent = self.mastery.copy()   # snapshot STALL_DAYS before the end
         self.p_session = np.clip(0.012 + 0.15 * self.motivation * np.minimum(1.0, self.minutes / 300), 0, 0.5)
         self.seen = np.zeros((U, I), dtype=bool)   # started or dismissed: not shown again
         self.n_complete = np.zeros(I)
@@ -169,6 +182,7 @@ class _Sim:
             mm = self.mastery[users[a], self.prim[items[a]]]
             score = assessment_score(mm, self.prim_level[items[a]], rng)
             self.ev.add(users[a], items[a], "assess", ts[a] + 60 * SEC, score)
+            np.add.at(self.frustration, users[a][score < 50], 1.0)
 
     def _due(self, d: int, day_us: int, fresh) -> None:
         """Finish (or abandon) long items due today, one round per repeated mentee."""
@@ -225,6 +239,7 @@ class _Sim:
         done = gap_t.max(axis=1) < 0.02
         quit_ = done & (rng.random(len(A)) < 0.5)  # goals reached: half of them leave
         self.leave[A[quit_]] = d
+        self.completed[A[done]] = True
         A, m, gap_t = A[~quit_], m[~quit_], gap_t[~quit_]
         if len(A) == 0:
             return
@@ -277,6 +292,9 @@ class _Sim:
         logit = (1.2 + 0.5 * self.quality[it] - 6 * np.clip(tg - 0.3, 0, None) - 5 * np.clip(-tg - 0.1, 0, None)
                  - 1.5 * self.stale_w[self.prim[it]] * (1 - f) - 0.4 * np.clip(np.log(self.dur[it] / 60), 0, None))
         ok = rng.random(n) < _sigmoid(logit)
+        too_hard = tg > 0.25
+        hard = (skip_dismiss | drop | (start & ~ok)) & too_hard
+        np.add.at(self.frustration, A[hard], 1.0)
         long_ = start & (self.dur[it] > _LONG_MINUTES)
         short = start & ~long_
         frac = np.where(ok, rng.uniform(0.8, 1.3, n), rng.uniform(0.1, 0.6, n))
@@ -299,6 +317,28 @@ class _Sim:
             clock[long_] += 30 * 60 * SEC
             budget[long_] -= 30.0
 
+    def _frustration(self, d: int, alive) -> None:
+        """Frustration decays; a mentee over the bar may quit today (draws from the outcome stream)."""
+        self.frustration *= FRUSTRATION_DECAY
+        over = alive & (self.frustration >= FRUSTRATION_QUIT) & ~self.completed
+        self.frustrated |= over
+        quit_ = np.flatnonzero(over)
+        if len(quit_):
+            quit_ = quit_[self.outcome_rng.random(len(quit_)) < QUIT_P]
+            self.leave[quit_] = d
+            self.frustration_quit[quit_] = True
+
+    def outcomes(self, mentees: list[Mentee], mentors: list[Mentor]):
+        cfg = self.config
+        gap_now = np.clip(self.target - self.mastery, 0, None)
+        done_now = gap_now.max(axis=1) < 0.02
+        gap_then = np.clip(self.target - self.mastery_recent, 0, None)
+        return outcome_frame(mentees, mentors, self.factors, join=self.join, leave=self.leave,
+                             completed=self.completed | (done_now & (self.leave >= cfg.days)),
+                             frustration_quit=self.frustration_quit, frustrated=self.frustrated,
+                             gain_recent=(gap_then - gap_now).sum(axis=1), days=cfg.days,
+                             start_us=cfg.start_us, day_us=DAY_US)
+
     def run(self, progress: Callable[[str, int, int], None] | None) -> None:
         cfg, rng = self.config, self.rng
         U = len(self.mastery)
@@ -308,7 +348,11 @@ class _Sim:
             visible = (self.pub_us <= day_us) & (self.deact > day_us)
             self._due(d, day_us, fresh)
             alive = (self.join <= d) & (d < self.leave)
-            A = np.flatnonzero(alive & (rng.random(U) < self.p_session))
+            self._frustration(d, alive)
+            if d == max(0, cfg.days - STALL_DAYS):
+                self.mastery_recent = self.mastery.copy()
+            fade = np.clip((self.leave - d) / self.fade_days, FADE_FLOOR, 1.0)   # engagement fades before leaving
+            A = np.flatnonzero(alive & (rng.random(U) < self.p_session * fade))
             if len(A):
                 self._session(A, d, day_us, fresh, visible)
             if progress is not None:
@@ -317,10 +361,11 @@ class _Sim:
 
 def simulate(cat: Catalog, mentees: list[Mentee], people: PeopleTruth, content: ContentTruth,
              model: TrueLearningModel, config: SynthConfig, rng: np.random.Generator, *,
+             mentors: list[Mentor], factors: RiskFactors, outcome_rng: np.random.Generator,
              progress: Callable[[str, int, int], None] | None = None,
-             ) -> tuple[pd.DataFrame, NDArray[np.float64]]:
-    """Run the simulation; returns the events frame and the final true mastery (mentees x skills)."""
-    sim = _Sim(cat, mentees, people, content, model, config, rng)
+             ) -> tuple[pd.DataFrame, NDArray[np.float64], pd.DataFrame]:
+    """Run the simulation; returns the events, the final true mastery (mentees x skills) and the outcomes."""
+    sim = _Sim(cat, mentees, people, content, model, config, rng, factors, outcome_rng)
     sim.run(progress)
     user_ids = np.array([m.user_id for m in mentees], dtype=object)
-    return sim.ev.frame(user_ids, cat.items.ids, config.end_us), sim.mastery
+    return sim.ev.frame(user_ids, cat.items.ids, config.end_us), sim.mastery, sim.outcomes(mentees, mentors)

@@ -15,13 +15,18 @@ from catalog.errors import ConfigError
 from catalog.eventlog import EventLog
 from catalog.writers import atomic_write_parquet, save_world
 
-__all__ = ["EVENT_BATCH", "SaveReport", "existing_outputs", "save_synth", "truth_path", "events_parquet_path"]
+__all__ = ["EVENT_BATCH", "SaveReport", "existing_outputs", "save_synth", "truth_path", "outcomes_path",
+           "events_parquet_path"]
 
 EVENT_BATCH = 5_000
 
 
 def truth_path(dd: DataDir) -> Path:
     return dd.truth / "mastery.parquet"
+
+
+def outcomes_path(dd: DataDir) -> Path:
+    return dd.truth / "outcomes.parquet"
 
 
 def events_parquet_path(dd: DataDir) -> Path:
@@ -45,7 +50,7 @@ class SaveReport:
 def existing_outputs(dd: DataDir) -> list[Path]:
     """Files a new world would replace (world CSVs, event log, an imported events Parquet, truth)."""
     candidates = [dd.skills, dd.resources, dd.mentees, dd.mentors, *_event_log_files(dd),
-                  events_parquet_path(dd), truth_path(dd)]
+                  events_parquet_path(dd), truth_path(dd), outcomes_path(dd)]
     return [p for p in candidates if p.exists()]
 
 
@@ -68,6 +73,8 @@ def save_synth(sw, dd: DataDir, *, replace: bool = False, batch_size: int = EVEN
             p.unlink()
     save_world(sw.world, dd)
     atomic_write_parquet(sw.truth, truth_path(dd))
+    if sw.outcomes is not None:
+        atomic_write_parquet(sw.outcomes, outcomes_path(dd))
     events = sw.events
     total = len(events)
     accepted = duplicates = 0

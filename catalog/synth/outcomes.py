@@ -1,0 +1,134 @@
+"""Hidden outcomes of the synthetic world: who drops out or stalls, and why.
+
+Four causes act on a mentee during the simulation, each through behaviour:
+
+- ``low_time_budget``: under 90 minutes a week; sessions are short and progress slow,
+  and they give up sooner (their churn time is scaled by 0.55);
+- ``goal_too_far``: the total gap between where they start and what their goals need
+  (prerequisites included) is in the top fifth of the cohort (churn time x 0.6);
+- ``mentor_mismatch``: their mentor (assigned at random, three in four from mentors who
+  share a domain with their goals) shares none (churn time x 0.7);
+
+  (the scales are then divided by their cohort mean, so mentees without a factor stay
+  longer and the world's total activity changes little);
+- ``content_too_hard``: frustration (dismissing content that is too hard for them,
+  failing assessments), decaying by 3 % a day, reaches 5: each such day they quit with
+  probability 1/4.
+
+Whatever the cause, engagement fades before a mentee leaves: over the last
+``FADE_DAYS`` (28, or half their stay if shorter) their daily chance of a session falls
+linearly to a quarter of its usual value, as clicks fall before a withdrawal in real data (OULAD). A frustration
+quit or leaving on reaching every target comes without that warning.
+
+The outcome at the end: ``completed`` (reached every target), ``dropped`` (left before
+the end without reaching them), ``stalled`` (still there, not done, and gained less than
+0.02 of mastery toward their targets in the last 60 days), else ``active``. The cause of
+a drop or a stall is the strongest cause present (a frustration quit is always
+``content_too_hard``), else ``motivation`` (the background churn every mentee has).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from catalog.catalog import Catalog
+from catalog.schema import Mentee, Mentor
+
+__all__ = ["OUTCOME_COLUMNS", "CAUSES", "RiskFactors", "risk_factors", "outcome_frame",
+           "FRUSTRATION_QUIT", "FRUSTRATION_DECAY", "QUIT_P", "STALL_DAYS", "FADE_DAYS", "FADE_FLOOR"]
+
+OUTCOME_COLUMNS = ("user_id", "outcome", "cause", "joined_at", "left_at", "mentor_id",
+                   "low_time_budget", "goal_too_far", "mentor_mismatch", "frustrated")
+# Strongest first: the order in which a cause is named when several are present.
+CAUSES = ("content_too_hard", "low_time_budget", "goal_too_far", "mentor_mismatch", "motivation")
+_CHURN_SCALE = {"low_time_budget": 0.55, "goal_too_far": 0.6, "mentor_mismatch": 0.7}
+LOW_MINUTES = 90
+FRUSTRATION_QUIT = 5.0
+FRUSTRATION_DECAY = 0.97
+QUIT_P = 0.25
+STALL_DAYS = 60
+FADE_DAYS = 28
+FADE_FLOOR = 0.25
+STALL_GAIN = 0.02
+
+
+@dataclass(frozen=True)
+class RiskFactors:
+    """Per-mentee hidden risk factors and the mentor each is assigned (-1: none)."""
+
+    low_time_budget: NDArray[np.bool_]
+    goal_too_far: NDArray[np.bool_]
+    mentor_mismatch: NDArray[np.bool_]
+    mentor: NDArray[np.int64]
+
+    def churn_scale(self) -> NDArray[np.float64]:
+        """Multiplier of each mentee's background churn time, with mean 1 over the cohort.
+
+        Mentees with risk factors leave sooner and the others later, so the world keeps
+        about the same amount of activity as without the factors.
+        """
+        s = np.ones(len(self.mentor))
+        for name, k in _CHURN_SCALE.items():
+            s = np.where(getattr(self, name), s * k, s)
+        return s / s.mean() if len(s) else s
+
+
+def _domains(cat: Catalog, skills) -> set[str]:
+    return {cat.skills[s].domain for s in skills}
+
+
+def risk_factors(cat: Catalog, mentees: list[Mentee], mentors: list[Mentor], mastery: NDArray[np.float64],
+                 target: NDArray[np.float64], rng: np.random.Generator) -> RiskFactors:
+    """Draw mentor assignments and derive the static risk factors (independent of the simulation stream)."""
+    n = len(mentees)
+    minutes = np.array([m.minutes_per_week or 120 for m in mentees])
+    gap = np.clip(target - mastery, 0, None).sum(axis=1)
+    too_far = gap > np.quantile(gap, 0.8) if n else np.zeros(0, bool)
+    mentor = np.full(n, -1, dtype=np.int64)
+    mismatch = np.zeros(n, dtype=bool)
+    if mentors:
+        mentor_dom = [_domains(cat, [s.skill_id for s in m.skills]) for m in mentors]
+        pick_matching = rng.random(n) < 0.75
+        pick = rng.random(n)
+        for u, m in enumerate(mentees):
+            goal_dom = _domains(cat, [g.skill_id for g in m.goals])
+            fits = [k for k, d in enumerate(mentor_dom) if d & goal_dom]
+            pool = fits if (pick_matching[u] and fits) else range(len(mentors))
+            mentor[u] = list(pool)[int(pick[u] * len(pool))]
+            mismatch[u] = not (mentor_dom[mentor[u]] & goal_dom)
+    return RiskFactors(minutes < LOW_MINUTES, too_far, mismatch, mentor)
+
+
+def outcome_frame(mentees: list[Mentee], mentors: list[Mentor], factors: RiskFactors, *, join: NDArray[np.int64],
+                  leave: NDArray[np.int64], completed: NDArray[np.bool_], frustration_quit: NDArray[np.bool_],
+                  frustrated: NDArray[np.bool_], gain_recent: NDArray[np.float64], days: int,
+                  start_us: int, day_us: int) -> pd.DataFrame:
+    """The hidden outcome table (:data:`OUTCOME_COLUMNS`), one row per mentee."""
+    left = leave < days
+    dropped = left & ~completed
+    stalled = ~left & ~completed & (gain_recent < STALL_GAIN)
+    outcome = np.where(completed, "completed", np.where(dropped, "dropped", np.where(stalled, "stalled", "active")))
+    cause = np.full(len(mentees), "", dtype=object)
+    named = np.zeros(len(mentees), dtype=bool)
+    present = {"content_too_hard": frustration_quit | (stalled & frustrated),
+               "low_time_budget": factors.low_time_budget, "goal_too_far": factors.goal_too_far,
+               "mentor_mismatch": factors.mentor_mismatch}
+    for c in CAUSES[:-1]:
+        hit = (dropped | stalled) & ~named & present[c]
+        cause[hit] = c
+        named |= hit
+    cause[(dropped | stalled) & ~named] = "motivation"
+    ts = lambda d: pd.to_datetime(start_us + d.astype(np.int64) * day_us, unit="us", utc=True)  # noqa: E731
+    return pd.DataFrame({
+        "user_id": np.array([m.user_id for m in mentees], dtype=object),
+        "outcome": outcome.astype(object), "cause": cause,
+        "joined_at": ts(join).astype("datetime64[us, UTC]"),
+        "left_at": ts(np.minimum(leave, days)).where(left).astype("datetime64[us, UTC]"),
+        "mentor_id": np.array([mentors[k].mentor_id if k >= 0 else "" for k in factors.mentor], dtype=object),
+        "low_time_budget": factors.low_time_budget, "goal_too_far": factors.goal_too_far,
+        "mentor_mismatch": factors.mentor_mismatch, "frustrated": frustrated,
+    })
