@@ -1,6 +1,6 @@
 """Learning paths for the service: ``POST /path``, ``/recommend`` in mode ``path``, ``GET /skills/{id}``.
 
-A thin layer over the pure :mod:`recommender.pathing`: it supplies what the planner
+A thin layer over the pure :mod:`recommender.paths.answers`: it supplies what the planner
 takes from the serving side (the mentee's events from the log, the served model's
 scores of the mentee's folded-in vector over all items, today's freshness, the clock),
 maps errors to request fields, and names a mentor for each step: the mentee's own
@@ -22,7 +22,7 @@ from catalog.catalog import World
 from catalog.errors import ConfigError, UnknownSkillError, UnknownUserError
 from catalog.schema import Mentee
 from recommender.matching import Need, rank_mentors
-from recommender.pathing import next_up_view, path_view, skill_view
+from recommender.paths.answers import next_up_view, path_view, skill_view
 from serving.errors import FieldError
 from serving.schemas import RecommendedItem, RecommendRequest, RecommendResponse
 from serving.schemas_paths import PathRequest, PathResponse, SkillResponse, StepMentor

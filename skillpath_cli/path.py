@@ -1,6 +1,6 @@
 """``skillpath path`` (a mentee's learning path) and ``skillpath skills show`` (one skill).
 
-Thin wrappers around :mod:`recommender.pathing`: load the world and events, get a score
+Thin wrappers around :mod:`recommender.paths.answers`: load the world and events, get a score
 vector (a trained model in DATA_DIR/models if there is one, else popularity from the
 event log), call the core, print.
 """
@@ -143,7 +143,7 @@ def path(ctx: click.Context, user_id: str, goal_specs: tuple[str, ...], max_step
     """
     from catalog.freshness import catalog_freshness
     from catalog.loaders import load_world
-    from recommender.pathing import parse_goal_spec, path_view
+    from recommender.paths.answers import parse_goal_spec, path_view
 
     dd = DataDir(data_dir(ctx))
     now = as_of or _today_utc()
@@ -151,7 +151,7 @@ def path(ctx: click.Context, user_id: str, goal_specs: tuple[str, ...], max_step
     world = load_world(dd)
     mentee = world.mentee(user_id)  # unknown mentee: fail before reading any events
     if goals is not None:  # validate goals before the (slower) scoring
-        from recommender.pathing import resolve_goals
+        from recommender.paths.answers import resolve_goals
 
         resolve_goals(mentee, world.catalog, goals)
     scores, mine, source = _scores(dd, world, user_id, model_path, now)
@@ -197,7 +197,7 @@ def show(ctx: click.Context, skill_id: str, fmt: str) -> None:
     """SKILL_ID with its direct prerequisites (the level each must reach first), the skills
     that depend on it (and the level they need), and how many active resources teach it."""
     from catalog.loaders import load_world
-    from recommender.pathing import skill_view
+    from recommender.paths.answers import skill_view
 
     dd = DataDir(data_dir(ctx))
     if not dd.root.is_dir():

@@ -21,8 +21,8 @@ from catalog.catalog import Catalog
 from catalog.errors import ConfigError
 from catalog.schema import Mentee
 from recommender.mastery import MasteryModel, MasteryState
-from recommender.paths import LearningPath, plan_path
-from recommender.progress import DEFAULT_CREDIT, CompletionCredit, progress_from_events
+from recommender.paths.planner import LearningPath, plan_path
+from recommender.paths.credit import DEFAULT_CREDIT, CompletionCredit, progress_from_events
 
 __all__ = ["DEFAULT_MINUTES_PER_WEEK", "DEFAULT_PASS_SCORE", "PLANNING_THRESHOLD", "History", "mentee_history",
            "failed_assessments", "progress_levels", "rebuild_state", "replan"]
@@ -85,7 +85,7 @@ def progress_levels(history: History, catalog: Catalog, start: MasteryState, *,
     Mastery moves little on a completion (it is weak evidence); without some credit a
     re-plan would keep offering material at the level just studied. Starting from
     ``start`` (the state before any event), each completion moves the skill a fraction of a
-    level by :class:`recommender.progress.CompletionCredit` (level fit and duration; never
+    level by :class:`recommender.paths.credit.CompletionCredit` (level fit and duration; never
     past the item's level) and a failed assessment at level L caps it at L - 1. Only skills
     whose whole level moved are returned.
     """

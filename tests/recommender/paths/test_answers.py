@@ -1,4 +1,4 @@
-"""The path service views (recommender.pathing) and score vectors (recommender.item_scores)."""
+"""The path service views (recommender.paths.answers) and score vectors (recommender.item_scores)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from catalog.schema import EVENT_COLUMNS, Goal, empty_events
 from recommender.interactions import build_id_maps, build_interactions
 from recommender.item_scores import align_to_catalog, model_scores, popularity_scores
 from recommender.models import make_model
-from recommender.pathing import next_up_view, parse_goal_spec, path_view, resolve_goals, skill_view
+from recommender.paths.answers import next_up_view, parse_goal_spec, path_view, resolve_goals, skill_view
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 1, tzinfo=UTC)

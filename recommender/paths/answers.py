@@ -2,7 +2,7 @@
 
 :func:`path_view` validates what a request may get wrong (the mentee, goal skills and
 levels, ``max_steps``, ``minutes_per_week``, array shapes), rebuilds the mentee's mastery
-from their events, plans with :func:`recommender.replan.replan` and returns plain
+from their events, plans with :func:`recommender.paths.replan.replan` and returns plain
 ``dict``/``list``/``str``/``int``/``float`` values only, so an endpoint can return it as it
 is. :func:`next_up_view` is the first few steps (``/recommend`` in mode ``path``);
 :func:`skill_view` describes one skill with its prerequisites and dependents.
@@ -25,8 +25,8 @@ from catalog.catalog import Catalog, World
 from catalog.errors import ConfigError, UnknownSkillError
 from catalog.schema import DEFAULT_PREREQ_LEVEL, MAX_LEVEL, MIN_LEVEL, Goal, Mentee
 from recommender.mastery import MasteryModel, MasteryState
-from recommender.paths import LearningPath
-from recommender.replan import DEFAULT_MINUTES_PER_WEEK, replan
+from recommender.paths.planner import LearningPath
+from recommender.paths.replan import DEFAULT_MINUTES_PER_WEEK, replan
 
 __all__ = [
     "DEFAULT_GOAL_LEVEL",
@@ -205,8 +205,8 @@ def path_view(world: World, events: pd.DataFrame, *, user_id: str, scores: NDArr
         Any model's scores for this mentee (NaN = never recommend) and freshness in [0, 1].
     goals : ``[(skill, level or None)]`` or :class:`Goal`\\ s; default the mentee's goals.
     max_steps : 1-50. ``minutes_per_week`` : default the mentee's, else 120.
-    credit_completed : see :func:`recommender.replan.replan` (True: partial credit for
-        completed work, :data:`recommender.progress.DEFAULT_CREDIT`; False: levels from BKT
+    credit_completed : see :func:`recommender.paths.replan.replan` (True: partial credit for
+        completed work, :data:`recommender.paths.credit.DEFAULT_CREDIT`; False: levels from BKT
         mastery alone; ``docs/paths_eval.md``).
 
     Returns
