@@ -40,7 +40,7 @@ from serving.errors import FieldError
 from serving.mentors_view import MentorsView
 from serving.paths_view import PathsView
 from serving.reasons import CoCompletion
-from serving.registry import LocalModelSource, MlflowModelSource, ModelSource, default_tracking_uri
+from training.registry import ModelSource, model_source_from_settings
 from serving.schemas import (
     EventsRequest, EventsResponse, RecommendRequest, RecommendResponse, ReloadResponse,
     SimilarItem, SimilarResponse,
@@ -61,15 +61,6 @@ _DEFAULT_GOAL_LEVEL = 3
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def model_source_from_settings(settings: Settings, *, model_dir: str | Path | None = None) -> ModelSource:
-    """A local directory if one is given, else the MLflow registry (embedded store by default)."""
-    if model_dir:
-        return LocalModelSource(model_dir)
-    dd = DataDir(settings.data_dir)
-    uri = settings.tracking.uri or default_tracking_uri(dd.root)
-    return MlflowModelSource(uri, name=settings.tracking.registered_model, cache_dir=dd.models / "registry-cache")
 
 
 def cold_half_life(model: object) -> float | None:

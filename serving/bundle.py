@@ -26,7 +26,7 @@ from recommender.models.factor import FactorRecommender
 from recommender.scoring import ScoringIndex, log_freshness
 from recommender.topk import ItemMask
 from serving.reasons import ItemTexts
-from serving.registry import LoadedModel
+from training.registry import LoadedModel
 
 __all__ = ["CatalogView", "ModelBundle", "verify_model"]
 
