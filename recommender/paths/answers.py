@@ -1,106 +1,38 @@
-"""The path service: one mentee's learning path as a JSON-ready answer, for the API and the CLI.
+"""A mentee's learning path as a JSON-ready answer, for the API and the CLI.
 
-:func:`path_view` validates what a request may get wrong (the mentee, goal skills and
-levels, ``max_steps``, ``minutes_per_week``, array shapes), rebuilds the mentee's mastery
-from their events, plans with :func:`recommender.paths.replan.replan` and returns plain
+:func:`path_view` validates what a request may get wrong (``max_steps``,
+``minutes_per_week``, array shapes, a mentee with nothing to plan for), plans with
+:func:`recommender.paths.replan.replan` from the mentee's context (events and mastery
+from :class:`recommender.context.MenteeContext`) and returns plain
 ``dict``/``list``/``str``/``int``/``float`` values only, so an endpoint can return it as it
 is. :func:`next_up_view` is the first few steps (``/recommend`` in mode ``path``);
 :func:`skill_view` describes one skill with its prerequisites and dependents.
 
-Pure: the caller passes the events, a model's score vector, freshness and ``now``.
+Pure: the caller passes the context (with ``now``), a model's score vector and freshness.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
-from catalog.catalog import Catalog, World
-from catalog.errors import ConfigError, UnknownSkillError
-from catalog.schema import DEFAULT_PREREQ_LEVEL, MAX_LEVEL, MIN_LEVEL, Goal, Mentee
+from catalog.catalog import Catalog
+from catalog.errors import ConfigError, UnknownUserError
+from catalog.schema import MAX_LEVEL, MIN_LEVEL, Goal
+from recommender.context import MenteeContext
 from recommender.mastery import MasteryModel, MasteryState
 from recommender.paths.planner import LearningPath
 from recommender.paths.replan import DEFAULT_MINUTES_PER_WEEK, replan
 
-__all__ = [
-    "DEFAULT_GOAL_LEVEL",
-    "MAX_PATH_STEPS",
-    "MAX_NEXT_UP",
-    "GoalSpec",
-    "parse_goal_spec",
-    "resolve_goals",
-    "path_view",
-    "next_up_view",
-    "skill_view",
-]
+__all__ = ["MAX_PATH_STEPS", "MAX_NEXT_UP", "path_view", "next_up_view", "skill_view"]
 
-DEFAULT_GOAL_LEVEL = DEFAULT_PREREQ_LEVEL  # "working knowledge" when a goal names no level
 MAX_PATH_STEPS = 50
 MAX_NEXT_UP = 5
 MAX_MINUTES_PER_WEEK = 7 * 24 * 60
-
-# A goal as a request gives it: (skill, level) or (skill, None) = "the mentee's level, else 3".
-GoalSpec = tuple[str, int | None]
-
-
-def parse_goal_spec(text: str) -> GoalSpec:
-    """``"ml:4"`` -> ``("ml", 4)``; ``"ml"`` -> ``("ml", None)``. ConfigError on a bad level."""
-    skill, sep, level = text.strip().partition(":")
-    skill = skill.strip()
-    if not skill:
-        raise ConfigError(f"goal {text!r}: give SKILL or SKILL:LEVEL, e.g. ml:4")
-    if not sep:
-        return skill, None
-    try:
-        lv = int(level)
-    except ValueError:
-        raise ConfigError(f"goal {text!r}: level {level!r} is not a whole number {MIN_LEVEL}-{MAX_LEVEL}") from None
-    return skill, _check_goal_level(skill, lv)
-
-
-def _check_goal_level(skill: str, level: int) -> int:
-    if isinstance(level, bool) or not MIN_LEVEL <= int(level) <= MAX_LEVEL:
-        raise ConfigError(f"goal {skill}: level {level!r} must be {MIN_LEVEL}-{MAX_LEVEL}")
-    return int(level)
-
-
-def resolve_goals(mentee: Mentee, catalog: Catalog,
-                  goals: Iterable[GoalSpec | Goal] | None = None) -> tuple[Goal, ...]:
-    """The goals to plan for: the mentee's stored goals, or ``goals`` validated.
-
-    A goal without a level takes the mentee's stored level for that skill, else
-    :data:`DEFAULT_GOAL_LEVEL`. Every unknown skill is named in one
-    :class:`UnknownSkillError`; a level outside 1-5 is a :class:`ConfigError`; a mentee
-    with no goals and none given is a :class:`ConfigError` (there is nothing to plan for).
-    """
-    if goals is None:
-        out = tuple(g for g in mentee.goals if g.skill_id in catalog.skill_ids)
-        if not out:
-            raise ConfigError(f"mentee {mentee.user_id!r} has no goals; pass goals explicitly (SKILL:LEVEL)")
-        return out
-    specs = [(g.skill_id, g.level) if isinstance(g, Goal) else (str(g[0]), g[1]) for g in goals]
-    if not specs:
-        raise ConfigError("an explicit goal list must name at least one skill")
-    unknown = list(dict.fromkeys(s for s, _ in specs if s not in catalog.skill_ids))
-    if unknown:
-        raise UnknownSkillError(unknown, "see `skillpath skills show SKILL_ID` or the skills file")
-    stored = {g.skill_id: g for g in mentee.goals}
-    out_goals: list[Goal] = []
-    for skill, level in specs:
-        if level is None:
-            lv = stored[skill].level if skill in stored else DEFAULT_GOAL_LEVEL
-        else:
-            lv = _check_goal_level(skill, level)
-        deadline = stored[skill].deadline if skill in stored else None
-        out_goals.append(Goal(skill, lv, deadline))
-    return tuple(out_goals)
-
 
 def _check_array(name: str, a: NDArray[np.floating], n: int) -> NDArray[np.float64]:
     arr = np.asarray(a, dtype=np.float64)
@@ -140,40 +72,40 @@ def _step_dict(n: int, step: Any, catalog: Catalog) -> dict[str, Any]:
     }
 
 
-def _plan(world: World, events: pd.DataFrame, *, user_id: str, scores: NDArray[np.floating],
-          freshness: NDArray[np.floating], now: datetime, goals: Iterable[GoalSpec | Goal] | None,
+def _plan(ctx: MenteeContext, *, scores: NDArray[np.floating], freshness: NDArray[np.floating],
           max_steps: int, minutes_per_week: int | None, horizon_weeks: int, prerequisites: bool,
-          mastery_model: MasteryModel | None, credit_completed: bool = True) -> tuple[Mentee, tuple[Goal, ...], int, MasteryState, LearningPath]:
+          mastery_model: MasteryModel | None, credit_completed: bool) -> tuple[int, MasteryState, LearningPath]:
     if isinstance(max_steps, bool) or not 1 <= int(max_steps) <= MAX_PATH_STEPS:
         raise ConfigError(f"max_steps must be 1-{MAX_PATH_STEPS}, got {max_steps!r}")
     if minutes_per_week is not None and not 1 <= int(minutes_per_week) <= MAX_MINUTES_PER_WEEK:
         raise ConfigError(f"minutes_per_week must be 1-{MAX_MINUTES_PER_WEEK}, got {minutes_per_week!r}")
     if isinstance(horizon_weeks, bool) or not 1 <= int(horizon_weeks) <= 520:
         raise ConfigError(f"horizon_weeks must be 1-520, got {horizon_weeks!r}")
-    if now.tzinfo is None:
-        raise ConfigError(f"now {now!r} must be timezone-aware (UTC)")
-    cat = world.catalog
-    mentee = world.mentee(user_id)
-    resolved = resolve_goals(mentee, cat, goals)
+    if not ctx.has_profile and not ctx.goals_requested:
+        raise UnknownUserError(ctx.user_id)  # no profile, so no stored goals to plan for
+    if not ctx.goals:
+        raise ConfigError(f"mentee {ctx.user_id!r} has no goals; pass goals explicitly (SKILL:LEVEL)")
+    cat = ctx.catalog
     sc = _check_array("scores", scores, cat.n_items)
     fr = _check_array("freshness", freshness, cat.n_items)
+    mentee = ctx.mentee
     mpw = int(minutes_per_week or mentee.minutes_per_week or DEFAULT_MINUTES_PER_WEEK)
+    model = mastery_model or MasteryModel()
     state, path = replan(
-        model=mastery_model or MasteryModel(), mentee=dataclasses.replace(mentee, goals=resolved),
-        events=events, catalog=cat, scores=sc, freshness=fr, now=now, horizon_weeks=int(horizon_weeks),
-        max_steps=int(max_steps), minutes_per_week=mpw, prerequisites=prerequisites,
-        credit_completed=credit_completed)
-    return mentee, resolved, mpw, state, path
+        model=model, mentee=dataclasses.replace(mentee, goals=ctx.goals), events=ctx.events, catalog=cat,
+        scores=sc, freshness=fr, now=ctx.now, horizon_weeks=int(horizon_weeks), max_steps=int(max_steps),
+        minutes_per_week=mpw, prerequisites=prerequisites, credit_completed=credit_completed,
+        state=ctx.mastery(model))
+    return mpw, state, path
 
 
-def _view(world: World, user_id: str, goals: tuple[Goal, ...], mpw: int, horizon_weeks: int,
-          state: MasteryState, path: LearningPath, steps: Sequence[Any], now: datetime,
-          prerequisites: bool) -> dict[str, Any]:
-    cat = world.catalog
+def _view(ctx: MenteeContext, mpw: int, horizon_weeks: int, state: MasteryState, path: LearningPath,
+          steps: Sequence[Any], prerequisites: bool) -> dict[str, Any]:
+    cat, goals = ctx.catalog, ctx.goals
     name = lambda s: cat.graph.skills[s].name  # noqa: E731
     return {
-        "user_id": user_id,
-        "as_of": now.isoformat(),
+        "user_id": ctx.user_id,
+        "as_of": ctx.now.isoformat(),
         "goals": [{"skill": gl.skill_id, "skill_name": name(gl.skill_id), "level": gl.level,
                    "deadline": gl.deadline.isoformat() if gl.deadline else None,
                    "met": gl.skill_id in path.already_met} for gl in goals],
@@ -189,21 +121,19 @@ def _view(world: World, user_id: str, goals: tuple[Goal, ...], mpw: int, horizon
     }
 
 
-def path_view(world: World, events: pd.DataFrame, *, user_id: str, scores: NDArray[np.floating],
-              freshness: NDArray[np.floating], now: datetime,
-              goals: Iterable[GoalSpec | Goal] | None = None, max_steps: int = 10,
-              minutes_per_week: int | None = None, horizon_weeks: int = 12, prerequisites: bool = True,
-              mastery_model: MasteryModel | None = None, credit_completed: bool = True) -> dict[str, Any]:
-    """The mentee's learning path as a JSON-ready dict.
+def path_view(ctx: MenteeContext, *, scores: NDArray[np.floating], freshness: NDArray[np.floating],
+              max_steps: int = 10, minutes_per_week: int | None = None, horizon_weeks: int = 12,
+              prerequisites: bool = True, mastery_model: MasteryModel | None = None,
+              credit_completed: bool = True) -> dict[str, Any]:
+    """The mentee's learning path toward ``ctx.goals`` as a JSON-ready dict.
 
     Parameters
     ----------
-    events : DataFrame
-        Events (any users; only ``user_id``'s up to ``now`` are used). Completed, assessed
-        and dismissed items are never planned; mastery is rebuilt from them (BKT).
-    scores, freshness : arrays over ``world.catalog.items``
+    ctx : MenteeContext
+        The mentee at ``now`` (:func:`recommender.context.mentee_context`). Completed,
+        assessed and dismissed items are never planned; mastery comes from its events (BKT).
+    scores, freshness : arrays over ``ctx.catalog.items``
         Any model's scores for this mentee (NaN = never recommend) and freshness in [0, 1].
-    goals : ``[(skill, level or None)]`` or :class:`Goal`\\ s; default the mentee's goals.
     max_steps : 1-50. ``minutes_per_week`` : default the mentee's, else 120.
     credit_completed : see :func:`recommender.paths.replan.replan` (True: partial credit for
         completed work, :data:`recommender.paths.credit.DEFAULT_CREDIT`; False: levels from BKT
@@ -220,19 +150,17 @@ def path_view(world: World, events: pd.DataFrame, *, user_id: str, scores: NDArr
 
     Raises
     ------
-    UnknownUserError, UnknownSkillError (naming every unknown goal skill), ConfigError.
+    UnknownUserError (no profile and no goals requested), ConfigError (no goals, bad options).
     """
-    _, resolved, mpw, state, path = _plan(
-        world, events, user_id=user_id, scores=scores, freshness=freshness, now=now, goals=goals,
-        max_steps=max_steps, minutes_per_week=minutes_per_week, horizon_weeks=horizon_weeks,
-        prerequisites=prerequisites, mastery_model=mastery_model, credit_completed=credit_completed)
-    return _view(world, user_id, resolved, mpw, horizon_weeks, state, path, path.steps, now, prerequisites)
+    mpw, state, path = _plan(
+        ctx, scores=scores, freshness=freshness, max_steps=max_steps, minutes_per_week=minutes_per_week,
+        horizon_weeks=horizon_weeks, prerequisites=prerequisites, mastery_model=mastery_model,
+        credit_completed=credit_completed)
+    return _view(ctx, mpw, horizon_weeks, state, path, path.steps, prerequisites)
 
 
-def next_up_view(world: World, events: pd.DataFrame, *, user_id: str, scores: NDArray[np.floating],
-                 freshness: NDArray[np.floating], now: datetime, n: int = 3,
-                 goals: Iterable[GoalSpec | Goal] | None = None, minutes_per_week: int | None = None,
-                 horizon_weeks: int = 12, prerequisites: bool = True,
+def next_up_view(ctx: MenteeContext, *, scores: NDArray[np.floating], freshness: NDArray[np.floating], n: int = 3,
+                 minutes_per_week: int | None = None, horizon_weeks: int = 12, prerequisites: bool = True,
                  mastery_model: MasteryModel | None = None, plan_steps: int = 20,
                  credit_completed: bool = True) -> dict[str, Any]:
     """What to do now: the first ``n`` (1-5) steps of the path, in the :func:`path_view` shape.
@@ -242,13 +170,11 @@ def next_up_view(world: World, events: pd.DataFrame, *, user_id: str, scores: ND
     """
     if isinstance(n, bool) or not 1 <= int(n) <= MAX_NEXT_UP:
         raise ConfigError(f"n must be 1-{MAX_NEXT_UP}, got {n!r}")
-    _, resolved, mpw, state, path = _plan(
-        world, events, user_id=user_id, scores=scores, freshness=freshness, now=now, goals=goals,
-        max_steps=max(int(n), int(plan_steps)), minutes_per_week=minutes_per_week,
-        horizon_weeks=horizon_weeks, prerequisites=prerequisites, mastery_model=mastery_model,
-        credit_completed=credit_completed)
-    return _view(world, user_id, resolved, mpw, horizon_weeks, state, path, path.steps[:int(n)], now,
-                 prerequisites)
+    mpw, state, path = _plan(
+        ctx, scores=scores, freshness=freshness, max_steps=max(int(n), int(plan_steps)),
+        minutes_per_week=minutes_per_week, horizon_weeks=horizon_weeks, prerequisites=prerequisites,
+        mastery_model=mastery_model, credit_completed=credit_completed)
+    return _view(ctx, mpw, horizon_weeks, state, path, path.steps[:int(n)], prerequisites)
 
 
 def skill_view(catalog: Catalog, skill_id: str) -> dict[str, Any]:

@@ -111,7 +111,7 @@ def replan(*, model: MasteryModel, mentee: Mentee, events: pd.DataFrame, catalog
            prerequisites: bool = True, freshness_threshold: float = 0.5,
            pass_score: float = DEFAULT_PASS_SCORE, credit_completed: bool = True,
            credit: CompletionCredit = DEFAULT_CREDIT, planning_threshold: float | None = PLANNING_THRESHOLD,
-           ) -> tuple[MasteryState, LearningPath]:
+           state: MasteryState | None = None) -> tuple[MasteryState, LearningPath]:
     """Rebuild the mentee's state from ``events`` and plan towards their goals.
 
     Items the mentee completed, assessed or dismissed are excluded; completed work is
@@ -119,11 +119,14 @@ def replan(*, model: MasteryModel, mentee: Mentee, events: pd.DataFrame, catalog
     completion; ``credit_completed=False`` plans from BKT mastery alone). Levels are read
     for planning with ``planning_threshold`` (:data:`PLANNING_THRESHOLD`; ``None`` = the
     model's own bar); the returned state keeps the model's threshold. ``minutes_per_week``
-    defaults to the mentee's own, else :data:`DEFAULT_MINUTES_PER_WEEK`.
+    defaults to the mentee's own, else :data:`DEFAULT_MINUTES_PER_WEEK`. ``state``, when given, is
+    the mastery ``model`` reaches from these events at ``now`` (a
+    :meth:`recommender.context.MenteeContext.mastery`), so it is not rebuilt.
     """
     hist = mentee_history(events, catalog, user_id=mentee.user_id, now=now)
     seed = model.initial_state(catalog, user_id=mentee.user_id, self_levels=mentee.self_levels)
-    state = model.update(seed, hist.events, catalog, now=now)
+    if state is None:
+        state = model.update(seed, hist.events, catalog, now=now)
     if planning_threshold is not None:
         if not 0.0 < planning_threshold <= 1.0:
             raise ConfigError(f"planning_threshold must be in (0, 1], got {planning_threshold}")
