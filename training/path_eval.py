@@ -19,7 +19,7 @@ the goals, 1 = every goal reached. True mastery never decreases, so E is in [0, 
 - ``planner``: :func:`recommender.paths.replan.replan` (BKT mastery from the events, partial
   credit for completed work, prerequisites, level fit, freshness), first step of the plan;
   the model's fold-in scores break ties;
-- ``planner-fullcredit``: the same with the former all-or-nothing credit (a completion
+- ``planner-fullcredit``: the same with all-or-nothing credit (a completion
   reaches its level, :data:`recommender.paths.credit.FULL_CREDIT`);
 - ``planner-nocredit``: the same with ``credit_completed=False``: levels from BKT mastery
   only, no credit for completed work (see ``docs/paths.md``, re-planning);
