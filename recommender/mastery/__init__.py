@@ -29,19 +29,8 @@ from recommender.mastery.fit import DEFAULT_GRID, fit_skill_params
 from recommender.mastery.model import MasteryModel, MasteryState
 
 __all__ = [
-    "MASTERY_THRESHOLD",
-    "SELF_LEVEL_CAP",
-    "BKTParams",
-    "MasteryState",
-    "MasteryModel",
-    "level_of",
-    "mastered",
-    "prior_for_level",
-    "level_weight",
-    "level_fit",
-    "assess_update",
-    "complete_update",
-    "evidence_rows",
-    "DEFAULT_GRID",
-    "fit_skill_params",
+    "MASTERY_THRESHOLD", "SELF_LEVEL_CAP", "BKTParams", "level_of", "mastered", "prior_for_level", "level_weight",
+    "level_fit", "assess_update", "complete_update", "evidence_rows",
+    "DEFAULT_GRID", "fit_skill_params",
+    "MasteryState", "MasteryModel",
 ]

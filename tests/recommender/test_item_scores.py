@@ -17,6 +17,10 @@ from recommender.models import make_model
 from tests.recommender.event_frames import events_frame as ev
 
 NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
+# two mentees complete the Python pair, two the prompting pair: EASE learns the two blocks
+COMPLETIONS = [(u, it, "complete", np.nan, "2026-10-01") for u, it in
+               [("a", "py-101"), ("a", "py-201"), ("b", "py-101"), ("b", "py-201"), ("c", "pr-101"),
+                ("c", "pr-new"), ("d", "pr-101"), ("d", "pr-new")]]
 
 
 def test_popularity_counts_mentees_not_events(tiny_catalog):
@@ -41,10 +45,7 @@ def test_model_scores_align_to_the_catalog(tiny_catalog):
 
 def test_model_scores_fold_in_a_mentee_the_model_never_saw(tiny_world):
     cat = tiny_world.catalog
-    rows = [(u, it, "complete", np.nan, "2026-10-01") for u, it in
-            [("a", "py-101"), ("a", "py-201"), ("b", "py-101"), ("b", "py-201"), ("c", "pr-101"), ("c", "pr-new"),
-             ("d", "pr-101"), ("d", "pr-new")]]
-    events = ev(rows)
+    events = ev(COMPLETIONS)
     users, items = build_id_maps(events, catalog=cat)
     model = make_model("ease", regularization=1.0).fit(build_interactions(events, users=users, items=items))
     model.id_maps_ = {"users": users, "items": items}
@@ -57,10 +58,7 @@ def test_model_scores_fold_in_a_mentee_the_model_never_saw(tiny_world):
 def test_model_scores_map_the_history_onto_a_model_with_other_items(tiny_world):
     """A model whose item map is reordered and partial scores the catalog's items as one trained in catalog order."""
     cat = tiny_world.catalog
-    rows = [(u, it, "complete", np.nan, "2026-10-01") for u, it in
-            [("a", "py-101"), ("a", "py-201"), ("b", "py-101"), ("b", "py-201"), ("c", "pr-101"), ("c", "pr-new"),
-             ("d", "pr-101"), ("d", "pr-new")]]
-    events = ev(rows)
+    events = ev(COMPLETIONS)
     users = build_id_maps(events, catalog=cat)[0]
     shuffled = IdMap([i for i in reversed(cat.items.to_list()) if i != "docs-x"] + ["retired-item"])
     aligned = make_model("ease", regularization=1.0).fit(build_interactions(events, users=users, items=cat.items))
