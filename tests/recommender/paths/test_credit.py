@@ -1,4 +1,4 @@
-"""Partial credit for completed work (recommender/progress.py), with hand-computed numbers."""
+"""Partial credit for completed work (recommender/paths/credit.py), with hand-computed numbers."""
 
 from __future__ import annotations
 
