@@ -15,7 +15,6 @@ the item); mastery and the planner read the events at or before ``now``.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -106,11 +105,9 @@ class MenteeContext:
         _check_now(now)
         if goals is None and now == self.now:
             return self
-        new = copy.copy(self)
-        object.__setattr__(new, "now", now)
-        if goals is not None:
-            for name, value in _goal_fields(self.catalog, self.mentee, goals).items():
-                object.__setattr__(new, name, value)
+        fields = {"now": now} if goals is None else {"now": now, **_goal_fields(self.catalog, self.mentee, goals)}
+        new = object.__new__(MenteeContext)  # a shallow copy without copy.copy's reduce protocol: once per request
+        new.__dict__.update(self.__dict__, **fields)
         return new
 
 
