@@ -137,7 +137,7 @@ class SkillPathApp:
     # ------------------------------------------------------------ /recommend, /path, /skills/{id}
     def recommend(self, req: RecommendRequest) -> RecommendResponse:
         b = self.bundle
-        goals = [(s, None) for s in req.goal_skills] if req.goal_skills else None
+        goals = [(s, None) for s in dict.fromkeys(req.goal_skills)] if req.goal_skills else None
         ctx = self.contexts.get(req.user_id, now=self.clock(), goals=goals, field="goal_skills")
         if req.mode == "path":
             return self.paths.next_up(req, ctx, b, online=self.online_status())
@@ -206,9 +206,9 @@ class SkillPathApp:
                                       sha256=prev.sha256)
             loaded = self.source.load()
             half_life = cold_half_life(loaded.model)
-            same_cold = prev is not None and cold_half_life(prev.model) == half_life
-            bundle = ModelBundle(loaded, self.view, content=self.content,
-                                 popularity=prev.popularity if same_cold else self._popularity(half_life),
+            popularity = (prev.popularity if prev is not None and cold_half_life(prev.model) == half_life
+                          else self._popularity(half_life))  # one log read, only when the half-life changes
+            bundle = ModelBundle(loaded, self.view, content=self.content, popularity=popularity,
                                  cocompletion=self._cocompletion(loaded.model))
             self._bundle = bundle
             self.last_error = None

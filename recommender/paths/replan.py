@@ -21,8 +21,8 @@ from catalog.catalog import Catalog
 from catalog.errors import ConfigError
 from catalog.schema import Mentee
 from recommender.mastery import MasteryModel, MasteryState
-from recommender.paths.planner import LearningPath, plan_path
 from recommender.paths.credit import DEFAULT_CREDIT, CompletionCredit, progress_from_events
+from recommender.paths.planner import LearningPath, plan_path
 
 __all__ = ["DEFAULT_MINUTES_PER_WEEK", "DEFAULT_PASS_SCORE", "PLANNING_THRESHOLD", "History", "mentee_history",
            "failed_assessments", "progress_levels", "rebuild_state", "replan"]
