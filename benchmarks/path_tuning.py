@@ -2,8 +2,8 @@
 
 Runs ``skillpath evaluate-paths``'s simulator (``training.path_eval``) on the default
 synthetic world with seeds disjoint from the evaluation's default seeds (0-4), once per
-candidate :class:`recommender.progress.CompletionCredit` and planning threshold
-(:data:`recommender.replan.PLANNING_THRESHOLD`), plus the baselines for scale (with the
+candidate :class:`recommender.paths.credit.CompletionCredit` and planning threshold
+(:data:`recommender.paths.replan.PLANNING_THRESHOLD`), plus the baselines for scale (with the
 defaults), and
 prints E (goal skills) and E_req (goals + unmet prerequisites), mean and sd over seeds.
 
@@ -26,8 +26,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import pandas as pd  # noqa: E402
 
 from catalog.synth import SynthConfig  # noqa: E402
-from recommender.progress import CompletionCredit  # noqa: E402
-from recommender.replan import PLANNING_THRESHOLD  # noqa: E402
+from recommender.paths.credit import CompletionCredit  # noqa: E402
+from recommender.paths.replan import PLANNING_THRESHOLD  # noqa: E402
 from training.path_eval import PathEvalConfig, run_evaluation, runs_frame  # noqa: E402
 from training.path_eval_report import summarize, synth_world  # noqa: E402
 

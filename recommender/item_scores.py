@@ -1,10 +1,13 @@
-"""Score vectors over a catalog's items for one mentee, from a trained model or from popularity.
+"""Score vectors over a catalog's items for one mentee: from a trained model, or the cold-start popularity.
 
 The planner (:func:`recommender.paths.plan_path`) takes any score vector aligned with
-``catalog.items``; these helpers produce one from a loaded model (whose item id map may
-differ from today's catalog: items the model never saw score just below its lowest
-score, so they stay plannable but rank last) or, without a model, from how many
-mentees engaged with each item (the cold-start baseline).
+``catalog.items``. :func:`model_scores` produces one from a loaded model for a mentee's
+context (a model whose item id map differs from today's catalog scores the items it never
+saw just below its lowest score, so they stay plannable but rank last).
+:func:`popularity_scores` is the one cold-start ranking the service and the CLI share: the
+``popularity`` model's own rule, decayed with the served model's recency half-life
+(:func:`cold_half_life`), so a mentee with no history and no goals gets the ranking that
+model was evaluated with.
 """
 
 from __future__ import annotations
@@ -13,30 +16,46 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from catalog.catalog import Catalog
 from catalog.errors import IntegrityError
 from catalog.ids import IdMap
+from recommender.context import MenteeContext
 from recommender.interactions import build_interactions, user_id_map
 from recommender.models import PopularityRecommender, Recommender
 
-__all__ = ["popularity_scores", "model_scores", "align_to_catalog"]
+__all__ = ["popularity_scores", "cold_half_life", "model_scores", "align_to_catalog"]
 
 
-def popularity_scores(events: pd.DataFrame, catalog: Catalog, *, now: datetime | None = None
-                      ) -> NDArray[np.float64]:
-    """Share of mentees (max 1) who engaged positively with each catalog item, up to ``now``.
+def popularity_scores(events: pd.DataFrame, catalog: Catalog, *, now: datetime | None = None,
+                      half_life_days: float | None = None) -> NDArray[np.float64]:
+    """Mentees who engaged positively with each catalog item, up to ``now``, scaled to a maximum of 1.
 
     The ``popularity`` model with ``binary=True`` over the same confidence matrix the other
-    models train on; events on items outside the catalog are ignored. All zeros without events.
+    models train on: each (mentee, item) counts once, weighted ``0.5 ** (age / half_life_days)``
+    by the age of its latest positive event at ``now`` (all-time counts when None); a later
+    dismissal removes it; events on items outside the catalog are ignored. All zeros
+    without events.
     """
     if events is None or len(events) == 0:
         return np.zeros(catalog.n_items)
     users = user_id_map(events)
     inter = build_interactions(events, users=users, items=catalog.items, now=now, on_unknown="drop")
-    model = PopularityRecommender(binary=True).fit(inter)
+    model = PopularityRecommender(binary=True, half_life_days=half_life_days).fit(inter)
     return model.score([-1], None)[0].astype(np.float64)
+
+
+def cold_half_life(model: object) -> float | None:
+    """The recency half-life (days) a model ranks cold mentees with: its prior's, or popularity's own.
+
+    None (all-time counts) when the model has no recency setting or its prior is off.
+    """
+    if getattr(model, "recency_weight", 0) and getattr(model, "recency_half_life_days", None):
+        return float(model.recency_half_life_days)  # type: ignore[attr-defined]
+    h = getattr(model, "half_life_days", None)
+    return float(h) if isinstance(h, (int, float)) and h > 0 else None
 
 
 def align_to_catalog(scores: NDArray[np.floating], model_items: IdMap | None, catalog: Catalog
@@ -63,28 +82,27 @@ def align_to_catalog(scores: NDArray[np.floating], model_items: IdMap | None, ca
     return out
 
 
-def model_scores(model: Recommender, catalog: Catalog, events: pd.DataFrame, *, user_id: str,
-                 now: datetime | None = None) -> NDArray[np.float64]:
-    """A trained model's scores over ``catalog.items`` for ``user_id``.
+def model_scores(model: Recommender, ctx: MenteeContext) -> NDArray[np.float64]:
+    """A trained model's scores over ``ctx.catalog.items`` for the mentee of ``ctx``.
 
     A mentee the model was trained on uses their learned state (with their history row,
-    which EASE-like models score from); anyone else is folded in from their events up to
-    ``now``. The model's saved id maps (``users``, ``items``) align it with the catalog.
+    which EASE-like models score from); anyone else is folded in from the context's
+    history row. The model's saved id maps (``users``, ``items``) align it with the catalog.
     """
+    catalog = ctx.catalog
     maps = getattr(model, "id_maps_", {}) or {}
     items: IdMap | None = maps.get("items")
     users: IdMap | None = maps.get("users")
     if items is None and model.n_items_ != catalog.n_items:
         raise IntegrityError(f"the model knows {model.n_items_} items and has no item map; the catalog has "
                              f"{catalog.n_items}: retrain on this catalog")
-    item_map = items if items is not None else catalog.items
-    mine = events[events["user_id"] == user_id] if len(events) else events
-    if len(mine):
-        row = build_interactions(mine, users=IdMap([user_id]), items=item_map, now=now,
-                                 on_unknown="drop").matrix
-    else:
-        row = None
-    u = users.get(user_id) if users is not None else -1
+    row = ctx.history if ctx.history.nnz else None
+    if row is not None and items is not None and items.to_list() != catalog.items.to_list():
+        cols = items.indices(catalog.items.to_ids(row.indices), missing="-1")
+        keep = cols >= 0
+        row = sp.csr_matrix((row.data[keep], (np.zeros(int(keep.sum()), np.int64), cols[keep])),
+                            shape=(1, len(items)), dtype=np.float32)
+    u = users.get(ctx.user_id) if users is not None else -1
     if u >= model.n_users_:
         u = -1
     raw = model.score([u], row)[0]

@@ -1,10 +1,12 @@
 """The recommendation service as a plain class: what every endpoint calls.
 
-:class:`SkillPathApp` holds the world, the event log, the serving model (a
-:class:`~serving.bundle.ModelBundle`) and per-mentee state derived from the log. Its
-methods take and return the pydantic bodies of :mod:`serving.schemas`, so the BentoML
-class stays a thin adapter, and benchmarks, the CLI and tests call the same code
-in-process. The clock lives here (``clock()``) and is passed into the pure core.
+:class:`SkillPathApp` holds the world, the event log, the model bundle serving now
+(:class:`~serving.bundle.ModelBundle`) and the cache of mentee contexts
+(:class:`~serving.userstate.MenteeContexts`). Each method takes a pydantic body of
+:mod:`serving.schemas`, builds the mentee's context with the service's clock, and hands it
+with the bundle to a view (:mod:`serving.views`), so the BentoML class stays a thin
+adapter and benchmarks, the CLI and tests call the same code in-process. The clock lives
+here (``clock()``) and is passed into the pure core.
 
 Thread safety: requests read one bundle reference at their start; reloads and the daily
 refresh build new objects and swap that reference under a lock.
@@ -14,77 +16,57 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal, cast
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from catalog.catalog import World
 from catalog.datadir import DataDir
-from catalog.errors import NotReadyError, SkillPathError, UnknownItemError, UnknownSkillError
+from catalog.errors import NotReadyError, SkillPathError
 from catalog.eventlog import EventLog
 from catalog.loaders import load_world
-from catalog.schema import parse_timestamp
+from catalog.schema import EVENT_TYPES
 from catalog.settings import Settings
 from features.engagement import engagement_at
 from features.tables import ENGAGEMENT_PUSH_SOURCE
+from recommender.item_scores import cold_half_life, popularity_scores
+from recommender.models import Recommender
 from recommender.models.content import ContentRecommender
 from recommender.models.factor import FactorRecommender
 from serving.bundle import CatalogView, ModelBundle
-from serving.errors import FieldError
-from serving.mentors_view import MentorsView
-from serving.paths_view import PathsView
+from serving.logread import read_log
 from serving.reasons import CoCompletion
-from serving.registry import LocalModelSource, MlflowModelSource, ModelSource, default_tracking_uri
 from serving.schemas import (
-    EventsRequest, EventsResponse, RecommendRequest, RecommendResponse, ReloadResponse,
-    SimilarItem, SimilarResponse,
+    EventsRequest, EventsResponse, RecommendRequest, RecommendResponse, ReloadResponse, SimilarResponse,
 )
 from serving.schemas_mentors import MentorAssignRequest, MentorAssignResponse, MentorMatchRequest, MentorMatchResponse
 from serving.schemas_paths import PathRequest, PathResponse, SkillResponse
-from serving.logread import read_log
-from serving.stale_view import StaleReach
-from serving.userstate import UserState, UserStates
+from serving.userstate import MenteeContexts
+from serving.views.mentors import MentorsView
+from serving.views.paths import PathsView
+from serving.views.recommend import OnlineStatus, recommend, similar
+from serving.views.stale import StaleReach
+from training.registry import ModelSource, model_source_from_settings
 
-__all__ = ["SkillPathApp", "cold_half_life", "utcnow", "model_source_from_settings"]
+__all__ = ["SkillPathApp", "utcnow"]
 
 log = logging.getLogger("skillpath.serving")
 
-_POSITIVE = ["view", "start", "complete", "like", "bookmark", "assess"]
-_DEFAULT_GOAL_LEVEL = 3
+# What cold-start popularity reads: every event that can make or unmake a positive pair.
+_POPULARITY_EVENTS = [t for t in EVENT_TYPES if t != "impression"]
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def model_source_from_settings(settings: Settings, *, model_dir: str | Path | None = None) -> ModelSource:
-    """A local directory if one is given, else the MLflow registry (embedded store by default)."""
-    if model_dir:
-        return LocalModelSource(model_dir)
-    dd = DataDir(settings.data_dir)
-    uri = settings.tracking.uri or default_tracking_uri(dd.root)
-    return MlflowModelSource(uri, name=settings.tracking.registered_model, cache_dir=dd.models / "registry-cache")
-
-
-def cold_half_life(model: object) -> float | None:
-    """The recency half-life (days) a model ranks cold mentees with: its prior's, or popularity's own.
-
-    None (all-time counts) when the model has no recency setting or its prior is off.
-    """
-    if getattr(model, "recency_weight", 0) and getattr(model, "recency_half_life_days", None):
-        return float(model.recency_half_life_days)  # type: ignore[attr-defined]
-    h = getattr(model, "half_life_days", None)
-    return float(h) if isinstance(h, (int, float)) and h > 0 else None
-
-
 class SkillPathApp:
-    """Recommendations, event ingestion, similar items, the stale view and model reloads."""
+    """Recommendations, event ingestion, paths, mentors, similar items, the stale view and model reloads."""
 
     def __init__(self, settings: Settings, *, world: World, log_: EventLog, source: ModelSource | None,
                  clock: Callable[[], datetime] = utcnow, online: object | None = None) -> None:
@@ -94,14 +76,14 @@ class SkillPathApp:
         cat = world.catalog
         self.known_items = frozenset(cat.items.ids.tolist())
         self.view = self._make_view(clock())
-        self.states = UserStates(log_, cat.items)
+        self.contexts = MenteeContexts(log_, world)
         self.content = ContentRecommender().fit(sp.csr_matrix((1, cat.n_items), dtype=np.float32),
                                                 item_features=cat.item_skill_levels)
-        # filled by the first model load (with that model's half-life) and each new day
-        self.popularity = np.zeros(cat.n_items, np.float32)
-        self.stale_reach = StaleReach(self)
+        sc = settings.scoring
+        self.stale_reach = StaleReach(cat, log_, bundle=lambda: self._bundle, clock=clock,
+                                      threshold=sc.stale_threshold, floor=sc.freshness_floor)
         self.mentors = MentorsView(world, DataDir(settings.data_dir).reports, has_events=lambda u: log_.last_seq(u) > 0)
-        self.paths = PathsView(self)
+        self.paths = PathsView(world, self.mentors)
         self._bundle: ModelBundle | None = None
         self._swap = threading.Lock()
         self.last_error: str | None = None
@@ -140,156 +122,43 @@ class SkillPathApp:
                            freshness_weight=sc.freshness_weight, item_dtype=sc.item_dtype)
 
     def _popularity(self, half_life_days: float | None = None) -> NDArray[np.float32]:
-        """Mentees who engaged with each item (scaled to max 1): the last-resort cold start.
+        """Cold-start popularity from the log at the view's time (:func:`recommender.item_scores.popularity_scores`)."""
+        events = read_log(self.log, event_types=_POPULARITY_EVENTS)
+        return popularity_scores(events, self.world.catalog, now=self.view.as_of,
+                                 half_life_days=half_life_days).astype(np.float32)
 
-        Each (mentee, item) counts once, weighted ``0.5 ** (age / half_life_days)`` by the
-        age of its latest event at the view's time (all-time counts when None). The half-life
-        is the served model's own recency setting (:func:`cold_half_life`), so a mentee with
-        no history and no goals gets the ranking the model was evaluated with, as of today.
-        """
-        ev = read_log(self.log, event_types=_POSITIVE)
-        n = self.world.catalog.n_items
-        if ev.empty:
-            return np.zeros(n, np.float32)
-        last = ev.groupby(["user_id", "item_id"], observed=True, sort=False)["timestamp"].max().reset_index()
-        idx = self.world.catalog.items.indices(last["item_id"].astype(str).tolist(), missing="-1")
-        w = np.ones(len(last), np.float64)
-        if half_life_days:
-            as_of = pd.Timestamp(parse_timestamp(self.view.as_of))  # naive clocks mean UTC, as elsewhere
-            age = (as_of - pd.to_datetime(last["timestamp"], utc=True)).dt.total_seconds()
-            w = 0.5 ** (np.clip(age.to_numpy(np.float64), 0, None) / 86400.0 / float(half_life_days))
-        keep = idx >= 0
-        counts = np.bincount(idx[keep], weights=w[keep], minlength=n).astype(np.float32)
-        return counts / max(float(counts.max()), np.float32(1e-12))
-
-    # ------------------------------------------------------------ /recommend
-    def recommend(self, req: RecommendRequest) -> RecommendResponse:
-        if req.mode == "path":
-            return self.paths.next_up(req)
-        b = self.bundle
-        view = b.view
-        goal_req = self._skill_indices(req.goal_skills, "goal_skills")
-        excl_req = self._item_indices(req.exclude_item_ids, "exclude_item_ids")
-        mentee = self.world.mentees.get(req.user_id)
-        state = self.states.get(req.user_id)
-        goals = goal_req if req.goal_skills else self._profile_goals(req.user_id)
-        allow = view.allow_mask(types=tuple(sorted(set(req.types or ()))), max_minutes=req.max_minutes,
-                                skills=tuple(sorted(set(goal_req.tolist()))), include_stale=req.include_stale)
-        # as_exclusions (in the index) sorts and tolerates duplicates: no np.union1d per request
-        exclude = np.concatenate([state.exclude, excl_req]).astype(np.int64, copy=False)
-        vector = self._user_vector(b, state, req.user_id)
-        fallback: Literal["popular", "content"] | None = None
-        if vector is not None:
-            idx, scores = b.top(vector, req.k, exclude=exclude, allow=allow)
-        else:
-            if len(goals):
-                fallback = "content"
-                base = self.content.score_vectors(
-                    self.content.fold_in(state.history, user_features_row=self._profile_row(req.user_id, goals))[None])[0]
-            else:
-                fallback, base = "popular", self.popularity
-            idx, scores = view.plain.score_vector(base, req.k, exclude=exclude, allow=allow)
-        co = self._cocompleted(b, state, vector, req.user_id, idx) if fallback is None else np.zeros(len(idx), bool)
-        texts, goal_list, fresh = view.texts, goals.tolist(), view.freshness[idx].tolist()
-        items = []
-        for n, (i, s) in enumerate(zip(idx.tolist(), scores.tolist())):
-            t = texts[i]
-            reasons = [r for r in (texts.goal_reason(i, goal_list),
-                                   "mentees with your history completed it" if co[n] else None,
-                                   t.date_reason) if r]
-            items.append({"item_id": t.item_id, "title": t.title, "type": t.type, "score": s,
-                          "freshness": fresh[n], "skills": list(t.skills), "reasons": reasons})
-        known = mentee is not None or state.n_events > 0 or (b.users is not None and req.user_id in b.users)
-        # one validation of the whole answer from plain dicts (pydantic-core): measured 14 us
-        # for 10 items, against 31 us for model_construct per item (a Python loop per field)
-        return RecommendResponse.model_validate({
-            "user_id": req.user_id, "model_version": b.version, "user_known": known, "fallback": fallback,
-            "online_features": self._online_status(), "mode": "model", "items": items})
-
-    def score_all(self, b: ModelBundle, user_id: str, goals: NDArray[np.int64]
-                  ) -> tuple[NDArray[np.float64], Literal["model", "content", "popular"]]:
-        """Scores over all items for the mentee, by the rule /recommend ranks with (no decay, no filters).
-
-        The served model scores the mentee's folded-in (or trained) vector; without one, the
-        content model scores ``goals``, else popularity.
-        """
-        state = self.states.get(user_id)
-        vector = self._user_vector(b, state, user_id)
-        if vector is not None:
-            return np.asarray(b.model.score_vectors(vector[None, :])[0], dtype=np.float64), "model"
-        if len(goals):
-            row = self._profile_row(user_id, goals)
-            v = self.content.fold_in(state.history, user_features_row=row)
-            return np.asarray(self.content.score_vectors(v[None])[0], dtype=np.float64), "content"
-        return self.popularity.astype(np.float64), "popular"
-
-    def _user_vector(self, b: ModelBundle, state: UserState, user_id: str) -> NDArray[np.float32] | None:
-        key = ("vector", b.sha256)
-        if key not in state.memo:
-            profile = self._profile_row(user_id, self._profile_goals(user_id))
-            state.memo[key] = b.user_vector(state.history, user_id=user_id, profile_row=profile)
-        return state.memo[key]
-
-    def _cocompleted(self, b: ModelBundle, state: UserState, vector: NDArray[np.float32] | None, user_id: str,
-                     idx: NDArray[np.int64]) -> NDArray[np.bool_]:
-        co: CoCompletion | None = getattr(b, "cocompletion", None)
-        if co is None or vector is None:
-            return np.zeros(len(idx), bool)
-        key = ("cocompleted", b.sha256)
-        if key not in state.memo:  # once per state and model: the items the mentee's neighbours completed
-            state.memo[key] = co.supported_items(co.neighbours(vector, user_id))
-        return np.isin(idx, state.memo[key])
-
-    def _online_status(self) -> Literal["ok", "timeout", "unavailable", "off"]:
+    def online_status(self) -> OnlineStatus:
         """The online store's health as the adapter last saw it (breaker, last read or push):
         the models do not consume online features, so no request pays for a read."""
         if self.online is None:
             return "off"
-        return self.online.status  # type: ignore[attr-defined]
+        return self.online.status  # type: ignore[attr-defined, no-any-return]
 
-    def _skill_indices(self, ids: Sequence[str] | None, field: str) -> NDArray[np.int64]:
-        if not ids:
-            return np.zeros(0, np.int64)
-        try:
-            return self.world.catalog.skill_ids.indices(list(dict.fromkeys(ids)))
-        except UnknownSkillError as e:
-            raise FieldError([field], e) from None
+    # ------------------------------------------------------------ /recommend, /path, /skills/{id}
+    def recommend(self, req: RecommendRequest) -> RecommendResponse:
+        b = self.bundle
+        goals = [(s, None) for s in dict.fromkeys(req.goal_skills)] if req.goal_skills else None
+        ctx = self.contexts.get(req.user_id, now=self.clock(), goals=goals, field="goal_skills")
+        if req.mode == "path":
+            return self.paths.next_up(req, ctx, b, online=self.online_status())
+        return recommend(req, ctx, b, online=self.online_status())
 
-    def _item_indices(self, ids: Sequence[str] | None, field: str) -> NDArray[np.int64]:
-        if not ids:
-            return np.zeros(0, np.int64)
-        try:
-            return self.world.catalog.items.indices(list(dict.fromkeys(ids)))
-        except UnknownItemError as e:
-            raise FieldError([field], e) from None
+    def path(self, req: PathRequest) -> PathResponse:
+        """The mentee's learning path (prerequisites first), each step with a mentor who can help."""
+        b = self.bundle
+        goals = None if req.goals is None else [(g.skill, g.level) for g in req.goals]
+        return self.paths.plan(req, self.contexts.get(req.user_id, now=self.clock(), goals=goals), b)
 
-    def _profile_goals(self, user_id: str) -> NDArray[np.int64]:
-        m = self.world.mentees.get(user_id)
-        if m is None or not m.goals:
-            return np.zeros(0, np.int64)
-        idx = self.world.catalog.skill_ids.indices([g.skill_id for g in m.goals], missing="-1")
-        return idx[idx >= 0]
+    def skill(self, skill_id: str) -> SkillResponse:
+        """One skill with its prerequisites and dependents."""
+        return self.paths.skill(skill_id)
 
-    def _profile_row(self, user_id: str, goals: NDArray[np.int64]) -> NDArray[np.float32]:
-        """``[goal levels | self levels]`` over skills, as the content model takes it."""
-        cat = self.world.catalog
-        S = cat.n_skills
-        row = np.zeros(2 * S, np.float32)
-        m = self.world.mentees.get(user_id)
-        if m is not None:
-            for sl in m.self_levels:
-                j = cat.skill_ids.get(sl.skill_id)
-                if j >= 0:
-                    row[S + j] = sl.level
-        stated = {} if m is None else {g.skill_id: g.level for g in m.goals}
-        for j in goals.tolist():
-            level = stated.get(cat.skill_ids.ids[j], _DEFAULT_GOAL_LEVEL)
-            row[j] = min(max(level, row[S + j] + 1), 5)  # a goal is always above where they stand
-        return row
+    def similar(self, item_id: str, k: int = 10) -> SimilarResponse:
+        return similar(self.bundle, item_id, k)
 
     # ------------------------------------------------------------ /events
     def ingest(self, req: EventsRequest) -> EventsResponse:
-        """Validate, store durably (before returning) and idempotently; state updates on next read."""
+        """Validate, store durably (before returning) and idempotently; contexts update on next read."""
         rows = [e.model_dump() for e in req.events]
         res = self.log.append(rows, known_items=self.known_items)
         online = self._push_online(sorted({r["user_id"] for r in rows})) if res.accepted else "unchanged"
@@ -313,7 +182,7 @@ class SkillPathApp:
         if rows.empty:
             return "unchanged"
         status = self.online.push(ENGAGEMENT_PUSH_SOURCE, rows)  # type: ignore[attr-defined]
-        return "updated" if status == "ok" else status
+        return "updated" if status == "ok" else status  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------ /mentors
     def mentor_match(self, req: MentorMatchRequest) -> MentorMatchResponse:
@@ -323,28 +192,6 @@ class SkillPathApp:
     def mentor_assign(self, req: MentorAssignRequest) -> MentorAssignResponse:
         """Assign a cohort within capacities and persist it for ``skillpath mentors rematch``."""
         return self.mentors.assign(req)
-
-    # ------------------------------------------------------------ /path, /skills/{id}
-    def path(self, req: PathRequest) -> PathResponse:
-        """The mentee's learning path (prerequisites first), each step with a mentor who can help."""
-        return self.paths.plan(req)
-
-    def skill(self, skill_id: str) -> SkillResponse:
-        """One skill with its prerequisites and dependents."""
-        return self.paths.skill(skill_id)
-
-    # ------------------------------------------------------------ /items/{id}/similar
-    def similar(self, item_id: str, k: int = 10) -> SimilarResponse:
-        b = self.bundle
-        cat = b.view.catalog
-        i = cat.items.index(item_id)
-        sims = b.similarity(i)
-        idx, vals = b.view.plain.score_vector(sims, k, exclude=np.array([i], np.int64), decay=False)
-        items = [SimilarItem(item_id=cat.resources[j].item_id, title=cat.resources[j].title,
-                             type=cat.resources[j].type, similarity=float(v))
-                 for j, v in zip(idx.tolist(), vals.tolist())]
-        method = cast(Literal["factors", "ease", "skills"], b.similarity_method)
-        return SimilarResponse(item_id=item_id, model_version=b.version, method=method, items=items)
 
     # ------------------------------------------------------------ reloads
     def reload(self, *, force: bool = False) -> ReloadResponse:
@@ -358,10 +205,11 @@ class SkillPathApp:
                 return ReloadResponse(changed=False, model_version=prev.version, previous_version=prev.version,
                                       sha256=prev.sha256)
             loaded = self.source.load()
-            bundle = ModelBundle(loaded, self.view)
-            bundle.cocompletion = self._cocompletion(bundle)  # type: ignore[attr-defined]
-            if prev is None or cold_half_life(prev.model) != cold_half_life(bundle.model):  # one log read
-                self.popularity = self._popularity(cold_half_life(bundle.model))
+            half_life = cold_half_life(loaded.model)
+            popularity = (prev.popularity if prev is not None and cold_half_life(prev.model) == half_life
+                          else self._popularity(half_life))  # one log read, only when the half-life changes
+            bundle = ModelBundle(loaded, self.view, content=self.content, popularity=popularity,
+                                 cocompletion=self._cocompletion(loaded.model))
             self._bundle = bundle
             self.last_error = None
         changed = prev is None or prev.sha256 != bundle.sha256
@@ -370,11 +218,12 @@ class SkillPathApp:
         return ReloadResponse(changed=changed, model_version=bundle.version,
                               previous_version=None if prev is None else prev.version, sha256=bundle.sha256)
 
-    def _cocompletion(self, b: ModelBundle) -> CoCompletion | None:
-        if not b.is_factor or b.users is None:
+    def _cocompletion(self, model: Recommender) -> CoCompletion | None:
+        users = getattr(model, "id_maps_", {}).get("users")
+        if not isinstance(model, FactorRecommender) or users is None:
             return None
         done = read_log(self.log, event_types=["complete"])
-        return CoCompletion(cast(FactorRecommender, b.model).user_factors_, b.users, self.world.catalog.items, done)
+        return CoCompletion(cast(FactorRecommender, model).user_factors_, users, self.world.catalog.items, done)
 
     def tick(self) -> None:
         """The background timer's work: refresh the view on a new day or when a listed resource's
@@ -384,10 +233,9 @@ class SkillPathApp:
         if now.date() != self.view.as_of.date() or self.view.release_due(now):
             with self._swap:
                 self.view = self._make_view(now)
-                self.popularity = self._popularity(None if self._bundle is None
-                                                   else cold_half_life(self._bundle.model))
                 if self._bundle is not None:
-                    self._bundle = self._bundle.with_view(self.view)
+                    popularity = self._popularity(cold_half_life(self._bundle.model))
+                    self._bundle = self._bundle.with_view(self.view, popularity=popularity)
         if self.source is None:
             return
         try:

@@ -1,9 +1,12 @@
-"""Everything prepared once per model load and per day: indexes, masks, freshness.
+"""Everything prepared once per model load and per day: indexes, masks, freshness, the cold start.
 
 :class:`CatalogView` is the catalog at one instant (freshness, stale mask, cached
-request filters); :class:`ModelBundle` adds a verified model and its scoring indexes.
-Both are immutable once built, so a reload or the daily freshness refresh builds new
-ones and swaps a single reference: requests in flight keep the objects they started with.
+request filters); :class:`ModelBundle` adds a verified model, its scoring indexes and
+what mentees the model cannot place fall back to (the content model over their goals,
+popularity at the model's recency half-life), and scores a mentee's context by the one
+rule every endpoint uses. Both are immutable once built, so a reload or the daily
+freshness refresh builds new ones and swaps a single reference: requests in flight keep
+the objects they started with.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -21,16 +24,19 @@ from catalog.catalog import Catalog
 from catalog.errors import IntegrityError
 from catalog.freshness import catalog_freshness
 from catalog.schema import parse_timestamp
+from recommender.context import MenteeContext
+from recommender.models.content import ContentRecommender
 from recommender.models.ease import EASERecommender
 from recommender.models.factor import FactorRecommender
 from recommender.scoring import ScoringIndex, log_freshness
 from recommender.topk import ItemMask
-from serving.reasons import ItemTexts
-from serving.registry import LoadedModel
+from serving.reasons import CoCompletion, ItemTexts
+from training.registry import LoadedModel
 
-__all__ = ["CatalogView", "ModelBundle", "verify_model"]
+__all__ = ["CatalogView", "ModelBundle", "verify_model", "ScoreSource"]
 
 F32 = NDArray[np.float32]
+ScoreSource = Literal["model", "content", "popular"]
 
 # Request-filter masks kept per CatalogView (LRU); 128 x 1.125 n_items bytes (144 MB at 1M items).
 MASK_CACHE_SIZE = 128
@@ -111,16 +117,20 @@ def verify_model(loaded: LoadedModel, catalog: Catalog) -> None:
 
 
 class ModelBundle:
-    """A verified model with its scoring index over a :class:`CatalogView`.
+    """A verified model with its scoring index over a :class:`CatalogView`, and the cold start.
 
     Factor models (ALS, BPR, LightFM) score through the augmented item matrix; the others
     (EASE, content, popularity) compute a score vector and share selection, decay and
-    filters through ``view.plain``.
+    filters through ``view.plain``. ``content`` ranks mentees the model cannot place by
+    their goals, ``popularity`` (over the view's items, at the model's recency half-life)
+    those without goals; ``cocompletion`` backs the collaborative reason (None: no reason).
     """
 
-    def __init__(self, loaded: LoadedModel, view: CatalogView, *, index: Any = None) -> None:
+    def __init__(self, loaded: LoadedModel, view: CatalogView, *, content: ContentRecommender,
+                 popularity: F32, cocompletion: CoCompletion | None = None, index: Any = None) -> None:
         verify_model(loaded, view.catalog)
         self.loaded, self.view = loaded, view
+        self.content, self.popularity, self.cocompletion = content, popularity, cocompletion
         self.model = loaded.model
         self.version, self.sha256 = loaded.version, loaded.sha256
         self.is_factor = isinstance(self.model, FactorRecommender)
@@ -137,14 +147,34 @@ class ModelBundle:
         self.users = getattr(self.model, "id_maps_", {}).get("users")
         self._unit: F32 | None = None
 
-    def with_view(self, view: CatalogView) -> ModelBundle:
-        """The same model over a new view (the daily freshness refresh)."""
+    def with_view(self, view: CatalogView, *, popularity: F32) -> ModelBundle:
+        """The same model over a new view (the daily freshness refresh), with that day's popularity."""
         index = None  # a rebuild also picks up resources published since the last view
         if self.is_factor and np.array_equal(view.available, self.view.available):
             index = self.index.with_freshness(view.log_freshness)
-        new = ModelBundle(self.loaded, view, index=index)
-        new.cocompletion = getattr(self, "cocompletion", None)  # type: ignore[attr-defined]
-        return new
+        return ModelBundle(self.loaded, view, content=self.content, popularity=popularity,
+                           cocompletion=self.cocompletion, index=index)
+
+    # ------------------------------------------------------------ a mentee's scores
+    def vector(self, ctx: MenteeContext) -> F32 | None:
+        """The mentee's vector under this model (:meth:`user_vector`), once per model and log state."""
+        return ctx.cached(("vector", self.sha256), lambda: self.user_vector(
+            ctx.history, user_id=ctx.user_id, profile_row=ctx.profile_row))
+
+    def cold_scores(self, ctx: MenteeContext) -> tuple[F32, Literal["content", "popular"]]:
+        """Scores for a mentee the model cannot place: content over their goals, else popularity."""
+        if len(ctx.goal_skills):
+            v = self.content.fold_in(ctx.history, user_features_row=ctx.goals_row)
+            return self.content.score_vectors(v[None])[0], "content"
+        return self.popularity, "popular"
+
+    def scores(self, ctx: MenteeContext) -> tuple[NDArray[np.float64], ScoreSource]:
+        """Scores over all items by the rule ``/recommend`` ranks with (no decay, no filters), and their source."""
+        vector = self.vector(ctx)
+        if vector is not None:
+            return np.asarray(self.model.score_vectors(vector[None, :])[0], dtype=np.float64), "model"
+        base, source = self.cold_scores(ctx)
+        return np.asarray(base, dtype=np.float64), source
 
     # ------------------------------------------------------------ users
     def user_vector(self, history: sp.csr_matrix, *, user_id: str, profile_row: F32 | None = None) -> F32 | None:

@@ -1,8 +1,9 @@
 """``skillpath path`` (a mentee's learning path) and ``skillpath skills show`` (one skill).
 
-Thin wrappers around :mod:`recommender.pathing`: load the world and events, get a score
-vector (a trained model in DATA_DIR/models if there is one, else popularity from the
-event log), call the core, print.
+Thin wrappers around :mod:`recommender.paths.answers`: load the world and the mentee's events,
+build their context (:func:`recommender.context.mentee_context`, as the service does), get a
+score vector (the registry's champion or a saved model if there is one, else the cold-start
+popularity from the event log), call the core, print.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import numpy as np
@@ -23,6 +24,9 @@ from catalog.schema import empty_events
 from skillpath_cli.catalog_cmd import _today_utc
 from skillpath_cli.common import DateType
 from skillpath_cli.common import data_dir, emit_table, progress
+
+if TYPE_CHECKING:  # pragma: no cover
+    from recommender.context import MenteeContext
 
 __all__ = ["path", "skills", "find_local_model", "load_events"]
 
@@ -79,12 +83,11 @@ def load_events(dd: DataDir, *, user_id: str | None = None) -> pd.DataFrame:
     return pd.concat(batches, ignore_index=True) if batches else empty_events()
 
 
-def _scores(dd: DataDir, world, user_id: str, model_path: Path | None, now: datetime
-            ) -> tuple[NDArray[np.float64], pd.DataFrame, str]:
-    """(scores over the catalog, the mentee's events, where the scores came from).
+def _scores(dd: DataDir, ctx: MenteeContext, model_path: Path | None) -> tuple[NDArray[np.float64], str]:
+    """(scores over the catalog for the mentee of ``ctx``, where they came from).
 
     In order: ``--model DIR``; the registry champion; the newest model under
-    ``DATA_DIR/models``; popularity computed from the event log.
+    ``DATA_DIR/models``; popularity computed from the event log up to ``ctx.now``.
     """
     from recommender.item_scores import model_scores, popularity_scores
     from recommender.models import load_model
@@ -100,11 +103,9 @@ def _scores(dd: DataDir, world, user_id: str, model_path: Path | None, now: date
             model = load_model(local)
             found = model, f"{model.name} model at {local}"
     if found is not None:
-        mine = load_events(dd, user_id=user_id)
-        return model_scores(found[0], world.catalog, mine, user_id=user_id, now=now), mine, found[1]
-    ev = load_events(dd)
-    mine = ev[ev["user_id"] == user_id]
-    return popularity_scores(ev, world.catalog, now=now), mine, "popularity from the event log (no trained model)"
+        return model_scores(found[0], ctx), found[1]
+    return (popularity_scores(load_events(dd), ctx.catalog, now=ctx.now),
+            "popularity from the event log (no trained model)")
 
 
 def _why(reasons: list[str]) -> str:
@@ -143,21 +144,22 @@ def path(ctx: click.Context, user_id: str, goal_specs: tuple[str, ...], max_step
     """
     from catalog.freshness import catalog_freshness
     from catalog.loaders import load_world
-    from recommender.pathing import parse_goal_spec, path_view
+    from recommender.context import mentee_context
+    from recommender.goals import parse_goal_spec
+    from recommender.paths.answers import path_view
 
     dd = DataDir(data_dir(ctx))
     now = as_of or _today_utc()
     goals = [parse_goal_spec(g) for g in goal_specs] or None
     world = load_world(dd)
-    mentee = world.mentee(user_id)  # unknown mentee: fail before reading any events
-    if goals is not None:  # validate goals before the (slower) scoring
-        from recommender.pathing import resolve_goals
-
-        resolve_goals(mentee, world.catalog, goals)
-    scores, mine, source = _scores(dd, world, user_id, model_path, now)
-    view = path_view(world, mine, user_id=user_id, scores=scores, freshness=catalog_freshness(world.catalog, now),
-                     now=now, goals=goals, max_steps=max_steps, minutes_per_week=minutes_per_week,
-                     horizon_weeks=horizon_weeks, prerequisites=not no_prerequisites)
+    world.mentee(user_id)  # unknown mentee: fail before reading any events
+    mine = load_events(dd, user_id=user_id)
+    mine = mine[pd.to_datetime(mine["timestamp"], utc=True) <= pd.Timestamp(now)]  # --as-of: nothing after it
+    context = mentee_context(world, user_id, now=now, events=mine, goals=goals)  # validates the goals
+    scores, source = _scores(dd, context, model_path)
+    view = path_view(context, scores=scores, freshness=catalog_freshness(world.catalog, now), max_steps=max_steps,
+                     minutes_per_week=minutes_per_week, horizon_weeks=horizon_weeks,
+                     prerequisites=not no_prerequisites)
     view["scores"] = source
     if fmt == "json":
         click.echo(json.dumps(view, indent=2))
@@ -197,7 +199,7 @@ def show(ctx: click.Context, skill_id: str, fmt: str) -> None:
     """SKILL_ID with its direct prerequisites (the level each must reach first), the skills
     that depend on it (and the level they need), and how many active resources teach it."""
     from catalog.loaders import load_world
-    from recommender.pathing import skill_view
+    from recommender.paths.answers import skill_view
 
     dd = DataDir(data_dir(ctx))
     if not dd.root.is_dir():

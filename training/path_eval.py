@@ -16,11 +16,11 @@ the goals, 1 = every goal reached. True mastery never decreases, so E is in [0, 
 
 **Policies** (same mentees, same seeds, same random streams per mentee):
 
-- ``planner``: :func:`recommender.replan.replan` (BKT mastery from the events, partial
+- ``planner``: :func:`recommender.paths.replan.replan` (BKT mastery from the events, partial
   credit for completed work, prerequisites, level fit, freshness), first step of the plan;
   the model's fold-in scores break ties;
-- ``planner-fullcredit``: the same with the former all-or-nothing credit (a completion
-  reaches its level, :data:`recommender.progress.FULL_CREDIT`);
+- ``planner-fullcredit``: the same with all-or-nothing credit (a completion
+  reaches its level, :data:`recommender.paths.credit.FULL_CREDIT`);
 - ``planner-nocredit``: the same with ``credit_completed=False``: levels from BKT mastery
   only, no credit for completed work (see ``docs/paths.md``, re-planning);
 - ``planner-noprereq``: the planner with ``prerequisites=False`` (the ablation);
@@ -53,8 +53,8 @@ from catalog.synth.learning import TrueLearningModel, assessment_score
 from recommender.interactions import EventWeights, build_id_maps, build_interactions
 from recommender.mastery import MasteryModel
 from recommender.models import Recommender, make_model
-from recommender.progress import DEFAULT_CREDIT, FULL_CREDIT, CompletionCredit
-from recommender.replan import PLANNING_THRESHOLD, replan
+from recommender.paths.credit import DEFAULT_CREDIT, FULL_CREDIT, CompletionCredit
+from recommender.paths.replan import PLANNING_THRESHOLD, replan
 
 __all__ = ["POLICIES", "ASSESS_P", "PathEvalConfig", "EvalWorld", "MenteeRun", "prepare_world",
            "eligible_mentees", "goal_score", "required_arrays", "run_mentee", "sample_mentees", "run_evaluation", "runs_frame"]

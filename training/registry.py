@@ -1,39 +1,65 @@
-"""The model registry: versions of ``skillpath-recommender``, the ``@champion`` alias, and loading it.
+"""Where models come from, for training and serving alike: the MLflow registry, or a local directory.
 
-A version records, as tags, the sha256 of its model and extras directories, the model name
-and parameters, and the time range it trained on. Promotion moves ``@champion`` and
-appends to the ``champion_history`` tag of the registered model, so ``rollback`` can go
-back one step. :func:`load_champion` downloads the champion and verifies both checksums
-against the registry tags (not only against the artifact's own config): an artifact
-edited in the store raises :class:`IntegrityError`.
+One module answers "which version is champion" (:func:`champion`), "fetch its artifacts"
+(:func:`fetch`: into a temporary sibling renamed into place once whole, so a crash or a
+second worker never leaves a copy that looks complete), "verify them" (the model
+directory's sha256 must equal the checksum the registry recorded, :func:`recorded_sha256`)
+and "cache them" (:class:`MlflowModelSource` keeps one copy per version and re-verifies it
+on every load; :func:`load_version` always fetches afresh, so an artifact edited in the
+store cannot hide behind a cached copy). Promotion moves ``@champion`` and appends to the
+``champion_history`` tag of the registered model, so :func:`rollback` can go back one step.
+
+The service imports this module and nothing else from ``training``; MLflow itself is
+imported inside the functions that talk to a store, so serving a local directory never
+loads it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from catalog.datadir import DataDir
 from catalog.errors import ConfigError, IntegrityError, NotReadyError
 from catalog.settings import Settings
 from recommender.models import Recommender, load_model
-from training.pyfunc import Extras, read_extras
-from training.tracking import Tracking, connect
+from recommender.models.artifact import ARRAYS_FILE, MANIFEST_FILE
+from training.tracking import Tracking, connect, embedded_uri
 
-__all__ = ["CHAMPION", "LoadedVersion", "champion_version", "promote", "rollback", "list_versions",
-           "load_version", "load_champion"]
+if TYPE_CHECKING:  # pragma: no cover
+    from training.pyfunc import Extras
+
+__all__ = ["CHAMPION", "SHA256_TAGS", "LoadedModel", "LoadedVersion", "ModelSource", "LocalModelSource",
+           "MlflowModelSource", "model_source_from_settings", "champion", "champion_version", "recorded_sha256",
+           "fetch", "find_model_dir", "promote", "rollback", "list_versions", "load_version", "load_champion"]
 
 CHAMPION = "champion"
+#: Tag keys holding a version's model checksum, looked up in this order on the version, then on its run.
+SHA256_TAGS = ("model_sha256", "sha256")
 _HISTORY_TAG = "champion_history"
 _HISTORY_MAX = 50
+_COMPLETE = ".complete"  # written last into a fetched copy: without it the copy is not whole
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A verified model as the service serves it: ``sha256`` is the checksum it was verified against."""
+
+    model: Recommender
+    version: str
+    sha256: str
+    source: str
 
 
 @dataclass
 class LoadedVersion:
-    """A registry version downloaded and verified."""
+    """A registry version downloaded and verified, with the extras training logged beside it."""
 
     model: Recommender
     extras: Extras
@@ -42,14 +68,185 @@ class LoadedVersion:
     local_dir: Path
 
 
-def champion_version(tracking: Tracking) -> str | None:
-    """The version behind ``@champion``, or None (no registered model or no champion yet)."""
+# ------------------------------------------------------------------ lookup, checksum, fetch
+
+
+def champion(client: Any, name: str, *, alias: str = CHAMPION) -> Any | None:
+    """The model version behind ``name@alias``, or None (no such model or alias yet)."""
     from mlflow.exceptions import MlflowException
 
     try:
-        return str(tracking.client.get_model_version_by_alias(tracking.registered_model, CHAMPION).version)
+        return client.get_model_version_by_alias(name, alias)
     except MlflowException:
         return None
+
+
+def champion_version(tracking: Tracking) -> str | None:
+    """The version behind ``@champion``, or None (no registered model or no champion yet)."""
+    mv = champion(tracking.client, tracking.registered_model)
+    return None if mv is None else str(mv.version)
+
+
+def recorded_sha256(client: Any, mv: Any) -> str:
+    """The model checksum the registry recorded for ``mv`` (its tags, else its run's); IntegrityError if none."""
+    tags = dict(mv.tags or {})
+    if mv.run_id:
+        try:
+            tags = {**client.get_run(mv.run_id).data.tags, **tags}
+        except Exception:  # the run may have been deleted; the version tag is enough
+            pass
+    for key in SHA256_TAGS:
+        if tags.get(key):
+            return str(tags[key])
+    raise IntegrityError(f"{mv.name} version {mv.version} has no checksum tag ({' or '.join(SHA256_TAGS)}); "
+                         "refusing an unverifiable model")
+
+
+def fetch(client: Any, mv: Any, dest: Path, *, tracking_uri: str, reuse: bool) -> Path:
+    """The version's artifacts in ``dest``: a whole copy already there if ``reuse``, else downloaded afresh.
+
+    Downloads land in a temporary sibling that is renamed to ``dest`` once complete;
+    a failure is a :class:`NotReadyError` and leaves ``dest`` as it was.
+    """
+    import mlflow.artifacts
+
+    if reuse and (dest / _COMPLETE).exists():
+        return dest
+    tmp = dest.parent / f".{dest.name}.{os.getpid()}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        uri = client.get_model_version_download_uri(mv.name, mv.version)
+        got = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(tmp), tracking_uri=tracking_uri))
+    except Exception as e:  # network, store or disk: whatever serves now keeps serving
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise NotReadyError(f"could not download {mv.name} version {mv.version}: "
+                            f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+    got = got if got.is_dir() else tmp  # the version's folder itself, not the folder it was downloaded into
+    (got / _COMPLETE).touch()
+    if not reuse:
+        shutil.rmtree(dest, ignore_errors=True)
+    try:
+        os.replace(got, dest)
+    except OSError:  # another worker finished first: use theirs
+        pass
+    shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+
+def find_model_dir(root: Path) -> Path:
+    """The one saved model (``model.json`` + ``arrays.npz``) under ``root``; IntegrityError otherwise."""
+    found = sorted({p.parent for p in root.rglob(MANIFEST_FILE) if (p.parent / ARRAYS_FILE).exists()})
+    if len(found) != 1:
+        raise IntegrityError(f"{root}: expected one saved model ({MANIFEST_FILE} + {ARRAYS_FILE}) in the "
+                             f"version's artifacts, found {len(found)}")
+    return found[0]
+
+
+# ------------------------------------------------------------------ sources the service polls
+
+
+class ModelSource(Protocol):
+    def current_version(self) -> str | None:
+        """The version that should serve now (None: none available yet)."""
+
+    def load(self) -> LoadedModel:
+        """Fetch and verify the current version; IntegrityError/NotReadyError if impossible."""
+
+
+def _manifest_sha(path: Path) -> str | None:
+    try:
+        return hashlib.sha256((path / MANIFEST_FILE).read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return None
+
+
+class LocalModelSource:
+    """A model directory on disk; its version is the checksum of its manifest.
+
+    To swap models atomically, point the path at a symlink and replace the symlink
+    (``ln -sfn v2 current.tmp && mv -T current.tmp current``).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path).expanduser()
+
+    def __repr__(self) -> str:
+        return f"LocalModelSource({str(self.path)!r})"
+
+    def current_version(self) -> str | None:
+        sha = _manifest_sha(self.path)
+        return None if sha is None else f"local:{sha[:12]}"
+
+    def load(self) -> LoadedModel:
+        sha = _manifest_sha(self.path)
+        if sha is None:
+            raise NotReadyError(f"no model in {self.path} (needs {MANIFEST_FILE} and {ARRAYS_FILE}); "
+                                "train one or set SKILLPATH_MODEL_DIR")
+        try:
+            model = load_model(self.path, expected_sha256=sha)
+        except FileNotFoundError as e:
+            raise NotReadyError(str(e)) from None
+        return LoadedModel(model, f"local:{sha[:12]}", sha, str(self.path.resolve()))
+
+
+class MlflowModelSource:
+    """The registered model's alias (default ``skillpath-recommender@champion``), one cached copy per version.
+
+    Asking for the current version never creates an embedded store; each load re-verifies
+    the cached copy against the version's recorded checksum.
+    """
+
+    def __init__(self, tracking_uri: str, *, name: str = "skillpath-recommender", alias: str = CHAMPION,
+                 cache_dir: str | Path) -> None:
+        self.tracking_uri = tracking_uri
+        self.name, self.alias = name, alias
+        self.cache_dir = Path(cache_dir)
+        self._client: Any = None
+
+    def __repr__(self) -> str:
+        return f"MlflowModelSource({self.tracking_uri!r}, {self.name}@{self.alias})"
+
+    def _store_missing(self) -> bool:
+        if self.tracking_uri.startswith("sqlite:///"):
+            return not Path(self.tracking_uri[len("sqlite:///"):]).exists()
+        return False
+
+    def client(self) -> Any:
+        if self._client is None:
+            from mlflow import MlflowClient
+
+            self._client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+        return self._client
+
+    def _champion(self) -> Any | None:
+        return None if self._store_missing() else champion(self.client(), self.name, alias=self.alias)
+
+    def current_version(self) -> str | None:
+        mv = self._champion()
+        return None if mv is None else str(mv.version)
+
+    def load(self) -> LoadedModel:
+        mv = self._champion()
+        if mv is None:
+            raise NotReadyError(f"no {self.name}@{self.alias} in {self.tracking_uri}; train and promote a model")
+        sha = recorded_sha256(self.client(), mv)
+        local = fetch(self.client(), mv, self.cache_dir / str(mv.version), tracking_uri=self.tracking_uri,
+                      reuse=True)
+        return LoadedModel(load_model(find_model_dir(local), expected_sha256=sha), str(mv.version), sha,
+                           f"models:/{self.name}/{mv.version}")
+
+
+def model_source_from_settings(settings: Settings, *, model_dir: str | Path | None = None) -> ModelSource:
+    """A local directory if one is given, else the registry's champion (the embedded store by default)."""
+    if model_dir:
+        return LocalModelSource(model_dir)
+    dd = DataDir(settings.data_dir)
+    uri = settings.tracking.uri or embedded_uri(dd.root)
+    return MlflowModelSource(uri, name=settings.tracking.registered_model, cache_dir=dd.models / "registry-cache")
+
+
+# ------------------------------------------------------------------ promotion (training and the CLI)
 
 
 def _history(tracking: Tracking) -> list[str]:
@@ -144,32 +341,33 @@ def _float(v: str | None) -> float | None:
 
 
 def load_version(tracking: Tracking, version: str, *, dst_root: str | Path | None = None) -> LoadedVersion:
-    """Download ``version`` and load it, verifying model and extras against the registry's sha256 tags."""
-    import mlflow.artifacts
+    """Fetch ``version`` afresh and load it, verifying model and extras against the registry's checksums."""
     from mlflow.models import Model
+
+    from training.pyfunc import read_extras
 
     mv = _version(tracking, version)
     tags = dict(mv.tags or {})
-    model_sha, extras_sha = tags.get("model_sha256"), tags.get("extras_sha256")
-    if not model_sha or not extras_sha:
-        raise IntegrityError(f"version {version} records no model_sha256/extras_sha256 tag; refusing to load it")
+    extras_sha = tags.get("extras_sha256")
+    if not extras_sha:
+        raise IntegrityError(f"version {version} records no extras_sha256 tag; refusing to load it")
+    client = tracking.client
+    model_sha = recorded_sha256(client, mv)
     root = Path(dst_root) if dst_root is not None else tracking.data_dir / "models" / "registry"
-    dst = root / f"v{mv.version}"
-    if dst.exists():
-        shutil.rmtree(dst)  # always a fresh copy: a cached one could hide a changed store
-    dst.mkdir(parents=True)
-    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{tracking.registered_model}/{mv.version}",
-                                                     dst_path=str(dst)))
+    root.mkdir(parents=True, exist_ok=True)
+    local = fetch(client, mv, root / f"v{mv.version}", tracking_uri=tracking.uri, reuse=False)
+    mlmodel = sorted(local.rglob("MLmodel"))
+    if len(mlmodel) != 1:
+        raise IntegrityError(f"version {version}: expected one MLmodel file in its artifacts, found {len(mlmodel)}")
+    local = mlmodel[0].parent
     flavor = Model.load(str(local)).flavors.get("python_function", {})
     config = flavor.get("config") or flavor.get("model_config") or {}
     if config and (config.get("model_sha256"), config.get("extras_sha256")) != (model_sha, extras_sha):
         raise IntegrityError(f"version {version}: the artifact's model config does not match the registry's "
                              "sha256 tags; the artifact was changed after registration")
     arts = flavor.get("artifacts", {})
-    model_dir = local / arts.get("model", {}).get("path", "artifacts/model")
-    extras_dir = local / arts.get("extras", {}).get("path", "artifacts/extras")
-    model = load_model(model_dir, expected_sha256=model_sha)
-    extras = read_extras(extras_dir, expected_sha256=extras_sha)
+    model = load_model(local / arts.get("model", {}).get("path", "artifacts/model"), expected_sha256=model_sha)
+    extras = read_extras(local / arts.get("extras", {}).get("path", "artifacts/extras"), expected_sha256=extras_sha)
     metadata = {**tags, "version": str(mv.version), "run_id": mv.run_id,
                 "aliases": list(getattr(mv, "aliases", []) or []),
                 "created": datetime.fromtimestamp(mv.creation_timestamp / 1000, timezone.utc).isoformat()}
@@ -178,7 +376,7 @@ def load_version(tracking: Tracking, version: str, *, dst_root: str | Path | Non
 
 def load_champion(settings: Settings, data_dir: str | Path | None = None, *, tracking_uri: str | None = None,
                   ) -> tuple[Recommender, str, dict[str, Any], Path]:
-    """``(model, version, metadata, local_dir)`` of ``@champion``, verified; for serving.
+    """``(model, version, metadata, local_dir)`` of ``@champion``, verified.
 
     ``local_dir`` is the downloaded MLflow model (``artifacts/model``, ``artifacts/extras``).
     Raises NotReadyError when there is no champion, IntegrityError when a checksum fails.

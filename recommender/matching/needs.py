@@ -8,7 +8,7 @@ Matching does not depend on how a learning path is planned. Its input is a list 
   with the earliest deadline first; current levels come from a mastery map if given,
   else from the mentee's self-assessed levels.
 - :func:`needs_from_steps` takes the steps of any planned path (objects with
-  ``.skill_id`` and ``.level``, in order), such as ``recommender.paths`` produces.
+  ``.skill_id`` and ``.level``, in order), such as ``recommender.paths.planner`` produces.
 
 Urgency decays with position: ``urgency = 0.5 ** (position / half_life)``, so the next
 step weighs 1 and a step ``half_life`` places later weighs 0.5.

@@ -120,7 +120,7 @@ def test_reduced_precision_storage_gives_the_float32_answers(served):
 def test_cold_start_popularity_follows_the_models_recency_half_life(served):
     """Old all-time favourites lose to what many mentees opened today when the model's half-life is short."""
     from recommender.models.bpr import BPRRecommender
-    from serving.app import cold_half_life
+    from recommender.item_scores import cold_half_life
 
     assert cold_half_life(BPRRecommender(recency_weight=1.0, recency_half_life_days=3.0)) == 3.0
     assert cold_half_life(BPRRecommender(recency_weight=0.0, recency_half_life_days=3.0)) is None

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from catalog.eventlog import EventLog
-from serving.registry import default_tracking_uri
+from training.tracking import embedded_uri
 from skillpath_cli.serve import serve_command
 from tests.serving.conftest import API_KEY
 from tests.serving.mlflow_registry import register
@@ -52,7 +52,7 @@ def _wait_ready(base: str, proc: subprocess.Popen, log_path) -> None:
 
 
 def test_real_server(served, tmp_path):
-    uri = default_tracking_uri(served.root)
+    uri = embedded_uri(served.root)
     artifacts = served.root / "mlflow" / "artifacts"
     (served.root / "mlflow").mkdir()
     v1 = register(uri, artifacts, served.model_dir, served.sha256)

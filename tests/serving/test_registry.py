@@ -1,16 +1,17 @@
-"""The registry adapter: @champion from an embedded MLflow store, checksum enforced."""
+"""Where the service gets its model: @champion from an embedded MLflow store, or a local directory; checksums enforced."""
 
 from __future__ import annotations
 
 import pytest
 
 from catalog.errors import IntegrityError, NotReadyError
-from serving.registry import LocalModelSource, MlflowModelSource, default_tracking_uri
+from training.registry import LocalModelSource, MlflowModelSource
+from training.tracking import embedded_uri
 from tests.serving.mlflow_registry import register
 
 
 def test_mlflow_champion_is_downloaded_and_verified(served):
-    uri = default_tracking_uri(served.root)
+    uri = embedded_uri(served.root)
     source = MlflowModelSource(uri, cache_dir=served.root / "models" / "cache")
     assert source.current_version() is None  # no store yet: nothing, and no store created
     assert not (served.root / "mlflow" / "mlflow.db").exists()

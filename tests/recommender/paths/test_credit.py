@@ -1,4 +1,4 @@
-"""Partial credit for completed work (recommender/progress.py), with hand-computed numbers."""
+"""Partial credit for completed work (recommender/paths/credit.py), with hand-computed numbers."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from catalog.catalog import Catalog
 from catalog.errors import ConfigError
 from catalog.schema import Goal, Mentee, Resource, Skill, SkillLevel
 from recommender.mastery import BKTParams, MasteryModel
-from recommender.progress import FULL_CREDIT, CompletionCredit, progress_from_events
-from recommender.replan import mentee_history, progress_levels, replan
+from recommender.paths.credit import FULL_CREDIT, CompletionCredit, progress_from_events
+from recommender.paths.replan import mentee_history, progress_levels, replan
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 1, tzinfo=UTC)

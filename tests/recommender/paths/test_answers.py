@@ -1,4 +1,4 @@
-"""The path service views (recommender.pathing) and score vectors (recommender.item_scores)."""
+"""The path answers (recommender.paths.answers) over a mentee's context."""
 
 from __future__ import annotations
 
@@ -6,35 +6,25 @@ import json
 from datetime import datetime, timezone
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from catalog.errors import ConfigError, IntegrityError, UnknownSkillError, UnknownUserError
+from catalog.errors import ConfigError, UnknownSkillError, UnknownUserError
 from catalog.freshness import catalog_freshness
-from catalog.ids import IdMap
-from catalog.schema import EVENT_COLUMNS, Goal, empty_events
-from recommender.interactions import build_id_maps, build_interactions
-from recommender.item_scores import align_to_catalog, model_scores, popularity_scores
-from recommender.models import make_model
-from recommender.pathing import next_up_view, parse_goal_spec, path_view, resolve_goals, skill_view
+from catalog.schema import empty_events
+from recommender.context import mentee_context
+from recommender.paths.answers import next_up_view, path_view, skill_view
+from tests.recommender.event_frames import events_frame as ev
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 
-def ev(rows) -> pd.DataFrame:
-    df = pd.DataFrame(rows, columns=["user_id", "item_id", "event_type", "value", "timestamp"])
-    df["event_id"] = [f"e{i}" for i in range(len(df))]
-    df["source"] = "test"
-    df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True).astype("datetime64[us, UTC]")
-    return df.loc[:, list(EVENT_COLUMNS)]
-
-
-def _view(world, events=None, **kw):
+def _view(world, events=None, *, user_id="u1", now=NOW, goals=None, **kw):
     cat = world.catalog
-    args = dict(user_id="u1", scores=np.zeros(cat.n_items), freshness=np.ones(cat.n_items), now=NOW)
+    args = dict(scores=np.zeros(cat.n_items), freshness=np.ones(cat.n_items))
     args.update(kw)
-    return path_view(world, empty_events() if events is None else events, **args)
+    ctx = mentee_context(world, user_id, now=now, goals=goals, events=empty_events() if events is None else events)
+    return path_view(ctx, **args)
 
 
 def test_path_view_is_json_ready_and_respects_prerequisites_and_budget(tiny_world):
@@ -104,24 +94,16 @@ def test_unknown_mentee_and_mentee_without_goals(tiny_world):
     assert _view(tiny_world, user_id="u3", goals=[("sql", None)])["goals"][0]["level"] == 3
 
 
-def test_goal_without_level_takes_the_stored_level(tiny_world):
-    goals = resolve_goals(tiny_world.mentees["u1"], tiny_world.catalog, [("llm-apps", None), ("sql", 2)])
-    assert goals == (Goal("llm-apps", 3), Goal("sql", 2))
-    assert parse_goal_spec(" ml:4 ") == ("ml", 4) and parse_goal_spec("ml") == ("ml", None)
-    for bad in ("ml:x", ":3", "ml:0"):
-        with pytest.raises(ConfigError):
-            parse_goal_spec(bad)
-
-
 def test_next_up_is_the_head_of_the_path(tiny_world):
     full = _view(tiny_world, max_steps=20)
-    head = next_up_view(tiny_world, empty_events(), user_id="u1", scores=np.zeros(tiny_world.catalog.n_items),
-                        freshness=np.ones(tiny_world.catalog.n_items), now=NOW, n=2)
+    ctx = mentee_context(tiny_world, "u1", now=NOW)
+    head = next_up_view(ctx, scores=np.zeros(tiny_world.catalog.n_items), freshness=np.ones(tiny_world.catalog.n_items),
+                        n=2)
     assert head["steps"] == full["steps"][:2] and head["total_steps"] == full["total_steps"] >= 3
     assert head["unreachable"] == full["unreachable"]
     with pytest.raises(ConfigError, match="n must be 1-5"):
-        next_up_view(tiny_world, empty_events(), user_id="u1", scores=np.zeros(tiny_world.catalog.n_items),
-                     freshness=np.ones(tiny_world.catalog.n_items), now=NOW, n=6)
+        next_up_view(ctx, scores=np.zeros(tiny_world.catalog.n_items), freshness=np.ones(tiny_world.catalog.n_items),
+                     n=6)
 
 
 def test_stale_freshness_reaches_the_reasons(tiny_world):
@@ -140,40 +122,3 @@ def test_skill_view(tiny_catalog):
     assert skill_view(tiny_catalog, "sql")["resources"] == 1      # docs-x (sql:1) is inactive
     with pytest.raises(UnknownSkillError, match="nope"):
         skill_view(tiny_catalog, "nope")
-
-
-# ------------------------------------------------------------------ score vectors
-
-
-def test_popularity_counts_mentees_not_events(tiny_catalog):
-    events = ev([("a", "pd-101", "view", np.nan, "2026-10-01"), ("a", "pd-101", "complete", np.nan, "2026-10-01"),
-                 ("b", "pd-101", "view", np.nan, "2026-10-02"), ("b", "py-101", "view", np.nan, "2026-10-02"),
-                 ("c", "py-101", "impression", np.nan, "2026-10-02"), ("c", "gone", "view", np.nan, "2026-10-02")])
-    s = popularity_scores(events, tiny_catalog)
-    i = tiny_catalog.items.index
-    assert s[i("pd-101")] == 1.0 and s[i("py-101")] == 0.5 and s[i("ml-101")] == 0.0
-    assert (popularity_scores(empty_events(), tiny_catalog) == 0).all()
-
-
-def test_model_scores_align_to_the_catalog(tiny_catalog):
-    shuffled = IdMap(["ml-101", "py-101", "unknown-old-item"])
-    out = align_to_catalog(np.array([3.0, 1.0, 9.0]), shuffled, tiny_catalog)
-    i = tiny_catalog.items.index
-    assert out[i("ml-101")] == 3.0 and out[i("py-101")] == 1.0
-    assert out[i("pd-101")] == 0.0                                   # not in the model: below its lowest
-    with pytest.raises(IntegrityError):
-        align_to_catalog(np.zeros(3), None, tiny_catalog)
-
-
-def test_model_scores_fold_in_a_mentee_the_model_never_saw(tiny_world):
-    cat = tiny_world.catalog
-    rows = [(u, it, "complete", np.nan, "2026-10-01") for u, it in
-            [("a", "py-101"), ("a", "py-201"), ("b", "py-101"), ("b", "py-201"), ("c", "pr-101"), ("c", "pr-new"),
-             ("d", "pr-101"), ("d", "pr-new")]]
-    events = ev(rows)
-    users, items = build_id_maps(events, catalog=cat)
-    model = make_model("ease", regularization=1.0).fit(build_interactions(events, users=users, items=items))
-    model.id_maps_ = {"users": users, "items": items}
-    s = model_scores(model, cat, ev([("new", "py-101", "complete", np.nan, "2026-10-05")]), user_id="new", now=NOW)
-    assert s.shape == (cat.n_items,)
-    assert s[cat.items.index("py-201")] > s[cat.items.index("pr-new")]

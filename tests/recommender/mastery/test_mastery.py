@@ -17,7 +17,7 @@ from recommender.mastery import (
     mastered,
     prior_for_level,
 )
-from recommender.mastery_fit import _grid_points, skill_log_likelihood
+from recommender.mastery.fit import _grid_points, skill_log_likelihood
 
 UTC = timezone.utc
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

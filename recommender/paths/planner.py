@@ -190,7 +190,7 @@ def plan_path(*, mentee_state: MasteryState, goals: Sequence[Goal], catalog: Cat
     prerequisites : False plans the goal skills only (the ablation).
     max_stretch : how many levels above the next one a resource may be.
     progress : skill id -> level reached by completed work (see
-        :func:`recommender.replan.progress_levels`); planning starts from the higher of
+        :func:`recommender.paths.replan.progress_levels`); planning starts from the higher of
         it and the mastery level.
 
     Raises

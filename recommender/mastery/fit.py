@@ -4,7 +4,7 @@ The criterion is the one-step-ahead predictive log-likelihood of assessment scor
 before each assessment the model predicts ``P = p(1-S) + (1-p)G`` and is charged the
 binary cross-entropy ``x log P + (1-x) log(1-P)`` of the observed score ``x`` (exactly the
 Bernoulli log-likelihood when scores are 0 or 100). Between assessments the state moves
-by the same rules as :meth:`MasteryModel.update` (completions included; forgetting is
+by the same rules as :meth:`recommender.mastery.model.MasteryModel.update` (completions included; forgetting is
 not fitted). The whole grid is simulated at once: users x grid points as one array,
 stepping through each user's sequence in parallel.
 """
@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from catalog.catalog import Catalog
 from catalog.schema import SkillLevel
-from recommender.mastery import BKTParams, assess_update, complete_update, evidence_rows, prior_for_level
+from recommender.mastery.bkt import BKTParams, assess_update, complete_update, evidence_rows, prior_for_level
 
 __all__ = ["DEFAULT_GRID", "fit_skill_params", "skill_log_likelihood"]
 

@@ -14,9 +14,9 @@ from catalog.errors import ConfigError, UnknownSkillError
 from catalog.freshness import catalog_freshness
 from catalog.schema import Goal, Mentee, Resource, Skill, SkillLevel
 from recommender.mastery import BKTParams, MasteryModel, MasteryState, level_of
-from recommender.paths import LearningPath, format_age, next_up, plan_path
-from recommender.progress import FULL_CREDIT
-from recommender.replan import failed_assessments, mentee_history, progress_levels, replan
+from recommender.paths.credit import FULL_CREDIT
+from recommender.paths.planner import LearningPath, format_age, next_up, plan_path
+from recommender.paths.replan import failed_assessments, mentee_history, progress_levels, replan
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 1, tzinfo=UTC)

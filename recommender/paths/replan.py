@@ -21,8 +21,8 @@ from catalog.catalog import Catalog
 from catalog.errors import ConfigError
 from catalog.schema import Mentee
 from recommender.mastery import MasteryModel, MasteryState
-from recommender.paths import LearningPath, plan_path
-from recommender.progress import DEFAULT_CREDIT, CompletionCredit, progress_from_events
+from recommender.paths.credit import DEFAULT_CREDIT, CompletionCredit, progress_from_events
+from recommender.paths.planner import LearningPath, plan_path
 
 __all__ = ["DEFAULT_MINUTES_PER_WEEK", "DEFAULT_PASS_SCORE", "PLANNING_THRESHOLD", "History", "mentee_history",
            "failed_assessments", "progress_levels", "rebuild_state", "replan"]
@@ -85,7 +85,7 @@ def progress_levels(history: History, catalog: Catalog, start: MasteryState, *,
     Mastery moves little on a completion (it is weak evidence); without some credit a
     re-plan would keep offering material at the level just studied. Starting from
     ``start`` (the state before any event), each completion moves the skill a fraction of a
-    level by :class:`recommender.progress.CompletionCredit` (level fit and duration; never
+    level by :class:`recommender.paths.credit.CompletionCredit` (level fit and duration; never
     past the item's level) and a failed assessment at level L caps it at L - 1. Only skills
     whose whole level moved are returned.
     """
@@ -111,7 +111,7 @@ def replan(*, model: MasteryModel, mentee: Mentee, events: pd.DataFrame, catalog
            prerequisites: bool = True, freshness_threshold: float = 0.5,
            pass_score: float = DEFAULT_PASS_SCORE, credit_completed: bool = True,
            credit: CompletionCredit = DEFAULT_CREDIT, planning_threshold: float | None = PLANNING_THRESHOLD,
-           ) -> tuple[MasteryState, LearningPath]:
+           state: MasteryState | None = None) -> tuple[MasteryState, LearningPath]:
     """Rebuild the mentee's state from ``events`` and plan towards their goals.
 
     Items the mentee completed, assessed or dismissed are excluded; completed work is
@@ -119,11 +119,14 @@ def replan(*, model: MasteryModel, mentee: Mentee, events: pd.DataFrame, catalog
     completion; ``credit_completed=False`` plans from BKT mastery alone). Levels are read
     for planning with ``planning_threshold`` (:data:`PLANNING_THRESHOLD`; ``None`` = the
     model's own bar); the returned state keeps the model's threshold. ``minutes_per_week``
-    defaults to the mentee's own, else :data:`DEFAULT_MINUTES_PER_WEEK`.
+    defaults to the mentee's own, else :data:`DEFAULT_MINUTES_PER_WEEK`. ``state``, when given, is
+    the mastery ``model`` reaches from these events at ``now`` (a
+    :meth:`recommender.context.MenteeContext.mastery`), so it is not rebuilt.
     """
     hist = mentee_history(events, catalog, user_id=mentee.user_id, now=now)
     seed = model.initial_state(catalog, user_id=mentee.user_id, self_levels=mentee.self_levels)
-    state = model.update(seed, hist.events, catalog, now=now)
+    if state is None:
+        state = model.update(seed, hist.events, catalog, now=now)
     if planning_threshold is not None:
         if not 0.0 < planning_threshold <= 1.0:
             raise ConfigError(f"planning_threshold must be in (0, 1], got {planning_threshold}")

@@ -14,24 +14,25 @@ result instead of repeating it.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
 
+from catalog.catalog import Catalog
 from catalog.errors import ConfigError
+from catalog.eventlog import EventLog
 from catalog.ids import IdMap
 from catalog.schema import parse_timestamp
 from catalog.stale import stale_report
 from recommender.interactions import build_interactions
 from recommender.models.factor import FactorRecommender
 from serving.bundle import ModelBundle
+from serving.errors import FieldError
 from serving.logread import read_log
 from serving.schemas import StaleGap, StaleItem, StaleResponse
-
-if TYPE_CHECKING:
-    from serving.app import SkillPathApp
 
 __all__ = ["StaleReach", "REACH_K"]
 
@@ -43,35 +44,35 @@ def _none_if_nan(x: float) -> float | None:
 
 
 class StaleReach:
-    """Builds :class:`StaleResponse` for ``GET /catalog/stale``; caches reach per day."""
+    """Builds :class:`StaleResponse` for ``GET /catalog/stale``; caches reach per day.
 
-    def __init__(self, app: SkillPathApp, *, max_entries: int = 16) -> None:
-        self.app = app
+    ``bundle()`` is the bundle serving now (None before the first model loads), ``clock()``
+    the service's time; ``threshold`` and ``floor`` are the scoring settings' defaults.
+    """
+
+    def __init__(self, catalog: Catalog, log: EventLog, *, bundle: Callable[[], ModelBundle | None],
+                 clock: Callable[[], datetime], threshold: float, floor: float, max_entries: int = 16) -> None:
+        self.catalog, self.log, self.bundle, self.clock = catalog, log, bundle, clock
+        self.threshold, self.floor = threshold, floor
         self.max_entries = max_entries
         self._cache: dict[tuple, tuple[NDArray[np.int64], NDArray[np.int64], int]] = {}
         self._key_locks: dict[tuple, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def report(self, as_of: datetime | str | None = None, threshold: float | None = None) -> StaleResponse:
-        app = self.app
-        sc = app.settings.scoring
         try:
-            when = app.clock() if as_of is None else parse_timestamp(as_of)
+            when = self.clock() if as_of is None else parse_timestamp(as_of)
         except ValueError as e:  # out-of-range or malformed dates are the caller's error
-            from serving.errors import FieldError
-
             raise FieldError(["as_of"], ConfigError(str(e))) from None
-        thr = sc.stale_threshold if threshold is None else float(threshold)
+        thr = self.threshold if threshold is None else float(threshold)
+        cat = self.catalog
         try:
-            rep = stale_report(app.world.catalog, when, threshold=thr, floor=sc.freshness_floor)
+            rep = stale_report(cat, when, threshold=thr, floor=self.floor)
         except ConfigError as e:
-            from serving.errors import FieldError
-
             raise FieldError(["threshold"], e) from None
-        bundle = app._bundle
+        bundle = self.bundle()
         reach = self._reach(bundle, when) if bundle is not None else None
         items = []
-        cat = app.world.catalog
         for row in rep.items.itertuples(index=False):
             i = cat.items.index(row.item_id)
             items.append(StaleItem(
@@ -113,13 +114,11 @@ class StaleReach:
         return out
 
     def _compute(self, bundle: ModelBundle, users: IdMap) -> tuple[NDArray[np.int64], NDArray[np.int64], int]:
-        app = self.app
         U = cast(FactorRecommender, bundle.model).user_factors_
-        inter = build_interactions(read_log(app.log), users=users, items=app.world.catalog.items,
-                                   on_unknown="drop")
+        inter = build_interactions(read_log(self.log), users=users, items=self.catalog.items, on_unknown="drop")
         exclude = [np.concatenate([inter.seen[u].indices, inter.dismissed[u].indices]).astype(np.int64)
                    for u in range(len(U))]
-        n = app.world.catalog.n_items
+        n = self.catalog.n_items
         counts = []
         for decay in (False, True):
             top = bundle.top_batch(U, REACH_K, exclude=exclude, decay=decay)

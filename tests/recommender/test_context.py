@@ -1,0 +1,74 @@
+"""A mentee's context (recommender.context): the same mentee state for the service, the CLI and the planner."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+
+from catalog.errors import ConfigError
+from catalog.ids import IdMap
+from catalog.schema import Goal
+from recommender.context import event_rows, mentee_context
+from recommender.goals import profile_row
+from recommender.interactions import build_interactions
+from recommender.mastery import BKTParams, MasteryModel
+from recommender.paths.replan import rebuild_state
+from tests.recommender.event_frames import events_frame as ev
+
+NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
+
+EVENTS = [("u1", "py-101", "complete", np.nan, "2026-10-01"), ("u1", "sql-101", "view", np.nan, "2026-10-02"),
+          ("u1", "sql-101", "dismiss", np.nan, "2026-10-03"), ("u1", "pd-101", "impression", np.nan, "2026-10-03"),
+          ("u1", "pr-101", "like", 5.0, "2026-10-04"), ("u1", "pr-101", "assess", 40.0, "2026-10-05"),
+          ("u2", "ml-101", "complete", np.nan, "2026-10-05"), ("u1", "gone", "view", np.nan, "2026-10-06")]
+
+
+def test_history_and_exclusions_follow_the_training_rules(tiny_world):
+    events = ev(EVENTS)
+    ctx = mentee_context(tiny_world, "u1", now=NOW, events=events)
+    cat = tiny_world.catalog
+    inter = build_interactions(events, users=IdMap(["u1", "u2"]), items=cat.items, on_unknown="drop")
+    assert (ctx.history != inter.history(0)).nnz == 0
+    assert ctx.exclude.tolist() == inter.exclusions(0, seen=True).tolist()
+    assert ctx.completed.tolist() == [cat.items.index("py-101")]
+    assert ctx.n_events == 7 and ctx.has_profile and ctx.mentee is tiny_world.mentees["u1"]
+    # the events frame holds exactly the mentee's events, in time order
+    frame = ctx.events
+    assert frame["item_id"].tolist() == ["py-101", "sql-101", "sql-101", "pd-101", "pr-101", "pr-101", "gone"]
+    assert event_rows(frame, "u1") == list(ctx.rows)
+
+
+def test_goals_requested_or_stated_and_the_profile_rows(tiny_world):
+    cat = tiny_world.catalog
+    u1 = tiny_world.mentees["u1"]
+    stated = mentee_context(tiny_world, "u1", now=NOW)
+    assert stated.goals == (Goal("llm-apps", 3),) and not stated.goals_requested
+    assert stated.goal_skills.tolist() == [cat.skill_ids.index("llm-apps")]
+    asked = stated.with_request(now=NOW, goals=[("sql", None), ("ml", 4)])
+    assert asked.goals == (Goal("sql", 3), Goal("ml", 4)) and asked.goals_requested
+    assert np.array_equal(asked.profile_row, profile_row(cat, u1, u1.goals))     # what models fold in
+    assert np.array_equal(asked.goals_row, profile_row(cat, u1, asked.goals))    # what the content fallback ranks by
+    assert asked.memo is stated.memo and stated.with_request(now=NOW) is stated
+    later = stated.with_request(now=NOW + timedelta(days=1))
+    assert later.now == NOW + timedelta(days=1) and later.goals == stated.goals and later.memo is stated.memo
+    assert later.cached("k", lambda: 1) == 1 and stated.cached("k", lambda: 2) == 1
+
+
+def test_a_mentee_without_profile_gets_a_bare_one(tiny_world):
+    ctx = mentee_context(tiny_world, "stranger", now=NOW, goals=[("sql", 2)])
+    assert not ctx.has_profile and ctx.mentee.user_id == "stranger" and ctx.n_events == 0
+    assert ctx.goals == (Goal("sql", 2),) and ctx.history.nnz == 0 and len(ctx.exclude) == 0
+    with pytest.raises(ConfigError, match="timezone-aware"):
+        mentee_context(tiny_world, "u1", now=datetime(2026, 11, 1))
+
+
+def test_mastery_is_the_planners_and_ignores_events_after_now(tiny_world):
+    model = MasteryModel(BKTParams(prior=0.2, learn=0.2, slip=0.1, guess=0.2))
+    events = ev(EVENTS + [("u1", "pr-new", "assess", 100.0, "2026-11-20")])
+    ctx = mentee_context(tiny_world, "u1", now=NOW, events=events)
+    expected = rebuild_state(model, tiny_world.mentees["u1"], events, tiny_world.catalog, now=NOW)
+    assert np.array_equal(ctx.mastery(model).p, expected.p)
+    assert ctx.exclude.tolist().count(tiny_world.catalog.items.index("pr-new")) == 1  # still never recommended
+    assert ctx.mastery(model).mastery("prompting") < 0.5
