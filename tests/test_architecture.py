@@ -15,13 +15,15 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-PACKAGES = ("catalog", "recommender", "features", "training", "serving", "skillpath_cli", "benchmarks")
-PURE_CORE = ("catalog", "recommender")
+PACKAGES = ("catalog", "recommender", "analysis", "features", "training", "serving", "skillpath_cli", "benchmarks")
+PURE_CORE = ("catalog", "recommender", "analysis")
 SERVICE_LIBRARIES = ("mlflow", "feast", "bentoml", "requests", "httpx")
-# package -> packages it may never import (catalog <- recommender <- features <- (training, serving) <- CLI)
+# package -> packages it may never import
+# (catalog <- recommender <- analysis <- features <- (training, serving) <- CLI)
 FORBIDDEN = {
-    "catalog": {"recommender", "features", "training", "serving", "skillpath_cli", "benchmarks"},
-    "recommender": {"features", "training", "serving", "skillpath_cli", "benchmarks"},
+    "catalog": {"recommender", "analysis", "features", "training", "serving", "skillpath_cli", "benchmarks"},
+    "recommender": {"analysis", "features", "training", "serving", "skillpath_cli", "benchmarks"},
+    "analysis": {"features", "training", "serving", "skillpath_cli", "benchmarks"},
     "features": {"training", "serving", "skillpath_cli", "benchmarks"},
     "training": {"serving", "skillpath_cli", "benchmarks"},
     "serving": {"skillpath_cli", "benchmarks"},
