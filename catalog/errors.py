@@ -7,6 +7,7 @@ Subclasses also inherit the built-in they resemble, so ``except KeyError`` still
     SkillPathError
     ├── ConfigError (ValueError)
     ├── DataValidationError (ValueError)     -- carries every RowError found
+    │   └── TextTooLongError                 -- a text field over its size limit
     ├── CycleError (ValueError)              -- names the skills on the cycle
     ├── UnknownIdError (KeyError)
     │   ├── UnknownSkillError
@@ -28,6 +29,7 @@ __all__ = [
     "ConfigError",
     "DataValidationError",
     "RowError",
+    "TextTooLongError",
     "CycleError",
     "UnknownIdError",
     "UnknownSkillError",
@@ -76,6 +78,13 @@ class DataValidationError(SkillPathError, ValueError):
         tail = f"\n  ... and {more} more" if more > 0 else ""
         what = source or "input"
         super().__init__(f"{what}: {len(self.errors)} error(s) in {len({(e.source, e.line) for e in self.errors})} row(s), nothing loaded:\n{shown}{tail}")
+
+
+class TextTooLongError(DataValidationError):
+    """A text (a session transcript, notes) is over its size limit; its errors name the field.
+
+    Its own class because the service answers it differently from other bad input (413).
+    """
 
 
 class CycleError(SkillPathError, ValueError):
