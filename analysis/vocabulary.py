@@ -54,6 +54,13 @@ really thing things think thanks going doing making taking great right might sti
 week weeks month months today yesterday tomorrow start started later early every people learn learning
 """.split())
 
+# Words after which a capital letter is a label, not the C or R language.
+_LETTER_HEADS = frozenset("""
+plan vitamin grade option type class section part point appendix level row column floor room building block
+gate group team model series size hepatitis category tier
+""".split())
+
+_MISS = object()
 _TOKEN = re.compile(r"[a-z0-9]+|\+\+|#|/|\.(?=[a-z0-9])")
 
 
@@ -102,6 +109,7 @@ class SkillVocabulary:
     def __init__(self, skills: Iterable[Skill]) -> None:
         self._forms: dict[tuple[str, ...], str] = {}
         self._names: dict[str, str] = {}
+        spellings: dict[tuple[str, ...], str] = {}  # unstemmed, for typos ("postgress" is one edit from "postgres")
         for s in skills:
             self._names[s.skill_id] = s.name
             # precedence on a clash: ids, then names, then aliases (the first skill keeps a form)
@@ -109,6 +117,9 @@ class SkillVocabulary:
                 form = normalise(phrase)
                 if form:
                     self._forms.setdefault(form, s.skill_id)
+                    raw = tuple(_TOKEN.findall(phrase.lower()))
+                    if raw != form:
+                        spellings.setdefault(raw, s.skill_id)
         widths: dict[str, set[int]] = {}
         for f in self._forms:
             widths.setdefault(f[0], set()).add(len(f))
@@ -116,12 +127,14 @@ class SkillVocabulary:
         # raw spellings whose stem starts a form: the scan skips every other token without stemming it
         self._first = {v for t in self._widths for v in (t, t + "s", t[:-1] + "ies" if t.endswith("y") else t)}
         fuzzy: dict[tuple[str, int], list[tuple[tuple[str, ...], str]]] = {}
-        for form, sid in self._forms.items():
+        for form, sid in [*self._forms.items(), *spellings.items()]:
             text = " ".join(form)
             if len(text) >= 6 and not (len(form) == 1 and form[0] in COMMON_WORDS) and len(form) <= 2:
                 fuzzy.setdefault((text[0], len(form)), []).append((form, sid))
         self._fuzzy = fuzzy
         self._typos: dict[str, tuple[str, float] | None] = {}
+        # (word, next word) -> what _fuzzy_at found there; same answers, one dict lookup per long word
+        self._fuzzy_memo: dict[tuple[str, str], tuple[str, int, float] | None] = {}
 
     @property
     def skill_ids(self) -> list[str]:
@@ -145,19 +158,30 @@ class SkillVocabulary:
 
     def find(self, text: str, *, fuzzy: bool = False, ambiguous: Ambiguity = "cased") -> list[Mention]:
         """Every skill mention in ``text``, in order, longest match first, not overlapping."""
-        spans = list(_TOKEN.finditer(text.lower()))
-        words = [m.group() for m in spans]
+        low = text.lower()
+        words = _TOKEN.findall(low)
+        spans: list[re.Match[str]] = []  # match objects, built only once something matches
         out: list[Mention] = []
         i, n = 0, len(words)
+        first, memo = self._first, self._fuzzy_memo
         while i < n:
             w = words[i]
-            hit = self._exact(text, spans, words, i, ambiguous) if w in self._first else None
+            hit = None
+            if w in first:
+                spans = spans or list(_TOKEN.finditer(low))
+                hit = self._exact(text, spans, words, i, ambiguous)
             if hit is None and fuzzy and len(w) >= 6:
-                hit = self._fuzzy_at(words, i)
+                key = (w, words[i + 1] if i + 1 < n else "")
+                hit = memo.get(key, _MISS)  # type: ignore[assignment]
+                if hit is _MISS:
+                    hit = self._fuzzy_at(words, i)
+                    if len(memo) < 200_000:  # bounded: texts bring endless new words
+                        memo[key] = hit
             if hit is None:
                 i += 1
                 continue
             sid, width, score = hit
+            spans = spans or list(_TOKEN.finditer(low))
             start, end = spans[i].start(), spans[i + width - 1].end()
             out.append(Mention(sid, start, end, text[start:end], score))
             i += width
@@ -192,6 +216,8 @@ class SkillVocabulary:
             return True
         start, end = spans[i].span()
         word = text[start:end]
+        if len(word) == 1 and i > 0 and words[i - 1] in _LETTER_HEADS:
+            return False  # "plan C", "vitamin C", "grade C"
         if word.isupper():
             return True
         before = text[:start].rstrip()
@@ -209,6 +235,9 @@ class SkillVocabulary:
             if len(phrase) < 6:
                 continue
             hit = self._typo(phrase, width)
+            raw = " ".join(words[i:i + width])
+            if hit is None and raw != phrase:
+                hit = self._typo(raw, width)
             if hit is not None:
                 return hit[0], width, hit[1]
         return None

@@ -12,7 +12,6 @@ value (tests compare them on every labelled and synthetic text).
 from __future__ import annotations
 
 import math
-import re
 import string
 from functools import cached_property
 
@@ -43,9 +42,8 @@ class Vader:
         return _v.SentimentIntensityAnalyzer()
 
     @cached_property
-    def _emoji(self) -> re.Pattern[str]:
-        chars = sorted(k for k in self._analyzer.emojis if len(k) == 1)  # the package compares one character
-        return re.compile("[" + "".join(re.escape(c) for c in chars) + "]")
+    def _emoji(self) -> frozenset[str]:
+        return frozenset(k for k in self._analyzer.emojis if len(k) == 1)  # the package compares one character
 
     def compound(self, text: str) -> float:
         """The normalised sum in [-1, 1], rounded to 4 places as VADER does."""
@@ -53,7 +51,7 @@ class Vader:
 
     def polarity_scores(self, text: str) -> dict[str, float]:
         """``{"neg", "neu", "pos", "compound"}`` exactly as ``vaderSentiment`` returns them."""
-        if self._emoji.search(text):
+        if not text.isascii() and not self._emoji.isdisjoint(text):
             text = self._replace_emojis(text)
         text = text.strip()
         words = [w if len(s := w.strip(_PUNCT)) <= 2 else s for w in text.split()]

@@ -1,11 +1,12 @@
 """A realistic, deterministic synthetic mentorship world with a hidden truth.
 
 ``generate(SynthConfig(seed=7))`` builds ~240 skills in a prerequisite DAG, thousands of
-resources published over six years, mentees with goals and mentors, and a year of
-learner events from a simulation whose hidden mastery moves according to
-:class:`TrueLearningModel`. The same config always gives the same world, to the byte:
-there is no wall clock (the world ends at ``config.end``) and every random draw comes
-from generators seeded by ``config.seed``. See ``docs/synthetic.md``.
+resources published over six years, mentees with goals and mentors, a year of learner
+events from a simulation whose hidden mastery moves according to
+:class:`TrueLearningModel`, and mentoring sessions driven by a hidden pair quality.
+The same config always gives the same world, to the byte: there is no wall clock (the
+world ends at ``config.end``) and every random draw comes from generators seeded by
+``config.seed``. See ``docs/synthetic.md``.
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from catalog.synth.config import DEFAULT_END, SynthConfig
 from catalog.synth.content import make_resources
 from catalog.synth.learning import LearningParams, TrueLearningModel, assessment_score, level_to_mastery
 from catalog.synth.people import make_mentees, make_mentors
+from catalog.synth.sessions import PROGRAMME_TARGET_PER_MONTH, SynthSessions, make_sessions
 from catalog.synth.simulate import EVENT_SOURCE, simulate
 from catalog.synth.skills_data import build_skills, skill_specs
 
 __all__ = [
     "SynthConfig", "SynthWorld", "generate", "TrueLearningModel", "LearningParams",
     "assessment_score", "level_to_mastery", "DEFAULT_END", "EVENT_SOURCE", "TRUTH_COLUMNS",
+    "SynthSessions", "PROGRAMME_TARGET_PER_MONTH",
 ]
 
 TRUTH_COLUMNS = ("user_id", "skill_id", "mastery_start", "mastery_end")
@@ -40,13 +43,15 @@ class SynthWorld:
 
     ``truth`` has one row per (mentee, skill) with the true mastery in [0, 1] at the
     start and at the end of the simulated period. It is for evaluation only: never
-    train on it.
+    train on it. ``sessions`` holds the mentoring sessions and their own hidden truth
+    (each pair's quality), or None when the config turns them off.
     """
 
     world: World
     events: pd.DataFrame
     truth: pd.DataFrame
     config: SynthConfig
+    sessions: SynthSessions | None = None
 
     def learning_model(self, params: LearningParams | None = None) -> TrueLearningModel:
         """The true learning model over this world's catalog (the one the simulation used)."""
@@ -85,4 +90,5 @@ def generate(config: SynthConfig | None = None, *, progress: Progress | None = N
         "mastery_start": people.mastery.ravel(),
         "mastery_end": mastery_end.ravel(),
     })
-    return SynthWorld(world=world, events=events, truth=truth, config=config)
+    sessions = make_sessions(world, events, config, rngs["sessions"]) if config.sessions else None
+    return SynthWorld(world=world, events=events, truth=truth, config=config, sessions=sessions)
