@@ -68,8 +68,8 @@ def assess_pairs(sessions: Iterable[Session], *, vocabulary: SkillVocabulary, no
         if engaged is not None and completed is not None:
             follow = [follow_through(a, engaged, now=now, window_days=cfg.follow_window_days) for a in group]
             mentor = (mentors or {}).get(mentor_id)
-            skills = [s.skill_id for s in mentor.skills] if mentor and mentor.skills else \
-                list(dict.fromkeys(sid for a in group for sid in a.skills))
+            skills = list(dict.fromkeys(sid for a in group for sid in a.skills)) or \
+                ([s.skill_id for s in mentor.skills] if mentor else [])
             first = min(a.started_at for a in group)
             progress = skill_progress(completed, mentee_id, skills, start=first, now=now)
         out[(mentor_id, mentee_id)] = pair_health(group, now=now, follow=follow, progress=progress,

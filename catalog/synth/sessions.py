@@ -69,8 +69,12 @@ class _Studied:
         ev = events[events["event_type"].isin(_ENGAGED)]
         self.item_skills = {r.item_id: tuple(s.skill_id for s in r.skills) for r in cat.resources}
         secs = (ev["timestamp"].astype("int64").to_numpy() // 1_000_000).astype(np.int64)
-        frame = pd.DataFrame({"u": ev["user_id"].to_numpy(), "t": secs, "i": ev["item_id"].to_numpy()})
-        self.by_user = {u: (g["t"].to_numpy(), g["i"].to_numpy()) for u, g in frame.groupby("u", sort=True)}
+        users = ev["user_id"].to_numpy()
+        order = np.lexsort((secs, users))
+        users, secs, items = users[order], secs[order], ev["item_id"].to_numpy()[order]
+        cuts = np.flatnonzero(users[1:] != users[:-1]) + 1
+        starts, ends = np.r_[0, cuts], np.r_[cuts, len(users)]
+        self.by_user = {users[a]: (secs[a:b], items[a:b]) for a, b in zip(starts, ends) if b > a}
 
     def skills(self, user: str, start: int, end: int) -> list[str]:
         """Skills of the items ``user`` engaged with in ``(start, end]`` (seconds), most touched first."""
@@ -91,7 +95,8 @@ def _pairs(world: World, events: pd.DataFrame, config: SynthConfig, rng: np.rand
     cat = world.catalog
     span = events.groupby("user_id")["timestamp"].agg(["min", "max"])
     latest = config.end - timedelta(days=21)
-    eligible = [u for u in sorted(span.index) if span.at[u, "min"] < latest and u in world.mentees]
+    span = span[(span["min"] < latest) & span.index.isin(list(world.mentees))].sort_index()
+    eligible = span.index.tolist()
     if not eligible or not world.mentors:
         return [], span
     domains = sorted({s.domain for s in cat.skills.values()})
@@ -103,7 +108,7 @@ def _pairs(world: World, events: pd.DataFrame, config: SynthConfig, rng: np.rand
     n_goals = np.maximum(goals.sum(axis=1), 1)
     lang = np.array([world.mentees[u].language for u in eligible], dtype=object)
     # Programmes enrol learners who stay a while: favour mentees active for months, not days.
-    days = np.array([(min(span.at[u, "max"], latest) - span.at[u, "min"]).days for u in eligible], dtype=np.float64)
+    days = (span["max"].clip(upper=latest) - span["min"]).dt.days.to_numpy(np.float64)
     staying = np.clip(days / 120.0, 0.02, 1.0)
     free = np.ones(len(eligible), dtype=bool)
     out = []
