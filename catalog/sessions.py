@@ -155,7 +155,10 @@ class _Fields:
             value = box.get(side)
             return None if is_missing(value) else value
         if box is not None and not is_missing(box):
-            self.error(group, f"must be an object like {{\"mentee\": ..., \"mentor\": ...}}, got {type(box).__name__}")
+            if side == SIDES[0]:  # once per group
+                self.error(group, f"must be an object like {{\"mentee\": ..., \"mentor\": ...}}, "
+                                  f"got {type(box).__name__}")
+            return None
         return self.get(f"{group[:-1]}_{side}")
 
     def text(self, key: str, value: object, limit: int) -> str:

@@ -146,11 +146,13 @@ def analyse_session(session: Session, *, vocabulary: SkillVocabulary, mentor_nam
                 owner = owner_of(sent, kind, turn.speaker)
                 items.append(ActionItem(sent, turn.speaker, owner, kind, tuple(named or last or context)))
         context = last or context
+    last = []
     for sent in sentences(session.notes):
         named = skills_of(sent)
+        last = named or last
         kind = action_kind(sent)
         if kind is not None:
-            items.append(ActionItem(sent, "notes", "mentee", kind, tuple(named)))
+            items.append(ActionItem(sent, "notes", "mentee", kind, tuple(last)))
     seen = {re.sub(r"\W+", " ", a.text.lower()).strip() for a in items}
     recorded = list(session.skills_discussed)
     for text in session.action_items:
