@@ -109,31 +109,31 @@ def _task(verb: str | None) -> bool:
     return v in TASK_VERBS
 
 
-def _has(low: str, keys: tuple[str, ...]) -> bool:
-    """A cheap substring test that must pass before a slow unanchored regex can match."""
-    return any(k in low for k in keys)
-
-
-# Substrings each unanchored pattern needs (checked first: most sentences have none).
-_PAST_KEYS = ("yesterday", "last ", "ago", "used to", "had planned", " have", "going to", "said you", "told me")
-_MARKER_KEYS = ("next", "action", "homework", "to-do", "todo", "your task", "your assignment", "take")
-_DEADLINE_KEYS = ("by ", "before", "until", "till", "no later", "this ", "next ", "tonight", "tomorrow", "weekend")
-_YOU_KEYS = ("you", "worth")
-_GENERAL_KEYS = ("always", "never", "general", "usually", "every", "anyone")
+# Words each unanchored pattern needs: tested on the sentence's word set first, as most sentences have none.
+_PAST_KEYS = frozenset("yesterday last ago used planned have going said told".split())
+_MARKER_KEYS = frozenset("next action homework to-do todo your takeaway takeaways take-away take-aways".split())
+_DEADLINE_KEYS = frozenset("by before until till later this next tonight tomorrow weekend".split())
+_GENERAL_KEYS = frozenset("always never general generally usually every everyone anyone".split())
+_CLOSING_KEYS = frozenset(("soon", "later"))
+_AGENDA_KEYS = frozenset("today now session first".split())
+_WORDS = re.compile(r"[a-z0-9'’-]+")
 
 
 def action_kind(sentence: str) -> Kind | None:
     """Which rule makes ``sentence`` an action item, or None when it is not one."""
     s = sentence.strip().strip("*-•> ").strip()
-    if len(s) < 4 or _CLOSING.search(s):
+    if len(s) < 4:
         return None
     low = s.lower()
-    question = s.endswith("?")
-    deadline = _has(low, _DEADLINE_KEYS) and _DEADLINE.search(s) is not None
-    if _has(low, _PAST_KEYS) and _PAST.search(s):
+    toks = set(_WORDS.findall(low))
+    if not toks.isdisjoint(_CLOSING_KEYS) and _CLOSING.search(s):
         return None
-    general = _has(low, _GENERAL_KEYS) and _GENERAL.search(s) is not None
-    if not question and _has(low, _MARKER_KEYS) and _MARKERS.search(s):
+    question = s.endswith("?")
+    deadline = not toks.isdisjoint(_DEADLINE_KEYS) and _DEADLINE.search(s) is not None
+    if not toks.isdisjoint(_PAST_KEYS) and _PAST.search(s):
+        return None
+    general = not toks.isdisjoint(_GENERAL_KEYS) and _GENERAL.search(s) is not None
+    if not question and not toks.isdisjoint(_MARKER_KEYS) and _MARKERS.search(s):
         return "marker"
     m = _COMMIT.match(s)
     if m:
@@ -142,18 +142,19 @@ def action_kind(sentence: str) -> Kind | None:
             return "commitment"
     m = _LET.match(s)
     if m and _task(m.group("verb")) and m.group("verb").lower() not in ("me", "think", "see", "know"):
-        if not question and (deadline or not _AGENDA.search(s)):
+        agenda = not toks.isdisjoint(_AGENDA_KEYS) and _AGENDA.search(s) is not None
+        if not question and (deadline or not agenda):
             return "commitment"
     if m and m.group("verb").lower() == "know" and deadline:
         return "request"
-    m = _YOU.search(s) if _has(low, _YOU_KEYS) else None
+    m = _YOU.search(s) if ("you" in low or "worth" in low) else None
     if m and _task(m.group("verb")) and not general and (not question or (deadline and not _WH.match(s))):
         return "request"
     if not question and not general and (not _NEGATED_IMPERATIVE.match(s) or _FORGET.search(s)):
         m = _LEAD.match(s)
         if m and _task(m.group("verb")) and not _SUBJECT.match(s[m.end():]):
             return "request"
-    if deadline and not question and any(_task(w) for w in re.findall(r"[a-z'-]+", s.lower())):
+    if deadline and not question and any(_task(w) for w in toks):
         return "deadline"
     return None
 

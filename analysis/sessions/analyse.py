@@ -9,6 +9,7 @@ averaged per side: VADER is built for sentences, and a whole turn's score satura
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,7 +20,7 @@ from analysis.sessions.vader import Vader
 from analysis.vocabulary import SkillVocabulary
 from catalog.sessions import Ratings, Session
 
-__all__ = ["SideSentiment", "SessionAnalysis", "analyse_session", "is_question", "NEUTRAL_BAND"]
+__all__ = ["SideSentiment", "SessionAnalysis", "analyse_session", "is_question", "mentions_by_sentence", "NEUTRAL_BAND"]
 
 # VADER's own convention: a compound score within +-0.05 is neutral.
 NEUTRAL_BAND = 0.05
@@ -106,6 +107,28 @@ class SessionAnalysis:
         }
 
 
+# Joins sentences for one vocabulary scan: "0000" is a token no skill name contains, so no match,
+# cue word or typo pair spans two sentences, and the "." before the break makes each sentence
+# open as it would alone.
+_SEP = "\n0000.\n"
+
+
+def mentions_by_sentence(vocabulary: SkillVocabulary, sents: list[str], *, fuzzy: bool = True) -> list[list[str]]:
+    """The skill ids each sentence names, as ``vocabulary.find`` finds them in the sentence alone.
+
+    One scan over the joined sentences: a scan per sentence costs a call's fixed overhead
+    for each of a transcript's hundreds of sentences.
+    """
+    starts, pos = [], 0
+    for sent in sents:
+        starts.append(pos)
+        pos += len(sent) + len(_SEP)
+    out: list[list[str]] = [[] for _ in sents]
+    for m in vocabulary.find(_SEP.join(sents), fuzzy=fuzzy):
+        out[bisect_right(starts, m.start) - 1].append(m.skill_id)
+    return out
+
+
 def analyse_session(session: Session, *, vocabulary: SkillVocabulary, mentor_name: str | None = None,
                     mentee_name: str | None = None, fuzzy: bool = True) -> SessionAnalysis:
     """Analyse one session's texts and recorded fields. Pure and deterministic.
@@ -121,7 +144,9 @@ def analyse_session(session: Session, *, vocabulary: SkillVocabulary, mentor_nam
     order: dict[str, None] = {}
 
     def skills_of(text: str) -> list[str]:
-        found = [m.skill_id for m in vocabulary.find(text, fuzzy=fuzzy)]
+        return counted([m.skill_id for m in vocabulary.find(text, fuzzy=fuzzy)])
+
+    def counted(found: list[str]) -> list[str]:
         for sid in found:
             counts[sid] = counts.get(sid, 0) + 1
             order.setdefault(sid, None)
@@ -131,10 +156,12 @@ def analyse_session(session: Session, *, vocabulary: SkillVocabulary, mentor_nam
     questions = 0
     items: list[ActionItem] = []
     context: list[str] = []
-    for turn in transcript.turns:
+    said = [(turn, sentences(turn.text)) for turn in transcript.turns]
+    found_all = iter(mentions_by_sentence(vocabulary, [x for _, sents in said for x in sents], fuzzy=fuzzy))
+    for turn, sents in said:
         last: list[str] = []
-        for sent in sentences(turn.text):
-            named = skills_of(sent)
+        for sent in sents:
+            named = counted(next(found_all))
             if named:
                 last = named
             if turn.speaker in scores:
@@ -147,8 +174,9 @@ def analyse_session(session: Session, *, vocabulary: SkillVocabulary, mentor_nam
                 items.append(ActionItem(sent, turn.speaker, owner, kind, tuple(named or last or context)))
         context = last or context
     last = []
-    for sent in sentences(session.notes):
-        named = skills_of(sent)
+    notes = sentences(session.notes)
+    for sent, found in zip(notes, mentions_by_sentence(vocabulary, notes, fuzzy=fuzzy)):
+        named = counted(found)
         last = named or last
         kind = action_kind(sent)
         if kind is not None:

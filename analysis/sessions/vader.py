@@ -54,14 +54,22 @@ class Vader:
         if not text.isascii() and not self._emoji.isdisjoint(text):
             text = self._replace_emojis(text)
         text = text.strip()
-        words = [w if len(s := w.strip(_PUNCT)) <= 2 else s for w in text.split()]
-        if not words:
+        raw = text.split()
+        if not raw:
             return {"neg": 0.0, "neu": 0.0, "pos": 0.0, "compound": 0.0}
-        lows = [w.lower() for w in words]
         lex = self._lexicon
-        hits = [i for i, w in enumerate(lows) if w in lex]
-        if not hits:
-            return {"neg": 0.0, "neu": 1.0, "pos": 0.0, "compound": 0.0}
+        if text.isascii():  # lower() then strip() is strip() then lower(): find lexicon words first
+            lows = [w if len(s := w.strip(_PUNCT)) <= 2 else s for w in text.lower().split()]
+            hits = [i for i, w in enumerate(lows) if w in lex]
+            if not hits:  # most sentences of a conversation
+                return {"neg": 0.0, "neu": 1.0, "pos": 0.0, "compound": 0.0}
+            words = [w if len(s := w.strip(_PUNCT)) <= 2 else s for w in raw]
+        else:
+            words = [w if len(s := w.strip(_PUNCT)) <= 2 else s for w in raw]
+            lows = [w.lower() for w in words]
+            hits = [i for i, w in enumerate(lows) if w in lex]
+            if not hits:
+                return {"neg": 0.0, "neu": 1.0, "pos": 0.0, "compound": 0.0}
         n = len(words)
         caps = sum(1 for w in words if w.isupper())
         cap_diff = 0 < n - caps < n

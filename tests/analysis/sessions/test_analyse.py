@@ -95,3 +95,25 @@ def test_name_labelled_transcripts_need_the_mentor_name(vocab):
 ])
 def test_is_question(sentence, question):
     assert is_question(sentence) is question
+
+
+def test_one_scan_of_all_sentences_finds_what_each_sentence_alone_holds():
+    import json
+    import random
+    from pathlib import Path
+
+    import numpy as np
+
+    from analysis.sessions.analyse import mentions_by_sentence
+    from catalog.synth.skills_data import build_skills, skill_specs
+
+    vocab = SkillVocabulary(build_skills(skill_specs(), np.random.default_rng(0)))
+    data = Path(__file__).resolve().parents[3] / "benchmarks" / "data" / "skill_mentions.jsonl"
+    sents = [json.loads(line)["text"] for line in data.read_text().splitlines()]
+    sents += ["let's go.", "Code is ready", "I said (ok.)", "Go is great", "machine.", "Learning is fun",
+              "we use C", "# and kuberentes", "tensorflw", "graphs and Spark", "job done", "plan", "C"]
+    rng = random.Random(3)
+    for _ in range(20):
+        rng.shuffle(sents)
+        alone = [[m.skill_id for m in vocab.find(s, fuzzy=True)] for s in sents]
+        assert mentions_by_sentence(vocab, sents) == alone
