@@ -61,6 +61,7 @@ class EngagementIndex:
         secs = _seconds(rows["timestamp"])
         self._keys = np.sort((u * n_skills + s) * _SHIFT + secs)
         self._n_skills = n_skills
+        self._user_keys = np.sort(u * _SHIFT + secs)  # any skill: was the mentee learning at all?
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -68,6 +69,16 @@ class EngagementIndex:
     def count(self, mentee_id: str, skill_ids: Iterable[str], start: datetime, end: datetime) -> int:
         """Events of ``mentee_id`` on any of ``skill_ids`` in ``(start, end]`` (an item counts once per skill)."""
         return sum(self._range(mentee_id, s, start, end)[1] for s in dict.fromkeys(skill_ids))
+
+    def active(self, mentee_id: str, start: datetime, end: datetime) -> int:
+        """Events of ``mentee_id`` on any item in ``(start, end]`` (an item counts once per skill)."""
+        u = self._users.get(mentee_id)
+        if u is None:
+            return 0
+        base = np.int64(u) * _SHIFT
+        lo = np.searchsorted(self._user_keys, base + int(start.timestamp()), side="right")
+        hi = np.searchsorted(self._user_keys, base + int(end.timestamp()), side="right")
+        return int(hi - lo)
 
     def first(self, mentee_id: str, skill_id: str, start: datetime, end: datetime) -> datetime | None:
         """The first such event in ``(start, end]``, or None."""
@@ -93,10 +104,11 @@ def _seconds(ts: pd.Series) -> np.ndarray:
 
 @dataclass(frozen=True, slots=True)
 class FollowUp:
-    """One skill of a session's action items: ``followed`` (engaged within the window), ``missed``, or ``pending``."""
+    """One skill of a session's action items: ``followed`` (engaged within the window), ``missed`` (the
+    mentee learnt other things), ``idle`` (the mentee learnt nothing at all) or ``pending``."""
 
     skill_id: str
-    status: Literal["followed", "missed", "pending"]
+    status: Literal["followed", "missed", "idle", "pending"]
     first_at: datetime | None = None
 
 
@@ -114,8 +126,8 @@ class FollowThrough:
 
     @property
     def judged(self) -> int:
-        """Skills whose window is over or that were already followed."""
-        return sum(f.status != "pending" for f in self.items)
+        """Skills followed, or missed while the mentee was learning something else."""
+        return sum(f.status in ("followed", "missed") for f in self.items)
 
 
 def follow_through(analysis: SessionAnalysis, index: EngagementIndex, *, now: datetime,
@@ -130,9 +142,10 @@ def follow_through(analysis: SessionAnalysis, index: EngagementIndex, *, now: da
     end = start + timedelta(days=window_days)
     skills = dict.fromkeys(s for a in analysis.mentee_actions for s in a.skills)
     items = []
+    idle = now >= end and not index.active(analysis.mentee_id, start, end)
     for sid in skills:
         first = index.first(analysis.mentee_id, sid, start, min(end, now))
-        status = "followed" if first is not None else ("pending" if now < end else "missed")
+        status = "followed" if first is not None else "pending" if now < end else "idle" if idle else "missed"
         items.append(FollowUp(sid, status, first))  # type: ignore[arg-type]
     return FollowThrough(analysis.session_id, start, tuple(items))
 

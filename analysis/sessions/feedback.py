@@ -54,6 +54,11 @@ def mentor_feedback(past: Sequence[SessionAnalysis], cad: Cadence, follow: Seque
     if len(asked) >= 2 and not any(asked):
         out.append(f"your mentee asked no questions in the last {len(asked)} sessions")
     out.extend(_follow_lines(follow, names))
+    closed = [f for f in follow if any(i.status != "pending" for i in f.items)][-LOOKBACK:]
+    idle = sum(all(i.status == "idle" for i in f.items) for f in closed)
+    if len(closed) >= 2 and idle * 2 >= len(closed):
+        out.append(f"your mentee did not study at all in the {cfg.follow_window_days} days after {idle} of the "
+                   f"last {len(closed)} sessions with action items")
     rated = [sum(g) / len(g) for a in past[-cfg.recent:]
              if (g := [r for r in (a.ratings.mentee, a.ratings.mentor) if r is not None])]
     if len(rated) >= 3:
@@ -76,7 +81,7 @@ def _follow_lines(follow: Sequence[FollowThrough], names: Mapping[str, str]) -> 
     per: dict[str, list[int]] = {}
     for f in follow:
         for item in f.items:
-            if item.status != "pending":
+            if item.status in ("followed", "missed"):
                 k = per.setdefault(item.skill_id, [0, 0])
                 k[0] += item.status == "followed"
                 k[1] += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pandas as pd
@@ -66,6 +67,10 @@ def test_follow_through_statuses(events):
     assert (soon.followed, soon.judged) == (1, 1)
     blind = follow_through(a, idx, now=day(2))  # an engagement after `now` is not seen yet
     assert [f.status for f in blind.items] == ["pending", "pending"]
+    idle = follow_through(analyse_session(replace(s, mentee_id="u3"), vocabulary=vocab), idx, now=day(30))
+    assert [f.status for f in idle.items] == ["idle", "idle"]  # learnt nothing at all: not a miss of this item
+    assert (idle.followed, idle.judged) == (0, 0)
+    assert idx.active("u1", T0, day(14)) == 1 and idx.active("u3", T0, day(14)) == 0
 
 
 def test_progress_counts_completions_since_the_start(events):

@@ -99,6 +99,15 @@ def test_future_sessions_are_ignored_and_pairs_are_not_mixed(good):
         pair_health(sessions("m3", "u3", [5], "", [5]) + sessions("m4", "u3", [5], "", [5]), now=NOW)
 
 
+def test_idle_windows_are_said_and_not_counted_as_misses():
+    group = sessions("m6", "u6", [60, 45, 30], LIVELY, [5, 5, 5])
+    idle = [FollowThrough(a.session_id, a.started_at, (FollowUp("kubernetes", "idle"),)) for a in group]
+    h = pair_health(group, now=NOW, follow=idle, skill_names=NAMES)
+    assert h.signal("follow_through").score is None
+    assert "your mentee did not study at all in the 14 days after 3 of the last 3 sessions with action items" \
+        in h.feedback
+
+
 def test_gap_halves_the_cadence_and_is_said():
     h = pair_health(sessions("m5", "u5", [70, 55, 40], "", [None] * 3), now=NOW)
     assert h.feedback[0] == "no session for 40 days (target: one every 15 days)"
