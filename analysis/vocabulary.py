@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate
 from typing import Literal
 
 from rapidfuzz.distance import OSA
@@ -62,6 +63,17 @@ gate group team model series size hepatitis category tier
 
 _MISS = object()
 _TOKEN = re.compile(r"[a-z0-9]+|\+\+|#|/|\.(?=[a-z0-9])")
+_TOKEN_GROUP = re.compile(f"({_TOKEN.pattern})")
+
+
+def _split(low: str) -> tuple[list[str], list[int]]:
+    """The tokens of ``low`` and their character boundaries: token ``k`` is ``low[b[2k]:b[2k + 1]]``.
+
+    One ``re.split`` and a running sum, both in C: a match object per token would cost more
+    than the rest of the scan.
+    """
+    parts = _TOKEN_GROUP.split(low)
+    return parts[1::2], list(accumulate(map(len, parts)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,18 +170,22 @@ class SkillVocabulary:
 
     def find(self, text: str, *, fuzzy: bool = False, ambiguous: Ambiguity = "cased") -> list[Mention]:
         """Every skill mention in ``text``, in order, longest match first, not overlapping."""
-        low = text.lower()
-        words = _TOKEN.findall(low)
-        spans: list[re.Match[str]] = []  # match objects, built only once something matches
+        words, spans = _split(text.lower())
         out: list[Mention] = []
-        i, n = 0, len(words)
+        n = len(words)
         first, memo = self._first, self._fuzzy_memo
-        while i < n:
+        # Only tokens that can start a name (or, for typos, long ones) are looked at; the rest are skipped
+        # in one pass, which is what a scan of a long transcript spends most of its time on.
+        if fuzzy:
+            candidates = [i for i, w in enumerate(words) if w in first or len(w) >= 6]
+        else:
+            candidates = [i for i, w in enumerate(words) if w in first]
+        free = 0  # tokens before this one are inside an earlier match
+        for i in candidates:
+            if i < free:
+                continue
             w = words[i]
-            hit = None
-            if w in first:
-                spans = spans or list(_TOKEN.finditer(low))
-                hit = self._exact(text, spans, words, i, ambiguous)
+            hit = self._exact(text, spans, words, i, ambiguous) if w in first else None
             if hit is None and fuzzy and len(w) >= 6:
                 key = (w, words[i + 1] if i + 1 < n else "")
                 hit = memo.get(key, _MISS)  # type: ignore[assignment]
@@ -178,13 +194,11 @@ class SkillVocabulary:
                     if len(memo) < 200_000:  # bounded: texts bring endless new words
                         memo[key] = hit
             if hit is None:
-                i += 1
                 continue
             sid, width, score = hit
-            spans = spans or list(_TOKEN.finditer(low))
-            start, end = spans[i].start(), spans[i + width - 1].end()
+            start, end = spans[2 * i], spans[2 * (i + width) - 1]
             out.append(Mention(sid, start, end, text[start:end], score))
-            i += width
+            free = i + width
         return out
 
     def skills_in(self, text: str, **kw: object) -> list[str]:
@@ -192,7 +206,7 @@ class SkillVocabulary:
         return list(dict.fromkeys(m.skill_id for m in self.find(text, **kw)))  # type: ignore[arg-type]
 
     # ------------------------------------------------------------ matching
-    def _exact(self, text: str, spans: list[re.Match[str]], words: list[str], i: int,
+    def _exact(self, text: str, spans: list[int], words: list[str], i: int,
                ambiguous: Ambiguity) -> tuple[str, int, float] | None:
         first = _stem(words[i])
         for width in self._widths.get(first, ()):
@@ -208,13 +222,13 @@ class SkillVocabulary:
         return None
 
     @staticmethod
-    def _named(text: str, spans: list[re.Match[str]], words: list[str], i: int, ambiguous: Ambiguity) -> bool:
+    def _named(text: str, spans: list[int], words: list[str], i: int, ambiguous: Ambiguity) -> bool:
         """Whether an everyday-word name at token ``i`` is written as a name."""
         if ambiguous != "cased":
             return ambiguous == "always"
         if i + 1 < len(words) and _stem(words[i + 1]) in _CUES:
             return True
-        start, end = spans[i].span()
+        start, end = spans[2 * i], spans[2 * i + 1]
         word = text[start:end]
         if len(word) == 1 and i > 0 and words[i - 1] in _LETTER_HEADS:
             return False  # "plan C", "vitamin C", "grade C"

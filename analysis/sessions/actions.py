@@ -116,7 +116,19 @@ _DEADLINE_KEYS = frozenset("by before until till later this next tonight tomorro
 _GENERAL_KEYS = frozenset("always never general generally usually every everyone anyone".split())
 _CLOSING_KEYS = frozenset(("soon", "later"))
 _AGENDA_KEYS = frozenset("today now session first".split())
-_WORDS = re.compile(r"[a-z0-9'’-]+")
+_WORDS = re.compile(r"[a-z0-9](?:[a-z0-9'-]*[a-z0-9])?")  # inner ' and - kept: "i'll", "to-do"
+
+
+def _ing(verb: str) -> set[str]:
+    """The -ing forms :func:`_task` reads back as ``verb`` ("read" -> "reading", "plan" -> "planning")."""
+    forms = {verb + "ing", verb[:-1] + "ing", verb + verb[-1:] + "ing"}
+    return {f for f in forms if len(f) > 5 and _task(f)}
+
+
+# A sentence none of whose words is here cannot pass any rule: every rule needs a task verb
+# (or its -ing form), a marker word, or a deadline with an "I"/"we"/"let" subject.
+_TASK_WORDS = TASK_VERBS | {f for v in TASK_VERBS for f in _ing(v)}
+_SUBJECTS = frozenset("i i'll i'm i'd we we'll we're we'd let let's".split())
 
 
 def action_kind(sentence: str) -> Kind | None:
@@ -126,6 +138,9 @@ def action_kind(sentence: str) -> Kind | None:
         return None
     low = s.lower()
     toks = set(_WORDS.findall(low))
+    if toks.isdisjoint(_TASK_WORDS) and toks.isdisjoint(_MARKER_KEYS) and (
+            toks.isdisjoint(_DEADLINE_KEYS) or toks.isdisjoint(_SUBJECTS)):
+        return None
     if not toks.isdisjoint(_CLOSING_KEYS) and _CLOSING.search(s):
         return None
     question = s.endswith("?")

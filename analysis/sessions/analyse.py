@@ -157,15 +157,19 @@ def analyse_session(session: Session, *, vocabulary: SkillVocabulary, mentor_nam
     items: list[ActionItem] = []
     context: list[str] = []
     said = [(turn, sentences(turn.text)) for turn in transcript.turns]
-    found_all = iter(mentions_by_sentence(vocabulary, [x for _, sents in said for x in sents], fuzzy=fuzzy))
+    flat = [x for _, sents in said for x in sents]
+    found_all = iter(mentions_by_sentence(vocabulary, flat, fuzzy=fuzzy))
+    spoken = [x for turn, sents in said if turn.speaker in scores for x in sents]
+    tones = iter(_vader.compounds(spoken))
     for turn, sents in said:
         last: list[str] = []
         for sent in sents:
-            named = counted(next(found_all))
+            found = next(found_all)
+            named = counted(found) if found else found
             if named:
                 last = named
             if turn.speaker in scores:
-                scores[turn.speaker].append(_vader.compound(sent))
+                scores[turn.speaker].append(next(tones))
             if turn.speaker == "mentee" and is_question(sent):
                 questions += 1
             kind = action_kind(sent)

@@ -47,29 +47,59 @@ class Vader:
 
     def compound(self, text: str) -> float:
         """The normalised sum in [-1, 1], rounded to 4 places as VADER does."""
-        return self.polarity_scores(text)["compound"]
+        found = self._valences(text)
+        if found is None:
+            return 0.0
+        vals, _, text = found
+        sum_s = float(sum(vals))
+        if sum_s:
+            punct = _punctuation(text)
+            sum_s = sum_s + punct if sum_s > 0 else sum_s - punct
+        return round(_v.normalize(sum_s), 4)
+
+    def compounds(self, texts: list[str]) -> list[float]:
+        """:meth:`compound` of each text; texts without a lexicon word cost one C-level set test."""
+        lex, out = self._lexicon.keys(), []
+        for text in texts:
+            if text.isascii():
+                lows = [w if len(s := w.strip(_PUNCT)) <= 2 else s for w in text.lower().split()]
+                if lex.isdisjoint(lows):
+                    out.append(0.0)
+                    continue
+            out.append(self.compound(text))
+        return out
 
     def polarity_scores(self, text: str) -> dict[str, float]:
         """``{"neg", "neu", "pos", "compound"}`` exactly as ``vaderSentiment`` returns them."""
+        found = self._valences(text)
+        if found is None:
+            return {"neg": 0.0, "neu": 0.0 if not text.split() else 1.0, "pos": 0.0, "compound": 0.0}
+        return _scores(*found)
+
+    def _valences(self, text: str) -> tuple[list[float], int, str] | None:
+        """The non-zero valences after every rule, the count of neutral words, and the text as scored.
+
+        None when no word is in the lexicon (every valence is zero).
+        """
         if not text.isascii() and not self._emoji.isdisjoint(text):
             text = self._replace_emojis(text)
         text = text.strip()
-        raw = text.split()
-        if not raw:
-            return {"neg": 0.0, "neu": 0.0, "pos": 0.0, "compound": 0.0}
         lex = self._lexicon
         if text.isascii():  # lower() then strip() is strip() then lower(): find lexicon words first
             lows = [w if len(s := w.strip(_PUNCT)) <= 2 else s for w in text.lower().split()]
             hits = [i for i, w in enumerate(lows) if w in lex]
             if not hits:  # most sentences of a conversation
-                return {"neg": 0.0, "neu": 1.0, "pos": 0.0, "compound": 0.0}
-            words = [w if len(s := w.strip(_PUNCT)) <= 2 else s for w in raw]
+                return None
+            words = [w if len(s := w.strip(_PUNCT)) <= 2 else s for w in text.split()]
         else:
+            raw = text.split()
+            if not raw:
+                return None
             words = [w if len(s := w.strip(_PUNCT)) <= 2 else s for w in raw]
             lows = [w.lower() for w in words]
             hits = [i for i, w in enumerate(lows) if w in lex]
             if not hits:
-                return {"neg": 0.0, "neu": 1.0, "pos": 0.0, "compound": 0.0}
+                return None
         n = len(words)
         caps = sum(1 for w in words if w.isupper())
         cap_diff = 0 < n - caps < n
@@ -85,7 +115,7 @@ class Vader:
                 where.append(i)
         if "but" in lows:
             _but(vals, where, lows.index("but"))
-        return _scores(vals, n - len(vals), text)
+        return vals, n - len(vals), text
 
     def _replace_emojis(self, text: str) -> str:
         """The package's loop: each emoji becomes its description, a space before it if none."""
@@ -199,10 +229,15 @@ def _but(vals: list[float], where: list[int], bi: int) -> None:
             vals[q] = vals[k] * 1.5
 
 
-def _scores(vals: list[float], n_neutral: int, text: str) -> dict[str, float]:
+def _punctuation(text: str) -> float:
+    """Emphasis from "!" (up to 4) and "?" (2 or more), as the package adds it."""
     ep = min(text.count("!"), 4) * 0.292
     qm = text.count("?")
-    punct = ep + ((qm * 0.18 if qm <= 3 else 0.96) if qm > 1 else 0)
+    return ep + ((qm * 0.18 if qm <= 3 else 0.96) if qm > 1 else 0)
+
+
+def _scores(vals: list[float], n_neutral: int, text: str) -> dict[str, float]:
+    punct = _punctuation(text)
     sum_s = float(sum(vals))
     if sum_s > 0:
         sum_s += punct

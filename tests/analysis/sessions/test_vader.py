@@ -45,7 +45,8 @@ def test_every_labelled_and_synthetic_sentence(reference, vader):
     for s in sw.sessions.sessions:
         texts += sentences(s.transcript) + [s.transcript] + [s.notes, s.comments.mentee]
     assert len(texts) > 1000
-    mismatched = [t for t in texts if vader.polarity_scores(t) != reference.polarity_scores(t)]
+    mismatched = [t for t in texts if vader.polarity_scores(t) != (r := reference.polarity_scores(t))
+                  or vader.compound(t) != r["compound"]]
     assert mismatched == []
 
 
@@ -60,5 +61,12 @@ def test_random_word_salad_exercising_every_rule(reference, vader):
         if rng.random() < 0.3:
             words = [w.upper() if rng.random() < 0.3 else w for w in words]
         text = rng.choice([" ", "  ", ", ", ". "]).join(words) + rng.choice(["", "!", "??", "!!!!!", " 😁"])
-        assert vader.polarity_scores(text) == reference.polarity_scores(text), text
+        expected = reference.polarity_scores(text)
+        assert vader.polarity_scores(text) == expected, text
+        assert vader.compound(text) == expected["compound"], text
     assert vader.compound("great, thanks!") == reference.polarity_scores("great, thanks!")["compound"]
+
+
+def test_compounds_of_many_texts(reference, vader):
+    texts = ["", "ok", "Great work!", "not bad at all", "😀 fine", "meh...", "I am so angry!!!", "x y z"]
+    assert vader.compounds(texts) == [reference.polarity_scores(t)["compound"] for t in texts]
