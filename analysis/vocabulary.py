@@ -188,7 +188,7 @@ class SkillVocabulary:
             hit = self._exact(text, spans, words, i, ambiguous) if w in first else None
             if hit is None and fuzzy and len(w) >= 6:
                 key = (w, words[i + 1] if i + 1 < n else "")
-                hit = memo.get(key, _MISS)  # type: ignore[assignment]
+                hit = memo.get(key, _MISS)  # type: ignore[arg-type]
                 if hit is _MISS:
                     hit = self._fuzzy_at(words, i)
                     if len(memo) < 200_000:  # bounded: texts bring endless new words

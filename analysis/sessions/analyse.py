@@ -194,16 +194,17 @@ def analyse_session(session: Session, *, vocabulary: SkillVocabulary, mentor_nam
             items.append(ActionItem(text, "recorded", "mentee", "recorded", tuple(named or fallback), "recorded"))
     for sid in recorded:
         order.setdefault(sid, None)
-    words = transcript.word_counts()
-    spoken = words["mentor"] + words["mentee"]
-    balance = {"mentor": words["mentor"] / spoken, "mentee": words["mentee"] / spoken} if spoken else None
+    said_words = transcript.word_counts()
+    n_spoken = said_words["mentor"] + said_words["mentee"]
+    balance = ({"mentor": said_words["mentor"] / n_spoken, "mentee": said_words["mentee"] / n_spoken}
+               if n_spoken else None)
     sentiment = {side: s for side, v in scores.items() if (s := _sentiment(v)) is not None}
     comments = {side: _vader.compound(text) for side in ("mentee", "mentor")
                 if (text := getattr(session.comments, side).strip())}
     return SessionAnalysis(
         session_id=session.session_id, mentor_id=session.mentor_id, mentee_id=session.mentee_id,
         started_at=session.started_at, ratings=session.ratings,
-        has_text=bool(session.transcript.strip() or session.notes.strip()), words=words, talk_balance=balance,
+        has_text=bool(session.transcript.strip() or session.notes.strip()), words=said_words, talk_balance=balance,
         sentiment=sentiment, comment_sentiment=comments,
         mentee_questions=questions if transcript.side("mentee") else None,
         action_items=tuple(items), skills=tuple(order), skill_counts=counts,

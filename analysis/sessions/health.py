@@ -236,7 +236,8 @@ def pair_health(analyses: Sequence[SessionAnalysis], *, now: datetime, follow: S
         _progress_signal(progress, cfg, w["progress"]),
     )
     have = [s for s in signals if s.score is not None and s.weight > 0]
-    score = sum(s.score * s.weight for s in have) / sum(s.weight for s in have) if have else None  # type: ignore[operator]
+    total = sum(s.weight for s in have)
+    score = sum(float(s.score) * s.weight for s in have if s.score is not None) / total if have else None
     status: Status = ("no data" if score is None or not past else "healthy" if score >= cfg.healthy
                       else "watch" if score >= cfg.at_risk else "at risk")
     feedback = mentor_feedback(past, cad, follow, progress, skill_names or {}, cfg)

@@ -162,15 +162,15 @@ def write_session(dials: TextDials, skills: dict[str, Skill], *, mentor_label: s
     say_mentee(_pick(rng, _OPEN_MENTEE))
     for _ in range(int(rng.integers(0, 3))):
         (say_mentee if rng.random() < dials.mentee_share + 0.2 else say_mentor)(_pick(rng, _SMALL_TALK))
-    for sid in previous[:2]:
+    for done in previous[:2]:
         pool = _FOLLOW_DONE if rng.random() < dials.followed_last else _FOLLOW_NOT
-        say_mentee(_pick(rng, pool).format(s=s_of(sid)))
+        say_mentee(_pick(rng, pool).format(s=s_of(done)))
         _mood(lines, dials, rng)
     n_topic_lines = int(rng.integers(6, 16))
     asked = 0
     for k in range(n_topic_lines):
-        sid = topics[k % len(topics)] if topics else None
-        other = topics[(k + 1) % len(topics)] if topics else None
+        sid: str | None = topics[k % len(topics)] if topics else None
+        other: str | None = topics[(k + 1) % len(topics)] if topics else None
         fmt = {"s": s_of(sid) if sid else "this", "t": s_of(other) if other else "the next topic"}
         fmt["S"] = fmt["s"][:1].upper() + fmt["s"][1:]
         if asked < dials.questions and rng.random() < 0.5:

@@ -154,7 +154,8 @@ def make_sessions(world: World, events: pd.DataFrame, config: SynthConfig,
         name = MENTEE_NAMES[int(rng.integers(len(MENTEE_NAMES)))]
         labels = _labels(style, mentor, name)
         gap_days = 30.44 / PROGRAMME_TARGET_PER_MONTH / (0.35 + 0.9 * q)
-        t, n_sessions, previous, followed_last = first, 0, (), 1.0
+        t, n_sessions, followed_last = first, 0, 1.0
+        previous: tuple[str, ...] = ()
         while t < stop:
             hour = int(rng.integers(7, 20))
             start = t - t % _DAY + hour * 3600 + int(rng.integers(0, 2)) * 1800
