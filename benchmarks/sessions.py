@@ -199,6 +199,9 @@ class _PackageVader:
     def compound(self, text: str) -> float:
         return self._a.polarity_scores(text)["compound"]
 
+    def compounds(self, texts: list[str]) -> list[float]:
+        return [self._a.polarity_scores(t)["compound"] for t in texts]
+
 
 def speed_bench(seed: int, n: int, rounds: int = 3) -> dict:
     """Per kind of transcript: wall and CPU time of ``analyse_session``, fast VADER and the package's, alternated.

@@ -47,15 +47,7 @@ class Vader:
 
     def compound(self, text: str) -> float:
         """The normalised sum in [-1, 1], rounded to 4 places as VADER does."""
-        found = self._valences(text)
-        if found is None:
-            return 0.0
-        vals, _, text = found
-        sum_s = float(sum(vals))
-        if sum_s:
-            punct = _punctuation(text)
-            sum_s = sum_s + punct if sum_s > 0 else sum_s - punct
-        return round(_v.normalize(sum_s), 4)
+        return _compound(self._valences(text))
 
     def compounds(self, texts: list[str]) -> list[float]:
         """:meth:`compound` of each text; texts without a lexicon word cost one C-level set test."""
@@ -63,10 +55,9 @@ class Vader:
         for text in texts:
             if text.isascii():
                 lows = [w if len(s := w.strip(_PUNCT)) <= 2 else s for w in text.lower().split()]
-                if lex.isdisjoint(lows):
-                    out.append(0.0)
-                    continue
-            out.append(self.compound(text))
+                out.append(0.0 if lex.isdisjoint(lows) else _compound(self._valences(text, lows)))
+            else:
+                out.append(self.compound(text))
         return out
 
     def polarity_scores(self, text: str) -> dict[str, float]:
@@ -76,32 +67,30 @@ class Vader:
             return {"neg": 0.0, "neu": 0.0 if not text.split() else 1.0, "pos": 0.0, "compound": 0.0}
         return _scores(*found)
 
-    def _valences(self, text: str) -> tuple[list[float], int, str] | None:
+    def _valences(self, text: str, lows: list[str] | None = None) -> tuple[list[float], int, str] | None:
         """The non-zero valences after every rule, the count of neutral words, and the text as scored.
 
-        None when no word is in the lexicon (every valence is zero).
+        None when no word is in the lexicon (every valence is zero). ``lows``, for an ASCII
+        text, are its lower-cased words as VADER strips them, already computed.
         """
         if not text.isascii() and not self._emoji.isdisjoint(text):
             text = self._replace_emojis(text)
         text = text.strip()
-        lex = self._lexicon
-        if text.isascii():  # lower() then strip() is strip() then lower(): find lexicon words first
-            lows = [w if len(s := w.strip(_PUNCT)) <= 2 else s for w in text.lower().split()]
-            hits = [i for i, w in enumerate(lows) if w in lex]
-            if not hits:  # most sentences of a conversation
-                return None
-            words = [w if len(s := w.strip(_PUNCT)) <= 2 else s for w in text.split()]
+        if text.isascii():
+            # lower() then strip() is strip() then lower() here, and stripping punctuation removes no
+            # cased letter, so the raw words' isupper() is the stripped words' (all VADER asks of them)
+            if lows is None:
+                lows = [w if len(s := w.strip(_PUNCT)) <= 2 else s for w in text.lower().split()]
+            words = text.split()
         else:
-            raw = text.split()
-            if not raw:
-                return None
-            words = [w if len(s := w.strip(_PUNCT)) <= 2 else s for w in raw]
+            words = [w if len(s := w.strip(_PUNCT)) <= 2 else s for w in text.split()]
             lows = [w.lower() for w in words]
-            hits = [i for i, w in enumerate(lows) if w in lex]
-            if not hits:
-                return None
+        lex = self._lexicon
+        hits = [i for i, w in enumerate(lows) if w in lex]
+        if not hits:  # most sentences of a conversation
+            return None
         n = len(words)
-        caps = sum(1 for w in words if w.isupper())
+        caps = sum(map(str.isupper, words))
         cap_diff = 0 < n - caps < n
         vals: list[float] = []
         where: list[int] = []
@@ -227,6 +216,17 @@ def _but(vals: list[float], where: list[int], bi: int) -> None:
             vals[q] = vals[k] * 0.5
         elif where[q] > bi:
             vals[q] = vals[k] * 1.5
+
+
+def _compound(found: tuple[list[float], int, str] | None) -> float:
+    if found is None:
+        return 0.0
+    vals, _, text = found
+    sum_s = float(sum(vals))
+    if sum_s:
+        punct = _punctuation(text)
+        sum_s = sum_s + punct if sum_s > 0 else sum_s - punct
+    return round(_v.normalize(sum_s), 4)
 
 
 def _punctuation(text: str) -> float:
