@@ -30,13 +30,13 @@ Owner = Literal["mentor", "mentee"]
 Kind = Literal["marker", "commitment", "request", "deadline"]
 
 TASK_VERBS = frozenset("""
-read reread re-read watch try build write rewrite finish complete review practise practice set install deploy
+read reread re-read watch try build write rewrite redo finish complete review practise practice set install deploy
 refactor implement study go work look check sign schedule book send share prepare draft update push submit add
 create do take start fix test learn explore research revisit skim summarise summarize note reach email ping
 join attend apply list pick choose compare benchmark measure record document spend aim plan outline sketch solve
-clone fork run migrate containerise containerize redo clean tune bring ask find present register get have block
+clone fork run rerun migrate containerise containerize clean tune bring ask find present register get have block
 make call talk follow sort move port upgrade configure train evaluate collect gather open publish post
-contact book reply answer email message write-up time-box timebox block finish up commit redo rehearse rerun
+contact reply answer message write-up time-box timebox up commit rehearse
 """.split())
 _MARKERS = re.compile(
     r"\b(next steps?|action items?|homework|to-?do|for next (?:time|week|session)|your (?:task|assignment)"
@@ -71,7 +71,7 @@ _DEADLINE = re.compile(
     r"|sprint)\b|\btonight\b|\btomorrow\b|\bover the weekend\b|\bbefore (?:we|our)\b|\bnext (?:session|call|time)\b",
     re.I)
 _NOT_TASK_AFTER_COMMIT = frozenset("""
-be say admit tell think see wonder guess bet never always know remember hope love like feel get_used
+be say admit tell think see wonder guess bet never always know remember hope love like feel
 """.split())
 _GENERAL = re.compile(r"\b(?:always|never|in general|generally|usually|every engineer|everyone|anyone)\b", re.I)
 _PAST = re.compile(r"\b(?:yesterday|last (?:week|month|time|session|year)|ago|used to|had planned|would have"

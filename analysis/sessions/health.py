@@ -13,8 +13,9 @@ sentiment      0.15   0.5 + recent tone (share of positive minus share of negati
                       sentences by VADER, mentee 2/3, mentor 1/3) + 0.5 x trend
 engagement     0.20   mean of: mentee talk share (1 within 30-70 %, 0 at 10 % or 90 %),
                       mentee questions (2 a session = 1) and sessions with an action item
-follow_through 0.20   (skills followed + 0.5) / (skills judged + 1), within 14 days
-progress       0.10   completions on the mentor's skills a month / 2, capped at 1
+follow_through 0.20   (skills followed + 0.5) / (skills judged + 1), within 14 days;
+                      a fortnight without any learning is not judged
+progress       0.10   completions a month on the skills the sessions cover / 2, capped
 ============== ====== ==============================================================
 
 Nothing here reads a label or a truth: only the sessions, their analyses and the events.
@@ -205,7 +206,7 @@ def _progress_signal(progress: Progress | None, cfg: HealthConfig, w: float) -> 
         return Signal("progress", None, w, None, "no skills to measure progress on")
     rate = progress.per_month
     return Signal("progress", _clip(rate / cfg.progress_per_month), w, rate,
-                  f"{progress.completions} resources completed on the mentor's skills in {progress.days:.0f} days "
+                  f"{progress.completions} resources completed on the pair's skills in {progress.days:.0f} days "
                   f"({rate:.1f} a month)")
 
 

@@ -43,8 +43,8 @@ def assess_pairs(sessions: Iterable[Session], *, vocabulary: SkillVocabulary, no
     """One :class:`PairHealth` per ``(mentor_id, mentee_id)``, as of ``now``.
 
     Without ``events`` and ``catalog`` there is no follow-through or progress signal.
-    Progress is measured on the mentor's skills (``mentors``), else on the skills the
-    pair's sessions mentioned. ``analyses`` reuses analyses already computed (by id).
+    Progress is measured on the skills the pair's sessions mention or record, else on the
+    mentor's skills (``mentors``). ``analyses`` reuses analyses already computed (by id).
     """
     cfg = config or HealthConfig()
     sessions = [s for s in sessions if s.started_at <= now]
