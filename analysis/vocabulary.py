@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate
 from typing import Literal
 
 from rapidfuzz.distance import OSA
@@ -69,7 +70,25 @@ week weeks month months today yesterday tomorrow start started later early every
 recommend recommends recommended recommendation recommendations
 """.split())
 
+# Words after which a capital letter is a label, not the C or R language.
+_LETTER_HEADS = frozenset("""
+plan vitamin grade option type class section part point appendix level row column floor room building block
+gate group team model series size hepatitis category tier
+""".split())
+
+_MISS = object()
 _TOKEN = re.compile(r"[a-z0-9]+|\+\+|#|/|\.(?=[a-z0-9])")
+_TOKEN_GROUP = re.compile(f"({_TOKEN.pattern})")
+
+
+def _split(low: str) -> tuple[list[str], list[int]]:
+    """The tokens of ``low`` and their character boundaries: token ``k`` is ``low[b[2k]:b[2k + 1]]``.
+
+    One ``re.split`` and a running sum, both in C: a match object per token would cost more
+    than the rest of the scan.
+    """
+    parts = _TOKEN_GROUP.split(low)
+    return parts[1::2], list(accumulate(map(len, parts)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +136,7 @@ class SkillVocabulary:
     def __init__(self, skills: Iterable[Skill]) -> None:
         self._forms: dict[tuple[str, ...], str] = {}
         self._names: dict[str, str] = {}
+        spellings: dict[tuple[str, ...], str] = {}  # unstemmed, for typos ("postgress" is one edit from "postgres")
         for s in skills:
             self._names[s.skill_id] = s.name
             # precedence on a clash: ids, then names, then aliases (the first skill keeps a form)
@@ -124,6 +144,9 @@ class SkillVocabulary:
                 form = normalise(phrase)
                 if form:
                     self._forms.setdefault(form, s.skill_id)
+                    raw = tuple(_TOKEN.findall(phrase.lower()))
+                    if raw != form:
+                        spellings.setdefault(raw, s.skill_id)
         widths: dict[str, set[int]] = {}
         for f in self._forms:
             widths.setdefault(f[0], set()).add(len(f))
@@ -131,12 +154,14 @@ class SkillVocabulary:
         # raw spellings whose stem starts a form: the scan skips every other token without stemming it
         self._first = {v for t in self._widths for v in (t, t + "s", t[:-1] + "ies" if t.endswith("y") else t)}
         fuzzy: dict[tuple[str, int], list[tuple[tuple[str, ...], str]]] = {}
-        for form, sid in self._forms.items():
+        for form, sid in [*self._forms.items(), *spellings.items()]:
             text = " ".join(form)
             if len(text) >= 6 and not (len(form) == 1 and form[0] in COMMON_WORDS) and len(form) <= 2:
                 fuzzy.setdefault((text[0], len(form)), []).append((form, sid))
         self._fuzzy = fuzzy
         self._typos: dict[str, tuple[str, float] | None] = {}
+        # (word, next word) -> what _fuzzy_at found there; same answers, one dict lookup per long word
+        self._fuzzy_memo: dict[tuple[str, str], tuple[str, int, float] | None] = {}
 
     @property
     def skill_ids(self) -> list[str]:
@@ -160,22 +185,35 @@ class SkillVocabulary:
 
     def find(self, text: str, *, fuzzy: bool = False, ambiguous: Ambiguity = "cased") -> list[Mention]:
         """Every skill mention in ``text``, in order, longest match first, not overlapping."""
-        spans = list(_TOKEN.finditer(text.lower()))
-        words = [m.group() for m in spans]
+        words, spans = _split(text.lower())
         out: list[Mention] = []
-        i, n = 0, len(words)
-        while i < n:
+        n = len(words)
+        first, memo = self._first, self._fuzzy_memo
+        # Only tokens that can start a name (or, for typos, long ones) are looked at; the rest are skipped
+        # in one pass, which is what a scan of a long transcript spends most of its time on.
+        if fuzzy:
+            candidates = [i for i, w in enumerate(words) if w in first or len(w) >= 6]
+        else:
+            candidates = [i for i, w in enumerate(words) if w in first]
+        free = 0  # tokens before this one are inside an earlier match
+        for i in candidates:
+            if i < free:
+                continue
             w = words[i]
-            hit = self._exact(text, spans, words, i, ambiguous) if w in self._first else None
+            hit = self._exact(text, spans, words, i, ambiguous) if w in first else None
             if hit is None and fuzzy and len(w) >= 6:
-                hit = self._fuzzy_at(words, i)
+                key = (w, words[i + 1] if i + 1 < n else "")
+                hit = memo.get(key, _MISS)  # type: ignore[arg-type]
+                if hit is _MISS:
+                    hit = self._fuzzy_at(words, i)
+                    if len(memo) < 200_000:  # bounded: texts bring endless new words
+                        memo[key] = hit
             if hit is None:
-                i += 1
                 continue
             sid, width, score = hit
-            start, end = spans[i].start(), spans[i + width - 1].end()
+            start, end = spans[2 * i], spans[2 * (i + width) - 1]
             out.append(Mention(sid, start, end, text[start:end], score))
-            i += width
+            free = i + width
         return out
 
     def skills_in(self, text: str, **kw: object) -> list[str]:
@@ -183,7 +221,7 @@ class SkillVocabulary:
         return list(dict.fromkeys(m.skill_id for m in self.find(text, **kw)))  # type: ignore[arg-type]
 
     # ------------------------------------------------------------ matching
-    def _exact(self, text: str, spans: list[re.Match[str]], words: list[str], i: int,
+    def _exact(self, text: str, spans: list[int], words: list[str], i: int,
                ambiguous: Ambiguity) -> tuple[str, int, float] | None:
         first = _stem(words[i])
         for width in self._widths.get(first, ()):
@@ -199,14 +237,16 @@ class SkillVocabulary:
         return None
 
     @staticmethod
-    def _named(text: str, spans: list[re.Match[str]], words: list[str], i: int, ambiguous: Ambiguity) -> bool:
+    def _named(text: str, spans: list[int], words: list[str], i: int, ambiguous: Ambiguity) -> bool:
         """Whether an everyday-word name at token ``i`` is written as a name."""
         if ambiguous not in ("cased", "topic"):
             return ambiguous == "always"
         if i + 1 < len(words) and _stem(words[i + 1]) in _CUES:
             return True
-        start, end = spans[i].span()
+        start, end = spans[2 * i], spans[2 * i + 1]
         word = text[start:end]
+        if len(word) == 1 and i > 0 and words[i - 1] in _LETTER_HEADS:
+            return False  # "plan C", "vitamin C", "grade C"
         if word.isupper():
             return True
         before = text[:start].rstrip()
@@ -229,6 +269,9 @@ class SkillVocabulary:
             if len(phrase) < 6:
                 continue
             hit = self._typo(phrase, width)
+            raw = " ".join(words[i:i + width])
+            if hit is None and raw != phrase:
+                hit = self._typo(raw, width)
             if hit is not None:
                 return hit[0], width, hit[1]
         return None

@@ -8,6 +8,7 @@ Subclasses also inherit the built-in they resemble, so ``except KeyError`` still
     ├── ConfigError (ValueError)
     ├── DataValidationError (ValueError)     -- carries every RowError found
     ├── InvalidValueError (ValueError)       -- one input value, with the field it came in
+    │   └── TextTooLongError                 -- a text field over its size limit
     ├── CycleError (ValueError)              -- names the skills on the cycle
     ├── UnknownIdError (KeyError)
     │   ├── UnknownSkillError
@@ -30,6 +31,7 @@ __all__ = [
     "DataValidationError",
     "RowError",
     "InvalidValueError",
+    "TextTooLongError",
     "CycleError",
     "UnknownIdError",
     "UnknownSkillError",
@@ -90,6 +92,13 @@ class InvalidValueError(SkillPathError, ValueError):
         self.field = field
         self.reason = reason
         super().__init__(f"{field}: {reason}")
+
+
+class TextTooLongError(DataValidationError):
+    """A text (a session transcript, notes) is over its size limit; its errors name the field.
+
+    Its own class because the service answers it differently from other bad input (413).
+    """
 
 
 class CycleError(SkillPathError, ValueError):

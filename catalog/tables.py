@@ -24,6 +24,7 @@ import csv
 import io
 import json
 import math
+from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -34,6 +35,8 @@ from catalog.errors import ConfigError, DataValidationError, RowError
 __all__ = [
     "TABLE_SUFFIXES",
     "read_table",
+    "csv_table",
+    "jsonl_table",
     "is_missing",
     "parse_int",
     "parse_float",
@@ -99,7 +102,14 @@ def _frame(columns: list[str], rows: list[list[object]], lines: list[int]) -> pd
 
 def _read_csv(path: Path) -> pd.DataFrame:
     # utf-8-sig drops the byte-order mark spreadsheet programs like to add.
-    text = path.read_text(encoding="utf-8-sig")
+    return csv_table(path.read_text(encoding="utf-8-sig"), source=path.name, origin=str(path))
+
+
+def csv_table(text: str, *, source: str = "", origin: str = "") -> pd.DataFrame:
+    """CSV text (an upload, a file's contents) as :func:`read_table` returns it: strings, indexed by line.
+
+    ``source`` names the input in each :class:`RowError`, ``origin`` in the error message.
+    """
     reader = csv.reader(io.StringIO(text, newline=""))
     header: list[str] | None = None
     rows: list[list[object]] = []
@@ -114,38 +124,43 @@ def _read_csv(path: Path) -> pd.DataFrame:
             header = [c.strip() for c in rec]
         elif len(rec) > len(header):
             errors.append(RowError(start, "*", f"{len(rec)} cells but the header has {len(header)} columns",
-                                   path.name))
+                                   source))
         else:
             rows.append([*rec, *[""] * (len(header) - len(rec))])
             lines.append(start)
         start = reader.line_num + 1
     if errors:
-        raise DataValidationError(errors, source=str(path))
+        raise DataValidationError(errors, source=origin or source)
     return _frame(header or [], rows, lines)
 
 
 def _read_jsonl(path: Path) -> pd.DataFrame:
+    with path.open(encoding="utf-8-sig") as f:
+        return jsonl_table(f, source=path.name, origin=str(path))
+
+
+def jsonl_table(lines_in: Iterable[str], *, source: str = "", origin: str = "") -> pd.DataFrame:
+    """JSON Lines (``text.splitlines()`` or an open file) as :func:`read_table` returns them, indexed by line."""
     columns: dict[str, None] = {}  # insertion-ordered set
     records: list[dict[str, object]] = []
     lines: list[int] = []
     errors: list[RowError] = []
-    with path.open(encoding="utf-8-sig") as f:
-        for n, raw in enumerate(f, start=1):
-            if not raw.strip():
-                continue
-            try:
-                rec = json.loads(raw)
-            except json.JSONDecodeError as e:
-                errors.append(RowError(n, "*", f"not valid JSON ({e.msg} at column {e.colno})", path.name))
-                continue
-            if not isinstance(rec, dict):
-                errors.append(RowError(n, "*", f"expected a JSON object, got {type(rec).__name__}", path.name))
-                continue
-            columns.update(dict.fromkeys(str(k) for k in rec))
-            records.append({str(k): v for k, v in rec.items()})
-            lines.append(n)
+    for n, raw in enumerate(lines_in, start=1):
+        if not raw.strip():
+            continue
+        try:
+            rec = json.loads(raw)
+        except json.JSONDecodeError as e:
+            errors.append(RowError(n, "*", f"not valid JSON ({e.msg} at column {e.colno})", source))
+            continue
+        if not isinstance(rec, dict):
+            errors.append(RowError(n, "*", f"expected a JSON object, got {type(rec).__name__}", source))
+            continue
+        columns.update(dict.fromkeys(str(k) for k in rec))
+        records.append({str(k): v for k, v in rec.items()})
+        lines.append(n)
     if errors:
-        raise DataValidationError(errors, source=str(path))
+        raise DataValidationError(errors, source=origin or source)
     cols = list(columns)
     return _frame(cols, [[r.get(c) for c in cols] for r in records], lines)
 

@@ -5,6 +5,7 @@ The column layout here is the one :mod:`catalog.loaders` reads back.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Iterable
@@ -19,7 +20,7 @@ from catalog.schema import Mentee, Mentor, Resource, Skill, format_goals, format
 __all__ = [
     "SKILL_COLUMNS", "RESOURCE_COLUMNS", "MENTEE_COLUMNS", "MENTOR_COLUMNS",
     "skills_frame", "resources_frame", "mentees_frame", "mentors_frame",
-    "atomic_write_csv", "atomic_write_parquet", "save_world",
+    "atomic_write_csv", "atomic_write_parquet", "atomic_write_jsonl", "save_world",
 ]
 
 SKILL_COLUMNS = ["skill_id", "name", "domain", "half_life_days", "prerequisites", "aliases"]
@@ -92,6 +93,16 @@ def atomic_write_csv(df: pd.DataFrame, path: str | Path) -> None:
 
 def atomic_write_parquet(df: pd.DataFrame, path: str | Path) -> None:
     _atomic(Path(path), lambda tmp: df.to_parquet(tmp, index=False))
+
+
+def atomic_write_jsonl(records: Iterable[dict], path: str | Path) -> None:
+    """One JSON object per line, UTF-8 (non-ASCII kept as is)."""
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as f:
+            for r in records:
+                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+
+    _atomic(Path(path), write)
 
 
 def save_world(world: World, data_dir: DataDir) -> None:

@@ -1,11 +1,12 @@
 """A realistic, deterministic synthetic mentorship world with a hidden truth.
 
 ``generate(SynthConfig(seed=7))`` builds ~240 skills in a prerequisite DAG, thousands of
-resources published over six years, mentees with goals and mentors, and a year of
-learner events from a simulation whose hidden mastery moves according to
-:class:`TrueLearningModel`. The same config always gives the same world, to the byte:
-there is no wall clock (the world ends at ``config.end``) and every random draw comes
-from generators seeded by ``config.seed``. See ``docs/synthetic.md``.
+resources published over six years, mentees with goals and mentors, a year of learner
+events from a simulation whose hidden mastery moves according to
+:class:`TrueLearningModel`, and mentoring sessions driven by a hidden pair quality.
+The same config always gives the same world, to the byte: there is no wall clock (the
+world ends at ``config.end``) and every random draw comes from generators seeded by
+``config.seed``. See ``docs/synthetic.md``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from catalog.synth.content import make_resources
 from catalog.synth.learning import LearningParams, TrueLearningModel, assessment_score, level_to_mastery
 from catalog.synth.outcomes import CAUSES, OUTCOME_COLUMNS, risk_factors
 from catalog.synth.people import make_mentees, make_mentors
+from catalog.synth.sessions import PROGRAMME_TARGET_PER_MONTH, SynthSessions, make_sessions
 from catalog.synth.simulate import EVENT_SOURCE, simulate
 from catalog.synth.skills_data import build_skills, skill_specs
 
@@ -29,6 +31,7 @@ __all__ = [
     "SynthConfig", "SynthWorld", "generate", "TrueLearningModel", "LearningParams",
     "assessment_score", "level_to_mastery", "DEFAULT_END", "EVENT_SOURCE", "TRUTH_COLUMNS",
     "OUTCOME_COLUMNS", "CAUSES",
+    "SynthSessions", "PROGRAMME_TARGET_PER_MONTH",
 ]
 
 TRUTH_COLUMNS = ("user_id", "skill_id", "mastery_start", "mastery_end")
@@ -46,7 +49,8 @@ class SynthWorld:
     they joined and left, and their mentor (``catalog/synth/outcomes.py``). Both are for
     evaluation only: never train a model on ``truth``; ``outcomes`` are the labels of
     the at-risk model and of the alert evaluation, and ``mentor_id`` is what a platform
-    would know anyway.
+    would know anyway. ``sessions`` holds the mentoring sessions and their own hidden
+    truth (each pair's quality), or None when the config turns them off.
     """
 
     world: World
@@ -54,6 +58,7 @@ class SynthWorld:
     truth: pd.DataFrame
     config: SynthConfig
     outcomes: pd.DataFrame | None = None
+    sessions: SynthSessions | None = None
 
     def learning_model(self, params: LearningParams | None = None) -> TrueLearningModel:
         """The true learning model over this world's catalog (the one the simulation used)."""
@@ -94,4 +99,5 @@ def generate(config: SynthConfig | None = None, *, progress: Progress | None = N
         "mastery_start": people.mastery.ravel(),
         "mastery_end": mastery_end.ravel(),
     })
-    return SynthWorld(world=world, events=events, truth=truth, config=config, outcomes=outcomes)
+    sessions = make_sessions(world, events, config, rngs["sessions"]) if config.sessions else None
+    return SynthWorld(world=world, events=events, truth=truth, config=config, outcomes=outcomes, sessions=sessions)

@@ -17,7 +17,7 @@ DAY_US = 86_400_000_000
 
 # Independent random streams, so changing one size does not reshuffle everything else.
 # New streams go last: SeedSequence children are numbered, so the earlier ones stay the same.
-_STREAMS = ("skills", "content", "people", "simulation", "outcomes")
+_STREAMS = ("skills", "content", "people", "simulation", "outcomes", "sessions")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,6 +26,8 @@ class SynthConfig:
 
     ``end`` is when the world ends: events run over the ``days`` before it, content is
     published over the ``years`` before it. Strings are parsed as ISO-8601 UTC.
+    ``sessions`` adds mentoring sessions, drawn from their own random stream after
+    everything else, so turning it off or on changes no other output.
     """
 
     seed: int = 7
@@ -35,12 +37,15 @@ class SynthConfig:
     days: int = 365
     years: int = 6
     end: datetime = DEFAULT_END
+    sessions: bool = True  # mentoring sessions for mentor-mentee pairs (catalog.synth.sessions)
 
     def __post_init__(self) -> None:
         try:
             object.__setattr__(self, "end", parse_timestamp(self.end))
         except ValueError as e:
             raise ConfigError(f"SynthConfig.end: {e}") from None
+        if not isinstance(self.sessions, bool):
+            raise ConfigError(f"SynthConfig.sessions must be true or false, got {self.sessions!r}")
         for name, low in (("n_mentees", 1), ("n_items", 1), ("n_mentors", 0), ("days", 1), ("years", 1),
                           ("seed", 0)):
             value = getattr(self, name)

@@ -108,3 +108,22 @@ def test_topic_mode_accepts_lower_case_names_a_topic_word_introduces(vocab: Skil
 def test_recommend_is_not_a_typo_of_recommenders(vocab: SkillVocabulary) -> None:
     assert ids(vocab, "why was this recommended to me", fuzzy=True) == []
     assert ids(vocab, "recommenders and recomender systems", fuzzy=True) == ["recommender-systems"] * 2
+
+
+def test_typos_are_also_matched_against_unstemmed_spellings(vocab: SkillVocabulary) -> None:
+    # "postgres" is stored as the stem "postgre": "postgress" is two edits from it, one from the spelling
+    assert ids(vocab, "we use postgress everywhere", fuzzy=True) == ["postgres"]
+    assert ids(vocab, "we use postgress everywhere") == []
+
+
+def test_a_capital_letter_after_a_label_noun_is_not_a_language(vocab: SkillVocabulary) -> None:
+    assert ids(vocab, "Plan B is a rewrite, plan C is to wait; vitamin C helps") == []
+    assert ids(vocab, "I want to learn C and then R") == ["c", "r-lang"]
+
+
+def test_fuzzy_answers_do_not_depend_on_what_was_read_before(vocab: SkillVocabulary) -> None:
+    fresh = SkillVocabulary(build_skills(skill_specs(), np.random.default_rng(0)))
+    text = "kuberentes and tensorflw, then machine lerning and postgress"
+    first = [(m.skill_id, m.start, m.score) for m in fresh.find(text, fuzzy=True)]
+    fresh.find("kuberentes pods and tensorflw graphs", fuzzy=True)  # fills the memo with other neighbours
+    assert [(m.skill_id, m.start, m.score) for m in fresh.find(text, fuzzy=True)] == first
