@@ -2,21 +2,18 @@
 
 Each rule states a fact and a number ("3 sessions without an action item", "your mentee
 spoke 12 % of the time", "follow-through on Kubernetes: 0 of 2"); thresholds are in
-:class:`analysis.sessions.health.HealthConfig` and ``docs/sessions.md``. Rules that
+:class:`analysis.sessions.config.HealthConfig` and ``docs/sessions.md``. Rules that
 find nothing to say say nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 from analysis.sessions.analyse import NEUTRAL_BAND, SessionAnalysis
 from analysis.sessions.cadence import Cadence
+from analysis.sessions.config import HealthConfig
 from analysis.sessions.engagement import FollowThrough, Progress
-
-if TYPE_CHECKING:
-    from analysis.sessions.health import HealthConfig
 
 __all__ = ["mentor_feedback", "LOOKBACK"]
 

@@ -24,38 +24,20 @@ Nothing here reads a label or a truth: only the sessions, their analyses and the
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from analysis.sessions.analyse import SessionAnalysis
 from analysis.sessions.cadence import Cadence, cadence
-from analysis.sessions.engagement import FOLLOW_WINDOW_DAYS, FollowThrough, Progress
+from analysis.sessions.engagement import FollowThrough, Progress
+from analysis.sessions.config import HealthConfig
 from analysis.sessions.feedback import mentor_feedback
 
 __all__ = ["HealthConfig", "Signal", "PairHealth", "pair_health", "SIGNALS", "Status"]
 
 SIGNALS: tuple[str, ...] = ("cadence", "ratings", "sentiment", "engagement", "follow_through", "progress")
 Status = Literal["healthy", "watch", "at risk", "no data"]
-
-
-@dataclass(frozen=True, kw_only=True)
-class HealthConfig:
-    """Targets, windows and weights of :func:`pair_health` (defaults documented in docs/sessions.md)."""
-
-    target_per_month: float = 2.0
-    window_days: float = 90.0
-    recent: int = 5
-    follow_window_days: int = FOLLOW_WINDOW_DAYS
-    progress_per_month: float = 2.0
-    talk_band: tuple[float, float] = (0.30, 0.70)
-    talk_floor: float = 0.10
-    questions_per_session: float = 2.0
-    healthy: float = 0.60
-    at_risk: float = 0.40
-    weights: Mapping[str, float] = field(default_factory=lambda: {
-        "cadence": 0.20, "ratings": 0.15, "sentiment": 0.15, "engagement": 0.20,
-        "follow_through": 0.20, "progress": 0.10})
 
 
 @dataclass(frozen=True, slots=True)
