@@ -23,8 +23,7 @@ from catalog.freshness import catalog_freshness
 from catalog.schema import parse_timestamp
 from recommender.models.ease import EASERecommender
 from recommender.models.factor import FactorRecommender
-from recommender.scoring import ScoringIndex, log_freshness
-from recommender.topk import ItemMask
+from recommender.topk import ItemMask, ScoringIndex, log_freshness
 from serving.reasons import ItemTexts
 from serving.registry import LoadedModel
 

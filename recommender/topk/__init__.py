@@ -1,0 +1,19 @@
+"""Exact top-k: the one selection rule, and the serving index built on it.
+
+* :func:`topk` selects from score vectors or matrices (metrics, tuning, reasons, models).
+* :class:`ScoringIndex` scores factor models (``u·v + b + λ·log f``) and selects, with
+  compiled scans for single users and the same numpy selection for batches.
+* :class:`ItemMask` is a request filter prepared once and cached.
+
+Ranking rule everywhere: higher score first, the lower item index first on equal
+scores; NaN and ``-inf`` are never returned.
+"""
+
+from __future__ import annotations
+
+from recommender.topk.index import DTYPES, ScoringIndex, log_freshness
+from recommender.topk.masks import ItemMask
+from recommender.topk.panels import compiled_scans
+from recommender.topk.selection import topk
+
+__all__ = ["topk", "ScoringIndex", "ItemMask", "log_freshness", "DTYPES", "compiled_scans"]
