@@ -117,10 +117,10 @@ def _data(n: int, d: int, seed: int) -> tuple[ScoringIndex, np.random.Generator]
 
 
 def _reference(ix: ScoringIndex) -> ScoringIndex:
-    """The same index answering single users by the numpy reference path (what every
-    request gets when the compiled scans are unavailable)."""
+    """The same index answering by the numpy reference path (what every request gets
+    when the compiled loops are unavailable)."""
     ref = ix.with_active(ix.active_)
-    ref._panel = None
+    ref._panel = ref._scans = None
     return ref
 
 
@@ -236,11 +236,12 @@ def run_single(n: int, d: int, k: int, *, repeats: int = 21, batches: tuple[int,
         ub = rng.standard_normal((b, d), dtype=np.float32)
         qb = ix._queries(ub, False)
         t = _interleaved({"sgemm": sq, "ours": lambda: ix.recommend_batch(ub, k, decay=False),
+                          "reference": lambda: ref.recommend_batch(ub, k, decay=False),
                           "implicit": lambda: implicit_topk(m, qb, k, num_threads=1),
                           "faiss": lambda: faiss_flat.search(qb, k)}, batch_repeats, progress)
         flops = 2 * n * m.shape[1] * b
         rate_b = 2 * SGEMM_SIZE**3 / (t["sgemm"]["p50"] / 1e3) / 1e9
-        for name in ("ours", "implicit", "faiss"):
+        for name in ("ours", "reference", "implicit", "faiss"):
             prefix = f"batch{b}" if name == "ours" else f"batch{b}_{name}"
             out[f"{prefix}_ms"] = round(t[name]["p50"], 2)
             out[f"{prefix}_vs_sgemm"] = round(flops / (t[name]["p50"] / 1e3) / 1e9 / rate_b, 3)
@@ -304,8 +305,9 @@ def table(report: dict[str, Any]) -> str:
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     sizes = sorted({int(key[5:-3]) for r in res for key in r if key.startswith("batch") and key[5:-3].isdigit()})
     for b in sizes:
-        cells = [f"ours {r[f'batch{b}_ms']:.1f} ms ({100 * r[f'batch{b}_vs_sgemm']:.0f}% of sgemm); "
-                 f"implicit {r[f'batch{b}_implicit_ms']:.1f}; faiss {r[f'batch{b}_faiss_ms']:.1f}" for r in res]
+        cells = [f"ours {r[f'batch{b}_ms']:.1f} ms ({100 * r[f'batch{b}_vs_sgemm']:.0f}% of sgemm); reference "
+                 f"{r[f'batch{b}_reference_ms']:.1f}; implicit {r[f'batch{b}_implicit_ms']:.1f}; "
+                 f"faiss {r[f'batch{b}_faiss_ms']:.1f}" for r in res]
         lines.append(f"| batch of {b} | " + " | ".join(cells) + " |")
     lines += ["", "| ratio (target) | " + " | ".join(f"{r['items']:,}" for r in res) + " |",
               "|" + " --- |" * (len(res) + 1)]
@@ -326,6 +328,7 @@ def table(report: dict[str, Any]) -> str:
                        ("  noise floor: plain vs plain (A/A) %", "filter_aa_noise_pct"),
                        ("same, bf16-exact %, paired p50", "bf16_filter_overhead_pct"),
                        *[(f"batch {b}: ours / sgemm (>= 0.70)", f"batch{b}_vs_sgemm") for b in sizes],
+                       *[(f"batch {b}: reference path / sgemm", f"batch{b}_reference_vs_sgemm") for b in sizes],
                        *[(f"batch {b}: implicit / sgemm", f"batch{b}_implicit_vs_sgemm") for b in sizes],
                        *[(f"batch {b}: faiss / sgemm", f"batch{b}_faiss_vs_sgemm") for b in sizes]]:
         lines.append(f"| {label} | " + " | ".join(f"{r[key]}" for r in res) + " |")

@@ -1,12 +1,7 @@
-"""Exact top-k: the one selection rule, and the serving index built on it.
-
-* :func:`topk` selects from score vectors or matrices (metrics, tuning, reasons, models).
-* :class:`ScoringIndex` scores factor models (``u·v + b + λ·log f``) and selects, with
-  compiled scans for single users and the same numpy selection for batches.
-* :class:`ItemMask` is a request filter prepared once and cached.
-
-Ranking rule everywhere: higher score first, the lower item index first on equal
-scores; NaN and ``-inf`` are never returned.
+"""Exact top-k (docs/scoring.md). :func:`topk` selects from score vectors or matrices;
+:class:`ScoringIndex` scores factor models (``u·v + b + λ·log f``) and selects;
+:class:`ItemMask` is a request filter prepared once. Everywhere: higher score first, the
+lower item index first on equal scores; NaN and ``-inf`` are never returned.
 """
 
 from __future__ import annotations

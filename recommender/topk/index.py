@@ -23,6 +23,7 @@ concurrently with scoring; :meth:`ScoringIndex.with_freshness` builds a new inde
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -42,6 +43,7 @@ _FP16_SCALE = np.float32(2.0**112)  # float16 panels decode to value * 2**-112 (
 _FP16_QUERY_LIMIT = 2.0**15  # a query entry this large would overflow once scaled
 _SAFE_SCORE = 2.0**120  # reduced exact scans run only while ‖q‖·max‖x‖ stays below this
 _MIN_WIDTH = 2  # users per BLAS product at least (see ScoringIndex._blocks)
+_BLOCK_SCORES = 1 << 18  # scores per batch block (items x users): it stays in L2
 _NO_I, _NO_F = np.zeros(0, np.int64), np.zeros(0, np.float32)
 
 
@@ -144,14 +146,9 @@ class ScoringIndex:
         # ‖q‖·‖x‖ bounds every partial sum: near the float32 range a pass could overflow (inf is no bound)
         self._max_row_norm = float(np.sqrt(np.einsum("ij,ij->i", m, m, dtype=np.float64)).max(initial=0.0))
 
-    def _copy(self) -> ScoringIndex:
-        new = object.__new__(ScoringIndex)
-        new.__dict__.update(self.__dict__)
-        return new
-
     def with_active(self, active: ArrayLike | None) -> ScoringIndex:
         """The same index (arrays shared, nothing rebuilt) with another ``active`` mask."""
-        new = self._copy()
+        new = copy.copy(self)  # shares every array
         new._set_active(as_mask(active, self.n_items, what="active"))
         return new
 
@@ -162,7 +159,7 @@ class ScoringIndex:
 
     def with_freshness(self, log_freshness: ArrayLike) -> ScoringIndex:
         """A new index with another decay column; swap it in atomically."""
-        new = self._copy()
+        new = copy.copy(self)  # shares every array
         new.matrix_ = self.matrix_.copy()
         new.update_freshness(log_freshness)
         return new
@@ -172,7 +169,7 @@ class ScoringIndex:
         refresh either with :meth:`with_freshness` (copies), never :meth:`update_freshness`."""
         if dtype not in DTYPES:
             raise ConfigError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
-        new = self._copy()
+        new = copy.copy(self)  # shares every array
         new.dtype, new.exact = dtype, bool(exact)
         if dtype != self.dtype:
             new._build_scan()
@@ -309,7 +306,7 @@ class ScoringIndex:
         """
         (m, n), mask, S = (qs.shape[0], self.n_items), as_mask(allow, self.n_items), self._scans
         width = max(m, _MIN_WIDTH)
-        block = max(1024, min(BLOCK, (1 << 18) // width // 256 * 256))
+        block = max(1024, min(BLOCK, _BLOCK_SCORES // width // 256 * 256))
         qp = np.zeros((width, qs.shape[1]), np.float32)
         qp[:m] = qs
         qt = qp.T  # a transposed view: BLAS runs this layout about twice as fast as a copy
