@@ -77,9 +77,8 @@ def select_blocks(scores_of: Callable[[int, int], NDArray[np.floating]], n: int,
     keys = np.sort(np.concatenate([np.zeros(0, np.int64)] + [e * m + r for r, e in enumerate(exclude or ())]))
     pending: list[tuple[NDArray[np.int64], NDArray[np.floating], NDArray[np.int64]]] = []
     held = 0
-    a, size = 0, min(block, -(-4 * k // 256) * 256)  # small first blocks: they fill the rows
-    while a < n:
-        b = min(a + size, n)
+    for a in range(0, n, block):
+        b = min(a + block, n)
         hits = _hits(scores_of(a, b), a, thr, k, masks, keys, m)
         if hits is not None:
             pending.append(hits)
@@ -87,7 +86,6 @@ def select_blocks(scores_of: Callable[[int, int], NDArray[np.floating]], n: int,
         if held >= m * k or (b == n and pending):  # merging costs about m * k: amortise it
             _merge(best_v, best_i, thr, *(np.concatenate(x) for x in zip(*pending)), k)
             pending, held = [], 0
-        a, size = b, min(2 * size, block)
     return best_i, best_v
 
 
