@@ -269,12 +269,13 @@ def run(items: list[int], d: int = 64, k: int = 20, *, repeats: int = 21, batche
     import faiss
     import numba
 
+    load = os.getloadavg()[0]
     rate = _sgemm_gflops()
     results = [run_single(n, d, k, repeats=repeats, batches=batches, sgemm_gflops=rate, progress=progress, **kw)
                for n in items]
     return {"machine": {"python": platform.python_version(), "numpy": np.__version__, "numba": numba.__version__,
                         "faiss": faiss.__version__, "cpu": platform.processor() or platform.machine(),
-                        "threads": 1, "sgemm_gflops": round(rate, 1), "load_avg": os.getloadavg()[0]},
+                        "threads": 1, "sgemm_gflops": round(rate, 1), "load_avg": [load, os.getloadavg()[0]]},
             "results": results}
 
 
@@ -334,7 +335,7 @@ def table(report: dict[str, Any]) -> str:
         lines.append(f"| {label} | " + " | ".join(f"{r[key]}" for r in res) + " |")
     m = report["machine"]
     lines.append(f"\nmachine sgemm rate: {m['sgemm_gflops']} GFLOP/s (one thread); numba {m['numba']}, "
-                 f"faiss {m['faiss']}, load average at start {m['load_avg']:.2f}")
+                 f"faiss {m['faiss']}, load average {m['load_avg'][0]:.2f} at start, {m['load_avg'][1]:.2f} at the end")
     return "\n".join(lines)
 
 
