@@ -309,7 +309,7 @@ class ScoringIndex:
         block = max(1024, min(BLOCK, _BLOCK_SCORES // width // 256 * 256))
         qp = np.zeros((width, qs.shape[1]), np.float32)
         qp[:m] = qs
-        qt = qp.T  # a transposed view: BLAS runs this layout about twice as fast as a copy
+        qt = qp.T  # a transposed view, which BLAS multiplies faster than a contiguous copy
         buf, mat = np.empty((block, width), np.float32), self.matrix_
         if S is None or k == 0 or m == 0:
             masks = [x for x in (self._active_mask, mask) if x is not None]
