@@ -311,19 +311,20 @@ class ScoringIndex:
         qp[:m] = qs
         qt = qp.T  # a transposed view, which BLAS multiplies faster than a contiguous copy
         buf, mat = np.empty((block, width), np.float32), self.matrix_
-        if S is None or k == 0 or m == 0:
-            masks = [x for x in (self._active_mask, mask) if x is not None]
-            return select_blocks(lambda a, b: np.matmul(mat[a:b], qt, out=buf[: b - a])[:, :m], n, m, k,
-                                 masks=masks, exclude=exclude, block=block)
-        words = _words(allow, mask)
-        ptr = np.cumsum([0] + [e.size for e in exclude], dtype=np.int64)
-        ex = np.concatenate(exclude) if ptr[-1] else _NO_I
-        hv, hi = np.empty((m, k), np.float32), np.empty((m, k), np.int64)
-        sizes, thr = np.zeros(m, np.int64), np.full(m, -np.inf, np.float32)
-        for a in range(0, n, block):
-            scores = np.matmul(mat[a:a + block], qt, out=buf[: min(block, n - a)])
-            S.select_block(scores, m, a, k, self._active_words, words, ptr, ex, hv, hi, sizes, thr)
-        return S.drain_rows(hv, hi, sizes)
+        with np.errstate(over="ignore", invalid="ignore"):  # ±inf scores are "not available" / best
+            if S is None or k == 0 or m == 0:
+                masks = [x for x in (self._active_mask, mask) if x is not None]
+                return select_blocks(lambda a, b: np.matmul(mat[a:b], qt, out=buf[: b - a])[:, :m], n, m, k,
+                                     masks=masks, exclude=exclude, block=block)
+            words = _words(allow, mask)
+            ptr = np.cumsum([0] + [e.size for e in exclude], dtype=np.int64)
+            ex = np.concatenate(exclude) if ptr[-1] else _NO_I
+            hv, hi = np.empty((m, k), np.float32), np.empty((m, k), np.int64)
+            sizes, thr = np.zeros(m, np.int64), np.full(m, -np.inf, np.float32)
+            for a in range(0, n, block):
+                scores = np.matmul(mat[a:a + block], qt, out=buf[: min(block, n - a)])
+                S.select_block(scores, m, a, k, self._active_words, words, ptr, ex, hv, hi, sizes, thr)
+            return S.drain_rows(hv, hi, sizes)
 
     def reach(self, user_matrix: ArrayLike, item: int, k: int, *, decay: bool = False,
               allow: ArrayLike | None = None) -> NDArray[np.bool_]:
