@@ -24,7 +24,7 @@ help:  ## list targets
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
-	$(PYTHON) -m uv sync --frozen --extra test
+	$(PYTHON) -m uv sync --frozen --extra test --extra bench
 	@touch $@
 
 install: $(VENV)/.installed  ## create or update the environment (.venv) from uv.lock

@@ -53,7 +53,7 @@ from numpy.typing import NDArray  # noqa: E402
 from recommender.metrics import ndcg_at_k, truth_matrix  # noqa: E402
 from recommender.models.recency import log_prior, recency_popularity  # noqa: E402
 from recommender.split import positive_events  # noqa: E402
-from training.autoprior import top_k_rows  # noqa: E402
+from recommender.topk import topk  # noqa: E402
 from training.data import Prepared, load_training_data, prepare, time_quantile, validation_split  # noqa: E402
 from training.evaluate import split_events  # noqa: E402
 
@@ -85,7 +85,7 @@ class Window:
         self.popularity = self.ndcg(np.zeros((len(self.users), tr.shape[1]), np.float32) + self.prior)
 
     def per_user(self, scores: NDArray[np.floating], k: int = 10) -> NDArray[np.float64]:
-        ranked = top_k_rows(scores, k, self.banned)
+        ranked = topk(np.asarray(scores, np.float32), k, exclude=self.banned)[0]
         return np.array([ndcg_at_k(ranked[r], self.truth[u].indices, k) for r, u in enumerate(self.users)])
 
     def ndcg(self, scores: NDArray[np.floating], k: int = 10) -> float:

@@ -29,14 +29,14 @@ from numpy.typing import ArrayLike, NDArray
 
 from catalog.errors import ConfigError
 from recommender.interactions import Interactions
+from recommender.topk import topk
 
 if TYPE_CHECKING:
     from recommender.models.base import Recommender
 
 __all__ = [
     "precision_at_k", "recall_at_k", "ndcg_at_k", "map_at_k", "hit_rate_at_k",
-    "catalog_coverage", "novelty", "stale_share", "item_self_information", "truth_matrix", "top_k_batch",
-    "masked_scores",
+    "catalog_coverage", "novelty", "stale_share", "item_self_information", "truth_matrix",
     "evaluate_model",
 ]
 
@@ -145,29 +145,6 @@ def truth_matrix(test_pairs: Interactions | sp.spmatrix | pd.DataFrame, train: I
     return m
 
 
-def masked_scores(scores: NDArray[np.floating], banned: sp.spmatrix | None = None) -> NDArray[np.float32]:
-    """A float32 copy of ``scores`` with non-finite and ``banned`` entries set to ``-inf``."""
-    S = np.array(scores, dtype=np.float32, copy=True)
-    S[~np.isfinite(S)] = -np.inf
-    if banned is not None:
-        b = sp.coo_matrix(banned)
-        S[b.row, b.col] = -np.inf
-    return S
-
-
-def top_k_batch(scores: NDArray[np.floating], k: int, banned: sp.spmatrix | None = None) -> NDArray[np.int64]:
-    """Top-``k`` item indices per row (best first, ties by lower index), ``-1`` where fewer remain."""
-    S = masked_scores(scores, banned)
-    n_rows, n_items = S.shape
-    k_eff = min(k, n_items)
-    # A stable argsort on -S orders ties by index; fine for evaluation-sized batches.
-    order = np.argsort(-S, axis=1, kind="stable")[:, :k_eff]
-    out = np.full((n_rows, k), -1, dtype=np.int64)
-    valid = np.isfinite(np.take_along_axis(S, order, axis=1))
-    out[:, :k_eff] = np.where(valid, order, -1)
-    return out
-
-
 def evaluate_model(model: "Recommender", train: Interactions, test_pairs: Interactions | sp.spmatrix | pd.DataFrame,
                    k: int = 10, *, exclude_seen: bool = True,
                    slices: Mapping[str, ArrayLike] | None = None, user_features: sp.spmatrix | None = None,
@@ -197,7 +174,7 @@ def evaluate_model(model: "Recommender", train: Interactions, test_pairs: Intera
         batch = users[start:start + batch_size]
         feats = None if user_features is None else sp.csr_matrix(user_features)[batch]
         scores = model.score(batch, train.matrix[batch], user_features=feats)[:, :n_items]
-        ranked[start:start + len(batch)] = top_k_batch(scores, k, banned_all[batch])
+        ranked[start:start + len(batch)] = topk(scores, k, exclude=banned_all[batch])[0]
     per_user = {name: np.array([fn(ranked[r], truth[u].indices, k) for r, u in enumerate(users)])
                 for name, fn in _PER_USER.items()}
     out: dict[str, float] = {"n_users": float(len(users))}

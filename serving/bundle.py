@@ -28,8 +28,7 @@ from recommender.context import MenteeContext
 from recommender.models.content import ContentRecommender
 from recommender.models.ease import EASERecommender
 from recommender.models.factor import FactorRecommender
-from recommender.scoring import ScoringIndex, log_freshness
-from recommender.topk import ItemMask
+from recommender.topk import ItemMask, ScoringIndex, log_freshness
 from serving.reasons import CoCompletion, ItemTexts
 from training.registry import LoadedModel
 

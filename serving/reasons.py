@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from catalog.catalog import Catalog
 from catalog.ids import IdMap
 from catalog.schema import Resource
+from recommender.topk import topk
 
 __all__ = ["age_phrase", "date_reason", "goal_reason", "CoCompletion", "ItemText", "ItemTexts"]
 
@@ -133,9 +134,8 @@ class CoCompletion:
         me = self.users.get(user_id)
         if 0 <= me < len(sims):
             sims[me] = -np.inf
-        k = min(self.n_neighbours, len(sims))
-        top = np.argpartition(-sims, k - 1)[:k]
-        return top[sims[top] > 0].astype(np.int64)
+        top, s = topk(sims, self.n_neighbours)
+        return top[s > 0]
 
     def supported_items(self, neighbours: NDArray[np.int64]) -> NDArray[np.int64]:
         """Sorted item indices completed by at least ``min_count`` of ``neighbours``.

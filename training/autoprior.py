@@ -35,14 +35,15 @@ from numpy.typing import NDArray
 
 from catalog.errors import ConfigError, NotReadyError
 from recommender.interactions import build_interactions
-from recommender.metrics import masked_scores, ndcg_at_k, top_k_batch
+from recommender.metrics import ndcg_at_k
 from recommender.models import make_model
 from recommender.models.recency import RecencyPrior, recency_popularity
 from recommender.split import positive_events
+from recommender.topk import topk
 from training.data import Prepared, validation_split
 
 __all__ = ["AUTO", "INNER_FRACTION", "PRIOR_AUTO_GRID", "POPULARITY_AUTO_GRID", "AutoResult", "auto_keys",
-           "resolve_auto", "top_k_rows"]
+           "resolve_auto"]
 
 AUTO = "auto"
 INNER_FRACTION = 0.2
@@ -86,24 +87,6 @@ class AutoResult:
 def auto_keys(params: Mapping[str, Any]) -> list[str]:
     """The parameters set to ``"auto"``."""
     return [k for k, v in params.items() if isinstance(v, str) and v == AUTO]
-
-
-def top_k_rows(scores: NDArray[np.floating], k: int, banned: sp.spmatrix | None = None) -> NDArray[np.int64]:
-    """:func:`recommender.metrics.top_k_batch` (same lists, ties by lower index), without a full sort
-    per row: a partition, then the exact routine only for rows with ties at the k-th score."""
-    S = masked_scores(scores, banned)
-    n_rows, n_items = S.shape
-    if k >= n_items:
-        return top_k_batch(S, k)
-    part = np.argpartition(-S, k - 1, axis=1)[:, :k]
-    vals = np.take_along_axis(S, part, axis=1)
-    kth = vals.min(axis=1)
-    ties = ((S >= kth[:, None]).sum(axis=1) > k) | ~np.isfinite(kth)
-    order = np.lexsort((part, -vals), axis=1)
-    out = np.take_along_axis(part, order, axis=1).astype(np.int64)
-    if ties.any():
-        out[ties] = top_k_batch(S[ties], k)
-    return out
 
 
 def _grid(space: Mapping[str, Sequence[Any]], keys: Sequence[str], fixed: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -216,6 +199,6 @@ def _score_settings(model: Any, inner: Prepared, priors: list[NDArray[np.float32
         rel = [truth[u].indices for u in batch]
         bb = banned[batch]
         for j, p in enumerate(priors):
-            ranked = top_k_rows(base + p[None, :], k, bb)
+            ranked = topk((base + p[None, :]).astype(np.float32), k, exclude=bb)[0]
             totals[j] += sum(ndcg_at_k(ranked[r], rel[r], k) for r in range(len(batch)))
     return totals / len(users), len(users)

@@ -32,10 +32,11 @@ from catalog.schema import parse_timestamp
 from recommender.interactions import Interactions
 from recommender.metrics import (
     catalog_coverage, hit_rate_at_k, item_self_information, map_at_k, ndcg_at_k, novelty, precision_at_k,
-    recall_at_k, stale_share, top_k_batch, truth_matrix,
+    recall_at_k, stale_share, truth_matrix,
 )
 from recommender.models import Recommender, make_model
 from recommender.split import leave_last_n_out, positive_events
+from recommender.topk import topk
 from catalog.ids import IdMap
 from training.data import Prepared, UserExtra, prepare, time_quantile
 from training.autoprior import AutoResult, resolve_auto
@@ -120,7 +121,7 @@ def rank_users(model: Recommender, train: Interactions, truth: sp.csr_matrix, k:
         s = model.score(batch, rows, user_features=None if feats is None else feats[batch])
         full = np.full((len(batch), n_items), -np.inf, dtype=np.float32)
         full[:, : min(n_items, s.shape[1])] = s[:, :n_items]
-        ranked[start:start + len(batch)] = top_k_batch(full, k, banned[batch])
+        ranked[start:start + len(batch)] = topk(full, k, exclude=banned[batch])[0]
     return users, ranked, truth
 
 

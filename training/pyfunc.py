@@ -34,7 +34,7 @@ with warnings.catch_warnings():  # MLflow's own pyfunc classes warn about type h
 from catalog.errors import IntegrityError
 from recommender.interactions import Interactions
 from recommender.models import Recommender, load_model
-from recommender.models.base import top_k
+from recommender.topk import topk
 
 __all__ = ["ENTRY_FILE", "EXTRAS_FILE", "Extras", "write_extras", "read_extras", "recommend_ids",
            "SkillPathPyfunc", "signature"]
@@ -100,10 +100,10 @@ def recommend_ids(model: Recommender, extras: Extras, user_ids: list[str], k: in
         for row, pos in enumerate(known):
             banned = np.zeros(scores.shape[1], dtype=bool)
             banned[extras.banned[idx[pos]].indices] = True
-            out[pos] = items.to_ids(top_k(scores[row], k, banned)[0])
+            out[pos] = items.to_ids(topk(scores[row], k, allow=~banned)[0])
     unknown = np.flatnonzero(idx < 0)
     if len(unknown):
-        fallback = items.to_ids(top_k(extras.popularity, k)[0])
+        fallback = items.to_ids(topk(extras.popularity, k)[0])
         for pos in unknown:
             out[pos] = list(fallback)
     return out

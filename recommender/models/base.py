@@ -25,8 +25,9 @@ from catalog.errors import ConfigError, IntegrityError, NotReadyError
 from catalog.ids import IdMap
 from recommender.interactions import Interactions
 from recommender.models.artifact import Artifact, read_artifact, write_artifact
+from recommender.topk import topk
 
-__all__ = ["Recommender", "as_rows", "as_row", "top_k"]
+__all__ = ["Recommender", "as_rows", "as_row"]
 
 F32 = NDArray[np.float32]
 
@@ -50,26 +51,6 @@ def as_row(row: Any, n_cols: int, what: str = "history") -> sp.csr_matrix:
     if row is not None and not sp.issparse(row):
         row = np.atleast_2d(np.asarray(row, dtype=np.float32))
     return as_rows(row, 1, n_cols, what)
-
-
-def top_k(scores: NDArray[np.floating], k: int, banned: NDArray[np.bool_] | None = None
-          ) -> tuple[NDArray[np.int64], F32]:
-    """The ``k`` best indices by score (ties by lower index), skipping ``banned`` and non-finite scores."""
-    s = np.asarray(scores, dtype=np.float32).copy()
-    s[~np.isfinite(s)] = -np.inf
-    if banned is not None:
-        s[banned] = -np.inf
-    n_ok = int(np.isfinite(s).sum())
-    k = min(int(k), n_ok)
-    if k <= 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.float32)
-    cand = np.argpartition(-s, k - 1)[:k] if k < len(s) else np.arange(len(s))
-    # Boundary ties: argpartition may pick any of the equal scores; take the lowest indices.
-    kth = s[cand].min()
-    cand = np.union1d(cand[s[cand] > kth], np.flatnonzero(s == kth))
-    order = np.lexsort((cand, -s[cand]))[:k]
-    idx = cand[order].astype(np.int64)
-    return idx, s[idx]
 
 
 class Recommender(ABC):
@@ -211,7 +192,7 @@ class Recommender(ABC):
                 banned[: len(ex)] |= ex
             else:
                 banned[ex.astype(np.int64)] = True
-        return top_k(scores, k, banned)
+        return topk(scores, k, allow=~banned)
 
     # --------------------------------------------------------------- new items
     def add_items(self, item_features_rows: Any = None, *, n: int | None = None) -> NDArray[np.int64]:

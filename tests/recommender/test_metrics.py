@@ -13,7 +13,7 @@ from catalog.ids import IdMap
 from recommender.interactions import Interactions
 from recommender.metrics import (
     catalog_coverage, evaluate_model, hit_rate_at_k, item_self_information, map_at_k, ndcg_at_k, novelty,
-    precision_at_k, recall_at_k, stale_share, top_k_batch,
+    precision_at_k, recall_at_k, stale_share,
 )
 from recommender.models import make_model
 
@@ -52,12 +52,6 @@ def test_list_metrics():
     assert novelty(lists, info) == pytest.approx((1 + 3 + 3 + 0) / 4)
     assert stale_share(lists, [0.9, 0.2, 0.5], threshold=0.5) == pytest.approx(2 / 4)  # 0.5 is not stale
     assert novelty([[-1]], info) == 0.0
-
-
-def test_top_k_batch_orders_ties_by_index_and_pads():
-    s = np.array([[0.5, 1.0, 0.5, 0.5], [1.0, 2.0, 3.0, 4.0]], np.float32)
-    banned = sp.csr_matrix(np.array([[0, 1, 0, 0], [1, 1, 1, 0]], bool))
-    np.testing.assert_array_equal(top_k_batch(s, 3, banned), [[0, 2, 3], [3, -1, -1]])
 
 
 def _interactions(matrix, dismissed=None) -> Interactions:

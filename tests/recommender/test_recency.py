@@ -16,7 +16,7 @@ from recommender.interactions import build_id_maps, build_interactions
 from recommender.models import load_model, make_model
 from recommender.models.artifact import ARRAYS_FILE, MANIFEST_FILE, sha256_file
 from recommender.models.recency import recency_popularity
-from recommender.scoring import ScoringIndex
+from recommender.topk import ScoringIndex
 
 T0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
 PRIOR_MODELS = {

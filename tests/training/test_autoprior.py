@@ -5,12 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import scipy.sparse as sp
 
 from catalog.errors import ConfigError
-from recommender.metrics import top_k_batch
 from recommender.models import make_model
-from training.autoprior import AUTO, auto_keys, resolve_auto, top_k_rows
+from training.autoprior import AUTO, auto_keys, resolve_auto
 from training.data import canonical_events, prepare, validation_split
 from training.evaluate import fit_model, fit_resolved, run_comparison, score_prepared
 
@@ -33,16 +31,6 @@ def _half_life(block, rows) -> tuple[object, object]:
     p = prepare(block.world, events, events.iloc[:0])
     params, auto = resolve_auto("popularity", p, {"binary": True, "half_life_days": AUTO}, k=5)
     return params["half_life_days"], auto
-
-
-def test_top_k_rows_is_top_k_batch_including_ties_and_bans():
-    rng = np.random.default_rng(0)
-    S = rng.integers(0, 4, size=(40, 30)).astype(np.float32)  # many ties at every rank
-    S[:3] = rng.normal(size=(3, 30))
-    S[5, :25] = -np.inf  # fewer finite items than k
-    banned = sp.random(40, 30, density=0.2, random_state=1, format="csr") > 0
-    for k in (1, 5, 10):
-        assert np.array_equal(top_k_rows(S, k, banned), top_k_batch(S, k, banned))
 
 
 def test_short_half_life_when_recent_popularity_predicts_the_inner_validation(block):

@@ -1,4 +1,4 @@
-"""Exact top-k: primitives and ScoringIndex against a brute-force full sort."""
+"""Exact top-k: the selection function and ScoringIndex against a brute-force full sort."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from catalog.errors import ConfigError, IntegrityError, UnknownItemError
-from recommender.scoring import ScoringIndex, log_freshness
-from recommender.topk import topk, topk_batch
+import scipy.sparse as sp
+
+from recommender.topk import ScoringIndex, log_freshness, topk
 
 
 def brute(scores, k, allow=None, exclude=()):
@@ -82,22 +83,42 @@ def test_bad_arguments_raise_skillpath_errors():
     with pytest.raises(UnknownItemError):
         topk(s, 2, exclude=[5])
     with pytest.raises(IntegrityError):
-        topk(np.zeros((2, 2)), 1)
+        topk(np.zeros((2, 2, 2)), 1)  # a vector or a matrix (one row per user), nothing else
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_topk_batch_equals_per_row_with_padding(seed):
+def test_topk_of_a_matrix_equals_per_row_with_padding(seed):
     rng = np.random.default_rng(seed)
     s = rng.integers(-5, 5, size=(6, 40)).astype(np.float32)
     s[0, :] = np.nan  # nothing available in row 0
     allow = rng.random(40) < 0.7
     excl = [rng.integers(0, 40, 3) for _ in range(6)]
-    idx, vals = topk_batch(s, 12, allow=allow, exclude=excl)
+    idx, vals = topk(s, 12, allow=allow, exclude=excl)
     assert idx.shape == vals.shape == (6, 12)
     for r in range(6):
         ref = brute(s[r], 12, allow, excl[r])
         np.testing.assert_array_equal(idx[r, : ref.size], ref)
         assert (idx[r, ref.size:] == -1).all() and np.isneginf(vals[r, ref.size:]).all()
+
+
+def test_topk_of_a_score_matrix_orders_ties_by_index_and_pads():
+    s = np.array([[0.5, 1.0, 0.5, 0.5], [1.0, 2.0, 3.0, 4.0]], np.float32)
+    banned = sp.csr_matrix(np.array([[0, 1, 0, 0], [1, 1, 1, 0]], bool))
+    np.testing.assert_array_equal(topk(s, 3, exclude=banned)[0], [[0, 2, 3], [3, -1, -1]])
+
+
+def test_topk_of_a_matrix_with_sparse_bans_is_a_full_stable_sort_including_ties():
+    # moved from tests/training/test_autoprior.py (the tuner's own top-k is now this one)
+    rng = np.random.default_rng(0)
+    S = rng.integers(0, 4, size=(40, 30)).astype(np.float32)  # many ties at every rank
+    S[:3] = rng.normal(size=(3, 30))
+    S[5, :25] = -np.inf  # fewer finite items than k
+    banned = sp.random(40, 30, density=0.2, random_state=1, format="csr") > 0
+    for k in (1, 5, 10):
+        full = np.where(banned.toarray(), -np.inf, S)
+        order = np.argsort(-full, axis=1, kind="stable")[:, :k]  # ties by index
+        expect = np.where(np.isfinite(np.take_along_axis(full, order, axis=1)), order, -1)
+        assert np.array_equal(topk(S, k, exclude=banned)[0], expect)
 
 
 # ---------------------------------------------------------------- ScoringIndex
@@ -275,7 +296,7 @@ def test_nan_at_chunk_edges_cannot_hide_a_winner():
     s[:, :5] = 10.0  # fill the heap early so the threshold is high
     s[0, 64], s[0, 70] = np.nan, 20.0
     s[1, 127], s[1, 100] = np.nan, 30.0
-    idx, _ = topk_batch(s, 3)
+    idx, _ = topk(s, 3)
     assert idx[0].tolist() == [70, 0, 1] and idx[1].tolist() == [100, 0, 1]
 
 

@@ -1,4 +1,4 @@
-"""The fused batch kernel (recommender/_batch.py) against per-user exact answers."""
+"""Batches (BLAS products of item blocks, then selection) against per-user exact answers."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from catalog.errors import IntegrityError, UnknownItemError
-from recommender import _batch
-from recommender.scoring import ScoringIndex
+from recommender.topk import ScoringIndex
+from recommender.topk.selection import select_blocks
 
 
 def brute(scores, k, ok):
@@ -110,17 +110,22 @@ def test_batch_rejects_bad_exclusions_and_shapes():
         ix.recommend_batch(users[:, :3], 2)
 
 
-def test_tile_scores_equal_a_sequential_float64_checked_sum():
-    rng = np.random.default_rng(1)
-    mat = rng.standard_normal((45, 66)).astype(np.float32)  # 5 tiles + 5 tail rows
-    qs = rng.standard_normal((20, 66)).astype(np.float32)
-    qt = _batch.pack_queries(qs)
-    assert qt.shape == (2, 66, 16) and (qt[1, :, 4:] == 0).all()  # zero-padded users
-    out = np.empty((45, 16), np.float32)
-    for g in range(2):
-        _batch._scores(mat, 0, 45, qt, g, out)
-        ref = mat.astype(np.float64) @ qt[g].astype(np.float64)
-        np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-4)
+@pytest.mark.parametrize("block", [256, 512, 1280, 16384])
+def test_block_boundaries_and_first_blocks_do_not_change_the_answer(block):
+    # Integer scores with many ties straddling blocks; rows fill their k at different blocks
+    # (row 2 has only -inf and NaN until item 900), masks and exclusions on both sides.
+    rng = np.random.default_rng(block)
+    n, m, k = 3000, 5, 40
+    s = rng.integers(-3, 4, size=(m, n)).astype(np.float32)
+    s[2, :900] = np.where(rng.random(900) < 0.5, -np.inf, np.nan)
+    allow = rng.random(n) < 0.8
+    excl = [np.sort(rng.integers(0, n, 30)) for _ in range(m)]
+    idx, vals = select_blocks(lambda a, b: s[:, a:b].T, n, m, k, masks=[allow], exclude=excl, block=block)
+    for r in range(m):
+        ok = allow.copy()
+        ok[excl[r]] = False
+        np.testing.assert_array_equal(idx[r], brute(s[r], k, ok))
+        np.testing.assert_array_equal(vals[r], s[r][idx[r]])
 
 
 def test_queries_are_64_byte_aligned():
@@ -129,6 +134,5 @@ def test_queries_are_64_byte_aligned():
     for _ in range(5):
         q = ix.query(rng.standard_normal(8))
         assert q.ctypes.data % 64 == 0 and q.tolist()[-2:] == [1.0, 0.5]
-    assert _batch.pack_queries(rng.standard_normal((3, 10)).astype(np.float32)).ctypes.data % 64 == 0
     idx, _ = ix.recommend(rng.standard_normal(8), 5)  # float16 path scales an aligned copy
     assert idx.size == 5
