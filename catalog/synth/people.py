@@ -3,7 +3,8 @@
 Mentees come from personas (student, backend developer, data analyst, ML engineer...)
 with domain affinities: what they already know, what they want to learn, how much time
 they have. True mastery is drawn around the level each mentee really has; the
-``self_levels`` they report are a noisy, somewhat over-confident view of it.
+``self_levels`` they report are a noisy, somewhat over-confident view of it. Languages
+come from the table content is drawn from (``catalog/synth/languages.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from numpy.typing import NDArray
 
 from catalog.catalog import Catalog
 from catalog.schema import Goal, Mentee, Mentor, SkillLevel
+from catalog.synth.languages import draw_people_languages
 
 __all__ = ["Persona", "PERSONAS", "PeopleTruth", "make_mentees", "make_mentors"]
 
@@ -62,14 +64,6 @@ PERSONAS: dict[str, Persona] = {
         {"languages": 2, "analytics": 2, "web": 1, "llm": 1, "ml": 1}),
 }
 _MENTOR_PERSONAS = ["backend-dev", "frontend-dev", "devops", "data-engineer", "data-scientist", "ml-engineer"]
-_LANG_TZ: dict[str, tuple[float, list[int], list[float]]] = {
-    "en": (0.74, [-8, -7, -6, -5, 0, 1, 5, 8, 10], [0.15, 0.05, 0.08, 0.2, 0.15, 0.1, 0.12, 0.08, 0.07]),
-    "es": (0.09, [-6, -5, -3, 1], [0.35, 0.2, 0.25, 0.2]),
-    "pt": (0.07, [-3, 0], [0.8, 0.2]),
-    "de": (0.04, [1], [1.0]),
-    "fr": (0.04, [1], [1.0]),
-    "hi": (0.02, [5], [1.0]),
-}
 _PREF_TYPES = (["video", "article", "course", "tutorial", "project", "exercise", "book", "podcast", "quiz"],
                [0.27, 0.23, 0.15, 0.12, 0.06, 0.06, 0.03, 0.05, 0.03])
 _LOCAL_HOURS = [7, 8, 12, 13, 18, 19, 20, 21, 22]
@@ -93,12 +87,9 @@ class PeopleTruth:
     hour_utc: NDArray[np.int64]       # usual session hour, UTC
 
 
-def _lang_tz(rng: np.random.Generator, n: int) -> tuple[list[str], list[int]]:
-    langs = list(_LANG_TZ)
-    p = np.array([_LANG_TZ[lang][0] for lang in langs])
-    chosen = rng.choice(len(langs), size=n, p=p / p.sum())
-    tzs = [int(rng.choice(_LANG_TZ[langs[c]][1], p=_LANG_TZ[langs[c]][2])) for c in chosen]
-    return [langs[c] for c in chosen], tzs
+def _content_languages(cat: Catalog) -> set[str]:
+    """People speak only languages the catalog has content in (so every mentee has some)."""
+    return {r.language for r in cat.resources}
 
 
 def _gumbel_top(rng: np.random.Generator, log_w: NDArray[np.float64], k: int) -> NDArray[np.int64]:
@@ -152,7 +143,7 @@ def make_mentees(cat: Catalog, popularity: NDArray[np.float64], *, n: int, start
     deadline_days = rng.integers(45, days + 240, size=(n, 3))
     n_pref = rng.choice([1, 2, 3], size=n, p=[0.3, 0.45, 0.25])
     minutes = np.clip(15 * np.round(np.exp(rng.normal(np.log(180), 0.6, n)) / 15), 30, 1200).astype(int)
-    langs, tzs = _lang_tz(rng, n)
+    langs, tzs = draw_people_languages(rng, n, _content_languages(cat))
     local_hour = rng.choice(_LOCAL_HOURS, size=n)
     reported = np.clip(level + rng.choice([-1, 0, 1], size=(n, S), p=[0.08, 0.72, 0.2]), 1, 5).tolist()
 
@@ -205,7 +196,7 @@ def make_mentors(cat: Catalog, popularity: NDArray[np.float64], *, n: int,
         depth = np.array([depth_d[s] for s in cat.skill_ids], dtype=np.float64)
         top = _gumbel_top(rng, np.log(aff**4 * popularity[None, :] * np.sqrt(1 + depth)[None, :]), 6)
     n_sk = rng.integers(2, 7, size=n)
-    langs, tzs = _lang_tz(rng, n)
+    langs, tzs = draw_people_languages(rng, n, _content_languages(cat))
     skill_list = cat.skill_ids.to_list()
     width = max(3, len(str(n)))
     mentors = []

@@ -40,6 +40,7 @@ HOUR = 3600 * SEC
 _CODE = {t: np.int8(i) for i, t in enumerate(EVENT_TYPES)}
 _N_FOCUS, _N_EXPLORE = 4, 2
 _LONG_MINUTES = 90
+_OWN_LANGUAGE = 0.8  # appeal of content in a non-English speaker's own language (English: -0.3)
 _ASSESS_P = {"quiz": 0.9, "exercise": 0.7, "project": 0.5, "course": 0.4, "tutorial": 0.15}
 INT64_MIN, INT64_MAX = np.iinfo(np.int64).min, np.iinfo(np.int64).max
 
@@ -217,8 +218,8 @@ class _Sim:
         ul = self.user_lang[A][:, None]
         lang_ok = (il == ul) | (il == self.en)
         util = (-0.5 * ((gap - 0.1) / 0.2) ** 2 + 0.5 * self.quality[it] + 0.15 * np.log1p(self.n_complete[it])
-                + 0.6 * self.pref[A[:, None], self.item_type[it]] + 0.3 * ((il == ul) & (ul != self.en))
-                - 0.3 * ((il == self.en) & (ul != self.en))
+                + 0.6 * self.pref[A[:, None], self.item_type[it]]
+                + _OWN_LANGUAGE * ((il == ul) & (ul != self.en)) - 0.3 * ((il == self.en) & (ul != self.en))
                 + self.stale_w[skill][:, None] * np.log(fresh[it]))
         valid = ok & visible[it] & lang_ok & ~self.seen[A[:, None], it]
         if exclude is not None:
