@@ -48,7 +48,7 @@ _EN: dict[str, tuple[tuple[str, ...], ...]] = {
         ("{n} fundamentals", "Learn {n} step by step", "{n} essentials"),
         ("Practical {n}", "Hands-on {n}", "Applied {n}"),
         ("Advanced {n}", "{n} in production", "{n} at scale"),
-        ("Mastering {n}", "Expert {n}", "{n} masterclass"),
+        ("Mastering {n}", "Expert {n}", "Expert {n} techniques"),
     ),
     "exercise": (
         ("{n} exercises for beginners", "First steps in {n}: exercises", "{n} basics: practice problems"),
@@ -59,10 +59,10 @@ _EN: dict[str, tuple[tuple[str, ...], ...]] = {
     ),
     "quiz": (
         ("Quiz: {n} basics", "Test yourself: {n} for beginners", "{n} 101 quiz"),
-        ("Quiz: {n} fundamentals", "Check your {n} essentials", "{n} self-assessment"),
-        ("Quiz: {n} in practice", "{n} practice test", "How well do you know {n}?"),
+        ("Quiz: {n} fundamentals", "Check your {n} essentials: a quiz", "{n} self-assessment"),
+        ("Quiz: {n} in practice", "{n} practice test", "How well do you know {n}? A quiz"),
         ("Quiz: advanced {n}", "{n} certification practice exam", "{n} deep dive quiz"),
-        ("{n} expert challenge", "Quiz: {n} internals", "Are you a {n} expert?"),
+        ("{n} expert challenge", "Quiz: {n} internals", "Are you a {n} expert? Take the test"),
     ),
     "documentation": (
         ("{n} documentation: getting started", "{n} quickstart", "{n} docs: installation and first steps"),
@@ -113,8 +113,8 @@ _EN: dict[str, tuple[tuple[str, ...], ...]] = {
     ),
 }
 _EN_PREFIX = {"podcast": "Episode {k}"}
-_EN_COURSE = ("{t} course", "{t}: online course", "{t}")
-_EN_LONG_COURSE = ("{t}: the complete {h}-hour course", "{t} ({h}-hour course)")
+_EN_COURSE = ("{t} course", "{t}{c}online course", "{t}{c}a self-paced course")
+_EN_LONG_COURSE = ("{t}{c}the complete {h}-hour course", "{t} ({h}-hour course)")
 _EN_EDITION = "{t}, {y} edition"
 
 
@@ -138,7 +138,7 @@ _OTHER: dict[str, _Lang] = {
         {"course": "Curso", "quiz": "Cuestionario", "exercise": "Ejercicios",
          "project": "Proyecto", "podcast": "Episodio {k}", "forum": "Pregunta",
          "documentation": "Documentación", "tutorial": "Tutorial", "other": "Recursos"},
-        with_="con", and_="y", long_course="Curso completo: {t} ({h} horas)", edition="{t}, edición {y}"),
+        with_="con", and_="y", long_course="Curso completo{c}{t} ({h} horas)", edition="{t}, edición {y}"),
     "pt": _Lang(
         (("Introdução a {n}", "{n} para iniciantes", "Primeiros passos com {n}"),
          ("Fundamentos de {n}", "{n} passo a passo", "Aprenda {n} do zero"),
@@ -148,7 +148,7 @@ _OTHER: dict[str, _Lang] = {
         {"course": "Curso", "quiz": "Questionário", "exercise": "Exercícios",
          "project": "Projeto", "podcast": "Episódio {k}", "forum": "Pergunta",
          "documentation": "Documentação", "tutorial": "Tutorial", "other": "Recursos"},
-        with_="com", and_="e", long_course="Curso completo: {t} ({h} horas)", edition="{t}, edição {y}"),
+        with_="com", and_="e", long_course="Curso completo{c}{t} ({h} horas)", edition="{t}, edição {y}"),
     "de": _Lang(
         (("Einführung in {n}", "{n} für Einsteiger", "Erste Schritte mit {n}"),
          ("{n}: die Grundlagen", "{n} Schritt für Schritt", "Grundkurs {n}"),
@@ -158,7 +158,7 @@ _OTHER: dict[str, _Lang] = {
         {"course": "Kurs", "quiz": "Quiz", "exercise": "Übungen", "project": "Projekt",
          "podcast": "Folge {k}", "forum": "Frage", "documentation": "Dokumentation",
          "tutorial": "Tutorial", "other": "Ressourcen"},
-        with_="mit", and_="und", long_course="Komplettkurs: {t} ({h} Stunden)", edition="{t}, Ausgabe {y}"),
+        with_="mit", and_="und", long_course="Komplettkurs{c}{t} ({h} Stunden)", edition="{t}, Ausgabe {y}"),
     "fr": _Lang(
         (("Introduction à {n}", "{n} pour débutants", "Premiers pas avec {n}"),
          ("Les fondamentaux de {n}", "{n} pas à pas", "Apprendre {n}"),
@@ -168,7 +168,7 @@ _OTHER: dict[str, _Lang] = {
         {"course": "Cours", "quiz": "Quiz", "exercise": "Exercices", "project": "Projet",
          "podcast": "Épisode {k}", "forum": "Question", "documentation": "Documentation",
          "tutorial": "Tutoriel", "other": "Ressources"},
-        with_="avec", and_="et", colon=" : ", long_course="Cours complet : {t} ({h} heures)",
+        with_="avec", and_="et", colon=" : ", long_course="Cours complet{c}{t} ({h} heures)",
         edition="{t}, édition {y}"),
     "hi": _Lang(  # transliterated Hindi (Latin script)
         (("{n} ka parichay", "{n} seekhiye shuruaat se", "{n} ki shuruaat"),
@@ -179,7 +179,7 @@ _OTHER: dict[str, _Lang] = {
         {"course": "Paathyakram", "quiz": "Prashnottari", "exercise": "Abhyaas",
          "project": "Pariyojana", "podcast": "Kadi {k}", "forum": "Prashn",
          "documentation": "Dastavez", "tutorial": "Margdarshika", "other": "Sansaadhan"},
-        with_="ke saath", and_="aur", inside=True, long_course="Sampoorn paathyakram: {t} ({h} ghante)",
+        with_="ke saath", and_="aur", inside=True, long_course="Sampoorn paathyakram{c}{t} ({h} ghante)",
         edition="{t} ({y} sanskaran)"),
 }
 TITLE_LANGUAGES = ("en", *_OTHER)
@@ -214,11 +214,14 @@ def _phrase(template: str, names: list[str], *, with_: str, and_: str, inside: b
     return (template[:cut] + f" {with_} {names[1]}" + template[cut:]).format(n=names[0])
 
 
+def _colon(phrase: str, colon: str) -> str:
+    """The separator between a phrase and its label: a dash when the phrase has a colon of its own."""
+    return " – " if ":" in phrase else colon
+
+
 def _prefixed(prefix: str | None, phrase: str, colon: str) -> str:
-    """``Prefix: phrase``, or ``Prefix – phrase`` when the phrase has a colon of its own."""
-    if prefix is None:
-        return phrase
-    return f"{prefix} – {phrase}" if ":" in phrase else f"{prefix}{colon}{phrase}"
+    """``Prefix: phrase`` (``Prefix – phrase`` when the phrase has a colon)."""
+    return phrase if prefix is None else f"{prefix}{_colon(phrase, colon)}{phrase}"
 
 
 def make_title(*, rtype: str, level: int, language: str, names: list[str], duration_minutes: int,
@@ -238,13 +241,13 @@ def make_title(*, rtype: str, level: int, language: str, names: list[str], durat
         title = _prefixed(_EN_PREFIX.get(rtype), phrase, ": ").format(k=episode)
         if rtype == "course":
             options = _EN_LONG_COURSE if long_course else _EN_COURSE
-            title = options[int(rng.integers(len(options)))].format(t=title, h=hours)
+            title = options[int(rng.integers(len(options)))].format(t=title, h=hours, c=_colon(title, ": "))
         edition_frame = _EN_EDITION
     else:
         template = _pick(rng, lang.levels[level - 1], names)
         phrase = _phrase(template, names, with_=lang.with_, and_=lang.and_, inside=lang.inside)
         if long_course:
-            title = lang.long_course.format(t=phrase, h=hours)
+            title = lang.long_course.format(t=phrase, h=hours, c=_colon(phrase, lang.colon))
         else:
             prefix = lang.prefixes.get(rtype)
             title = _prefixed(prefix.format(k=episode) if prefix else None, phrase, lang.colon)
