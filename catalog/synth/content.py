@@ -2,11 +2,12 @@
 
 Content grows over time (more recent items than old ones), AI-tooling content exists only
 in the last few years, and a hidden per-item quality (never written to the CSVs) drives
-engagement in the simulation. Items agree with themselves: the title names the main
-skill and any secondary skill that is not one of its prerequisites (a prerequisite is
-implied, revisited at no more than the level the main skill needs), reads like its type,
-level and language (``catalog/synth/titles.py``); durations stay within bounds per type;
-links live under ``example.org`` (RFC 2606), so none of them points at a real site.
+engagement in the simulation. Each item agrees with itself, so a demo never shows a C#
+item teaching Python: its title names its main skill and any secondary skill that is
+not a prerequisite (prerequisites are implied, revisited at no more than the level the
+main skill needs) and reads like its type, level and language (``titles.py``); its
+duration stays within bounds for its type; its link lives under ``example.org``
+(RFC 2606), so no synthetic link points at a real site.
 """
 
 from __future__ import annotations
@@ -128,8 +129,8 @@ def _taught(sid: str, level: int, picks: list[str], prereq_level: dict[str, int]
     """The skills an item teaches (main skill first) and the one its title must name, if any.
 
     A prerequisite is implied by the main skill and revisited at no more than the level
-    it requires; a skill built on the main one is taught only if the title names it, and
-    a title names at most one.
+    it requires (nor the item's own); a skill built on the main one is taught only if the
+    title names it, and a title names at most one.
     """
     taught = [SkillLevel(sid, level)]
     named = None
