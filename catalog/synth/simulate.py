@@ -4,9 +4,9 @@ Day by day, mentees who are around (they join and churn) open a session with a
 probability set by their motivation and weekly time. A session picks two focus skills
 (toward their goals, weighted by how far they are from the target and how ready they
 are for it), shows up to six resources on them (near their perceived level; popular,
-high-quality and, above all in fast-moving skills, fresh content first), and walks them
-in order of appeal until the session's time runs out: view, bookmark, start, then
-complete or dismiss. Long items (over 90 minutes) finish or get abandoned on a later day.
+high-quality and, above all in fast-moving skills, fresh content first; in English or
+their own language, their own preferred), and walks them in order of appeal until the
+session's time runs out: view, bookmark, start, then complete or dismiss. Long items (over 90 minutes) finish or get abandoned on a later day.
 Every completion moves the hidden mastery through :class:`TrueLearningModel`; some are
 followed by a like (often with a 1-5 rating) or an assessment score from true mastery.
 

@@ -13,6 +13,7 @@ level 3 and advanced words never below it, in every language.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -118,14 +119,18 @@ _EN_LONG_COURSE = ("{t}{c}the complete {h}-hour course", "{t} ({h}-hour course)"
 _EN_EDITION = "{t}, {y} edition"
 
 
+@dataclass(frozen=True)
 class _Lang:
     """A small template set for one language: level phrases, a type word put in front, connectors, labels."""
 
-    def __init__(self, levels: tuple[tuple[str, ...], ...], prefixes: dict[str, str], *, with_: str, and_: str,
-                 long_course: str, edition: str, colon: str = ": ", inside: bool = False) -> None:
-        self.levels, self.prefixes, self.with_, self.and_, self.colon = levels, prefixes, with_, and_, colon
-        self.long_course, self.edition = long_course, edition
-        self.inside = inside  # a named second skill joins the topic ("X aur Y ka parichay")
+    levels: tuple[tuple[str, ...], ...]
+    prefixes: dict[str, str]
+    with_: str
+    and_: str
+    long_course: str
+    edition: str
+    colon: str = ": "
+    inside: bool = False  # a named second skill joins the topic ("X aur Y ka parichay")
 
 
 _OTHER: dict[str, _Lang] = {
