@@ -243,7 +243,8 @@ def make_title(*, rtype: str, level: int, language: str, names: list[str], durat
     if lang is None:
         template = _pick(rng, _EN[rtype][level - 1], names)
         phrase = _phrase(template, names, with_="with", and_="and", inside=False)
-        title = _prefixed(_EN_PREFIX.get(rtype), phrase, ": ").format(k=episode)
+        prefix = _EN_PREFIX.get(rtype)
+        title = _prefixed(prefix.format(k=episode) if prefix else None, phrase, ": ")
         if rtype == "course":
             options = _EN_LONG_COURSE if long_course else _EN_COURSE
             title = options[int(rng.integers(len(options)))].format(t=title, h=hours, c=_colon(title, ": "))

@@ -19,7 +19,8 @@ from catalog.catalog import Catalog
 from catalog.synth import SynthConfig, generate
 from catalog.synth.content import DURATION_BOUNDS, make_resources
 from catalog.synth.skills_data import build_skills, skill_specs
-from catalog.synth.titles import make_title
+from catalog.synth.languages import LANGUAGES
+from catalog.synth.titles import TITLE_LANGUAGES, make_title
 
 # Beginner words never at level 4-5, advanced words never at level 1-2 (any language).
 BEGINNER = re.compile(r"\b(intro|introduction|basics|beginners?|beginner's|101|getting started|first steps|"
@@ -118,8 +119,9 @@ def test_titles_read_like_their_type(cat):
 
 
 def test_non_english_items_have_titles_in_their_language(cat):
+    assert set(LANGUAGES) == set(TITLE_LANGUAGES) == {"en", *MARKERS}  # every language has templates
     langs = pd.Series([r.language for r in cat.resources]).value_counts()
-    assert set(langs.index) == {"en", *MARKERS}
+    assert set(langs.index) == set(LANGUAGES)
     for r in cat.resources:
         if r.language == "en":
             continue
