@@ -188,10 +188,17 @@ class ReloadResponse(_Strict):
 
 # ------------------------------------------------------------------ errors
 class ErrorDetail(BaseModel):
-    loc: list[str | int] = Field(description="Where: the field path.", examples=[["k"]])
+    loc: list[str | int] = Field(description="Where: the field's path in the JSON body (query and path "
+                                             "parameters start with 'query' / 'path', headers with 'header').",
+                                 examples=[["k"]])
     msg: str = Field(description="Why.", examples=["Input should be less than or equal to 100"])
+    type: str = Field(description="A machine-readable kind (pydantic's error type, or ours).",
+                      examples=["less_than_equal"])
 
 
 class ErrorResponse(BaseModel):
-    error: str = Field(description="One line: what was wrong.", examples=["k: Input should be less than or equal to 100"])
-    detail: list[ErrorDetail] = Field(default_factory=list, description="Each problem, with its field.")
+    """The body of every error answer (4xx and 5xx)."""
+
+    error: str = Field(description="One line: the field and the reason.",
+                       examples=["k: Input should be less than or equal to 100"])
+    detail: list[ErrorDetail] = Field(description="Each problem, with its field.")

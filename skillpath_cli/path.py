@@ -22,7 +22,8 @@ from catalog.errors import NotReadyError
 from catalog.schema import empty_events
 from skillpath_cli.catalog_cmd import _today_utc
 from skillpath_cli.common import DateType
-from skillpath_cli.common import data_dir, emit_table, progress
+from catalog.settings import Settings
+from skillpath_cli.common import data_dir, emit_table, progress, settings
 
 __all__ = ["path", "skills", "find_local_model", "load_events"]
 
@@ -44,17 +45,16 @@ def find_local_model(dd: DataDir) -> Path | None:
     return max(found, key=lambda p: (p.stat().st_mtime, str(p))).parent
 
 
-def _registry_champion(dd: DataDir):
+def _registry_champion(dd: DataDir, settings: Settings):
     """``(model, description)`` of the MLflow registry's ``@champion`` (the training
     pipeline's ``training.registry.load_champion``, checksums verified), or None when there
     is no tracking store or no champion."""
     if not (dd.mlflow / "mlflow.db").is_file():
         return None
-    from catalog.settings import load_settings
     from training.registry import load_champion  # lazy: imports mlflow
 
     try:
-        model, version, _, local = load_champion(load_settings(), dd.root)
+        model, version, _, local = load_champion(settings, dd.root)
     except NotReadyError:
         return None
     return model, f"{model.name} model, registry champion v{version}"
@@ -79,7 +79,7 @@ def load_events(dd: DataDir, *, user_id: str | None = None) -> pd.DataFrame:
     return pd.concat(batches, ignore_index=True) if batches else empty_events()
 
 
-def _scores(dd: DataDir, world, user_id: str, model_path: Path | None, now: datetime
+def _scores(dd: DataDir, world, user_id: str, model_path: Path | None, now: datetime, *, settings: Settings
             ) -> tuple[NDArray[np.float64], pd.DataFrame, str]:
     """(scores over the catalog, the mentee's events, where the scores came from).
 
@@ -94,7 +94,7 @@ def _scores(dd: DataDir, world, user_id: str, model_path: Path | None, now: date
         model = load_model(model_path)
         found = model, f"{model.name} model at {model_path}"
     else:
-        found = _registry_champion(dd)
+        found = _registry_champion(dd, settings)
         local = find_local_model(dd) if found is None else None
         if local is not None:
             model = load_model(local)
@@ -154,7 +154,7 @@ def path(ctx: click.Context, user_id: str, goal_specs: tuple[str, ...], max_step
         from recommender.pathing import resolve_goals
 
         resolve_goals(mentee, world.catalog, goals)
-    scores, mine, source = _scores(dd, world, user_id, model_path, now)
+    scores, mine, source = _scores(dd, world, user_id, model_path, now, settings=settings(ctx))
     view = path_view(world, mine, user_id=user_id, scores=scores, freshness=catalog_freshness(world.catalog, now),
                      now=now, goals=goals, max_steps=max_steps, minutes_per_week=minutes_per_week,
                      horizon_weeks=horizon_weeks, prerequisites=not no_prerequisites)
