@@ -24,9 +24,11 @@ from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
-from fastapi import FastAPI, Query
+from fastapi import FastAPI, HTTPException, Query
 from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
+from starlette.requests import Request
+from starlette.routing import Match
 
 from catalog.errors import NotReadyError
 from catalog.settings import ServingSettings
@@ -198,3 +200,12 @@ def index() -> RedirectResponse:
 def docs_json() -> RedirectResponse:
     """BentoML's name for its OpenAPI document: ours is the one document."""
     return RedirectResponse("/openapi.json")
+
+
+@api.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+async def unknown(request: Request, rest: str) -> None:
+    """Anything else: 404 (405 for a known path with another method), in the error shape of every route."""
+    routes = [r for r in api.router.routes if getattr(r, "endpoint", None) is not unknown]
+    if any(r.matches(request.scope)[0] == Match.PARTIAL for r in routes):
+        raise HTTPException(405, f"{request.method} is not allowed on {request.url.path}")
+    raise HTTPException(404, f"no route {request.url.path}")
