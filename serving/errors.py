@@ -118,7 +118,8 @@ def error_response(status: int, error: str, detail: list[dict[str, Any]] | None 
 
 
 async def _skillpath_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, SkillPathError)  # registered for SkillPathError only
+    if not isinstance(exc, SkillPathError):  # registered for SkillPathError only
+        return await _unexpected(request, exc)
     body = error_body(exc)
     return error_response(status_of(exc, in_path=bool(request.path_params)), body["error"], body["detail"])
 
