@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,18 @@ def test_a_bad_variable_names_itself(monkeypatch):
     monkeypatch.setenv("SKILLPATH_SCORING", "not json")
     with pytest.raises(ConfigError, match="scoring"):
         load_settings()
+
+
+def test_no_module_outside_the_settings_reads_skillpath_variables():
+    """The settings object is the one reader of ``SKILLPATH_*``: everything else is passed the object."""
+    root = Path(__file__).resolve().parents[2]
+    reads = re.compile(r"""(environ\.get\(|getenv\(|envvar=)\s*["']SKILLPATH_"""
+                       r"""|environ\[\s*["']SKILLPATH_\w*["']\s*\](?!\s*=[^=])""")  # a write (a child's env) is fine
+    offenders = []
+    for package in ("catalog", "recommender", "features", "training", "serving", "skillpath_cli"):
+        for path in (root / package).rglob("*.py"):
+            if path.relative_to(root).as_posix() == "catalog/settings.py":
+                continue
+            offenders += [f"{path.relative_to(root)}:{n}: {line.strip()}"
+                          for n, line in enumerate(path.read_text().splitlines(), 1) if reads.search(line)]
+    assert not offenders, offenders
