@@ -6,8 +6,8 @@ through :mod:`serving.errors`), calls one public method of the running
 what ``/openapi.json`` documents (:mod:`serving.openapi`). BentoML serves the app and
 adds ``/livez``, ``/readyz``, ``/healthz`` and ``/metrics`` in front of it.
 
-Where the work runs: list-mode ``/recommend`` is about a millisecond of CPU that holds the
-GIL anyway, so it runs on the event loop (a thread hand-off would add its cost and no
+Where the work runs: list-mode ``/recommend`` is a short CPU-bound call that holds the GIL
+anyway, so it runs on the event loop (a thread hand-off would add its cost and no
 concurrency). Slow work (path planning, event writes with their fsync, mentor
 assignment, reloads) runs in a worker thread, one call at a time (:func:`_offload`), so
 the loop keeps answering ``/recommend`` meanwhile. The GET routes run in FastAPI's
