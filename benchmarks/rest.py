@@ -1,12 +1,13 @@
-"""REST-path benchmark: ``SkillPathApp.recommend`` in-process vs BentoML vs a bare FastAPI app.
+"""REST-path benchmark: ``SkillPathApp.recommend`` in-process vs the service over HTTP.
 
 With a 100k-item world and a 64-factor ALS model, measures in one run:
 
 1. the in-process call ``SkillPathApp.recommend(RecommendRequest)`` (the same request mix);
 2. the real ``python -m bentoml serve serving.service:SkillPathService`` on 127.0.0.1,
    with 1 and with 2 workers;
-3. a bare FastAPI app under uvicorn (1 worker, access log off) whose ``POST /recommend``
-   calls the same ``SkillPathApp.recommend`` (:func:`fastapi_app`).
+3. the service's own FastAPI app (:data:`serving.api.api`, every route) under bare
+   uvicorn, 1 worker, access log off (:func:`fastapi_app`): what BentoML's serving costs
+   on top of the same routes.
 
 For each server: a closed-loop sequential run (HTTP overhead = HTTP p50 - in-process
 p50; also reported against the *paced* in-process p50, the same calls each after an
@@ -50,7 +51,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from benchmarks.rest_load import summarize  # noqa: E402
-from serving.schemas import RecommendRequest, RecommendResponse  # noqa: E402  (FastAPI resolves annotations here)
+from serving.schemas import RecommendRequest, RecommendResponse  # noqa: E402, F401  (FastAPI resolves annotations here)
 
 __all__ = ["TARGETS", "prepare", "request_mix", "fastapi_app", "run", "main"]
 
@@ -113,33 +114,30 @@ def request_mix(users: list[str], n: int, *, seed: int) -> list[dict[str, Any]]:
 
 # ---------------------------------------------------------------- the bare FastAPI baseline
 def fastapi_app():
-    """``uvicorn --factory benchmarks.rest:fastapi_app``: POST /recommend over the same SkillPathApp."""
-    from fastapi import FastAPI
+    """``uvicorn --factory benchmarks.rest:fastapi_app``: the service's FastAPI app, without BentoML.
+
+    Mounted at ``/`` behind plain ``/livez`` and ``/readyz`` routes, as BentoML mounts it
+    behind its own, so the harness probes and measures both servers alike.
+    """
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Mount, Route
 
     from catalog.settings import load_settings
+    from serving.api import api, attach
     from serving.app import SkillPathApp
 
-    core = SkillPathApp.from_settings(load_settings(), model_dir=os.environ["SKILLPATH_MODEL_DIR"])
-    api = FastAPI()
+    settings = load_settings()
+    core = SkillPathApp.from_settings(settings, model_dir=settings.model_dir)
+    attach(core)
 
-    if os.environ.get("RESTBENCH_ASYNC") == "1":
-        @api.post("/recommend", response_model=RecommendResponse)
-        async def recommend_async(req: RecommendRequest) -> RecommendResponse:  # on the event loop: no thread hop
-            return core.recommend(req)
-    else:
-        @api.post("/recommend", response_model=RecommendResponse)
-        def recommend(req: RecommendRequest) -> RecommendResponse:  # sync: runs in the threadpool, as in BentoML
-            return core.recommend(req)
+    async def livez(_) -> PlainTextResponse:
+        return PlainTextResponse("\n")
 
-    @api.get("/livez")
-    def livez() -> dict[str, str]:
-        return {"status": "ok"}
+    async def readyz(_) -> PlainTextResponse:
+        return PlainTextResponse("\n", status_code=200 if core.ready else 503)
 
-    @api.get("/readyz")
-    def readyz() -> dict[str, bool]:
-        return {"ready": core.ready}
-
-    return api
+    return Starlette(routes=[Route("/livez", livez), Route("/readyz", readyz), Mount("/", api)])
 
 
 # ---------------------------------------------------------------- servers
@@ -159,8 +157,7 @@ def _command(kind: str, root: Path, port: int) -> tuple[list[str], dict[str, str
     model_dir = str(root / "models" / "als")
     if kind.startswith("bentoml"):
         return serve_command(root, host="127.0.0.1", port=port, workers=int(kind[-1]), model_dir=model_dir)
-    env = dict(os.environ, SKILLPATH_DATA_DIR=str(root), SKILLPATH_MODEL_DIR=model_dir, PYTHONPATH=str(REPO),
-               RESTBENCH_ASYNC="1" if kind.startswith("fastapi-async") else "0")
+    env = dict(os.environ, SKILLPATH_DATA_DIR=str(root), SKILLPATH_MODEL_DIR=model_dir, PYTHONPATH=str(REPO))
     argv = [sys.executable, "-m", "uvicorn", "--factory", "benchmarks.rest:fastapi_app", "--host", "127.0.0.1",
             "--port", str(port), "--workers", "1", "--no-access-log", "--log-level", "warning"]
     return argv, env
@@ -266,9 +263,8 @@ def in_process(root: Path, warm: list[dict[str, Any]], closed: list[dict[str, An
     from catalog.settings import load_settings
     from serving.app import SkillPathApp
 
-    os.environ["SKILLPATH_DATA_DIR"] = str(root)
     t0 = time.perf_counter()
-    app = SkillPathApp.from_settings(load_settings(), model_dir=root / "models" / "als")
+    app = SkillPathApp.from_settings(load_settings(data_dir=root), model_dir=root / "models" / "als")
     load_s = time.perf_counter() - t0
     try:
         for b in warm:
@@ -387,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rate", type=float, default=300.0, help="open-loop requests/s")
     p.add_argument("--duration", type=float, default=None, help="open-loop seconds (default 20; quick 5)")
     p.add_argument("--servers", nargs="+", default=["bentoml-1", "bentoml-2", "fastapi-1"],
-                   choices=["bentoml-1", "bentoml-2", "fastapi-1", "fastapi-async-1"])
+                   choices=["bentoml-1", "bentoml-2", "fastapi-1"])
     p.add_argument("--gap-ms", type=float, default=0.3,
                    help="idle pause before each paced in-process call (about a loopback round trip; default 0.3)")
     p.add_argument("--data-dir", type=Path, default=None)

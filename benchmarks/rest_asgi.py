@@ -1,14 +1,16 @@
-"""CPU of the service's ASGI stack per ``/recommend``, without sockets: fast path vs BentoML's route.
+"""CPU of the service's ASGI stack per ``/recommend``, without sockets: where the HTTP layer's cost goes.
 
-Drives ``SkillPathService.to_asgi()`` in-process (lifespan, then ``POST /recommend``
-messages) on the REST benchmark's world, in alternating rounds of:
+Drives the apps in-process (lifespan, then ``POST /recommend`` messages) on the REST
+benchmark's world, in alternating rounds of:
 
-- ``fast``: the app as shipped (``serving.service.RecommendFastPath`` answers);
-- ``bentoml``: the same app with the fast path declining, so BentoML's route answers;
+- ``service``: ``SkillPathService.to_asgi()``, as ``bentoml serve`` runs it (BentoML's
+  middlewares: metrics, tracing check, timeout, concurrency; then the mounted FastAPI app);
+- ``api``: the FastAPI app alone (:data:`serving.api.api`: security middleware,
+  validation, the route), the same routes without BentoML around them;
 - ``core``: ``SkillPathApp.recommend`` on the service's own app object (the baseline).
 
-Reports CPU ms per request (``process_time``) per round and the medians; the answers of
-the two routes are checked to be the same bytes first.
+Reports CPU ms per request (``process_time``) per round and the medians; the two stacks'
+answers are checked to be the same bytes first.
 
     .venv/bin/python benchmarks/rest_asgi.py [--data-dir /tmp/skillpath-restbench-100000] [--rounds 6]
 
@@ -33,6 +35,7 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
+BENCH_KEY = "bench"
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
@@ -42,7 +45,7 @@ async def _call(app: Any, body: bytes, path: str = "/recommend") -> dict[str, An
              "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
              "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"),
                          (b"content-length", str(len(body)).encode()),
-                         (b"authorization", f"Bearer {os.environ['SKILLPATH_API_KEYS'].split(',')[0]}".encode())],
+                         (b"authorization", f"Bearer {BENCH_KEY}".encode())],
              "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 3000)}
     sent = False
 
@@ -66,10 +69,19 @@ async def _call(app: Any, body: bytes, path: str = "/recommend") -> dict[str, An
     return out
 
 
+async def _lifespan(app: Any, to_app: asyncio.Queue, from_app: asyncio.Queue) -> asyncio.Task:
+    to_app.put_nowait({"type": "lifespan.startup"})
+    life = asyncio.create_task(app({"type": "lifespan", "asgi": {"version": "3.0"}}, to_app.get, from_app.put))
+    started = await from_app.get()
+    if started["type"] != "lifespan.startup.complete":
+        raise RuntimeError(f"service did not start: {started}")
+    return life
+
+
 async def _run(root: Path, rounds: int) -> dict[str, list[float]]:
-    import bentoml
     import pandas as pd
 
+    import serving.api as A
     import serving.service as S
     from benchmarks.rest import request_mix
     from serving.schemas import RecommendRequest
@@ -77,42 +89,34 @@ async def _run(root: Path, rounds: int) -> dict[str, list[float]]:
     users = pd.read_csv(root / "mentees.csv", usecols=["user_id"])["user_id"].astype(str).tolist()
     warm = [json.dumps({"user_id": u, "k": 10}).encode() for u in users]
     timed = [json.dumps(b).encode() for b in request_mix(users, 600, seed=2)]
-    app = S.SkillPathService.to_asgi()
+    service = S.SkillPathService.to_asgi()
     to_app: asyncio.Queue = asyncio.Queue()
     from_app: asyncio.Queue = asyncio.Queue()
-    to_app.put_nowait({"type": "lifespan.startup"})
-    life = asyncio.create_task(app({"type": "lifespan", "asgi": {"version": "3.0"}}, to_app.get, from_app.put))
-    started = await from_app.get()
-    if started["type"] != "lifespan.startup.complete":
-        raise RuntimeError(f"service did not start: {started}")
-    real = S._recommend_now
+    life = await _lifespan(service, to_app, from_app)
     try:
         for b in warm:
-            r = await _call(app, b)
+            r = await _call(service, b)
             if r["status"] != 200:
                 raise RuntimeError(f"warm-up answered {r['status']}: {r['body'][:300]!r}")
-        core = bentoml.get_current_service().app
+        core = A.api.state.core
         reqs = [RecommendRequest.model_validate_json(b) for b in timed]
-        fast = [(await _call(app, b))["body"] for b in timed[:50]]
-        S._recommend_now = lambda body: None
-        slow = [(await _call(app, b))["body"] for b in timed[:50]]
-        if fast != slow:
-            raise RuntimeError("the fast path and BentoML's route answered differently")
-        res: dict[str, list[float]] = {"fast": [], "bentoml": [], "core": []}
+        stacks = {"service": service, "api": A.api}
+        first = {name: [(await _call(app, b))["body"] for b in timed[:50]] for name, app in stacks.items()}
+        if first["service"] != first["api"]:
+            raise RuntimeError("the service and the bare FastAPI app answered differently")
+        res: dict[str, list[float]] = {"service": [], "api": [], "core": []}
         for rnd in range(rounds):
-            for mode in (["fast", "bentoml", "core"] if rnd % 2 == 0 else ["core", "bentoml", "fast"]):
-                S._recommend_now = real if mode == "fast" else (lambda body: None)
+            for mode in (["service", "api", "core"] if rnd % 2 == 0 else ["core", "api", "service"]):
                 c0 = time.process_time()
                 if mode == "core":
                     for q in reqs:
                         core.recommend(q)
                 else:
                     for b in timed:
-                        await _call(app, b)
+                        await _call(stacks[mode], b)
                 res[mode].append((time.process_time() - c0) / len(timed) * 1e3)
             print(f"[rest_asgi] round {rnd + 1}/{rounds}", file=sys.stderr, flush=True)
     finally:
-        S._recommend_now = real
         to_app.put_nowait({"type": "lifespan.shutdown"})
         await from_app.get()
         await life
@@ -131,12 +135,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     os.environ["SKILLPATH_DATA_DIR"] = str(root)
     os.environ["SKILLPATH_MODEL_DIR"] = str(root / "models" / "als")
-    os.environ.setdefault("SKILLPATH_API_KEYS", "bench")  # sent with every request (reads may be protected)
+    os.environ["SKILLPATH_API_KEYS"] = BENCH_KEY  # sent with every request (reads may be protected)
     res = asyncio.run(_run(root, a.rounds))
     med = {k: statistics.median(v) for k, v in res.items()}
     print("| mode | CPU ms/request, per round | median | over the plain call |")
     print("| --- | --- | ---: | ---: |")
-    for mode in ("core", "fast", "bentoml"):
+    for mode in ("core", "api", "service"):
         over = "—" if mode == "core" else f"+{med[mode] - med['core']:.2f}"
         print(f"| {mode} | {' '.join(f'{x:.2f}' for x in res[mode])} | {med[mode]:.2f} | {over} |")
     return 0

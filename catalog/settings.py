@@ -1,26 +1,41 @@
-"""SkillPath configuration: one pydantic model, loaded once at an entry point.
+"""SkillPath configuration: one pydantic-settings object, loaded once at each entry point.
 
-Precedence: explicit overrides (CLI options) > environment variables > config file >
-defaults. ``${VAR}`` and ``${VAR:-default}`` are expanded in the file. Errors name the
-file and the field. See ``skillpath.example.yaml`` for a commented example.
+Every ``SKILLPATH_*`` environment variable is a field of :class:`Settings`, and this is
+the only module that reads them: the service and the CLI call :func:`load_settings` once
+and pass the object down, so one process never mixes two configurations.
+
+Precedence: explicit overrides (CLI options) > environment > YAML file > defaults. Every
+field can be set as ``SKILLPATH_<FIELD>`` or ``SKILLPATH_<SECTION>__<FIELD>``
+(``SKILLPATH_SERVING__PORT=8080``); the short names of :data:`ENV_NAMES` (``SKILLPATH_API_KEYS``,
+``MLFLOW_TRACKING_URI``, ...) too. The file (``SKILLPATH_CONFIG`` or ``config=``) may use
+``${VAR}`` and ``${VAR:-default}``; unknown keys are refused. Errors name the file (or the
+variable) and the field. See docs/configuration.md and ``skillpath.example.yaml``.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from catalog.errors import ConfigError
 
 __all__ = ["Settings", "ScoringSettings", "ServingSettings", "TrackingSettings",
-           "FeatureStoreSettings", "load_settings"]
+           "FeatureStoreSettings", "EnvName", "ENV_NAMES", "load_settings"]
 
+ENV_PREFIX = "SKILLPATH_"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class EnvName(str):
+    """Field metadata: a short environment variable for a field inside a section."""
 
 
 class _Strict(BaseModel):
@@ -43,35 +58,46 @@ class ScoringSettings(_Strict):
 
 
 class TrackingSettings(_Strict):
-    uri: str | None = Field(None, description="MLflow tracking URI; default: SQLite inside the data dir.")
-    experiment: str = "skillpath"
-    registered_model: str = "skillpath-recommender"
+    uri: Annotated[str | None, EnvName("MLFLOW_TRACKING_URI")] = Field(
+        None, description="MLflow tracking URI; default: SQLite inside the data dir.")
+    experiment: str = Field("skillpath", description="MLflow experiment of training runs.")
+    registered_model: str = Field("skillpath-recommender", description="Registered model the service serves "
+                                                                       "(its @champion).")
 
 
 class FeatureStoreSettings(_Strict):
-    online_store: str = Field(
+    online_store: Annotated[str, EnvName("SKILLPATH_ONLINE_STORE")] = Field(
         "sqlite", description="'sqlite' (default, inside the data dir) or 'redis://HOST:PORT[/DB]'.")
     timeout_s: float = Field(0.05, gt=0, description="Budget for one online read before falling back.")
-    enabled: bool = Field(False, description="The service reads engagement features on /recommend and pushes "
-                                             "them on /events (SKILLPATH_ONLINE_FEATURES=1).")
+    enabled: Annotated[bool, EnvName("SKILLPATH_ONLINE_FEATURES")] = Field(
+        False, description="The service reads engagement features on /recommend and pushes them on /events.")
     push_timeout_s: float = Field(0.5, gt=0, description="Budget for one online write on /events; the event "
                                                          "is durable before it, so past it only the store lags.")
 
     @field_validator("online_store")
     @classmethod
     def _check_store(cls, v: str) -> str:
+        v = v.strip() or "sqlite"
         if v != "sqlite" and not v.startswith(("redis://", "rediss://")):
             raise ValueError("must be 'sqlite' or a redis:// URL")
         return v
 
 
 class ServingSettings(_Strict):
-    host: str = "127.0.0.1"
-    port: int = Field(3000, ge=1, le=65535)
-    api_keys: tuple[str, ...] = Field((), description="Bearer keys for write endpoints.")
-    protect_reads: bool = Field(False, description="Require a key for read endpoints too.")
+    host: str = Field("127.0.0.1", description="Interface `skillpath serve` listens on.")
+    port: int = Field(3000, ge=1, le=65535, description="TCP port of `skillpath serve`.")
+    workers: Annotated[int, EnvName("SKILLPATH_WORKERS")] = Field(
+        1, ge=1, le=64, description="Worker processes of the service (they share the event log).")
+    api_keys: Annotated[tuple[str, ...], NoDecode, EnvName("SKILLPATH_API_KEYS")] = Field(
+        (), description="Bearer keys for write endpoints (comma separated in the environment).")
+    protect_reads: Annotated[bool, EnvName("SKILLPATH_PROTECT_READS")] = Field(
+        False, description="Require a key for read endpoints too.")
     reload_interval_s: float = Field(60.0, ge=0, description="Poll the registry for a new champion; 0 = off.")
-    max_body_bytes: int = Field(1 << 20, gt=0)
+    max_body_bytes: int = Field(1 << 20, gt=0, description="Largest request body (413 above it).")
+    access_log: Annotated[bool, EnvName("SKILLPATH_ACCESS_LOG")] = Field(
+        False, description="BentoML's access log (costs throughput).")
+    tracing: Annotated[bool, EnvName("SKILLPATH_TRACING")] = Field(
+        False, description="Let BentoML's OpenTelemetry middleware open spans on /recommend and /events too.")
 
     @field_validator("api_keys", mode="before")
     @classmethod
@@ -81,28 +107,91 @@ class ServingSettings(_Strict):
         return v
 
 
-class Settings(_Strict):
-    data_dir: Path = Path("skillpath-data")
-    default_model: str = "bpr"
-    k: int = Field(10, ge=1, le=100)
+class Settings(BaseSettings):
+    """Everything configurable, in sections; immutable once loaded."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid",
+                                      frozen=True)
+
+    config: Path | None = Field(None, description="The YAML file these settings were read from (SKILLPATH_CONFIG).")
+    data_dir: Path = Field(Path("skillpath-data"), description="Catalog, event log, models, stores "
+                                                               "(SKILLPATH_DATA_DIR).")
+    model_dir: Path | None = Field(None, description="Serve or recommend with this saved model directory "
+                                                     "instead of the registry's @champion (SKILLPATH_MODEL_DIR).")
+    oulad_dir: Path | None = Field(None, description="Folder of the OULAD CSVs for `data import oulad` "
+                                                     "(SKILLPATH_OULAD_DIR).")
+    progress: bool = Field(False, description="Progress bars even when stderr is not a terminal "
+                                              "(SKILLPATH_PROGRESS).")
+    default_model: str = Field("bpr", description="Model `skillpath train` fits when none is named.")
+    k: int = Field(10, ge=1, le=100, description="Default list length.")
     scoring: ScoringSettings = ScoringSettings()
     tracking: TrackingSettings = TrackingSettings()
     features: FeatureStoreSettings = FeatureStoreSettings()
     serving: ServingSettings = ServingSettings()
 
-
-# environment variable -> dotted path in Settings
-ENV_VARS: dict[str, str] = {
-    "SKILLPATH_DATA_DIR": "data_dir",
-    "MLFLOW_TRACKING_URI": "tracking.uri",
-    "SKILLPATH_ONLINE_STORE": "features.online_store",
-    "SKILLPATH_ONLINE_FEATURES": "features.enabled",
-    "SKILLPATH_API_KEYS": "serving.api_keys",
-    "SKILLPATH_PROTECT_READS": "serving.protect_reads",
-}
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, _ShortEnvNames(settings_cls), _YamlFile(settings_cls)
 
 
-def _expand(obj: Any, env: dict[str, str]) -> Any:
+def _short_names(model: type[BaseModel]) -> dict[str, tuple[str, str]]:
+    """``{ENV_NAME: (section, field)}`` from the :class:`EnvName` metadata of each section's fields."""
+    out = {}
+    for section, info in model.model_fields.items():
+        sub = info.annotation
+        if isinstance(sub, type) and issubclass(sub, BaseModel):
+            for name, f in sub.model_fields.items():
+                out.update({m: (section, name) for m in f.metadata if isinstance(m, EnvName)})
+    return out
+
+
+#: The short environment variables of fields inside a section (``SKILLPATH_API_KEYS`` ->
+#: ``serving.api_keys``); every field also answers to ``SKILLPATH_<SECTION>__<FIELD>``.
+ENV_NAMES: dict[str, tuple[str, str]] = _short_names(Settings)
+
+
+class _ShortEnvNames(PydanticBaseSettingsSource):
+    """The variables of :data:`ENV_NAMES`, below the ``SKILLPATH_<SECTION>__<FIELD>`` form."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ reads the whole mapping
+
+    def __call__(self) -> dict[str, Any]:
+        out: dict[str, dict[str, str]] = {}
+        for var, (section, name) in ENV_NAMES.items():
+            value = os.environ.get(var)
+            if value:
+                out.setdefault(section, {})[name] = value
+        return out
+
+
+class _YamlFile(PydanticBaseSettingsSource):
+    """The YAML file named by ``config`` (an override or ``SKILLPATH_CONFIG``), ``${VAR}`` expanded."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = self.current_state.get("config")
+        if not path:
+            return {}
+        try:
+            raw = yaml.safe_load(Path(path).read_text()) or {}
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{path}: not valid YAML: {e}".splitlines()[0]) from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path}: expected a mapping at the top level")
+        raw.pop("config", None)  # a file cannot name another file
+        return _expand(raw, os.environ)
+
+
+def _expand(obj: Any, env: Mapping[str, str]) -> Any:
     if isinstance(obj, str):
         return _ENV_REF.sub(lambda m: env.get(m.group(1), m.group(2) or ""), obj)
     if isinstance(obj, dict):
@@ -112,44 +201,46 @@ def _expand(obj: Any, env: dict[str, str]) -> Any:
     return obj
 
 
-def _set(d: dict[str, Any], dotted: str, value: Any) -> None:
-    *parents, leaf = dotted.split(".")
-    for p in parents:
-        d = d.setdefault(p, {})
-    d[leaf] = value
-
-
-def load_settings(path: str | Path | None = None, *, env: dict[str, str] | None = None,
-                  **overrides: Any) -> Settings:
-    """Load settings from ``path`` (YAML; optional), the environment, then ``overrides``.
-
-    ``overrides`` use dotted keys with ``__`` for dots (``serving__port=8080``); None values
-    are ignored so CLI options that were not given fall through.
-    """
-    env = dict(os.environ) if env is None else env
-    raw: dict[str, Any] = {}
-    where = "settings"
-    path = path or env.get("SKILLPATH_CONFIG")
-    if path:
-        where = str(path)
-        try:
-            raw = yaml.safe_load(Path(path).read_text()) or {}
-        except FileNotFoundError:
-            raise ConfigError(f"config file not found: {path}") from None
-        except yaml.YAMLError as e:
-            raise ConfigError(f"{path}: not valid YAML: {e}".splitlines()[0]) from None
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{path}: expected a mapping at the top level")
-        raw = _expand(raw, env)
-    for var, dotted in ENV_VARS.items():
-        if env.get(var):
-            _set(raw, dotted, env[var])
+def _nest(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     for key, value in overrides.items():
-        if value is not None:
-            _set(raw, key.replace("__", "."), value)
+        if value is None:
+            continue
+        *parents, leaf = key.split("__")
+        d = out
+        for p in parents:
+            d = d.setdefault(p, {})
+        d[leaf] = value
+    return out
+
+
+def _source_of(loc: tuple[Any, ...], config: Any) -> str:
+    """Where a bad value came from: the variable that set it, else the file, else "settings"."""
+    names = [f"{ENV_PREFIX}{'__'.join(map(str, loc))}".upper()]
+    if len(loc) == 2:
+        names += [v for v, target in ENV_NAMES.items() if target == tuple(map(str, loc))]
+    for var in names:
+        if os.environ.get(var):
+            return f"${var}"
+    return str(config) if config else "settings"
+
+
+def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
+    """The settings from the environment, the YAML file ``path`` (else ``$SKILLPATH_CONFIG``) and ``overrides``.
+
+    ``overrides`` use ``__`` for nesting (``serving__port=8080``); None values are ignored so
+    CLI options that were not given fall through. Any problem is a :class:`ConfigError`
+    naming where the bad value came from and the field.
+    """
+    if path is not None:
+        overrides["config"] = path
     try:
-        return Settings.model_validate(raw)
+        return Settings(**_nest(overrides))
     except ValidationError as e:
         first = e.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"{where}: {field}: {first['msg']}") from None
+        loc = tuple(first["loc"])
+        field = ".".join(str(p) for p in loc)
+        config = overrides.get("config") or os.environ.get(f"{ENV_PREFIX}CONFIG")
+        raise ConfigError(f"{_source_of(loc, config)}: {field}: {first['msg']}") from None
+    except SettingsError as e:  # a SKILLPATH_<SECTION> variable that is not a JSON object
+        raise ConfigError(f"environment: {e}") from None

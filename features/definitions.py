@@ -3,12 +3,12 @@
 Declarative: :func:`build_definitions` turns :mod:`features.tables` into Feast objects
 for one data dir. ``training/feature_store.py`` calls it with the data dir it is given;
 ``feast apply`` (which imports every ``.py`` here) picks up the module-level objects
-below, built from ``$SKILLPATH_DATA_DIR`` (set it to an absolute path).
+below, built for the data dir of :func:`catalog.settings.load_settings` (``$SKILLPATH_DATA_DIR``;
+make it absolute).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -16,9 +16,8 @@ from pathlib import Path
 from feast import Entity, FeatureView, Field, FileSource, PushSource, ValueType
 from feast.types import Float64, Int64
 
+from catalog.settings import load_settings
 from features.tables import (
-    DATA_DIR_ENV,
-    DEFAULT_DATA_DIR,
     ENGAGEMENT_PUSH_SOURCE,
     MENTEE_ENGAGEMENT,
     MENTEE_SKILL_STATE,
@@ -91,7 +90,7 @@ def build_definitions(data_dir: str | Path) -> FeatureDefinitions:
 
 
 # ---- module-level objects for `feast apply` (it collects Feast objects from globals)
-_defs = build_definitions(os.environ.get(DATA_DIR_ENV, DEFAULT_DATA_DIR))
+_defs = build_definitions(load_settings().data_dir)
 mentee = _defs.entities["mentee"]
 resource = _defs.entities["resource"]
 skill = _defs.entities["skill"]

@@ -3,7 +3,7 @@
 The same ``RepoConfig`` as ``feature_store.yaml``, but from a data dir passed in, so the
 CLI, training jobs, tests and the service never depend on the current directory. The
 online store is chosen by configuration alone: ``online="sqlite"`` (default) or a Redis
-URL, from the argument or ``$SKILLPATH_ONLINE_STORE``::
+URL, which callers take from ``settings.features.online_store`` (``$SKILLPATH_ONLINE_STORE``)::
 
     SKILLPATH_ONLINE_STORE=redis://127.0.0.1:6379/0?socket_timeout=0.1
 
@@ -15,10 +15,8 @@ that need it (``import feast`` costs seconds). ``.feastignore`` keeps this file 
 
 from __future__ import annotations
 
-import warnings
-
 import math
-import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +29,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from feast import FeatureStore
 
 __all__ = [
-    "ONLINE_STORE_ENV",
     "DEFAULT_REDIS_TIMEOUT_S",
     "online_store_config",
     "repo_config_dict",
@@ -40,14 +37,13 @@ __all__ = [
     "read_online",
 ]
 
-ONLINE_STORE_ENV = "SKILLPATH_ONLINE_STORE"
 DEFAULT_REDIS_TIMEOUT_S = 0.25
 _REDIS_PARAMS = {"socket_timeout", "socket_connect_timeout", "db", "password", "username", "ssl"}
 
 
 def online_store_config(online: str | None, data_dir: str | Path) -> dict[str, Any]:
-    """The ``online_store`` section for ``"sqlite"`` (or None: ``$SKILLPATH_ONLINE_STORE``) or ``redis://``."""
-    spec = (online if online is not None else os.environ.get(ONLINE_STORE_ENV, "")).strip() or "sqlite"
+    """The ``online_store`` section for ``"sqlite"`` (or None) or a ``redis://`` URL."""
+    spec = (online or "").strip() or "sqlite"
     if spec == "sqlite":
         return {"type": "sqlite", "path": str(_features_dir(data_dir) / "online.db")}
     if spec.startswith(("redis://", "rediss://")):
@@ -104,7 +100,7 @@ def repo_config_dict(data_dir: str | Path, *, online: str | None = None,
 def open_store(data_dir: str | Path, *, online: str | None = None) -> "FeatureStore":
     """A ``FeatureStore`` on ``<data_dir>/features`` (registry, Parquet, SQLite online store).
 
-    ``online``: ``"sqlite"``, ``"redis://HOST:PORT[/DB]"`` or None for ``$SKILLPATH_ONLINE_STORE``.
+    ``online``: ``"sqlite"`` (or None) or ``"redis://HOST:PORT[/DB]"``.
     """
     from feast import FeatureStore, RepoConfig
 

@@ -17,8 +17,6 @@ from pathlib import Path
 __all__ = [
     "PROJECT",
     "TIMESTAMP",
-    "DATA_DIR_ENV",
-    "DEFAULT_DATA_DIR",
     "TableSpec",
     "MENTEE_ENGAGEMENT",
     "MENTEE_SKILL_STATE",
@@ -30,8 +28,6 @@ __all__ = [
 
 PROJECT = "skillpath"  # Feast project names cannot contain hyphens
 TIMESTAMP = "event_timestamp"  # datetime64[us, UTC] in every table (duckdb needs microseconds)
-DATA_DIR_ENV = "SKILLPATH_DATA_DIR"
-DEFAULT_DATA_DIR = "skillpath-data"
 ENGAGEMENT_PUSH_SOURCE = "mentee_engagement_push"
 
 

@@ -1,28 +1,42 @@
-"""SkillPath errors -> HTTP status and a JSON body naming the field and the reason.
+"""HTTP errors: the status of each failure and the one JSON body every error answer has.
 
 The only place HTTP status codes are decided (DEVELOPERS.md, "Errors"):
 
 | error | status |
 | --- | --- |
+| a request that breaks the schema (pydantic) | 400, one detail per problem |
 | DataValidationError (bad events) | 400, one detail per event problem |
 | UnknownSkillError, ConfigError, other input errors | 400 |
 | UnknownItemError, UnknownSkillError, ... | 400 in a body field, 404 in a URL path |
 | IntegrityError (a model that fails verification on reload) | 409 |
 | NotReadyError (no model loaded yet) | 503 |
+| anything unexpected | 500, nothing about the server in the body |
 
-Body: ``{"error": "<one line>", "detail": [{"loc": [...], "msg": "..."}]}``, the shape
-BentoML and pydantic use for validation errors, so clients parse one format.
+Body: ``{"error": "<one line: field and reason>", "detail": [{"loc": [...], "msg": "...",
+"type": "..."}]}`` (:class:`serving.schemas.ErrorResponse`), built only by :func:`error_response`,
+so the security middleware, the exception handlers and every route answer in one shape.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from typing import Any
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 
 from catalog.errors import (
     DataValidationError, IntegrityError, NotReadyError, SkillPathError, UnknownIdError,
 )
 
-__all__ = ["FieldError", "status_of", "error_body", "json_error"]
+__all__ = ["FieldError", "status_of", "error_body", "error_response", "validation_detail", "install_handlers"]
+
+log = logging.getLogger("skillpath.serving")
+_MAX_LISTED = 5
 
 
 class FieldError(SkillPathError, ValueError):
@@ -35,6 +49,7 @@ class FieldError(SkillPathError, ValueError):
 
 
 def status_of(exc: SkillPathError, *, in_path: bool = False) -> int:
+    """The status of a SkillPath error; an unknown id named in the URL path is a 404."""
     inner = exc.cause if isinstance(exc, FieldError) else exc
     if isinstance(inner, NotReadyError):
         return 503
@@ -45,22 +60,91 @@ def status_of(exc: SkillPathError, *, in_path: bool = False) -> int:
     return 400
 
 
+def _detail(loc: Sequence[str | int], msg: str, type_: str) -> dict[str, Any]:
+    return {"loc": list(loc), "msg": msg, "type": type_}
+
+
 def error_body(exc: SkillPathError) -> dict[str, Any]:
     """``{"error", "detail"}`` for ``exc``; event problems become one detail each."""
     if isinstance(exc, DataValidationError):
-        detail = [{"loc": ["events", e.line - 1, e.column], "msg": e.reason} for e in exc.errors]
+        detail = [_detail(["events", e.line - 1, e.column], e.reason, "invalid_event") for e in exc.errors]
         n = len(exc.errors)
         first = f"events.{exc.errors[0].line - 1}.{exc.errors[0].column}: {exc.errors[0].reason}" if n else ""
         return {"error": f"{n} invalid event(s), nothing stored; {first}" + (" ..." if n > 1 else ""),
                 "detail": detail}
     if isinstance(exc, FieldError):
-        msg = str(exc.cause)
-        return {"error": str(exc), "detail": [{"loc": exc.loc, "msg": msg}]}
-    loc: list[str | int] = []
-    if isinstance(exc, UnknownIdError):
-        loc = [f"{exc.kind}_id"]
-    return {"error": str(exc).splitlines()[0], "detail": [{"loc": loc, "msg": str(exc)}]}
+        return {"error": str(exc), "detail": [_detail(exc.loc, str(exc.cause), _kind(exc.cause))]}
+    loc: list[str | int] = [f"{exc.kind}_id"] if isinstance(exc, UnknownIdError) else []
+    return {"error": str(exc).splitlines()[0], "detail": [_detail(loc, str(exc), _kind(exc))]}
 
 
-def json_error(exc: SkillPathError, *, in_path: bool = False) -> tuple[int, dict[str, Any]]:
-    return status_of(exc, in_path=in_path), error_body(exc)
+def _kind(exc: BaseException) -> str:
+    """``UnknownSkillError`` -> ``unknown_skill``: a stable machine-readable ``type``."""
+    name = type(exc).__name__.removesuffix("Error")
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_") or "error"
+
+
+def validation_detail(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """pydantic's (or FastAPI's) error list in our detail shape.
+
+    A body field's ``loc`` is its path inside the JSON body (``["events", 0, "item_id"]``,
+    no leading ``"body"``); query and path parameters keep their place (``["query", "k"]``).
+    """
+    out = []
+    for e in errors:
+        if not isinstance(e, dict):
+            continue
+        loc = list(e.get("loc", ()))
+        if loc[:1] == ["body"] and len(loc) > 1:
+            loc = loc[1:]
+        out.append(_detail(loc, str(e.get("msg", "invalid")), str(e.get("type", "value_error"))))
+    return out
+
+
+def _summary(detail: list[dict[str, Any]]) -> str:
+    """``k: Input should be ...; user_id: Field required`` (the first few, then a count)."""
+    parts = []
+    for d in detail:
+        loc = [str(x) for x in d["loc"] if x not in ("query", "path")] or ["body"]
+        parts.append(f"{'.'.join(loc)}: {d['msg']}")
+    extra = f"; and {len(parts) - _MAX_LISTED} more" if len(parts) > _MAX_LISTED else ""
+    return "; ".join(parts[:_MAX_LISTED]) + extra
+
+
+def error_response(status: int, error: str, detail: list[dict[str, Any]] | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    """The one builder of error answers: ``{"error": ..., "detail": [...]}`` with ``status``."""
+    return JSONResponse({"error": error, "detail": detail or []}, status_code=status, headers=headers)
+
+
+async def _skillpath_error(request: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, SkillPathError):  # registered for SkillPathError only
+        return await _unexpected(request, exc)
+    body = error_body(exc)
+    return error_response(status_of(exc, in_path=bool(request.path_params)), body["error"], body["detail"])
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    detail = validation_detail(exc.errors() if isinstance(exc, RequestValidationError) else [])
+    return error_response(400, _summary(detail) or "invalid request", detail)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    text = str(exc.detail) if isinstance(exc, HTTPException) else "error"
+    headers = getattr(exc, "headers", None)
+    return error_response(status, text, [_detail([], text, f"http_{status}")], headers)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    msg = "internal error; the server log has the details"
+    return error_response(500, msg, [_detail([], msg, "internal_error")])
+
+
+def install_handlers(app: FastAPI) -> None:
+    """The one set of exception handlers: every error raised under ``app`` answers in our shape."""
+    app.add_exception_handler(SkillPathError, _skillpath_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -54,7 +54,7 @@ class RecommendRequest(_Strict):
                                     examples=[45])
     exclude_item_ids: list[Id] | None = Field(None, max_length=1000,
                                               description="Never return these resources.",
-                                              examples=[["res-0001"]])
+                                              examples=[["r00002"]])
     include_stale: bool = Field(
         False, description="Also return resources whose freshness is below the stale threshold. "
                            "Decay always lowers their score either way.",
@@ -66,15 +66,15 @@ class RecommendRequest(_Strict):
 
 
 class RecommendedItem(_Strict):
-    item_id: str = Field(description="The resource id.", examples=["res-0123"])
-    title: str = Field(description="Its title.", examples=["Prompt engineering in practice"])
-    type: str = Field(description="Its type.", examples=["video"])
+    item_id: str = Field(description="The resource id.", examples=["r01800"])
+    title: str = Field(description="Its title.", examples=["Programming fundamentals basics (tutorial)"])
+    type: str = Field(description="Its type.", examples=["tutorial"])
     score: float = Field(description="Ranking score: model score + λ·log(freshness); higher is better.",
                          examples=[1.234])
     freshness: float = Field(description="Freshness multiplier in [floor, 1] at serving time.", examples=[0.92])
-    skills: list[str] = Field(description="Skills it teaches, as skill:level.", examples=[["prompt-engineering:2"]])
+    skills: list[str] = Field(description="Skills it teaches, as skill:level.", examples=[["programming-basics:1"]])
     reasons: list[str] = Field(description="Short, true statements on why it is here.",
-                               examples=[["fits your goal: Prompt engineering", "updated 2 months ago"]])
+                               examples=[["fits your goal: Programming fundamentals", "updated 5 months ago"]])
 
 
 class RecommendResponse(_Strict):
@@ -100,7 +100,7 @@ class EventIn(_Strict):
     event_id: Id = Field(description="Idempotency key: resending the same event is harmless.",
                          examples=["app-7f3c:0001"])
     user_id: Id = Field(description="The mentee.", examples=["u00042"])
-    item_id: Id = Field(description="A catalog resource.", examples=["res-0123"])
+    item_id: Id = Field(description="A catalog resource.", examples=["r01800"])
     event_type: EventType = Field(description="What happened.", examples=["complete"])  # type: ignore[valid-type]
     value: float | None = Field(None, description="assess: a score 0-100 (required); like: a rating 1-5; "
                                                   "otherwise empty.", examples=[None])
@@ -127,15 +127,15 @@ class EventsResponse(_Strict):
 
 # ------------------------------------------------------------------ GET routes
 class SimilarItem(_Strict):
-    item_id: str = Field(description="The resource id.", examples=["res-0456"])
-    title: str = Field(description="Its title.", examples=["RAG from scratch"])
+    item_id: str = Field(description="The resource id.", examples=["r00456"])
+    title: str = Field(description="Its title.", examples=["Programming fundamentals in practice (article)"])
     type: str = Field(description="Its type.", examples=["article"])
     similarity: float = Field(description="Cosine of item factors (EASE: its weight; content: skill overlap).",
                               examples=[0.83])
 
 
 class SimilarResponse(_Strict):
-    item_id: str = Field(description="The resource asked about.", examples=["res-0123"])
+    item_id: str = Field(description="The resource asked about.", examples=["r01800"])
     model_version: str = Field(description="The model used.", examples=["3"])
     method: Literal["factors", "ease", "skills"] = Field(description="How similarity was measured.",
                                                          examples=["factors"])
@@ -143,11 +143,11 @@ class SimilarResponse(_Strict):
 
 
 class StaleItem(_Strict):
-    item_id: str = Field(description="The resource id.", examples=["res-0007"])
-    title: str = Field(description="Its title.", examples=["GPT-3 prompt tricks"])
+    item_id: str = Field(description="The resource id.", examples=["r00049"])
+    title: str = Field(description="Its title.", examples=["Practical pandas (other)"])
     type: str = Field(description="Its type.", examples=["article"])
-    skills: str = Field(description="Skills it teaches.", examples=["prompt-engineering:2"])
-    provider: str = Field(description="Who publishes it.", examples=["blog"])
+    skills: str = Field(description="Skills it teaches.", examples=["pandas:3;eda:3"])
+    provider: str = Field(description="Who publishes it.", examples=["GitHub"])
     age_days: float = Field(description="Days since its last update.", examples=[900.0])
     half_life_days: float = Field(description="Resolved half-life.", examples=[180.0])
     half_life_source: str = Field(description="Where the half-life came from.", examples=["skill"])
@@ -165,7 +165,7 @@ class StaleGap(_Strict):
     n_items: int = Field(description="Its active resources.", examples=[4])
     n_stale: int = Field(description="How many of them are stale.", examples=[4])
     best_freshness: float | None = Field(description="Freshness of its freshest resource.", examples=[0.31])
-    freshest_item: str | None = Field(description="Its freshest resource.", examples=["res-0009"])
+    freshest_item: str | None = Field(description="Its freshest resource.", examples=["r00134"])
 
 
 class StaleResponse(_Strict):
@@ -188,10 +188,17 @@ class ReloadResponse(_Strict):
 
 # ------------------------------------------------------------------ errors
 class ErrorDetail(BaseModel):
-    loc: list[str | int] = Field(description="Where: the field path.", examples=[["k"]])
+    loc: list[str | int] = Field(description="Where: the field's path in the JSON body (query and path "
+                                             "parameters start with 'query' / 'path', headers with 'header').",
+                                 examples=[["k"]])
     msg: str = Field(description="Why.", examples=["Input should be less than or equal to 100"])
+    type: str = Field(description="A machine-readable kind (pydantic's error type, or ours).",
+                      examples=["less_than_equal"])
 
 
 class ErrorResponse(BaseModel):
-    error: str = Field(description="One line: what was wrong.", examples=["k: Input should be less than or equal to 100"])
-    detail: list[ErrorDetail] = Field(default_factory=list, description="Each problem, with its field.")
+    """The body of every error answer (4xx and 5xx)."""
+
+    error: str = Field(description="One line: the field and the reason.",
+                       examples=["k: Input should be less than or equal to 100"])
+    detail: list[ErrorDetail] = Field(description="Each problem, with its field.")

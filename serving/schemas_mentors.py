@@ -49,7 +49,7 @@ class MentorMatchResponse(_Strict):
     user_id: str = Field(description="The mentee.", examples=["u00042"])
     next_skills: list[str] = Field(description="What the mentee needs next, soonest first, as skill:level "
                                                "(unmet goals and their unmet prerequisites).",
-                                   examples=[["python:3", "ml-fundamentals:3", "llm-apps:4"]])
+                                   examples=[["python:3", "ml-fundamentals:3", "rag:4"]])
     assigned_mentor_id: str | None = Field(description="The mentee's mentor in the persisted assignment, if any.",
                                            examples=[None])
     mentors: list[RankedMentorOut] = Field(description="Best first; mentors without a free place are left out.")

@@ -17,7 +17,7 @@ MAX_PATH_STEPS = 50
 
 
 class GoalIn(_Strict):
-    skill: Id = Field(description="A skill id of the skills file.", examples=["llm-apps"])
+    skill: Id = Field(description="A skill id of the skills file.", examples=["rag"])
     level: int | None = Field(None, ge=1, le=5, description="Target level 1-5 (default: the mentee's stored "
                                                             "level for that goal, else 3).", examples=[4])
 
@@ -30,7 +30,7 @@ class PathRequest(_Strict):
     goals: list[GoalIn] | None = Field(None, min_length=1, max_length=20,
                                        description="Plan towards these (default: the mentee's stored goals). "
                                                    "Unknown skills are a 400 naming them.",
-                                       examples=[[{"skill": "llm-apps", "level": 4}]])
+                                       examples=[[{"skill": "rag", "level": 4}]])
     max_steps: int = Field(10, ge=1, le=MAX_PATH_STEPS, description="At most this many steps (1-50).",
                            examples=[10])
     minutes_per_week: int | None = Field(None, ge=1, le=7 * 24 * 60,
@@ -50,7 +50,7 @@ class StepMentor(_Strict):
 
 class PathStepOut(_Strict):
     step: int = Field(description="1 = do this first.", examples=[1])
-    item_id: str = Field(description="The resource.", examples=["res-0123"])
+    item_id: str = Field(description="The resource.", examples=["r01800"])
     title: str = Field(description="Its title.", examples=["pandas in 30 minutes"])
     type: str = Field(description="Its type.", examples=["video"])
     url: str = Field(description="Where it is.", examples=["https://example.org/pandas"])
@@ -69,8 +69,8 @@ class PathStepOut(_Strict):
 
 
 class PathGoalOut(_Strict):
-    skill: str = Field(description="The goal skill.", examples=["llm-apps"])
-    skill_name: str = Field(description="Its name.", examples=["LLM applications"])
+    skill: str = Field(description="The goal skill.", examples=["rag"])
+    skill_name: str = Field(description="Its name.", examples=["Retrieval-augmented generation"])
     level: int = Field(description="Target level.", examples=[4])
     deadline: str | None = Field(description="The stored deadline, if any.", examples=["2027-01-31"])
     met: bool = Field(description="Already held at that level.", examples=[False])
@@ -111,13 +111,13 @@ class SkillRef(_Strict):
 class SkillResponse(_Strict):
     skill_id: str = Field(description="The skill.", examples=["pandas"])
     name: str = Field(description="Its name.", examples=["pandas"])
-    domain: str = Field(description="Its domain.", examples=["data"])
+    domain: str = Field(description="Its domain.", examples=["analytics"])
     half_life_days: float | None = Field(description="How fast its material goes stale (null: evergreen).",
                                          examples=[730.0])
     prerequisites: list[SkillRef] = Field(description="Direct prerequisites and the level each is needed at.")
     dependents: list[SkillRef] = Field(description="Skills that build on it and the level they require of it.")
     all_prerequisites: list[str] = Field(description="Every transitive prerequisite, in graph order.",
-                                         examples=[["programming-fundamentals", "python"]])
+                                         examples=[["programming-basics", "python"]])
     resources: int = Field(description="Active resources teaching it.", examples=[24])
     resources_by_level: dict[str, int] = Field(description="Active resources per level 1-5.",
                                                examples=[{"1": 6, "2": 8, "3": 6, "4": 3, "5": 1}])

@@ -12,10 +12,10 @@ import click
 
 from catalog.errors import DataValidationError, SkillPathError
 from catalog.schema import parse_timestamp
+from catalog.settings import Settings
 
-__all__ = ["DEFAULT_DATA_DIR", "DateType", "run_cli", "data_dir", "emit_table", "progress", "UsageFailure"]
+__all__ = ["DateType", "run_cli", "settings", "data_dir", "emit_table", "progress", "UsageFailure"]
 
-DEFAULT_DATA_DIR = "skillpath-data"
 EXIT_USAGE = 2
 
 
@@ -69,8 +69,13 @@ def run_cli(cli: click.Command, argv: list[str] | None = None) -> int:
         return 130
 
 
+def settings(ctx: click.Context) -> Settings:
+    """The settings the ``skillpath`` group loaded once for this invocation."""
+    return ctx.find_root().obj["settings"]
+
+
 def data_dir(ctx: click.Context) -> Path:
-    return Path(ctx.find_root().obj["data_dir"])
+    return Path(settings(ctx).data_dir)
 
 
 def emit_table(rows: list[dict[str, Any]], fmt: str = "table", *, columns: list[str] | None = None,
@@ -107,11 +112,11 @@ def emit_table(rows: list[dict[str, Any]], fmt: str = "table", *, columns: list[
 
 
 def progress(iterable=None, *, total: int | None = None, desc: str = "", unit: str = "it"):
-    """A tqdm progress bar on stderr, silent when stderr is not a terminal or CI is set."""
-    import os
-
+    """A tqdm progress bar on stderr, silent when stderr is not a terminal (unless ``settings.progress``)."""
     from tqdm.auto import tqdm
 
-    disable = not sys.stderr.isatty() and not os.environ.get("SKILLPATH_PROGRESS")
+    ctx = click.get_current_context(silent=True)
+    forced = bool(ctx and (ctx.find_root().obj or {}).get("settings") and settings(ctx).progress)
+    disable = not sys.stderr.isatty() and not forced
     return tqdm(iterable, total=total, desc=desc, unit=unit, disable=disable, leave=False,
                 file=sys.stderr, dynamic_ncols=True)

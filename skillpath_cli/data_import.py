@@ -22,7 +22,7 @@ from catalog.datadir import DataDir
 from catalog.eventlog import EventLog
 from catalog.tables import read_table
 from catalog.writers import atomic_write_csv, atomic_write_parquet, save_world
-from skillpath_cli.common import UsageFailure, data_dir, emit_table, progress
+from skillpath_cli.common import UsageFailure, data_dir, emit_table, progress, settings
 
 __all__ = ["import_cmd", "oulad_cmd", "default_oulad_dir", "write_outputs"]
 
@@ -161,8 +161,9 @@ def import_cmd(ctx: click.Context, catalog_path: str, events_path: str, skills_p
 
 
 @click.command("oulad")
-@click.option("--source", "source_dir", type=click.Path(file_okay=False), envvar="SKILLPATH_OULAD_DIR",
-              help="Folder with the OULAD CSVs (default: ../shared/datasets/oulad next to the repo).")
+@click.option("--source", "source_dir", type=click.Path(file_okay=False),
+              help="Folder with the OULAD CSVs [default: $SKILLPATH_OULAD_DIR, else ../shared/datasets/oulad "
+                   "next to the repo].")
 @click.option("--presentation", "presentations", multiple=True, metavar="AAA-2013J",
               help="Load only these module presentations (repeatable; default: those with clicks).")
 @click.option("--min-clicks", default=1, show_default=True, type=click.IntRange(min=1),
@@ -187,7 +188,7 @@ def oulad_cmd(ctx: click.Context, source_dir: str | None, presentations: tuple[s
     target = _out_dir(ctx, out)
     if _has_data(DataDir(target)) and not force:
         raise UsageFailure(f"{DataDir(target).root} already holds a world or events; pass --force to replace them")
-    src = Path(source_dir) if source_dir else default_oulad_dir()
+    src = Path(source_dir) if source_dir else (settings(ctx).oulad_dir or default_oulad_dir())
     bars: dict[str, object] = {}
 
     def report(stage: str, done: int, total: int) -> None:

@@ -8,6 +8,7 @@ import click
 
 from catalog.datadir import DataDir
 from skillpath_cli.common import data_dir, emit_table, progress
+from skillpath_cli.common import settings as cli_settings
 
 __all__ = ["evaluate_paths"]
 
@@ -94,11 +95,9 @@ def evaluate_paths(ctx: click.Context, quick: bool, seeds: int, mentees: int, st
 
         import mlflow  # noqa: F401  (imported first: it configures its own loggers on import)
 
-        from catalog.settings import load_settings
-
         logging.getLogger("mlflow").setLevel(logging.WARNING)
         logging.getLogger("alembic").setLevel(logging.WARNING)
-        settings = load_settings(data_dir=str(dd.root))
+        settings = cli_settings(ctx)
         run_id = log_to_mlflow(report, dd.ensure().root, tracking_uri=tracking_uri, settings=settings)
         where = tracking_uri or settings.tracking.uri or str(dd.mlflow / "mlflow.db")
         click.echo(f"logged to MLflow ({where}), experiment {settings.tracking.experiment!r}, run {run_id} "

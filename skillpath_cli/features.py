@@ -2,7 +2,7 @@
 
 Typical order: ``features build`` -> ``features apply`` -> ``features materialize`` ->
 ``features show USER_ID``. The online store is SQLite under the data dir unless
-``--online redis://HOST:PORT`` (or ``$SKILLPATH_ONLINE_STORE``) says otherwise.
+``--online redis://HOST:PORT`` (or ``features.online_store``: ``$SKILLPATH_ONLINE_STORE``) says otherwise.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from pathlib import Path
 import click
 
 from catalog.errors import NotReadyError
-from skillpath_cli.common import data_dir, emit_table, progress
+from skillpath_cli.common import data_dir, emit_table, progress, settings
 
 __all__ = ["features"]
 
 
-def _online(ctx: click.Context) -> str | None:
-    return (ctx.find_object(dict) or {}).get("online")
+def _online(ctx: click.Context) -> str:
+    return (ctx.find_object(dict) or {}).get("online") or settings(ctx).features.online_store
 
 
 @contextlib.contextmanager
@@ -52,9 +52,10 @@ def _load_inputs(root: Path):
 
 
 @click.group("features")
-@click.option("--online", envvar="SKILLPATH_ONLINE_STORE", default=None, metavar="STORE",
-              help="Online store: 'sqlite' (default, <data-dir>/features/online.db) or "
-                   "'redis://HOST:PORT[/DB][?socket_timeout=S]'. Env: SKILLPATH_ONLINE_STORE.")
+@click.option("--online", default=None, metavar="STORE",
+              help="Online store: 'sqlite' (<data-dir>/features/online.db) or "
+                   "'redis://HOST:PORT[/DB][?socket_timeout=S]' [default: features.online_store, "
+                   "$SKILLPATH_ONLINE_STORE, else sqlite].")
 @click.pass_context
 def features(ctx: click.Context, online: str | None) -> None:
     """Feast feature store: point-in-time feature tables for training, fresh values for serving.

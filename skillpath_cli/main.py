@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from pathlib import Path
 
 # Must be set before numpy is imported anywhere (see ../shared/NOTES.md).
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -24,7 +23,7 @@ warnings.filterwarnings("ignore", category=FutureWarning)
 
 import click  # noqa: E402
 
-from skillpath_cli.common import DEFAULT_DATA_DIR, run_cli  # noqa: E402
+from skillpath_cli.common import run_cli  # noqa: E402
 
 # name -> (module, attribute, one-line help). Each module defines a click command/group.
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -67,31 +66,28 @@ class LazyGroup(click.Group):
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False),
-    default=DEFAULT_DATA_DIR,
-    show_default=True,
-    envvar="SKILLPATH_DATA_DIR",
-    help="Where SkillPath keeps its data, event log, models and tracking store.",
+    default=None,
+    help="Where SkillPath keeps its data, event log, models and tracking store "
+         "[default: $SKILLPATH_DATA_DIR, the config's data_dir, else skillpath-data].",
 )
 @click.option(
     "--config",
     type=click.Path(dir_okay=False),
     default=None,
-    envvar="SKILLPATH_CONFIG",
-    help="A settings file (YAML; see skillpath.example.yaml). Environment variables override it.",
+    help="A settings file (YAML; see skillpath.example.yaml) [default: $SKILLPATH_CONFIG]. "
+         "Environment variables override it.",
 )
 @click.pass_context
-def cli(ctx: click.Context, data_dir: str, config: str | None) -> None:
+def cli(ctx: click.Context, data_dir: str | None, config: str | None) -> None:
     """SkillPath: tells each mentee what to learn next, and keeps that advice fresh.
 
     Start with `skillpath data synth` (a demo world) or `skillpath data import`
     (your own CSVs); every command works on --data-dir (default ./skillpath-data).
     """
-    if config:
-        from catalog.settings import load_settings
+    from catalog.settings import load_settings
 
-        load_settings(config)  # fail early, with the file and field named
-        os.environ["SKILLPATH_CONFIG"] = str(Path(config).resolve())  # for every settings load below
-    ctx.obj = {"data_dir": data_dir}
+    # Loaded once, here: every command reads this object (common.settings), never the environment.
+    ctx.obj = {"settings": load_settings(config, data_dir=data_dir)}
 
 
 def main(argv: list[str] | None = None) -> None:

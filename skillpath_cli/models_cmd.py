@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from skillpath_cli.common import data_dir, emit_table
+from skillpath_cli.common import data_dir, emit_table, settings
 
 __all__ = ["models"]
 
@@ -15,13 +15,11 @@ _TRACKING = click.option("--tracking-uri", default=None, envvar="MLFLOW_TRACKING
 def _connect(ctx: click.Context, tracking_uri: str | None):
     import logging
 
-    from catalog.settings import load_settings
     from training.tracking import connect
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    settings = load_settings(data_dir=str(data_dir(ctx)))
-    return connect(settings, data_dir(ctx), tracking_uri=tracking_uri)
+    return connect(settings(ctx), data_dir(ctx), tracking_uri=tracking_uri)
 
 
 @click.group()

@@ -23,7 +23,8 @@ from catalog.errors import NotReadyError
 from catalog.schema import empty_events
 from skillpath_cli.catalog_cmd import _today_utc
 from skillpath_cli.common import DateType
-from skillpath_cli.common import data_dir, emit_table, progress
+from catalog.settings import Settings
+from skillpath_cli.common import data_dir, emit_table, progress, settings
 
 if TYPE_CHECKING:  # pragma: no cover
     from recommender.context import MenteeContext
@@ -48,17 +49,16 @@ def find_local_model(dd: DataDir) -> Path | None:
     return max(found, key=lambda p: (p.stat().st_mtime, str(p))).parent
 
 
-def _registry_champion(dd: DataDir):
+def _registry_champion(dd: DataDir, settings: Settings):
     """``(model, description)`` of the MLflow registry's ``@champion`` (the training
     pipeline's ``training.registry.load_champion``, checksums verified), or None when there
     is no tracking store or no champion."""
     if not (dd.mlflow / "mlflow.db").is_file():
         return None
-    from catalog.settings import load_settings
     from training.registry import load_champion  # lazy: imports mlflow
 
     try:
-        model, version, _, local = load_champion(load_settings(), dd.root)
+        model, version, _, local = load_champion(settings, dd.root)
     except NotReadyError:
         return None
     return model, f"{model.name} model, registry champion v{version}"
@@ -83,7 +83,8 @@ def load_events(dd: DataDir, *, user_id: str | None = None) -> pd.DataFrame:
     return pd.concat(batches, ignore_index=True) if batches else empty_events()
 
 
-def _scores(dd: DataDir, ctx: MenteeContext, model_path: Path | None) -> tuple[NDArray[np.float64], str]:
+def _scores(dd: DataDir, ctx: MenteeContext, model_path: Path | None, *, settings: Settings
+            ) -> tuple[NDArray[np.float64], str]:
     """(scores over the catalog for the mentee of ``ctx``, where they came from).
 
     In order: ``--model DIR``; the registry champion; the newest model under
@@ -97,7 +98,7 @@ def _scores(dd: DataDir, ctx: MenteeContext, model_path: Path | None) -> tuple[N
         model = load_model(model_path)
         found = model, f"{model.name} model at {model_path}"
     else:
-        found = _registry_champion(dd)
+        found = _registry_champion(dd, settings)
         local = find_local_model(dd) if found is None else None
         if local is not None:
             model = load_model(local)
@@ -156,7 +157,7 @@ def path(ctx: click.Context, user_id: str, goal_specs: tuple[str, ...], max_step
     mine = load_events(dd, user_id=user_id)
     mine = mine[pd.to_datetime(mine["timestamp"], utc=True) <= pd.Timestamp(now)]  # --as-of: nothing after it
     context = mentee_context(world, user_id, now=now, events=mine, goals=goals)  # validates the goals
-    scores, source = _scores(dd, context, model_path)
+    scores, source = _scores(dd, context, model_path, settings=settings(ctx))
     view = path_view(context, scores=scores, freshness=catalog_freshness(world.catalog, now), max_steps=max_steps,
                      minutes_per_week=minutes_per_week, horizon_weeks=horizon_weeks,
                      prerequisites=not no_prerequisites)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from catalog.settings import load_settings
-from skillpath_cli.common import UsageFailure, data_dir, emit_table
+from skillpath_cli.common import UsageFailure, emit_table, settings
 
 __all__ = ["recommend"]
 
@@ -14,8 +13,8 @@ __all__ = ["recommend"]
 @click.argument("user_id")
 @click.option("--k", default=10, show_default=True, type=click.IntRange(1, 100), help="How many resources.")
 @click.option("--goal", "goals", multiple=True, help="Only resources teaching this skill (repeatable).")
-@click.option("--model-dir", type=click.Path(file_okay=False), default=None, envvar="SKILLPATH_MODEL_DIR",
-              help="Use this saved model instead of the MLflow registry's @champion.")
+@click.option("--model-dir", type=click.Path(file_okay=False), default=None,
+              help="Use this saved model instead of the MLflow registry's @champion [default: $SKILLPATH_MODEL_DIR].")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.pass_context
 def recommend(ctx: click.Context, user_id: str, k: int, goals: tuple[str, ...], model_dir: str | None,
@@ -31,7 +30,8 @@ def recommend(ctx: click.Context, user_id: str, k: int, goals: tuple[str, ...], 
     except ValidationError as e:
         err = e.errors()[0]
         raise UsageFailure(f"{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
-    app = SkillPathApp.from_settings(load_settings(data_dir=str(data_dir(ctx))), model_dir=model_dir)
+    s = settings(ctx)
+    app = SkillPathApp.from_settings(s, model_dir=model_dir or s.model_dir)
     try:
         resp = app.recommend(request)
     finally:

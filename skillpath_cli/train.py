@@ -12,6 +12,7 @@ import click
 
 from catalog.errors import DataValidationError
 from skillpath_cli.common import DateType, UsageFailure, data_dir, emit_table, progress
+from skillpath_cli.common import settings as cli_settings
 
 __all__ = ["train", "evaluate"]
 
@@ -67,12 +68,11 @@ def train(ctx: click.Context, model: str | None, tracking_uri: str | None, force
     at training time for parameters set to "auto" (on the last 20% of the fit window;
     see docs/training.md) and the decision.
     """
-    from catalog.settings import load_settings
     from training.defaults import parse_model_names
     from training.pipeline import train as run_training
 
     _quiet_mlflow()
-    settings = load_settings(data_dir=str(data_dir(ctx)))
+    settings = cli_settings(ctx)
     names = parse_model_names(model, settings.default_model)
     stages = ["loading data", *[f"fitting {n}" for n in names], "logging to MLflow", "logging the model",
               "promotion gate"]

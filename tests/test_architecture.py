@@ -30,7 +30,7 @@ FORBIDDEN = {
 }
 SERVING_MAY_IMPORT_FROM_TRAINING = {"training.registry"}
 APP = "serving.app"
-APP_IMPORTERS = {"serving.service"}  # inside serving; the CLI and the harnesses may call it too
+APP_IMPORTERS = {"serving.service", "serving.api"}  # the transport; the CLI and the harnesses may call it too
 
 
 def module_files(root: Path, packages: tuple[str, ...] = PACKAGES) -> dict[str, Path]:

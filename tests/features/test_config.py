@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from catalog.errors import ConfigError
+from catalog.settings import load_settings
 from features.store import online_store_config, repo_config_dict
 
 
@@ -18,8 +19,9 @@ def test_sqlite_is_the_default_and_lives_in_the_data_dir(tmp_path, monkeypatch):
 
 
 def test_environment_switches_to_redis_with_socket_timeouts(tmp_path, monkeypatch):
+    # the variable reaches the store through the settings (the one reader of SKILLPATH_*)
     monkeypatch.setenv("SKILLPATH_ONLINE_STORE", "redis://127.0.0.1:6390")
-    cfg = online_store_config(None, tmp_path)
+    cfg = online_store_config(load_settings().features.online_store, tmp_path)
     assert cfg["type"] == "redis"
     assert cfg["connection_string"] == "127.0.0.1:6390,socket_connect_timeout=0.25,socket_timeout=0.25"
     assert online_store_config("sqlite", tmp_path)["type"] == "sqlite"      # the argument wins

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 
 import pytest
@@ -170,79 +169,87 @@ def test_health(client, service_env):
     assert client.get("/readyz").status_code == 200
 
 
-def test_recommend_fast_path_answers_byte_for_byte_as_the_bentoml_route(client, service_env, monkeypatch):
-    # serving.service.RecommendFastPath answers POST /recommend without BentoML's API layer;
-    # with it forced off, BentoML's route must give the same status and the same bytes.
-    import serving.service as S
-
-    taken, real = [], S._recommend_now
-
-    def spy(body: bytes):
-        out = real(body)
-        taken.append(out is not None)
-        return out
-
-    bodies = [{"user_id": "u001", "k": 5}, {"user_id": "u002", "k": 7, "types": ["video"], "max_minutes": 60},
-              {"user_id": "new-mentee", "k": 3, "goal_skills": ["block2"]}, {"user_id": "u003", "k": 0},
-              {"user_id": "u000", "colour": "red"}, {"k": 3}, {"user_id": "u000", "goal_skills": ["astrology"]},
-              {"user_id": "u000", "exclude_item_ids": ["nope"]}, [1, 2]]
-    raw = [b'{"user_id": "u0', b"null", b'{"user_id": "u001", "k": "many"}', b""]
-
-    def answers() -> list[tuple[int, bytes, list[tuple[str, str]]]]:
-        rs = ([client.post("/recommend", json=b) for b in bodies]
-              + [client.post("/recommend", content=b, headers={"content-type": "application/json"}) for b in raw])
-        return [(r.status_code, r.content, sorted((k, v) for k, v in r.headers.items() if k != "date")) for r in rs]
-
-    monkeypatch.setattr(S, "_recommend_now", spy)
-    fast = answers()
-    assert taken == [True] * len(fast)
-    assert [s for s, _, _ in fast] == [200, 200, 200] + [400] * (len(fast) - 3)
-    monkeypatch.setattr(S, "_recommend_now", lambda body: None)  # everything through BentoML
-    slow = answers()
-    assert fast == slow  # the same status, headers and bytes, answers and error bodies alike
-    assert json.loads(fast[3][1])["error"].startswith("k: Input should be greater than or equal to 1")
+def _assert_error_shape(r, status: int) -> dict:
+    """Every error answer: JSON ``{"error": one line, "detail": [{loc, msg, type}]}``, nothing else."""
+    assert r.status_code == status, (r.status_code, r.text)
+    assert r.headers["content-type"] == "application/json"
+    body = r.json()
+    assert set(body) == {"error", "detail"}
+    assert isinstance(body["error"], str) and body["error"] and "\n" not in body["error"]
+    assert isinstance(body["detail"], list)
+    for d in body["detail"]:
+        assert set(d) == {"loc", "msg", "type"}, d
+        assert isinstance(d["loc"], list) and isinstance(d["msg"], str) and isinstance(d["type"], str)
+    return body
 
 
-def test_fast_path_answers_an_unexpected_error_at_once_like_bentoml(client, service_env, monkeypatch):
-    # A bug in the app must give a prompt 500 with BentoML's body (and a log line), not
-    # leave BentoML's timeout middleware waiting 30 s for a response that never comes.
-    import bentoml
+def test_every_error_answer_has_the_one_shape(client, service_env):
+    json_ct = {"content-type": "application/json"}
+    cases = [
+        (client.post("/recommend", json={"user_id": "u000", "k": 0}), 400),           # schema
+        (client.post("/recommend", content=b'{"user_id": "u0', headers=json_ct), 400),  # malformed JSON
+        (client.post("/recommend", content=b"", headers=json_ct), 400),              # no body
+        (client.post("/recommend", json=[1, 2]), 400),                               # not an object
+        (client.post("/recommend", json={"user_id": "u000", "goal_skills": ["astrology"]}), 400),  # unknown id
+        (client.post("/events", json={"events": []}), 400),
+        (client.get("/catalog/stale", params={"threshold": 2}), 400),               # query parameter
+        (client.post("/events", json={"events": []}, headers={"authorization": "Bearer wrong"}), 401),
+        (client.get("/items/nope/similar"), 404),                                    # unknown id in the path
+        (client.get("/skills/astrology"), 404),
+        (client.get("/no/such/route"), 404),
+        (client.get("/recommend"), 405),
+        (client.post("/recommend", content=b"x" * (2 << 20), headers=json_ct), 413),
+        (client.post("/recommend", content=b"user_id=u000",
+                     headers={"content-type": "application/x-www-form-urlencoded"}), 415),
+    ]
+    for r, status in cases:
+        _assert_error_shape(r, status)
+    body = cases[0][0].json()
+    assert body["error"] == "k: Input should be greater than or equal to 1"
+    assert body["detail"] == [{"loc": ["k"], "msg": "Input should be greater than or equal to 1",
+                               "type": "greater_than_equal"}]
+    assert cases[6][0].json()["detail"][0]["loc"] == ["query", "threshold"]
+    assert cases[6][0].json()["error"].startswith("threshold: ")
 
-    import serving.service as S
+
+def test_a_nested_body_field_is_named_by_its_path(client, service_env):
+    body = _events("u000", [("b0-i01", "view")])
+    body["events"][0]["event_type"] = "teleport"
+    err = _assert_error_shape(client.post("/events", json=body), 400)
+    assert err["error"].startswith("events.0.event_type: ") and err["detail"][0]["loc"] == ["events", 0, "event_type"]
+
+
+def test_an_unexpected_error_is_a_prompt_500_that_tells_nothing_about_the_server(client, service_env, monkeypatch):
+    import serving.api as A
 
     def boom(req):
-        raise RuntimeError("boom")
+        raise RuntimeError("boom at /secret/server/path.py")
 
-    monkeypatch.setattr(bentoml.get_current_service().app, "recommend", boom)
-    fast = client.post("/recommend", json={"user_id": "u001", "k": 3}, timeout=10)
-    monkeypatch.setattr(S, "_recommend_now", lambda body: None)
-    slow = client.post("/recommend", json={"user_id": "u001", "k": 3}, timeout=10)
-    assert fast.status_code == slow.status_code == 500
-    assert fast.content == slow.content and b"unexpected error" in fast.content
-
-
-def _spy_fast_path(monkeypatch) -> list:
-    import serving.service as S
-
-    taken, real = [], S._recommend_now
-    monkeypatch.setattr(S, "_recommend_now", lambda body: taken.append(real(body)) or taken[-1])
-    return taken
+    monkeypatch.setattr(A.api.state.core, "recommend", boom)
+    r = client.post("/recommend", json={"user_id": "u001", "k": 3})
+    body = _assert_error_shape(r, 500)
+    assert "boom" not in r.text and "/secret" not in r.text and "Traceback" not in r.text
+    assert "server log" in body["error"]
+    assert client.post("/recommend", json={"user_id": "u001", "k": 3}).status_code == 500  # and it keeps serving
+    monkeypatch.undo()
 
 
-def test_path_mode_goes_through_bentoml(client, service_env, monkeypatch):
-    taken = _spy_fast_path(monkeypatch)
+def test_path_mode(client, service_env):
     r = client.post("/recommend", json={"user_id": "u001", "k": 3, "mode": "path"})
     assert r.status_code == 200, r.text
-    assert taken == [None]  # declined: answered by the BentoML route (in a thread)
+    body = r.json()
+    assert body["mode"] == "path" and 1 <= len(body["items"]) <= 3
 
 
-def test_with_tracing_every_request_goes_through_bentoml(asgi_app, service_env, monkeypatch):
-    from starlette.testclient import TestClient
+def test_answers_are_one_json_body_with_a_length(client, service_env):
+    r = client.post("/recommend", json={"user_id": "u001", "k": 5})
+    assert r.headers["content-type"] == "application/json"
+    assert int(r.headers["content-length"]) == len(r.content)
+    from serving.schemas import RecommendResponse
 
-    taken = _spy_fast_path(monkeypatch)
-    monkeypatch.setenv("SKILLPATH_TRACING", "1")  # read when the service starts
-    with TestClient(asgi_app, raise_server_exceptions=False) as traced:
-        r = traced.post("/recommend", json={"user_id": "u001", "k": 3})
-        assert r.status_code == 200, r.text
-        assert [i["item_id"] for i in r.json()["items"]]
-    assert taken == []  # never asked
+    RecommendResponse.model_validate_json(r.content)  # the documented model, field for field
+
+
+def test_root_points_at_the_docs(client, service_env):
+    r = client.get("/", follow_redirects=False)
+    assert r.status_code in (302, 307) and r.headers["location"] == "/docs"

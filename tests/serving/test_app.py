@@ -16,7 +16,7 @@ from tests.serving.world import train_model
 
 
 def _app(served, clock=None) -> SkillPathApp:
-    settings = load_settings(env={"SKILLPATH_DATA_DIR": str(served.root)})
+    settings = load_settings(data_dir=served.root)
     kw = {"clock": clock} if clock else {}
     return SkillPathApp.from_settings(settings, model_dir=served.model_dir, **kw)
 
@@ -98,10 +98,9 @@ def test_stale_reach_only_for_the_current_day_and_computed_once(served, monkeypa
 
 def test_reduced_precision_storage_gives_the_float32_answers(served):
     """``scoring.item_dtype`` changes the scan, never the answer (exact re-scoring)."""
-    env = {"SKILLPATH_DATA_DIR": str(served.root)}
     answers = {}
     for dtype in ("float32", "bfloat16", "float16"):
-        settings = load_settings(env=env, scoring__item_dtype=dtype)
+        settings = load_settings(data_dir=served.root, scoring__item_dtype=dtype)
         app = SkillPathApp.from_settings(settings, model_dir=served.model_dir)
         assert app.bundle.index.dtype == dtype
         users = sorted(served.world.mentees)[:25]

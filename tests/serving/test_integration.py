@@ -87,9 +87,16 @@ def test_real_server(served, tmp_path):
             big = b'{"user_id": "' + b"x" * (2 << 20) + b'"}'
             assert c.post("/recommend", content=big, headers={"content-type": "application/json"}).status_code == 413
             assert c.get("/items/nope/similar").status_code == 404
+            # the one OpenAPI document and its page are ours, not BentoML's generic ones
+            doc = c.get("/openapi.json").json()
+            assert doc["info"]["title"] == "SkillPath" and "/recommend" in doc["paths"] and "/livez" in doc["paths"]
+            page = c.get("/docs")
+            assert page.status_code == 200 and "/docs/assets/swagger-ui-bundle.js" in page.text
+            assert c.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
+            assert c.get("/").headers["location"] == "/docs" and c.get("/docs.json").headers["location"] == "/openapi.json"
             metrics = c.get("/metrics")
             assert metrics.status_code == 200
-            # BentoML's request metrics wrap the /recommend fast path (serving.service.RecommendFastPath)
+            # BentoML's request metrics wrap the mounted FastAPI app: every route is counted
             ok = [float(line.rsplit(" ", 1)[1]) for line in metrics.text.splitlines()
                   if line.startswith("bentoml_service_request_total{") and 'endpoint="/recommend"' in line
                   and 'http_response_code="200"' in line]

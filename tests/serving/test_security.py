@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from serving.security import SecurityMiddleware
+from serving.security import check_key
 from tests.serving.conftest import API_KEY
 
 EVENT = {"events": [{"event_id": "s-1", "user_id": "u000", "item_id": "b0-i08", "event_type": "view",
@@ -67,4 +67,4 @@ def test_json_only(client, service_env):
 @pytest.mark.parametrize(("header", "ok"), [("Bearer k1", True), ("bearer k2", True), ("Bearer k3", False),
                                              ("Basic k1", False), ("", False)])
 def test_check_key(header, ok):
-    assert (SecurityMiddleware._check_key(header, ("k1", "k2")) is None) == ok
+    assert (check_key(header, ("k1", "k2")) is None) == ok

@@ -71,7 +71,7 @@ def test_connect_does_not_leak_the_store_into_the_environment(tmp_path, monkeypa
 
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
-    first = connect(load_settings(env={}), tmp_path / "a")
+    first = connect(load_settings(), tmp_path / "a")
     assert first.uri == embedded_uri(tmp_path / "a")
     assert "MLFLOW_TRACKING_URI" not in os.environ and "MLFLOW_REGISTRY_URI" not in os.environ
     second = connect(load_settings(), tmp_path / "b")

@@ -1,0 +1,211 @@
+"""Every SkillPath HTTP route, in one FastAPI app that the BentoML service mounts at ``/``.
+
+One mechanism for every route: FastAPI validates the request (400 naming the field
+through :mod:`serving.errors`), calls one public method of the running
+:class:`~serving.app.SkillPathApp`, and answers with its response model, which is also
+what ``/openapi.json`` documents (:mod:`serving.openapi`). BentoML serves the app and
+adds ``/livez``, ``/readyz``, ``/healthz`` and ``/metrics`` in front of it.
+
+Where the work runs: list-mode ``/recommend`` is a short CPU-bound call that holds the GIL
+anyway, so it runs on the event loop (a thread hand-off would add its cost and no
+concurrency). Slow work (path planning, event writes with their fsync, mentor
+assignment, reloads) runs in a worker thread, one call at a time (:func:`_offload`), so
+the loop keeps answering ``/recommend`` meanwhile. The GET routes run in FastAPI's
+threadpool.
+
+The running app is attached with :func:`attach` when the service starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+from fastapi import FastAPI, HTTPException, Query
+from fastapi import Path as PathParam
+from fastapi.responses import RedirectResponse, Response
+from starlette.requests import Request
+from starlette.routing import Match
+
+from catalog.errors import NotReadyError
+from catalog.settings import ServingSettings
+from serving.app import SkillPathApp
+from serving.errors import install_handlers
+from serving.openapi import API_DESCRIPTION, API_TITLE, errors, install_docs, security
+from serving.schemas import (
+    ID_REGEX, MAX_K, EventsRequest, EventsResponse, RecommendRequest, RecommendResponse, ReloadResponse,
+    SimilarResponse, StaleResponse,
+)
+from serving.schemas_mentors import MentorAssignRequest, MentorAssignResponse, MentorMatchRequest, MentorMatchResponse
+from serving.schemas_paths import PathRequest, PathResponse, SkillResponse
+from serving.security import SecurityMiddleware
+
+__all__ = ["api", "attach", "detach"]
+
+T = TypeVar("T")
+_JSON = "application/json"
+
+api = FastAPI(title=API_TITLE, description=API_DESCRIPTION, version="1", docs_url=None, redoc_url=None,
+              openapi_url="/openapi.json")
+
+
+def attach(core: SkillPathApp) -> None:
+    """Serve ``core`` (the service calls this when it starts)."""
+    api.state.core = core
+    api.state.limiter = None  # made on the event loop, at first use
+
+
+def detach() -> None:
+    api.state.core = None
+
+
+def _core() -> SkillPathApp:
+    core = getattr(api.state, "core", None)
+    if core is None:
+        raise NotReadyError("the service has not started")
+    return core
+
+
+def _serving_settings() -> ServingSettings:
+    return _core().settings.serving
+
+
+async def _offload(call: Callable[[], T]) -> T:
+    """Run ``call`` in a worker thread, one at a time, so the event loop keeps serving."""
+    if getattr(api.state, "limiter", None) is None:
+        api.state.limiter = anyio.CapacityLimiter(1)
+    return await anyio.to_thread.run_sync(call, limiter=api.state.limiter)
+
+
+def _json(model: Any) -> Response:
+    """The answer as one JSON body with a Content-Length (the model is valid by construction)."""
+    return Response(model.model_dump_json(), media_type=_JSON)
+
+
+install_handlers(api)
+api.add_middleware(SecurityMiddleware, settings=_serving_settings)
+install_docs(api)
+
+
+# ------------------------------------------------------------------ recommendations
+@api.post("/recommend", response_model=RecommendResponse, tags=["recommendations"],
+          summary="Top-k resources for a mentee, with reasons", responses=errors(400, 401, 413, 415, 503),
+          openapi_extra=security(write=False))
+async def recommend(req: RecommendRequest) -> Response:
+    """Best first, never what the mentee already engaged with, dismissed or excluded; stale
+    resources only with ``include_stale``. Unknown mentees get a cold-start answer
+    (``fallback``). ``mode: path`` answers the next steps of the mentee's learning path."""
+    core = _core()
+    if req.mode == "path":  # planning takes milliseconds: off the loop
+        return _json(await _offload(lambda: core.recommend(req)))
+    return _json(core.recommend(req))
+
+
+@api.post("/path", response_model=PathResponse, tags=["learning paths"],
+          summary="A mentee's learning path towards their goals", responses=errors(400, 401, 413, 415, 503),
+          openapi_extra=security(write=False))
+async def path(req: PathRequest) -> Response:
+    """Prerequisites first, with reasons, ETAs at the weekly study time and a mentor per step;
+    re-planned from the event log on every call."""
+    core = _core()
+    return _json(await _offload(lambda: core.path(req)))
+
+
+@api.get("/skills/{skill_id}", response_model=SkillResponse, tags=["learning paths"],
+         summary="A skill with its prerequisites and dependents", responses=errors(400, 401, 404, 503),
+         openapi_extra=security(write=False))
+def skill(skill_id: str = PathParam(pattern=ID_REGEX, description="A skill id.", examples=["python"])) -> Response:
+    """Prerequisites with the level each is needed at, dependents, every transitive
+    prerequisite in graph order and active resources per level. An unknown skill is a 404."""
+    return _json(_core().skill(skill_id))
+
+
+@api.get("/items/{item_id}/similar", response_model=SimilarResponse, tags=["recommendations"],
+         summary="Resources similar to one resource", responses=errors(400, 401, 404, 503),
+         openapi_extra=security(write=False))
+def similar(item_id: str = PathParam(pattern=ID_REGEX, description="A catalog resource id.", examples=["r01800"]),
+            k: int = Query(10, ge=1, le=MAX_K, description="How many (1-100).", examples=[10])) -> Response:
+    """Cosine of item factors (EASE: its column; content models: skill overlap); inactive
+    resources are left out. An unknown item is a 404."""
+    return _json(_core().similar(item_id, k))
+
+
+# ------------------------------------------------------------------ events
+@api.post("/events", response_model=EventsResponse, tags=["events"],
+          summary="Store 1-1000 events durably (needs an API key)", responses=errors(400, 401, 413, 415, 503),
+          openapi_extra=security(write=True))
+async def events(req: EventsRequest) -> Response:
+    """All or nothing, fsynced before the answer, idempotent on ``event_id``; the next
+    ``/recommend`` of these mentees reflects them, on any worker."""
+    core = _core()
+    return _json(await _offload(lambda: core.ingest(req)))
+
+
+# ------------------------------------------------------------------ mentors
+@api.post("/mentors/match", response_model=MentorMatchResponse, tags=["mentors"],
+          summary="The best mentors with a free place for a mentee", responses=errors(400, 401, 413, 415, 503),
+          openapi_extra=security(write=False))
+async def mentors_match(req: MentorMatchRequest) -> Response:
+    """Ranked by coverage of the mentee's next skills, urgency, free places, language, time
+    zone and format, with reasons in skill names."""
+    core = _core()
+    return _json(await _offload(lambda: core.mentor_match(req)))
+
+
+@api.post("/mentors/assign", response_model=MentorAssignResponse, tags=["mentors"],
+          summary="Assign mentees to mentors within capacities (needs an API key)",
+          responses=errors(400, 401, 413, 415, 503), openapi_extra=security(write=True))
+async def mentors_assign(req: MentorAssignRequest) -> Response:
+    """Persists the assignment to ``reports/mentor_assignment.csv`` in the data dir; mentees
+    outside the cohort keep their mentor and their places stay taken."""
+    core = _core()
+    return _json(await _offload(lambda: core.mentor_assign(req)))
+
+
+# ------------------------------------------------------------------ catalog
+@api.get("/catalog/stale", response_model=StaleResponse, tags=["catalog"],
+         summary="Stale resources and what decay costs them", responses=errors(400, 401, 503),
+         openapi_extra=security(write=False))
+def stale(as_of: datetime | None = Query(None, description="Freshness at this time (default: now).",
+                                         examples=["2026-11-01T00:00:00Z"]),
+          threshold: float | None = Query(None, gt=0, le=1, description="Stale below this freshness "
+                                                                        "(default: scoring.stale_threshold).",
+                                          examples=[0.5])) -> Response:
+    """Stale resources with their reach (mentees whose top-10 they enter with and without
+    decay) and the skills left without fresh content."""
+    return _json(_core().stale_reach.report(as_of, threshold))
+
+
+# ------------------------------------------------------------------ admin
+@api.post("/admin/reload", response_model=ReloadResponse, tags=["admin"],
+          summary="Load the current champion now (needs an API key)", responses=errors(401, 409, 503),
+          openapi_extra=security(write=True))
+async def reload() -> Response:
+    """The old model serves until the new one is verified (checksum, shapes, item ids); a
+    model that fails verification is a 409 and changes nothing."""
+    core = _core()
+    return _json(await _offload(core.reload))
+
+
+# ------------------------------------------------------------------ pointers
+@api.get("/", include_in_schema=False)
+def index() -> RedirectResponse:
+    return RedirectResponse("/docs")
+
+
+@api.get("/docs.json", include_in_schema=False)
+def docs_json() -> RedirectResponse:
+    """BentoML's name for its OpenAPI document: ours is the one document."""
+    return RedirectResponse("/openapi.json")
+
+
+@api.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+async def unknown(request: Request, rest: str) -> None:
+    """Anything else: 404 (405 for a known path with another method), in the error shape of every route."""
+    routes = [r for r in api.router.routes if getattr(r, "endpoint", None) is not unknown]
+    if any(r.matches(request.scope)[0] == Match.PARTIAL for r in routes):
+        raise HTTPException(405, f"{request.method} is not allowed on {request.url.path}")
+    raise HTTPException(404, f"no route {request.url.path}")
