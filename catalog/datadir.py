@@ -5,6 +5,7 @@ One object names every path so no module invents its own layout::
     skillpath-data/
       skills.csv resources.csv mentees.csv mentors.csv   the world (CSV; see catalog.loaders)
       events.db                                          the durable event log (SQLite, WAL)
+      assistant.db                                       the virtual mentor's conversation state (SQLite, WAL)
       truth/                                             synthetic hidden truth (never for training)
       exports/                                           Parquet exports of the event log
       features/                                          Feast offline Parquet + online SQLite
@@ -33,6 +34,7 @@ class DataDir:
     mentees = property(lambda self: self.root / "mentees.csv")
     mentors = property(lambda self: self.root / "mentors.csv")
     events_db = property(lambda self: self.root / "events.db")
+    assistant_db = property(lambda self: self.root / "assistant.db")
     truth = property(lambda self: self.root / "truth")
     exports = property(lambda self: self.root / "exports")
     features = property(lambda self: self.root / "features")

@@ -28,7 +28,7 @@ from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource
 from catalog.errors import ConfigError
 
 __all__ = ["Settings", "ScoringSettings", "ServingSettings", "TrackingSettings",
-           "FeatureStoreSettings", "EnvName", "ENV_NAMES", "load_settings"]
+           "FeatureStoreSettings", "AssistantSettings", "EnvName", "ENV_NAMES", "load_settings"]
 
 ENV_PREFIX = "SKILLPATH_"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -107,6 +107,33 @@ class ServingSettings(_Strict):
         return v
 
 
+class AssistantSettings(_Strict):
+    llm_url: str | None = Field(
+        None, description="An OpenAI-compatible chat-completions endpoint that may rephrase the grounded answer "
+                          "(base URL such as http://127.0.0.1:8080/v1, or the full .../chat/completions URL); "
+                          "null (default): no language model, the grounded text is the answer.")
+    llm_model: str = Field("default", min_length=1, description="The `model` the rephrasing request names.")
+    llm_timeout_s: float = Field(2.0, gt=0, le=30, description="Budget for one rephrasing call; past it the "
+                                                               "grounded text is returned.")
+    llm_api_key: str | None = Field(None, description="Bearer key the LLM endpoint wants, sent only in the "
+                                                      "Authorization header of the rephrasing call.")
+    log_messages: bool = Field(False, description="Log each mentee message with its intent (skillpath.assistant "
+                                                  "logger); off by default: messages are never logged.")
+    conversation_ttl_s: float = Field(86_400.0, gt=0, description="A conversation is forgotten this long after "
+                                                                  "its last message.")
+    max_conversations: int = Field(100_000, ge=1, description="Conversations kept at most (the oldest go first).")
+
+    @field_validator("llm_url")
+    @classmethod
+    def _check_url(cls, v: str | None) -> str | None:
+        v = (v or "").strip()
+        if not v:
+            return None
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return v
+
+
 class Settings(BaseSettings):
     """Everything configurable, in sections; immutable once loaded."""
 
@@ -128,6 +155,7 @@ class Settings(BaseSettings):
     tracking: TrackingSettings = TrackingSettings()
     features: FeatureStoreSettings = FeatureStoreSettings()
     serving: ServingSettings = ServingSettings()
+    assistant: AssistantSettings = AssistantSettings()
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,

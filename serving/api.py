@@ -39,9 +39,10 @@ from serving.schemas import (
     ID_REGEX, MAX_K, EventsRequest, EventsResponse, RecommendRequest, RecommendResponse, ReloadResponse,
     SimilarResponse, StaleResponse,
 )
+from serving.schemas_assistant import AssistantRequest, AssistantResponse
 from serving.schemas_mentors import MentorAssignRequest, MentorAssignResponse, MentorMatchRequest, MentorMatchResponse
 from serving.schemas_paths import PathRequest, PathResponse, SkillResponse
-from serving.security import SecurityMiddleware
+from serving.security import SecurityMiddleware, check_key
 
 __all__ = ["api", "attach", "detach"]
 
@@ -163,6 +164,23 @@ async def mentors_assign(req: MentorAssignRequest) -> Response:
     outside the cohort keep their mentor and their places stay taken."""
     core = _core()
     return _json(await _offload(lambda: core.mentor_assign(req)))
+
+
+# ------------------------------------------------------------------ assistant
+@api.post("/assistant", response_model=AssistantResponse, tags=["assistant"],
+          summary="Ask the virtual mentor a question, answered from SkillPath's own data",
+          responses=errors(400, 401, 413, 415, 503), openapi_extra=security(write=False))
+async def assistant(req: AssistantRequest, request: Request) -> Response:
+    """What to do next, a path to a goal, why a resource, a search, progress, a mentor, setting
+    a goal (after a yes; needs a key with write access), freshness, or what it can do. The
+    answer is composed from the cards it returns; `conversation_id` continues a conversation
+    ("and shorter ones?"). With `assistant.llm_url` a language model may reword the text."""
+    core = _core()
+    can_write = check_key(request.headers.get("authorization", ""), core.settings.serving.api_keys) is None
+    resp = await _offload(lambda: core.assistant.answer(req, can_write=can_write))
+    if core.assistant.phraser is not None:  # a network call: a thread of its own, not the one-at-a-time worker
+        resp = await anyio.to_thread.run_sync(lambda: core.assistant.phrase(resp))
+    return _json(resp)
 
 
 # ------------------------------------------------------------------ catalog

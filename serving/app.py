@@ -39,6 +39,9 @@ from recommender.models import Recommender
 from recommender.models.content import ContentRecommender
 from recommender.models.factor import FactorRecommender
 from serving.bundle import CatalogView, ModelBundle
+from serving.conversations import ConversationStore
+from serving.mentee_goals import save_goal
+from serving.phrasing import Phraser
 from serving.logread import read_log
 from serving.reasons import CoCompletion
 from serving.schemas import (
@@ -47,6 +50,7 @@ from serving.schemas import (
 from serving.schemas_mentors import MentorAssignRequest, MentorAssignResponse, MentorMatchRequest, MentorMatchResponse
 from serving.schemas_paths import PathRequest, PathResponse, SkillResponse
 from serving.userstate import MenteeContexts
+from serving.views.assistant import AssistantView
 from serving.views.mentors import MentorsView
 from serving.views.paths import PathsView
 from serving.views.recommend import OnlineStatus, recommend, similar
@@ -66,7 +70,8 @@ def utcnow() -> datetime:
 
 
 class SkillPathApp:
-    """Recommendations, event ingestion, paths, mentors, similar items, the stale view and model reloads."""
+    """Recommendations, event ingestion, paths, mentors, similar items, the stale view, model reloads and
+    the virtual mentor."""
 
     def __init__(self, settings: Settings, *, world: World, log_: EventLog, source: ModelSource | None,
                  clock: Callable[[], datetime] = utcnow, online: object | None = None) -> None:
@@ -86,6 +91,8 @@ class SkillPathApp:
         self.paths = PathsView(world, self.mentors)
         self._bundle: ModelBundle | None = None
         self._swap = threading.Lock()
+        self._assistant: AssistantView | None = None
+        self._assistant_lock = threading.Lock()
         self.last_error: str | None = None
         if source is not None:
             try:
@@ -193,6 +200,32 @@ class SkillPathApp:
         """Assign a cohort within capacities and persist it for ``skillpath mentors rematch``."""
         return self.mentors.assign(req)
 
+    # ------------------------------------------------------------ /assistant
+    @property
+    def assistant(self) -> AssistantView:
+        """The virtual mentor (``POST /assistant``, ``skillpath ask``), built on first use: its text index and
+        classifier take a moment, which commands that never ask should not pay (the service builds it at start)."""
+        if self._assistant is None:
+            with self._assistant_lock:
+                if self._assistant is None:
+                    self._assistant = self._make_assistant()
+        return self._assistant
+
+    def _make_assistant(self) -> AssistantView:
+        s, world = self.settings, self.world
+        a = s.assistant
+        phraser = None
+        if a.llm_url:
+            ids = (*world.catalog.items.ids.tolist(), *world.catalog.skills, *world.mentors, *world.mentees)
+            phraser = Phraser(a.llm_url, model=a.llm_model, timeout_s=a.llm_timeout_s, api_key=a.llm_api_key,
+                              known_ids=frozenset(i.lower() for i in ids if len(i) >= 3))
+        store = ConversationStore(DataDir(s.data_dir).assistant_db, ttl_s=a.conversation_ttl_s,
+                                  max_conversations=a.max_conversations)
+        return AssistantView(world, self, mentors=self.mentors, contexts=self.contexts,
+                             catalog_view=lambda: self.view, clock=self.clock, store=store,
+                             save_goal=lambda user_id, goal: save_goal(s.data_dir, world, self.contexts, user_id, goal),
+                             settings=a, phraser=phraser)
+
     # ------------------------------------------------------------ reloads
     def reload(self, *, force: bool = False) -> ReloadResponse:
         """Load the source's current model; verify it; swap. A failure raises and changes nothing."""
@@ -248,5 +281,7 @@ class SkillPathApp:
 
     def close(self) -> None:
         self.log.close()
+        if self._assistant is not None:
+            self._assistant.close()
         if self.online is not None:
             self.online.close()  # type: ignore[attr-defined]

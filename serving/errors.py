@@ -7,6 +7,7 @@ The only place HTTP status codes are decided (DEVELOPERS.md, "Errors"):
 | a request that breaks the schema (pydantic) | 400, one detail per problem |
 | DataValidationError (bad events) | 400, one detail per event problem |
 | UnknownSkillError, ConfigError, other input errors | 400 |
+| InvalidValueError (one bad value, e.g. an empty ``message``) | 400, ``loc`` = its ``field`` |
 | UnknownItemError, UnknownSkillError, ... | 400 in a body field, 404 in a URL path |
 | IntegrityError (a model that fails verification on reload) | 409 |
 | NotReadyError (no model loaded yet) | 503 |
@@ -30,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from catalog.errors import (
-    DataValidationError, IntegrityError, NotReadyError, SkillPathError, UnknownIdError,
+    DataValidationError, IntegrityError, InvalidValueError, NotReadyError, SkillPathError, UnknownIdError,
 )
 
 __all__ = ["FieldError", "status_of", "error_body", "error_response", "validation_detail", "install_handlers"]
@@ -74,7 +75,10 @@ def error_body(exc: SkillPathError) -> dict[str, Any]:
                 "detail": detail}
     if isinstance(exc, FieldError):
         return {"error": str(exc), "detail": [_detail(exc.loc, str(exc.cause), _kind(exc.cause))]}
-    loc: list[str | int] = [f"{exc.kind}_id"] if isinstance(exc, UnknownIdError) else []
+    if isinstance(exc, InvalidValueError):
+        loc: list[str | int] = [int(p) if p.isdigit() else p for p in exc.field.split(".")]
+        return {"error": str(exc).splitlines()[0], "detail": [_detail(loc, exc.reason, _kind(exc))]}
+    loc = [f"{exc.kind}_id"] if isinstance(exc, UnknownIdError) else []
     return {"error": str(exc).splitlines()[0], "detail": [_detail(loc, str(exc), _kind(exc))]}
 
 

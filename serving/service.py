@@ -62,6 +62,7 @@ class SkillPathService:
         settings = load_settings()
         self.app = SkillPathApp.from_settings(settings, model_dir=settings.model_dir,
                                               online=_online_features(settings))
+        _ = self.app.assistant  # build the virtual mentor now (text index, classifier), not on the first question
         attach(self.app)
         self._stop = threading.Event()
         interval = settings.serving.reload_interval_s

@@ -67,6 +67,11 @@ class MenteeContexts:
         except SkillPathError as e:
             raise FieldError([field], e) from None
 
+    def forget(self, user_id: str) -> None:
+        """Drop ``user_id``'s context: their profile changed, which the log's sequence number does not show."""
+        with self._lock:
+            self._cache.pop(user_id, None)
+
     def clear(self) -> None:
         with self._lock:
             self._cache.clear()
