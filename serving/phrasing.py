@@ -34,6 +34,7 @@ _MAX_BODY_BYTES = 256 * 1024
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _TOKEN = re.compile(r"[A-Za-z0-9_.:@-]+")
 _MIXED = re.compile(r"(?=.*[A-Za-z])(?=.*\d)")
+_ID_PARTS = re.compile(r"[_.:@-]")
 
 
 def _numbers(text: str) -> set[str]:
@@ -55,7 +56,8 @@ def is_grounded(reply: str, facts: str, known_ids: Collection[str]) -> bool:
 
     A number counts by value ("07" is "7", "0.50" is "0.5"). An id is a word of the reply
     that is one of ``known_ids`` (lower case; the data's item, mentor, mentee and skill
-    ids) or mixes letters and digits ("r04013"); each must be a word of ``facts``.
+    ids) or has a part mixing letters and digits ("r04013", "b2-i01"; not "30-minute"); each
+    must be a word of ``facts``.
     """
     if not reply.strip() or len(reply) > MAX_REPLY_CHARS:
         return False
@@ -63,7 +65,7 @@ def is_grounded(reply: str, facts: str, known_ids: Collection[str]) -> bool:
         return False
     fact_tokens = _tokens(facts)
     for tok in _tokens(reply) - fact_tokens:
-        if tok in known_ids or _MIXED.match(tok):
+        if tok in known_ids or any(_MIXED.match(part) for part in _ID_PARTS.split(tok)):
             return False
     return True
 

@@ -12,7 +12,7 @@ from serving.api import api
 #: (method, path) of every route the service answers: SkillPath's and BentoML's health/metrics.
 ROUTES = {
     ("post", "/recommend"), ("post", "/events"), ("post", "/path"), ("post", "/mentors/match"),
-    ("post", "/mentors/assign"), ("post", "/admin/reload"), ("get", "/skills/{skill_id}"),
+    ("post", "/mentors/assign"), ("post", "/admin/reload"), ("post", "/assistant"), ("get", "/skills/{skill_id}"),
     ("get", "/items/{item_id}/similar"), ("get", "/catalog/stale"),
     ("get", "/livez"), ("get", "/readyz"), ("get", "/healthz"), ("get", "/metrics"),
 }
@@ -85,9 +85,9 @@ def test_every_field_is_described_and_every_value_has_an_example(doc):
 
 
 def test_optional_values_are_declared_nullable(doc):
-    from serving import schemas, schemas_mentors, schemas_paths
+    from serving import schemas, schemas_assistant, schemas_mentors, schemas_paths
 
-    models = {n: getattr(m, n) for m in (schemas, schemas_mentors, schemas_paths) for n in m.__all__
+    models = {n: getattr(m, n) for m in (schemas, schemas_mentors, schemas_paths, schemas_assistant) for n in m.__all__
               if isinstance(getattr(m, n), type) and hasattr(getattr(m, n), "model_fields")}
     checked = 0
     for name, model in models.items():
