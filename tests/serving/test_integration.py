@@ -1,7 +1,8 @@
 """The real server: `python -m bentoml serve` with two workers on a free loopback port.
 
 Registers a model in an embedded MLflow store, starts the service in a new session,
-and checks readiness, adaptation to events, 4xx on bad requests, and a champion swap
+and checks readiness, adaptation to events, 4xx on bad requests, an assistant conversation
+continued across workers, and a champion swap
 under continuous traffic with zero failed requests. The whole process group is killed
 at the end, whatever happens.
 """
@@ -87,6 +88,15 @@ def test_real_server(served, tmp_path):
             big = b'{"user_id": "' + b"x" * (2 << 20) + b'"}'
             assert c.post("/recommend", content=big, headers={"content-type": "application/json"}).status_code == 413
             assert c.get("/items/nope/similar").status_code == 404
+            # the virtual mentor: a conversation continues whichever worker gets the next message
+            said = c.post("/assistant", json={"user_id": "u003", "message": "find me resources on Block 2"}).json()
+            cid = said["conversation_id"]
+            for _ in range(4):
+                more = c.post("/assistant", json={"user_id": "u003", "message": "what about videos?",
+                                                  "conversation_id": cid})
+                assert more.status_code == 200, more.text
+                assert more.json()["entities"]["skills"] == ["block2"] and more.json()["entities"]["types"] == ["video"]
+            assert c.post("/assistant", json={"user_id": "u003", "message": ""}).status_code == 400
             # the one OpenAPI document and its page are ours, not BentoML's generic ones
             doc = c.get("/openapi.json").json()
             assert doc["info"]["title"] == "SkillPath" and "/recommend" in doc["paths"] and "/livez" in doc["paths"]
