@@ -147,9 +147,15 @@ def _path(u: Understanding, f: Facts, limit: int) -> Answer:
             lines.append(line)
         last = f.steps[-1].eta if f.steps and (f.total_steps in (None, len(f.steps))) else None
         if u.entities.deadline and last:
-            lines.append(f"That fits your deadline of {u.entities.deadline.isoformat()}." if last <= u.entities.deadline
-                         else f"At your study time the last step ends on {last.isoformat()}, after your deadline of "
-                              f"{u.entities.deadline.isoformat()}.")
+            due = u.entities.deadline.isoformat()
+            if last > u.entities.deadline:
+                lines.append(f"At your study time the last step ends on {last.isoformat()}, after your deadline of "
+                             f"{due}.")
+            elif f.unreachable:  # the steps fit, but they do not reach every goal: never say "it fits" then
+                lines.append(f"These steps end by {last.isoformat()}, before your deadline of {due}, but they do "
+                             "not reach every goal:")
+            else:
+                lines.append(f"That fits your deadline of {due}.")
     for name, reason in f.unreachable:
         lines.append(f"{name} cannot be reached: {reason}.")
     if not lines:

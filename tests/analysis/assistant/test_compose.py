@@ -86,7 +86,11 @@ def test_path_states_totals_steps_and_the_deadline_check() -> None:
     assert text.startswith("Your path: 3 steps, about 1.5 hours in all. Steps:")
     assert "1. Step title 1 (tutorial, 30 min): Python to level 1, done by 2026-12-01; Ada Mentor can help" in text
     assert "after your deadline of 2026-12-02" in text and "Rust cannot be reached: no resource." in text
-    assert "That fits your deadline" in compose(u("path", deadline=date(2027, 1, 1)), facts).text
+    partly = compose(u("path", deadline=date(2027, 1, 1)), facts).text  # in time, but Rust is out of reach
+    assert "These steps end by 2026-12-03, before your deadline of 2027-01-01, but they do not reach every goal:" \
+        in partly and "That fits your deadline" not in partly
+    whole = Facts(steps=tuple(STEPS), total_steps=3, total_minutes=90)
+    assert "That fits your deadline of 2027-01-01." in compose(u("path", deadline=date(2027, 1, 1)), whole).text
 
 
 def test_explain_an_item_uses_its_reasons_or_its_facts_and_never_guesses() -> None:
