@@ -71,10 +71,10 @@ class ItemText(NamedTuple):
 class ItemTexts:
     """Per-resource strings for answers, built on first use and kept for the view's lifetime.
 
-    A /recommend answer used to rebuild these for every returned item on every request
-    (slicing the skill matrix, formatting dates and skill strings: about a third of the
-    in-process call). The view's time is fixed, so the date phrase is too; entries are
-    made lazily (a 1M-item catalog pays only for the items that are ever returned).
+    Slicing the skill matrix and formatting dates per returned item per request would be a
+    large share of an in-process /recommend call. The view's time is fixed, so the date
+    phrase is too; entries are made lazily (a 1M-item catalog pays only for the items that
+    are ever returned).
     """
 
     def __init__(self, catalog: Catalog, as_of: datetime) -> None:

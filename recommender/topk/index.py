@@ -16,9 +16,8 @@ the float32 answer, about half the memory traffic). Batches are BLAS products of
 blocks, selected by a compiled loop. Without compiled loops everything takes the numpy
 reference path (:mod:`recommender.topk.selection`): the same answers.
 
-Thread safety: ``recommend*`` and ``score_vector`` only read the index (the loops release
-the GIL). :meth:`ScoringIndex.update_freshness` writes in place and must not run
-concurrently with scoring; :meth:`ScoringIndex.with_freshness` builds a new index to swap.
+Thread safety: an index is never written after it is built (the loops release the GIL);
+:meth:`ScoringIndex.with_freshness` builds a new one to swap in.
 """
 
 from __future__ import annotations
@@ -31,7 +30,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from catalog.errors import ConfigError, IntegrityError, UnknownItemError
+from catalog.errors import ConfigError, IntegrityError
 from recommender.topk.masks import NO_WORDS, ItemMask, as_exclusions, as_mask, check_k, pack_mask, row_exclusions
 from recommender.topk.panels import P, aligned, bound_weights, compiled_scans, panels, reduced
 from recommender.topk.selection import BLOCK, select_blocks
@@ -152,21 +151,16 @@ class ScoringIndex:
         new._set_active(as_mask(active, self.n_items, what="active"))
         return new
 
-    def update_freshness(self, log_freshness: ArrayLike) -> None:
-        """Replace the decay column in place (daily refresh); not concurrent-safe."""
-        self.matrix_[:, self.n_factors + 1] = _vector(log_freshness, self.n_items, "log_freshness")
-        self._build_scan()  # new arrays: a with_freshness copy never writes shared ones
-
     def with_freshness(self, log_freshness: ArrayLike) -> ScoringIndex:
-        """A new index with another decay column; swap it in atomically."""
-        new = copy.copy(self)  # shares every array
+        """A new index with another decay column (the daily refresh); swap it in atomically."""
+        new = copy.copy(self)  # shares every array but the matrix and the scan copies
         new.matrix_ = self.matrix_.copy()
-        new.update_freshness(log_freshness)
+        new.matrix_[:, self.n_factors + 1] = _vector(log_freshness, self.n_items, "log_freshness")
+        new._build_scan()
         return new
 
     def with_dtype(self, dtype: str, *, exact: bool = True) -> ScoringIndex:
-        """The same index scanning another storage format; shares the float32 matrix, so
-        refresh either with :meth:`with_freshness` (copies), never :meth:`update_freshness`."""
+        """The same index scanning another storage format (shares the float32 matrix)."""
         if dtype not in DTYPES:
             raise ConfigError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
         new = copy.copy(self)  # shares every array
@@ -266,16 +260,6 @@ class ScoringIndex:
                                   exclude=[as_exclusions(exclude, self.n_items)])
         return idx[0][idx[0] >= 0], vals[0][idx[0] >= 0]
 
-    def components(self, user_vector: ArrayLike, items: ArrayLike,
-                   ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-        """``(raw score u·v + b, freshness)`` of ``items``, to show why they rank where they do."""
-        it = np.asarray(items, dtype=np.int64)
-        if it.size and (it.min() < 0 or it.max() >= self.n_items):
-            raise UnknownItemError([str(int(i)) for i in it[(it < 0) | (it >= self.n_items)]])
-        q = self.query(user_vector, decay=False)
-        rows = self.matrix_[it]
-        return rows @ q, np.exp(rows[:, self.n_factors + 1])
-
     def scores(self, user_vector: ArrayLike, *, decay: bool = True) -> NDArray[np.float32]:
         """The full score vector (diagnostics and tests; serving never needs it)."""
         return self.matrix_ @ self.query(user_vector, decay=decay)
@@ -325,15 +309,3 @@ class ScoringIndex:
                 scores = np.matmul(mat[a:a + block], qt, out=buf[: min(block, n - a)])
                 S.select_block(scores, m, a, k, self._active_words, words, ptr, ex, hv, hi, sizes, thr)
             return S.drain_rows(hv, hi, sizes)
-
-    def reach(self, user_matrix: ArrayLike, item: int, k: int, *, decay: bool = False,
-              allow: ArrayLike | None = None) -> NDArray[np.bool_]:
-        """Per user, whether ``item`` is in their top-k (``decay=False``: had it not decayed).
-
-        ``reach(U, stale_item, 10).sum()`` answers "how many mentees' top-10 would this
-        stale item have entered without decay".
-        """
-        if not 0 <= int(item) < self.n_items:
-            raise UnknownItemError(str(item))
-        idx, _ = self.recommend_batch(user_matrix, k, allow=allow, decay=decay)
-        return (idx == int(item)).any(axis=1)
