@@ -11,7 +11,6 @@ and reused while its config matches. Used by ``benchmarks/assistant.py``.
 
 from __future__ import annotations
 
-import json
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -26,41 +25,17 @@ from analysis.assistant.examples import LABEL_NOW, Example
 __all__ = ["prepare", "end_to_end", "DEFAULT_DIR"]
 
 DEFAULT_DIR = Path("/tmp/skillpath-assistantbench-7")
-_MARKER = "assistantbench.json"
 
 
 def prepare(root: Path, *, seed: int = 7) -> dict[str, Any]:
-    """The seed-``seed`` demo world, its events in the log and an ALS model in ``root/models/als``."""
-    cfg = {"seed": seed, "model": "als-64x5", "world": "SynthConfig defaults"}
-    marker = root / _MARKER
-    if marker.exists() and json.loads(marker.read_text()).get("config") == cfg:
-        return json.loads(marker.read_text())
-    import shutil
+    """The seed-``seed`` demo world (``SynthConfig`` defaults), its events in the log and an ALS model in
+    ``root/models/als``: the REST harness's world, at the demo's size."""
+    from benchmarks.rest import prepare as prepare_world
+    from catalog.synth import SynthConfig
 
-    from catalog.datadir import DataDir
-    from catalog.eventlog import EventLog
-    from catalog.synth import SynthConfig, generate
-    from catalog.writers import save_world
-    from recommender.interactions import build_id_maps, build_interactions
-    from recommender.models import make_model
-
-    t0 = time.perf_counter()
-    w = generate(SynthConfig(seed=seed))
-    if root.exists():
-        shutil.rmtree(root)
-    dd = DataDir(root).ensure()
-    save_world(w.world, dd)
-    with EventLog(dd.events_db) as log:
-        log.append(w.events)
-    users, items = build_id_maps(w.events, catalog=w.world.catalog, mentees=w.world.mentees.values())
-    model = make_model("als", factors=64, iterations=5, random_state=seed).fit(
-        build_interactions(w.events, users=users, items=items))
-    sha = model.save(dd.models / "als", id_maps={"users": users, "items": items})
-    info = {"config": cfg, "n_items": w.world.catalog.n_items, "n_mentees": len(w.world.mentees),
-            "n_mentors": len(w.world.mentors), "n_events": len(w.events), "model_sha256": sha,
-            "prepare_s": round(time.perf_counter() - t0, 1)}
-    marker.write_text(json.dumps(info, indent=1))
-    return info
+    c = SynthConfig(seed=seed)
+    return prepare_world(root, n_items=c.n_items, n_mentees=c.n_mentees, days=c.days, seed=seed,
+                         n_mentors=c.n_mentors)
 
 
 def _pct(xs: Sequence[float]) -> dict[str, float]:

@@ -62,9 +62,12 @@ START_TIMEOUT_S = 180
 
 
 # ---------------------------------------------------------------- world and model
-def prepare(root: Path, *, n_items: int, n_mentees: int, days: int, seed: int = 7) -> dict[str, Any]:
+def prepare(root: Path, *, n_items: int, n_mentees: int, days: int, seed: int = 7,
+            n_mentors: int = 10) -> dict[str, Any]:
     """A synthetic world, its events in the log and a 64-factor ALS model in ``root/models/als``."""
     cfg = {"n_items": n_items, "n_mentees": n_mentees, "days": days, "seed": seed, "model": "als-64x5"}
+    if n_mentors != 10:
+        cfg["n_mentors"] = n_mentors
     marker = root / _MARKER
     if marker.exists() and json.loads(marker.read_text()).get("config") == cfg:
         return json.loads(marker.read_text())
@@ -76,7 +79,7 @@ def prepare(root: Path, *, n_items: int, n_mentees: int, days: int, seed: int = 
     from recommender.models import make_model
 
     t0 = time.perf_counter()
-    w = generate(SynthConfig(seed=seed, n_items=n_items, n_mentees=n_mentees, n_mentors=10, days=days))
+    w = generate(SynthConfig(seed=seed, n_items=n_items, n_mentees=n_mentees, n_mentors=n_mentors, days=days))
     gen_s = time.perf_counter() - t0
     if root.exists():
         import shutil

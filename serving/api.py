@@ -9,8 +9,9 @@ adds ``/livez``, ``/readyz``, ``/healthz`` and ``/metrics`` in front of it.
 Where the work runs: list-mode ``/recommend`` is a short CPU-bound call that holds the GIL
 anyway, so it runs on the event loop (a thread hand-off would add its cost and no
 concurrency). Slow work (path planning, event writes with their fsync, mentor
-assignment, reloads) runs in a worker thread, one call at a time (:func:`_offload`), so
-the loop keeps answering ``/recommend`` meanwhile. The GET routes run in FastAPI's
+assignment, the assistant's answers, reloads) runs in a worker thread, one call at a time
+(:func:`_offload`), so the loop keeps answering ``/recommend`` meanwhile; the assistant's
+optional LLM call waits on the network in a thread of its own. The GET routes run in FastAPI's
 threadpool.
 
 The running app is attached with :func:`attach` when the service starts.

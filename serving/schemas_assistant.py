@@ -67,7 +67,8 @@ class AssistantResourceCard(_Strict):
     title: str = Field(description="Its title.", examples=["A beginner's guide to Programming fundamentals"])
     type: str = Field(description="Its type.", examples=["article"])
     minutes: int = Field(description="How long it takes.", examples=[12])
-    url: str = Field(description="Where it is.", examples=["https://real-python.example.org/articles/r01800"])
+    url: str = Field(description="Where it is.", examples=["https://real-python.example.org/articles/"
+                                                       "a-beginner-s-guide-to-programming-fundamentals-r01800"])
     skills: list[str] = Field(description="Skills it teaches, as skill:level.", examples=[["programming-basics:1"]])
     skill_names: list[str] = Field(description="The same skills by name, as the text says them.",
                                    examples=[["Programming fundamentals (level 1)"]])
@@ -172,8 +173,10 @@ class AssistantResponse(_Strict):
     entities: AssistantEntities = Field(description="What was understood (merged with the previous turn on a "
                                                     "follow-up).")
     text: str = Field(description="The answer. Every title, name, number and reason in it comes from `cards`.",
-                      examples=["I found 1 video on Embeddings of at most 20 minutes:\n1. Embeddings in 15 "
-                                "minutes (video, 15 min, YouTube)"])
+                      examples=["I found 2 videos on Embeddings and representation learning of at most 20 "
+                                "minutes:\n1. Embeddings and representation learning crash course (video, 16 min, "
+                                "Pluralsight)\n2. Embeddings and representation learning for absolute beginners "
+                                "(video, 14 min, freeCodeCamp)"])
     text_source: Literal["grounded", "llm"] = Field(
         description="grounded: composed from the cards; llm: rephrased by `assistant.llm_url` and checked to "
                     "name no id or number outside the cards.", examples=["grounded"])
