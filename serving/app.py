@@ -150,11 +150,12 @@ class SkillPathApp:
             return self.paths.next_up(req, ctx, b, online=self.online_status())
         return recommend(req, ctx, b, online=self.online_status())
 
-    def path(self, req: PathRequest) -> PathResponse:
-        """The mentee's learning path (prerequisites first), each step with a mentor who can help."""
+    def path(self, req: PathRequest, *, mentors: bool = True) -> PathResponse:
+        """The mentee's learning path (prerequisites first), each step with a mentor who can help
+        (``mentors=False``: without them, for the assistant's progress answers)."""
         b = self.bundle
         goals = None if req.goals is None else [(g.skill, g.level) for g in req.goals]
-        return self.paths.plan(req, self.contexts.get(req.user_id, now=self.clock(), goals=goals), b)
+        return self.paths.plan(req, self.contexts.get(req.user_id, now=self.clock(), goals=goals), b, mentors=mentors)
 
     def skill(self, skill_id: str) -> SkillResponse:
         """One skill with its prerequisites and dependents."""

@@ -43,7 +43,7 @@ class Endpoints(Protocol):
     """The running app's endpoint methods (``SkillPathApp``), the same ones the routes call."""
 
     def recommend(self, req: RecommendRequest) -> RecommendResponse: ...
-    def path(self, req: PathRequest) -> PathResponse: ...
+    def path(self, req: PathRequest, *, mentors: bool = True) -> PathResponse: ...
     def skill(self, skill_id: str) -> SkillResponse: ...
     def mentor_match(self, req: MentorMatchRequest) -> MentorMatchResponse: ...
 
@@ -99,9 +99,9 @@ class FactFetcher:
         cards = tuple(resource_card(self.world.catalog, i.item_id, reasons=tuple(i.reasons)) for i in items[:CARDS])
         return Fetched(Facts(resources=cards, names=self._names(u)))
 
-    def _plan(self, user_id: str, e: Entities) -> PathResponse:
+    def _plan(self, user_id: str, e: Entities, *, mentors: bool = True) -> PathResponse:
         goals = [GoalIn(skill=s, level=e.level[1] if e.level else None) for s in e.skills] or None
-        return self.endpoints.path(PathRequest(user_id=user_id, goals=goals, max_steps=PLAN_STEPS))
+        return self.endpoints.path(PathRequest(user_id=user_id, goals=goals, max_steps=PLAN_STEPS), mentors=mentors)
 
     def _path(self, u: Understanding, state: ConversationState, user_id: str, now: datetime) -> Fetched:
         return self._path_facts(user_id, u.entities, self._names(u))
@@ -145,7 +145,7 @@ class FactFetcher:
                                     else None))
 
     def _progress(self, u: Understanding, state: ConversationState, user_id: str, now: datetime) -> Fetched:
-        p = self._plan(user_id, Entities())
+        p = self._plan(user_id, Entities(), mentors=False)  # progress names no mentor: skip ranking them per step
         eta: dict[str, date] = {}
         for s in p.steps:  # the last step serving a goal is when the plan reaches it
             eta[s.goal] = date.fromisoformat(s.eta)

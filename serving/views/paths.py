@@ -41,12 +41,14 @@ class PathsView:
         self.skill_names: dict[str, str] = {s: sk.name or s for s, sk in world.catalog.skills.items()}
 
     # ------------------------------------------------------------ POST /path
-    def plan(self, req: PathRequest, ctx: MenteeContext, b: ModelBundle) -> PathResponse:
-        """The path toward ``ctx.goals`` (the request's ``goals``, else the mentee's)."""
+    def plan(self, req: PathRequest, ctx: MenteeContext, b: ModelBundle, *, mentors: bool = True) -> PathResponse:
+        """The path toward ``ctx.goals`` (the request's ``goals``, else the mentee's); ``mentors=False``
+        leaves the steps' mentors out (most of the call's time, for callers that do not show them)."""
         scores, source = self._scores(ctx, b, "goals")
         out = self._call(lambda: path_view(ctx, scores=scores, freshness=b.view.freshness, max_steps=req.max_steps,
                                            minutes_per_week=req.minutes_per_week), "goals")
-        self._add_mentors(ctx.mentee, out["steps"])
+        if mentors:
+            self._add_mentors(ctx.mentee, out["steps"])
         out.pop("prerequisites", None)
         return PathResponse.model_validate({**out, "model_version": b.version, "scores_from": source})
 

@@ -195,3 +195,17 @@ def test_a_resource_becomes_recommendable_once_its_publication_time_has_come(ser
         assert fav in [i.item_id for i in app.recommend(RecommendRequest(user_id=user, k=20)).items]
     finally:
         app.close()
+
+
+def test_a_path_without_mentors_is_the_same_plan(served):
+    from serving.schemas_paths import PathRequest
+
+    app = _app(served)
+    try:
+        req = PathRequest(user_id="u003", max_steps=5)
+        full, bare = app.path(req), app.path(req, mentors=False)
+    finally:
+        app.close()
+    assert [s.item_id for s in bare.steps] == [s.item_id for s in full.steps]
+    assert all(s.mentor is None for s in bare.steps) and any(s.mentor is not None for s in full.steps)
+    assert bare.model_dump(exclude={"steps", "as_of"}) == full.model_dump(exclude={"steps", "as_of"})
