@@ -193,6 +193,10 @@ class SkillPathApp:
         return "updated" if status == "ok" else status  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------ /mentors
+    def mentor_of(self, user_id: str) -> str | None:
+        """The mentee's mentor in the persisted assignment (None: unmatched)."""
+        return self.mentors.pairs().get(user_id)
+
     def mentor_match(self, req: MentorMatchRequest) -> MentorMatchResponse:
         """The best mentors with a free place for a mentee's next skills, with reasons."""
         return self.mentors.match(req)
