@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import time
+from contextlib import contextmanager
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from catalog.errors import DataValidationError, IntegrityError, RowError
+from catalog.errors import DataValidationError, IntegrityError, RowError, StorageUnavailableError
 from catalog.eventlog import AppendResult, _conflicts, _filters, _frame, _to_rows, _us, _dt
 from catalog.events import validate_events_with_lines
 from catalog.writers import atomic_write_parquet
@@ -79,16 +80,22 @@ def _pg(sql: str) -> str:
 
 
 class PgEventLog:
-    """An append-only, idempotent event store in PostgreSQL (``url``: a ``postgresql://`` URL)."""
+    """An append-only, idempotent event store in PostgreSQL (``url``: a ``postgresql://`` URL).
 
-    def __init__(self, url: str, *, pool_size: int = 4, timeout: float = 30.0) -> None:
+    ``timeout`` bounds the wait for a pooled connection: with the database down a call fails
+    with :class:`StorageUnavailableError` after that long (the service answers 503 with
+    ``Retry-After``) instead of holding the request.
+    """
+
+    def __init__(self, url: str, *, pool_size: int = 4, timeout: float = 3.0) -> None:
         from psycopg_pool import ConnectionPool
 
         self.url = url
         self.path = Path(url.split("@")[-1])  # printable, never the password
         self._pool: Any = ConnectionPool(url, min_size=1, max_size=pool_size, timeout=timeout,
-                                         kwargs={"autocommit": True}, open=True)
-        with self._pool.connection() as conn:
+                                         kwargs={"autocommit": True, "connect_timeout": 5}, open=True,
+                                         check=ConnectionPool.check_connection)
+        with self._conn() as conn:
             migrate(conn, "eventlog", MIGRATIONS)
 
     # ------------------------------------------------------------ lifecycle
@@ -106,10 +113,21 @@ class PgEventLog:
     def __repr__(self) -> str:
         return f"PgEventLog({str(self.path)!r})"
 
-    def _conn(self) -> Any:
+    @contextmanager
+    def _conn(self) -> Iterator[Any]:
+        """A pooled connection; a database that cannot be reached is :class:`StorageUnavailableError`."""
+        import psycopg
+        from psycopg_pool import PoolTimeout
+
         if self._pool is None:
             raise ValueError(f"{self!r} is closed")
-        return self._pool.connection()
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except (psycopg.OperationalError, PoolTimeout) as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise StorageUnavailableError(f"the event database {self.path} is unreachable ({first}); nothing "
+                                          "was stored: retry shortly") from None
 
     def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         with self._conn() as conn:

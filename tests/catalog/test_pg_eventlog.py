@@ -18,6 +18,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from catalog.errors import StorageUnavailableError
 from catalog.pg_eventlog import MIGRATIONS, PgEventLog, migrate
 
 pytestmark = pytest.mark.integration
@@ -123,7 +124,7 @@ def test_a_crashed_server_keeps_every_acknowledged_event_and_the_log_recovers(tm
                   "timestamp": "2025-01-01"} for i in range(100)]
         assert log.append(batch).accepted == 100
         pg.stop(kill=True)  # SIGKILL: no clean shutdown, recovery from the WAL
-        with pytest.raises(Exception):
+        with pytest.raises(StorageUnavailableError, match="retry"):
             log.append([{"event_id": "c-down", "user_id": "u", "item_id": "i", "event_type": "view",
                          "timestamp": "2025-01-01"}])
         pg.start()
