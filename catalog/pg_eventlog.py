@@ -93,8 +93,7 @@ class PgEventLog:
         self.url = url
         self.path = Path(url.split("@")[-1])  # printable, never the password
         self._pool: Any = ConnectionPool(url, min_size=1, max_size=pool_size, timeout=timeout,
-                                         kwargs={"autocommit": True, "connect_timeout": 5}, open=True,
-                                         check=ConnectionPool.check_connection)
+                                         kwargs={"autocommit": True, "connect_timeout": 5}, open=True)
         with self._conn() as conn:
             migrate(conn, "eventlog", MIGRATIONS)
 
@@ -130,8 +129,15 @@ class PgEventLog:
                                           "was stored: retry shortly") from None
 
     def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
-        with self._conn() as conn:
-            return conn.execute(_pg(sql), list(params)).fetchall()
+        """A read; once more on a fresh connection if the pooled one died (a restarted server)."""
+        for attempt in (0, 1):
+            try:
+                with self._conn() as conn:
+                    return conn.execute(_pg(sql), list(params)).fetchall()
+            except StorageUnavailableError:
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
 
     # ------------------------------------------------------------ writing
     def append(self, events: pd.DataFrame | Sequence[Mapping[str, object]], *,
@@ -152,15 +158,12 @@ class PgEventLog:
             if conflicts:
                 raise DataValidationError(conflicts, source=source)
             new = [r + (ingested,) for r in rows if r[0] not in stored]
-            inserted: set[str] = set()
-            with conn.cursor() as cur:
-                for start in range(0, len(new), 1000):
-                    chunk = new[start:start + 1000]
-                    marks = ",".join(["(%s,%s,%s,%s,%s,%s,%s,%s)"] * len(chunk))
-                    cur.execute(f"INSERT INTO events ({_COLS}, ingested_us) VALUES {marks} "
-                                "ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
-                                [v for r in chunk for v in r])
-                    inserted.update(r[0] for r in cur.fetchall())
+            cols = list(zip(*new)) if new else [()] * 8
+            with conn.cursor() as cur:  # one statement, eight array parameters: cheap to send at any size
+                cur.execute(f"INSERT INTO events ({_COLS}, ingested_us) SELECT * FROM unnest(%s::text[], "
+                            "%s::text[], %s::text[], %s::text[], %s::float8[], %s::int8[], %s::text[], %s::int8[]) "
+                            "ON CONFLICT (event_id) DO NOTHING RETURNING event_id", [list(c) for c in cols])
+                inserted = {r[0] for r in cur.fetchall()}
             raced = [r[0] for r in new if r[0] not in inserted]
             if raced:  # another replica stored some of them meanwhile: the same content is a replay
                 late = _conflicts([r[:7] for r in new], self._stored(conn, raced), lines, source)
