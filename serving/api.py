@@ -20,19 +20,20 @@ The running app is attached with :func:`attach` when the service starts.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import anyio
 import anyio.to_thread
-from fastapi import FastAPI, HTTPException, Query
+from fastapi import FastAPI, Query
 from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
 from starlette.requests import Request
+from starlette.routing import Route
 
 from catalog.errors import NotReadyError
 from catalog.settings import ServingSettings
 from serving.app import SkillPathApp
-from serving.contract import FALLBACK_METHODS, JSONBodyGuard, RouteGuard
+from serving.contract import JSONBodyGuard, NoRoute, RouteGuard
 from serving.errors import install_handlers
 from serving.openapi import API_DESCRIPTION, API_TITLE, HEALTH_ROUTES, errors, install_docs, security
 from serving.schemas import (
@@ -58,6 +59,7 @@ def attach(core: SkillPathApp) -> None:
     """Serve ``core`` (the service calls this when it starts)."""
     api.state.core = core
     api.state.limiter = None  # made on the event loop, at first use
+    api.openapi_schema = None  # rebuilt with this server's settings (the stale threshold's floor)
 
 
 def detach() -> None:
@@ -192,11 +194,11 @@ async def assistant(req: AssistantRequest, request: Request) -> Response:
 @api.get("/catalog/stale", response_model=StaleResponse, tags=["catalog"],
          summary="Stale resources and what decay costs them", responses=errors(400, 401, 503),
          openapi_extra=security(write=False))
-def stale(as_of: Timestamp = Query(None, description="Freshness at this time, an ISO-8601 date and time "
-                                                   "(default: now).", examples=["2026-11-01T00:00:00Z"]),
-          threshold: float = Query(None, gt=0, le=1, description="Stale below this freshness "
-                                                                 "(default: scoring.stale_threshold).",
-                                   examples=[0.5])) -> Response:
+def stale(as_of: Annotated[Timestamp, Query(description="Freshness at this time, an ISO-8601 date and time "
+                                                      "(default: now).", examples=["2026-11-01T00:00:00Z"])] = None,
+          threshold: Annotated[float, Query(gt=0, le=1, description="Stale below this freshness "
+                                                                    "(default: scoring.stale_threshold).",
+                                            examples=[0.5])] = None) -> Response:
     """Stale resources with their reach (mentees whose top-10 they enter with and without
     decay) and the skills left without fresh content."""
     return _json(_core().stale_reach.report(as_of, threshold))
@@ -225,9 +227,6 @@ def docs_json() -> RedirectResponse:
     return RedirectResponse("/openapi.json")
 
 
-# Keep this route last: it claims every other path and method, so that BentoML hands them to this app,
-# whose RouteGuard answers them (404, or 405 with Allow) before this endpoint could run.
-@api.api_route("/{rest:path}", methods=FALLBACK_METHODS, include_in_schema=False)
-async def unknown(request: Request, rest: str) -> None:
-    """Anything no route serves: 404 in the error shape of every route (RouteGuard answers first)."""
-    raise HTTPException(404, f"no route {request.url.path}")
+# Keep this route last: it takes every other path and method (a plain ASGI endpoint takes every method),
+# so that BentoML hands them to this app, whose RouteGuard answers them (404, or 405 with Allow).
+api.router.routes.append(Route("/{rest:path}", NoRoute(), include_in_schema=False))

@@ -31,7 +31,7 @@ from starlette.routing import BaseRoute, Match, Mount
 from serving.errors import error_response
 from serving.schemas_base import BodyError, parse_json_body
 
-__all__ = ["RouteGuard", "JSONBodyGuard", "FALLBACK_METHODS"]
+__all__ = ["RouteGuard", "JSONBodyGuard", "NoRoute", "rejected_log"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -39,10 +39,9 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-log = logging.getLogger("skillpath.serving")
+#: One INFO line per rejected request (the service turns it on: BentoML leaves other loggers at WARNING).
+rejected_log = logging.getLogger("skillpath.serving.rejected")
 
-#: Methods the fallback route takes, so that BentoML hands every path to this app.
-FALLBACK_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 _STATIC_METHODS = frozenset({"GET", "HEAD"})
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _MAX_LOGGED = 200
@@ -123,6 +122,18 @@ class RouteGuard:
         await response(scope, receive, send)
 
 
+class NoRoute:
+    """The endpoint of the catch-all route (a plain ASGI app, so the route takes every method): a JSON 404.
+
+    BentoML hands a path to this app only when one of its routes takes it whole; the
+    catch-all does, so :class:`RouteGuard` answers every other path and method here.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        msg = f"no route {scope['path']}; see /docs for the routes"
+        await error_response(404, msg, [{"loc": ["path"], "msg": msg, "type": "not_found"}])(scope, receive, send)
+
+
 def _logging_send(scope: Scope, send: Send) -> Send:
     """``send`` that logs one line when the answer is a 4xx: method, path, status, the error's first line."""
     status = 0
@@ -132,7 +143,7 @@ def _logging_send(scope: Scope, send: Send) -> Send:
         if message["type"] == "http.response.start":
             status = message["status"]
         elif status and 400 <= status < 500 and message["type"] == "http.response.body":
-            log.info("rejected %s %s: %d %s", scope["method"], scope["path"], status, _error_line(message))
+            rejected_log.info("rejected %s %s: %d %s", scope["method"], scope["path"], status, _error_line(message))
             status = 0
         await send(message)
     return logged

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from catalog.schema import EVENT_TYPES, RESOURCE_TYPES
-from serving.schemas_base import ID_REGEX, Id, ResponseModel, StrictModel, Timestamp
+from serving.schemas_base import ID_REGEX, TEXT_REGEX, Id, ResponseModel, StrictModel, Timestamp
 
 __all__ = [
     "ID_REGEX", "Id", "ResourceType", "EventType",
@@ -104,7 +104,8 @@ class EventIn(StrictModel):
                                                   "otherwise empty.", examples=[None])
     timestamp: Timestamp = Field(description="When it happened (ISO-8601 date and time; naive means UTC).",
                                 examples=["2025-03-01T12:00:00Z"])
-    source: str = Field("", max_length=128, description="The client that sent it.", examples=["web"])
+    source: str = Field("", max_length=128, pattern=TEXT_REGEX, description="The client that sent it.",
+                        examples=["web"])
 
 
 class EventsRequest(StrictModel):

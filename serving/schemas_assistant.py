@@ -14,7 +14,7 @@ from pydantic import Field
 
 from analysis.assistant import INTENTS, MAX_MESSAGE_CHARS
 from serving.schemas import ResourceType
-from serving.schemas_base import Id, ResponseModel, StrictModel
+from serving.schemas_base import TEXT_REGEX, Id, ResponseModel, StrictModel
 
 __all__ = [
     "CONVERSATION_ID_REGEX", "Intent", "AssistantRequest", "AssistantEntities",
@@ -33,7 +33,7 @@ class AssistantRequest(StrictModel):
 
     user_id: Id = Field(description="The mentee asking (answers use their goals, history and language).",
                         examples=["u00042"])
-    message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS,
+    message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS, pattern=TEXT_REGEX,
                          description=f"What the mentee wrote: 1-{MAX_MESSAGE_CHARS:,} characters, not only "
                                      "spaces. Never logged unless `assistant.log_messages` is on.",
                          examples=["is there a short video on embeddings?"])

@@ -20,13 +20,15 @@ import re
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, field_validator
 from pydantic_core import PydanticCustomError
 
-__all__ = ["ID_REGEX", "Id", "Timestamp", "StrictModel", "ResponseModel", "BodyError", "parse_json_body"]
+__all__ = ["ID_REGEX", "TEXT_REGEX", "Id", "Timestamp", "StrictModel", "ResponseModel", "BodyError", "parse_json_body"]
 
 ID_REGEX = r"^[A-Za-z0-9_.:@-]{1,128}$"
 Id = Annotated[str, Field(pattern=ID_REGEX, min_length=1, max_length=128)]
+#: Free text: anything but NUL (the JSON reader refuses it too; the pattern says so in the document).
+TEXT_REGEX = r"^[^\x00]*$"
 
 _DATETIME_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 
@@ -49,9 +51,21 @@ Timestamp = Annotated[datetime, Strict(False), BeforeValidator(_datetime_text)]
 
 
 class StrictModel(BaseModel):
-    """Base of every request body: unknown fields refused, JSON types taken as they are."""
+    """Base of every request body: unknown fields refused, JSON types taken as they are.
+
+    One JSON rule on top of pydantic's strict mode: a number with no fraction (``5.0``) is
+    an integer, as JSON Schema says, so ``"k": 5.0`` is ``k = 5`` (``5.5``, ``"5"`` and
+    ``true`` are still refused).
+    """
 
     model_config = ConfigDict(extra="forbid", strict=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _integral_numbers(cls, value: Any) -> Any:
+        if type(value) is float and value.is_integer():
+            return int(value)
+        return value
 
 
 class ResponseModel(BaseModel):
