@@ -213,3 +213,46 @@ def test_one_log_line_per_rejected_request_and_no_traceback(client, caplog):
         "rejected POST /recommend", "rejected PUT /livez", "rejected GET /no/such/route", "rejected POST /recommend"]
     assert "k: Input should be a valid integer" in rejected[0].getMessage()
     assert not any(r.exc_info for r in lines) and all(r.levelno < logging.WARNING for r in rejected)
+
+
+# ------------------------------------------------------------------ the document says what the answers are
+def _walk(node):
+    if isinstance(node, dict):
+        yield node
+        for v in node.values():
+            yield from _walk(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _walk(v)
+
+
+def test_the_document_is_openapi_3_1_throughout():
+    doc = api.openapi()
+    assert doc["openapi"].startswith("3.1")
+    for node in _walk(doc):
+        assert "nullable" not in node, node  # 3.0's keyword; 3.1 says anyOf [..., {"type": "null"}]
+        for key in ("exclusiveMinimum", "exclusiveMaximum"):
+            assert key not in node or isinstance(node[key], (int, float)) and not isinstance(node[key], bool), node
+
+
+def test_the_document_declares_what_the_answers_are():
+    doc = api.openapi()
+    schemas = doc["components"]["schemas"]
+    assert schemas["ErrorResponse"]["properties"]["detail"]["type"] == "array"
+    assert {"type": "null"} in schemas["RecommendResponse"]["properties"]["fallback"]["anyOf"]
+    assert {"400", "404"} <= set(doc["paths"]["/items/{item_id}/similar"]["get"]["responses"])
+    for path, item in doc["paths"].items():
+        for op in item.values():
+            for p in op.get("parameters", []):
+                if not p["required"]:  # optional parameters are left out, never sent as null
+                    assert "anyOf" not in p["schema"] and p["schema"].get("type") != "null", (path, p)
+    text = json.dumps(doc)
+    assert '"pattern": "^[^\\\\x00]*$"' in text  # free text declares the NUL rule
+
+
+def test_the_served_document_bounds_the_threshold_by_this_servers_floor(client):
+    doc = client.get("/openapi.json").json()
+    (threshold,) = [p for p in doc["paths"]["/catalog/stale"]["get"]["parameters"] if p["name"] == "threshold"]
+    assert threshold["schema"]["exclusiveMinimum"] == 0.1 and threshold["schema"]["maximum"] == 1
+    assert client.get("/catalog/stale", params={"threshold": 0.1}).status_code == 400
+    assert client.get("/catalog/stale", params={"threshold": 0.11}).status_code == 200
