@@ -15,7 +15,7 @@ import schemathesis
 #: Error types of a well-formed request that names something the server does not have.
 STATE_REASONS = {"unknown_user", "unknown_skill", "unknown_item", "unknown_mentor", "invalid_event", "invalid_value"}
 #: Statuses that answer something about the request, so their errors say where.
-FIELD_STATUSES = {400, 401, 404, 405, 413, 415}
+FIELD_STATUSES = {400, 401, 403, 404, 405, 413, 415}
 
 
 def _detail(response: Any) -> list[dict[str, Any]]:
