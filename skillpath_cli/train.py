@@ -90,7 +90,8 @@ def train(ctx: click.Context, model: str | None, tracking_uri: str | None, force
     g = report.gate
     champ = "" if g.champion_score is None else f" vs champion v{g.champion_version} {g.champion_score:.4f} ({g.champion_scored})"
     verdict = {"first": "promoted to @champion (first version)", "promoted": "promoted to @champion",
-               "forced": "promoted to @champion (--force)", "rejected": "not promoted: it does not beat the champion"}
+               "forced": "promoted to @champion (--force)", "rejected": "not promoted: it does not beat the champion",
+               "refused": f"not promoted: degenerate ({g.why})"}
     click.echo(f"\nvalidation window from {report.split['validation_cut']} "
                f"({report.split['fit_events']:,} fit / {report.split['validation_events']:,} validation events)")
     for name, r in report.comparison.results.items():
