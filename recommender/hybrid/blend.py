@@ -70,7 +70,7 @@ class HybridWeights:
 # Chosen on validation windows cut from the synthetic world's training window (never its test window):
 # the most learning-weighted setting whose inner-validation NDCG@10 stays within 2 % of the CF part
 # alone (training/hybrid_tune.py, docs/hybrid.md).
-DEFAULT_WEIGHTS = HybridWeights()
+DEFAULT_WEIGHTS = HybridWeights(cf=1.0, goal=1.0, gap=0.2, plan=2.0, diversity=0.1)
 
 
 @dataclass(frozen=True)
