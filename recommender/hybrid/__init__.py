@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from recommender.hybrid.blend import DEFAULT_WEIGHTS, PARTS, HybridList, HybridWeights, blend_parts, mmr_select, \
     ready_items, required_levels
-from recommender.hybrid.next_up import PLAN_STEPS, HybridResult, hybrid_next_up, hybrid_reasons, planning_levels
+from recommender.hybrid.next_up import PLAN_STEPS, HybridInputs, HybridResult, hybrid_inputs, hybrid_next_up, \
+    hybrid_reasons, planning_levels
 
 __all__ = ["PARTS", "DEFAULT_WEIGHTS", "HybridWeights", "HybridList", "blend_parts", "mmr_select", "ready_items",
-           "required_levels", "PLAN_STEPS", "HybridResult", "hybrid_next_up", "hybrid_reasons", "planning_levels"]
+           "required_levels", "PLAN_STEPS", "HybridInputs", "HybridResult", "hybrid_inputs", "hybrid_next_up", "hybrid_reasons", "planning_levels"]

@@ -24,7 +24,7 @@ from recommender.mastery import MasteryModel, MasteryState
 from recommender.paths.planner import LearningPath
 from recommender.paths.replan import PLANNING_THRESHOLD, mentee_history, progress_levels, replan
 
-__all__ = ["PLAN_STEPS", "HybridResult", "planning_levels", "hybrid_next_up", "hybrid_reasons"]
+__all__ = ["PLAN_STEPS", "HybridInputs", "HybridResult", "hybrid_inputs", "planning_levels", "hybrid_next_up", "hybrid_reasons"]
 
 PLAN_STEPS = 5  # planner steps offered to the blend
 
@@ -52,22 +52,27 @@ def planning_levels(model: MasteryModel, mentee: Mentee, events: pd.DataFrame, c
     return lv
 
 
-def hybrid_next_up(*, catalog: Catalog, mentee: Mentee, events: pd.DataFrame, now: datetime,
-                   state: MasteryState, cf_scores: NDArray[np.floating], allowed: NDArray[np.bool_],
-                   freshness: NDArray[np.floating], k: int, weights: HybridWeights = DEFAULT_WEIGHTS,
-                   mastery_model: MasteryModel | None = None, plan_steps: int = PLAN_STEPS) -> HybridResult:
-    """The top ``k`` by the hybrid blend for ``mentee`` (goals from ``mentee.goals``).
+@dataclass(frozen=True)
+class HybridInputs:
+    """Everything the blend needs for one mentee before the weights: parts, candidates, plan, levels."""
 
-    ``allowed`` marks what the request may return (filters, exclusions, availability);
-    ``cf_scores`` (NaN = never) may include the freshness term. Items whose skills'
-    prerequisites the mentee does not hold are never returned.
-    """
+    parts: NDArray[np.float64]
+    candidates: NDArray[np.bool_]
+    path: LearningPath
+    levels: NDArray[np.int64]
+
+
+def hybrid_inputs(*, catalog: Catalog, mentee: Mentee, events: pd.DataFrame, now: datetime,
+                  state: MasteryState, cf_scores: NDArray[np.floating], allowed: NDArray[np.bool_],
+                  freshness: NDArray[np.floating], mastery_model: MasteryModel | None = None,
+                  plan_steps: int = PLAN_STEPS) -> HybridInputs:
+    """The parts of every candidate for ``mentee`` (the weights come later, in :func:`mmr_select`)."""
     model = mastery_model or MasteryModel()
     cf = np.asarray(cf_scores, dtype=np.float64)
     allowed = np.asarray(allowed, dtype=bool) & np.isfinite(cf)
     levels = planning_levels(model, mentee, events, catalog, now=now, state=state)
     path = LearningPath([])
-    if mentee.goals and plan_steps > 0 and (weights.plan > 0 or weights.goal > 0 or weights.gap > 0):
+    if mentee.goals and plan_steps > 0:
         _, path = replan(model=model, mentee=mentee, events=events, catalog=catalog,
                          scores=np.where(allowed, cf, np.nan), freshness=freshness, now=now,
                          max_steps=plan_steps, state=state)
@@ -78,7 +83,22 @@ def hybrid_next_up(*, catalog: Catalog, mentee: Mentee, events: pd.DataFrame, no
             candidates[st.item_index] = True
     parts = blend_parts(catalog, cf_scores=cf, candidates=candidates, levels=levels, goals=mentee.goals,
                         plan_items=[s.item_index for s in path.steps])
-    return HybridResult(mmr_select(catalog, parts, candidates, k, weights), path, levels)
+    return HybridInputs(parts, candidates, path, levels)
+
+
+def hybrid_next_up(*, catalog: Catalog, mentee: Mentee, events: pd.DataFrame, now: datetime,
+                   state: MasteryState, cf_scores: NDArray[np.floating], allowed: NDArray[np.bool_],
+                   freshness: NDArray[np.floating], k: int, weights: HybridWeights = DEFAULT_WEIGHTS,
+                   mastery_model: MasteryModel | None = None, plan_steps: int = PLAN_STEPS) -> HybridResult:
+    """The top ``k`` by the hybrid blend for ``mentee`` (goals from ``mentee.goals``).
+
+    ``allowed`` marks what the request may return (filters, exclusions, availability);
+    ``cf_scores`` (NaN = never) may include the freshness term. Items whose main skill's
+    prerequisites the mentee does not hold are never returned.
+    """
+    x = hybrid_inputs(catalog=catalog, mentee=mentee, events=events, now=now, state=state, cf_scores=cf_scores,
+                      allowed=allowed, freshness=freshness, mastery_model=mastery_model, plan_steps=plan_steps)
+    return HybridResult(mmr_select(catalog, x.parts, x.candidates, k, weights), x.path, x.levels)
 
 
 def hybrid_reasons(catalog: Catalog, result: HybridResult, goals: tuple = ()) -> list[list[str]]:
