@@ -7,9 +7,10 @@ world's end) is compared, per skill with at least one assess/complete event, wit
 hidden true mastery at the end (``truth/mastery.parquet``, ``mastery_end``). Both are on the
 same scale (level L is mastery L/5). Brier score = mean squared error of the estimate
 against the truth; ECE = the count-weighted mean |mean estimate - mean truth| over 10 bins
-of the estimate; the reliability table lists the bins. Two models side by side: the shipped
-defaults (``MasteryModel()``) and per-skill parameters fitted on the world's own events
-(``MasteryModel().fit``: assessment likelihood only, no truth).
+of the estimate; the reliability table lists the bins. Side by side: the former defaults
+(``BKTParams()``), the shipped calibrated defaults (``CALIBRATED_PARAMS``, chosen on a world of
+another seed) and per-skill parameters fitted on the world's own events (``MasteryModel().fit``:
+assessment likelihood only, no truth).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import pandas as pd  # noqa: E402
 from catalog.synth.store import truth_path  # noqa: E402
 from catalog.datadir import DataDir  # noqa: E402
 from recommender.mastery import MasteryModel  # noqa: E402
+from recommender.mastery.bkt import BKTParams  # noqa: E402
 from training.data import load_training_data  # noqa: E402
 
 
@@ -65,7 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     users = sorted(rng.choice(users, size=min(args.users, len(users)), replace=False).tolist())
     wide = truth.pivot(index="user_id", columns="skill_id", values="mastery_end").reindex(
         index=users, columns=cat.skill_ids.to_list())
-    models = {"defaults (shipped)": MasteryModel(), "fitted on the events": MasteryModel().fit(events, cat)}
+    models = {"before: BKTParams() (prior 0.1, learn 0.1)": MasteryModel(BKTParams()),
+              "after: CALIBRATED_PARAMS (shipped; tuned on seed 100)": MasteryModel(),
+              "per-skill fit on the events (no truth)": MasteryModel().fit(events, cat)}
     by_user = {u: g for u, g in events[events["user_id"].isin(users)].groupby("user_id")}
     print(f"# {args.data_dir}: {len(users)} mentees, as of {now}\n")
     print("| mastery model | pairs | Brier | ECE | mean estimate | mean truth |")
