@@ -29,6 +29,7 @@ from catalog.catalog import World
 from catalog.datadir import DataDir
 from catalog.errors import NotReadyError, SkillPathError
 from catalog.eventlog import EventLog
+from catalog.logs import open_event_log
 from catalog.loaders import load_world
 from catalog.schema import EVENT_TYPES
 from catalog.settings import Settings
@@ -109,7 +110,7 @@ class SkillPathApp:
         if not dd.has_world():
             raise NotReadyError(f"no world in {dd.root}; run `skillpath data synth` or `skillpath data import`")
         world = load_world(dd)
-        return cls(settings, world=world, log_=EventLog(dd.events_db),
+        return cls(settings, world=world, log_=open_event_log(dd.root, settings.database_url),
                    source=model_source_from_settings(settings, model_dir=model_dir), clock=clock, online=online)
 
     # ------------------------------------------------------------ state
@@ -196,6 +197,10 @@ class SkillPathApp:
         return "updated" if status == "ok" else status  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------ /mentors
+    def mentor_of(self, user_id: str) -> str | None:
+        """The mentee's mentor in the persisted assignment (None: unmatched)."""
+        return self.mentors.pairs().get(user_id)
+
     def mentor_match(self, req: MentorMatchRequest) -> MentorMatchResponse:
         """The best mentors with a free place for a mentee's next skills, with reasons."""
         return self.mentors.match(req)
