@@ -64,7 +64,7 @@ def test_path_table_without_a_model_uses_popularity(capsys, data):
     assert body[0].split()[:4] == ["1", "sql", "2", "sql-101"]          # pr-101 is completed: not planned
     assert all("pr-101" not in ln for ln in body)
     assert any(ln.startswith("not reached: pandas (pandas)") for ln in lines)
-    assert lines[-1].startswith("mastery: prompting 0.14, python 0.60")
+    assert lines[-1].startswith("mastery: prompting 0.06, python 0.60")  # BKT prior 0.05 (calibrated, #17)
 
 
 def test_path_json_with_goals_and_options(capsys, data):
@@ -121,6 +121,6 @@ def test_evaluate_paths_quick_writes_the_tables(capsys, data, tmp_path):
     rows = [json.loads(ln) for ln in out.splitlines()]
     policies = {r["policy"] for r in rows}
     assert policies == {"planner", "planner-fullcredit", "planner-nocredit", "planner-noprereq", "goal-topk", "topk",
-                        "popularity", "random"}
+                        "hybrid", "popularity", "random"}
     assert all(-1.0 <= r["E"] <= 1.0 for r in rows)
     assert out_md.read_text().startswith("| slice | policy | E |")
