@@ -54,6 +54,7 @@ from serving.views.assistant import AssistantView
 from serving.views.mentors import MentorsView
 from serving.views.paths import PathsView
 from serving.views.recommend import OnlineStatus, recommend, similar
+from serving.views.sessions import SessionsView, open_sessions
 from serving.views.stale import StaleReach
 from training.registry import ModelSource, model_source_from_settings
 
@@ -93,6 +94,7 @@ class SkillPathApp:
         self._swap = threading.Lock()
         self._assistant: AssistantView | None = None
         self._assistant_lock = threading.Lock()
+        self._sessions: SessionsView | None = None
         self.last_error: str | None = None
         if source is not None:
             try:
@@ -231,6 +233,16 @@ class SkillPathApp:
                              save_goal=lambda user_id, goal: save_goal(s.data_dir, world, self.contexts, user_id, goal),
                              settings=a, phraser=phraser)
 
+    # ------------------------------------------------------------ /sessions
+    @property
+    def sessions(self) -> SessionsView:
+        """Mentoring sessions (``/sessions``, ``/mentees/{id}/sessions``, ...), opened on first use."""
+        if self._sessions is None:
+            with self._assistant_lock:
+                if self._sessions is None:
+                    self._sessions = open_sessions(self.settings, world=self.world, log_=self.log, clock=self.clock)
+        return self._sessions
+
     # ------------------------------------------------------------ reloads
     def reload(self, *, force: bool = False) -> ReloadResponse:
         """Load the source's current model; verify it; swap. A failure raises and changes nothing."""
@@ -288,5 +300,7 @@ class SkillPathApp:
         self.log.close()
         if self._assistant is not None:
             self._assistant.close()
+        if self._sessions is not None:
+            self._sessions.store.close()
         if self.online is not None:
             self.online.close()  # type: ignore[attr-defined]

@@ -121,7 +121,7 @@ class SessionAnalysis:
                        for k, v in (d.get("sentiment") or {}).items()},
             comment_sentiment=dict(d.get("comment_sentiment") or {}),
             mentee_questions=d.get("mentee_questions"),
-            action_items=tuple(ActionItem(a["text"], a["speaker"], a["owner"], a["kind"], tuple(a["skills"]),
+            action_items=tuple(ActionItem(a.get("text") or "", a["speaker"], a["owner"], a["kind"], tuple(a["skills"]),
                                           a.get("source", "detected")) for a in d.get("action_items") or ()),
             skills=tuple(d.get("skills") or ()), skill_counts=dict(d.get("skill_counts") or {}),
         )
