@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+import pandas as pd
+
 from analysis.sessions import HealthConfig, SessionAnalysis, analyse_sessions, assess_pairs
 from analysis.sessions.health import PairHealth
 from analysis.vocabulary import SkillVocabulary
@@ -87,6 +89,12 @@ class SessionsView:
             if collection is not None:
                 e.collection = collection  # type: ignore[attr-defined]  # how serving.errors names the rows
             raise
+
+    def parse_table(self, table: pd.DataFrame, *, source: str = "") -> list[Session]:
+        """:meth:`parse` over a frame as :func:`catalog.tables.read_table` returns it (index = line)."""
+        cols = [str(c) for c in table.columns]
+        return self.parse(((int(line), dict(zip(cols, values)))
+                           for line, values in zip(table.index, table.itertuples(index=False))), source=source)
 
     def analyse(self, sessions: list[Session]) -> dict[str, dict[str, Any]]:
         """Each session's analysis as stored (detected action-item sentences dropped when texts are not kept)."""
