@@ -95,6 +95,7 @@ class SkillPathApp:
         self._assistant: AssistantView | None = None
         self._assistant_lock = threading.Lock()
         self._sessions: SessionsView | None = None
+        self._sessions_lock = threading.Lock()
         self.last_error: str | None = None
         if source is not None:
             try:
@@ -238,9 +239,10 @@ class SkillPathApp:
     def sessions(self) -> SessionsView:
         """Mentoring sessions (``/sessions``, ``/mentees/{id}/sessions``, ...), opened on first use."""
         if self._sessions is None:
-            with self._assistant_lock:
+            with self._sessions_lock:
                 if self._sessions is None:
-                    self._sessions = open_sessions(self.settings, world=self.world, log_=self.log, clock=self.clock)
+                    self._sessions = open_sessions(self.settings, world=lambda: self.world, log_=self.log,
+                                                   clock=self.clock)
         return self._sessions
 
     # ------------------------------------------------------------ reloads

@@ -50,7 +50,8 @@ class EngagementIndex:
         table = item_skill_map(item_skills) if isinstance(item_skills, Catalog) else item_skills
         ev = events.loc[events["event_type"].isin(tuple(event_types)), ["user_id", "item_id", "timestamp"]]
         ev = ev[ev["item_id"].isin(table.keys())]
-        pairs = [(item, s) for item, skills in table.items() for s in skills]
+        # Only the items these events touch: a catalog's whole table costs more than a mentee's events.
+        pairs = [(item, s) for item in pd.unique(ev["item_id"]) for s in table[item]]
         links = pd.DataFrame(pairs, columns=["item_id", "skill_id"])
         rows = ev.merge(links, on="item_id", how="inner")
         self._users = {u: k for k, u in enumerate(pd.unique(rows["user_id"]))}

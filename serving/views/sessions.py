@@ -22,9 +22,10 @@ from typing import Any
 import pandas as pd
 
 from analysis.sessions import HealthConfig, SessionAnalysis, analyse_sessions, assess_pairs
+from analysis.sessions.engagement import item_skill_map
 from analysis.sessions.health import PairHealth
 from analysis.vocabulary import SkillVocabulary
-from catalog.catalog import World
+from catalog.catalog import Catalog, World
 from catalog.datadir import DataDir
 from catalog.errors import DataValidationError
 from catalog.eventlog import EventLog
@@ -62,21 +63,30 @@ def redact_analysis(analysis: Mapping[str, Any], *, detected_only: bool) -> dict
 class SessionsView:
     """See the module docstring. ``clock`` is the service's; ``store_text`` is ``sessions.store_text``."""
 
-    def __init__(self, world: World, store: SessionStore, log: EventLog, *, clock: Callable[[], datetime],
-                 config: HealthConfig | None = None) -> None:
-        self.world, self.store, self.log, self.clock = world, store, log, clock
+    def __init__(self, world: World | Callable[[], World], store: SessionStore, log: EventLog, *,
+                 clock: Callable[[], datetime], config: HealthConfig | None = None) -> None:
+        self._world = world if callable(world) else (lambda: world)
+        self.store, self.log, self.clock = store, log, clock
         self.config = config or HealthConfig()
         self._vocabulary: SkillVocabulary | None = None
+        self._vocab_catalog: object = None
+        self._items: dict[str, tuple[str, ...]] = {}
+        self._items_for: object = None
         self._vocab_lock = threading.Lock()
 
     @property
+    def world(self) -> World:
+        """The world serving now (a callable lets the app swap it when the catalog or people change)."""
+        return self._world()
+
+    @property
     def vocabulary(self) -> SkillVocabulary:
-        """The catalog's skill vocabulary, built on first use and shared (it memoises typo lookups)."""
-        if self._vocabulary is None:
-            with self._vocab_lock:
-                if self._vocabulary is None:
-                    self._vocabulary = SkillVocabulary(self.world.catalog.skills.values())
-        return self._vocabulary
+        """The catalog's skill vocabulary, built on first use per catalog and shared (it memoises typo lookups)."""
+        catalog = self.world.catalog
+        with self._vocab_lock:
+            if self._vocabulary is None or self._vocab_catalog is not catalog:
+                self._vocabulary, self._vocab_catalog = SkillVocabulary(catalog.skills.values()), catalog
+            return self._vocabulary
 
     # ------------------------------------------------------------ writing
     def parse(self, records: Iterable[Mapping[str, object]] | Iterable[tuple[int, Mapping[str, object]]], *,
@@ -150,9 +160,17 @@ class SessionsView:
         sessions = [s.session for s in stored]
         analyses = {s.session.session_id: SessionAnalysis.from_dict(s.session, s.analysis) for s in stored}
         events = self.log.read(user_ids=mentee_ids) if mentee_ids else None
+        world = self.world
         return assess_pairs(sessions, vocabulary=self.vocabulary, now=now, events=events,
-                            catalog=self.world.catalog if events is not None else None, mentors=self.world.mentors,
-                            config=self.config, analyses=analyses)
+                            catalog=world.catalog if events is not None else None, mentors=world.mentors,
+                            config=self.config, analyses=analyses, item_skills=self._item_skills(world.catalog))
+
+    def _item_skills(self, catalog: Catalog) -> dict[str, tuple[str, ...]]:
+        """Each item's skills, once per catalog (every health request needs the table)."""
+        with self._vocab_lock:
+            if self._items_for is not catalog:
+                self._items, self._items_for = item_skill_map(catalog), catalog
+            return self._items
 
     def pair_health(self, mentor_id: str, mentee_id: str) -> PairHealthResponse:
         """The pair's health as of now (``no data`` before their first session)."""
@@ -179,7 +197,7 @@ class SessionsView:
 
 
 
-def open_sessions(settings: Settings, *, world: World, log_: EventLog, clock: Callable[[], datetime]) -> SessionsView:
+def open_sessions(settings: Settings, *, world: World | Callable[[], World], log_: EventLog, clock: Callable[[], datetime]) -> SessionsView:
     """The view over the data dir's session store (``events.db``), as ``settings.sessions`` configures it."""
     ss = settings.sessions
     store = SessionStore(DataDir(settings.data_dir).events_db, store_text=ss.store_text)
