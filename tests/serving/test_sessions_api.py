@@ -186,3 +186,17 @@ def test_forgetting_a_mentee_removes_their_sessions(client, service_env):
         assert store.forget_user("u000") == 1
     assert client.get("/mentees/u000/sessions").json()["sessions"] == []
     assert [s["mentee_id"] for s in client.get("/mentors/m-a/sessions").json()["sessions"]] == ["u001"]
+
+
+def test_texts_are_never_logged(client, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    ok = body(transcript=TRANSCRIPT, notes=SECRET, comments={"mentee": SECRET})
+    assert client.post("/sessions", json=ok).status_code == 200
+    assert client.post("/sessions", json={**ok, "duration_minutes": 50}).status_code == 409
+    assert client.post("/sessions", json=body("s-2", transcript=f"Mentee: {SECRET}. " * 5000)).status_code == 413
+    assert client.post("/sessions", json=body("s-3", mentee="u-ghost", notes=SECRET)).status_code == 400
+    client.get("/mentees/u000/sessions")
+    client.get("/pairs/m-a/u000/health")
+    assert caplog.records and SECRET not in caplog.text
