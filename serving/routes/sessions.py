@@ -71,9 +71,11 @@ async def post_sessions(req: SessionsRequest, request: Request) -> Response:
                 raise Forbidden(f"a mentor key records only its own sessions, not mentor {s.mentor_id!r}'s",
                                 ["sessions", i, "mentor_id"])
     records = [s.model_dump(mode="json", exclude_none=True) for s in req.sessions]
-    view = core.sessions
-    sessions = view.parse(records, collection="sessions")
-    return _json(await _offload(request, lambda: view.record(sessions)))
+
+    def record() -> Any:  # the first call opens the store (a write lock): off the loop too
+        view = core.sessions
+        return view.record(view.parse(records, collection="sessions"))
+    return _json(await _offload(request, record))
 
 
 @router.get("/mentees/{mentee_id}/sessions", response_model=SessionListResponse,

@@ -140,12 +140,13 @@ class SessionsView:
     def _out(self, stored: StoredSession, who: Principal | None) -> SessionOut:
         s, d = stored.session, stored.session.to_dict()
         analysis = stored.analysis
-        has_text = bool(analysis.get("has_text", stored.text_stored)) or any(
-            (s.comments.mentee, s.comments.mentor, s.action_items))
+        dropped = bool(analysis.get("has_text")) and not stored.text_stored  # sessions.store_text: false
+        kept = stored.text_stored or bool(s.comments.mentee or s.comments.mentor or s.action_items) or any(
+            a.get("text") for a in analysis.get("action_items", []))
         if may_read_texts(who, s):
-            texts = "included" if stored.text_stored else "not_stored" if has_text else "none"
+            texts = "not_stored" if dropped else "included" if kept else "none"
         else:
-            texts = "withheld" if has_text else "none"
+            texts = "withheld" if kept or dropped else "none"
             d.update(notes=None, transcript=None, action_items=None, comments={"mentee": None, "mentor": None})
             analysis = redact_analysis(analysis, detected_only=False)
         if texts == "not_stored":

@@ -113,7 +113,9 @@ def test_writes_need_a_key_and_a_role_allowed_there(roles):
 def test_texts_are_read_only_by_the_pair_leads_and_admins(roles):
     c = roles
     c.post("/sessions", json={"sessions": [body(transcript=TRANSCRIPT, comments={"mentee": "ok"}),
-                                           body("s-2", mentor="m-b", transcript=TRANSCRIPT)]},
+                                           body("s-2", mentor="m-b", transcript=TRANSCRIPT),
+                                           body("s-3", days_ago=1, comments={"mentor": "Good progress"}),
+                                           body("s-4", days_ago=0.5)]},
            headers=_as(API_KEY))
 
     def texts(key: str, path: str = "/mentees/u000/sessions") -> dict[str, str]:
@@ -121,10 +123,11 @@ def test_texts_are_read_only_by_the_pair_leads_and_admins(roles):
         assert r.status_code == 200, (key, r.text)
         return {s["session_id"]: s["texts"] for s in r.json()["sessions"]}
 
-    for key in ("me-key", "lead-key", API_KEY):
-        assert texts(key) == {"s-1": "included", "s-2": "included"}, key
-    assert texts("ma-key") == {"s-1": "included", "s-2": "withheld"}  # m-a met u000: its own session only
-    assert texts("cur-key") == {"s-1": "withheld", "s-2": "withheld"}
+    for key in ("me-key", "lead-key", API_KEY):  # s-3 has only a comment, s-4 no text at all
+        assert texts(key) == {"s-1": "included", "s-2": "included", "s-3": "included", "s-4": "none"}, key
+    # m-a met u000: its own sessions only
+    assert texts("ma-key") == {"s-1": "included", "s-2": "withheld", "s-3": "included", "s-4": "none"}
+    assert texts("cur-key") == {"s-1": "withheld", "s-2": "withheld", "s-3": "withheld", "s-4": "none"}
     withheld = c.get("/mentees/u000/sessions", headers=_as("cur-key")).json()["sessions"][0]
     assert withheld["transcript"] is None and withheld["comments"] == {"mentee": None, "mentor": None}
     assert all(i["text"] is None for i in withheld["analysis"]["action_items"])
