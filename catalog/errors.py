@@ -17,6 +17,7 @@ Subclasses also inherit the built-in they resemble, so ``except KeyError`` still
     │   └── UnknownMentorError
     ├── IntegrityError (ValueError)          -- checksum or shape mismatch on load
     ├── NotReadyError (RuntimeError)         -- something must be built first
+    │   └── StorageUnavailableError          -- the shared database is down: retry
     └── SessionConflictError (ValueError)    -- a session id stored with another body
 
 HTTP status codes are decided in ``serving/``, never here.
@@ -41,6 +42,7 @@ __all__ = [
     "UnknownMentorError",
     "IntegrityError",
     "NotReadyError",
+    "StorageUnavailableError",
     "SessionConflictError",
 ]
 
@@ -150,6 +152,12 @@ class IntegrityError(SkillPathError, ValueError):
 
 class NotReadyError(SkillPathError, RuntimeError):
     """A prerequisite step has not run yet (for example: no data, no trained model)."""
+
+
+class StorageUnavailableError(NotReadyError):
+    """The shared database cannot be reached right now; nothing was stored, retry shortly."""
+
+    retry_after_s = 2
 
 
 class SessionConflictError(SkillPathError, ValueError):

@@ -10,15 +10,18 @@ them (``texts: "withheld"``) or the store did not keep them (``"not_stored"``).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from catalog.sessions import CHANNELS, MAX_ACTION_ITEMS, MAX_COMMENT_CHARS, MAX_NOTES_CHARS, MAX_TRANSCRIPT_CHARS
-from serving.schemas import Id
+from catalog.sessions import (
+    CHANNELS, MAX_ACTION_ITEM_CHARS, MAX_ACTION_ITEMS, MAX_COMMENT_CHARS, MAX_NOTES_CHARS, MAX_TRANSCRIPT_CHARS,
+)
+from serving.schemas_base import TEXT_REGEX, Id, ResponseModel, StrictModel, Timestamp
 
 __all__ = [
     "MAX_SESSIONS", "SideRatings", "SideComments", "SessionIn", "SessionsRequest", "SessionsResponse",
+    "RatingsOut", "CommentsOut",
     "SideSentimentOut", "ActionItemOut", "SessionAnalysisOut", "SessionOut", "SessionListResponse",
     "SignalOut", "PairHealthResponse", "PairFeedback", "MentorFeedbackResponse",
 ]
@@ -30,53 +33,64 @@ _TRANSCRIPT = ("Mentor: How did the SQL exercises go?\nMentee: I finished them. 
                "Python?\nMentor: For next week, read the first chapter and write one small script.")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+SkillId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.@-]{1,128}$", min_length=1, max_length=128)]
+Text = Annotated[str, Field(pattern=TEXT_REGEX)]
+ActionText = Annotated[str, Field(pattern=TEXT_REGEX, max_length=MAX_ACTION_ITEM_CHARS)]
 
 
-class SideRatings(_Strict):
+def _one_or_batch(schema: dict[str, Any]) -> None:
+    """The document says what the route takes: a batch, or one session object."""
+    batch = {k: v for k, v in schema.items() if k not in ("title", "description")}
+    for key in list(batch):
+        schema.pop(key)
+    schema["oneOf"] = [batch, {"$ref": "#/components/schemas/SessionIn"}]
+
+
+class SideRatings(StrictModel):
     """Each side's 1-5 rating of the session."""
 
     mentee: int | None = Field(None, ge=1, le=5, description="The mentee's rating, 1-5.", examples=[4])
     mentor: int | None = Field(None, ge=1, le=5, description="The mentor's rating, 1-5.", examples=[5])
 
 
-class SideComments(_Strict):
+class SideComments(StrictModel):
     """Each side's short comment on the session (null when withheld or not stored)."""
 
-    mentee: str | None = Field(None, max_length=MAX_COMMENT_CHARS, description="The mentee's comment.",
-                               examples=["Really useful, thanks!"])
-    mentor: str | None = Field(None, max_length=MAX_COMMENT_CHARS, description="The mentor's comment.",
-                               examples=["Good progress on SQL."])
+    mentee: Text | None = Field(None, max_length=MAX_COMMENT_CHARS, description="The mentee's comment.",
+                                examples=["Really useful, thanks!"])
+    mentor: Text | None = Field(None, max_length=MAX_COMMENT_CHARS, description="The mentor's comment.",
+                                examples=["Good progress on SQL."])
 
 
-class SessionIn(_Strict):
+class SessionIn(StrictModel):
     """One mentoring session as a client records it."""
 
     session_id: Id = Field(description="The session's id, the idempotency key: the same session again is a "
                                        "duplicate, the same id with another body a 409.", examples=["s-1"])
     mentor_id: Id = Field(description="The mentor (must exist).", examples=["m026"])
     mentee_id: Id = Field(description="The mentee (must exist).", examples=["u00042"])
-    started_at: datetime = Field(description="When it started (ISO-8601; naive = UTC; at most a day ahead).",
+    started_at: Timestamp = Field(description="When it started (ISO-8601; naive = UTC; at most a day ahead).",
                                  examples=["2026-11-02T10:00:00Z"])
     duration_minutes: int = Field(ge=1, le=600, description="How long it lasted, 1-600 minutes.", examples=[45])
     channel: Channel = Field(description="How the pair met.", examples=["video"])  # type: ignore[valid-type]
-    notes: str | None = Field(None, description=f"Free notes, at most {MAX_NOTES_CHARS:,} characters (413 above).",
+    notes: Text | None = Field(None, description=f"Free notes, at most {MAX_NOTES_CHARS:,} characters (413 above).",
                               examples=["Agreed to practise joins before next session."])
-    transcript: str | None = Field(
+    transcript: Text | None = Field(
         None, description=f"Speaker-labelled transcript ('Mentor: ...' / 'Mentee: ...' lines), at most "
                           f"{MAX_TRANSCRIPT_CHARS:,} characters (413 above).", examples=[_TRANSCRIPT])
-    skills_discussed: list[Id] | None = Field(None, max_length=200, description="Skill ids the pair recorded.",
+    skills_discussed: list[SkillId] | None = Field(None, max_length=200, description="Skill ids the pair recorded.",
                                               examples=[["sql", "python"]])
-    action_items: list[str] | None = Field(None, max_length=MAX_ACTION_ITEMS,
+    action_items: list[ActionText] | None = Field(None, max_length=MAX_ACTION_ITEMS,
                                            description="Action items the pair recorded (each at most 500 "
                                                        "characters).", examples=[["Write one small script"]])
     ratings: SideRatings | None = Field(None, description="Each side's 1-5 rating.")
     comments: SideComments | None = Field(None, description="Each side's short comment.")
 
 
-class SessionsRequest(_Strict):
-    """A batch of sessions (a single session object is accepted too, as a batch of one)."""
+class SessionsRequest(StrictModel):
+    """A batch of sessions, or one session object (a batch of one: its errors are named ``sessions.0.*``)."""
+
+    model_config = {**StrictModel.model_config, "json_schema_extra": _one_or_batch}
 
     sessions: list[SessionIn] = Field(min_length=1, max_length=MAX_SESSIONS,
                                       description=f"1-{MAX_SESSIONS} sessions, stored all or nothing.")
@@ -89,7 +103,21 @@ class SessionsRequest(_Strict):
         return data
 
 
-class SessionsResponse(_Strict):
+class RatingsOut(ResponseModel):
+    """Each side's 1-5 rating (null: not given)."""
+
+    mentee: int | None = Field(description="The mentee's rating, 1-5.", examples=[4])
+    mentor: int | None = Field(description="The mentor's rating, 1-5.", examples=[5])
+
+
+class CommentsOut(ResponseModel):
+    """Each side's comment ("" when none; null when withheld)."""
+
+    mentee: str | None = Field(description="The mentee's comment.", examples=["Really useful, thanks!"])
+    mentor: str | None = Field(description="The mentor's comment.", examples=["Good progress on SQL."])
+
+
+class SessionsResponse(ResponseModel):
     """What was stored: durably (fsynced) before this answer."""
 
     accepted: int = Field(description="Sessions stored now.", examples=[1])
@@ -101,7 +129,7 @@ class SessionsResponse(_Strict):
                                            "the analysis is kept either way.", examples=[True])
 
 
-class SideSentimentOut(_Strict):
+class SideSentimentOut(ResponseModel):
     """One side's tone: VADER compound per sentence, averaged, and the shares above/below neutral."""
 
     compound: float = Field(description="Mean VADER compound score over the side's sentences, -1 to 1.",
@@ -111,7 +139,7 @@ class SideSentimentOut(_Strict):
     sentences: int = Field(description="Sentences the side said.", examples=[4])
 
 
-class ActionItemOut(_Strict):
+class ActionItemOut(ResponseModel):
     """An action item detected in the texts or recorded with the session."""
 
     text: str | None = Field(description="The sentence (null when texts are withheld, and for a detected item "
@@ -126,7 +154,7 @@ class ActionItemOut(_Strict):
                         examples=["detected"])
 
 
-class SessionAnalysisOut(_Strict):
+class SessionAnalysisOut(ResponseModel):
     """The derived signals of one session (docs/sessions.md)."""
 
     has_text: bool = Field(description="The session came with a transcript or notes.", examples=[True])
@@ -146,7 +174,7 @@ class SessionAnalysisOut(_Strict):
     skill_counts: dict[str, int] = Field(description="Mentions of each skill.", examples=[{"sql": 1, "python": 1}])
 
 
-class SessionOut(_Strict):
+class SessionOut(ResponseModel):
     """A stored session with its analysis."""
 
     session_id: str = Field(description="The session's id.", examples=["s-1"])
@@ -164,12 +192,12 @@ class SessionOut(_Strict):
     skills_discussed: list[str] = Field(description="Skill ids recorded with the session.", examples=[["sql"]])
     action_items: list[str] | None = Field(description="Action items recorded with the session (null when "
                                                        "texts are withheld).", examples=[["Write one small script"]])
-    ratings: SideRatings = Field(description="Each side's rating.")
-    comments: SideComments = Field(description="Each side's comment (null when withheld).")
+    ratings: RatingsOut = Field(description="Each side's rating.")
+    comments: CommentsOut = Field(description="Each side's comment (null when withheld).")
     analysis: SessionAnalysisOut = Field(description="The session's derived signals.")
 
 
-class SessionListResponse(_Strict):
+class SessionListResponse(ResponseModel):
     """A mentee's or a mentor's sessions, oldest first."""
 
     mentee_id: str | None = Field(description="The mentee asked about (GET /mentees/{id}/sessions).",
@@ -179,7 +207,7 @@ class SessionListResponse(_Strict):
     sessions: list[SessionOut] = Field(description="Oldest first.")
 
 
-class SignalOut(_Strict):
+class SignalOut(ResponseModel):
     """One signal of pair health."""
 
     name: str = Field(description="cadence, ratings, sentiment, engagement, follow_through or progress.",
@@ -190,7 +218,7 @@ class SignalOut(_Strict):
     reason: str = Field(description="In words.", examples=["1.5 sessions a month over the last 90 days (target 2)"])
 
 
-class PairHealthResponse(_Strict):
+class PairHealthResponse(ResponseModel):
     """A mentor-mentee pair's health: a score, its signals and feedback for the mentor."""
 
     mentor_id: str = Field(description="The mentor.", examples=["m026"])
@@ -205,7 +233,7 @@ class PairHealthResponse(_Strict):
                                 examples=[["3 sessions without an action item"]])
 
 
-class PairFeedback(_Strict):
+class PairFeedback(ResponseModel):
     """One of the mentor's pairs: its health in short and the feedback lines."""
 
     mentee_id: str = Field(description="The mentee.", examples=["u00042"])
@@ -217,7 +245,7 @@ class PairFeedback(_Strict):
                                 examples=[["your mentee spoke 12 % of the time"]])
 
 
-class MentorFeedbackResponse(_Strict):
+class MentorFeedbackResponse(ResponseModel):
     """Feedback for a mentor over every mentee they had sessions with, weakest pair first."""
 
     mentor_id: str = Field(description="The mentor.", examples=["m026"])

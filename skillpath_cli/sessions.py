@@ -26,8 +26,8 @@ _BATCH = 500
 def _view(ctx: click.Context, as_of: datetime | None = None):
     from catalog.datadir import DataDir
     from catalog.errors import NotReadyError
-    from catalog.eventlog import EventLog
     from catalog.loaders import load_world
+    from catalog.logs import open_event_log
     from serving.views.sessions import open_sessions
 
     s = settings(ctx)
@@ -35,7 +35,8 @@ def _view(ctx: click.Context, as_of: datetime | None = None):
     if not dd.has_world():
         raise NotReadyError(f"no world in {dd.root}; run `skillpath data synth` or `skillpath data import`")
     now = as_of or datetime.now(timezone.utc)
-    return open_sessions(s, world=load_world(dd), log_=EventLog(dd.events_db), clock=lambda: now)
+    log = open_event_log(dd.root, s.database_url)  # the events follow-through reads, wherever they live
+    return open_sessions(s, world=load_world(dd), log_=log, clock=lambda: now)
 
 
 def _close(view: Any) -> None:
