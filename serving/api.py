@@ -222,7 +222,9 @@ async def reload() -> Response:
 
 
 # ------------------------------------------------------------------ sessions
-api.include_router(sessions_router)
+# The router's routes themselves, not include_router: FastAPI 0.165 includes a router as one lazy
+# entry that RouteGuard's 404/405 table and the routes' walkers (tests, tools) do not look into.
+api.router.routes.extend(sessions_router.routes)
 
 
 # ------------------------------------------------------------------ pointers
