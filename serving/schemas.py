@@ -57,10 +57,13 @@ class RecommendRequest(StrictModel):
         False, description="Also return resources whose freshness is below the stale threshold. "
                            "Decay always lowers their score either way.",
         examples=[False])
-    mode: Literal["model", "path"] = Field(
-        "model", description="model: the top-k by score; path: the next steps (min(k, 5)) of the mentee's "
-                             "learning path towards their goals (or goal_skills), prerequisites first, with "
-                             "path reasons and a mentor who can help.", examples=["model"])
+    mode: Literal["hybrid", "model", "path"] = Field(
+        "hybrid", description="hybrid (default): the model's prediction blended with the mentee's goals, "
+                              "prerequisite readiness, mastery gap and path, diversified over skills (the "
+                              "first reason says which part chose each item); model: the top-k by score; "
+                              "path: the next steps (min(k, 5)) of the mentee's learning path towards their "
+                              "goals (or goal_skills), prerequisites first, with path reasons and a mentor who "
+                              "can help.", examples=["hybrid"])
 
 
 class RecommendedItem(ResponseModel):
@@ -88,8 +91,8 @@ class RecommendResponse(ResponseModel):
         "off", description="The online feature store's health as last seen (breaker, last read or push); "
                            "the store is not read per recommendation.",
         examples=["off"])
-    mode: Literal["model", "path"] = Field("model", description="The mode that produced the list.",
-                                           examples=["model"])
+    mode: Literal["hybrid", "model", "path"] = Field("hybrid", description="The mode that produced the list.",
+                                                     examples=["hybrid"])
     items: list[RecommendedItem] = Field(description="Best first (path mode: in path order).")
 
 
