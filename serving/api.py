@@ -45,6 +45,7 @@ from serving.schemas_base import Timestamp
 from serving.schemas_mentors import MentorAssignRequest, MentorAssignResponse, MentorMatchRequest, MentorMatchResponse
 from serving.schemas_paths import PathRequest, PathResponse, SkillResponse
 from serving.access import require_mentee
+from serving.routes.sessions import router as sessions_router
 from serving.security import SecurityMiddleware
 
 __all__ = ["api", "attach", "detach"]
@@ -218,6 +219,12 @@ async def reload() -> Response:
     model that fails verification is a 409 and changes nothing."""
     core = _core()
     return _json(await _offload(core.reload))
+
+
+# ------------------------------------------------------------------ sessions
+# The router's routes themselves, not include_router: FastAPI 0.165 includes a router as one lazy
+# entry that RouteGuard's 404/405 table and the routes' walkers (tests, tools) do not look into.
+api.router.routes.extend(sessions_router.routes)
 
 
 # ------------------------------------------------------------------ pointers

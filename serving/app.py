@@ -56,6 +56,7 @@ from serving.views.mentors import MentorsView
 from serving.views.paths import PathsView
 from serving.views.hybrid import hybrid_recommend
 from serving.views.recommend import OnlineStatus, recommend, similar
+from serving.views.sessions import SessionsView, open_sessions
 from serving.views.stale import StaleReach
 from training.registry import ModelSource, model_source_from_settings
 
@@ -95,6 +96,8 @@ class SkillPathApp:
         self._swap = threading.Lock()
         self._assistant: AssistantView | None = None
         self._assistant_lock = threading.Lock()
+        self._sessions: SessionsView | None = None
+        self._sessions_lock = threading.Lock()
         self.last_error: str | None = None
         if source is not None:
             try:
@@ -235,6 +238,17 @@ class SkillPathApp:
                              save_goal=lambda user_id, goal: save_goal(s.data_dir, world, self.contexts, user_id, goal),
                              settings=a, phraser=phraser)
 
+    # ------------------------------------------------------------ /sessions
+    @property
+    def sessions(self) -> SessionsView:
+        """Mentoring sessions (``/sessions``, ``/mentees/{id}/sessions``, ...), opened on first use."""
+        if self._sessions is None:
+            with self._sessions_lock:
+                if self._sessions is None:
+                    self._sessions = open_sessions(self.settings, world=lambda: self.world, log_=self.log,
+                                                   clock=self.clock)
+        return self._sessions
+
     # ------------------------------------------------------------ reloads
     def reload(self, *, force: bool = False) -> ReloadResponse:
         """Load the source's current model; verify it; swap. A failure raises and changes nothing."""
@@ -292,5 +306,7 @@ class SkillPathApp:
         self.log.close()
         if self._assistant is not None:
             self._assistant.close()
+        if self._sessions is not None:
+            self._sessions.store.close()
         if self.online is not None:
             self.online.close()  # type: ignore[attr-defined]

@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "mentors": ("skillpath_cli.mentors", "mentors", "Match mentees with mentors by skill gap, within capacities."),
     "serve": ("skillpath_cli.serve", "serve", "Serve recommendations over HTTP (BentoML)."),
     "recommend": ("skillpath_cli.recommend_cmd", "recommend", "Recommend to one mentee in-process, with reasons."),
+    "sessions": ("skillpath_cli.sessions", "sessions", "Mentoring sessions: add, list, import CSV/JSONL, feedback for a mentor."),
     "ask": ("skillpath_cli.ask", "ask", "Ask the virtual mentor a question as a mentee (in-process, like POST /assistant)."),
     "train": ("skillpath_cli.train", "train", "Fit and compare models, log to MLflow, register, promote by a gate."),
     "evaluate": ("skillpath_cli.train", "evaluate", "Compare models on your own catalog + train/test event files."),
