@@ -85,10 +85,8 @@ def cli(ctx: click.Context, data_dir: str | None, config: str | None) -> None:
     Start with `skillpath data synth` (a demo world) or `skillpath data import`
     (your own CSVs); every command works on --data-dir (default ./skillpath-data).
     """
-    from catalog.settings import load_settings
-
-    # Loaded once, here: every command reads this object (common.settings), never the environment.
-    ctx.obj = {"settings": load_settings(config, data_dir=data_dir)}
+    # Loaded once, on first use (common.settings): every command reads that object, never the environment.
+    ctx.obj = {"config": config, "data_dir": data_dir, "settings": None}
 
 
 def main(argv: list[str] | None = None) -> None:

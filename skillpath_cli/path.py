@@ -126,7 +126,7 @@ def _why(reasons: list[str]) -> str:
               help="The time budget is minutes-per-week x this many weeks.")
 @click.option("--no-prerequisites", is_flag=True,
               help="Plan the goal skills only, ignoring the prerequisite graph (the ablation).")
-@click.option("--model", "model_path", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+@click.option("--model", "--model-dir", "model_path", metavar="DIR", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="A saved model directory to score with (default: the MLflow registry's @champion, else the "
                    "newest model under DATA_DIR/models, else popularity from the event log).")
 @click.option("--as-of", type=DateType(), default=None,
