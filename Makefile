@@ -18,6 +18,9 @@ export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: help install demo stop test test-fast redis chromium clean mlflow-ui
 PORT ?= 3000
+# `make mlflow-ui PORT=5001` picks its port; without PORT= it uses 5000 (the demo service has 3000).
+MLFLOW_PORT = $(if $(filter command line environment,$(origin PORT)),$(PORT),5000)
+WORKERS ?= 1
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -60,9 +63,8 @@ demo: install  ## the main job on embedded defaults: data, stale report, trainin
 stop:  ## stop the service started by `make demo`
 	@if [ -f $(DATA_DIR)/serve.pid ]; then kill -TERM -- -$$(cat $(DATA_DIR)/serve.pid) 2>/dev/null || true; rm -f $(DATA_DIR)/serve.pid; echo stopped; else echo "no demo service running"; fi
 
-mlflow-ui: install  ## open the MLflow UI on the embedded tracking store (http://127.0.0.1:5000)
-	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(abspath $(DATA_DIR))/mlflow/mlflow.db \
-	  --default-artifact-root $(abspath $(DATA_DIR))/mlflow/artifacts --host 127.0.0.1 --port 5000
+mlflow-ui: install  ## the MLflow UI on the embedded tracking store, on the training runs (PORT=5000, WORKERS=1)
+	@scripts/mlflow_ui.sh $(DATA_DIR) $(MLFLOW_PORT) $(WORKERS)
 
 test: install redis chromium  ## run the whole test suite (unit + integration, browser included)
 	$(PY) -m pytest -q

@@ -14,6 +14,8 @@ import sys
 # Must be set before numpy is imported anywhere (see ../shared/NOTES.md).
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+# Third-party progress bars (MLflow's "Downloading artifacts") are noise in a CLI and in serve.log.
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 import warnings  # noqa: E402
 
