@@ -150,6 +150,18 @@ class SkillPathApp:
             return self.paths.next_up(req, ctx, b, online=self.online_status())
         return recommend(req, ctx, b, online=self.online_status())
 
+    def warm_up(self) -> None:
+        """Answer one /recommend (each mode) for the first mentee, so the first real request finds the
+        compiled scan, the caches and the lazily built parts ready. Reads only; never raises."""
+        if self._bundle is None or not self.world.mentees:
+            return
+        user = next(iter(self.world.mentees))
+        for mode in ("model", "path"):
+            try:
+                self.recommend(RecommendRequest(user_id=user, k=10, mode=mode))
+            except Exception:  # a warm-up must never stop the service from starting
+                log.exception("warm-up request failed (mode %s)", mode)
+
     def path(self, req: PathRequest, *, mentors: bool = True) -> PathResponse:
         """The mentee's learning path (prerequisites first), each step with a mentor who can help
         (``mentors=False``: without them, for the assistant's progress answers)."""
