@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 from catalog.errors import ConfigError, DataValidationError, RowError
 from catalog.event_columns import parse_ids, parse_text, parse_timestamps, parse_types, parse_values, to_datetime_us
 from catalog.schema import EVENT_COLUMNS
-from catalog.tables import read_table, unreadable_as_config_error
+from catalog.tables import read_table, sniff_delimiter, unreadable_as_config_error
 
 __all__ = [
     "REQUIRED_EVENT_COLUMNS",
@@ -249,7 +249,10 @@ def read_events_file_with_lines(
         raise ConfigError(f"{path}: unsupported events file type {suffix!r}; use .csv, .parquet or .jsonl")
     with unreadable_as_config_error(path):
         if suffix == ".csv":
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
+            with open(path, encoding="utf-8-sig") as f:
+                head = f.read(65536)
+            df = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False,
+                             sep=sniff_delimiter(head), encoding="utf-8-sig")
             lines = np.arange(len(df), dtype=np.int64) + 2
             blank = (df.apply(lambda c: c.str.strip() == "")).all(axis=1).to_numpy() if len(df.columns) else None
             if blank is not None and blank.any():  # keep line numbers true across blank lines
