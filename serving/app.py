@@ -29,6 +29,7 @@ from catalog.catalog import World
 from catalog.datadir import DataDir
 from catalog.errors import NotReadyError, SkillPathError
 from catalog.eventlog import EventLog
+from catalog.events import with_event_ids
 from catalog.loaders import load_world
 from catalog.schema import EVENT_TYPES
 from catalog.settings import Settings
@@ -179,7 +180,7 @@ class SkillPathApp:
     # ------------------------------------------------------------ /events
     def ingest(self, req: EventsRequest) -> EventsResponse:
         """Validate, store durably (before returning) and idempotently; contexts update on next read."""
-        rows = [e.model_dump() for e in req.events]
+        rows = with_event_ids([e.model_dump() for e in req.events])
         res = self.log.append(rows, known_items=self.known_items)
         online = self._push_online(sorted({r["user_id"] for r in rows})) if res.accepted else "unchanged"
         return EventsResponse(accepted=res.accepted, duplicates=res.duplicates,
