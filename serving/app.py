@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Literal, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -40,9 +40,7 @@ from recommender.models import Recommender
 from recommender.models.content import ContentRecommender
 from recommender.models.factor import FactorRecommender
 from serving.bundle import CatalogView, ModelBundle
-from serving.conversations import ConversationStore
 from serving.mentee_goals import save_goal
-from serving.phrasing import Phraser
 from serving.logread import read_log
 from serving.reasons import CoCompletion
 from serving.schemas import (
@@ -51,12 +49,14 @@ from serving.schemas import (
 from serving.schemas_mentors import MentorAssignRequest, MentorAssignResponse, MentorMatchRequest, MentorMatchResponse
 from serving.schemas_paths import PathRequest, PathResponse, SkillResponse
 from serving.userstate import MenteeContexts
-from serving.views.assistant import AssistantView
 from serving.views.mentors import MentorsView
 from serving.views.paths import PathsView
 from serving.views.recommend import OnlineStatus, recommend, similar
 from serving.views.stale import StaleReach
 from training.registry import ModelSource, model_source_from_settings
+
+if TYPE_CHECKING:  # the assistant's stack (scikit-learn) loads when it is built, not with the app
+    from serving.views.assistant import AssistantView
 
 __all__ = ["SkillPathApp", "utcnow"]
 
@@ -226,6 +226,10 @@ class SkillPathApp:
         return self._assistant
 
     def _make_assistant(self) -> AssistantView:
+        from serving.conversations import ConversationStore
+        from serving.phrasing import Phraser
+        from serving.views.assistant import AssistantView
+
         s, world = self.settings, self.world
         a = s.assistant
         phraser = None
