@@ -16,7 +16,7 @@ export UV_LINK_MODE := copy
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help install demo stop test test-fast redis chromium clean mlflow-ui
+.PHONY: help install demo stop stack test test-fast redis chromium postgres clean mlflow-ui
 PORT ?= 3000
 # `make mlflow-ui PORT=5001` picks its port; without PORT= it uses 5000 (the demo service has 3000).
 MLFLOW_PORT = $(if $(filter command line environment,$(origin PORT)),$(PORT),5000)
@@ -44,6 +44,12 @@ chromium:  ## install Debian's chromium (the browser test drives it with Playwri
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+postgres:  ## install PostgreSQL (Debian package; tests start their own server in a temp dir) if it is missing
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "installing postgresql (apt-get)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
+
 demo: install  ## the main job on embedded defaults: data, stale report, training, service (about 3 minutes)
 	@$(PY) -m compileall -q -j 2 catalog recommender analysis features training serving skillpath_cli >/dev/null || true
 	@echo "== 1/4 a synthetic mentorship world (seed $(SEED))"
@@ -56,13 +62,17 @@ demo: install  ## the main job on embedded defaults: data, stale report, trainin
 	@echo "== 4/4 the recommendation service (online features off: docs/features.md builds and serves them)"
 	@scripts/demo_serve.sh $(DATA_DIR) $(PORT)
 
-stop:  ## stop the service started by `make demo`
+stop:  ## stop the service started by `make demo` and the stack started by `make stack`
 	@if [ -f $(DATA_DIR)/serve.pid ]; then kill -TERM -- -$$(cat $(DATA_DIR)/serve.pid) 2>/dev/null || true; rm -f $(DATA_DIR)/serve.pid; echo stopped; else echo "no demo service running"; fi
+	@if [ -d $(DATA_DIR)/stack ]; then $(PY) scripts/stack.py down --data-dir $(DATA_DIR); fi
+
+stack: install redis postgres  ## the production set-up on loopback: PostgreSQL + Redis + MLflow server + two replicas (docs/deploy.md)
+	$(PY) scripts/stack.py up --data-dir $(DATA_DIR)
 
 mlflow-ui: install  ## the MLflow UI on the embedded tracking store, on the training runs (PORT=5000, WORKERS=1)
 	@scripts/mlflow_ui.sh $(DATA_DIR) $(MLFLOW_PORT) $(WORKERS)
 
-test: install redis chromium  ## run the whole test suite (unit + integration, browser included)
+test: install redis chromium postgres  ## run the whole test suite (unit + integration, browser included)
 	$(PY) -m pytest -q
 
 test-fast: install  ## unit tests only

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING, Literal, cast, get_args
 
 import numpy as np
 import scipy.sparse as sp
@@ -30,6 +30,7 @@ from catalog.datadir import DataDir
 from catalog.errors import NotReadyError, SkillPathError
 from catalog.eventlog import EventLog
 from catalog.events import with_event_ids
+from catalog.logs import open_event_log
 from catalog.loaders import load_world
 from catalog.schema import EVENT_TYPES
 from catalog.settings import Settings
@@ -51,6 +52,7 @@ from serving.schemas_paths import PathRequest, PathResponse, SkillResponse
 from serving.userstate import MenteeContexts
 from serving.views.mentors import MentorsView
 from serving.views.paths import PathsView
+from serving.views.hybrid import hybrid_recommend
 from serving.views.recommend import OnlineStatus, recommend, similar
 from serving.views.stale import StaleReach
 from training.registry import ModelSource, model_source_from_settings
@@ -109,7 +111,7 @@ class SkillPathApp:
         if not dd.has_world():
             raise NotReadyError(f"no world in {dd.root}; run `skillpath data synth` or `skillpath data import`")
         world = load_world(dd)
-        return cls(settings, world=world, log_=EventLog(dd.events_db),
+        return cls(settings, world=world, log_=open_event_log(dd.root, settings.database_url),
                    source=model_source_from_settings(settings, model_dir=model_dir), clock=clock, online=online)
 
     # ------------------------------------------------------------ state
@@ -149,6 +151,8 @@ class SkillPathApp:
         ctx = self.contexts.get(req.user_id, now=self.clock(), goals=goals, field="goal_skills")
         if req.mode == "path":
             return self.paths.next_up(req, ctx, b, online=self.online_status())
+        if req.mode == "hybrid":
+            return hybrid_recommend(req, ctx, b, online=self.online_status())
         return recommend(req, ctx, b, online=self.online_status())
 
     def warm_up(self) -> None:
@@ -157,7 +161,7 @@ class SkillPathApp:
         if self._bundle is None or not self.world.mentees:
             return
         user = next(iter(self.world.mentees))
-        for mode in ("model", "path"):
+        for mode in get_args(RecommendRequest.model_fields["mode"].annotation):  # every mode: model, path, ...
             try:
                 self.recommend(RecommendRequest(user_id=user, k=10, mode=mode))
             except Exception:  # a warm-up must never stop the service from starting
@@ -206,6 +210,10 @@ class SkillPathApp:
         return "updated" if status == "ok" else status  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------ /mentors
+    def mentor_of(self, user_id: str) -> str | None:
+        """The mentee's mentor in the persisted assignment (None: unmatched)."""
+        return self.mentors.pairs().get(user_id)
+
     def mentor_match(self, req: MentorMatchRequest) -> MentorMatchResponse:
         """The best mentors with a free place for a mentee's next skills, with reasons."""
         return self.mentors.match(req)
