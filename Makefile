@@ -50,7 +50,7 @@ postgres:  ## install PostgreSQL (Debian package; tests start their own server i
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
 
-demo: install  ## the main job on embedded defaults: data, stale report, training, service (about 3 minutes)
+demo: install  ## the main job on embedded defaults: data, stale report, training, service
 	@$(PY) -m compileall -q -j 2 catalog recommender analysis features training serving skillpath_cli >/dev/null || true
 	@echo "== 1/4 a synthetic mentorship world (seed $(SEED))"
 	$(VENV)/bin/skillpath --data-dir $(DATA_DIR) data synth --seed $(SEED) --force
