@@ -66,6 +66,9 @@ def test_the_readme_has_commands_of_each_kind():
     assert len(SKILLPATH) >= 15 and MAKE and CURL
     assert not [c for c in COMMANDS if c.split()[0] not in ("skillpath", "make", "curl", "source", "export")], \
         "a README command this test does not check"
+    for c in COMMANDS:
+        if c.startswith("source "):  # how to put skillpath on PATH: the file make install creates
+            assert (REPO / c.split()[1]).is_file() and (REPO / ".venv/bin/skillpath").is_file()
 
 
 def parse(argv: list[str]) -> list[click.Context]:
