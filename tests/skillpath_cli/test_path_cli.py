@@ -124,3 +124,34 @@ def test_evaluate_paths_quick_writes_the_tables(capsys, data, tmp_path):
                         "hybrid", "popularity", "random"}
     assert all(-1.0 <= r["E"] <= 1.0 for r in rows)
     assert out_md.read_text().startswith("| slice | policy | E |")
+
+
+def test_skills_list_every_skill_with_half_life_and_resources(data, capsys):
+    code = run_cli(cli, ["--data-dir", str(data.root), "skills", "list", "--format", "json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.splitlines()]
+    cat_skills = {r["skill_id"] for r in rows}
+    from catalog.loaders import load_world
+    world = load_world(data)
+    assert cat_skills == set(world.catalog.skill_ids)
+    assert all(isinstance(r["resources"], int) for r in rows)
+
+
+def test_overdue_goal_is_flagged(tmp_path, tiny_world, capsys):
+    import dataclasses
+    from datetime import date
+
+    from catalog.schema import Goal
+
+    late = dataclasses.replace(tiny_world.mentees["u1"], goals=(Goal("ml", 3, date(2026, 1, 1)),))
+    world = dataclasses.replace(tiny_world, mentees={**tiny_world.mentees, "u1": late})
+    dd = DataDir(tmp_path / "late")
+    save_world(world, dd)
+    code = run_cli(cli, ["--data-dir", str(dd.root), "path", "u1", "--as-of", AS_OF, "--format", "json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    goal = json.loads(out)["goals"][0]
+    assert goal["overdue"] is True and goal["met"] is False
+    code = run_cli(cli, ["--data-dir", str(dd.root), "path", "u1", "--as-of", AS_OF])
+    assert "by 2026-01-01 [OVERDUE]" in capsys.readouterr().out
