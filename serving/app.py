@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 
 from catalog.catalog import World
 from catalog.datadir import DataDir
-from catalog.errors import NotReadyError, SkillPathError
+from catalog.errors import IntegrityError, NotReadyError, SkillPathError
 from catalog.eventlog import EventLog
 from catalog.loaders import load_world
 from catalog.schema import EVENT_TYPES
@@ -55,7 +55,7 @@ from serving.views.mentors import MentorsView
 from serving.views.paths import PathsView
 from serving.views.recommend import OnlineStatus, recommend, similar
 from serving.views.stale import StaleReach
-from training.registry import ModelSource, model_source_from_settings
+from training.registry import LoadedModel, ModelSource, model_source_from_settings, public_reason
 
 __all__ = ["SkillPathApp", "utcnow"]
 
@@ -238,19 +238,47 @@ class SkillPathApp:
             if not force and prev is not None and current == prev.version:
                 return ReloadResponse(changed=False, model_version=prev.version, previous_version=prev.version,
                                       sha256=prev.sha256)
-            loaded = self.source.load()
+            loaded = self._load(first=prev is None)
             half_life = cold_half_life(loaded.model)
             popularity = (prev.popularity if prev is not None and cold_half_life(prev.model) == half_life
                           else self._popularity(half_life))  # one log read, only when the half-life changes
             bundle = ModelBundle(loaded, self.view, content=self.content, popularity=popularity,
                                  cocompletion=self._cocompletion(loaded.model))
             self._bundle = bundle
-            self.last_error = None
+            self.last_error = loaded.fallback_reason  # a stand-in: the champion's failure stays the last error
         changed = prev is None or prev.sha256 != bundle.sha256
-        if changed:
+        if loaded.champion is not None:
+            log.warning("champion %s does not verify (%s); serving version %s, the newest that does, and "
+                        "retrying the champion on reload", loaded.champion, loaded.fallback_reason, bundle.version)
+        elif changed:
             log.info("serving model %s (sha256 %s) from %s", bundle.version, bundle.sha256[:12], loaded.source)
         return ReloadResponse(changed=changed, model_version=bundle.version,
                               previous_version=None if prev is None else prev.version, sha256=bundle.sha256)
+
+    def _load(self, *, first: bool) -> LoadedModel:
+        """The champion; at start (nothing serving yet) the last good version if the champion does not verify."""
+        assert self.source is not None
+        try:
+            return self.source.load()
+        except (IntegrityError, NotReadyError) as e:
+            last_good = getattr(self.source, "load_last_good", None)
+            if not first or last_good is None:
+                raise
+            return last_good(e)  # type: ignore[no-any-return]
+
+    def model_status(self) -> dict[str, object]:
+        """What ``/readyz`` says: the version serving, the champion when another version stands in, and why."""
+        b = self._bundle
+        loaded = None if b is None else b.loaded
+        return {"ready": b is not None, "model_version": None if b is None else b.version,
+                "champion_version": None if loaded is None else (loaded.champion or loaded.version),
+                "fallback_reason": None if loaded is None else loaded.fallback_reason,
+                "last_error": None if self.last_error is None else public_reason(ValueError(self.last_error))}
+
+    def gauges(self) -> dict[str, tuple[str, float]]:
+        """Extra Prometheus gauges (name -> (help, value)) from the parts that keep some."""
+        gauges = getattr(self.online, "gauges", None)
+        return {} if gauges is None else dict(gauges())
 
     def _cocompletion(self, model: Recommender) -> CoCompletion | None:
         users = getattr(model, "id_maps_", {}).get("users")
@@ -277,8 +305,9 @@ class SkillPathApp:
             if current is not None and (self._bundle is None or current != self._bundle.version):
                 self.reload()
         except SkillPathError as e:
+            if str(e) != self.last_error:  # one line per new failure, not one per timer tick
+                log.warning("model reload failed, the current model keeps serving: %s", e)
             self.last_error = str(e)
-            log.warning("model reload failed, the current model keeps serving: %s", e)
 
     def close(self) -> None:
         self.log.close()
