@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Literal, cast
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
@@ -33,7 +34,6 @@ from catalog.loaders import load_world
 from catalog.schema import EVENT_TYPES
 from catalog.settings import Settings
 from features.engagement import engagement_at
-from features.tables import ENGAGEMENT_PUSH_SOURCE
 from recommender.item_scores import cold_half_life, popularity_scores
 from recommender.models import Recommender
 from recommender.models.content import ContentRecommender
@@ -41,6 +41,7 @@ from recommender.models.factor import FactorRecommender
 from serving.bundle import CatalogView, ModelBundle
 from serving.conversations import ConversationStore
 from serving.mentee_goals import save_goal
+from serving.online_sync import OnlineSync
 from serving.phrasing import Phraser
 from serving.logread import read_log
 from serving.reasons import CoCompletion
@@ -78,6 +79,8 @@ class SkillPathApp:
         self.settings, self.world, self.log, self.source = settings, world, log_, source
         self.clock = clock
         self.online = online
+        self.sync = None if online is None else OnlineSync(online, rows_for=self._engagement_rows,
+                                                            users=self._log_users, now=clock)
         cat = world.catalog
         self.known_items = frozenset(cat.items.ids.tolist())
         self.view = self._make_view(clock())
@@ -139,6 +142,8 @@ class SkillPathApp:
         the models do not consume online features, so no request pays for a read."""
         if self.online is None:
             return "off"
+        if self.sync is not None and self.sync.rebuilding:
+            return "rebuilding"
         return self.online.status  # type: ignore[attr-defined, no-any-return]
 
     # ------------------------------------------------------------ /recommend, /path, /skills/{id}
@@ -166,31 +171,25 @@ class SkillPathApp:
 
     # ------------------------------------------------------------ /events
     def ingest(self, req: EventsRequest) -> EventsResponse:
-        """Validate, store durably (before returning) and idempotently; contexts update on next read."""
+        """Validate, store durably (before returning) and idempotently; contexts update on next read.
+
+        The mentees' online features are refreshed in the background (:class:`OnlineSync`): the
+        answer never waits for the online store."""
         rows = [e.model_dump() for e in req.events]
         res = self.log.append(rows, known_items=self.known_items)
-        online = self._push_online(sorted({r["user_id"] for r in rows})) if res.accepted else "unchanged"
-        return EventsResponse(accepted=res.accepted, duplicates=res.duplicates,
-                              online_features="off" if self.online is None else online)
+        if self.sync is None:
+            online = "off"
+        else:
+            online = self.sync.submit(sorted({r["user_id"] for r in rows})) if res.accepted else "unchanged"
+        return EventsResponse(accepted=res.accepted, duplicates=res.duplicates, online_features=online)
 
-    def _push_online(self, user_ids: list[str]) -> Literal["updated", "unchanged", "timeout", "unavailable", "off"]:
-        """Recompute the mentees' engagement rows from the log and push them online (bounded; never raises).
+    def _engagement_rows(self, user_ids: list[str]) -> pd.DataFrame:
+        """The mentees' engagement rows from the log, now (what the online store should hold)."""
+        return engagement_at(self.log.read(user_ids=user_ids), as_of=self.clock(), catalog=self.world.catalog,
+                             user_ids=user_ids)
 
-        Runs after the durable append, so a slow or dead store only leaves the online
-        features behind (the daily materialisation catches up); the events are safe.
-        """
-        if self.online is None:
-            return "off"
-        try:
-            rows = engagement_at(self.log.read(user_ids=user_ids), as_of=self.clock(), catalog=self.world.catalog,
-                                 user_ids=user_ids)
-        except Exception:  # a bug here must not fail a request whose events are stored
-            log.exception("computing online engagement features failed")
-            return "unavailable"
-        if rows.empty:
-            return "unchanged"
-        status = self.online.push(ENGAGEMENT_PUSH_SOURCE, rows)  # type: ignore[attr-defined]
-        return "updated" if status == "ok" else status  # type: ignore[no-any-return]
+    def _log_users(self) -> list[str]:
+        return sorted(set(self.log.read(event_types=list(EVENT_TYPES))["user_id"]))
 
     # ------------------------------------------------------------ /mentors
     def mentor_match(self, req: MentorMatchRequest) -> MentorMatchResponse:
@@ -277,8 +276,7 @@ class SkillPathApp:
 
     def gauges(self) -> dict[str, tuple[str, float]]:
         """Extra Prometheus gauges (name -> (help, value)) from the parts that keep some."""
-        gauges = getattr(self.online, "gauges", None)
-        return {} if gauges is None else dict(gauges())
+        return {} if self.sync is None else self.sync.gauges()
 
     def _cocompletion(self, model: Recommender) -> CoCompletion | None:
         users = getattr(model, "id_maps_", {}).get("users")
@@ -313,5 +311,7 @@ class SkillPathApp:
         self.log.close()
         if self._assistant is not None:
             self._assistant.close()
+        if self.sync is not None:
+            self.sync.close()
         if self.online is not None:
             self.online.close()  # type: ignore[attr-defined]
