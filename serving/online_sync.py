@@ -7,7 +7,9 @@ answering, so Redis latency reached the client (p99 over a second with Redis on)
 from the log and pushes them in batches. A push that fails puts its mentees back.
 
 The same thread notices an online store that came back empty (Redis restarted without
-persistence): a sentinel row written after each rebuild is missing while the store answers.
+persistence): a sentinel row written after each rebuild is missing while the store answers,
+and so are the rows of a sample of mentees from the log (a store filled by
+``skillpath features materialize`` but never marked only gets the sentinel).
 It then reports ``rebuilding``, loads the offline tables again
 (:func:`features.store.rebuild_online`), re-pushes every mentee in the log (their
 newest events are newer than the tables) and writes the sentinel again.
@@ -161,7 +163,13 @@ class OnlineSync:
     def _check(self) -> None:
         """Rebuild the online store if it answers but lost the sentinel (emptied or restarted)."""
         found, status = self.online.get_mentee_features([SENTINEL])
-        if status != "ok" or any(v is not None for v in found.get(SENTINEL, {}).values()):
+        if status != "ok" or _has_values(found, SENTINEL):
+            return
+        users = self.users()
+        sample = users[:: max(1, len(users) // 20)][:20]
+        found, status = self.online.get_mentee_features(sample)
+        if status == "ok" and any(_has_values(found, u) for u in sample):
+            self.online.store().push(ENGAGEMENT_PUSH_SOURCE, self._sentinel_row())  # filled, just not marked
             return
         self.rebuild()
 
@@ -182,8 +190,7 @@ class OnlineSync:
                 if not rows.empty:
                     store.push(ENGAGEMENT_PUSH_SOURCE, rows)
             store.push(ENGAGEMENT_PUSH_SOURCE, self._sentinel_row())
-            found = read_online(store, MENTEE_ENGAGEMENT, [SENTINEL])
-            if all(v is None for v in found.get(SENTINEL, {}).values()):
+            if not _has_values(read_online(store, MENTEE_ENGAGEMENT, [SENTINEL]), SENTINEL):
                 raise RuntimeError("the sentinel row did not reach the online store")
             self.counts["rebuilds"] += 1
             log.info("online feature store rebuilt (%d mentees)", len(users))
@@ -194,3 +201,7 @@ class OnlineSync:
         now_us = int(pd.Timestamp(self.now()).value // 1000)
         return frame(MENTEE_ENGAGEMENT, {"user_id": [SENTINEL]}, {n: [0] for n in MENTEE_ENGAGEMENT.feature_names},
                      np.array([now_us], dtype=np.int64))
+
+
+def _has_values(found: dict[str, dict[str, Any]], key: str) -> bool:
+    return any(v is not None for v in found.get(key, {}).values())
