@@ -121,3 +121,85 @@ def test_corrupt_champion_then_kill_9_during_ingestion(served, tmp_path):
     finally:
         if live.proc.poll() is None:
             live.stop()
+
+
+def test_redis_killed_and_restarted_under_load(served, tmp_path):
+    """Redis (no persistence) dies and comes back empty while /recommend and /events run: 0 5xx,
+    the online store is rebuilt without anyone re-materialising."""
+    from features.store import open_store, read_online
+    from features.tables import MENTEE_ENGAGEMENT
+    from tests.features.redis_server import RedisServer
+    from training.feature_store import apply, materialize, tables_time_range
+    from training.features import compute_feature_frames, write_feature_frames
+
+    with EventLog(served.root / "events.db") as log:
+        events = log.read()
+    write_feature_frames(compute_feature_frames(events, served.world), served.root)
+    quiet = "u004"  # a mentee the traffic never touches: only a rebuild brings its row back
+    with RedisServer() as redis:
+        url = f"{redis.url}/0?socket_timeout=0.5&socket_connect_timeout=0.5"
+        store = open_store(served.root, online=url)
+        apply(store)
+        materialize(store, *tables_time_range(served.root))
+
+        def quiet_row() -> dict:
+            try:
+                return read_online(open_store(served.root, online=url), MENTEE_ENGAGEMENT, [quiet])[quiet]
+            except ValueError:  # Feast refuses reads while the rebuild materialises the view
+                return {"events_30d": None}
+
+        assert quiet_row()["events_30d"] is not None
+        (served.root / "mlflow").mkdir()
+        register(embedded_uri(served.root), served.root / "mlflow" / "artifacts", served.model_dir, served.sha256)
+        live = start(served.root, tmp_path, workers=1,
+                     env={"SKILLPATH_ONLINE_FEATURES": "1", "SKILLPATH_ONLINE_STORE": url})
+        errors: list[tuple[int, str]] = []
+        statuses: set[str] = set()
+        stop = threading.Event()
+        items = served.world.catalog.items.ids.tolist()
+        now = datetime.now(timezone.utc).isoformat()
+
+        def traffic() -> None:
+            with httpx.Client(base_url=live.base, timeout=10, headers=AUTH) as c:
+                i = 0
+                while not stop.is_set():
+                    i += 1
+                    if i % 5 == 0:
+                        r = c.post("/events", json={"events": [{"event_id": f"redis-{i}", "user_id": "u001",
+                                                                "item_id": items[i % len(items)],
+                                                                "event_type": "view", "timestamp": now}]})
+                    else:
+                        r = c.post("/recommend", json={"user_id": "u002", "k": 5})
+                        if r.status_code == 200:
+                            statuses.add(r.json()["online_features"])
+                    if r.status_code >= 500:
+                        errors.append((r.status_code, r.text))
+                    time.sleep(0.01)
+
+        try:
+            live.wait_ready()
+            worker = threading.Thread(target=traffic)
+            worker.start()
+            try:
+                time.sleep(2)
+                redis.stop()
+                time.sleep(2)
+                redis.start()  # back, empty
+                deadline = time.monotonic() + 90
+                while quiet_row()["events_30d"] is None and time.monotonic() < deadline:
+                    time.sleep(0.5)
+                assert quiet_row()["events_30d"] is not None, live.log_path.read_text()[-3000:]
+                ready = httpx.get(f"{live.base}/readyz").json()
+                deadline = time.monotonic() + 30
+                while ready["online_features"] != "ok" and time.monotonic() < deadline:
+                    time.sleep(0.3)
+                    ready = httpx.get(f"{live.base}/readyz").json()
+                assert ready["online_features"] == "ok"
+            finally:
+                stop.set()
+                worker.join(30)
+            assert not errors, errors[:3]
+            assert "unavailable" in statuses or "timeout" in statuses or "rebuilding" in statuses, statuses
+            assert "skillpath_online_rebuilds 1.0" in httpx.get(f"{live.base}/metrics").text
+        finally:
+            live.stop()
