@@ -21,30 +21,32 @@ The running app is attached with :func:`attach` when the service starts.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import anyio
 import anyio.to_thread
-from fastapi import FastAPI, HTTPException, Query
+from fastapi import FastAPI, Query
 from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
 from starlette.requests import Request
-from starlette.routing import Match
+from starlette.routing import Route
 
 from catalog.errors import NotReadyError
 from catalog.settings import ServingSettings
 from serving.app import SkillPathApp
+from serving.contract import JSONBodyGuard, NoRoute, RouteGuard
 from serving.errors import install_handlers
-from serving.openapi import API_DESCRIPTION, API_TITLE, errors, install_docs, security
+from serving.openapi import API_DESCRIPTION, API_TITLE, HEALTH_ROUTES, errors, install_docs, security
 from serving.schemas import (
     ID_REGEX, MAX_K, EventsRequest, EventsResponse, RecommendRequest, RecommendResponse, ReloadResponse,
     SimilarResponse, StaleResponse,
 )
 from serving.schemas_assistant import AssistantRequest, AssistantResponse
+from serving.schemas_base import Timestamp
 from serving.schemas_mentors import MentorAssignRequest, MentorAssignResponse, MentorMatchRequest, MentorMatchResponse
 from serving.schemas_paths import PathRequest, PathResponse, SkillResponse
-from serving.security import SecurityMiddleware, check_key
+from serving.access import require_mentee
+from serving.security import SecurityMiddleware
 
 __all__ = ["api", "attach", "detach"]
 
@@ -60,6 +62,7 @@ def attach(core: SkillPathApp) -> None:
     api.state.core = core
     api.state.limiter = None  # made on the event loop, at first use
     api.state.events_limiter = None
+    api.openapi_schema = None  # rebuilt with this server's settings (the stale threshold's floor)
 
 
 def detach() -> None:
@@ -102,31 +105,37 @@ def _json(model: Any) -> Response:
 
 
 install_handlers(api)
+# The last added runs first: routes and methods (404/405), then keys and body size/type, then the JSON body.
+api.add_middleware(JSONBodyGuard)
 api.add_middleware(SecurityMiddleware, settings=_serving_settings)
+api.add_middleware(RouteGuard, routes=lambda: api.router.routes, fallback="/{rest:path}",
+                   outer={path: frozenset({"GET", "HEAD"}) for path in HEALTH_ROUTES})
 install_docs(api)
 
 
 # ------------------------------------------------------------------ recommendations
 @api.post("/recommend", response_model=RecommendResponse, tags=["recommendations"],
-          summary="Top-k resources for a mentee, with reasons", responses=errors(400, 401, 413, 415, 503),
+          summary="Top-k resources for a mentee, with reasons", responses=errors(400, 401, 403, 413, 415, 503),
           openapi_extra=security(write=False))
-async def recommend(req: RecommendRequest) -> Response:
+async def recommend(req: RecommendRequest, request: Request) -> Response:
     """Best first, never what the mentee already engaged with, dismissed or excluded; stale
     resources only with ``include_stale``. Unknown mentees get a cold-start answer
     (``fallback``). ``mode: path`` answers the next steps of the mentee's learning path."""
     core = _core()
+    require_mentee(request, req.user_id, mentor_of=core.mentor_of)
     if req.mode == "path":  # planning takes milliseconds: off the loop
         return _json(await _offload(lambda: core.recommend(req)))
     return _json(core.recommend(req))
 
 
 @api.post("/path", response_model=PathResponse, tags=["learning paths"],
-          summary="A mentee's learning path towards their goals", responses=errors(400, 401, 413, 415, 503),
+          summary="A mentee's learning path towards their goals", responses=errors(400, 401, 403, 413, 415, 503),
           openapi_extra=security(write=False))
-async def path(req: PathRequest) -> Response:
+async def path(req: PathRequest, request: Request) -> Response:
     """Prerequisites first, with reasons, ETAs at the weekly study time and a mentor per step;
     re-planned from the event log on every call."""
     core = _core()
+    require_mentee(request, req.user_id, mentor_of=core.mentor_of)
     return _json(await _offload(lambda: core.path(req)))
 
 
@@ -151,7 +160,7 @@ def similar(item_id: str = PathParam(pattern=ID_REGEX, description="A catalog re
 
 # ------------------------------------------------------------------ events
 @api.post("/events", response_model=EventsResponse, tags=["events"],
-          summary="Store 1-1000 events durably (needs an API key)", responses=errors(400, 401, 413, 415, 503),
+          summary="Store 1-1000 events durably (needs an API key)", responses=errors(400, 401, 403, 413, 415, 503),
           openapi_extra=security(write=True))
 async def events(req: EventsRequest) -> Response:
     """All or nothing, fsynced before the answer, idempotent on ``event_id``; the next
@@ -162,18 +171,19 @@ async def events(req: EventsRequest) -> Response:
 
 # ------------------------------------------------------------------ mentors
 @api.post("/mentors/match", response_model=MentorMatchResponse, tags=["mentors"],
-          summary="The best mentors with a free place for a mentee", responses=errors(400, 401, 413, 415, 503),
+          summary="The best mentors with a free place for a mentee", responses=errors(400, 401, 403, 413, 415, 503),
           openapi_extra=security(write=False))
-async def mentors_match(req: MentorMatchRequest) -> Response:
+async def mentors_match(req: MentorMatchRequest, request: Request) -> Response:
     """Ranked by coverage of the mentee's next skills, urgency, free places, language, time
     zone and format, with reasons in skill names."""
     core = _core()
+    require_mentee(request, req.user_id, mentor_of=core.mentor_of)
     return _json(await _offload(lambda: core.mentor_match(req)))
 
 
 @api.post("/mentors/assign", response_model=MentorAssignResponse, tags=["mentors"],
           summary="Assign mentees to mentors within capacities (needs an API key)",
-          responses=errors(400, 401, 413, 415, 503), openapi_extra=security(write=True))
+          responses=errors(400, 401, 403, 413, 415, 503), openapi_extra=security(write=True))
 async def mentors_assign(req: MentorAssignRequest) -> Response:
     """Persists the assignment to ``reports/mentor_assignment.csv`` in the data dir; mentees
     outside the cohort keep their mentor and their places stay taken."""
@@ -184,14 +194,15 @@ async def mentors_assign(req: MentorAssignRequest) -> Response:
 # ------------------------------------------------------------------ assistant
 @api.post("/assistant", response_model=AssistantResponse, tags=["assistant"],
           summary="Ask the virtual mentor a question, answered from SkillPath's own data",
-          responses=errors(400, 401, 413, 415, 503), openapi_extra=security(write=False))
+          responses=errors(400, 401, 403, 413, 415, 503), openapi_extra=security(write=False))
 async def assistant(req: AssistantRequest, request: Request) -> Response:
     """What to do next, a path to a goal, why a resource, a search, progress, a mentor, setting
     a goal (after a yes; needs a key with write access), freshness, or what it can do. The
     answer is composed from the cards it returns; `conversation_id` continues a conversation
     ("and shorter ones?"). With `assistant.llm_url` a language model may reword the text."""
     core = _core()
-    can_write = check_key(request.headers.get("authorization", ""), core.settings.serving.api_keys) is None
+    who = require_mentee(request, req.user_id, mentor_of=core.mentor_of)
+    can_write = who.is_admin or (who.role == "mentee" and who.subject == req.user_id)
     resp = await _offload(lambda: core.assistant.answer(req, can_write=can_write))
     if core.assistant.phraser is not None:  # a network call: a thread of its own, not the one-at-a-time worker
         resp = await anyio.to_thread.run_sync(lambda: core.assistant.phrase(resp))
@@ -202,11 +213,11 @@ async def assistant(req: AssistantRequest, request: Request) -> Response:
 @api.get("/catalog/stale", response_model=StaleResponse, tags=["catalog"],
          summary="Stale resources and what decay costs them", responses=errors(400, 401, 503),
          openapi_extra=security(write=False))
-def stale(as_of: datetime | None = Query(None, description="Freshness at this time (default: now).",
-                                         examples=["2026-11-01T00:00:00Z"]),
-          threshold: float | None = Query(None, gt=0, le=1, description="Stale below this freshness "
-                                                                        "(default: scoring.stale_threshold).",
-                                          examples=[0.5])) -> Response:
+def stale(as_of: Annotated[Timestamp, Query(description="Freshness at this time, an ISO-8601 date and time "
+                                                      "(default: now).", examples=["2026-11-01T00:00:00Z"])] = None,
+          threshold: Annotated[float, Query(gt=0, le=1, description="Stale below this freshness "
+                                                                    "(default: scoring.stale_threshold).",
+                                            examples=[0.5])] = None) -> Response:
     """Stale resources with their reach (mentees whose top-10 they enter with and without
     decay) and the skills left without fresh content."""
     return _json(_core().stale_reach.report(as_of, threshold))
@@ -214,7 +225,7 @@ def stale(as_of: datetime | None = Query(None, description="Freshness at this ti
 
 # ------------------------------------------------------------------ admin
 @api.post("/admin/reload", response_model=ReloadResponse, tags=["admin"],
-          summary="Load the current champion now (needs an API key)", responses=errors(401, 409, 503),
+          summary="Load the current champion now (needs an API key)", responses=errors(401, 403, 409, 503),
           openapi_extra=security(write=True))
 async def reload() -> Response:
     """The old model serves until the new one is verified (checksum, shapes, item ids); a
@@ -235,10 +246,6 @@ def docs_json() -> RedirectResponse:
     return RedirectResponse("/openapi.json")
 
 
-@api.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
-async def unknown(request: Request, rest: str) -> None:
-    """Anything else: 404 (405 for a known path with another method), in the error shape of every route."""
-    routes = [r for r in api.router.routes if getattr(r, "endpoint", None) is not unknown]
-    if any(r.matches(request.scope)[0] == Match.PARTIAL for r in routes):
-        raise HTTPException(405, f"{request.method} is not allowed on {request.url.path}")
-    raise HTTPException(404, f"no route {request.url.path}")
+# Keep this route last: it takes every other path and method (a plain ASGI endpoint takes every method),
+# so that BentoML hands them to this app, whose RouteGuard answers them (404, or 405 with Allow).
+api.router.routes.append(Route("/{rest:path}", NoRoute(), include_in_schema=False))

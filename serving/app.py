@@ -30,6 +30,7 @@ from catalog.catalog import World
 from catalog.datadir import DataDir
 from catalog.errors import IntegrityError, NotReadyError, SkillPathError
 from catalog.eventlog import EventLog
+from catalog.logs import open_event_log
 from catalog.loaders import load_world
 from catalog.schema import EVENT_TYPES
 from catalog.settings import Settings
@@ -54,6 +55,7 @@ from serving.userstate import MenteeContexts
 from serving.views.assistant import AssistantView
 from serving.views.mentors import MentorsView
 from serving.views.paths import PathsView
+from serving.views.hybrid import hybrid_recommend
 from serving.views.recommend import OnlineStatus, recommend, similar
 from serving.views.stale import StaleReach
 from training.registry import LoadedModel, ModelSource, model_source_from_settings, public_reason
@@ -111,7 +113,7 @@ class SkillPathApp:
         if not dd.has_world():
             raise NotReadyError(f"no world in {dd.root}; run `skillpath data synth` or `skillpath data import`")
         world = load_world(dd)
-        return cls(settings, world=world, log_=EventLog(dd.events_db),
+        return cls(settings, world=world, log_=open_event_log(dd.root, settings.database_url),
                    source=model_source_from_settings(settings, model_dir=model_dir), clock=clock, online=online)
 
     # ------------------------------------------------------------ state
@@ -153,6 +155,8 @@ class SkillPathApp:
         ctx = self.contexts.get(req.user_id, now=self.clock(), goals=goals, field="goal_skills")
         if req.mode == "path":
             return self.paths.next_up(req, ctx, b, online=self.online_status())
+        if req.mode == "hybrid":
+            return hybrid_recommend(req, ctx, b, online=self.online_status())
         return recommend(req, ctx, b, online=self.online_status())
 
     def path(self, req: PathRequest, *, mentors: bool = True) -> PathResponse:
@@ -192,6 +196,10 @@ class SkillPathApp:
         return sorted(set(self.log.read(event_types=list(EVENT_TYPES))["user_id"]))
 
     # ------------------------------------------------------------ /mentors
+    def mentor_of(self, user_id: str) -> str | None:
+        """The mentee's mentor in the persisted assignment (None: unmatched)."""
+        return self.mentors.pairs().get(user_id)
+
     def mentor_match(self, req: MentorMatchRequest) -> MentorMatchResponse:
         """The best mentors with a free place for a mentee's next skills, with reasons."""
         return self.mentors.match(req)

@@ -9,8 +9,11 @@ The only place HTTP status codes are decided (DEVELOPERS.md, "Errors"):
 | UnknownSkillError, ConfigError, other input errors | 400 |
 | InvalidValueError (one bad value, e.g. an empty ``message``) | 400, ``loc`` = its ``field`` |
 | UnknownItemError, UnknownSkillError, ... | 400 in a body field, 404 in a URL path |
+| Forbidden (a valid key whose role may not ask for this) | 403 |
+| TextTooLongError (a text over its size limit) | 413 |
 | IntegrityError (a model that fails verification on reload) | 409 |
 | NotReadyError (no model loaded yet) | 503 |
+| StorageUnavailableError (the shared database is down) | 503 with ``Retry-After`` |
 | anything unexpected | 500, nothing about the server in the body |
 
 Body: ``{"error": "<one line: field and reason>", "detail": [{"loc": [...], "msg": "...",
@@ -31,11 +34,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from catalog.errors import (
-    DataValidationError, IntegrityError, InvalidValueError, NotReadyError, SkillPathError, UnknownIdError,
+    DataValidationError, IntegrityError, InvalidValueError, NotReadyError, SkillPathError, TextTooLongError,
+    UnknownIdError,
 )
 from training.registry import public_reason
 
-__all__ = ["FieldError", "status_of", "error_body", "error_response", "validation_detail", "install_handlers"]
+__all__ = ["FieldError", "Forbidden", "status_of", "error_body", "error_response", "validation_detail", "install_handlers"]
 
 log = logging.getLogger("skillpath.serving")
 _MAX_LISTED = 5
@@ -50,9 +54,21 @@ class FieldError(SkillPathError, ValueError):
         super().__init__(f"{'.'.join(map(str, loc))}: {cause}")
 
 
+class Forbidden(SkillPathError, PermissionError):
+    """A valid key asking for what its role does not allow (403); ``loc`` names the field that asked."""
+
+    def __init__(self, message: str, loc: Sequence[str | int] = ("header", "authorization")) -> None:
+        super().__init__(message)
+        self.loc = list(loc)
+
+
 def status_of(exc: SkillPathError, *, in_path: bool = False) -> int:
     """The status of a SkillPath error; an unknown id named in the URL path is a 404."""
     inner = exc.cause if isinstance(exc, FieldError) else exc
+    if isinstance(inner, Forbidden):
+        return 403
+    if isinstance(inner, TextTooLongError):
+        return 413
     if isinstance(inner, NotReadyError):
         return 503
     if isinstance(inner, IntegrityError):
@@ -76,6 +92,8 @@ def error_body(exc: SkillPathError) -> dict[str, Any]:
                 "detail": detail}
     if isinstance(exc, FieldError):
         return {"error": str(exc), "detail": [_detail(exc.loc, str(exc.cause), _kind(exc.cause))]}
+    if isinstance(exc, Forbidden):
+        return {"error": str(exc), "detail": [_detail(exc.loc, str(exc), "forbidden")]}
     if isinstance(exc, InvalidValueError):
         loc: list[str | int] = [int(p) if p.isdigit() else p for p in exc.field.split(".")]
         return {"error": str(exc).splitlines()[0], "detail": [_detail(loc, exc.reason, _kind(exc))]}
@@ -131,7 +149,8 @@ async def _skillpath_error(request: Request, exc: Exception) -> JSONResponse:
         body["error"] = public_reason(ValueError(body["error"]))
         for d in body["detail"]:
             d["msg"] = public_reason(ValueError(d["msg"]))
-    return error_response(status, body["error"], body["detail"])
+    retry = getattr(exc, "retry_after_s", None)
+    return error_response(status, body["error"], body["detail"], headers={"retry-after": str(retry)} if retry else None)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -1,9 +1,11 @@
 """ASGI middleware in front of every SkillPath route: API keys, body size, content type.
 
-- write routes (``POST /events``, ``/mentors/assign``, ``/admin/*``) need ``Authorization: Bearer <key>``,
-  and read routes too when ``serving.protect_reads`` is set; a missing or wrong key is 401.
-  Keys are compared in constant time, against every key, and never logged or echoed.
-  With no key configured, write routes are closed (401 says how to configure one);
+- write routes (``/events``, ``/mentors/assign``, ``/admin/*``, and every PUT, PATCH and DELETE) need
+  ``Authorization: Bearer <key>``, and read routes too when ``serving.protect_reads`` is set; a missing
+  or wrong key is 401, a key whose role may not write there 403 (:mod:`serving.access`). A key sent
+  on an open read is checked too, so the route knows who asks. The caller is left in
+  ``request.state.principal``. Keys are compared in constant time, against every key, and never
+  logged or echoed. With no key configured, write routes are closed (401 says how to configure one);
 - bodies over ``serving.max_body_bytes`` are 413, whether announced by ``Content-Length``
   or streamed: bytes are counted as the route reads them, and the read that crosses the
   limit raises an ``HTTPException(413)`` that the app's handlers answer;
@@ -16,16 +18,16 @@ is called per request), so a restarted service never keeps another start's keys.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from starlette.exceptions import HTTPException
 
 from catalog.settings import ServingSettings
+from serving.access import ANONYMOUS, Principal, authenticate
 from serving.errors import error_response
 
-__all__ = ["SecurityMiddleware", "WRITE_PREFIXES", "OPEN_PATHS", "check_key"]
+__all__ = ["SecurityMiddleware", "WRITE_PREFIXES", "WRITE_METHODS", "OPEN_PATHS", "check_key"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -39,20 +41,19 @@ WRITE_PREFIXES = ("/events", "/admin/", "/mentors/assign")
 OPEN_PATHS = ("/", "/docs", "/openapi.json", "/docs.json")
 OPEN_PREFIXES = ("/docs/",)
 _BODY_METHODS = ("POST", "PUT", "PATCH")
+WRITE_METHODS = ("PUT", "PATCH", "DELETE")
 
 
 def check_key(header: str, keys: tuple[str, ...]) -> str | None:
     """None if the ``Authorization`` header carries one of ``keys``, else why not (never the key)."""
-    if not keys:
-        return "no API keys are configured on the server (set SKILLPATH_API_KEYS)"
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return "missing API key: send 'Authorization: Bearer <key>'"
-    token_b = token.strip().encode()
-    ok = False
-    for k in keys:  # compare against every key: the time does not depend on which one matched
-        ok |= hmac.compare_digest(token_b, k.encode())
-    return None if ok else "invalid API key"
+    found = authenticate(header, keys)
+    return None if isinstance(found, Principal) else found
+
+
+def _refuse(status: int, problem: str) -> Any:
+    kind = "unauthorized" if status == 401 else "forbidden"
+    return error_response(status, problem, [{"loc": ["header", "authorization"], "msg": problem, "type": kind}],
+                          headers={"www-authenticate": "Bearer"} if status == 401 else None)
 
 
 class SecurityMiddleware:
@@ -73,14 +74,19 @@ class SecurityMiddleware:
         s = self.settings()
         method: str = scope["method"]
         headers = {k: v for k, v in scope["headers"] if k in (b"authorization", b"content-length", b"content-type")}
-        if s.protect_reads or path.startswith(WRITE_PREFIXES):
-            problem = check_key(headers.get(b"authorization", b"").decode("latin-1"), s.api_keys)
-            if problem:
-                response = error_response(401, problem, [{"loc": ["header", "authorization"], "msg": problem,
-                                                          "type": "unauthorized"}],
-                                          headers={"www-authenticate": "Bearer"})
-                await response(scope, receive, send)
+        header = headers.get(b"authorization", b"").decode("latin-1")
+        write = method in WRITE_METHODS or path.startswith(WRITE_PREFIXES)
+        principal: Principal = ANONYMOUS
+        if s.protect_reads or write or header:
+            found = authenticate(header, s.api_keys)
+            if not isinstance(found, Principal):
+                await _refuse(401, found)(scope, receive, send)
                 return
+            principal = found
+            if write and not principal.may_write(path):
+                await _refuse(403, f"a {principal.role} key may not {method} {path}")(scope, receive, send)
+                return
+        scope.setdefault("state", {})["principal"] = principal
         if method in _BODY_METHODS:
             refusal = self._check_body(headers, s.max_body_bytes, admin=path.startswith("/admin/"))
             if refusal is not None:

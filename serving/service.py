@@ -23,6 +23,7 @@ from serving.api import api, attach, detach
 from serving.app import SkillPathApp
 from serving.health import ReadinessMiddleware, metrics_text
 from serving.lifeline import die_with_parent
+from serving.contract import rejected_log
 
 __all__ = ["SkillPathService"]
 
@@ -71,6 +72,7 @@ class SkillPathService:
         if _in_worker():  # a kill -9 of `skillpath serve` must not leave this worker holding the port
             die_with_parent()
         settings = load_settings()
+        rejected_log.setLevel(logging.INFO)  # one line per rejected request, under BentoML's WARNING default
         self.app = SkillPathApp.from_settings(settings, model_dir=settings.model_dir,
                                               online=_online_features(settings))
         _ = self.app.assistant  # build the virtual mentor now (text index, classifier), not on the first question
