@@ -13,7 +13,10 @@ Scenarios:
 - baseline "per-event commit": a naive INSERT + COMMIT per event, no validation;
 - baseline "executemany 500": one INSERT executemany + COMMIT per batch, no validation,
   no duplicate check (the floor for the storage part of EventLog.append);
-- validate_events alone on batches of 500.
+- validate_events alone on batches of 500;
+- concurrent single-event appends from 16 threads (what `/events` sees under load), with
+  group commit (concurrent batches share one transaction and one fsync) and with one
+  commit per batch, side by side.
 """
 
 from __future__ import annotations
@@ -75,6 +78,39 @@ def bench_eventlog(db: Path, batches: list, batch: int, name: str) -> dict:
             log.append(b)
             per.append(time.perf_counter() - t)
     return _stats(name, per, sum(len(b) for b in batches), batch)
+
+
+def bench_concurrent(db: Path, batches: list, *, threads: int, group_commit: bool) -> dict:
+    """``threads`` callers appending ``batches`` round-robin at once; per-call latency and total rate."""
+    import threading
+
+    per: list[float] = []
+    lock = threading.Lock()
+    with EventLog(db, group_commit=group_commit) as log:
+        def run(mine: list) -> None:
+            for b in mine:
+                t = time.perf_counter()
+                log.append(b)
+                dt = time.perf_counter() - t
+                with lock:
+                    per.append(dt)
+
+        workers = [threading.Thread(target=run, args=(batches[i::threads],)) for i in range(threads)]
+        t0 = time.perf_counter()
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        wall = time.perf_counter() - t0
+        stored = log.count()
+    n = sum(len(b) for b in batches)
+    if stored != n:
+        raise SystemExit(f"concurrent appends stored {stored} of {n} events")
+    ms = np.array(per) * 1e3
+    name = f"EventLog.append, batch 1, {threads} threads, " + ("group commit" if group_commit else "one commit each")
+    return {"scenario": name, "batch": 1, "events": n, "seconds": round(wall, 3), "events_per_s": round(n / wall),
+            "batch_p50_ms": round(float(np.percentile(ms, 50)), 2),
+            "batch_p99_ms": round(float(np.percentile(ms, 99)), 2)}
 
 
 def _raw_conn(db: Path) -> sqlite3.Connection:
@@ -158,6 +194,10 @@ def main(argv: list[str] | None = None) -> int:
             bench_eventlog(d / "log1.db", b1, 1, "EventLog.append, batch 1"),
             bench_executemany(d / "raw500.db", b500, 500),
             bench_per_event_commit(d / "raw1.db", b1),
+            bench_concurrent(d / "single16.db", make_batches(n1 * 2, 1, seed=5, tag="s"), threads=16,
+                             group_commit=False),
+            bench_concurrent(d / "group16.db", make_batches(n1 * 2, 1, seed=5, tag="s"), threads=16,
+                             group_commit=True),
         ]
         with EventLog(d / "log500.db") as log:
             stored = log.count()
@@ -170,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
         "eventlog500_vs_per_event_commit": round(main500 / by["baseline: per-event commit, no validation"], 1),
         "eventlog500_vs_executemany500": round(main500 / by["baseline: executemany 500, no validation"], 2),
         "eventlog500_vs_eventlog1": round(main500 / by["EventLog.append, batch 1"], 1),
+        "group_commit_vs_one_commit_each_16_threads": round(
+            by["EventLog.append, batch 1, 16 threads, group commit"]
+            / by["EventLog.append, batch 1, 16 threads, one commit each"], 1),
     }
     machine = {"cpus": os.cpu_count(), "sqlite": sqlite3.sqlite_version, "python": sys.version.split()[0],
                "loadavg_1min": round(os.getloadavg()[0], 2), "quick": args.quick}

@@ -16,7 +16,9 @@
   meanwhile (no coordinated omission). Requests go over ``max_connections`` keep-alive
   connections of a minimal HTTP/1.1 client (wrk2-like; waiting for a free connection
   counts in the latency); whatever is still unanswered ``drain_s`` after the last
-  send counts as an error. Everything is bounded: the run stops by itself.
+  send counts as an error. Everything is bounded: the run stops by itself. With ``"mix"``
+  (a list of ``{"path", "body"}``, sent in turn) and ``"auth"`` the loop sends several
+  routes and reports latency per path (``by_path_ms``) beside the overall figures.
 """
 
 from __future__ import annotations
@@ -224,13 +226,15 @@ class _Conn:
         self.stream = None
 
 
-def _raw_post(host: str, port: int, path: str, body: bytes) -> bytes:
-    return (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+def _raw_post(host: str, port: int, path: str, body: bytes, auth: str = "") -> bytes:
+    extra = f"Authorization: {auth}\r\n" if auth else ""
+    return (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n{extra}"
             f"Content-Length: {len(body)}\r\n\r\n").encode() + body
 
 
 async def open_loop(url: str, bodies: list[bytes], *, rate: float, duration: float, max_connections: int,
-                    timeout: float, drain_s: float) -> dict[str, Any]:
+                    timeout: float, drain_s: float, mix: list[tuple[str, bytes]] | None = None,
+                    auth: str = "") -> dict[str, Any]:
     """Fixed-rate sends; latency from the intended send time (see the module docstring).
 
     A request waits for a free connection when all ``max_connections`` are busy; that
@@ -238,24 +242,28 @@ async def open_loop(url: str, bodies: list[bytes], *, rate: float, duration: flo
     """
     u = httpx.URL(url)
     host, port = u.host, int(u.port or 80)
-    raws = [_raw_post(host, port, "/recommend", b) for b in bodies]
+    raws = ([(path, _raw_post(host, port, path, b, auth)) for path, b in mix] if mix
+            else [("/recommend", _raw_post(host, port, "/recommend", b)) for b in bodies])
     n = int(rate * duration)
     latency: list[float] = []
+    by_path: dict[str, list[float]] = {}
     lag: list[float] = []
     errors: dict[str, int] = {}
-    jobs: asyncio.Queue[tuple[bytes, float] | None] = asyncio.Queue()
+    jobs: asyncio.Queue[tuple[tuple[str, bytes], float] | None] = asyncio.Queue()
 
     async def connection() -> None:
         conn = _Conn(host, port)
         while (job := await jobs.get()) is not None:
-            raw, intended = job
+            (path, raw), intended = job
             lag.append((time.perf_counter() - intended) * 1e3)
             try:
                 status = await conn.request(raw, timeout)
                 if status == 200:
-                    latency.append((time.perf_counter() - intended) * 1e3)
+                    ms = (time.perf_counter() - intended) * 1e3
+                    latency.append(ms)
+                    by_path.setdefault(path, []).append(ms)
                     continue
-                key = f"http {status}"
+                key = f"{path} http {status}"
             except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError,
                     ValueError) as e:
                 key = type(e).__name__
@@ -287,6 +295,7 @@ async def open_loop(url: str, bodies: list[bytes], *, rate: float, duration: flo
     return {"target_rps": rate, "duration_s": duration, "sent": n, "ok": len(latency),
             "achieved_rps": len(latency) / wall if wall > 0 else 0.0, "send_window_s": sent_s, "wall_s": wall,
             "latency_ms": summarize(latency), "send_lag_ms": summarize(lag),
+            "by_path_ms": {p: summarize(v) for p, v in by_path.items()},
             "errors": errors, "n_errors": int(sum(errors.values())), "client_cpu_share": cpu / wall if wall else 0.0}
 
 
@@ -307,7 +316,9 @@ def run(plan: dict[str, Any]) -> dict[str, Any]:
         out["open"] = asyncio.run(open_loop(url, enc(o["bodies"]), rate=float(o["rate"]),
                                             duration=float(o["duration_s"]),
                                             max_connections=int(o.get("max_connections", 64)),
-                                            timeout=timeout, drain_s=float(o.get("drain_s", 15.0))))
+                                            timeout=timeout, drain_s=float(o.get("drain_s", 15.0)),
+                                            mix=[(m["path"], json.dumps(m["body"]).encode()) for m in o["mix"]]
+                                            if o.get("mix") else None, auth=o.get("auth", "")))
     return out
 
 

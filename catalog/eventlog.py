@@ -7,6 +7,9 @@ Guarantees (see ``docs/events.md``):
 - **durable acknowledgement**: :meth:`EventLog.append` returns only after COMMIT with
   ``synchronous=FULL`` (the WAL is fsynced), so an acknowledged batch survives a crash
   of the process and of the machine;
+- **group commit**: batches appended concurrently (threads of one process) share one
+  transaction and one fsync; each is its own savepoint, so a batch that conflicts is
+  rejected alone, and each call still returns only after the shared COMMIT;
 - **idempotent**: ``event_id`` is the key. A replayed batch is stored once and
   acknowledged again (its events counted as duplicates). An ``event_id`` already stored
   with *different* content is a client bug (an idempotency key reused): the batch is
@@ -69,6 +72,26 @@ class AppendResult:
     event_ids: list[str] = field(default_factory=list)
 
 
+@dataclass(slots=True)
+class _Batch:
+    """One caller's validated rows waiting for (or done with) a group commit."""
+
+    rows: list[tuple]
+    lines: Sequence[int]
+    source: str
+    ingested: int
+    done: bool = False
+    result: AppendResult | None = None
+    error: BaseException | None = None
+
+    def outcome(self) -> AppendResult:
+        if self.error is not None:
+            raise self.error
+        if self.result is None:  # the writer died before reaching this batch
+            raise IntegrityError("the event batch was not written; retry it")
+        return self.result
+
+
 class EventLog:
     """An append-only, idempotent store of interaction events.
 
@@ -78,10 +101,17 @@ class EventLog:
         The SQLite file (created with its parent folder if missing).
     timeout : float
         Seconds to wait for another process's write lock before failing.
+    group_commit : bool
+        Let concurrent appends share one transaction and one fsync (each still returns
+        only after that COMMIT); False commits every batch on its own.
     """
 
-    def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
+    def __init__(self, path: str | Path, *, timeout: float = 30.0, group_commit: bool = True) -> None:
         self.path = Path(path)
+        self.group_commit = group_commit
+        self._group = threading.Condition()
+        self._queue: list[_Batch] = []
+        self._writing = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction is
@@ -181,28 +211,64 @@ class EventLog:
         canon, lines = validate_events_with_lines(df, known_items=known_items, known_users=known_users,
                                                   line_offset=line_offset, source=source)
         rows = _to_rows(canon)
-        ids = canon["event_id"].tolist()
         ingested = _us(now) if now is not None else time.time_ns() // 1000
-        with self._lock:
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")  # take the write lock now: no upgrade deadlocks
-            try:
-                stored = self._stored(ids)
-                conflicts = _conflicts(rows, stored, lines, source)
-                if conflicts:
-                    raise DataValidationError(conflicts, source=source)
-                new = [r + (ingested,) for r in rows if r[0] not in stored]
-                cur = db.executemany(
-                    f"INSERT OR IGNORE INTO events ({_COLS}, ingested_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", new
-                )
-                if cur.rowcount != len(new):  # impossible under BEGIN IMMEDIATE; never hide it
-                    raise IntegrityError(f"{self.path}: stored {cur.rowcount} of {len(new)} new events")
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
-        return AppendResult(accepted=len(new), duplicates=len(rows) - len(new), event_ids=ids)
+        batch = _Batch(rows, lines, source, ingested)
+        if not self.group_commit:
+            with self._lock:
+                self._write([batch])
+            return batch.outcome()
+        with self._group:  # group commit: whoever finds no writer at work commits everything queued
+            self._queue.append(batch)
+            while not batch.done and self._writing:
+                self._group.wait()
+            if batch.done:
+                return batch.outcome()
+            self._writing = True
+            group, self._queue = self._queue, []
+        try:
+            with self._lock:
+                self._write(group)
+        finally:
+            with self._group:
+                self._writing = False
+                self._group.notify_all()
+        return batch.outcome()
+
+    def _write(self, group: list[_Batch]) -> None:
+        """Store ``group`` in one transaction (one fsync); a batch that conflicts is rolled back alone."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")  # take the write lock now: no upgrade deadlocks
+        try:
+            for b in group:
+                db.execute("SAVEPOINT batch")
+                try:
+                    ids = [r[0] for r in b.rows]
+                    stored = self._stored(ids)
+                    conflicts = _conflicts(b.rows, stored, b.lines, b.source)
+                    if conflicts:
+                        raise DataValidationError(conflicts, source=b.source)
+                    new = [r + (b.ingested,) for r in b.rows if r[0] not in stored]
+                    cur = db.executemany(
+                        f"INSERT OR IGNORE INTO events ({_COLS}, ingested_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", new
+                    )
+                    if cur.rowcount != len(new):  # impossible under BEGIN IMMEDIATE; never hide it
+                        raise IntegrityError(f"{self.path}: stored {cur.rowcount} of {len(new)} new events")
+                    db.execute("RELEASE batch")
+                    b.result = AppendResult(accepted=len(new), duplicates=len(b.rows) - len(new), event_ids=ids)
+                except (DataValidationError, IntegrityError) as e:
+                    db.execute("ROLLBACK TO batch")
+                    db.execute("RELEASE batch")
+                    b.error = e
+            db.execute("COMMIT")
+        except BaseException as e:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            for b in group:  # nothing of the group is stored: every caller hears why
+                b.result, b.error = None, e
+            raise
+        finally:
+            for b in group:
+                b.done = True
 
     def check_conflicts(self, events: pd.DataFrame, *, lines: Sequence[int] | None = None,
                         source: str = "") -> list[RowError]:

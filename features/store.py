@@ -18,17 +18,18 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from catalog.errors import ConfigError
-from features.tables import PROJECT, TableSpec
+from catalog.errors import ConfigError, NotReadyError
+from features.tables import PROJECT, TABLES, TIMESTAMP, TableSpec, table_path
 
 if TYPE_CHECKING:  # pragma: no cover
     from feast import FeatureStore
 
-__all__ = [
+__all__ = ["tables_time_range", "rebuild_online", 
     "DEFAULT_REDIS_TIMEOUT_S",
     "online_store_config",
     "repo_config_dict",
@@ -142,3 +143,32 @@ def _plain(v: Any) -> Any:
     if isinstance(v, float) and math.isnan(v):
         return None
     return v
+
+
+def tables_time_range(data_dir, views: Sequence[str] | None = None) -> tuple[datetime, datetime]:
+    """Earliest and latest ``event_timestamp`` over the built Parquet tables (the default backfill window)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    lo, hi = None, None
+    for name in views or list(TABLES):
+        path = table_path(data_dir, name)
+        if not path.exists():
+            raise NotReadyError(f"{path} is missing; run `skillpath features build` first")
+        col = pq.read_table(path, columns=[TIMESTAMP])[TIMESTAMP]
+        if len(col) == 0:
+            continue
+        mm = pc.min_max(col).as_py()
+        lo = mm["min"] if lo is None else min(lo, mm["min"])
+        hi = mm["max"] if hi is None else max(hi, mm["max"])
+    if lo is None or hi is None:
+        raise NotReadyError("the feature tables are empty (no events?); nothing to materialise")
+    return lo, hi
+
+
+def rebuild_online(store: "FeatureStore") -> tuple[datetime, datetime]:
+    """Load every feature view's latest rows from the offline tables into the online store (after the
+    online store came back empty); returns the window loaded."""
+    start, end = tables_time_range(data_dir_of(store))
+    store.materialize(start_date=start, end_date=end + timedelta(microseconds=1), feature_views=list(TABLES))
+    return start, end

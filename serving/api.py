@@ -8,9 +8,10 @@ adds ``/livez``, ``/readyz``, ``/healthz`` and ``/metrics`` in front of it.
 
 Where the work runs: list-mode ``/recommend`` is a short CPU-bound call that holds the GIL
 anyway, so it runs on the event loop (a thread hand-off would add its cost and no
-concurrency). Slow work (path planning, event writes with their fsync, mentor
-assignment, the assistant's answers, reloads) runs in a worker thread, one call at a time
-(:func:`_offload`), so the loop keeps answering ``/recommend`` meanwhile; the assistant's
+concurrency). Slow work (path planning, mentor assignment, the assistant's answers,
+reloads) runs in a worker thread, one call at a time (:func:`_offload`), so the loop keeps
+answering ``/recommend`` meanwhile; event writes run up to :data:`EVENTS_IN_FLIGHT` at once
+so that their appends share one commit and one fsync (:func:`_offload_events`); the assistant's
 optional LLM call waits on the network in a thread of its own. The GET routes run in FastAPI's
 threadpool.
 
@@ -61,6 +62,7 @@ def attach(core: SkillPathApp) -> None:
     """Serve ``core`` (the service calls this when it starts)."""
     api.state.core = core
     api.state.limiter = None  # made on the event loop, at first use
+    api.state.events_limiter = None
     api.openapi_schema = None  # rebuilt with this server's settings (the stale threshold's floor)
 
 
@@ -84,6 +86,18 @@ async def _offload(call: Callable[[], T]) -> T:
     if getattr(api.state, "limiter", None) is None:
         api.state.limiter = anyio.CapacityLimiter(1)
     return await anyio.to_thread.run_sync(call, limiter=api.state.limiter)
+
+
+#: /events calls in flight at once: their appends share one transaction and one fsync (group commit).
+EVENTS_IN_FLIGHT = 16
+
+
+async def _offload_events(call: Callable[[], T]) -> T:
+    """Run an /events call in a worker thread beside other /events calls (not behind the one-at-a-time
+    worker), so concurrent appends can share a commit (:class:`catalog.eventlog.EventLog`)."""
+    if getattr(api.state, "events_limiter", None) is None:
+        api.state.events_limiter = anyio.CapacityLimiter(EVENTS_IN_FLIGHT)
+    return await anyio.to_thread.run_sync(call, limiter=api.state.events_limiter)
 
 
 def _json(model: Any) -> Response:
@@ -153,7 +167,7 @@ async def events(req: EventsRequest) -> Response:
     """All or nothing, fsynced before the answer, idempotent on ``event_id``; the next
     ``/recommend`` of these mentees reflects them, on any worker."""
     core = _core()
-    return _json(await _offload(lambda: core.ingest(req)))
+    return _json(await _offload_events(lambda: core.ingest(req)))
 
 
 # ------------------------------------------------------------------ mentors

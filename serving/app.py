@@ -19,15 +19,16 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, cast, get_args
+from typing import TYPE_CHECKING, cast, get_args
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from catalog.catalog import World
 from catalog.datadir import DataDir
-from catalog.errors import NotReadyError, SkillPathError
+from catalog.errors import IntegrityError, NotReadyError, SkillPathError
 from catalog.eventlog import EventLog
 from catalog.events import with_event_ids
 from catalog.logs import open_event_log
@@ -35,13 +36,13 @@ from catalog.loaders import load_world
 from catalog.schema import EVENT_TYPES
 from catalog.settings import Settings
 from features.engagement import engagement_at
-from features.tables import ENGAGEMENT_PUSH_SOURCE
 from recommender.item_scores import cold_half_life, popularity_scores
 from recommender.models import Recommender
 from recommender.models.content import ContentRecommender
 from recommender.models.factor import FactorRecommender
 from serving.bundle import CatalogView, ModelBundle
 from serving.mentee_goals import save_goal
+from serving.online_sync import OnlineSync
 from serving.logread import read_log
 from serving.reasons import CoCompletion
 from serving.schemas import (
@@ -56,7 +57,7 @@ from serving.views.hybrid import hybrid_recommend
 from serving.views.recommend import OnlineStatus, recommend, similar
 from serving.views.sessions import SessionsView, open_sessions
 from serving.views.stale import StaleReach
-from training.registry import ModelSource, model_source_from_settings
+from training.registry import LoadedModel, ModelSource, model_source_from_settings, public_reason
 
 if TYPE_CHECKING:  # the assistant's stack (scikit-learn) loads when it is built, not with the app
     from serving.views.assistant import AssistantView
@@ -82,6 +83,8 @@ class SkillPathApp:
         self.settings, self.world, self.log, self.source = settings, world, log_, source
         self.clock = clock
         self.online = online
+        self.sync = None if online is None else OnlineSync(online, rows_for=self._engagement_rows,
+                                                            users=self._log_users, now=clock)
         cat = world.catalog
         self.known_items = frozenset(cat.items.ids.tolist())
         self.view = self._make_view(clock())
@@ -145,6 +148,8 @@ class SkillPathApp:
         the models do not consume online features, so no request pays for a read."""
         if self.online is None:
             return "off"
+        if self.sync is not None and self.sync.rebuilding:
+            return "rebuilding"
         return self.online.status  # type: ignore[attr-defined, no-any-return]
 
     # ------------------------------------------------------------ /recommend, /path, /skills/{id}
@@ -186,31 +191,25 @@ class SkillPathApp:
 
     # ------------------------------------------------------------ /events
     def ingest(self, req: EventsRequest) -> EventsResponse:
-        """Validate, store durably (before returning) and idempotently; contexts update on next read."""
+        """Validate, store durably (before returning) and idempotently; contexts update on next read.
+
+        The mentees' online features are refreshed in the background (:class:`OnlineSync`): the
+        answer never waits for the online store."""
         rows = with_event_ids([e.model_dump() for e in req.events])
         res = self.log.append(rows, known_items=self.known_items)
-        online = self._push_online(sorted({r["user_id"] for r in rows})) if res.accepted else "unchanged"
-        return EventsResponse(accepted=res.accepted, duplicates=res.duplicates,
-                              online_features="off" if self.online is None else online)
+        if self.sync is None:
+            online = "off"
+        else:
+            online = self.sync.submit(sorted({r["user_id"] for r in rows})) if res.accepted else "unchanged"
+        return EventsResponse(accepted=res.accepted, duplicates=res.duplicates, online_features=online)
 
-    def _push_online(self, user_ids: list[str]) -> Literal["updated", "unchanged", "timeout", "unavailable", "off"]:
-        """Recompute the mentees' engagement rows from the log and push them online (bounded; never raises).
+    def _engagement_rows(self, user_ids: list[str]) -> pd.DataFrame:
+        """The mentees' engagement rows from the log, now (what the online store should hold)."""
+        return engagement_at(self.log.read(user_ids=user_ids), as_of=self.clock(), catalog=self.world.catalog,
+                             user_ids=user_ids)
 
-        Runs after the durable append, so a slow or dead store only leaves the online
-        features behind (the daily materialisation catches up); the events are safe.
-        """
-        if self.online is None:
-            return "off"
-        try:
-            rows = engagement_at(self.log.read(user_ids=user_ids), as_of=self.clock(), catalog=self.world.catalog,
-                                 user_ids=user_ids)
-        except Exception:  # a bug here must not fail a request whose events are stored
-            log.exception("computing online engagement features failed")
-            return "unavailable"
-        if rows.empty:
-            return "unchanged"
-        status = self.online.push(ENGAGEMENT_PUSH_SOURCE, rows)  # type: ignore[attr-defined]
-        return "updated" if status == "ok" else status  # type: ignore[no-any-return]
+    def _log_users(self) -> list[str]:
+        return sorted(set(self.log.read(event_types=list(EVENT_TYPES))["user_id"]))
 
     # ------------------------------------------------------------ /mentors
     def mentor_of(self, user_id: str) -> str | None:
@@ -277,19 +276,46 @@ class SkillPathApp:
             if not force and prev is not None and current == prev.version:
                 return ReloadResponse(changed=False, model_version=prev.version, previous_version=prev.version,
                                       sha256=prev.sha256)
-            loaded = self.source.load()
+            loaded = self._load(first=prev is None)
             half_life = cold_half_life(loaded.model)
             popularity = (prev.popularity if prev is not None and cold_half_life(prev.model) == half_life
                           else self._popularity(half_life))  # one log read, only when the half-life changes
             bundle = ModelBundle(loaded, self.view, content=self.content, popularity=popularity,
                                  cocompletion=self._cocompletion(loaded.model))
             self._bundle = bundle
-            self.last_error = None
+            self.last_error = loaded.fallback_reason  # a stand-in: the champion's failure stays the last error
         changed = prev is None or prev.sha256 != bundle.sha256
-        if changed:
+        if loaded.champion is not None:
+            log.warning("champion %s does not verify (%s); serving version %s, the newest that does, and "
+                        "retrying the champion on reload", loaded.champion, loaded.fallback_reason, bundle.version)
+        elif changed:
             log.info("serving model %s (sha256 %s) from %s", bundle.version, bundle.sha256[:12], loaded.source)
         return ReloadResponse(changed=changed, model_version=bundle.version,
                               previous_version=None if prev is None else prev.version, sha256=bundle.sha256)
+
+    def _load(self, *, first: bool) -> LoadedModel:
+        """The champion; at start (nothing serving yet) the last good version if the champion does not verify."""
+        assert self.source is not None
+        try:
+            return self.source.load()
+        except (IntegrityError, NotReadyError) as e:
+            last_good = getattr(self.source, "load_last_good", None)
+            if not first or last_good is None:
+                raise
+            return last_good(e)  # type: ignore[no-any-return]
+
+    def model_status(self) -> dict[str, object]:
+        """What ``/readyz`` says: the version serving, the champion when another version stands in, and why."""
+        b = self._bundle
+        loaded = None if b is None else b.loaded
+        return {"ready": b is not None, "model_version": None if b is None else b.version,
+                "champion_version": None if loaded is None else (loaded.champion or loaded.version),
+                "fallback_reason": None if loaded is None else loaded.fallback_reason,
+                "last_error": None if self.last_error is None else public_reason(ValueError(self.last_error))}
+
+    def gauges(self) -> dict[str, tuple[str, float]]:
+        """Extra Prometheus gauges (name -> (help, value)) from the parts that keep some."""
+        return {} if self.sync is None else self.sync.gauges()
 
     def _cocompletion(self, model: Recommender) -> CoCompletion | None:
         users = getattr(model, "id_maps_", {}).get("users")
@@ -316,8 +342,9 @@ class SkillPathApp:
             if current is not None and (self._bundle is None or current != self._bundle.version):
                 self.reload()
         except SkillPathError as e:
+            if str(e) != self.last_error:  # one line per new failure, not one per timer tick
+                log.warning("model reload failed, the current model keeps serving: %s", e)
             self.last_error = str(e)
-            log.warning("model reload failed, the current model keeps serving: %s", e)
 
     def close(self) -> None:
         self.log.close()
@@ -325,5 +352,7 @@ class SkillPathApp:
             self._assistant.close()
         if self._sessions is not None:
             self._sessions.store.close()
+        if self.sync is not None:
+            self.sync.close()
         if self.online is not None:
             self.online.close()  # type: ignore[attr-defined]

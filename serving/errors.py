@@ -38,6 +38,7 @@ from catalog.errors import (
     DataValidationError, IntegrityError, InvalidValueError, NotReadyError, SessionConflictError, SkillPathError,
     TextTooLongError, UnknownIdError,
 )
+from training.registry import public_reason
 
 __all__ = ["FieldError", "Forbidden", "status_of", "error_body", "error_response", "validation_detail", "install_handlers"]
 
@@ -149,9 +150,13 @@ async def _skillpath_error(request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, SkillPathError):  # registered for SkillPathError only
         return await _unexpected(request, exc)
     body = error_body(exc)
+    status = status_of(exc, in_path=bool(request.path_params))
+    if status in (409, 503):  # model and store failures: name files, never the server's paths
+        body["error"] = public_reason(ValueError(body["error"]))
+        for d in body["detail"]:
+            d["msg"] = public_reason(ValueError(d["msg"]))
     retry = getattr(exc, "retry_after_s", None)
-    return error_response(status_of(exc, in_path=bool(request.path_params)), body["error"], body["detail"],
-                          headers={"retry-after": str(retry)} if retry else None)
+    return error_response(status, body["error"], body["detail"], headers={"retry-after": str(retry)} if retry else None)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -159,6 +159,10 @@ class OnlineFeatures:
             self._last = "ok"
         return True
 
+    def store(self) -> Any:
+        """The Feast store itself, opened on first use (for work without a deadline: a rebuild)."""
+        return self._get_store()
+
     def _get_store(self) -> Any:
         with self._lock:
             store = self._store

@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
+from serving.health import ReadinessStatus
 from serving.schemas import ErrorResponse
 
 __all__ = ["API_TITLE", "API_DESCRIPTION", "ASSETS", "errors", "security", "install_docs", "HEALTH_ROUTES"]
@@ -52,7 +53,8 @@ _BEARER = "bearer"
 HEALTH_ROUTES: dict[str, tuple[str, str, str]] = {
     "/livez": ("Liveness", "200 while the process serves requests.", "text/plain"),
     "/healthz": ("Liveness (alias of /livez)", "200 while the process serves requests.", "text/plain"),
-    "/readyz": ("Readiness", "200 once a verified model is loaded, else 503.", "text/plain"),
+    "/readyz": ("Readiness", "200 once a verified model is loaded, else 503; the body says which version "
+                "serves and why when it is not the champion.", "application/json"),
     "/metrics": ("Prometheus metrics", "Request counts and latencies per route, in the Prometheus text format.",
                  "text/plain"),
 }
@@ -86,10 +88,12 @@ def _document(app: FastAPI) -> dict[str, Any]:
     if core is not None:
         _bound_threshold(doc, core.settings.scoring.freshness_floor)
     for route, (summary, description, media) in HEALTH_ROUTES.items():
+        schema = ReadinessStatus.model_json_schema() if route == "/readyz" else {"type": "string"}
         doc["paths"][route] = {"get": {
             "tags": ["health"], "summary": summary, "description": description, "operationId": route.strip("/"),
-            "responses": {"200": {"description": description, "content": {media: {"schema": {"type": "string"}}}},
-                          **({"503": {"description": "Not ready yet."}} if route == "/readyz" else {})}}}
+            "responses": {"200": {"description": description, "content": {media: {"schema": schema}}},
+                          **({"503": {"description": "Not ready yet.", "content": {media: {"schema": schema}}}}
+                             if route == "/readyz" else {})}}}
     return doc
 
 

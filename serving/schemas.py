@@ -87,9 +87,9 @@ class RecommendResponse(ResponseModel):
     fallback: Literal["popular", "content"] | None = Field(
         description="null: the model ranked the list; 'content': cold start from goal skills; "
                     "'popular': cold start from popularity.", examples=[None])
-    online_features: Literal["ok", "timeout", "unavailable", "off"] = Field(
-        "off", description="The online feature store's health as last seen (breaker, last read or push); "
-                           "the store is not read per recommendation.",
+    online_features: Literal["ok", "timeout", "unavailable", "rebuilding", "off"] = Field(
+        "off", description="The online feature store's health as last seen (breaker, last read or push; "
+                           "'rebuilding' after it came back empty); the store is not read per recommendation.",
         examples=["off"])
     mode: Literal["hybrid", "model", "path"] = Field("hybrid", description="The mode that produced the list.",
                                                      examples=["hybrid"])
@@ -123,11 +123,12 @@ class EventsResponse(ResponseModel):
     accepted: int = Field(description="Events stored by this call.", examples=[3])
     duplicates: int = Field(description="Events already stored earlier (replays), acknowledged again.",
                             examples=[0])
-    online_features: Literal["updated", "unchanged", "timeout", "unavailable", "off"] = Field(
-        "off", description="The mentees' online engagement features after this call: 'updated' (written to "
-                           "the online store before the answer), 'unchanged' (nothing new to write), "
-                           "'timeout'/'unavailable' (the store lagged or is down: the events are stored "
-                           "anyway), 'off' (online features disabled).", examples=["updated"])
+    online_features: Literal["queued", "dropped", "unchanged", "off"] = Field(
+        "off", description="The mentees' online engagement features: 'queued' (pushed to the online store "
+                           "in the background, never on the request path), 'dropped' (the push queue was "
+                           "full; the daily materialisation catches up), 'unchanged' (nothing new to write), "
+                           "'off' (online features disabled). The events are stored either way.",
+        examples=["queued"])
 
 
 # ------------------------------------------------------------------ GET routes

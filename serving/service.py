@@ -21,6 +21,8 @@ import bentoml
 from catalog.settings import Settings, load_settings
 from serving.api import api, attach, detach
 from serving.app import SkillPathApp
+from serving.health import ReadinessMiddleware, metrics_text
+from serving.lifeline import die_with_parent
 from serving.contract import rejected_log
 
 __all__ = ["SkillPathService"]
@@ -48,6 +50,13 @@ def _online_features(settings: Settings) -> object | None:
     return online
 
 
+def _in_worker() -> bool:
+    """Whether this process is a worker BentoML's supervisor started (not a test or the CLI in-process)."""
+    from bentoml._internal.context import server_context
+
+    return server_context.worker_index is not None
+
+
 @bentoml.service(
     name=SERVICE_NAME,
     workers=_SERVICE.workers,
@@ -60,6 +69,8 @@ class SkillPathService:
     """SkillPath recommendations over HTTP (see docs/serving.md)."""
 
     def __init__(self) -> None:
+        if _in_worker():  # a kill -9 of `skillpath serve` must not leave this worker holding the port
+            die_with_parent()
         settings = load_settings()
         rejected_log.setLevel(logging.INFO)  # one line per rejected request, under BentoML's WARNING default
         self.app = SkillPathApp.from_settings(settings, model_dir=settings.model_dir,
@@ -84,8 +95,20 @@ class SkillPathService:
     def __is_ready__(self) -> bool:
         return self.app.ready
 
+    def __metrics__(self, content: str) -> str:
+        """BentoML's metrics with SkillPath's own gauges appended (model fallback, online push queue)."""
+        return content + metrics_text(self.app.model_status(), self.app.gauges())
+
     @bentoml.on_shutdown
     def _shutdown(self) -> None:
         self._stop.set()
         detach()
         self.app.close()
+
+
+def _status() -> dict[str, object] | None:
+    core = getattr(api.state, "core", None)
+    return None if core is None else {**core.model_status(), "online_features": core.online_status()}
+
+
+SkillPathService.add_asgi_middleware(ReadinessMiddleware, status=_status)

@@ -21,7 +21,7 @@ import pandas as pd
 from catalog.errors import ConfigError, DataValidationError, IntegrityError, NotReadyError, RowError
 from catalog.schema import parse_timestamp
 from features.engagement import push_engagement  # moved to features/ (the service pushes too)
-from features.store import data_dir_of, open_store
+from features.store import data_dir_of, open_store, tables_time_range  # the service rebuilds from them too
 from features.tables import TABLES, TIMESTAMP, table_path
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -72,27 +72,6 @@ def materialize(store: "FeatureStore", start: datetime | str, end: datetime | st
         raise NotReadyError(f"feature tables missing ({', '.join(missing)}); run `skillpath features build` first")
     with _quiet(quiet):
         store.materialize(start_date=s, end_date=e, feature_views=names)
-
-
-def tables_time_range(data_dir, views: Sequence[str] | None = None) -> tuple[datetime, datetime]:
-    """Earliest and latest ``event_timestamp`` over the built Parquet tables (the default backfill window)."""
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    lo, hi = None, None
-    for name in views or list(TABLES):
-        path = table_path(data_dir, name)
-        if not path.exists():
-            raise NotReadyError(f"{path} is missing; run `skillpath features build` first")
-        col = pq.read_table(path, columns=[TIMESTAMP])[TIMESTAMP]
-        if len(col) == 0:
-            continue
-        mm = pc.min_max(col).as_py()
-        lo = mm["min"] if lo is None else min(lo, mm["min"])
-        hi = mm["max"] if hi is None else max(hi, mm["max"])
-    if lo is None or hi is None:
-        raise NotReadyError("the feature tables are empty (no events?); nothing to materialise")
-    return lo, hi
 
 
 def historical_features(store: "FeatureStore", entity_df: pd.DataFrame, *,

@@ -4,10 +4,12 @@ One module answers "which version is champion" (:func:`champion`), "fetch its ar
 (:func:`fetch`: into a temporary sibling renamed into place once whole, so a crash or a
 second worker never leaves a copy that looks complete), "verify them" (the model
 directory's sha256 must equal the checksum the registry recorded, :func:`recorded_sha256`)
-and "cache them" (:class:`MlflowModelSource` keeps one copy per version and re-verifies it
-on every load; :func:`load_version` always fetches afresh, so an artifact edited in the
-store cannot hide behind a cached copy). Promotion moves ``@champion`` and appends to the
-``champion_history`` tag of the registered model, so :func:`rollback` can go back one step.
+and "cache them" (:class:`MlflowModelSource` keeps one copy per content hash, re-verifies it
+on every load and fetches afresh when it does not verify, so a corrupt entry never sticks;
+:func:`load_version` always fetches afresh, so an artifact edited in the store cannot hide
+behind a cached copy). When the champion does not verify at start,
+:meth:`MlflowModelSource.load_last_good` finds the newest version that does. Promotion
+moves ``@champion`` and appends to the ``champion_history`` tag of the registered model, so :func:`rollback` can go back one step.
 
 The service imports this module and nothing else from ``training``; MLflow itself is
 imported inside the functions that talk to a store, so serving a local directory never
@@ -16,9 +18,11 @@ loads it.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -26,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from catalog.datadir import DataDir
-from catalog.errors import ConfigError, IntegrityError, NotReadyError
+from catalog.errors import ConfigError, IntegrityError, NotReadyError, SkillPathError
 from catalog.settings import Settings
 from recommender.models import Recommender, load_model
 from recommender.models.artifact import ARRAYS_FILE, MANIFEST_FILE
@@ -36,7 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from training.pyfunc import Extras
 
 __all__ = ["CHAMPION", "SHA256_TAGS", "LoadedModel", "LoadedVersion", "ModelSource", "LocalModelSource",
-           "MlflowModelSource", "model_source_from_settings", "champion", "champion_version", "recorded_sha256",
+           "MlflowModelSource", "model_source_from_settings", "public_reason", "champion", "champion_version", "recorded_sha256",
            "fetch", "find_model_dir", "promote", "rollback", "list_versions", "load_version", "load_champion"]
 
 CHAMPION = "champion"
@@ -55,6 +59,10 @@ class LoadedModel:
     version: str
     sha256: str
     source: str
+    #: Set when this is not the champion but the last good version served in its place.
+    champion: str | None = None
+    #: Why the champion is not serving (one line, no server paths), when ``champion`` is set.
+    fallback_reason: str | None = None
 
 
 @dataclass
@@ -192,10 +200,12 @@ class LocalModelSource:
 
 
 class MlflowModelSource:
-    """The registered model's alias (default ``skillpath-recommender@champion``), one cached copy per version.
+    """The registered model's alias (default ``skillpath-recommender@champion``), one cached copy per
+    content hash (``cache_dir/<sha256>``).
 
     Asking for the current version never creates an embedded store; each load re-verifies
-    the cached copy against the version's recorded checksum.
+    the cached copy against the version's recorded checksum and fetches it afresh when it
+    does not verify.
     """
 
     def __init__(self, tracking_uri: str, *, name: str = "skillpath-recommender", alias: str = CHAMPION,
@@ -231,11 +241,67 @@ class MlflowModelSource:
         mv = self._champion()
         if mv is None:
             raise NotReadyError(f"no {self.name}@{self.alias} in {self.tracking_uri}; train and promote a model")
+        return self._load(mv)
+
+    def _load(self, mv: Any) -> LoadedModel:
+        """``mv`` from the cache entry of its recorded checksum, fetched afresh if that entry does not verify."""
         sha = recorded_sha256(self.client(), mv)
-        local = fetch(self.client(), mv, self.cache_dir / str(mv.version), tracking_uri=self.tracking_uri,
-                      reuse=True)
-        return LoadedModel(load_model(find_model_dir(local), expected_sha256=sha), str(mv.version), sha,
-                           f"models:/{self.name}/{mv.version}")
+        dest = self.cache_dir / sha
+        for attempt in (0, 1):
+            local = fetch(self.client(), mv, dest, tracking_uri=self.tracking_uri, reuse=attempt == 0)
+            try:
+                model = load_model(find_model_dir(local), expected_sha256=sha)
+            except (IntegrityError, FileNotFoundError) as e:
+                shutil.rmtree(dest, ignore_errors=True)  # never keep a copy that does not verify
+                if attempt == 1:
+                    raise IntegrityError(f"{self.name} version {mv.version} does not verify: "
+                                         f"{public_reason(e)}") from None
+                continue
+            return LoadedModel(model, str(mv.version), sha, f"models:/{self.name}/{mv.version}")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def candidates(self, champion_version: str) -> list[Any]:
+        """Versions to serve in the champion's place, best first: earlier champions (latest first),
+        then the versions the promotion gate did not reject, newest first."""
+        from mlflow.exceptions import MlflowException
+
+        client = self.client()
+        try:
+            rm = client.get_registered_model(self.name)
+            versions = {str(v.version): v for v in client.search_model_versions(f"name='{self.name}'")}
+        except MlflowException:
+            return []
+        history = [str(v) for v in json.loads((rm.tags or {}).get(_HISTORY_TAG, "[]"))]
+        order = [v for v in reversed(history) if v in versions]
+        order += sorted((v for v, mv in versions.items() if (mv.tags or {}).get("gate.decision") != "rejected"),
+                        key=int, reverse=True)
+        return [versions[v] for v in dict.fromkeys(order) if v != str(champion_version)]
+
+    def load_last_good(self, reason: SkillPathError) -> LoadedModel:
+        """The newest version that verifies, standing in for a champion that failed with ``reason``.
+
+        Raises ``reason`` again when no version verifies (nothing better to serve).
+        """
+        mv = self._champion()
+        if mv is None:
+            raise reason
+        for candidate in self.candidates(str(mv.version)):
+            try:
+                loaded = self._load(candidate)
+            except (IntegrityError, NotReadyError):
+                continue
+            return dataclasses.replace(loaded, champion=str(mv.version), fallback_reason=public_reason(reason))
+        raise reason
+
+
+def public_reason(exc: BaseException) -> str:
+    """``exc``'s first line with absolute filesystem paths cut to their last part: safe to show a client."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return _ABS_PATH.sub(lambda m: m.group(1) + m.group(2).rstrip("/").rsplit("/", 1)[-1], text)
+
+
+#: An absolute path (two parts or more, optionally a ``file:`` URI) after a start, a space, a quote or ``(``.
+_ABS_PATH = re.compile(r"(^|[\s'\"(=])(?:file:/{0,2})?(/(?:[^\s'\"():/]+/)+[^\s'\"():,;]*)")
 
 
 def model_source_from_settings(settings: Settings, *, model_dir: str | Path | None = None) -> ModelSource:

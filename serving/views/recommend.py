@@ -23,7 +23,7 @@ from serving.schemas import RecommendRequest, RecommendResponse, SimilarItem, Si
 
 __all__ = ["OnlineStatus", "recommend", "similar", "item_indices"]
 
-OnlineStatus = Literal["ok", "timeout", "unavailable", "off"]
+OnlineStatus = Literal["ok", "timeout", "unavailable", "rebuilding", "off"]
 
 
 def item_indices(catalog: Catalog, ids: Sequence[str] | None, field: str) -> NDArray[np.int64]:

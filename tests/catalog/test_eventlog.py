@@ -288,3 +288,53 @@ def test_per_user_reads_never_wait_for_a_writer(tmp_path):
     assert got["seq"] == stamp and len(got["rows"]) == sum(e["user_id"] == user for e in first)
     assert log.count() == 5  # the waiting append went through afterwards
     log.close()
+
+
+def test_group_commit_shares_one_transaction_and_keeps_each_batch_apart(tmp_path):
+    """Concurrent appends share commits (fewer fsyncs than batches); every acknowledged event is stored once,
+    and a batch that reuses an id with other content is refused alone."""
+    import threading
+
+    from catalog.errors import DataValidationError
+    from catalog.eventlog import EventLog
+
+    log = EventLog(tmp_path / "events.db")
+    commits = []
+    real_write = log._write
+
+    def counting(group):
+        commits.append(len(group))
+        real_write(group)
+
+    log._write = counting  # type: ignore[method-assign]
+    t = "2026-01-01T00:00:00Z"
+
+    def ev(i, item="i1"):
+        return {"event_id": f"e{i}", "user_id": "u1", "item_id": item, "event_type": "view", "timestamp": t}
+
+    acked, refused = [], []
+
+    def worker(n):
+        for k in range(20):
+            i = n * 100 + k
+            try:
+                res = log.append([ev(i), ev(i)] if k % 7 else [ev(i)])
+                acked.extend(res.event_ids)
+            except DataValidationError:
+                refused.append(i)
+
+    log.append([ev(5)])
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    bad = threading.Thread(target=lambda: refused.append(
+        pytest.raises(DataValidationError, log.append, [ev(5, item="i2")])))
+    for th in threads + [bad]:
+        th.start()
+    for th in threads + [bad]:
+        th.join()
+    stored = log.read()
+    assert stored["event_id"].is_unique
+    assert set(acked) <= set(stored["event_id"])
+    assert len(stored) == 1 + 8 * 20 - 1  # e5 was stored before; worker 0 sends it again as a replay
+    assert sum(commits) == 1 + 8 * 20 + 1 and len(commits) < sum(commits)  # batches shared commits
+    assert stored.set_index("event_id").loc["e5", "item_id"] == "i1"
+    log.close()

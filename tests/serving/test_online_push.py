@@ -53,6 +53,12 @@ def _client(asgi_app, monkeypatch, root: Path, online_store: str | None = None):
     return c
 
 
+def _core():
+    from serving.api import api
+
+    return api.state.core
+
+
 def _online(root: Path, user: str) -> dict:
     from features.store import open_store, read_online
     from features.tables import MENTEE_ENGAGEMENT
@@ -91,7 +97,8 @@ def test_events_update_online_engagement_at_once(asgi_app, feature_dir, monkeypa
         body = _body(user, ["b1-i07", "b1-i08"], "push")
         r = c.post("/events", json=body)
         assert r.status_code == 200, r.text
-        assert r.json() == {"accepted": 2, "duplicates": 0, "online_features": "updated"}
+        assert r.json() == {"accepted": 2, "duplicates": 0, "online_features": "queued"}
+        assert _core().sync.flush(30)  # pushed in the background, off the request path
         after = _online(feature_dir, user)
         assert after != before
         expected = _brute_force(feature_dir, user)
@@ -116,7 +123,7 @@ def test_a_dead_store_never_fails_events(asgi_app, feature_dir, monkeypatch):
     with _client(asgi_app, monkeypatch, feature_dir, online_store=dead) as c:
         r = c.post("/events", json=_body("u006", ["b2-i07"], "dead"))
         assert r.status_code == 200, r.text
-        assert r.json()["accepted"] == 1 and r.json()["online_features"] in ("unavailable", "timeout")
+        assert r.json() == {"accepted": 1, "duplicates": 0, "online_features": "queued"}
     with EventLog(feature_dir / "events.db") as log:
         assert "dead-0" in set(log.user_events("u006")["event_id"])
 
@@ -124,3 +131,71 @@ def test_a_dead_store_never_fails_events(asgi_app, feature_dir, monkeypatch):
 def test_online_features_off_by_default(client, service_env):
     r = client.post("/events", json=_body("u007", ["b3-i07"], "off"))
     assert r.status_code == 200 and r.json()["online_features"] == "off"
+
+
+def test_a_full_push_queue_drops_and_counts():
+    from serving.online_sync import OnlineSync
+
+    class Stuck:  # a store that never answers: nothing leaves the queue
+        def push(self, *a):
+            return "timeout"
+
+        def get_mentee_features(self, ids):
+            return {}, "timeout"
+
+    import pandas as pd
+
+    sync = OnlineSync(Stuck(), rows_for=lambda users: pd.DataFrame({"user_id": users}), users=list,
+                      now=lambda: datetime.now(timezone.utc), max_pending=3, check_interval_s=0.05)
+    try:
+        assert sync.submit(["a", "b"]) == "queued"
+        assert sync.submit(["c", "d"]) == "dropped"
+        assert sync.counts["dropped"] == 2
+        assert sync.gauges()["skillpath_online_push_dropped"][1] == 2
+    finally:
+        sync.close()
+
+
+@pytest.mark.integration
+def test_redis_restarted_empty_is_rebuilt_in_the_background(asgi_app, feature_dir, monkeypatch):
+    import time
+
+    from features.store import open_store, read_online
+    from features.tables import MENTEE_ENGAGEMENT
+    from serving.online_sync import SENTINEL
+    from tests.features.redis_server import RedisServer
+    from training.feature_store import apply
+
+    with RedisServer() as redis:
+        url = f"{redis.url}/0?socket_timeout=0.5&socket_connect_timeout=0.5"
+        apply(open_store(feature_dir, online=url))
+
+        def engagement(user: str) -> dict:
+            return read_online(open_store(feature_dir, online=url), MENTEE_ENGAGEMENT, [user])[user]
+
+        def wait_rebuilt(c, deadline_s: float = 90) -> None:
+            deadline = time.monotonic() + deadline_s
+            while time.monotonic() < deadline:
+                if _core().sync.counts["rebuilds"] >= rebuilds + 1 and not _core().sync.rebuilding:
+                    return
+                time.sleep(0.2)
+            raise AssertionError("online store not rebuilt")
+
+        with _client(asgi_app, monkeypatch, feature_dir, online_store=url) as c:
+            rebuilds = 0
+            wait_rebuilt(c)  # an empty store at start is rebuilt too
+            assert engagement("u005")["events_30d"] is not None and engagement(SENTINEL)["events_7d"] == 0
+            redis.stop()
+            redis.start()  # back, empty: no persistence
+            assert engagement("u005")["events_30d"] is None
+            rebuilds = _core().sync.counts["rebuilds"]
+            seen = set()
+            deadline = time.monotonic() + 90
+            while _core().sync.counts["rebuilds"] <= rebuilds and time.monotonic() < deadline:
+                r = c.post("/recommend", json={"user_id": "u005", "k": 3})
+                assert r.status_code == 200
+                seen.add(r.json()["online_features"])
+                time.sleep(0.05)
+            assert _core().sync.counts["rebuilds"] == rebuilds + 1, seen
+            assert engagement("u005")["events_30d"] is not None  # rebuilt without anyone re-materialising
+            assert c.post("/recommend", json={"user_id": "u005", "k": 3}).json()["online_features"] == "ok"
