@@ -43,6 +43,7 @@ from serving.schemas import (
 from serving.schemas_assistant import AssistantRequest, AssistantResponse
 from serving.schemas_mentors import MentorAssignRequest, MentorAssignResponse, MentorMatchRequest, MentorMatchResponse
 from serving.schemas_paths import PathRequest, PathResponse, SkillResponse
+from serving.routes import entities as entity_routes
 from serving.security import SecurityMiddleware, check_key
 
 __all__ = ["api", "attach", "detach"]
@@ -121,8 +122,10 @@ async def path(req: PathRequest) -> Response:
          openapi_extra=security(write=False))
 def skill(skill_id: str = PathParam(pattern=ID_REGEX, description="A skill id.", examples=["python"])) -> Response:
     """Prerequisites with the level each is needed at, dependents, every transitive
-    prerequisite in graph order and active resources per level. An unknown skill is a 404."""
-    return _json(_core().skill(skill_id))
+    prerequisite in graph order and active resources per level. An unknown skill is a 404.
+    The ``ETag`` is the skill's stored version, for ``If-Match`` on ``PUT``/``PATCH /skills/{skill_id}``."""
+    resp = _core().skill(skill_id)
+    return Response(resp.model_dump_json(), media_type=_JSON, headers={"etag": f'"{resp.version}"'})
 
 
 @api.get("/items/{item_id}/similar", response_model=SimilarResponse, tags=["recommendations"],
@@ -207,6 +210,11 @@ async def reload() -> Response:
     model that fails verification is a 409 and changes nothing."""
     core = _core()
     return _json(await _offload(core.reload))
+
+
+# ------------------------------------------------------------------ entities (serving/routes/entities.py)
+entity_routes.bind(_core, _offload)
+api.include_router(entity_routes.router)
 
 
 # ------------------------------------------------------------------ pointers

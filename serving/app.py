@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,9 +30,12 @@ from catalog.catalog import World
 from catalog.datadir import DataDir
 from catalog.errors import NotReadyError, SkillPathError
 from catalog.eventlog import EventLog
-from catalog.loaders import load_world
-from catalog.schema import EVENT_TYPES
+from catalog.schema import EVENT_TYPES, Goal, Mentee
+from catalog.store.docs import to_doc
 from catalog.settings import Settings
+from catalog.store.entities import Entities
+from catalog.store.forget import MODEL_NOTE, Forgetters, forget_mentee
+from catalog.store.seed import open_entities
 from features.engagement import engagement_at
 from features.tables import ENGAGEMENT_PUSH_SOURCE
 from recommender.item_scores import cold_half_life, popularity_scores
@@ -40,7 +44,9 @@ from recommender.models.content import ContentRecommender
 from recommender.models.factor import FactorRecommender
 from serving.bundle import CatalogView, ModelBundle
 from serving.conversations import ConversationStore
-from serving.mentee_goals import save_goal
+from serving.live import aligned, rebundle
+from serving.mentee_goals import with_goal
+from serving.schemas_entities import ForgetResponse
 from serving.phrasing import Phraser
 from serving.logread import read_log
 from serving.reasons import CoCompletion
@@ -54,8 +60,9 @@ from serving.views.assistant import AssistantView
 from serving.views.mentors import MentorsView
 from serving.views.paths import PathsView
 from serving.views.recommend import OnlineStatus, recommend, similar
+from serving.views.entities import EntitiesView
 from serving.views.stale import StaleReach
-from training.registry import ModelSource, model_source_from_settings
+from training.registry import LoadedModel, ModelSource, model_source_from_settings
 
 __all__ = ["SkillPathApp", "utcnow"]
 
@@ -63,6 +70,8 @@ log = logging.getLogger("skillpath.serving")
 
 # What cold-start popularity reads: every event that can make or unmake a positive pair.
 _POPULARITY_EVENTS = [t for t in EVENT_TYPES if t != "impression"]
+#: How often a request checks the entity store for other processes' writes (one indexed query).
+SYNC_INTERVAL_S = 0.2
 
 
 def utcnow() -> datetime:
@@ -74,25 +83,25 @@ class SkillPathApp:
     the virtual mentor."""
 
     def __init__(self, settings: Settings, *, world: World, log_: EventLog, source: ModelSource | None,
-                 clock: Callable[[], datetime] = utcnow, online: object | None = None) -> None:
-        self.settings, self.world, self.log, self.source = settings, world, log_, source
+                 clock: Callable[[], datetime] = utcnow, online: object | None = None,
+                 entities: Entities | None = None) -> None:
+        self.settings, self.log, self.source = settings, log_, source
         self.clock = clock
         self.online = online
-        cat = world.catalog
-        self.known_items = frozenset(cat.items.ids.tolist())
-        self.view = self._make_view(clock())
-        self.contexts = MenteeContexts(log_, world)
-        self.content = ContentRecommender().fit(sp.csr_matrix((1, cat.n_items), dtype=np.float32),
-                                                item_features=cat.item_skill_levels)
-        sc = settings.scoring
-        self.stale_reach = StaleReach(cat, log_, bundle=lambda: self._bundle, clock=clock,
-                                      threshold=sc.stale_threshold, floor=sc.freshness_floor)
-        self.mentors = MentorsView(world, DataDir(settings.data_dir).reports, has_events=lambda u: log_.last_seq(u) > 0)
-        self.paths = PathsView(world, self.mentors)
+        # The entity store (in the event log's file) owns the world; an empty one is seeded from ``world``.
+        self.entities = entities if entities is not None else open_entities(log_.path, world=world)
+        self.entity_view = EntitiesView(self.entities, clock)
+        self._gen, self._catalog_gen = self.entities.generation, self._catalog_generation()
+        self._last_sync = time.monotonic()
         self._bundle: ModelBundle | None = None
-        self._swap = threading.Lock()
+        self._trained: LoadedModel | None = None  # the model as loaded, before alignment with the catalog
         self._assistant: AssistantView | None = None
+        self._derive(self.entities.world(), catalog_changed=True)
+        self._swap = threading.Lock()
         self._assistant_lock = threading.Lock()
+        self.forgetters = Forgetters()
+        self.forgetters.register("mentor_assignment", lambda u: self.mentors.forget(u))
+        self.forgetters.register("conversations", self._forget_conversations)
         self.last_error: str | None = None
         if source is not None:
             try:
@@ -101,15 +110,66 @@ class SkillPathApp:
                 self.last_error = str(e)
                 log.warning("no model loaded at start: %s", e)
 
+    def _catalog_generation(self) -> tuple[int, int]:
+        g = self.entities.kind_generation
+        return g["skills"], g["resources"]
+
+    def _derive(self, world: World, *, catalog_changed: bool) -> None:
+        """Everything requests read that depends on the world (views, contexts, the cold-start content model)."""
+        log_, settings = self.log, self.settings
+        self.world = world
+        if catalog_changed:
+            cat = world.catalog
+            self.known_items = frozenset(cat.items.ids.tolist())
+            self.view = self._make_view(self.clock())
+            self.content = ContentRecommender().fit(sp.csr_matrix((1, cat.n_items), dtype=np.float32),
+                                                    item_features=cat.item_skill_levels)
+            sc = settings.scoring
+            self.stale_reach = StaleReach(cat, log_, bundle=lambda: self._bundle, clock=self.clock,
+                                          threshold=sc.stale_threshold, floor=sc.freshness_floor)
+        self.contexts = MenteeContexts(log_, world)
+        self.mentors = MentorsView(world, DataDir(settings.data_dir).reports, has_events=lambda u: log_.last_seq(u) > 0)
+        self.paths = PathsView(world, self.mentors)
+        if self._assistant is not None:
+            self._assistant.close()
+            self._assistant = None
+
+    def refresh(self, *, force: bool = False) -> None:
+        """Apply entity writes (of this process, or another's within :data:`SYNC_INTERVAL_S`) to what
+        requests read: a new or retired resource, a goal or a capacity change shows in the next answer."""
+        now = time.monotonic()
+        if not force and now - self._last_sync < SYNC_INTERVAL_S:
+            return
+        self._last_sync = now
+        self.entities.sync()
+        if self.entities.generation == self._gen:
+            return
+        with self._swap:
+            gen, cat_gen = self.entities.generation, self._catalog_generation()
+            if gen == self._gen:
+                return
+            changed = cat_gen != self._catalog_gen
+            if changed:
+                world = self.entities.world()
+            else:
+                ents = self.entities
+                world = World(self.world.catalog, {m.user_id: m for m in ents.entities("mentees")},
+                              {m.mentor_id: m for m in ents.entities("mentors")})
+            self._derive(world, catalog_changed=changed)
+            if changed and self._bundle is not None and self._trained is not None:
+                self._bundle = rebundle(self._bundle, self._trained, self.view, content=self.content)
+            self._gen, self._catalog_gen = gen, cat_gen
+
     @classmethod
     def from_settings(cls, settings: Settings, *, model_dir: str | Path | None = None,
                       clock: Callable[[], datetime] = utcnow, online: object | None = None) -> SkillPathApp:
         dd = DataDir(settings.data_dir)
-        if not dd.has_world():
+        if not dd.has_world() and not dd.events_db.exists():
             raise NotReadyError(f"no world in {dd.root}; run `skillpath data synth` or `skillpath data import`")
-        world = load_world(dd)
-        return cls(settings, world=world, log_=EventLog(dd.events_db),
-                   source=model_source_from_settings(settings, model_dir=model_dir), clock=clock, online=online)
+        entities = open_entities(dd.events_db, data_dir=dd)
+        return cls(settings, world=entities.world(), log_=EventLog(dd.events_db),
+                   source=model_source_from_settings(settings, model_dir=model_dir), clock=clock, online=online,
+                   entities=entities)
 
     # ------------------------------------------------------------ state
     @property
@@ -143,6 +203,7 @@ class SkillPathApp:
 
     # ------------------------------------------------------------ /recommend, /path, /skills/{id}
     def recommend(self, req: RecommendRequest) -> RecommendResponse:
+        self.refresh()
         b = self.bundle
         goals = [(s, None) for s in dict.fromkeys(req.goal_skills)] if req.goal_skills else None
         ctx = self.contexts.get(req.user_id, now=self.clock(), goals=goals, field="goal_skills")
@@ -153,20 +214,27 @@ class SkillPathApp:
     def path(self, req: PathRequest, *, mentors: bool = True) -> PathResponse:
         """The mentee's learning path (prerequisites first), each step with a mentor who can help
         (``mentors=False``: without them, for the assistant's progress answers)."""
+        self.refresh()
         b = self.bundle
         goals = None if req.goals is None else [(g.skill, g.level) for g in req.goals]
         return self.paths.plan(req, self.contexts.get(req.user_id, now=self.clock(), goals=goals), b, mentors=mentors)
 
     def skill(self, skill_id: str) -> SkillResponse:
-        """One skill with its prerequisites and dependents."""
-        return self.paths.skill(skill_id)
+        """One skill with its prerequisites and dependents, its aliases and stored version."""
+        self.refresh()
+        resp = self.paths.skill(skill_id)
+        stored = self.entities.find("skills", skill_id)
+        return resp if stored is None else resp.model_copy(update={"aliases": stored.doc.get("aliases", []),
+                                                                   "version": stored.version})
 
     def similar(self, item_id: str, k: int = 10) -> SimilarResponse:
+        self.refresh()
         return similar(self.bundle, item_id, k)
 
     # ------------------------------------------------------------ /events
     def ingest(self, req: EventsRequest) -> EventsResponse:
         """Validate, store durably (before returning) and idempotently; contexts update on next read."""
+        self.refresh()
         rows = [e.model_dump() for e in req.events]
         res = self.log.append(rows, known_items=self.known_items)
         online = self._push_online(sorted({r["user_id"] for r in rows})) if res.accepted else "unchanged"
@@ -195,10 +263,12 @@ class SkillPathApp:
     # ------------------------------------------------------------ /mentors
     def mentor_match(self, req: MentorMatchRequest) -> MentorMatchResponse:
         """The best mentors with a free place for a mentee's next skills, with reasons."""
+        self.refresh()
         return self.mentors.match(req)
 
     def mentor_assign(self, req: MentorAssignRequest) -> MentorAssignResponse:
         """Assign a cohort within capacities and persist it for ``skillpath mentors rematch``."""
+        self.refresh()
         return self.mentors.assign(req)
 
     # ------------------------------------------------------------ /assistant
@@ -224,7 +294,7 @@ class SkillPathApp:
                                   max_conversations=a.max_conversations)
         return AssistantView(world, self, mentors=self.mentors, contexts=self.contexts,
                              catalog_view=lambda: self.view, clock=self.clock, store=store,
-                             save_goal=lambda user_id, goal: save_goal(s.data_dir, world, self.contexts, user_id, goal),
+                             save_goal=self._save_goal,
                              settings=a, phraser=phraser)
 
     # ------------------------------------------------------------ reloads
@@ -238,7 +308,8 @@ class SkillPathApp:
             if not force and prev is not None and current == prev.version:
                 return ReloadResponse(changed=False, model_version=prev.version, previous_version=prev.version,
                                       sha256=prev.sha256)
-            loaded = self.source.load()
+            self._trained = loaded = self.source.load()
+            loaded = aligned(loaded, self.view)  # a catalog changed since training: cold items placed by content
             half_life = cold_half_life(loaded.model)
             popularity = (prev.popularity if prev is not None and cold_half_life(prev.model) == half_life
                           else self._popularity(half_life))  # one log read, only when the half-life changes
@@ -280,8 +351,46 @@ class SkillPathApp:
             self.last_error = str(e)
             log.warning("model reload failed, the current model keeps serving: %s", e)
 
+    # ------------------------------------------------------------ entities
+    def entity(self, op: str, kind: str, *args: object, **kw: object) -> object:
+        """Run one :class:`~serving.views.entities.EntitiesView` operation; a write is applied to what
+        requests read before this returns (so the next answer, on this worker, reflects it)."""
+        self.refresh()
+        out = getattr(self.entity_view, op)(kind, *args, **kw)
+        if op in ("put", "patch", "batch", "retire", "delete"):
+            self.refresh(force=True)
+        return out
+
+    def _save_goal(self, user_id: str, goal: Goal) -> Mentee:
+        """The assistant's ``set_goal``: the mentee's goal on that skill replaced (or added) in the store."""
+        mentee = with_goal(self.world.mentee(user_id), goal)
+        self.entities.patch("mentees", user_id, {"goals": to_doc(mentee)["goals"]}, actor="assistant",
+                            now_us=int(self.clock().timestamp() * 1e6))
+        self.refresh(force=True)
+        return mentee
+
+    def forget(self, user_id: str, *, actor: str) -> ForgetResponse:
+        """Forget a mentee everywhere (:func:`catalog.store.forget.forget_mentee`); see docs/store.md."""
+        removed = forget_mentee(user_id, entities=self.entities, events=self.log, forgetters=self.forgetters,
+                                actor=actor, now_us=int(self.clock().timestamp() * 1e6))
+        self.refresh(force=True)
+        return ForgetResponse(user_id=user_id, removed=removed, note=MODEL_NOTE)
+
+    def _forget_conversations(self, user_id: str) -> int:
+        if self._assistant is not None:
+            return self._assistant.store.forget_user(user_id)
+        a, path = self.settings.assistant, DataDir(self.settings.data_dir).assistant_db
+        if not path.exists():
+            return 0
+        store = ConversationStore(path, ttl_s=a.conversation_ttl_s, max_conversations=a.max_conversations)
+        try:
+            return store.forget_user(user_id)
+        finally:
+            store.close()
+
     def close(self) -> None:
         self.log.close()
+        self.entities.store.close()
         if self._assistant is not None:
             self._assistant.close()
         if self.online is not None:

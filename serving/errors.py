@@ -10,6 +10,9 @@ The only place HTTP status codes are decided (DEVELOPERS.md, "Errors"):
 | InvalidValueError (one bad value, e.g. an empty ``message``) | 400, ``loc`` = its ``field`` |
 | UnknownItemError, UnknownSkillError, ... | 400 in a body field, 404 in a URL path |
 | IntegrityError (a model that fails verification on reload) | 409 |
+| CycleError (a skill graph edit that closes a cycle) | 409, naming the cycle |
+| VersionConflictError (``If-Match`` names a stale version) | 412 |
+| BatchValidationError (bad entities) | 400, one detail per bad field: ``["items", index, field]`` |
 | NotReadyError (no model loaded yet) | 503 |
 | anything unexpected | 500, nothing about the server in the body |
 
@@ -31,7 +34,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from catalog.errors import (
-    DataValidationError, IntegrityError, InvalidValueError, NotReadyError, SkillPathError, UnknownIdError,
+    BatchValidationError, CycleError, DataValidationError, IntegrityError, InvalidValueError, NotReadyError,
+    SkillPathError, UnknownIdError, VersionConflictError,
 )
 
 __all__ = ["FieldError", "status_of", "error_body", "error_response", "validation_detail", "install_handlers"]
@@ -54,8 +58,10 @@ def status_of(exc: SkillPathError, *, in_path: bool = False) -> int:
     inner = exc.cause if isinstance(exc, FieldError) else exc
     if isinstance(inner, NotReadyError):
         return 503
-    if isinstance(inner, IntegrityError):
+    if isinstance(inner, (IntegrityError, CycleError)):
         return 409
+    if isinstance(inner, VersionConflictError):
+        return 412
     if isinstance(inner, UnknownIdError) and in_path:
         return 404
     return 400
@@ -67,6 +73,13 @@ def _detail(loc: Sequence[str | int], msg: str, type_: str) -> dict[str, Any]:
 
 def error_body(exc: SkillPathError) -> dict[str, Any]:
     """``{"error", "detail"}`` for ``exc``; event problems become one detail each."""
+    if isinstance(exc, BatchValidationError):
+        where = [] if exc.collection == "body" else [exc.collection]
+        detail = [_detail([*where, *([] if not where else [e.line]), e.column], e.reason, "invalid_entity")
+                  for e in exc.errors]
+        first = ".".join(map(str, detail[0]["loc"])) + f": {detail[0]['msg']}" if detail else ""
+        return {"error": f"{len(exc.errors)} invalid value(s), nothing stored; {first}"
+                         + (" ..." if len(detail) > 1 else ""), "detail": detail}
     if isinstance(exc, DataValidationError):
         detail = [_detail(["events", e.line - 1, e.column], e.reason, "invalid_event") for e in exc.errors]
         n = len(exc.errors)

@@ -121,3 +121,5 @@ class SkillResponse(_Strict):
     resources: int = Field(description="Active resources teaching it.", examples=[24])
     resources_by_level: dict[str, int] = Field(description="Active resources per level 1-5.",
                                                examples=[{"1": 6, "2": 8, "3": 6, "4": 3, "5": 1}])
+    aliases: list[str] = Field([], description="Other names of the skill.", examples=[["pd"]])
+    version: int = Field(0, description="The skill's stored version (also the ETag, for If-Match).", examples=[1])

@@ -1,6 +1,6 @@
 """ASGI middleware in front of every SkillPath route: API keys, body size, content type.
 
-- write routes (``POST /events``, ``/mentors/assign``, ``/admin/*``) need ``Authorization: Bearer <key>``,
+- write routes (``POST /events``, ``/mentors/assign``, ``/admin/*``, every non-GET entity route) need ``Authorization: Bearer <key>``,
   and read routes too when ``serving.protect_reads`` is set; a missing or wrong key is 401.
   Keys are compared in constant time, against every key, and never logged or echoed.
   With no key configured, write routes are closed (401 says how to configure one);
@@ -16,6 +16,7 @@ is called per request), so a restarted service never keeps another start's keys.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -25,7 +26,8 @@ from starlette.exceptions import HTTPException
 from catalog.settings import ServingSettings
 from serving.errors import error_response
 
-__all__ = ["SecurityMiddleware", "WRITE_PREFIXES", "OPEN_PATHS", "check_key"]
+__all__ = ["SecurityMiddleware", "WRITE_PREFIXES", "ENTITY_PREFIXES", "OPEN_PATHS", "check_key", "is_write",
+           "actor_of"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -34,6 +36,9 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 WRITE_PREFIXES = ("/events", "/admin/", "/mentors/assign")
+#: Entity routes: every method but GET writes (``POST /mentors/match`` is a read).
+ENTITY_PREFIXES = ("/resources", "/skills", "/mentees", "/mentors")
+READ_POSTS = ("/mentors/match",)
 #: The docs and their assets are never behind a key (humans need them); BentoML answers
 #: health and metrics before any SkillPath route is reached.
 OPEN_PATHS = ("/", "/docs", "/openapi.json", "/docs.json")
@@ -55,6 +60,19 @@ def check_key(header: str, keys: tuple[str, ...]) -> str | None:
     return None if ok else "invalid API key"
 
 
+def is_write(method: str, path: str) -> bool:
+    """Whether ``method path`` changes data (and so needs an API key)."""
+    if path.startswith(WRITE_PREFIXES):
+        return True
+    return method not in ("GET", "HEAD") and path.startswith(ENTITY_PREFIXES) and path not in READ_POSTS
+
+
+def actor_of(header: str) -> str:
+    """Who wrote, for the change log: a digest of the API key (never the key itself)."""
+    token = header.partition(" ")[2].strip()
+    return "key:" + hashlib.sha256(token.encode()).hexdigest()[:12] if token else "anonymous"
+
+
 class SecurityMiddleware:
     """See the module docstring; ``settings()`` gives the running service's ``serving`` section."""
 
@@ -73,7 +91,7 @@ class SecurityMiddleware:
         s = self.settings()
         method: str = scope["method"]
         headers = {k: v for k, v in scope["headers"] if k in (b"authorization", b"content-length", b"content-type")}
-        if s.protect_reads or path.startswith(WRITE_PREFIXES):
+        if s.protect_reads or is_write(method, path):
             problem = check_key(headers.get(b"authorization", b"").decode("latin-1"), s.api_keys)
             if problem:
                 response = error_response(401, problem, [{"loc": ["header", "authorization"], "msg": problem,

@@ -43,6 +43,7 @@ class Entities:
         self._stored: dict[str, dict[str, Stored]] = {k: {} for k in KINDS}
         self._objs: dict[str, dict[str, Any]] = {k: {} for k in KINDS}
         self.generation = 0  # +1 whenever the entities in memory change
+        self.kind_generation = {k: 0 for k in KINDS}  # the same, per kind
         self.reload()
 
     # ------------------------------------------------------------ reading
@@ -58,8 +59,14 @@ class Entities:
                 if errors:
                     raise BatchValidationError(errors, collection=k, source=f"stored {k}")
                 objs[k] = {getattr(e, ID_FIELD[k]): e for e in ents}
+            changed = [k for k in KINDS if self._stored[k] != stored[k]]
             self._stored, self._objs, self._seen = stored, objs, rev
-            self.generation += 1
+            self._bump(changed)
+
+    def _bump(self, kinds: Sequence[str]) -> None:
+        self.generation += 1
+        for k in kinds:
+            self.kind_generation[k] += 1
 
     def sync(self) -> bool:
         """Catch up with writes made through other processes; True if anything changed."""
@@ -153,7 +160,7 @@ class Entities:
                 self._objs[kind][s.id] = new[s.id]
             if stored:
                 self._seen = self.store.revision()
-                self.generation += 1
+                self._bump([kind])
             return [self._stored[kind][i] for i in new]
 
     def patch(self, kind: str, entity_id: str, fields: Mapping[str, Any], *, actor: str, now_us: int,
@@ -191,7 +198,7 @@ class Entities:
             del self._stored[kind][entity_id]
             del self._objs[kind][entity_id]
             self._seen = self.store.revision()
-            self.generation += 1
+            self._bump([kind])
 
     def _skill_users(self, skill_id: str) -> list[str]:
         o = self._objs

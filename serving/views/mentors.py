@@ -53,6 +53,19 @@ class MentorsView:
         self._cache: tuple[tuple[int, int, int], pd.DataFrame] | None = None
 
     # ------------------------------------------------------------ the persisted assignment
+    def forget(self, user_id: str) -> int:
+        """Remove ``user_id``'s rows from the persisted assignment (forgetting a mentee); how many."""
+        with self._lock:
+            if not self.path.exists():
+                return 0
+            df = pd.read_csv(self.path, dtype=str, keep_default_na=False)
+            if "user_id" not in df.columns:
+                return 0
+            gone = df["user_id"].str.strip() == user_id
+            if gone.any():
+                atomic_write_csv(df[~gone], self.path)
+            return int(gone.sum())
+
     def assignment_rows(self) -> pd.DataFrame:
         """The persisted assignment (strings; empty when none), rows naming unknown mentees or mentors dropped."""
         try:

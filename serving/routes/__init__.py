@@ -1,0 +1,1 @@
+"""Route modules (one APIRouter per area) that :mod:`serving.api` includes."""
