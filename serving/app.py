@@ -30,11 +30,11 @@ from catalog.catalog import World
 from catalog.datadir import DataDir
 from catalog.errors import NotReadyError, SkillPathError
 from catalog.eventlog import EventLog
-from catalog.schema import EVENT_TYPES, Goal, Mentee
-from catalog.store.docs import to_doc
+from catalog.schema import EVENT_TYPES
 from catalog.settings import Settings
 from catalog.store.entities import Entities
-from catalog.store.forget import MODEL_NOTE, Forgetters, forget_mentee
+from catalog.store.forget import Forgetters
+from catalog.store.offline import forget_in_parquet
 from catalog.store.seed import open_entities
 from features.engagement import engagement_at
 from features.tables import ENGAGEMENT_PUSH_SOURCE
@@ -42,11 +42,10 @@ from recommender.item_scores import cold_half_life, popularity_scores
 from recommender.models import Recommender
 from recommender.models.content import ContentRecommender
 from recommender.models.factor import FactorRecommender
+from serving.app_entities import EntityMethods
 from serving.bundle import CatalogView, ModelBundle
 from serving.conversations import ConversationStore
 from serving.live import aligned, rebundle
-from serving.mentee_goals import with_goal
-from serving.schemas_entities import ForgetResponse
 from serving.phrasing import Phraser
 from serving.logread import read_log
 from serving.reasons import CoCompletion
@@ -78,7 +77,7 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class SkillPathApp:
+class SkillPathApp(EntityMethods):
     """Recommendations, event ingestion, paths, mentors, similar items, the stale view, model reloads and
     the virtual mentor."""
 
@@ -96,12 +95,15 @@ class SkillPathApp:
         self._bundle: ModelBundle | None = None
         self._trained: LoadedModel | None = None  # the model as loaded, before alignment with the catalog
         self._assistant: AssistantView | None = None
+        self._conversations: ConversationStore | None = None
+        self._content_bundle: ModelBundle | None = None
         self._derive(self.entities.world(), catalog_changed=True)
         self._swap = threading.Lock()
         self._assistant_lock = threading.Lock()
         self.forgetters = Forgetters()
         self.forgetters.register("mentor_assignment", lambda u: self.mentors.forget(u))
         self.forgetters.register("conversations", self._forget_conversations)
+        self.forgetters.register("offline_tables", lambda u: forget_in_parquet(DataDir(settings.data_dir), u))
         self.last_error: str | None = None
         if source is not None:
             try:
@@ -128,11 +130,10 @@ class SkillPathApp:
             self.stale_reach = StaleReach(cat, log_, bundle=lambda: self._bundle, clock=self.clock,
                                           threshold=sc.stale_threshold, floor=sc.freshness_floor)
         self.contexts = MenteeContexts(log_, world)
-        self.mentors = MentorsView(world, DataDir(settings.data_dir).reports, has_events=lambda u: log_.last_seq(u) > 0)
+        self.mentors = MentorsView(world, DataDir(settings.data_dir).reports, has_events=lambda u: log_.last_seq(u) > 0,
+                                   infer=self._inferred_mentee)
         self.paths = PathsView(world, self.mentors)
-        if self._assistant is not None:
-            self._assistant.close()
-            self._assistant = None
+        self._assistant = None  # rebuilt on next use over the new world; its conversation store stays open
 
     def refresh(self, *, force: bool = False) -> None:
         """Apply entity writes (of this process, or another's within :data:`SYNC_INTERVAL_S`) to what
@@ -204,20 +205,20 @@ class SkillPathApp:
     # ------------------------------------------------------------ /recommend, /path, /skills/{id}
     def recommend(self, req: RecommendRequest) -> RecommendResponse:
         self.refresh()
-        b = self.bundle
         goals = [(s, None) for s in dict.fromkeys(req.goal_skills)] if req.goal_skills else None
+        if req.mode == "path":  # planning needs no trained model
+            ctx = self._context(req.user_id, goals, field="goal_skills")
+            return self.paths.next_up(req, ctx, self.planning_bundle(), online=self.online_status())
+        b = self.bundle
         ctx = self.contexts.get(req.user_id, now=self.clock(), goals=goals, field="goal_skills")
-        if req.mode == "path":
-            return self.paths.next_up(req, ctx, b, online=self.online_status())
         return recommend(req, ctx, b, online=self.online_status())
 
     def path(self, req: PathRequest, *, mentors: bool = True) -> PathResponse:
         """The mentee's learning path (prerequisites first), each step with a mentor who can help
         (``mentors=False``: without them, for the assistant's progress answers)."""
         self.refresh()
-        b = self.bundle
         goals = None if req.goals is None else [(g.skill, g.level) for g in req.goals]
-        return self.paths.plan(req, self.contexts.get(req.user_id, now=self.clock(), goals=goals), b, mentors=mentors)
+        return self.paths.plan(req, self._context(req.user_id, goals), self.planning_bundle(), mentors=mentors)
 
     def skill(self, skill_id: str) -> SkillResponse:
         """One skill with its prerequisites and dependents, its aliases and stored version."""
@@ -290,8 +291,10 @@ class SkillPathApp:
             ids = (*world.catalog.items.ids.tolist(), *world.catalog.skills, *world.mentors, *world.mentees)
             phraser = Phraser(a.llm_url, model=a.llm_model, timeout_s=a.llm_timeout_s, api_key=a.llm_api_key,
                               known_ids=frozenset(i.lower() for i in ids if len(i) >= 3))
-        store = ConversationStore(DataDir(s.data_dir).assistant_db, ttl_s=a.conversation_ttl_s,
-                                  max_conversations=a.max_conversations)
+        if self._conversations is None:
+            self._conversations = ConversationStore(DataDir(s.data_dir).assistant_db, ttl_s=a.conversation_ttl_s,
+                                                    max_conversations=a.max_conversations)
+        store = self._conversations
         return AssistantView(world, self, mentors=self.mentors, contexts=self.contexts,
                              catalog_view=lambda: self.view, clock=self.clock, store=store,
                              save_goal=self._save_goal,
@@ -351,47 +354,12 @@ class SkillPathApp:
             self.last_error = str(e)
             log.warning("model reload failed, the current model keeps serving: %s", e)
 
-    # ------------------------------------------------------------ entities
-    def entity(self, op: str, kind: str, *args: object, **kw: object) -> object:
-        """Run one :class:`~serving.views.entities.EntitiesView` operation; a write is applied to what
-        requests read before this returns (so the next answer, on this worker, reflects it)."""
-        self.refresh()
-        out = getattr(self.entity_view, op)(kind, *args, **kw)
-        if op in ("put", "patch", "batch", "retire", "delete"):
-            self.refresh(force=True)
-        return out
-
-    def _save_goal(self, user_id: str, goal: Goal) -> Mentee:
-        """The assistant's ``set_goal``: the mentee's goal on that skill replaced (or added) in the store."""
-        mentee = with_goal(self.world.mentee(user_id), goal)
-        self.entities.patch("mentees", user_id, {"goals": to_doc(mentee)["goals"]}, actor="assistant",
-                            now_us=int(self.clock().timestamp() * 1e6))
-        self.refresh(force=True)
-        return mentee
-
-    def forget(self, user_id: str, *, actor: str) -> ForgetResponse:
-        """Forget a mentee everywhere (:func:`catalog.store.forget.forget_mentee`); see docs/store.md."""
-        removed = forget_mentee(user_id, entities=self.entities, events=self.log, forgetters=self.forgetters,
-                                actor=actor, now_us=int(self.clock().timestamp() * 1e6))
-        self.refresh(force=True)
-        return ForgetResponse(user_id=user_id, removed=removed, note=MODEL_NOTE)
-
-    def _forget_conversations(self, user_id: str) -> int:
-        if self._assistant is not None:
-            return self._assistant.store.forget_user(user_id)
-        a, path = self.settings.assistant, DataDir(self.settings.data_dir).assistant_db
-        if not path.exists():
-            return 0
-        store = ConversationStore(path, ttl_s=a.conversation_ttl_s, max_conversations=a.max_conversations)
-        try:
-            return store.forget_user(user_id)
-        finally:
-            store.close()
-
     def close(self) -> None:
         self.log.close()
         self.entities.store.close()
         if self._assistant is not None:
             self._assistant.close()
+        elif self._conversations is not None:
+            self._conversations.close()
         if self.online is not None:
             self.online.close()  # type: ignore[attr-defined]

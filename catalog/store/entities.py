@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from catalog.catalog import Catalog, World
-from catalog.errors import BatchValidationError, InvalidValueError, RowError, UnknownIdError
+from catalog.errors import BatchValidationError, InvalidValueError, UnknownIdError
 from catalog.graph import SkillGraph
 from catalog.loaders import parse_records
 from catalog.store.base import ID_FIELD, KINDS, EntityStore, Stored, Write

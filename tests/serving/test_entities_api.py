@@ -115,3 +115,38 @@ def test_capacity_change_changes_next_match(client):
     r = client.patch("/mentors/m-c", json={"capacity": 0})
     assert r.status_code == 200, r.text
     assert "m-c" not in mentors_for(user)
+
+
+def test_forget_a_mentee_leaves_no_trace_and_the_tombstone_holds(client, service_env):
+    import pandas as pd
+
+    from catalog.eventlog import EventLog
+
+    user = "u001"
+    with EventLog(service_env.root / "events.db") as log:
+        old = log.user_events(user)
+        log.export_parquet(service_env.root / "exports" / "events.parquet")
+    assert len(old) > 0
+    r = client.delete(f"/mentees/{user}")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["removed"]["events"] == len(old) and body["removed"]["profile"] == 1
+    assert body["removed"]["offline_tables"] == len(old) and "next training" in body["note"]
+    with EventLog(service_env.root / "events.db") as log:
+        assert log.user_events(user).empty and log.count() > 0
+    exported = pd.read_parquet(service_env.root / "exports" / "events.parquet")
+    assert user not in set(exported["user_id"]) and len(exported) > 0
+    assert client.get(f"/mentees/{user}").status_code == 404
+    # a replay of their old events is acknowledged and stores nothing
+    replay = [{"event_id": e.event_id, "user_id": user, "item_id": e.item_id, "event_type": e.event_type,
+               "timestamp": e.timestamp.isoformat()} for e in old.head(5).itertuples()]
+    r = client.post("/events", json={"events": replay})
+    assert r.status_code == 200 and r.json()["accepted"] == 0, r.text
+    with EventLog(service_env.root / "events.db") as log:
+        assert log.user_events(user).empty
+    ops = [c["op"] for c in client.get("/admin/changes", params={"kind": "mentees"}).json()["changes"]
+           if c["id"] == user]
+    assert ops == ["import", "forget"]
+    again = client.delete(f"/mentees/{user}")  # idempotent: nothing left to remove
+    assert again.status_code == 200 and again.json()["removed"]["events"] == 0
+    assert client.delete("/mentees/never-seen").status_code == 404
