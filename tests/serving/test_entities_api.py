@@ -150,3 +150,31 @@ def test_forget_a_mentee_leaves_no_trace_and_the_tombstone_holds(client, service
     again = client.delete(f"/mentees/{user}")  # idempotent: nothing left to remove
     assert again.status_code == 200 and again.json()["removed"]["events"] == 0
     assert client.delete("/mentees/never-seen").status_code == 404
+
+
+def test_walk_in_mentee_gets_a_path_and_mentors_from_history(client):
+    now = datetime.now(timezone.utc).isoformat()
+    ev = [{"event_id": f"walk-{n}", "user_id": "walk-in", "item_id": f"b2-i{n + 1:02d}", "event_type": "complete",
+           "timestamp": now} for n in range(3)]
+    assert client.post("/events", json={"events": ev}).status_code == 200
+    path = client.post("/path", json={"user_id": "walk-in"})
+    assert path.status_code == 200, path.text
+    assert "block2" in {g["skill"] for g in path.json()["goals"]}
+    match = client.post("/mentors/match", json={"user_id": "walk-in", "k": 3})
+    assert match.status_code == 200, match.text
+    assert match.json()["mentors"] and any(s.startswith("block2:") for s in match.json()["next_skills"])
+    both = client.post("/path", json={"user_id": "walk-in", "goals": ["block3:3", {"skill": "block0", "level": 2}]})
+    assert both.status_code == 200 and {g["skill"] for g in both.json()["goals"]} == {"block3", "block0"}
+
+
+def test_path_works_before_any_model_is_trained(asgi_app, service_env, monkeypatch, tmp_path):
+    from starlette.testclient import TestClient
+
+    monkeypatch.setenv("SKILLPATH_MODEL_DIR", str(tmp_path / "missing"))
+    with TestClient(asgi_app, raise_server_exceptions=False) as c:
+        assert c.get("/readyz").status_code == 503
+        r = c.post("/path", json={"user_id": "u000"})
+        assert r.status_code == 200 and r.json()["steps"], r.text
+        r = c.post("/recommend", json={"user_id": "u000", "mode": "path"})
+        assert r.status_code == 200, r.text
+        assert c.post("/recommend", json={"user_id": "u000"}).status_code == 503
