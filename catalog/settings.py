@@ -27,7 +27,7 @@ from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource
 
 from catalog.errors import ConfigError
 
-__all__ = ["Settings", "ScoringSettings", "ServingSettings", "TrackingSettings",
+__all__ = ["Settings", "split_key_spec", "ScoringSettings", "ServingSettings", "TrackingSettings",
            "FeatureStoreSettings", "AssistantSettings", "EnvName", "ENV_NAMES", "load_settings"]
 
 ENV_PREFIX = "SKILLPATH_"
@@ -36,6 +36,30 @@ _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 class EnvName(str):
     """Field metadata: a short environment variable for a field inside a section."""
+
+
+KEY_ROLES = ("admin", "lead", "curator")
+PERSON_ROLES = ("mentor", "mentee")
+
+
+def split_key_spec(spec: str) -> tuple[str, str, str | None]:
+    """``key`` / ``key:role`` / ``key:mentor:<id>`` / ``key:mentee:<id>`` -> (key, role, id or None).
+
+    A ValueError names the role part, never the key."""
+    secret, _, rest = spec.partition(":")
+    if not secret:
+        raise ValueError("an API key is empty")
+    if not rest:
+        return secret, "admin", None
+    role, _, subject = rest.partition(":")
+    if role in KEY_ROLES and not subject:
+        return secret, role, None
+    if role in PERSON_ROLES and subject:
+        return secret, role, subject
+    if role in PERSON_ROLES:
+        raise ValueError(f"the role {role!r} needs the person's id: key:{role}:<id>")
+    raise ValueError(f"unknown key role {rest!r}: use one of {', '.join(KEY_ROLES + PERSON_ROLES)} "
+                     "(mentor and mentee with :<id>)")
 
 
 class _Strict(BaseModel):
@@ -89,7 +113,9 @@ class ServingSettings(_Strict):
     workers: Annotated[int, EnvName("SKILLPATH_WORKERS")] = Field(
         1, ge=1, le=64, description="Worker processes of the service (they share the event log).")
     api_keys: Annotated[tuple[str, ...], NoDecode, EnvName("SKILLPATH_API_KEYS")] = Field(
-        (), description="Bearer keys for write endpoints (comma separated in the environment).")
+        (), description="Bearer keys, comma separated in the environment; each `key`, `key:role` with role "
+                        "`admin`, `lead` or `curator`, or `key:mentor:<id>` / `key:mentee:<id>`. A key without a "
+                        "role is an admin key. What each role may do: docs/serving.md, Access.")
     protect_reads: Annotated[bool, EnvName("SKILLPATH_PROTECT_READS")] = Field(
         False, description="Require a key for read endpoints too.")
     reload_interval_s: float = Field(60.0, ge=0, description="Poll the registry for a new champion; 0 = off.")
@@ -104,6 +130,13 @@ class ServingSettings(_Strict):
     def _split_keys(cls, v: Any) -> Any:
         if isinstance(v, str):
             return tuple(k.strip() for k in v.split(",") if k.strip())
+        return v
+
+    @field_validator("api_keys")
+    @classmethod
+    def _check_roles(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for spec in v:
+            split_key_spec(spec)
         return v
 
 
@@ -145,6 +178,10 @@ class Settings(BaseSettings):
                                                                "(SKILLPATH_DATA_DIR).")
     model_dir: Path | None = Field(None, description="Serve or recommend with this saved model directory "
                                                      "instead of the registry's @champion (SKILLPATH_MODEL_DIR).")
+    database_url: str | None = Field(
+        None, description="A postgresql:// URL: the event log lives in that PostgreSQL database, shared by "
+                          "several service replicas (SKILLPATH_DATABASE_URL; docs/deploy.md). Default: SQLite in "
+                          "the data dir.", pattern=r"^postgres(ql)?://")
     oulad_dir: Path | None = Field(None, description="Folder of the OULAD CSVs for `data import oulad` "
                                                      "(SKILLPATH_OULAD_DIR).")
     progress: bool = Field(False, description="Progress bars even when stderr is not a terminal "

@@ -43,8 +43,9 @@ from serving.schemas import (
 from serving.schemas_assistant import AssistantRequest, AssistantResponse
 from serving.schemas_mentors import MentorAssignRequest, MentorAssignResponse, MentorMatchRequest, MentorMatchResponse
 from serving.schemas_paths import PathRequest, PathResponse, SkillResponse
+from serving.access import require_mentee
 from serving.routes import entities as entity_routes
-from serving.security import SecurityMiddleware, check_key
+from serving.security import SecurityMiddleware
 
 __all__ = ["api", "attach", "detach"]
 
@@ -95,25 +96,27 @@ install_docs(api)
 
 # ------------------------------------------------------------------ recommendations
 @api.post("/recommend", response_model=RecommendResponse, tags=["recommendations"],
-          summary="Top-k resources for a mentee, with reasons", responses=errors(400, 401, 413, 415, 503),
+          summary="Top-k resources for a mentee, with reasons", responses=errors(400, 401, 403, 413, 415, 503),
           openapi_extra=security(write=False))
-async def recommend(req: RecommendRequest) -> Response:
+async def recommend(req: RecommendRequest, request: Request) -> Response:
     """Best first, never what the mentee already engaged with, dismissed or excluded; stale
     resources only with ``include_stale``. Unknown mentees get a cold-start answer
     (``fallback``). ``mode: path`` answers the next steps of the mentee's learning path."""
     core = _core()
+    require_mentee(request, req.user_id, mentor_of=core.mentor_of)
     if req.mode == "path":  # planning takes milliseconds: off the loop
         return _json(await _offload(lambda: core.recommend(req)))
     return _json(core.recommend(req))
 
 
 @api.post("/path", response_model=PathResponse, tags=["learning paths"],
-          summary="A mentee's learning path towards their goals", responses=errors(400, 401, 413, 415, 503),
+          summary="A mentee's learning path towards their goals", responses=errors(400, 401, 403, 413, 415, 503),
           openapi_extra=security(write=False))
-async def path(req: PathRequest) -> Response:
+async def path(req: PathRequest, request: Request) -> Response:
     """Prerequisites first, with reasons, ETAs at the weekly study time and a mentor per step;
     re-planned from the event log on every call."""
     core = _core()
+    require_mentee(request, req.user_id, mentor_of=core.mentor_of)
     return _json(await _offload(lambda: core.path(req)))
 
 
@@ -140,7 +143,7 @@ def similar(item_id: str = PathParam(pattern=ID_REGEX, description="A catalog re
 
 # ------------------------------------------------------------------ events
 @api.post("/events", response_model=EventsResponse, tags=["events"],
-          summary="Store 1-1000 events durably (needs an API key)", responses=errors(400, 401, 413, 415, 503),
+          summary="Store 1-1000 events durably (needs an API key)", responses=errors(400, 401, 403, 413, 415, 503),
           openapi_extra=security(write=True))
 async def events(req: EventsRequest) -> Response:
     """All or nothing, fsynced before the answer, idempotent on ``event_id``; the next
@@ -151,18 +154,19 @@ async def events(req: EventsRequest) -> Response:
 
 # ------------------------------------------------------------------ mentors
 @api.post("/mentors/match", response_model=MentorMatchResponse, tags=["mentors"],
-          summary="The best mentors with a free place for a mentee", responses=errors(400, 401, 413, 415, 503),
+          summary="The best mentors with a free place for a mentee", responses=errors(400, 401, 403, 413, 415, 503),
           openapi_extra=security(write=False))
-async def mentors_match(req: MentorMatchRequest) -> Response:
+async def mentors_match(req: MentorMatchRequest, request: Request) -> Response:
     """Ranked by coverage of the mentee's next skills, urgency, free places, language, time
     zone and format, with reasons in skill names."""
     core = _core()
+    require_mentee(request, req.user_id, mentor_of=core.mentor_of)
     return _json(await _offload(lambda: core.mentor_match(req)))
 
 
 @api.post("/mentors/assign", response_model=MentorAssignResponse, tags=["mentors"],
           summary="Assign mentees to mentors within capacities (needs an API key)",
-          responses=errors(400, 401, 413, 415, 503), openapi_extra=security(write=True))
+          responses=errors(400, 401, 403, 413, 415, 503), openapi_extra=security(write=True))
 async def mentors_assign(req: MentorAssignRequest) -> Response:
     """Persists the assignment to ``reports/mentor_assignment.csv`` in the data dir; mentees
     outside the cohort keep their mentor and their places stay taken."""
@@ -173,14 +177,15 @@ async def mentors_assign(req: MentorAssignRequest) -> Response:
 # ------------------------------------------------------------------ assistant
 @api.post("/assistant", response_model=AssistantResponse, tags=["assistant"],
           summary="Ask the virtual mentor a question, answered from SkillPath's own data",
-          responses=errors(400, 401, 413, 415, 503), openapi_extra=security(write=False))
+          responses=errors(400, 401, 403, 413, 415, 503), openapi_extra=security(write=False))
 async def assistant(req: AssistantRequest, request: Request) -> Response:
     """What to do next, a path to a goal, why a resource, a search, progress, a mentor, setting
     a goal (after a yes; needs a key with write access), freshness, or what it can do. The
     answer is composed from the cards it returns; `conversation_id` continues a conversation
     ("and shorter ones?"). With `assistant.llm_url` a language model may reword the text."""
     core = _core()
-    can_write = check_key(request.headers.get("authorization", ""), core.settings.serving.api_keys) is None
+    who = require_mentee(request, req.user_id, mentor_of=core.mentor_of)
+    can_write = who.is_admin or (who.role == "mentee" and who.subject == req.user_id)
     resp = await _offload(lambda: core.assistant.answer(req, can_write=can_write))
     if core.assistant.phraser is not None:  # a network call: a thread of its own, not the one-at-a-time worker
         resp = await anyio.to_thread.run_sync(lambda: core.assistant.phrase(resp))
@@ -203,7 +208,7 @@ def stale(as_of: datetime | None = Query(None, description="Freshness at this ti
 
 # ------------------------------------------------------------------ admin
 @api.post("/admin/reload", response_model=ReloadResponse, tags=["admin"],
-          summary="Load the current champion now (needs an API key)", responses=errors(401, 409, 503),
+          summary="Load the current champion now (needs an API key)", responses=errors(401, 403, 409, 503),
           openapi_extra=security(write=True))
 async def reload() -> Response:
     """The old model serves until the new one is verified (checksum, shapes, item ids); a

@@ -30,6 +30,7 @@ from catalog.catalog import World
 from catalog.datadir import DataDir
 from catalog.errors import NotReadyError, SkillPathError
 from catalog.eventlog import EventLog
+from catalog.logs import open_event_log
 from catalog.schema import EVENT_TYPES
 from catalog.settings import Settings
 from catalog.store.entities import Entities
@@ -88,7 +89,8 @@ class SkillPathApp(EntityMethods):
         self.clock = clock
         self.online = online
         # The entity store (in the event log's file) owns the world; an empty one is seeded from ``world``.
-        self.entities = entities if entities is not None else open_entities(log_.path, world=world)
+        self.entities = entities if entities is not None else open_entities(
+            getattr(log_, "path", None) or DataDir(settings.data_dir).events_db, world=world)
         self.entity_view = EntitiesView(self.entities, clock)
         self._gen, self._catalog_gen = self.entities.generation, self._catalog_generation()
         self._last_sync = time.monotonic()
@@ -168,7 +170,7 @@ class SkillPathApp(EntityMethods):
         if not dd.has_world() and not dd.events_db.exists():
             raise NotReadyError(f"no world in {dd.root}; run `skillpath data synth` or `skillpath data import`")
         entities = open_entities(dd.events_db, data_dir=dd)
-        return cls(settings, world=entities.world(), log_=EventLog(dd.events_db),
+        return cls(settings, world=entities.world(), log_=open_event_log(dd.root, settings.database_url),
                    source=model_source_from_settings(settings, model_dir=model_dir), clock=clock, online=online,
                    entities=entities)
 
@@ -262,6 +264,10 @@ class SkillPathApp(EntityMethods):
         return "updated" if status == "ok" else status  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------ /mentors
+    def mentor_of(self, user_id: str) -> str | None:
+        """The mentee's mentor in the persisted assignment (None: unmatched)."""
+        return self.mentors.pairs().get(user_id)
+
     def mentor_match(self, req: MentorMatchRequest) -> MentorMatchResponse:
         """The best mentors with a free place for a mentee's next skills, with reasons."""
         self.refresh()

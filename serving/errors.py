@@ -9,11 +9,14 @@ The only place HTTP status codes are decided (DEVELOPERS.md, "Errors"):
 | UnknownSkillError, ConfigError, other input errors | 400 |
 | InvalidValueError (one bad value, e.g. an empty ``message``) | 400, ``loc`` = its ``field`` |
 | UnknownItemError, UnknownSkillError, ... | 400 in a body field, 404 in a URL path |
+| Forbidden (a valid key whose role may not ask for this) | 403 |
+| TextTooLongError (a text over its size limit) | 413 |
 | IntegrityError (a model that fails verification on reload) | 409 |
 | CycleError (a skill graph edit that closes a cycle) | 409, naming the cycle |
 | VersionConflictError (``If-Match`` names a stale version) | 412 |
 | BatchValidationError (bad entities) | 400, one detail per bad field: ``["items", index, field]`` |
 | NotReadyError (no model loaded yet) | 503 |
+| StorageUnavailableError (the shared database is down) | 503 with ``Retry-After`` |
 | anything unexpected | 500, nothing about the server in the body |
 
 Body: ``{"error": "<one line: field and reason>", "detail": [{"loc": [...], "msg": "...",
@@ -35,10 +38,10 @@ from starlette.responses import JSONResponse
 
 from catalog.errors import (
     BatchValidationError, CycleError, DataValidationError, IntegrityError, InvalidValueError, NotReadyError,
-    SkillPathError, UnknownIdError, VersionConflictError,
+    SkillPathError, TextTooLongError, UnknownIdError, VersionConflictError,
 )
 
-__all__ = ["FieldError", "status_of", "error_body", "error_response", "validation_detail", "install_handlers"]
+__all__ = ["FieldError", "Forbidden", "status_of", "error_body", "error_response", "validation_detail", "install_handlers"]
 
 log = logging.getLogger("skillpath.serving")
 _MAX_LISTED = 5
@@ -53,9 +56,21 @@ class FieldError(SkillPathError, ValueError):
         super().__init__(f"{'.'.join(map(str, loc))}: {cause}")
 
 
+class Forbidden(SkillPathError, PermissionError):
+    """A valid key asking for what its role does not allow (403); ``loc`` names the field that asked."""
+
+    def __init__(self, message: str, loc: Sequence[str | int] = ("header", "authorization")) -> None:
+        super().__init__(message)
+        self.loc = list(loc)
+
+
 def status_of(exc: SkillPathError, *, in_path: bool = False) -> int:
     """The status of a SkillPath error; an unknown id named in the URL path is a 404."""
     inner = exc.cause if isinstance(exc, FieldError) else exc
+    if isinstance(inner, Forbidden):
+        return 403
+    if isinstance(inner, TextTooLongError):
+        return 413
     if isinstance(inner, NotReadyError):
         return 503
     if isinstance(inner, (IntegrityError, CycleError)):
@@ -88,6 +103,8 @@ def error_body(exc: SkillPathError) -> dict[str, Any]:
                 "detail": detail}
     if isinstance(exc, FieldError):
         return {"error": str(exc), "detail": [_detail(exc.loc, str(exc.cause), _kind(exc.cause))]}
+    if isinstance(exc, Forbidden):
+        return {"error": str(exc), "detail": [_detail(exc.loc, str(exc), "forbidden")]}
     if isinstance(exc, InvalidValueError):
         loc: list[str | int] = [int(p) if p.isdigit() else p for p in exc.field.split(".")]
         return {"error": str(exc).splitlines()[0], "detail": [_detail(loc, exc.reason, _kind(exc))]}
@@ -138,7 +155,9 @@ async def _skillpath_error(request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, SkillPathError):  # registered for SkillPathError only
         return await _unexpected(request, exc)
     body = error_body(exc)
-    return error_response(status_of(exc, in_path=bool(request.path_params)), body["error"], body["detail"])
+    retry = getattr(exc, "retry_after_s", None)
+    return error_response(status_of(exc, in_path=bool(request.path_params)), body["error"], body["detail"],
+                          headers={"retry-after": str(retry)} if retry else None)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -37,6 +37,8 @@ ASSETS = "/docs/assets"
 _ERROR_WHEN = {
     400: "A request that breaks the schema or names an unknown id; `error` names the field.",
     401: "A missing or wrong API key (write routes; reads with `protect_reads`).",
+    403: "The key's role may not ask for this (a mentee key asks only for itself; writes need an admin key "
+         "or a role allowed there).",
     404: "An unknown id in the URL path.",
     409: "A reload whose model fails verification (the old model keeps serving), or a skill graph edit "
          "that closes a prerequisite cycle (the error names it).",

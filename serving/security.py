@@ -1,9 +1,11 @@
 """ASGI middleware in front of every SkillPath route: API keys, body size, content type.
 
-- write routes (``POST /events``, ``/mentors/assign``, ``/admin/*``, every non-GET entity route) need ``Authorization: Bearer <key>``,
-  and read routes too when ``serving.protect_reads`` is set; a missing or wrong key is 401.
-  Keys are compared in constant time, against every key, and never logged or echoed.
-  With no key configured, write routes are closed (401 says how to configure one);
+- write routes (``/events``, ``/mentors/assign``, ``/admin/*``, and every PUT, PATCH and DELETE) need
+  ``Authorization: Bearer <key>``, and read routes too when ``serving.protect_reads`` is set; a missing
+  or wrong key is 401, a key whose role may not write there 403 (:mod:`serving.access`). A key sent
+  on an open read is checked too, so the route knows who asks. The caller is left in
+  ``request.state.principal``. Keys are compared in constant time, against every key, and never
+  logged or echoed. With no key configured, write routes are closed (401 says how to configure one);
 - bodies over ``serving.max_body_bytes`` are 413, whether announced by ``Content-Length``
   or streamed: bytes are counted as the route reads them, and the read that crosses the
   limit raises an ``HTTPException(413)`` that the app's handlers answer;
@@ -16,18 +18,16 @@ is called per request), so a restarted service never keeps another start's keys.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from starlette.exceptions import HTTPException
 
 from catalog.settings import ServingSettings
+from serving.access import ANONYMOUS, Principal, authenticate
 from serving.errors import error_response
 
-__all__ = ["SecurityMiddleware", "WRITE_PREFIXES", "ENTITY_PREFIXES", "OPEN_PATHS", "check_key", "is_write",
-           "actor_of"]
+__all__ = ["SecurityMiddleware", "WRITE_PREFIXES", "WRITE_METHODS", "OPEN_PATHS", "check_key"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -36,41 +36,24 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 WRITE_PREFIXES = ("/events", "/admin/", "/mentors/assign")
-#: Entity routes: every method but GET writes (``POST /mentors/match`` is a read).
-ENTITY_PREFIXES = ("/resources", "/skills", "/mentees", "/mentors")
-READ_POSTS = ("/mentors/match",)
 #: The docs and their assets are never behind a key (humans need them); BentoML answers
 #: health and metrics before any SkillPath route is reached.
 OPEN_PATHS = ("/", "/docs", "/openapi.json", "/docs.json")
 OPEN_PREFIXES = ("/docs/",)
 _BODY_METHODS = ("POST", "PUT", "PATCH")
+WRITE_METHODS = ("PUT", "PATCH", "DELETE")
 
 
 def check_key(header: str, keys: tuple[str, ...]) -> str | None:
     """None if the ``Authorization`` header carries one of ``keys``, else why not (never the key)."""
-    if not keys:
-        return "no API keys are configured on the server (set SKILLPATH_API_KEYS)"
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return "missing API key: send 'Authorization: Bearer <key>'"
-    token_b = token.strip().encode()
-    ok = False
-    for k in keys:  # compare against every key: the time does not depend on which one matched
-        ok |= hmac.compare_digest(token_b, k.encode())
-    return None if ok else "invalid API key"
+    found = authenticate(header, keys)
+    return None if isinstance(found, Principal) else found
 
 
-def is_write(method: str, path: str) -> bool:
-    """Whether ``method path`` changes data (and so needs an API key)."""
-    if path.startswith(WRITE_PREFIXES):
-        return True
-    return method not in ("GET", "HEAD") and path.startswith(ENTITY_PREFIXES) and path not in READ_POSTS
-
-
-def actor_of(header: str) -> str:
-    """Who wrote, for the change log: a digest of the API key (never the key itself)."""
-    token = header.partition(" ")[2].strip()
-    return "key:" + hashlib.sha256(token.encode()).hexdigest()[:12] if token else "anonymous"
+def _refuse(status: int, problem: str) -> Any:
+    kind = "unauthorized" if status == 401 else "forbidden"
+    return error_response(status, problem, [{"loc": ["header", "authorization"], "msg": problem, "type": kind}],
+                          headers={"www-authenticate": "Bearer"} if status == 401 else None)
 
 
 class SecurityMiddleware:
@@ -91,14 +74,19 @@ class SecurityMiddleware:
         s = self.settings()
         method: str = scope["method"]
         headers = {k: v for k, v in scope["headers"] if k in (b"authorization", b"content-length", b"content-type")}
-        if s.protect_reads or is_write(method, path):
-            problem = check_key(headers.get(b"authorization", b"").decode("latin-1"), s.api_keys)
-            if problem:
-                response = error_response(401, problem, [{"loc": ["header", "authorization"], "msg": problem,
-                                                          "type": "unauthorized"}],
-                                          headers={"www-authenticate": "Bearer"})
-                await response(scope, receive, send)
+        header = headers.get(b"authorization", b"").decode("latin-1")
+        write = method in WRITE_METHODS or path.startswith(WRITE_PREFIXES)
+        principal: Principal = ANONYMOUS
+        if s.protect_reads or write or header:
+            found = authenticate(header, s.api_keys)
+            if not isinstance(found, Principal):
+                await _refuse(401, found)(scope, receive, send)
                 return
+            principal = found
+            if write and not principal.may_write(path):
+                await _refuse(403, f"a {principal.role} key may not {method} {path}")(scope, receive, send)
+                return
+        scope.setdefault("state", {})["principal"] = principal
         if method in _BODY_METHODS:
             refusal = self._check_body(headers, s.max_body_bytes, admin=path.startswith("/admin/"))
             if refusal is not None:

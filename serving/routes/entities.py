@@ -27,7 +27,8 @@ from serving.schemas_entities import (
     BATCH_MODELS, PATCH_MODELS, BatchResponse, ChangesResponse, EntityListResponse, EntityResponse, ForgetResponse,
     MenteeIn, MentorIn, ResourceIn, SkillIn,
 )
-from serving.security import actor_of
+from serving.access import principal_of, require_mentee
+from serving.errors import Forbidden
 
 __all__ = ["router", "etag", "parse_if_match"]
 
@@ -66,7 +67,8 @@ def _answer(model: BaseModel, version: int | None = None) -> Response:
 
 
 def _actor(request: Request) -> str:
-    return actor_of(request.headers.get("authorization", ""))
+    """Who writes, for the change log: the key's role and id (a digest, never the key)."""
+    return principal_of(request).label()
 
 
 _IF_MATCH = Header(None, alias="if-match", description="Only write if the stored version is this ETag (else 412).",
@@ -78,7 +80,7 @@ def _add_kind(kind: str) -> None:
     id_param = PathParam(pattern=ID_REGEX, description=f"The {one} id.", examples=[_EXAMPLE_ID[kind]])
     tags = ["entities"]
 
-    def list_(cursor: str | None = Query(None, description="From the previous page's next_cursor.",
+    def list_(request: Request, cursor: str | None = Query(None, description="From the previous page's next_cursor.",
                                          examples=[None]),
               limit: int = Query(100, ge=1, le=1000, description="Page size (1-1000).", examples=[100]),
               skill: str | None = Query(None, pattern=ID_REGEX, description="Only those with this skill "
@@ -96,6 +98,9 @@ def _add_kind(kind: str) -> None:
         if type is not None and type not in RESOURCE_TYPES:
             raise InvalidValueError("type", f"unknown resource type {type!r} (one of {', '.join(RESOURCE_TYPES)})")
         filters = {k: v for k, v in given.items() if k in allowed}
+        p = principal_of(request)
+        if kind == "mentees" and not p.sees_everyone:
+            raise Forbidden(f"a {p.role} key may not list mentees", ("header", "authorization"))
         return _answer(_core().entity("list", kind, cursor=cursor, limit=limit, **filters))
 
     router.add_api_route(f"/{kind}", list_, methods=["GET"], response_model=EntityListResponse, tags=tags,
@@ -108,7 +113,9 @@ def _add_kind(kind: str) -> None:
                          openapi_extra=security(write=False))
 
     if kind != "skills":  # GET /skills/{skill_id} is the learning-path answer (serving.api)
-        def get_(entity_id: str = id_param) -> Response:
+        def get_(request: Request, entity_id: str = id_param) -> Response:
+            if kind == "mentees":  # a mentee key reads only itself, a mentor key its mentees
+                require_mentee(request, entity_id, mentor_of=_core().mentor_of, loc=("path", "entity_id"))
             s = _core().entity("get", kind, entity_id)
             return _answer(s, s.version)
         router.add_api_route(f"/{kind}/{{entity_id}}", get_, methods=["GET"], response_model=EntityResponse,
