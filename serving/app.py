@@ -33,7 +33,7 @@ from catalog.eventlog import EventLog
 from catalog.logs import open_event_log
 from catalog.schema import EVENT_TYPES
 from catalog.settings import Settings
-from catalog.store.entities import Entities
+from catalog.store.entities import Entities, paused_gc
 from catalog.store.forget import Forgetters
 from catalog.store.offline import forget_in_parquet
 from catalog.store.seed import open_entities
@@ -147,7 +147,7 @@ class SkillPathApp(EntityMethods):
         self.entities.sync()
         if self.entities.generation == self._gen:
             return
-        with self._swap:
+        with self._swap, paused_gc():
             gen, cat_gen = self.entities.generation, self._catalog_generation()
             if gen == self._gen:
                 return

@@ -41,5 +41,7 @@ def rebundle(prev: ModelBundle, trained: LoadedModel, view: CatalogView, *, cont
         cc.done.resize((cc.done.shape[0], len(new_items)))
     elif cc is not None:
         cc = None  # reordered catalog (a re-import): no collaborative reason until the next load
-    return ModelBundle(aligned(trained, view), view, content=content, popularity=popularity.astype(np.float32),
-                       cocompletion=cc)
+    # A grown catalog: only the new items need placing (the previous alignment is kept); otherwise from the trained model.
+    grown = new_items.to_list()[: len(old_items)] == old_items.to_list()
+    return ModelBundle(aligned(prev.loaded if grown else trained, view), view, content=content,
+                       popularity=popularity.astype(np.float32), cocompletion=cc)

@@ -188,7 +188,8 @@ class ForgetResponse(_Strict):
 class ChangeOut(_Strict):
     seq: int = Field(description="Change number.", examples=[12])
     at: str = Field(description="When (UTC).", examples=["2026-12-07T16:00:00Z"])
-    actor: str = Field(description="Which API key (a digest, never the key) or CLI role.", examples=["key:3f9a1c2b"])
+    actor: str = Field(description="Which key (its role and a digest, never the key) or CLI user.",
+                       examples=["curator (key 3f9a1c2b)"])
     op: str = Field(description="put, patch, retire, delete, forget or import.", examples=["put"])
     kind: str = Field(description="Entity kind.", examples=["resources"])
     id: str = Field(description="Entity id.", examples=["r01800"])

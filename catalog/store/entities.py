@@ -11,8 +11,10 @@ up by :meth:`Entities.sync` (one cheap query when nothing changed).
 
 from __future__ import annotations
 
+import gc
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from catalog.catalog import Catalog, World
@@ -22,9 +24,22 @@ from catalog.loaders import parse_records
 from catalog.store.base import ID_FIELD, KINDS, EntityStore, Stored, Write
 from catalog.store.docs import to_doc
 
-__all__ = ["Entities", "MAX_BATCH"]
+__all__ = ["Entities", "MAX_BATCH", "paused_gc"]
 
 MAX_BATCH = 1000
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection inside: a batch allocates thousands of small dicts, and in a process
+    holding a large catalog each full collection it triggers scans everything (seconds per batch)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _unknown(kind: str) -> type[UnknownIdError]:
@@ -134,7 +149,7 @@ class Entities:
         """Create or replace every record (all or nothing); ``expected`` maps ids to the version a writer saw."""
         if len(records) > MAX_BATCH:
             raise InvalidValueError(collection, f"{len(records)} records; at most {MAX_BATCH} per call")
-        with self._lock:
+        with self._lock, paused_gc():
             self.sync()
             recs = [dict(r) for r in records]
             skill_ids = list(self._stored["skills"])

@@ -48,7 +48,7 @@ def test_resource_lifecycle_versions_412_and_live_catalog(client):
     assert "new-book" in [i["id"] for i in retired]
     log = client.get("/admin/changes", params={"kind": "resources"}).json()["changes"]
     mine = [c for c in log if c["id"] == "new-book"]
-    assert [c["op"] for c in mine] == ["put", "patch", "patch"] and mine[0]["actor"].startswith("key:")
+    assert [c["op"] for c in mine] == ["put", "patch", "patch"] and mine[0]["actor"].startswith("admin (key ")
     assert API_KEY not in str(log)
 
 
