@@ -85,7 +85,7 @@ def run(root: Path, *, n_items: int, n_mentees: int, batches: int, segments: int
         def writer(stop: threading.Event) -> None:
             n = 0
             while not stop.is_set():
-                body = PATCH_MODELS["resources"](duration_minutes=10 + n % 90)
+                body = PATCH_MODELS["resources"](duration_minutes=100 + n)  # always a change: a real write
                 t = time.perf_counter()
                 app.entity("patch", "resources", targets[n % len(targets)], body, if_match=None, actor="bench")
                 writes["s"] += time.perf_counter() - t
