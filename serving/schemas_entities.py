@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, create_model
 
-from serving.schemas import Id, _Strict
+from serving.schemas_base import Id, ResponseModel, StrictModel
 
 __all__ = [
     "LevelIn", "GoalEntryIn", "SkillIn", "ResourceIn", "MenteeIn", "MentorIn", "PATCH_MODELS",
@@ -25,12 +25,12 @@ MAX_BATCH = 1000
 _LEVEL_EX = [{"skill": "python", "level": 3}]
 
 
-class LevelIn(_Strict):
+class LevelIn(StrictModel):
     skill: Id = Field(description="A skill id.", examples=["python"])
     level: int = Field(ge=1, le=5, description="Level 1-5.", examples=[3])
 
 
-class GoalEntryIn(_Strict):
+class GoalEntryIn(StrictModel):
     skill: Id = Field(description="A skill id.", examples=["rag"])
     level: int = Field(ge=1, le=5, description="Target level 1-5.", examples=[4])
     deadline: str | None = Field(None, description="Target date (YYYY-MM-DD).", examples=["2027-01-31"])
@@ -40,7 +40,7 @@ Levels = list[LevelIn | str]
 Goals = list[GoalEntryIn | str]
 
 
-class SkillIn(_Strict):
+class SkillIn(StrictModel):
     """A skill of the graph (PUT /skills/{skill_id})."""
 
     skill_id: Id | None = Field(None, description="The skill id (defaults to the one in the path).", examples=["rag"])
@@ -53,7 +53,7 @@ class SkillIn(_Strict):
     aliases: list[str] = Field([], max_length=20, description="Other names of the skill.", examples=[["RAG"]])
 
 
-class ResourceIn(_Strict):
+class ResourceIn(StrictModel):
     """A learning resource (PUT /resources/{item_id})."""
 
     item_id: Id | None = Field(None, description="The resource id (defaults to the one in the path).",
@@ -78,7 +78,7 @@ class ResourceIn(_Strict):
     active: bool = Field(True, description="False: retired (never recommended, history kept).", examples=[True])
 
 
-class MenteeIn(_Strict):
+class MenteeIn(StrictModel):
     """A mentee's profile (PUT /mentees/{user_id})."""
 
     user_id: Id | None = Field(None, description="The mentee id (defaults to the one in the path).",
@@ -96,7 +96,7 @@ class MenteeIn(_Strict):
     timezone: int | None = Field(None, ge=-12, le=14, description="UTC offset in hours.", examples=[1])
 
 
-class MentorIn(_Strict):
+class MentorIn(StrictModel):
     """A mentor (PUT /mentors/{mentor_id})."""
 
     mentor_id: Id | None = Field(None, description="The mentor id (defaults to the one in the path).",
@@ -118,7 +118,7 @@ def _patch_model(model: type[BaseModel]) -> type[BaseModel]:
         if name.endswith("_id") and name != "skill_id" or name in ("item_id", "user_id", "mentor_id", "skill_id"):
             continue
         fields[name] = (f.annotation | None, Field(None, description=f.description, examples=f.examples))
-    out = create_model(model.__name__.replace("In", "Patch"), __base__=_Strict, **fields)
+    out = create_model(model.__name__.replace("In", "Patch"), __base__=StrictModel, **fields)
     out.__doc__ = f"Some fields of {model.__doc__.split('(')[0].strip().lower() if model.__doc__ else 'an entity'}; " \
                   "the others keep their value."
     return out
@@ -130,7 +130,7 @@ PATCH_MODELS: dict[str, type[BaseModel]] = {k: _patch_model(m) for k, m in
 
 
 def _batch_model(kind: str, model: type[BaseModel]) -> type[BaseModel]:
-    out = create_model(f"{model.__name__.replace('In', '')}Batch", __base__=_Strict,
+    out = create_model(f"{model.__name__.replace('In', '')}Batch", __base__=StrictModel,
                        items=(list[model], Field(min_length=1, max_length=MAX_BATCH,  # type: ignore[valid-type]
                                                  description=f"Up to {MAX_BATCH} {kind}, each with its id; all are "
                                                              "stored or none (errors name each bad item by index "
@@ -144,7 +144,7 @@ BATCH_MODELS: dict[str, type[BaseModel]] = {k: _batch_model(k, m) for k, m in
                                              ("mentors", MentorIn))}
 
 
-class EntityResponse(_Strict):
+class EntityResponse(ResponseModel):
     """One stored entity; ``version`` is also the ``ETag`` to send as ``If-Match``."""
 
     kind: str = Field(description="skills, resources, mentees or mentors.", examples=["resources"])
@@ -155,7 +155,7 @@ class EntityResponse(_Strict):
                                               "skills": [{"skill": "python", "level": 3}], "active": True}])
 
 
-class EntityListResponse(_Strict):
+class EntityListResponse(ResponseModel):
     """A page of entities in creation order."""
 
     items: list[EntityResponse] = Field(description="This page.")
@@ -163,19 +163,19 @@ class EntityListResponse(_Strict):
                                     examples=["r00050"])
 
 
-class BatchItem(_Strict):
+class BatchItem(ResponseModel):
     id: str = Field(description="The entity id.", examples=["r01800"])
     version: int = Field(description="Its version after the write.", examples=[1])
 
 
-class BatchResponse(_Strict):
+class BatchResponse(ResponseModel):
     """What a batch stored (a replay of identical entities keeps their versions)."""
 
     stored: int = Field(description="Entities in the batch.", examples=[2])
     items: list[BatchItem] = Field(description="Each entity's id and version.")
 
 
-class ForgetResponse(_Strict):
+class ForgetResponse(ResponseModel):
     """What forgetting a mentee removed."""
 
     user_id: str = Field(description="The mentee forgotten.", examples=["u00042"])
@@ -185,7 +185,7 @@ class ForgetResponse(_Strict):
                       examples=["the served model keeps this mentee's trained vector until the next training"])
 
 
-class ChangeOut(_Strict):
+class ChangeOut(ResponseModel):
     seq: int = Field(description="Change number.", examples=[12])
     at: str = Field(description="When (UTC).", examples=["2026-12-07T16:00:00Z"])
     actor: str = Field(description="Which key (its role and a digest, never the key) or CLI user.",
@@ -197,7 +197,7 @@ class ChangeOut(_Strict):
     summary: str = Field(description="Which fields changed.", examples=["set skills, title"])
 
 
-class ChangesResponse(_Strict):
+class ChangesResponse(ResponseModel):
     """The admin change log, oldest first."""
 
     changes: list[ChangeOut] = Field(description="Changes after ``since``.")
