@@ -11,7 +11,7 @@ This module does not use postponed annotations: FastAPI reads the body models fr
 closures' annotations.
 """
 
-from typing import Any, Callable
+from typing import Annotated, Any, Callable
 
 import anyio.to_thread
 from fastapi import APIRouter, Header, Query
@@ -71,8 +71,9 @@ def _actor(request: Request) -> str:
     return principal_of(request).label()
 
 
-_IF_MATCH = Header(None, alias="if-match", description="Only write if the stored version is this ETag (else 412).",
+_IF_MATCH = Header(alias="if-match", description="Only write if the stored version is this ETag (else 412).",
                    examples=['"3"'])
+IfMatch = Annotated[str, _IF_MATCH]
 
 
 def _add_kind(kind: str) -> None:
@@ -80,15 +81,17 @@ def _add_kind(kind: str) -> None:
     id_param = PathParam(pattern=ID_REGEX, description=f"The {one} id.", examples=[_EXAMPLE_ID[kind]])
     tags = ["entities"]
 
-    def list_(request: Request, cursor: str | None = Query(None, description="From the previous page's next_cursor.",
-                                         examples=[None]),
+    def list_(request: Request,
+              cursor: Annotated[str, Query(description="From the previous page's next_cursor.",
+                                           examples=["r00050"])] = None,
               limit: int = Query(100, ge=1, le=1000, description="Page size (1-1000).", examples=[100]),
-              skill: str | None = Query(None, pattern=ID_REGEX, description="Only those with this skill "
-                                        "(mentees: a goal on it).", examples=["python"]),
-              type: str | None = Query(None, description="Resources only: this type.", examples=["video"]),
-              active: bool | None = Query(None, description="Resources only: active (true) or retired (false).",
-                                          examples=[True]),
-              domain: str | None = Query(None, description="Skills only: this domain.", examples=["llm"])) -> Response:
+              skill: Annotated[str, Query(pattern=ID_REGEX, description="Only those with this skill "
+                                          "(mentees: a goal on it).", examples=["python"])] = None,
+              type: Annotated[str, Query(description="Resources only: this type.", examples=["video"])] = None,
+              active: Annotated[bool, Query(description="Resources only: active (true) or retired (false).",
+                                            examples=[True])] = None,
+              domain: Annotated[str, Query(description="Skills only: this domain.", examples=["llm"])] = None,
+              ) -> Response:
         given = {"skill": skill, "type": type, "active": active, "domain": domain}
         allowed = {"skills": ("domain",), "resources": ("skill", "type", "active"), "mentees": ("skill",),
                    "mentors": ("skill",)}[kind]
@@ -125,7 +128,7 @@ def _add_kind(kind: str) -> None:
                              responses=errors(400, 401, 404, 503), openapi_extra=security(write=False))
 
     async def put_(request: Request, body: body_in, entity_id: str = id_param,  # type: ignore[valid-type]
-                   if_match: str | None = _IF_MATCH) -> Response:
+                   if_match: IfMatch = None) -> Response:
         expected, actor = parse_if_match(if_match), _actor(request)
         s = await _offload(lambda: _core().entity("put", kind, entity_id, body, if_match=expected, actor=actor))
         return _answer(s, s.version)
@@ -139,7 +142,7 @@ def _add_kind(kind: str) -> None:
                          responses=errors(400, 401, 409, 412, 413, 415, 503), openapi_extra=security(write=True))
 
     async def patch_(request: Request, body: body_patch, entity_id: str = id_param,  # type: ignore[valid-type]
-                     if_match: str | None = _IF_MATCH) -> Response:
+                     if_match: IfMatch = None) -> Response:
         expected, actor = parse_if_match(if_match), _actor(request)
         s = await _offload(lambda: _core().entity("patch", kind, entity_id, body, if_match=expected, actor=actor))
         return _answer(s, s.version)
@@ -170,7 +173,7 @@ for _kind in ("skills", "resources", "mentees", "mentors"):
                responses=errors(400, 401, 404, 412, 503), openapi_extra=security(write=True))
 async def retire_resource(request: Request, entity_id: str = PathParam(pattern=ID_REGEX, description="The resource id.",
                                                                         examples=["r01800"]),
-                          if_match: str | None = _IF_MATCH) -> Response:
+                          if_match: IfMatch = None) -> Response:
     """The resource stays listed (``active: false``) with its events; it leaves every answer at once."""
     expected, actor = parse_if_match(if_match), _actor(request)
     s = await _offload(lambda: _core().entity("retire", "resources", entity_id, if_match=expected, actor=actor))
@@ -182,7 +185,7 @@ def _delete_route(kind: str) -> None:
 
     async def delete_(request: Request, entity_id: str = PathParam(pattern=ID_REGEX, description=f"The {one} id.",
                                                                     examples=[_EXAMPLE_ID[kind]]),
-                      if_match: str | None = _IF_MATCH) -> Response:
+                      if_match: IfMatch = None) -> Response:
         expected, actor = parse_if_match(if_match), _actor(request)
         await _offload(lambda: _core().entity("delete", kind, entity_id, if_match=expected, actor=actor))
         return Response(status_code=204)
@@ -216,7 +219,7 @@ async def forget_mentee(request: Request, entity_id: str = PathParam(pattern=ID_
             openapi_extra=security(write=True))
 def changes(since: int = Query(0, ge=0, description="Changes after this sequence number.", examples=[0]),
             limit: int = Query(100, ge=1, le=1000, description="At most this many.", examples=[100]),
-            kind: str | None = Query(None, description="Only this kind.", examples=["resources"])) -> Response:
+            kind: Annotated[str, Query(description="Only this kind.", examples=["resources"])] = None) -> Response:
     """Which key (a digest), when, what: every admin write, oldest first."""
     return _answer(_core().entity("changes", kind, since=since, limit=limit))
 
