@@ -60,7 +60,7 @@ def test_reload_aligns_a_model_trained_on_another_catalog(client, service_env):
     assert _version(client) != old
     unseen = world.catalog.resources[-1]
     skill = unseen.skills[0].skill_id
-    rec = client.post("/recommend", json={"user_id": "u000", "k": 100, "goal_skills": [skill]})
+    rec = client.post("/recommend", json={"user_id": "u000", "k": 100, "goal_skills": [skill], "mode": "model"})
     assert rec.status_code == 200 and unseen.item_id in [i["item_id"] for i in rec.json()["items"]]
 
 
