@@ -10,6 +10,7 @@ Subclasses also inherit the built-in they resemble, so ``except KeyError`` still
     ├── InvalidValueError (ValueError)       -- one input value, with the field it came in
     │   └── TextTooLongError                 -- a text field over its size limit
     ├── CycleError (ValueError)              -- names the skills on the cycle
+    ├── VersionConflictError (ValueError)    -- a write expected another stored version
     ├── UnknownIdError (KeyError)
     │   ├── UnknownSkillError
     │   ├── UnknownItemError
@@ -35,6 +36,8 @@ __all__ = [
     "InvalidValueError",
     "TextTooLongError",
     "CycleError",
+    "VersionConflictError",
+    "BatchValidationError",
     "UnknownIdError",
     "UnknownSkillError",
     "UnknownItemError",
@@ -112,6 +115,24 @@ class CycleError(SkillPathError, ValueError):
         self.cycle = list(cycle)
         path = " -> ".join([*self.cycle, self.cycle[0]]) if self.cycle else "?"
         super().__init__(f"prerequisite cycle: {path}; remove one of these prerequisites")
+
+
+class BatchValidationError(DataValidationError):
+    """Bad entities in a request body; each :class:`RowError` has the 0-based index in ``line``
+    and the field in ``column``; ``collection`` names the body's list (``"items"``)."""
+
+    def __init__(self, errors: list[RowError], *, collection: str = "items", source: str = "") -> None:
+        self.collection = collection
+        super().__init__(errors, source=source or collection)
+
+
+class VersionConflictError(SkillPathError, ValueError):
+    """A write expected an entity at another version than the stored one (someone wrote first)."""
+
+    def __init__(self, kind: str, stale: list[str]) -> None:
+        self.kind, self.stale = kind, list(stale)
+        shown = ", ".join(self.stale[:10]) + (f" and {len(self.stale) - 10} more" if len(self.stale) > 10 else "")
+        super().__init__(f"{kind}: stale version for {shown}; GET the entity again and retry with its ETag")
 
 
 class UnknownIdError(SkillPathError, KeyError):

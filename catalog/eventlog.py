@@ -247,7 +247,9 @@ class EventLog:
                     conflicts = _conflicts(b.rows, stored, b.lines, b.source)
                     if conflicts:
                         raise DataValidationError(conflicts, source=b.source)
-                    new = [r + (b.ingested,) for r in b.rows if r[0] not in stored]
+                    gone = self._forgotten({r[1] for r in b.rows})  # a forgotten mentee's old events stay out
+                    new = [r + (b.ingested,) for r in b.rows if r[0] not in stored
+                           and not (r[1] in gone and r[5] <= gone[r[1]])]
                     cur = db.executemany(
                         f"INSERT OR IGNORE INTO events ({_COLS}, ingested_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", new
                     )
@@ -269,6 +271,29 @@ class EventLog:
         finally:
             for b in group:
                 b.done = True
+
+    def _forgotten(self, user_ids: Collection[str]) -> dict[str, int]:
+        """Forgotten mentees among ``user_ids`` and when (µs): their events up to then are never stored again.
+
+        The tombstones table belongs to the entity store (:mod:`catalog.store`); a log
+        without one has forgotten nobody.
+        """
+        try:
+            out: dict[str, int] = {}
+            ids = list(user_ids)
+            for start in range(0, len(ids), _SQL_VARS):
+                chunk = ids[start:start + _SQL_VARS]
+                out.update(self._db.execute(f"SELECT user_id, at_us FROM tombstones WHERE user_id IN "
+                                            f"({','.join('?' * len(chunk))})", chunk).fetchall())
+            return out
+        except sqlite3.OperationalError:  # no tombstones table: no entity store in this file yet
+            return {}
+
+    def forget_user(self, user_id: str) -> int:
+        """Delete every event of ``user_id`` (forgetting a mentee); returns how many were removed."""
+        with self._lock:
+            cur = self._db.execute("DELETE FROM events WHERE user_id = ?", [user_id])
+            return int(cur.rowcount)
 
     def check_conflicts(self, events: pd.DataFrame, *, lines: Sequence[int] | None = None,
                         source: str = "") -> list[RowError]:
@@ -303,7 +328,8 @@ class EventLog:
     def last_seq(self, user_id: str | None = None) -> int:
         """Arrival number of the latest stored event (of ``user_id`` if given); 0 if none.
 
-        Events are never rewritten or deleted, so this is a cheap version stamp: anything
+        Events are never rewritten, and deleted only when a mentee is forgotten (then the
+        stamp drops to 0 with them), so this is a cheap version stamp: anything
         derived from a user's events (a folded-in vector, exclusions) stays valid while it
         is unchanged, in every process sharing the file.
         """

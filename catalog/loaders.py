@@ -26,6 +26,7 @@ from catalog.errors import DataValidationError, NotReadyError, RowError
 from catalog.graph import SkillGraph
 from catalog.schema import (
     DEFAULT_PREREQ_LEVEL,
+    MIN_PUBLICATION_YEAR,
     RESOURCE_TYPES,
     Mentee,
     Mentor,
@@ -48,6 +49,7 @@ __all__ = [
     "load_mentors",
     "load_world",
     "find_table",
+    "parse_records",
 ]
 
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -106,10 +108,10 @@ class _Row:
             self.error(column, f"unknown skill {', '.join(repr(u) for u in unknown)} (not in the skills file)")
 
 
-def _rows(path: str | Path, kind: str) -> tuple[pd.DataFrame, str, list[RowError]]:
-    """Read ``path``; raise a whole-file error if a required column is missing."""
-    df = read_table(path)
-    name = Path(path).name
+def _rows(path: str | Path | pd.DataFrame, kind: str) -> tuple[pd.DataFrame, str, list[RowError]]:
+    """Read ``path`` (or take a frame of records); raise a whole-file error if a required column is missing."""
+    df = path if isinstance(path, pd.DataFrame) else read_table(path)
+    name = "" if isinstance(path, pd.DataFrame) else Path(path).name
     missing = [c for c in REQUIRED_COLUMNS[kind] if c not in df.columns]
     if missing:
         have = ", ".join(map(str, df.columns)) or "none"
@@ -167,6 +169,10 @@ def _types_list(value: object) -> tuple[str, ...]:
     return tuple(_resource_type(t) for t in parse_list(value))
 
 
+def _publication_date(value: object) -> Any:
+    return parse_timestamp(value, min_year=MIN_PUBLICATION_YEAR)
+
+
 def _timezone(value: object) -> int:
     return parse_int(value, "timezone (UTC offset in hours)", minimum=_TZ_RANGE[0], maximum=_TZ_RANGE[1])
 
@@ -184,9 +190,9 @@ def _raise(loaded: _Loaded, path: str | Path) -> list[Any]:
 # ---------------------------------------------------------------- per-entity loaders
 
 
-def _skills(path: str | Path) -> _Loaded:
+def _skills(path: str | Path | pd.DataFrame, *, extra_ids: Collection[str] = ()) -> _Loaded:
     df, src, errors = _rows(path, "skills")
-    ids = _collect_ids(df, "skill_id", _check_skill_id)
+    ids = _collect_ids(df, "skill_id", _check_skill_id) | set(extra_ids)
     first: dict[str, int] = {}
     out: list[Skill] = []
     for line, rec in _records(df):
@@ -204,7 +210,7 @@ def _skills(path: str | Path) -> _Loaded:
     return _Loaded(out, errors, ids)
 
 
-def _resources(path: str | Path, skill_ids: Collection[str]) -> _Loaded:
+def _resources(path: str | Path | pd.DataFrame, skill_ids: Collection[str]) -> _Loaded:
     df, src, errors = _rows(path, "resources")
     first: dict[str, int] = {}
     out: list[Resource] = []
@@ -215,8 +221,8 @@ def _resources(path: str | Path, skill_ids: Collection[str]) -> _Loaded:
         rtype = row.get("type", _resource_type, required=True)
         skills = row.get("skills", parse_levels, required=True)
         row.known_skills("skills", skills, skill_ids)
-        published = row.get("published_at", parse_timestamp, required=True)
-        updated = row.get("updated_at", parse_timestamp)
+        published = row.get("published_at", _publication_date, required=True)
+        updated = row.get("updated_at", _publication_date)
         if updated not in (None, _BAD) and published is not _BAD and updated < published:
             row.error("updated_at", f"updated_at {updated.date()} is before published_at {published.date()}")
         difficulty = row.get("difficulty", lambda v: parse_int(v, "difficulty", minimum=1, maximum=5), default=3)
@@ -234,7 +240,7 @@ def _resources(path: str | Path, skill_ids: Collection[str]) -> _Loaded:
     return _Loaded(out, errors, set(first))
 
 
-def _mentees(path: str | Path, skill_ids: Collection[str]) -> _Loaded:
+def _mentees(path: str | Path | pd.DataFrame, skill_ids: Collection[str]) -> _Loaded:
     df, src, errors = _rows(path, "mentees")
     first: dict[str, int] = {}
     out: list[Mentee] = []
@@ -254,7 +260,7 @@ def _mentees(path: str | Path, skill_ids: Collection[str]) -> _Loaded:
     return _Loaded(out, errors, set(first))
 
 
-def _mentors(path: str | Path, skill_ids: Collection[str]) -> _Loaded:
+def _mentors(path: str | Path | pd.DataFrame, skill_ids: Collection[str]) -> _Loaded:
     df, src, errors = _rows(path, "mentors")
     first: dict[str, int] = {}
     out: list[Mentor] = []
@@ -298,6 +304,26 @@ def load_mentees(path: str | Path, *, skill_ids: Collection[str]) -> list[Mentee
 def load_mentors(path: str | Path, *, skill_ids: Collection[str]) -> list[Mentor]:
     """Mentors from ``path``; their skills must be in ``skill_ids``."""
     return _raise(_mentors(path, skill_ids), path)
+
+
+def parse_records(kind: str, records: list[dict[str, Any]], *, skill_ids: Collection[str] = ()) -> tuple[
+        list[Any], list[RowError]]:
+    """Entities of ``kind`` from request records (row errors carry the 0-based index as ``line``).
+
+    The same conversion and checks as the files (cells may also be real lists and objects);
+    skills are checked against ``skill_ids`` plus the records' own ids.
+    """
+    if not records:
+        return [], []
+    df = pd.DataFrame.from_records(records, index=range(len(records)))
+    for col in REQUIRED_COLUMNS[kind]:
+        if col not in df.columns:
+            df[col] = None
+    if kind == "skills":
+        got = _skills(df, extra_ids=skill_ids)
+    else:
+        got = {"resources": _resources, "mentees": _mentees, "mentors": _mentors}[kind](df, skill_ids)
+    return got.entities, got.errors
 
 
 def find_table(data_dir: DataDir, kind: str) -> Path | None:

@@ -38,6 +38,7 @@ __all__ = [
     "parse_goals",
     "parse_list",
     "parse_timestamp",
+    "MIN_PUBLICATION_YEAR",
     "format_levels",
     "format_goals",
     "empty_events",
@@ -225,10 +226,16 @@ def parse_goals(value: object) -> tuple[Goal, ...]:
     return tuple(goals)
 
 
-def parse_timestamp(value: object) -> datetime:
-    """Parse an ISO-8601 date or datetime into an aware UTC datetime.
+MAX_YEAR = 2200
+#: Earliest year of a publication date (a classic book); event times start at 1970.
+MIN_PUBLICATION_YEAR = 1000
 
-    Naive values are taken as UTC. Raises ValueError with a readable reason.
+
+def parse_timestamp(value: object, *, min_year: int = 1970) -> datetime:
+    """Parse an ISO-8601 date or datetime into an aware UTC datetime in ``min_year``-2200.
+
+    Naive values are taken as UTC. Raises ValueError with a readable reason (an
+    out-of-range date names the range).
     """
     if _is_missing(value):
         raise ValueError("missing date")
@@ -247,8 +254,8 @@ def parse_timestamp(value: object) -> datetime:
     if ts.tzinfo is None:
         ts = ts.replace(tzinfo=timezone.utc)
     ts = ts.astimezone(timezone.utc)
-    if not 1970 <= ts.year <= 2200:
-        raise ValueError(f"date {value!r} is out of range")
+    if not min_year <= ts.year <= MAX_YEAR:
+        raise ValueError(f"date {str(value)!r} is out of range: years {min_year}-{MAX_YEAR}")
     return ts
 
 

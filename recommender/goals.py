@@ -10,6 +10,8 @@ goal at or below their own level would describe nothing left to learn.
 
 from __future__ import annotations
 
+import json
+
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -29,7 +31,19 @@ GoalSpec = tuple[str, int | None]
 
 
 def parse_goal_spec(text: str) -> GoalSpec:
-    """``"ml:4"`` -> ``("ml", 4)``; ``"ml"`` -> ``("ml", None)``. ConfigError on a bad level."""
+    """``"ml:4"`` -> ``("ml", 4)``; ``"ml"`` -> ``("ml", None)``; the HTTP form ``{"skill": "ml", "level": 4}``
+    too (and a ``@deadline`` suffix is ignored here). ConfigError on a bad level."""
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            obj = json.loads(text)
+        except ValueError:
+            raise ConfigError(f"goal {text!r}: not JSON; give SKILL:LEVEL or {{\"skill\": ..., \"level\": ...}}") from None
+        if not isinstance(obj, dict) or not isinstance(obj.get("skill"), str):
+            raise ConfigError(f"goal {text!r}: an object needs \"skill\" (and optionally \"level\")")
+        lvl = obj.get("level")
+        return obj["skill"].strip(), None if lvl is None else _check_goal_level(obj["skill"], lvl)
+    text = text.partition("@")[0]
     skill, sep, level = text.strip().partition(":")
     skill = skill.strip()
     if not skill:

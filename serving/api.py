@@ -46,6 +46,7 @@ from serving.schemas_base import Timestamp
 from serving.schemas_mentors import MentorAssignRequest, MentorAssignResponse, MentorMatchRequest, MentorMatchResponse
 from serving.schemas_paths import PathRequest, PathResponse, SkillResponse
 from serving.access import require_mentee
+from serving.routes import entities as entity_routes
 from serving.routes.sessions import router as sessions_router
 from serving.security import SecurityMiddleware
 
@@ -145,8 +146,10 @@ async def path(req: PathRequest, request: Request) -> Response:
          openapi_extra=security(write=False))
 def skill(skill_id: str = PathParam(pattern=ID_REGEX, description="A skill id.", examples=["python"])) -> Response:
     """Prerequisites with the level each is needed at, dependents, every transitive
-    prerequisite in graph order and active resources per level. An unknown skill is a 404."""
-    return _json(_core().skill(skill_id))
+    prerequisite in graph order and active resources per level. An unknown skill is a 404.
+    The ``ETag`` is the skill's stored version, for ``If-Match`` on ``PUT``/``PATCH /skills/{skill_id}``."""
+    resp = _core().skill(skill_id)
+    return Response(resp.model_dump_json(), media_type=_JSON, headers={"etag": f'"{resp.version}"'})
 
 
 @api.get("/items/{item_id}/similar", response_model=SimilarResponse, tags=["recommendations"],
@@ -235,10 +238,12 @@ async def reload() -> Response:
     return _json(await _offload(core.reload))
 
 
-# ------------------------------------------------------------------ sessions
-# The router's routes themselves, not include_router: FastAPI 0.165 includes a router as one lazy
+# ------------------------------------------------------------------ sessions and entities
+# The routers' routes themselves, not include_router: FastAPI 0.165 includes a router as one lazy
 # entry that RouteGuard's 404/405 table and the routes' walkers (tests, tools) do not look into.
 api.router.routes.extend(sessions_router.routes)
+entity_routes.bind(_core, _offload)
+api.router.routes.extend(entity_routes.router.routes)
 
 
 # ------------------------------------------------------------------ pointers

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,16 +33,21 @@ from catalog.errors import IntegrityError, NotReadyError, SkillPathError
 from catalog.eventlog import EventLog
 from catalog.events import with_event_ids
 from catalog.logs import open_event_log
-from catalog.loaders import load_world
 from catalog.schema import EVENT_TYPES
 from catalog.settings import Settings
+from catalog.store.entities import Entities, paused_gc
+from catalog.store.forget import Forgetters
+from catalog.store.offline import forget_in_parquet
+from catalog.store.seed import open_entities
 from features.engagement import engagement_at
 from recommender.item_scores import cold_half_life, popularity_scores
 from recommender.models import Recommender
 from recommender.models.content import ContentRecommender
 from recommender.models.factor import FactorRecommender
+from serving.app_entities import EntityMethods
 from serving.bundle import CatalogView, ModelBundle
-from serving.mentee_goals import save_goal
+from serving.conversations import ConversationStore
+from serving.live import aligned, rebundle
 from serving.online_sync import OnlineSync
 from serving.logread import read_log
 from serving.reasons import CoCompletion
@@ -55,6 +61,7 @@ from serving.views.mentors import MentorsView
 from serving.views.paths import PathsView
 from serving.views.hybrid import hybrid_recommend
 from serving.views.recommend import OnlineStatus, recommend, similar
+from serving.views.entities import EntitiesView
 from serving.views.sessions import SessionsView, open_sessions
 from serving.views.stale import StaleReach
 from training.registry import LoadedModel, ModelSource, model_source_from_settings, public_reason
@@ -68,40 +75,47 @@ log = logging.getLogger("skillpath.serving")
 
 # What cold-start popularity reads: every event that can make or unmake a positive pair.
 _POPULARITY_EVENTS = [t for t in EVENT_TYPES if t != "impression"]
+#: How often a request checks the entity store for other processes' writes (one indexed query).
+SYNC_INTERVAL_S = 0.2
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class SkillPathApp:
+class SkillPathApp(EntityMethods):
     """Recommendations, event ingestion, paths, mentors, similar items, the stale view, model reloads and
     the virtual mentor."""
 
     def __init__(self, settings: Settings, *, world: World, log_: EventLog, source: ModelSource | None,
-                 clock: Callable[[], datetime] = utcnow, online: object | None = None) -> None:
-        self.settings, self.world, self.log, self.source = settings, world, log_, source
+                 clock: Callable[[], datetime] = utcnow, online: object | None = None,
+                 entities: Entities | None = None) -> None:
+        self.settings, self.log, self.source = settings, log_, source
         self.clock = clock
         self.online = online
         self.sync = None if online is None else OnlineSync(online, rows_for=self._engagement_rows,
                                                             users=self._log_users, now=clock)
-        cat = world.catalog
-        self.known_items = frozenset(cat.items.ids.tolist())
-        self.view = self._make_view(clock())
-        self.contexts = MenteeContexts(log_, world)
-        self.content = ContentRecommender().fit(sp.csr_matrix((1, cat.n_items), dtype=np.float32),
-                                                item_features=cat.item_skill_levels)
-        sc = settings.scoring
-        self.stale_reach = StaleReach(cat, log_, bundle=lambda: self._bundle, clock=clock,
-                                      threshold=sc.stale_threshold, floor=sc.freshness_floor)
-        self.mentors = MentorsView(world, DataDir(settings.data_dir).reports, has_events=lambda u: log_.last_seq(u) > 0)
-        self.paths = PathsView(world, self.mentors)
+        # The entity store (in the event log's file) owns the world; an empty one is seeded from ``world``.
+        self.entities = entities if entities is not None else open_entities(
+            getattr(log_, "path", None) or DataDir(settings.data_dir).events_db, world=world)
+        self.entity_view = EntitiesView(self.entities, clock)
+        self._gen, self._catalog_gen = self.entities.generation, self._catalog_generation()
+        self._last_sync = time.monotonic()
         self._bundle: ModelBundle | None = None
-        self._swap = threading.Lock()
+        self._trained: LoadedModel | None = None  # the model as loaded, before alignment with the catalog
         self._assistant: AssistantView | None = None
+        self._conversations: ConversationStore | None = None
+        self._content_bundle: ModelBundle | None = None
+        self._derive(self.entities.world(), catalog_changed=True)
+        self._swap = threading.Lock()
         self._assistant_lock = threading.Lock()
         self._sessions: SessionsView | None = None
         self._sessions_lock = threading.Lock()
+        self.forgetters = Forgetters()
+        self.forgetters.register("mentor_assignment", lambda u: self.mentors.forget(u))
+        self.forgetters.register("conversations", self._forget_conversations)
+        self.forgetters.register("offline_tables", lambda u: forget_in_parquet(DataDir(settings.data_dir), u))
+        self.forgetters.register("sessions", lambda u: self.sessions.store.forget_user(u))
         self.last_error: str | None = None
         if source is not None:
             try:
@@ -110,15 +124,65 @@ class SkillPathApp:
                 self.last_error = str(e)
                 log.warning("no model loaded at start: %s", e)
 
+    def _catalog_generation(self) -> tuple[int, int]:
+        g = self.entities.kind_generation
+        return g["skills"], g["resources"]
+
+    def _derive(self, world: World, *, catalog_changed: bool) -> None:
+        """Everything requests read that depends on the world (views, contexts, the cold-start content model)."""
+        log_, settings = self.log, self.settings
+        self.world = world
+        if catalog_changed:
+            cat = world.catalog
+            self.known_items = frozenset(cat.items.ids.tolist())
+            self.view = self._make_view(self.clock())
+            self.content = ContentRecommender().fit(sp.csr_matrix((1, cat.n_items), dtype=np.float32),
+                                                    item_features=cat.item_skill_levels)
+            sc = settings.scoring
+            self.stale_reach = StaleReach(cat, log_, bundle=lambda: self._bundle, clock=self.clock,
+                                          threshold=sc.stale_threshold, floor=sc.freshness_floor)
+        self.contexts = MenteeContexts(log_, world)
+        self.mentors = MentorsView(world, DataDir(settings.data_dir).reports, has_events=lambda u: log_.last_seq(u) > 0,
+                                   infer=self._inferred_mentee)
+        self.paths = PathsView(world, self.mentors)
+        self._assistant = None  # rebuilt on next use over the new world; its conversation store stays open
+
+    def refresh(self, *, force: bool = False) -> None:
+        """Apply entity writes (of this process, or another's within :data:`SYNC_INTERVAL_S`) to what
+        requests read: a new or retired resource, a goal or a capacity change shows in the next answer."""
+        now = time.monotonic()
+        if not force and now - self._last_sync < SYNC_INTERVAL_S:
+            return
+        self._last_sync = now
+        self.entities.sync()
+        if self.entities.generation == self._gen:
+            return
+        with self._swap, paused_gc():
+            gen, cat_gen = self.entities.generation, self._catalog_generation()
+            if gen == self._gen:
+                return
+            changed = cat_gen != self._catalog_gen
+            if changed:
+                world = self.entities.world()
+            else:
+                ents = self.entities
+                world = World(self.world.catalog, {m.user_id: m for m in ents.entities("mentees")},
+                              {m.mentor_id: m for m in ents.entities("mentors")})
+            self._derive(world, catalog_changed=changed)
+            if changed and self._bundle is not None and self._trained is not None:
+                self._bundle = rebundle(self._bundle, self._trained, self.view, content=self.content)
+            self._gen, self._catalog_gen = gen, cat_gen
+
     @classmethod
     def from_settings(cls, settings: Settings, *, model_dir: str | Path | None = None,
                       clock: Callable[[], datetime] = utcnow, online: object | None = None) -> SkillPathApp:
         dd = DataDir(settings.data_dir)
-        if not dd.has_world():
+        if not dd.has_world() and not dd.events_db.exists():
             raise NotReadyError(f"no world in {dd.root}; run `skillpath data synth` or `skillpath data import`")
-        world = load_world(dd)
-        return cls(settings, world=world, log_=open_event_log(dd.root, settings.database_url),
-                   source=model_source_from_settings(settings, model_dir=model_dir), clock=clock, online=online)
+        entities = open_entities(dd.events_db, data_dir=dd)
+        return cls(settings, world=entities.world(), log_=open_event_log(dd.root, settings.database_url),
+                   source=model_source_from_settings(settings, model_dir=model_dir), clock=clock, online=online,
+                   entities=entities)
 
     # ------------------------------------------------------------ state
     @property
@@ -154,11 +218,13 @@ class SkillPathApp:
 
     # ------------------------------------------------------------ /recommend, /path, /skills/{id}
     def recommend(self, req: RecommendRequest) -> RecommendResponse:
-        b = self.bundle
+        self.refresh()
         goals = [(s, None) for s in dict.fromkeys(req.goal_skills)] if req.goal_skills else None
+        if req.mode == "path":  # planning needs no trained model
+            ctx = self._context(req.user_id, goals, field="goal_skills")
+            return self.paths.next_up(req, ctx, self.planning_bundle(), online=self.online_status())
+        b = self.bundle
         ctx = self.contexts.get(req.user_id, now=self.clock(), goals=goals, field="goal_skills")
-        if req.mode == "path":
-            return self.paths.next_up(req, ctx, b, online=self.online_status())
         if req.mode == "hybrid":
             return hybrid_recommend(req, ctx, b, online=self.online_status())
         return recommend(req, ctx, b, online=self.online_status())
@@ -178,15 +244,20 @@ class SkillPathApp:
     def path(self, req: PathRequest, *, mentors: bool = True) -> PathResponse:
         """The mentee's learning path (prerequisites first), each step with a mentor who can help
         (``mentors=False``: without them, for the assistant's progress answers)."""
-        b = self.bundle
+        self.refresh()
         goals = None if req.goals is None else [(g.skill, g.level) for g in req.goals]
-        return self.paths.plan(req, self.contexts.get(req.user_id, now=self.clock(), goals=goals), b, mentors=mentors)
+        return self.paths.plan(req, self._context(req.user_id, goals), self.planning_bundle(), mentors=mentors)
 
     def skill(self, skill_id: str) -> SkillResponse:
-        """One skill with its prerequisites and dependents."""
-        return self.paths.skill(skill_id)
+        """One skill with its prerequisites and dependents, its aliases and stored version."""
+        self.refresh()
+        resp = self.paths.skill(skill_id)
+        stored = self.entities.find("skills", skill_id)
+        return resp if stored is None else resp.model_copy(update={"aliases": stored.doc.get("aliases", []),
+                                                                   "version": stored.version})
 
     def similar(self, item_id: str, k: int = 10) -> SimilarResponse:
+        self.refresh()
         return similar(self.bundle, item_id, k)
 
     # ------------------------------------------------------------ /events
@@ -195,6 +266,7 @@ class SkillPathApp:
 
         The mentees' online features are refreshed in the background (:class:`OnlineSync`): the
         answer never waits for the online store."""
+        self.refresh()
         rows = with_event_ids([e.model_dump() for e in req.events])
         res = self.log.append(rows, known_items=self.known_items)
         if self.sync is None:
@@ -218,10 +290,12 @@ class SkillPathApp:
 
     def mentor_match(self, req: MentorMatchRequest) -> MentorMatchResponse:
         """The best mentors with a free place for a mentee's next skills, with reasons."""
+        self.refresh()
         return self.mentors.match(req)
 
     def mentor_assign(self, req: MentorAssignRequest) -> MentorAssignResponse:
         """Assign a cohort within capacities and persist it for ``skillpath mentors rematch``."""
+        self.refresh()
         return self.mentors.assign(req)
 
     # ------------------------------------------------------------ /assistant
@@ -247,11 +321,13 @@ class SkillPathApp:
             ids = (*world.catalog.items.ids.tolist(), *world.catalog.skills, *world.mentors, *world.mentees)
             phraser = Phraser(a.llm_url, model=a.llm_model, timeout_s=a.llm_timeout_s, api_key=a.llm_api_key,
                               known_ids=frozenset(i.lower() for i in ids if len(i) >= 3))
-        store = ConversationStore(DataDir(s.data_dir).assistant_db, ttl_s=a.conversation_ttl_s,
-                                  max_conversations=a.max_conversations)
+        if self._conversations is None:
+            self._conversations = ConversationStore(DataDir(s.data_dir).assistant_db, ttl_s=a.conversation_ttl_s,
+                                                    max_conversations=a.max_conversations)
+        store = self._conversations
         return AssistantView(world, self, mentors=self.mentors, contexts=self.contexts,
                              catalog_view=lambda: self.view, clock=self.clock, store=store,
-                             save_goal=lambda user_id, goal: save_goal(s.data_dir, world, self.contexts, user_id, goal),
+                             save_goal=self._save_goal,
                              settings=a, phraser=phraser)
 
     # ------------------------------------------------------------ /sessions
@@ -276,7 +352,8 @@ class SkillPathApp:
             if not force and prev is not None and current == prev.version:
                 return ReloadResponse(changed=False, model_version=prev.version, previous_version=prev.version,
                                       sha256=prev.sha256)
-            loaded = self._load(first=prev is None)
+            self._trained = loaded = self._load(first=prev is None)
+            loaded = aligned(loaded, self.view)  # a catalog changed since training: cold items placed by content
             half_life = cold_half_life(loaded.model)
             popularity = (prev.popularity if prev is not None and cold_half_life(prev.model) == half_life
                           else self._popularity(half_life))  # one log read, only when the half-life changes
@@ -348,8 +425,11 @@ class SkillPathApp:
 
     def close(self) -> None:
         self.log.close()
+        self.entities.store.close()
         if self._assistant is not None:
             self._assistant.close()
+        elif self._conversations is not None:
+            self._conversations.close()
         if self._sessions is not None:
             self._sessions.store.close()
         if self.sync is not None:

@@ -13,6 +13,9 @@ The only place HTTP status codes are decided (DEVELOPERS.md, "Errors"):
 | TextTooLongError (a text over its size limit) | 413 |
 | IntegrityError (a model that fails verification on reload) | 409 |
 | SessionConflictError (a session id stored with another body) | 409 |
+| CycleError (a skill graph edit that closes a cycle) | 409, naming the cycle |
+| VersionConflictError (``If-Match`` names a stale version) | 412 |
+| BatchValidationError (bad entities) | 400, one detail per bad field: ``["items", index, field]`` |
 | NotReadyError (no model loaded yet) | 503 |
 | StorageUnavailableError (the shared database is down) | 503 with ``Retry-After`` |
 | anything unexpected | 500, nothing about the server in the body |
@@ -35,8 +38,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from catalog.errors import (
-    DataValidationError, IntegrityError, InvalidValueError, NotReadyError, SessionConflictError, SkillPathError,
-    TextTooLongError, UnknownIdError,
+    BatchValidationError, CycleError, DataValidationError, IntegrityError, InvalidValueError, NotReadyError,
+    SessionConflictError, SkillPathError, TextTooLongError, UnknownIdError, VersionConflictError,
 )
 from training.registry import public_reason
 
@@ -72,8 +75,10 @@ def status_of(exc: SkillPathError, *, in_path: bool = False) -> int:
         return 413
     if isinstance(inner, NotReadyError):
         return 503
-    if isinstance(inner, (IntegrityError, SessionConflictError)):
+    if isinstance(inner, (IntegrityError, SessionConflictError, CycleError)):
         return 409
+    if isinstance(inner, VersionConflictError):
+        return 412
     if isinstance(inner, UnknownIdError) and in_path:
         return 404
     return 400
@@ -85,6 +90,13 @@ def _detail(loc: Sequence[str | int], msg: str, type_: str) -> dict[str, Any]:
 
 def error_body(exc: SkillPathError) -> dict[str, Any]:
     """``{"error", "detail"}`` for ``exc``; event problems become one detail each."""
+    if isinstance(exc, BatchValidationError):
+        where = [] if exc.collection == "body" else [exc.collection]
+        detail = [_detail([*where, *([] if not where else [e.line]), e.column], e.reason, "invalid_entity")
+                  for e in exc.errors]
+        first = ".".join(map(str, detail[0]["loc"])) + f": {detail[0]['msg']}" if detail else ""
+        return {"error": f"{len(exc.errors)} invalid value(s), nothing stored; {first}"
+                         + (" ..." if len(detail) > 1 else ""), "detail": detail}
     if isinstance(exc, DataValidationError):
         # ``collection``: the body's list the rows came in (a session batch sets "sessions"), events by default
         where = getattr(exc, "collection", "events")

@@ -1,14 +1,10 @@
-"""The one place the service writes a mentee's goal: :func:`save_goal` (the virtual mentor's ``set_goal``).
+"""A mentee's goal: :func:`with_goal` (one goal replaced or added), and :func:`save_goal`, which
+writes it into the data dir's mentees file (the import format).
 
-A seam, until the entity store of issue 15 owns mentee profiles: today a mentee's goals
-live in the mentees table of the data dir (``mentees.csv``, or ``.parquet``/``.jsonl``),
-loaded into ``World.mentees`` at start. :func:`save_goal` rewrites that one row's
-``goals`` cell in place (other rows, columns and the file's format untouched; atomic
-temp-file-and-rename under an exclusive lock, so two processes never interleave their
-read-modify-write), then updates this process's ``World.mentees`` and drops the
-mentee's cached context, so the next ``/path``, ``/recommend`` and ``/mentors/match`` of
-this worker plan for the new goal. Other worker processes keep the goals they loaded
-until they restart: the entity store will make the change visible everywhere.
+The service saves goals through the entity store (``SkillPathApp._save_goal`` uses
+:func:`with_goal`), so every worker sees them; :func:`save_goal` edits the file itself:
+it rewrites that one row's ``goals`` cell in place (other rows, columns and the file's
+format untouched; atomic temp-file-and-rename under an exclusive lock).
 """
 
 from __future__ import annotations

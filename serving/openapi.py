@@ -41,8 +41,9 @@ _ERROR_WHEN = {
     403: "The key's role may not ask for this (a mentee key asks only for itself; writes need an admin key "
          "or a role allowed there).",
     404: "An unknown id in the URL path.",
-    409: "A reload whose model fails verification (the old model keeps serving), or a session id already "
-         "stored with another body.",
+    409: "A reload whose model fails verification (the old model keeps serving), a session id already "
+         "stored with another body, or a skill graph edit that closes a prerequisite cycle (the error names it).",
+    412: "`If-Match` names a version that is no longer the stored one: GET the entity again and retry.",
     413: "A body over `serving.max_body_bytes`, or a session transcript or notes over its size limit.",
     415: "A body that is not `application/json`.",
     503: "No model loaded yet (`/readyz` is 503 too).",
@@ -73,7 +74,8 @@ def security(*, write: bool) -> dict[str, Any]:
 def _document(app: FastAPI) -> dict[str, Any]:
     doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes,
                       tags=[{"name": "recommendations"}, {"name": "learning paths"}, {"name": "events"},
-                            {"name": "mentors"}, {"name": "assistant"}, {"name": "catalog"}, {"name": "admin"},
+                            {"name": "mentors"}, {"name": "assistant"}, {"name": "catalog"}, {"name": "entities"},
+                            {"name": "admin"},
                             {"name": "health", "description": "Served by BentoML in front of the API."}])
     for item in doc["paths"].values():
         for op in item.values():

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from serving.schemas_base import Id, ResponseModel, StrictModel
 
@@ -22,15 +22,30 @@ class GoalIn(StrictModel):
                                                             "level for that goal, else 3).", examples=[4])
 
 
+def _goal_string(value: Any) -> Any:
+    """``"rag:4"`` (the CLI's and the mentees file's goal syntax) -> ``{"skill": "rag", "level": 4}``."""
+    if isinstance(value, str):
+        head = value.strip().partition("@")[0]
+        skill, sep, level = head.partition(":")
+        return {"skill": skill.strip(), "level": int(level) if sep and level.strip().isdigit() else
+                (level.strip() or None) if sep else None}
+    return value
+
+
+GoalLike = Annotated[GoalIn, BeforeValidator(_goal_string)]
+
+
 class PathRequest(StrictModel):
     """Whose path, towards what, how long."""
 
     user_id: Id = Field(description="The mentee. One without a profile needs explicit goals.",
                         examples=["u00042"])
-    goals: list[GoalIn] | None = Field(None, min_length=1, max_length=20,
-                                       description="Plan towards these (default: the mentee's stored goals). "
-                                                   "Unknown skills are a 400 naming them.",
-                                       examples=[[{"skill": "rag", "level": 4}]])
+    goals: list[GoalLike] | None = Field(None, min_length=1, max_length=20,
+                                         description="Plan towards these (default: the mentee's stored goals; "
+                                                     "without a profile, goals inferred from their history). "
+                                                     "Objects or \"skill:level\" strings. Unknown skills are a "
+                                                     "400 naming them.",
+                                         examples=[[{"skill": "rag", "level": 4}, "python:3"]])
     max_steps: int = Field(10, ge=1, le=MAX_PATH_STEPS, description="At most this many steps (1-50).",
                            examples=[10])
     minutes_per_week: int | None = Field(None, ge=1, le=7 * 24 * 60,
@@ -122,3 +137,5 @@ class SkillResponse(ResponseModel):
     resources: int = Field(description="Active resources teaching it.", examples=[24])
     resources_by_level: dict[str, int] = Field(description="Active resources per level 1-5.",
                                                examples=[{"1": 6, "2": 8, "3": 6, "4": 3, "5": 1}])
+    aliases: list[str] = Field([], description="Other names of the skill.", examples=[["pd"]])
+    version: int = Field(0, description="The skill's stored version (also the ETag, for If-Match).", examples=[1])

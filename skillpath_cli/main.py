@@ -45,6 +45,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "models": ("skillpath_cli.models_cmd", "models", "Registered model versions: list, promote, rollback."),
     "path": ("skillpath_cli.path", "path", "A mentee's learning path: what to learn next, in which order, and why."),
     "skills": ("skillpath_cli.path", "skills", "The skill graph: a skill with its prerequisites and dependents."),
+    "resources": ("skillpath_cli.entities", "resources", "Catalog resources in the entity store: add, show, list, retire."),
+    "mentees": ("skillpath_cli.entities", "mentees", "Mentee profiles in the entity store: add, show, list, forget."),
+    "audit": ("skillpath_cli.entities", "audit", "The change log of entity writes (which key, when, what)."),
     "evaluate-paths": ("skillpath_cli.evaluate_paths", "evaluate_paths", "Do learning paths make people learn? Simulated against a synthetic world's hidden truth."),
 }
 

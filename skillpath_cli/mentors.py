@@ -90,6 +90,16 @@ def mentors() -> None:
     """
 
 
+def _add_store_commands() -> None:
+    from skillpath_cli.entities import mentor_commands
+
+    for cmd in mentor_commands:
+        mentors.add_command(cmd)
+
+
+_add_store_commands()
+
+
 @mentors.command()
 @click.argument("user_id")
 @click.option("--k", type=click.IntRange(min=1), default=5, show_default=True, help="How many mentors to show.")

@@ -144,19 +144,26 @@ def path(ctx: click.Context, user_id: str, goal_specs: tuple[str, ...], max_step
     resources. Unknown mentee or goal skill: one line on stderr, exit code 2.
     """
     from catalog.freshness import catalog_freshness
-    from catalog.loaders import load_world
     from recommender.context import mentee_context
+    from recommender.inferred import goals_from_history
+    from skillpath_cli.entities import store_world
     from recommender.goals import parse_goal_spec
     from recommender.paths.answers import path_view
 
     dd = DataDir(data_dir(ctx))
     now = as_of or _today_utc()
     goals = [parse_goal_spec(g) for g in goal_specs] or None
-    world = load_world(dd)
-    world.mentee(user_id)  # unknown mentee: fail before reading any events
+    world = store_world(dd)  # the entity store, as the service reads it
     mine = load_events(dd, user_id=user_id)
     mine = mine[pd.to_datetime(mine["timestamp"], utc=True) <= pd.Timestamp(now)]  # --as-of: nothing after it
+    if user_id not in world.mentees and goals is None and mine.empty:
+        world.mentee(user_id)  # no profile, no goals, no history: nothing to plan for
     context = mentee_context(world, user_id, now=now, events=mine, goals=goals)  # validates the goals
+    if goals is None and not context.has_profile:  # known only from events: their next steps, as the service does
+        inferred = goals_from_history(world.catalog, context.history)
+        if not inferred:
+            world.mentee(user_id)
+        context = mentee_context(world, user_id, now=now, events=mine, goals=inferred)
     scores, source = _scores(dd, context, model_path, settings=settings(ctx))
     view = path_view(context, scores=scores, freshness=catalog_freshness(world.catalog, now), max_steps=max_steps,
                      minutes_per_week=minutes_per_week, horizon_weeks=horizon_weeks,
@@ -247,3 +254,13 @@ def show(ctx: click.Context, skill_id: str, fmt: str) -> None:
     click.echo("\nDependents (need this skill at level):")
     emit_table([{"skill_id": d["skill_id"], "name": d["name"], "level": d["level"]} for d in view["dependents"]],
                "table", columns=["skill_id", "name", "level"])
+
+
+def _add_store_commands() -> None:
+    from skillpath_cli.entities import skill_commands
+
+    for cmd in skill_commands:
+        skills.add_command(cmd)
+
+
+_add_store_commands()

@@ -25,7 +25,8 @@ import pandas as pd
 from catalog.catalog import World
 from catalog.errors import UnknownUserError
 from catalog.writers import atomic_write_csv
-from recommender.matching import MentorMatcher, RankedMentor
+from catalog.schema import Mentee
+from recommender.matching import MentorMatcher, RankedMentor, needs_from_goals, rank_mentors
 from serving.errors import FieldError
 from serving.schemas_mentors import (
     AssignmentPairOut, AssignmentQualityOut, MentorAssignRequest, MentorAssignResponse, MentorMatchRequest,
@@ -44,8 +45,9 @@ class MentorsView:
     """Mentor endpoints over ``world``; ``has_events(user_id)`` tells a profile-less mentee from a stranger."""
 
     def __init__(self, world: World, reports_dir: str | Path, *, has_events: Callable[[str], bool],
-                 matcher: MentorMatcher | None = None) -> None:
+                 matcher: MentorMatcher | None = None, infer: Callable[[str], Mentee | None] | None = None) -> None:
         self.world = world
+        self.infer = infer  # a profile inferred from history, for mentees known only from their events
         self.matcher = matcher or MentorMatcher(world)
         self.path = Path(reports_dir) / ASSIGNMENT_FILE
         self.has_events = has_events
@@ -53,6 +55,19 @@ class MentorsView:
         self._cache: tuple[tuple[int, int, int], pd.DataFrame] | None = None
 
     # ------------------------------------------------------------ the persisted assignment
+    def forget(self, user_id: str) -> int:
+        """Remove ``user_id``'s rows from the persisted assignment (forgetting a mentee); how many."""
+        with self._lock:
+            if not self.path.exists():
+                return 0
+            df = pd.read_csv(self.path, dtype=str, keep_default_na=False)
+            if "user_id" not in df.columns:
+                return 0
+            gone = df["user_id"].str.strip() == user_id
+            if gone.any():
+                atomic_write_csv(df[~gone], self.path)
+            return int(gone.sum())
+
     def assignment_rows(self) -> pd.DataFrame:
         """The persisted assignment (strings; empty when none), rows naming unknown mentees or mentors dropped."""
         try:
@@ -103,9 +118,18 @@ class MentorsView:
 
     # ------------------------------------------------------------ /mentors/match
     def match(self, req: MentorMatchRequest) -> MentorMatchResponse:
-        self.check_mentees([req.user_id], "user_id")
-        needs = self.matcher.needs(req.user_id)
-        ranked = self.matcher.rank(req.user_id, req.k, needs=needs, loads=self.loads(without=[req.user_id]))
+        inferred = None
+        if req.user_id not in self.world.mentees and self.infer is not None:
+            inferred = self.infer(req.user_id)
+        if inferred is None:
+            self.check_mentees([req.user_id], "user_id")
+            needs = self.matcher.needs(req.user_id)
+            ranked = self.matcher.rank(req.user_id, req.k, needs=needs, loads=self.loads(without=[req.user_id]))
+        else:  # no profile: their next steps from what they worked on
+            m = self.matcher
+            needs = needs_from_goals(inferred, self.world.catalog.graph, half_life=m.half_life)
+            ranked = rank_mentors(needs, inferred, m.mentors, req.k, loads=self.loads(without=[req.user_id]),
+                                  weights=m.weights, skill_names=m.skill_names)
         return MentorMatchResponse(user_id=req.user_id, next_skills=[f"{n.skill_id}:{n.level}" for n in needs],
                                    assigned_mentor_id=self.pairs().get(req.user_id),
                                    mentors=[ranked_out(r) for r in ranked])

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from catalog.loaders import load_world
+from tests.serving.conftest import API_KEY
 from tests.serving.world import STALE_ITEMS
 
 USER = "u003"  # goal: Block 3 at level 4 (Block 3 needs Block 2 at level 2)
@@ -155,16 +156,21 @@ def test_help_and_not_understood(client, service_env):
     assert lost["text"].startswith("I did not understand")
 
 
+def _stored_goals(client) -> list[tuple[str, int]]:
+    r = client.get(f"/mentees/{USER}")
+    assert r.status_code == 200, r.text
+    return [(g["skill"], g["level"]) for g in r.json()["entity"]["goals"]]
+
+
 def test_set_goal_asks_first_then_writes_the_profile(client, service_env):
     proposal = ask(client, "set my goal to Block 2 level 4")
     assert proposal["intent"] == "set_goal" and proposal["needs_confirmation"]
     assert proposal["cards"] == [{"kind": "goal", "skill_id": "block2", "name": "Block 2", "level": 4,
                                   "deadline": None, "saved": False}]
-    assert "block2" not in [g.skill_id for g in load_world(service_env.root).mentees[USER].goals]
+    assert "block2" not in [g for g, _ in _stored_goals(client)]
     done = ask(client, "yes", proposal["conversation_id"])
     assert done["intent"] == "set_goal" and done["cards"][0]["saved"] is True and done["text"].startswith("Done")
-    goals = load_world(service_env.root).mentees[USER].goals
-    assert [(g.skill_id, g.level) for g in goals] == [("block3", 4), ("block2", 4)]
+    assert _stored_goals(client) == [("block3", 4), ("block2", 4)]  # in the entity store, for every worker
     plan = client.post("/path", json={"user_id": USER}).json()  # the next answer plans for the new goal
     assert {g["skill"] for g in plan["goals"]} == {"block2", "block3"}
     again = ask(client, "yes", proposal["conversation_id"])  # nothing is pending any more
@@ -179,7 +185,8 @@ def test_set_goal_no_and_without_a_write_key(client, service_env):
     proposal = ask(client, "set my goal to Block 1 level 2")
     yes = ask(client, "yes", proposal["conversation_id"])
     assert yes["cards"][0]["saved"] is False and "API key" in yes["text"]
-    assert "block1" not in [g.skill_id for g in load_world(service_env.root).mentees[USER].goals]
+    client.headers["authorization"] = f"Bearer {API_KEY}"
+    assert "block1" not in [g for g, _ in _stored_goals(client)]
 
 
 def test_a_mentee_without_a_profile(client, service_env):

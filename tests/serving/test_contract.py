@@ -140,7 +140,7 @@ def test_the_reader_flags_only_what_it_must():
 @pytest.mark.parametrize("method, path, allow", [
     ("PUT", "/livez", "GET, HEAD"), ("POST", "/readyz", "GET, HEAD"), ("DELETE", "/metrics", "GET, HEAD"),
     ("GET", "/events", "POST"), ("GET", "/recommend", "POST"), ("PUT", "/recommend", "POST"),
-    ("OPTIONS", "/recommend", "POST"), ("QUERY", "/path", "POST"), ("POST", "/skills/block1", "GET"),
+    ("OPTIONS", "/recommend", "POST"), ("QUERY", "/path", "POST"), ("POST", "/skills/block1", "DELETE, GET, PATCH, PUT"),
     ("DELETE", "/items/b1-i01/similar", "GET"), ("POST", "/openapi.json", "GET, HEAD"),
 ])
 def test_a_wrong_method_is_a_405_with_allow(client, method, path, allow):

@@ -53,14 +53,17 @@ def test_match_unknown_mentee_is_a_400_naming_it(client, service_env):
     assert "has events" not in body["error"]
 
 
-def test_match_mentee_with_events_but_no_profile_says_so(client, service_env):
+def test_match_mentee_with_events_but_no_profile_infers_needs(client, service_env):
+    """Never a dead end (issue 15): needs come from the skills of their history."""
     now = datetime.now(timezone.utc).isoformat()
     ev = {"events": [{"event_id": "ghost-1", "user_id": "ghost", "item_id": "b0-i07", "event_type": "view",
                       "timestamp": now}]}
     assert client.post("/events", json=ev).status_code == 200
     r = client.post("/mentors/match", json={"user_id": "ghost"})
-    assert r.status_code == 400
-    assert "'ghost' has events but no profile" in r.json()["error"]
+    assert r.status_code == 200, r.text
+    assert any(s.startswith("block0:") for s in r.json()["next_skills"]) and r.json()["mentors"]
+    r = client.post("/mentors/match", json={"user_id": "nobody-at-all"})
+    assert r.status_code == 400 and "nobody-at-all" in r.json()["error"]
 
 
 def test_match_validates_k(client, service_env):

@@ -42,7 +42,8 @@ def test_failed_reload_keeps_the_old_model(client, service_env):
     assert client.post("/recommend", json={"user_id": "u000"}).status_code == 200
 
 
-def test_reload_refuses_a_model_for_another_catalog(client, service_env):
+def test_reload_aligns_a_model_trained_on_another_catalog(client, service_env):
+    """A model never breaks on a catalog change: the item it never saw is scored cold, by its content."""
     old = _version(client)
     with EventLog(service_env.root / "events.db") as log:
         events = log.read()
@@ -55,8 +56,12 @@ def test_reload_refuses_a_model_for_another_catalog(client, service_env):
     shutil.rmtree(service_env.model_dir)
     train_model(fewer, events, service_env.model_dir)
     r = client.post("/admin/reload")
-    assert r.status_code == 409 and "catalog" in r.json()["error"]
-    assert _version(client) == old
+    assert r.status_code == 200 and r.json()["changed"], r.text
+    assert _version(client) != old
+    unseen = world.catalog.resources[-1]
+    skill = unseen.skills[0].skill_id
+    rec = client.post("/recommend", json={"user_id": "u000", "k": 100, "goal_skills": [skill], "mode": "model"})
+    assert rec.status_code == 200 and unseen.item_id in [i["item_id"] for i in rec.json()["items"]]
 
 
 def test_not_ready_without_a_model(asgi_app, service_env, monkeypatch, tmp_path):

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from catalog.loaders import load_world
+from catalog.datadir import DataDir
+from skillpath_cli.entities import store_world
 from skillpath_cli.main import cli, run_cli
 from tests.serving.world import make_served
 
@@ -41,7 +42,8 @@ def test_ask_sets_a_goal_after_yes(served, capsys):
     cid = err.split("conversation ")[1].split()[0]
     code, out, err = _ask(served, capsys, "u005", "yes", "--conversation", cid)
     assert code == 0 and out.startswith("Done: your goal is now Block 2 at level 3")
-    assert ("block2", 3) in [(g.skill_id, g.level) for g in load_world(served.root).mentees["u005"].goals]
+    world = store_world(DataDir(served.root))  # the entity store holds the profile now
+    assert ("block2", 3) in [(g.skill_id, g.level) for g in world.mentees["u005"].goals]
 
 
 @pytest.mark.parametrize("args, msg", [

@@ -1,0 +1,155 @@
+"""The entity store under load: batch upserts, /recommend while the catalog changes, forgetting.
+
+    .venv/bin/python benchmarks/platform.py                 # 5,000 items, 2,000 mentees (the demo's size)
+    .venv/bin/python benchmarks/platform.py --items 20000
+
+In-process through :class:`serving.app.SkillPathApp` (the code every route calls; no
+HTTP), on the synthetic world of ``benchmarks/rest.py``'s ``prepare`` with a 64-factor ALS
+model:
+
+- **batch upserts**: ``PUT /resources`` batches of 1,000 new resources, each applied to
+  what requests read before it returns (validation, the store's fsynced transaction, the
+  catalog view and the re-aligned model);
+- **/recommend under catalog writes**: p50/p99 of list-mode ``/recommend`` in quiet
+  segments and, side by side in the same run, segments where another thread patches a
+  resource every ``--write-every-ms`` (alternating A/B/A/B so machine load hits both);
+- **forget**: ``DELETE /mentees/{id}`` of a mentee with 1,000 events.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# run as a script, this folder comes first on sys.path: this file would shadow the standard `platform` module
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse
+import json
+import platform as _platform
+import tempfile
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from benchmarks.rest import prepare, request_mix  # noqa: E402
+from benchmarks.rest_load import summarize  # noqa: E402
+
+HERE = Path(__file__).parent
+RESULT = HERE / "results" / "platform.json"
+TARGETS = {"upserts_per_s": 1000.0, "p99_ratio": 1.5, "forget_1000_s": 1.0}
+
+
+def _resource(item_id: str, skill: str, n: int) -> dict[str, Any]:
+    return {"item_id": item_id, "title": f"Bench {item_id}", "type": ["article", "video", "book"][n % 3],
+            "skills": [f"{skill}:{1 + n % 5}"], "published_at": "2024-01-01", "duration_minutes": 10 + n % 50}
+
+
+def run(root: Path, *, n_items: int, n_mentees: int, batches: int, segments: int, per_segment: int,
+        write_every_ms: float) -> dict[str, Any]:
+    from catalog.settings import load_settings
+    from serving.app import SkillPathApp
+    from serving.schemas import RecommendRequest
+    from serving.schemas_entities import BATCH_MODELS, PATCH_MODELS
+
+    info = prepare(root, n_items=n_items, n_mentees=n_mentees, days=90)
+    app = SkillPathApp.from_settings(load_settings(data_dir=root), model_dir=root / "models" / "als")
+    out: dict[str, Any] = {"world": info}
+    try:
+        skills = list(app.world.catalog.skills)
+        # ---------------------------------------------------------- batch upserts
+        times = []
+        for b in range(batches):
+            items = [_resource(f"bench-{b}-{n}", skills[(b * 1000 + n) % len(skills)], n) for n in range(1000)]
+            body = BATCH_MODELS["resources"](items=items)
+            t = time.perf_counter()
+            app.entity("batch", "resources", body, actor="bench")
+            times.append(time.perf_counter() - t)
+        out["upserts"] = {"batches": batches, "batch_size": 1000, "seconds_per_batch": [round(x, 3) for x in times],
+                          "per_s": round(1000 * batches / sum(times), 1),
+                          "catalog_items_after": app.world.catalog.n_items}
+        # ---------------------------------------------------------- /recommend, quiet vs writes
+        users = list(app.world.mentees)[:500]
+        reqs = [RecommendRequest(**b) for b in request_mix(users, segments * per_segment + 200, seed=3)]
+        for r in reqs[:200]:
+            app.recommend(r)
+        reqs = reqs[200:]
+        quiet: list[float] = []
+        loaded: list[float] = []
+        writes = {"n": 0, "s": 0.0}
+        targets = [f"bench-0-{n}" for n in range(1000)]
+
+        def writer(stop: threading.Event) -> None:
+            n = 0
+            while not stop.is_set():
+                body = PATCH_MODELS["resources"](duration_minutes=100 + n)  # always a change: a real write
+                t = time.perf_counter()
+                app.entity("patch", "resources", targets[n % len(targets)], body, if_match=None, actor="bench")
+                writes["s"] += time.perf_counter() - t
+                writes["n"] += 1
+                n += 1
+                stop.wait(write_every_ms / 1e3)
+
+        for seg in range(segments):
+            chunk = reqs[seg * per_segment:(seg + 1) * per_segment]
+            stop = threading.Event()
+            t = threading.Thread(target=writer, args=(stop,)) if seg % 2 else None
+            if t is not None:
+                t.start()
+                time.sleep(0.05)
+            sink = loaded if t is not None else quiet
+            for r in chunk:
+                t0 = time.perf_counter()
+                app.recommend(r)
+                sink.append((time.perf_counter() - t0) * 1e3)
+            if t is not None:
+                stop.set()
+                t.join()
+        q, lo = summarize(quiet), summarize(loaded)
+        out["recommend"] = {"quiet_ms": q, "during_writes_ms": lo, "p99_ratio": round(lo["p99"] / q["p99"], 2),
+                            "writes": writes["n"], "write_ms_mean": round(writes["s"] / max(writes["n"], 1) * 1e3, 1),
+                            "write_every_ms": write_every_ms, "segments": segments, "per_segment": per_segment}
+        # ---------------------------------------------------------- forget a mentee with 1,000 events
+        from serving.schemas import EventsRequest
+
+        now = datetime.now(timezone.utc)
+        items = app.world.catalog.items.ids.tolist()
+        ev = [{"event_id": f"fg-{n}", "user_id": "forget-me", "item_id": items[n % len(items)],
+               "event_type": "view", "timestamp": (now - timedelta(minutes=n)).isoformat()} for n in range(1000)]
+        app.ingest(EventsRequest(events=ev))
+        t = time.perf_counter()
+        resp = app.forget("forget-me", actor="bench")
+        out["forget"] = {"events": resp.removed["events"], "seconds": round(time.perf_counter() - t, 3)}
+    finally:
+        app.close()
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--items", type=int, default=5000)
+    p.add_argument("--mentees", type=int, default=2000)
+    p.add_argument("--batches", type=int, default=5)
+    p.add_argument("--segments", type=int, default=6, help="alternating quiet / during-writes segments")
+    p.add_argument("--per-segment", type=int, default=400)
+    p.add_argument("--write-every-ms", type=float, default=200.0)
+    p.add_argument("--data-dir", type=Path, default=None)
+    p.add_argument("--json", type=Path, default=RESULT)
+    a = p.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = a.data_dir or Path(tmp) / "world"
+        res = run(root, n_items=a.items, n_mentees=a.mentees, batches=a.batches, segments=a.segments,
+                  per_segment=a.per_segment, write_every_ms=a.write_every_ms)
+    res["targets"] = TARGETS
+    res["machine"] = {"python": _platform.python_version(), "cpus": os.cpu_count(),
+                      "load_avg": [round(x, 2) for x in os.getloadavg()], "when": datetime.now(timezone.utc).isoformat()}
+    a.json.parent.mkdir(parents=True, exist_ok=True)
+    a.json.write_text(json.dumps(res, indent=1))
+    print(json.dumps(res, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The entity store: skills, resources, mentees and mentors as versioned documents (docs/store.md)."""

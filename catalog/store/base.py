@@ -1,0 +1,115 @@
+"""The entity store's contract: versioned JSON documents per kind, a change log, tombstones.
+
+:class:`EntityStore` is what the service, the CLI and the importer write skills,
+resources, mentees and mentors through; :class:`~catalog.store.sqlite.SQLiteEntityStore`
+keeps them in the event log's SQLite file, and a PostgreSQL backend can implement the
+same methods later. A store knows nothing about what a document means: validation,
+references and the skill graph are checked by :mod:`catalog.store.entities` before a
+write reaches it. Every write is all or nothing and is appended to the change log.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["KINDS", "ID_FIELD", "Stored", "Change", "Write", "EntityStore"]
+
+#: Entity kinds, in the order a world is assembled (skills first: the others refer to them).
+KINDS: tuple[str, ...] = ("skills", "resources", "mentees", "mentors")
+ID_FIELD: dict[str, str] = {"skills": "skill_id", "resources": "item_id", "mentees": "user_id",
+                            "mentors": "mentor_id"}
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """One entity as stored: its document and version (1 on creation, +1 per write)."""
+
+    kind: str
+    id: str
+    doc: dict[str, Any]
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One line of the change log: who (an API key id or a CLI role) did what, when."""
+
+    seq: int
+    at_us: int
+    actor: str
+    op: str  # put | patch | retire | delete | forget | import
+    kind: str
+    id: str
+    version: int
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """One document to store (``doc`` None deletes the entity), with the version the writer expects.
+
+    ``expected`` None: any version (or none); 0: must not exist yet; n: must be at version n.
+    """
+
+    id: str
+    doc: dict[str, Any] | None
+    expected: int | None = None
+    summary: str = ""
+
+
+class EntityStore(ABC):
+    """Versioned documents per kind with an append-only change log (see the module docstring)."""
+
+    @abstractmethod
+    def get(self, kind: str, entity_id: str) -> Stored | None: ...
+
+    @abstractmethod
+    def get_many(self, kind: str, ids: Sequence[str]) -> dict[str, Stored]: ...
+
+    @abstractmethod
+    def all(self, kind: str) -> list[Stored]:
+        """Every entity of ``kind`` in creation order (a catalog's item order follows it)."""
+
+    @abstractmethod
+    def write(self, kind: str, writes: Sequence[Write], *, actor: str, op: str, now_us: int) -> list[Stored]:
+        """Store every write or none; raises :class:`~catalog.errors.VersionConflictError` naming the
+        entities whose stored version is not the expected one. Returns what was stored (deletes omitted)."""
+
+    @abstractmethod
+    def changes(self, *, since: int = 0, limit: int = 100, kind: str | None = None,
+                entity_id: str | None = None) -> list[Change]:
+        """The change log after sequence number ``since``, oldest first."""
+
+    @abstractmethod
+    def revision(self) -> int:
+        """The latest change's sequence number (0: none): a cheap stamp other processes compare."""
+
+    @abstractmethod
+    def changed_since(self, seq: int) -> dict[str, set[str]]:
+        """Kinds and ids written after change ``seq`` (how another process catches up)."""
+
+    @abstractmethod
+    def get_meta(self, key: str) -> str | None: ...
+
+    @abstractmethod
+    def set_meta(self, key: str, value: str) -> None: ...
+
+    @abstractmethod
+    def tombstone(self, user_id: str, *, actor: str, now_us: int) -> None:
+        """Record that a mentee was forgotten: replayed events of theirs are dropped from then on."""
+
+    @abstractmethod
+    def tombstones(self, user_ids: Sequence[str] | None = None) -> set[str]: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def summarise(self, doc: Mapping[str, Any] | None, fields: Sequence[str] = ()) -> str:
+        """A short "what" for the change log: the fields a write set (never whole documents)."""
+        if doc is None:
+            return "deleted"
+        keys = list(fields) or sorted(doc)
+        return "set " + ", ".join(keys)

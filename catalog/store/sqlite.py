@@ -1,0 +1,186 @@
+"""The entity store in the event log's SQLite file (WAL, ``synchronous=FULL``).
+
+Entities live beside the events, so one file backs up and restores a deployment, and a
+forget can remove a mentee's events, profile and trace in one transaction. A write
+returns only after COMMIT (the WAL is fsynced): an acknowledged write survives a crash.
+Several processes may share the file: SQLite serialises writers, and each process
+notices the others' writes through :meth:`SQLiteEntityStore.revision`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from catalog.errors import VersionConflictError
+from catalog.store.base import Change, EntityStore, Stored, Write
+from catalog.store.migrations import MIGRATIONS
+
+__all__ = ["SQLiteEntityStore"]
+
+_SQL_VARS = 900
+
+
+class SQLiteEntityStore(EntityStore):
+    """See the module docstring; ``path`` is the data dir's ``events.db``."""
+
+    def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = sqlite3.connect(
+            self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
+        c = self._conn
+        c.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        c.execute("PRAGMA journal_mode = WAL")
+        c.execute("PRAGMA synchronous = FULL")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        c = self._db
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            c.execute("CREATE TABLE IF NOT EXISTS store_migrations (version INTEGER PRIMARY KEY, applied_us INTEGER)")
+            done = {r[0] for r in c.execute("SELECT version FROM store_migrations")}
+            for version, sql in MIGRATIONS:
+                if version in done:
+                    continue
+                for stmt in sql.split(";"):
+                    if stmt.strip():
+                        c.execute(stmt)
+                c.execute("INSERT INTO store_migrations VALUES (?, ?)", (version, time.time_ns() // 1000))
+            c.execute("COMMIT")
+        except BaseException:
+            if c.in_transaction:
+                c.execute("ROLLBACK")
+            raise
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise ValueError(f"{self!r} is closed")
+        return self._conn
+
+    def __repr__(self) -> str:
+        return f"SQLiteEntityStore({str(self.path)!r})"
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    # ------------------------------------------------------------ reads
+    def get(self, kind: str, entity_id: str) -> Stored | None:
+        return self.get_many(kind, [entity_id]).get(entity_id)
+
+    def get_many(self, kind: str, ids: Sequence[str]) -> dict[str, Stored]:
+        out: dict[str, Stored] = {}
+        ids = list(ids)
+        with self._lock:
+            for start in range(0, len(ids), _SQL_VARS):
+                chunk = ids[start:start + _SQL_VARS]
+                sql = f"SELECT id, doc, version FROM entities WHERE kind = ? AND id IN ({','.join('?' * len(chunk))})"
+                for i, doc, v in self._db.execute(sql, [kind, *chunk]):
+                    out[i] = Stored(kind, i, json.loads(doc), v)
+        return out
+
+    def all(self, kind: str) -> list[Stored]:
+        with self._lock:
+            rows = self._db.execute("SELECT id, doc, version FROM entities WHERE kind = ? ORDER BY rowid",
+                                    [kind]).fetchall()
+        return [Stored(kind, i, json.loads(doc), v) for i, doc, v in rows]
+
+    def count(self, kind: str) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM entities WHERE kind = ?", [kind]).fetchone()[0])
+
+    def changes(self, *, since: int = 0, limit: int = 100, kind: str | None = None,
+                entity_id: str | None = None) -> list[Change]:
+        where, params = ["seq > ?"], [since]
+        if kind is not None:
+            where.append("kind = ?")
+            params.append(kind)
+        if entity_id is not None:
+            where.append("id = ?")
+            params.append(entity_id)
+        sql = (f"SELECT seq, at_us, actor, op, kind, id, version, summary FROM entity_changes "
+               f"WHERE {' AND '.join(where)} ORDER BY seq LIMIT ?")
+        with self._lock:
+            return [Change(*r) for r in self._db.execute(sql, [*params, int(limit)])]
+
+    def revision(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM entity_changes").fetchone()[0])
+
+    def changed_since(self, seq: int) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        with self._lock:
+            for kind, i in self._db.execute("SELECT kind, id FROM entity_changes WHERE seq > ?", [seq]):
+                out.setdefault(kind, set()).add(i)
+        return out
+
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM store_meta WHERE key = ?", [key]).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT INTO store_meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                             [key, value])
+
+    # ------------------------------------------------------------ writes
+    def write(self, kind: str, writes: Sequence[Write], *, actor: str, op: str, now_us: int) -> list[Stored]:
+        out: list[Stored] = []
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                current = {i: s.version for i, s in self.get_many(kind, [w.id for w in writes]).items()}
+                stale = [f"{w.id} (expected version {w.expected}, stored {current.get(w.id, 0)})"
+                         for w in writes if w.expected is not None and current.get(w.id, 0) != w.expected]
+                if stale:
+                    raise VersionConflictError(kind, stale)
+                changes, upserts = [], []
+                for w in writes:
+                    version = current.get(w.id, 0) + 1
+                    if w.doc is None:
+                        db.execute("DELETE FROM entities WHERE kind = ? AND id = ?", [kind, w.id])
+                    else:
+                        upserts.append((kind, w.id, json.dumps(w.doc, separators=(",", ":")), version, now_us))
+                        out.append(Stored(kind, w.id, w.doc, version))
+                    current[w.id] = version
+                    changes.append((now_us, actor, op, kind, w.id, version, w.summary))
+                db.executemany("INSERT INTO entities (kind, id, doc, version, updated_us) VALUES (?, ?, ?, ?, ?) "
+                               "ON CONFLICT (kind, id) DO UPDATE SET doc = excluded.doc, version = excluded.version, "
+                               "updated_us = excluded.updated_us", upserts)
+                db.executemany("INSERT INTO entity_changes (at_us, actor, op, kind, id, version, summary) "
+                               "VALUES (?, ?, ?, ?, ?, ?, ?)", changes)
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        return out
+
+    def tombstone(self, user_id: str, *, actor: str, now_us: int) -> None:
+        with self._lock:
+            self._db.execute("INSERT INTO tombstones VALUES (?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET "
+                             "at_us = excluded.at_us, actor = excluded.actor", [user_id, now_us, actor])
+
+    def tombstones(self, user_ids: Sequence[str] | None = None) -> set[str]:
+        with self._lock:
+            if user_ids is None:
+                return {r[0] for r in self._db.execute("SELECT user_id FROM tombstones")}
+            out: set[str] = set()
+            ids = list(user_ids)
+            for start in range(0, len(ids), _SQL_VARS):
+                chunk = ids[start:start + _SQL_VARS]
+                out |= {r[0] for r in self._db.execute(
+                    f"SELECT user_id FROM tombstones WHERE user_id IN ({','.join('?' * len(chunk))})", chunk)}
+            return out

@@ -1,0 +1,102 @@
+"""The service's entity, forgetting and planning-without-a-model methods (a mixin of
+:class:`serving.app.SkillPathApp`, kept apart so each module stays one idea).
+
+Writes go through the entity store and are applied to what requests read before the
+answer (``refresh(force=True)``); mentees known only from their events get goals inferred
+from their history; path planning uses a content-model bundle until a model is trained.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from catalog.datadir import DataDir
+from catalog.schema import Goal, Mentee
+from catalog.store.docs import to_doc
+from catalog.store.forget import MODEL_NOTE, forget_mentee
+from recommender.context import MenteeContext
+from recommender.inferred import goals_from_history
+from recommender.models.content import ContentRecommender
+from serving.bundle import ModelBundle
+from serving.conversations import ConversationStore
+from serving.mentee_goals import with_goal
+from serving.schemas_entities import ForgetResponse
+from training.registry import LoadedModel
+
+__all__ = ["EntityMethods"]
+
+
+class EntityMethods:
+    """Mixed into :class:`serving.app.SkillPathApp`; uses its world, contexts, log, entities and views."""
+
+
+    def _context(self, user_id: str, goals: list | None, *, field: str = "goals") -> MenteeContext:
+        """The mentee's context; one without a profile or goals gets goals inferred from their history."""
+        ctx = self.contexts.get(user_id, now=self.clock(), goals=goals, field=field)
+        if goals is None and not ctx.has_profile and ctx.history.nnz:
+            inferred = goals_from_history(self.world.catalog, ctx.history)
+            if inferred:
+                ctx = self.contexts.get(user_id, now=self.clock(), goals=inferred, field=field)
+        return ctx
+
+    def _inferred_mentee(self, user_id: str) -> Mentee | None:
+        """A profile from history for a mentee who has events but never gave one (None: nothing to infer)."""
+        if self.log.last_seq(user_id) == 0:
+            return None
+        ctx = self.contexts.get(user_id, now=self.clock())
+        goals = goals_from_history(self.world.catalog, ctx.history)
+        return Mentee(user_id, goals) if goals else None
+
+    def planning_bundle(self) -> ModelBundle:
+        """The serving model's bundle, or before any model is trained one over the content model (planning
+        and path-mode answers never need a trained model)."""
+        b = self._bundle
+        if b is not None:
+            return b
+        fb = self._content_bundle
+        if fb is None or fb.view is not self.view:
+            content = ContentRecommender().fit(sp.csr_matrix((1, self.world.catalog.n_items), dtype=np.float32),
+                                               item_features=self.world.catalog.item_skill_levels)
+            content.id_maps_ = {"items": self.world.catalog.items}
+            loaded = LoadedModel(content, "content (no model trained yet)", "", "content")
+            fb = self._content_bundle = ModelBundle(loaded, self.view, content=self.content,
+                                                    popularity=self._popularity())
+        return fb
+
+    # ------------------------------------------------------------ entities
+    def entity(self, op: str, kind: str, *args: object, **kw: object) -> object:
+        """Run one :class:`~serving.views.entities.EntitiesView` operation; a write is applied to what
+        requests read before this returns (so the next answer, on this worker, reflects it)."""
+        self.refresh()
+        out = getattr(self.entity_view, op)(kind, *args, **kw)
+        if op in ("put", "patch", "batch", "retire", "delete"):
+            self.refresh(force=True)
+        return out
+
+    def _save_goal(self, user_id: str, goal: Goal) -> Mentee:
+        """The assistant's ``set_goal``: the mentee's goal on that skill replaced (or added) in the store."""
+        mentee = with_goal(self.world.mentee(user_id), goal)
+        self.entities.patch("mentees", user_id, {"goals": to_doc(mentee)["goals"]}, actor="assistant",
+                            now_us=int(self.clock().timestamp() * 1e6))
+        self.refresh(force=True)
+        return mentee
+
+    def forget(self, user_id: str, *, actor: str) -> ForgetResponse:
+        """Forget a mentee everywhere (:func:`catalog.store.forget.forget_mentee`); see docs/store.md."""
+        removed = forget_mentee(user_id, entities=self.entities, events=self.log, forgetters=self.forgetters,
+                                actor=actor, now_us=int(self.clock().timestamp() * 1e6))
+        self.refresh(force=True)
+        return ForgetResponse(user_id=user_id, removed=removed, note=MODEL_NOTE)
+
+    def _forget_conversations(self, user_id: str) -> int:
+        if self._conversations is not None:
+            return self._conversations.forget_user(user_id)
+        a, path = self.settings.assistant, DataDir(self.settings.data_dir).assistant_db
+        if not path.exists():
+            return 0
+        store = ConversationStore(path, ttl_s=a.conversation_ttl_s, max_conversations=a.max_conversations)
+        try:
+            return store.forget_user(user_id)
+        finally:
+            store.close()

@@ -1,0 +1,53 @@
+"""A trained model over a changed catalog: new items placed by content, removed ones skipped."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timezone
+
+import numpy as np
+
+from catalog.catalog import Catalog
+from recommender.interactions import build_id_maps, build_interactions
+from recommender.models import make_model
+from recommender.models.align import align_model
+from recommender.synthetic import block_world
+
+
+def _trained(tmp_path):
+    data = block_world(n_blocks=3, items_per_block=8, n_users=40, events_per_user=10, noise=0.0, seed=2,
+                       start=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    cat = data.world.catalog
+    users, items = build_id_maps(data.events, catalog=cat)
+    model = make_model("als", factors=8, iterations=8, random_state=0).fit(
+        build_interactions(data.events, users=users, items=items))
+    model.save(tmp_path / "m", id_maps={"users": users, "items": items})
+    return type(model).load(tmp_path / "m"), cat
+
+
+def test_new_item_is_placed_among_items_of_its_skill(tmp_path):
+    model, cat = _trained(tmp_path)
+    template = next(r for r in cat.resources if r.skills[0].skill_id == "block1")
+    new = dataclasses.replace(template, item_id="cold-1", title="Cold")
+    grown = Catalog(cat.skills.values(), [*cat.resources, new])
+    aligned = align_model(model, grown)
+    assert aligned is not model and aligned.n_items_ == grown.n_items and model.n_items_ == cat.n_items
+    assert aligned.id_maps_["items"].to_list() == grown.items.to_list()
+    V = aligned.item_factors_
+    block1 = [i for i, r in enumerate(cat.resources) if r.skills[0].skill_id == "block1"]
+    other = [i for i, r in enumerate(cat.resources) if r.skills[0].skill_id != "block1"]
+    unit = V / np.linalg.norm(V, axis=1, keepdims=True)
+    sims = unit[: cat.n_items] @ unit[-1]
+    assert sims[block1].mean() > sims[other].mean() + 0.3
+    assert align_model(model, cat) is model
+
+
+def test_removed_and_reordered_items_are_skipped_by_id(tmp_path):
+    model, cat = _trained(tmp_path)
+    kept = cat.resources[::-1][1:]  # reversed, the (former) last item gone
+    shrunk = Catalog(cat.skills.values(), kept)
+    aligned = align_model(model, shrunk)
+    assert aligned.item_factors_.shape[0] == len(kept)
+    src = model.id_maps_["items"]
+    for j, r in enumerate(kept[:5]):
+        np.testing.assert_array_equal(aligned.item_factors_[j], model.item_factors_[src.index(r.item_id)])
