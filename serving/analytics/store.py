@@ -1,0 +1,188 @@
+"""The console's analytics engine: duckdb over the event log and the world's tables, refreshed incrementally.
+
+duckdb's SQLite scanner is an extension it downloads on first use, which an offline machine
+cannot do; so the event log is read once with Python's ``sqlite3`` (a read-only connection,
+in batches of ``seq``) into an Arrow table, and every later refresh appends only the events
+whose ``seq`` is past the last one read (the log is append-only). duckdb queries that Arrow
+table in place, beside small tables of the world (mentees' goals, mentors, the mentor
+assignment, resources and their skills). Each analytic is cached under the log's version
+(its last ``seq``) and the day, so a page read between two event batches costs a dict lookup.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from catalog.catalog import World
+from catalog.freshness import catalog_freshness
+
+__all__ = ["AnalyticsStore", "Table"]
+
+_BATCH = 100_000
+_EVENT_SCHEMA = pa.schema([("seq", pa.int64()), ("user_id", pa.string()), ("item_id", pa.string()),
+                          ("event_type", pa.string()), ("value", pa.float64()), ("ts_us", pa.int64())])
+
+
+class Table:
+    """One analytic: named columns and rows of plain values (what the JSON, the CSV and the page show)."""
+
+    __slots__ = ("name", "columns", "rows", "notes")
+
+    def __init__(self, name: str, columns: list[str], rows: list[list[Any]], notes: str = "") -> None:
+        self.name, self.columns, self.rows, self.notes = name, columns, rows, notes
+
+    @classmethod
+    def of(cls, name: str, frame: pd.DataFrame, notes: str = "") -> Table:
+        rows = [[_plain(v) for v in r] for r in frame.itertuples(index=False, name=None)]
+        return cls(name, [str(c) for c in frame.columns], rows, notes)
+
+    def records(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, r)) for r in self.rows]
+
+    def column(self, name: str) -> list[Any]:
+        k = self.columns.index(name)
+        return [r[k] for r in self.rows]
+
+
+def _plain(v: Any) -> Any:
+    """A JSON- and CSV-friendly value: Python numbers rounded to 4 places, NaN as None, timestamps as ISO."""
+    if v is None:
+        return None
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        return None if f != f else round(f, 4)
+    if isinstance(v, (pd.Timestamp, datetime)):
+        return v.isoformat()
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    return v
+
+
+class AnalyticsStore:
+    """duckdb over the event log (as Arrow, appended incrementally) and the world's tables.
+
+    ``pairs()`` gives the persisted mentor assignment (mentee -> mentor or None); ``clock()``
+    the service's time. Thread-safe: one lock around refreshes and queries (duckdb's
+    connection is not shared across threads concurrently).
+    """
+
+    def __init__(self, world: World, events_db: str | Path, *, pairs: Callable[[], Mapping[str, str | None]],
+                 clock: Callable[[], datetime], floor: float = 0.05) -> None:
+        self.world, self.path, self.pairs, self.clock, self.floor = world, Path(events_db), pairs, clock, floor
+        self.con = duckdb.connect(":memory:")
+        self.con.execute("SET threads TO 1")
+        self.lock = threading.RLock()
+        self._events = _EVENT_SCHEMA.empty_table()
+        self._seq = 0
+        self._cache: dict[tuple, Any] = {}
+        self._pairs_key: tuple | None = None
+        self._register_world()
+
+    # ------------------------------------------------------------ tables
+    def _register_world(self) -> None:
+        w, cat = self.world, self.world.catalog
+        goals = [(m.user_id, g.skill_id, g.level, None if g.deadline is None else pd.Timestamp(g.deadline))
+                 for m in w.mentees.values() for g in m.goals]
+        selfs = {(m.user_id, s.skill_id): s.level for m in w.mentees.values() for s in m.self_levels}
+        gdf = pd.DataFrame(goals, columns=["user_id", "skill_id", "level", "deadline"])
+        gdf["self_level"] = [selfs.get((u, s), 0) for u, s in zip(gdf["user_id"], gdf["skill_id"])]
+        mentors = pd.DataFrame([(m.mentor_id, m.name, m.capacity) for m in w.mentors.values()],
+                               columns=["mentor_id", "name", "capacity"])
+        msk = pd.DataFrame([(m.mentor_id, s.skill_id, s.level) for m in w.mentors.values() for s in m.skills],
+                           columns=["mentor_id", "skill_id", "level"])
+        res = cat.resources
+        items = pd.DataFrame([(r.item_id, r.title, r.type, bool(r.active), r.skills[0].skill_id if r.skills else "")
+                              for r in res], columns=["item_id", "title", "type", "active", "main_skill"])
+        isk = pd.DataFrame([(r.item_id, s.skill_id, s.level) for r in res for s in r.skills],
+                           columns=["item_id", "skill_id", "level"])
+        skills = pd.DataFrame([(s.skill_id, s.name) for s in cat.graph.skills.values()], columns=["skill_id", "name"])
+        mentees = pd.DataFrame({"user_id": list(w.mentees)})
+        for name, df in (("goals", gdf), ("mentors", mentors), ("mentor_skills", msk), ("items", items),
+                         ("item_skills", isk), ("skills", skills), ("mentees", mentees)):
+            self.con.register(name, df)
+
+    def _register_pairs(self) -> None:
+        pairs = self.pairs()
+        key = tuple(sorted((u, m or "") for u, m in pairs.items()))
+        if key == self._pairs_key:
+            return
+        self._pairs_key = key
+        self.con.register("assignment", pd.DataFrame([(u, m) for u, m in pairs.items() if m],
+                                                     columns=["user_id", "mentor_id"]))
+
+    def refresh(self) -> int:
+        """Append the events stored since the last refresh; returns the log's version (last seq)."""
+        with self.lock:
+            if not self.path.exists():
+                return self._seq
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
+            try:
+                new: list[pa.Table] = []
+                while True:
+                    rows = conn.execute("SELECT seq, user_id, item_id, event_type, value, ts_us FROM events "
+                                        "WHERE seq > ? ORDER BY seq LIMIT ?", (self._seq, _BATCH)).fetchall()
+                    if not rows:
+                        break
+                    cols = list(zip(*rows))
+                    new.append(pa.table([pa.array(c, type=f.type) for c, f in zip(cols, _EVENT_SCHEMA)],
+                                        schema=_EVENT_SCHEMA))
+                    self._seq = int(rows[-1][0])
+                    if len(rows) < _BATCH:
+                        break
+            finally:
+                conn.close()
+            if new:
+                self._events = pa.concat_tables([self._events, *new]).combine_chunks()
+                self.con.register("ev", self._events)
+                self.con.execute("CREATE OR REPLACE TEMP VIEW events AS SELECT seq, user_id, item_id, event_type, "
+                                 "value, make_timestamp(ts_us) AS ts, ts_us FROM ev")
+            elif self._seq == 0 and not self._cache:
+                self.con.register("ev", self._events)
+                self.con.execute("CREATE OR REPLACE TEMP VIEW events AS SELECT seq, user_id, item_id, event_type, "
+                                 "value, make_timestamp(ts_us) AS ts, ts_us FROM ev")
+            self._register_pairs()
+            return self._seq
+
+    def new_events(self, since_seq: int) -> pa.Table:
+        """The events read with ``seq`` above ``since_seq`` (for incremental folds elsewhere)."""
+        with self.lock:
+            ev = self._events
+        if since_seq <= 0:
+            return ev
+        k = int(np.searchsorted(ev.column("seq").to_numpy(), since_seq, side="right"))
+        return ev.slice(k)
+
+    @property
+    def version(self) -> int:
+        return self._seq
+
+    def sql(self, query: str, params: list[Any] | None = None) -> pd.DataFrame:
+        with self.lock:
+            return self.con.execute(query, params or []).df()
+
+    def cached(self, key: tuple, build: Callable[[], Any]) -> Any:
+        """``build()`` once per (key, log version, day): refresh first, then look up."""
+        with self.lock:
+            version = self.refresh()
+            full = (*key, version, self.clock().date())
+            if full not in self._cache:
+                if len(self._cache) > 256:
+                    self._cache.clear()
+                self._cache[full] = build()
+            return self._cache[full]
+
+    def freshness(self) -> np.ndarray:
+        """Every item's freshness today (the catalog's half-lives)."""
+        return catalog_freshness(self.world.catalog, self.clock(), floor=self.floor)
