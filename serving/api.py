@@ -214,6 +214,15 @@ async def reload() -> Response:
     return _json(await _offload(core.reload))
 
 
+# ------------------------------------------------------------------ console (/ui) and its tables (/analytics)
+from serving.routes.analytics import router as _analytics_router  # noqa: E402
+from serving.ui.pages import router as _ui_router, static_files as _ui_static  # noqa: E402
+
+api.include_router(_analytics_router)
+api.include_router(_ui_router)
+api.mount("/ui/static", _ui_static(), name="console-static")
+
+
 # ------------------------------------------------------------------ pointers
 @api.get("/", include_in_schema=False)
 def index() -> RedirectResponse:

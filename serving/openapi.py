@@ -71,6 +71,7 @@ def _document(app: FastAPI) -> dict[str, Any]:
     doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes,
                       tags=[{"name": "recommendations"}, {"name": "learning paths"}, {"name": "events"},
                             {"name": "mentors"}, {"name": "assistant"}, {"name": "catalog"}, {"name": "admin"},
+                            {"name": "analytics", "description": "The console's tables (`/ui`), JSON or CSV."},
                             {"name": "health", "description": "Served by BentoML in front of the API."}])
     for item in doc["paths"].values():
         for op in item.values():

@@ -1,0 +1,1 @@
+"""Route modules (APIRouters) that :mod:`serving.api` includes."""
