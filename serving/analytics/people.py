@@ -30,11 +30,10 @@ class PeopleAnalytics:
         self._lock = threading.Lock()
 
     def _fold(self) -> None:
-        with self._lock:
-            self.store.refresh()
+        with self._lock:  # the store refreshed the log just before (AnalyticsStore.cached)
             new = self.store.new_events(self._folded)
-            if new.num_rows:
-                df = new.to_pandas()
+            if len(new):
+                df = new
                 df["timestamp"] = pd.to_datetime(df["ts_us"], unit="us", utc=True).astype("datetime64[us, UTC]")
                 self.book.fold_events(df)
                 self._folded = int(df["seq"].iloc[-1])
@@ -91,7 +90,9 @@ class PeopleAnalytics:
 
     def activity(self, user_id: str, limit: int = 20) -> Table:
         """A mentee's latest events, newest first, with resource titles."""
-        df = self.store.sql("""SELECT e.ts, e.event_type, e.item_id, i.title, e.value FROM events e
-                               LEFT JOIN items i USING (item_id) WHERE e.user_id = ?
-                               ORDER BY e.ts DESC, e.seq DESC LIMIT ?""", [user_id, limit])
-        return Table.of("activity", df, "The mentee's latest events, newest first.")
+        def build() -> Table:
+            df = self.store.sql("""SELECT e.ts, e.event_type, e.item_id, i.title, e.value FROM events e
+                                   LEFT JOIN items i USING (item_id) WHERE e.user_id = ?
+                                   ORDER BY e.ts DESC, e.seq DESC LIMIT ?""", [user_id, limit])
+            return Table.of("activity", df, "The mentee's latest events, newest first.")
+        return self.store.cached(("activity", user_id, limit), build)  # type: ignore[no-any-return]

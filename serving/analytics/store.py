@@ -2,17 +2,18 @@
 
 duckdb's SQLite scanner is an extension it downloads on first use, which an offline machine
 cannot do; so the event log is read once with Python's ``sqlite3`` (a read-only connection,
-in batches of ``seq``) into an Arrow table, and every later refresh appends only the events
-whose ``seq`` is past the last one read (the log is append-only). duckdb queries that Arrow
-table in place, beside small tables of the world (mentees' goals, mentors, the mentor
+in batches of ``seq``) into a duckdb table, and every later refresh appends only the events
+whose ``seq`` is past the last one read (the log is append-only). duckdb queries that table beside small tables of the world (mentees' goals, mentors, the mentor
 assignment, resources and their skills). Each analytic is cached under the log's version
-(its last ``seq``) and the day, so a page read between two event batches costs a dict lookup.
+(its last ``seq``) and the day, and the log is looked at again at most every ``refresh_s`` seconds,
+so a page read between two refreshes costs a dict lookup.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +22,6 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from catalog.catalog import World
 from catalog.freshness import catalog_freshness
@@ -29,8 +29,7 @@ from catalog.freshness import catalog_freshness
 __all__ = ["AnalyticsStore", "Table"]
 
 _BATCH = 100_000
-_EVENT_SCHEMA = pa.schema([("seq", pa.int64()), ("user_id", pa.string()), ("item_id", pa.string()),
-                          ("event_type", pa.string()), ("value", pa.float64()), ("ts_us", pa.int64())])
+_EVENT_COLUMNS = ("seq", "user_id", "item_id", "event_type", "value", "ts_us")
 
 
 class Table:
@@ -79,12 +78,14 @@ class AnalyticsStore:
     """
 
     def __init__(self, world: World, events_db: str | Path, *, pairs: Callable[[], Mapping[str, str | None]],
-                 clock: Callable[[], datetime], floor: float = 0.05) -> None:
+                 clock: Callable[[], datetime], floor: float = 0.05, refresh_s: float = 30.0) -> None:
         self.world, self.path, self.pairs, self.clock, self.floor = world, Path(events_db), pairs, clock, floor
+        self.refresh_s = refresh_s
+        self._last_refresh = -float("inf")
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET threads TO 1")
         self.lock = threading.RLock()
-        self._events = _EVENT_SCHEMA.empty_table()
+        self._created = False
         self._seq = 0
         self._cache: dict[tuple, Any] = {}
         self._pairs_key: tuple | None = None
@@ -125,44 +126,35 @@ class AnalyticsStore:
     def refresh(self) -> int:
         """Append the events stored since the last refresh; returns the log's version (last seq)."""
         with self.lock:
-            if not self.path.exists():
-                return self._seq
-            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
-            try:
-                new: list[pa.Table] = []
-                while True:
-                    rows = conn.execute("SELECT seq, user_id, item_id, event_type, value, ts_us FROM events "
-                                        "WHERE seq > ? ORDER BY seq LIMIT ?", (self._seq, _BATCH)).fetchall()
-                    if not rows:
-                        break
-                    cols = list(zip(*rows))
-                    new.append(pa.table([pa.array(c, type=f.type) for c, f in zip(cols, _EVENT_SCHEMA)],
-                                        schema=_EVENT_SCHEMA))
-                    self._seq = int(rows[-1][0])
-                    if len(rows) < _BATCH:
-                        break
-            finally:
-                conn.close()
-            if new:
-                self._events = pa.concat_tables([self._events, *new]).combine_chunks()
-                self.con.register("ev", self._events)
-                self.con.execute("CREATE OR REPLACE TEMP VIEW events AS SELECT seq, user_id, item_id, event_type, "
-                                 "value, make_timestamp(ts_us) AS ts, ts_us FROM ev")
-            elif self._seq == 0 and not self._cache:
-                self.con.register("ev", self._events)
-                self.con.execute("CREATE OR REPLACE TEMP VIEW events AS SELECT seq, user_id, item_id, event_type, "
-                                 "value, make_timestamp(ts_us) AS ts, ts_us FROM ev")
+            if not self._created:
+                self.con.execute("CREATE TABLE ev (seq BIGINT, user_id VARCHAR, item_id VARCHAR, event_type VARCHAR, "
+                                 "value DOUBLE, ts_us BIGINT)")
+                self.con.execute("CREATE VIEW events AS SELECT seq, user_id, item_id, event_type, value, "
+                                 "make_timestamp(ts_us) AS ts, ts_us FROM ev")
+                self._created = True
+            if self.path.exists():
+                conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
+                try:
+                    while True:
+                        rows = conn.execute("SELECT seq, user_id, item_id, event_type, value, ts_us FROM events "
+                                            "WHERE seq > ? ORDER BY seq LIMIT ?", (self._seq, _BATCH)).fetchall()
+                        if not rows:
+                            break
+                        batch = pd.DataFrame.from_records(rows, columns=list(_EVENT_COLUMNS))  # noqa: F841
+                        self.con.execute("INSERT INTO ev SELECT * FROM batch")
+                        self._seq = int(rows[-1][0])
+                        if len(rows) < _BATCH:
+                            break
+                finally:
+                    conn.close()
             self._register_pairs()
             return self._seq
 
-    def new_events(self, since_seq: int) -> pa.Table:
-        """The events read with ``seq`` above ``since_seq`` (for incremental folds elsewhere)."""
+    def new_events(self, since_seq: int) -> pd.DataFrame:
+        """The events read with ``seq`` above ``since_seq``, in ``seq`` order (for incremental folds elsewhere)."""
         with self.lock:
-            ev = self._events
-        if since_seq <= 0:
-            return ev
-        k = int(np.searchsorted(ev.column("seq").to_numpy(), since_seq, side="right"))
-        return ev.slice(k)
+            return self.con.execute("SELECT seq, user_id, item_id, event_type, value, ts_us FROM ev WHERE seq > ? "
+                                    "ORDER BY seq", [since_seq]).df()
 
     @property
     def version(self) -> int:
@@ -173,9 +165,13 @@ class AnalyticsStore:
             return self.con.execute(query, params or []).df()
 
     def cached(self, key: tuple, build: Callable[[], Any]) -> Any:
-        """``build()`` once per (key, log version, day): refresh first, then look up."""
+        """``build()`` once per (key, log version, day): refresh first (at most every ``refresh_s`` seconds,
+        so a stream of event writes does not rebuild every table on every page), then look up."""
         with self.lock:
-            version = self.refresh()
+            if time.monotonic() - self._last_refresh >= self.refresh_s:
+                self.refresh()
+                self._last_refresh = time.monotonic()
+            version = self._seq
             full = (*key, version, self.clock().date())
             if full not in self._cache:
                 if len(self._cache) > 256:
