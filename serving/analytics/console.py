@@ -65,7 +65,7 @@ class ConsoleData:
     def content(self, name: str) -> Table:
         s = self.store
         if name == "stale":
-            return self._stale()
+            return self.store.cached(("stale",), self._stale)  # type: ignore[no-any-return]
         return {"coverage": lambda: content.coverage(s, self.threshold),
                 "freshness": lambda: content.freshness_histogram(s),
                 "effectiveness": lambda: content.effectiveness(s)}[name]()
@@ -83,6 +83,10 @@ class ConsoleData:
                      f"{len(rows)} stale of {rep.n_active} active resources (freshness < {rep.threshold:g}); reach "
                      "= mentees whose top-10 the item enters without / with decay; replacement = the freshest "
                      "active resource on its main skill at the nearest level.")
+
+    def page(self, key: tuple, build: Callable[[], str]) -> str:
+        """A page's rendered tables and charts, cached like the tables they show (same log version, same day)."""
+        return self.store.cached(("page", *key), build)  # type: ignore[no-any-return]
 
     def mentee(self, user_id: str, name: str) -> Table:
         if user_id not in self.world.mentees:

@@ -134,6 +134,11 @@ def programme_page(request: Request) -> Response:
     csrf = auth.csrf_token(request, core.settings.serving.api_keys)
     if p.role not in ("admin", "lead"):
         return _forbidden(p, "the programme page", csrf)
+    body = data.page(("programme",), lambda: _programme_body(data))
+    return _html(frame("Programme", body, principal=p, csrf=csrf))
+
+
+def _programme_body(data: Any) -> str:
     t = {name: data.programme(name) for name in ("active-weekly", "funnel", "goals", "at-risk", "mentor-load",
                                                    "skills-demand", "cohorts")}
     ep = "/analytics/programme/"
@@ -155,7 +160,7 @@ def programme_page(request: Request) -> Response:
                 bar_chart(co.column("cohort"), co.column("mean_completed"), title="mean completed per cohort",
                           fmt="{:.1f}") + table_html(co, ep + "cohorts"), wide=True),
     ]) + "</div>"
-    return _html(frame("Programme", body, principal=p, csrf=csrf))
+    return body
 
 
 @router.get("/content")
@@ -167,6 +172,11 @@ def content_page(request: Request) -> Response:
     csrf = auth.csrf_token(request, core.settings.serving.api_keys)
     if p.role not in ("admin", "lead", "curator"):
         return _forbidden(p, "the content page", csrf)
+    body = data.page(("content",), lambda: _content_body(data))
+    return _html(frame("Content", body, principal=p, csrf=csrf))
+
+
+def _content_body(data: Any) -> str:
     ep = "/analytics/content/"
     fr = data.content("freshness")
     stale = data.content("stale")
@@ -181,7 +191,7 @@ def content_page(request: Request) -> Response:
         section("Catalog", '<p>Editing and retiring resources goes through the platform API (<a href="/docs">'
                 "API docs</a>); this console links to it until that API lands.</p>"),
     ]) + "</div>"
-    return _html(frame("Content", body, principal=p, csrf=csrf))
+    return body
 
 
 @router.get("/mentees/{user_id}")
