@@ -62,8 +62,10 @@ def _plain(v: Any) -> Any:
     if isinstance(v, (float, np.floating)):
         f = float(v)
         return None if f != f else round(f, 4)
-    if isinstance(v, (pd.Timestamp, datetime)):
-        return v.isoformat()
+    if isinstance(v, (pd.Timestamp, datetime)):  # a day (weeks, cohorts) as a date; times to the second
+        if (v.hour, v.minute, v.second, v.microsecond) == (0, 0, 0, 0) and v.tzinfo is None:
+            return v.date().isoformat()
+        return v.replace(microsecond=0).isoformat()
     if hasattr(v, "isoformat"):
         return v.isoformat()
     return v

@@ -81,9 +81,9 @@ def bar_chart(labels: Sequence[Any], values: Sequence[float | int | None], *, ti
         x, y = 10 + k * bw, height - 30 - h
         bars.append(f'<rect x="{x + 2:.1f}" y="{y:.1f}" width="{max(bw - 4, 1):.1f}" height="{h:.1f}">'
                     f"<title>{esc(lab)}: {esc(fmt.format(v))}</title></rect>")
-        if n <= 16:
+        if n <= 14:
             bars.append(f'<text x="{x + bw / 2:.1f}" y="{y - 4:.1f}" class="val">{esc(fmt.format(v))}</text>'
-                        f'<text x="{x + bw / 2:.1f}" y="{height - 14}" class="lab">{esc(str(lab)[:12])}</text>')
+                        f'<text x="{x + bw / 2:.1f}" y="{height - 14}" class="lab mid">{esc(str(lab)[:10])}</text>')
     return (f'<svg class="chart" role="img" aria-label="{esc(title)}" viewBox="0 0 {width} {height}" '
             f'preserveAspectRatio="xMidYMid meet">{"".join(bars)}</svg>')
 

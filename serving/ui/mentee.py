@@ -59,5 +59,5 @@ def mentee_body(core: Any, data: Any, user_id: str, nxt: Any, plan: Any) -> str:
         section("Mentor", mentor_html),
         section("Ask the virtual mentor", chat),
         section("Recent activity", table_html(data.mentee(user_id, "activity"), ep + "activity", limit=20), wide=True),
-        section("Alerts", table_html(data.mentee(user_id, "alerts"), ep + "alerts")),
+        section("Alerts", table_html(data.mentee(user_id, "alerts"), ep + "alerts"), wide=True),
     ]) + "</div>"

@@ -157,7 +157,7 @@ def _programme_body(data: Any) -> str:
                 + table_html(t["mentor-load"], ep + "mentor-load", limit=15)),
         section("Skills in demand vs mentor supply", table_html(t["skills-demand"], ep + "skills-demand", limit=15)),
         section("Cohorts by start month (95% intervals)",
-                bar_chart(co.column("cohort"), co.column("mean_completed"), title="mean completed per cohort",
+                bar_chart([str(c)[:7] for c in co.column("cohort")], co.column("mean_completed"), title="mean completed per cohort",
                           fmt="{:.1f}") + table_html(co, ep + "cohorts"), wide=True),
     ]) + "</div>"
     return body
