@@ -59,6 +59,7 @@ def attach(core: SkillPathApp) -> None:
     """Serve ``core`` (the service calls this when it starts)."""
     api.state.core = core
     api.state.limiter = None  # made on the event loop, at first use
+    _console_start(core)  # the console's tables warm in a background thread
 
 
 def detach() -> None:
@@ -215,7 +216,7 @@ async def reload() -> Response:
 
 
 # ------------------------------------------------------------------ console (/ui) and its tables (/analytics)
-from serving.routes.analytics import router as _analytics_router  # noqa: E402
+from serving.routes.analytics import router as _analytics_router, start as _console_start  # noqa: E402
 from serving.ui.pages import router as _ui_router, static_files as _ui_static  # noqa: E402
 
 api.include_router(_analytics_router)

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
+import weakref
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 
+from catalog.datadir import DataDir
 from catalog.errors import NotReadyError
 from serving.access import Forbidden, Principal
 from serving.analytics.console import ConsoleData
@@ -27,6 +30,8 @@ from serving.ui.auth import console_principal
 __all__ = ["router", "console_of", "caller", "table_response", "may_read_mentor", "start"]
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
+_DATA: weakref.WeakKeyDictionary[Any, ConsoleData] = weakref.WeakKeyDictionary()  # one per running core
+_START = threading.Lock()
 Format = Literal["json", "csv"]
 _FORMAT = Query("json", description="`json` (default) or `csv` (a download with a header row).", examples=["csv"])
 
@@ -41,15 +46,15 @@ def console_of(request: Request) -> tuple[Any, ConsoleData]:
 
 def start(core: Any) -> ConsoleData:
     """The console data of ``core`` (made once per core; its tables warm in a background thread)."""
-    data = getattr(core, "console_data", None)
-    if data is None:
-        from catalog.datadir import DataDir
-        s = core.settings
-        data = ConsoleData(core.world, DataDir(s.data_dir).events_db, pairs=core.mentors.pairs, clock=core.clock,
-                           stale=lambda: core.stale_reach.report(), floor=s.scoring.freshness_floor,
-                           threshold=s.scoring.stale_threshold)
-        core.console_data = data
-        data.warm()
+    with _START:
+        data = _DATA.get(core)
+        if data is None:
+            s = core.settings
+            data = ConsoleData(core.world, DataDir(s.data_dir).events_db, pairs=core.mentors.pairs, clock=core.clock,
+                               stale=lambda: core.stale_reach.report(), floor=s.scoring.freshness_floor,
+                               threshold=s.scoring.stale_threshold)
+            _DATA[core] = data
+            data.warm()
     return data
 
 
