@@ -34,9 +34,10 @@ class ConsoleData:
     """Tables by section; ``stale()`` is the service's stale report (``GET /catalog/stale``)."""
 
     def __init__(self, world: World, events_db: str | Path, *, pairs: Callable[[], Mapping[str, str | None]],
-                 clock: Callable[[], datetime], stale: Callable[[], Any], floor: float, threshold: float) -> None:
+                 clock: Callable[[], datetime], stale: Callable[[], Any], floor: float, threshold: float,
+                 fetch: Callable[[str, list[Any]], list[tuple]] | None = None) -> None:
         self.world, self.stale_report, self.threshold = world, stale, threshold
-        self.store = AnalyticsStore(world, events_db, pairs=pairs, clock=clock, floor=floor)
+        self.store = AnalyticsStore(world, events_db, pairs=pairs, clock=clock, floor=floor, fetch=fetch)
         self.people = PeopleAnalytics(self.store)
 
     def warm(self) -> threading.Thread:

@@ -2,7 +2,8 @@
 
 duckdb's SQLite scanner is an extension it downloads on first use, which an offline machine
 cannot do; so the event log is read once with Python's ``sqlite3`` (a read-only connection,
-in batches of ``seq``) into a duckdb table, and every later refresh appends only the events
+in batches of ``seq``; with the PostgreSQL log, the same query through its pool: ``fetch``) into a
+duckdb table, and every later refresh appends only the events
 whose ``seq`` is past the last one read (the log is append-only). duckdb queries that table beside small tables of the world (mentees' goals, mentors, the mentor
 assignment, resources and their skills). Each analytic is cached under the log's version
 (its last ``seq``) and the day, and the log is looked at again at most every ``refresh_s`` seconds,
@@ -80,8 +81,10 @@ class AnalyticsStore:
     """
 
     def __init__(self, world: World, events_db: str | Path, *, pairs: Callable[[], Mapping[str, str | None]],
-                 clock: Callable[[], datetime], floor: float = 0.05, refresh_s: float = 30.0) -> None:
+                 clock: Callable[[], datetime], floor: float = 0.05, refresh_s: float = 30.0,
+                 fetch: Callable[[str, list[Any]], list[tuple]] | None = None) -> None:
         self.world, self.path, self.pairs, self.clock, self.floor = world, Path(events_db), pairs, clock, floor
+        self.fetch = fetch if fetch is not None else self._sqlite_fetch
         self.refresh_s = refresh_s
         self._last_refresh = -float("inf")
         self.con = duckdb.connect(":memory:")
@@ -134,23 +137,28 @@ class AnalyticsStore:
                 self.con.execute("CREATE VIEW events AS SELECT seq, user_id, item_id, event_type, value, "
                                  "make_timestamp(ts_us) AS ts, ts_us FROM ev")
                 self._created = True
-            if self.path.exists():
-                conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
-                try:
-                    while True:
-                        rows = conn.execute("SELECT seq, user_id, item_id, event_type, value, ts_us FROM events "
-                                            "WHERE seq > ? ORDER BY seq LIMIT ?", (self._seq, _BATCH)).fetchall()
-                        if not rows:
-                            break
-                        batch = pd.DataFrame.from_records(rows, columns=list(_EVENT_COLUMNS))  # noqa: F841
-                        self.con.execute("INSERT INTO ev SELECT * FROM batch")
-                        self._seq = int(rows[-1][0])
-                        if len(rows) < _BATCH:
-                            break
-                finally:
-                    conn.close()
+            while True:
+                rows = self.fetch("SELECT seq, user_id, item_id, event_type, value, ts_us FROM events "
+                                  "WHERE seq > ? ORDER BY seq LIMIT ?", [self._seq, _BATCH])
+                if not rows:
+                    break
+                batch = pd.DataFrame.from_records(rows, columns=list(_EVENT_COLUMNS))  # noqa: F841
+                self.con.execute("INSERT INTO ev SELECT * FROM batch")
+                self._seq = int(rows[-1][0])
+                if len(rows) < _BATCH:
+                    break
             self._register_pairs()
             return self._seq
+
+    def _sqlite_fetch(self, sql: str, params: list[Any]) -> list[tuple]:
+        """Rows of the SQLite event log, on a read-only connection of this call's own (never the service's)."""
+        if not self.path.exists():
+            return []
+        conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
+        try:
+            return conn.execute(sql, params).fetchall()
+        finally:
+            conn.close()
 
     def new_events(self, since_seq: int) -> pd.DataFrame:
         """The events read with ``seq`` above ``since_seq``, in ``seq`` order (for incremental folds elsewhere)."""

@@ -19,6 +19,7 @@ from fastapi.responses import Response
 
 from catalog.datadir import DataDir
 from catalog.errors import NotReadyError
+from catalog.eventlog import EventLog
 from serving.access import Forbidden, Principal
 from serving.analytics.console import ConsoleData
 from serving.analytics.store import Table
@@ -52,10 +53,16 @@ def start(core: Any) -> ConsoleData:
             s = core.settings
             data = ConsoleData(core.world, DataDir(s.data_dir).events_db, pairs=core.mentors.pairs, clock=core.clock,
                                stale=lambda: core.stale_reach.report(), floor=s.scoring.freshness_floor,
-                               threshold=s.scoring.stale_threshold)
+                               threshold=s.scoring.stale_threshold, fetch=_pg_fetch(core.log))
             _DATA[core] = data
             data.warm()
     return data
+
+
+def _pg_fetch(log: Any) -> Any:
+    """The PostgreSQL log's own read (its pool, its retry) when the service runs on one; None for SQLite."""
+    fetch = getattr(log, "_fetch", None)  # PgEventLog: the SQLite log's SQL, translated to its dialect
+    return None if isinstance(log, EventLog) or fetch is None else fetch
 
 
 def caller(request: Request, core: Any) -> Principal:
