@@ -28,23 +28,37 @@ class PeopleAnalytics:
         self.names = {s.skill_id: s.name for s in cat.graph.skills.values()}
         self._folded = 0
         self._lock = threading.Lock()
+        self._day = None
+        self._statuses: dict[str, MenteeStatus] = {}
+        self._by_user: dict[str, list[Alert]] = {}
 
-    def _fold(self) -> None:
+    def _fold(self) -> set[str]:
+        """Fold the events read since the last fold; the mentees they touch."""
         with self._lock:  # the store refreshed the log just before (AnalyticsStore.cached)
             new = self.store.new_events(self._folded)
-            if len(new):
-                df = new
-                df["timestamp"] = pd.to_datetime(df["ts_us"], unit="us", utc=True).astype("datetime64[us, UTC]")
-                self.book.fold_events(df)
-                self._folded = int(df["seq"].iloc[-1])
+            if not len(new):
+                return set()
+            new["timestamp"] = pd.to_datetime(new["ts_us"], unit="us", utc=True).astype("datetime64[us, UTC]")
+            self.book.fold_events(new)
+            self._folded = int(new["seq"].iloc[-1])
+            return set(new["user_id"].unique().tolist())
 
     def _alerts(self) -> tuple[dict[str, MenteeStatus], list[Alert]]:
+        """Statuses and alerts at the service's time: on a new day every mentee's, otherwise only those of
+        mentees with new events are recomputed (the others keep today's earlier reading)."""
         def build() -> tuple[dict[str, MenteeStatus], list[Alert]]:
-            self._fold()
+            touched = self._fold()
             now, world = self.store.clock(), self.store.world
-            statuses = {u: self.book.status(u, now, goals=world.mentees[u].goals, mentee=world.mentees[u])
-                        for u in self.book.states if u in world.mentees}
-            return statuses, evaluate_alerts(list(statuses.values()), skill_names=self.names)
+            if now.date() != self._day:
+                self._day, touched = now.date(), set(self.book.states)
+            todo = [u for u in touched if u in world.mentees]
+            fresh = {u: self.book.status(u, now, goals=world.mentees[u].goals, mentee=world.mentees[u]) for u in todo}
+            for u in todo:
+                self._by_user[u] = []
+            for a in evaluate_alerts(list(fresh.values()), skill_names=self.names):
+                self._by_user[a.user_id].append(a)
+            self._statuses.update(fresh)
+            return dict(self._statuses), [a for u in sorted(self._by_user) for a in self._by_user[u]]
         return self.store.cached(("alerts",), build)  # type: ignore[no-any-return]
 
     def at_risk(self, user_ids: set[str] | None = None, limit: int = 200) -> Table:

@@ -210,7 +210,9 @@ async def mentee_page(request: Request, user_id: str) -> Response:
         nxt = core.recommend(RecommendRequest(user_id=user_id, k=5, mode="path"))
         plan = core.path(PathRequest(user_id=user_id), mentors=False)
         return mentee_body(core, data, user_id, nxt, plan)
-    body = await anyio.to_thread.run_sync(build)
+    # the same page until the mentee's events, the model, the mentor assignment or the day change
+    key = ("mentee", user_id, core.log.last_seq(user_id), core.bundle.version, core.mentor_of(user_id))
+    body = await anyio.to_thread.run_sync(lambda: data.page(key, build))
     return _html(frame(f"Mentee {user_id}", body, principal=p, csrf=csrf))
 
 
