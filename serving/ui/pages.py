@@ -23,7 +23,7 @@ from serving.schemas import RecommendRequest
 from serving.schemas_assistant import AssistantRequest
 from serving.schemas_paths import PathRequest
 from serving.ui import auth
-from serving.ui.html import bar_chart, esc, frame, graph_svg, line_chart, section, table_html
+from serving.ui.html import bar_chart, esc, frame, line_chart, section, table_html
 from serving.ui.mentee import mentee_body
 
 __all__ = ["router", "STATIC", "static_files"]
