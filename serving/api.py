@@ -223,9 +223,11 @@ async def reload() -> Response:
 
 # ------------------------------------------------------------------ console (/ui) and its tables (/analytics)
 from serving.routes.analytics import router as _analytics_router, start as _console_start  # noqa: E402
+from serving.ui import auth as _console_auth  # noqa: E402
 from serving.ui.pages import router as _ui_router, static_files as _ui_static  # noqa: E402
 
 api.include_router(_analytics_router)
+_console_auth.install_handler(api)  # its 401s name the authorization header
 api.include_router(_ui_router)
 api.mount("/ui/static", _ui_static(), name="console-static")
 

@@ -16,18 +16,37 @@ import json
 import secrets
 import time
 
-from fastapi import HTTPException
+from fastapi import FastAPI, HTTPException
 from starlette.requests import Request
+from starlette.responses import Response
 
 from serving.access import Principal, authenticate
 from serving.access import _parsed as parsed_keys
+from serving.errors import error_response
 
 __all__ = ["COOKIE", "NONCE_COOKIE", "SESSION_S", "sign_in", "session_principal", "console_principal",
-           "csrf_token", "login_csrf", "check_csrf", "new_nonce"]
+           "csrf_token", "login_csrf", "check_csrf", "new_nonce", "SignInRequired", "install_handler"]
 
 COOKIE = "skillpath_session"
 NONCE_COOKIE = "skillpath_nonce"
 SESSION_S = 8 * 3600
+
+
+class SignInRequired(HTTPException):
+    """No valid key or session: a 401 whose detail names the ``authorization`` header, like the middleware's."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(401, problem, headers={"www-authenticate": "Bearer"})
+
+
+async def _sign_in_required(request: Request, exc: Exception) -> Response:
+    text = str(getattr(exc, "detail", "unauthorized"))
+    return error_response(401, text, [{"loc": ["header", "authorization"], "msg": text, "type": "unauthorized"}],
+                          headers={"www-authenticate": "Bearer"})
+
+
+def install_handler(app: FastAPI) -> None:
+    app.add_exception_handler(SignInRequired, _sign_in_required)
 
 
 def _secret(keys: tuple[str, ...]) -> bytes:
@@ -70,12 +89,11 @@ def console_principal(request: Request, keys: tuple[str, ...]) -> Principal:
         found = authenticate(header, keys)
         if isinstance(found, Principal):
             return found
-        raise HTTPException(401, found, headers={"www-authenticate": "Bearer"})
+        raise SignInRequired(found)
     token = request.cookies.get(COOKIE, "")
     p = session_principal(token, keys) if token else None
     if p is None:
-        raise HTTPException(401, "sign in at /ui/login or send 'Authorization: Bearer <key>'",
-                            headers={"www-authenticate": "Bearer"})
+        raise SignInRequired("sign in at /ui/login or send 'Authorization: Bearer <key>'")
     return p
 
 
