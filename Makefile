@@ -18,13 +18,16 @@ export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: help install demo stop stack test test-fast redis chromium postgres clean mlflow-ui
 PORT ?= 3000
+# `make mlflow-ui PORT=5001` picks its port; without PORT= it uses 5000 (the demo service has 3000).
+MLFLOW_PORT = $(if $(filter command line environment,$(origin PORT)),$(PORT),5000)
+WORKERS ?= 1
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
-	$(PYTHON) -m uv sync --frozen --extra test --extra bench
+	$(PYTHON) -m uv sync --frozen --extra test --extra bench --compile-bytecode
 	@touch $@
 
 install: $(VENV)/.installed  ## create or update the environment (.venv) from uv.lock
@@ -47,20 +50,16 @@ postgres:  ## install PostgreSQL (Debian package; tests start their own server i
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
 
-demo: install  ## the main job on embedded defaults: data, stale report, training, features, service
-	@echo "== 1/5 a synthetic mentorship world (seed $(SEED))"
+demo: install  ## the main job on embedded defaults: data, stale report, training, service
+	@$(PY) -m compileall -q -j 2 catalog recommender analysis features training serving skillpath_cli >/dev/null || true
+	@echo "== 1/4 a synthetic mentorship world (seed $(SEED))"
 	$(VENV)/bin/skillpath --data-dir $(DATA_DIR) data synth --seed $(SEED) --force
 	$(VENV)/bin/skillpath --data-dir $(DATA_DIR) catalog summary
-	@echo "== 2/5 what curators should refresh"
+	@echo "== 2/4 what curators should refresh"
 	$(VENV)/bin/skillpath --data-dir $(DATA_DIR) catalog stale --limit 10
-	@echo "== 3/5 train, compare and register a champion (MLflow in $(DATA_DIR)/mlflow)"
+	@echo "== 3/4 train, compare and register a champion (MLflow in $(DATA_DIR)/mlflow; see it with make mlflow-ui)"
 	$(VENV)/bin/skillpath --data-dir $(DATA_DIR) train
-	$(VENV)/bin/skillpath --data-dir $(DATA_DIR) models list
-	@echo "== 4/5 the feature store (Feast: duckdb offline, SQLite online)"
-	$(VENV)/bin/skillpath --data-dir $(DATA_DIR) features build
-	$(VENV)/bin/skillpath --data-dir $(DATA_DIR) features apply
-	$(VENV)/bin/skillpath --data-dir $(DATA_DIR) features materialize
-	@echo "== 5/5 the recommendation service"
+	@echo "== 4/4 the recommendation service (online features off: docs/features.md builds and serves them)"
 	@scripts/demo_serve.sh $(DATA_DIR) $(PORT)
 
 stop:  ## stop the service started by `make demo` and the stack started by `make stack`
@@ -70,9 +69,8 @@ stop:  ## stop the service started by `make demo` and the stack started by `make
 stack: install redis postgres  ## the production set-up on loopback: PostgreSQL + Redis + MLflow server + two replicas (docs/deploy.md)
 	$(PY) scripts/stack.py up --data-dir $(DATA_DIR)
 
-mlflow-ui: install  ## open the MLflow UI on the embedded tracking store (http://127.0.0.1:5000)
-	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(abspath $(DATA_DIR))/mlflow/mlflow.db \
-	  --default-artifact-root $(abspath $(DATA_DIR))/mlflow/artifacts --host 127.0.0.1 --port 5000
+mlflow-ui: install  ## the MLflow UI on the embedded tracking store, on the training runs (PORT=5000, WORKERS=1)
+	@scripts/mlflow_ui.sh $(DATA_DIR) $(MLFLOW_PORT) $(WORKERS)
 
 test: install redis chromium postgres  ## run the whole test suite (unit + integration, browser included)
 	$(PY) -m pytest -q

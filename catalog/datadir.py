@@ -4,7 +4,7 @@ One object names every path so no module invents its own layout::
 
     skillpath-data/
       skills.csv resources.csv mentees.csv mentors.csv   the world (CSV; see catalog.loaders)
-      events.db                                          the durable event log (SQLite, WAL)
+      events.db                                          the durable event log and the session store (SQLite, WAL)
       assistant.db                                       the virtual mentor's conversation state (SQLite, WAL)
       truth/                                             synthetic hidden truth (never for training)
       exports/                                           Parquet exports of the event log

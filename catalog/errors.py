@@ -16,8 +16,9 @@ Subclasses also inherit the built-in they resemble, so ``except KeyError`` still
     │   ├── UnknownUserError
     │   └── UnknownMentorError
     ├── IntegrityError (ValueError)          -- checksum or shape mismatch on load
-    └── NotReadyError (RuntimeError)         -- something must be built first
-        └── StorageUnavailableError          -- the shared database is down: retry
+    ├── NotReadyError (RuntimeError)         -- something must be built first
+    │   └── StorageUnavailableError          -- the shared database is down: retry
+    └── SessionConflictError (ValueError)    -- a session id stored with another body
 
 HTTP status codes are decided in ``serving/``, never here.
 """
@@ -42,6 +43,7 @@ __all__ = [
     "IntegrityError",
     "NotReadyError",
     "StorageUnavailableError",
+    "SessionConflictError",
 ]
 
 
@@ -156,3 +158,14 @@ class StorageUnavailableError(NotReadyError):
     """The shared database cannot be reached right now; nothing was stored, retry shortly."""
 
     retry_after_s = 2
+
+
+class SessionConflictError(SkillPathError, ValueError):
+    """Session ids already stored with a different body: an idempotency key reused for a new session."""
+
+    def __init__(self, session_ids: list[str]) -> None:
+        self.session_ids = list(session_ids)
+        shown = ", ".join(repr(i) for i in self.session_ids[:10])
+        more = f" and {len(self.session_ids) - 10} more" if len(self.session_ids) > 10 else ""
+        super().__init__(f"session_id {shown}{more} already stored with a different body; nothing was stored "
+                         "(a session is never overwritten: use a new session_id for a new session)")

@@ -32,10 +32,11 @@ from numpy.typing import NDArray
 from catalog.errors import ConfigError, DataValidationError, RowError
 from catalog.event_columns import parse_ids, parse_text, parse_timestamps, parse_types, parse_values, to_datetime_us
 from catalog.schema import EVENT_COLUMNS
-from catalog.tables import read_table, unreadable_as_config_error
+from catalog.tables import read_table, sniff_delimiter, unreadable_as_config_error
 
 __all__ = [
     "REQUIRED_EVENT_COLUMNS",
+    "with_event_ids",
     "CONTENT_COLUMNS",
     "ASSESS_RANGE",
     "LIKE_RANGE",
@@ -249,7 +250,10 @@ def read_events_file_with_lines(
         raise ConfigError(f"{path}: unsupported events file type {suffix!r}; use .csv, .parquet or .jsonl")
     with unreadable_as_config_error(path):
         if suffix == ".csv":
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
+            with open(path, encoding="utf-8-sig") as f:
+                head = f.read(65536)
+            df = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False,
+                             sep=sniff_delimiter(head), encoding="utf-8-sig")
             lines = np.arange(len(df), dtype=np.int64) + 2
             blank = (df.apply(lambda c: c.str.strip() == "")).all(axis=1).to_numpy() if len(df.columns) else None
             if blank is not None and blank.any():  # keep line numbers true across blank lines
@@ -261,11 +265,22 @@ def read_events_file_with_lines(
             df = read_table(path)  # the one JSONL reader; its index is the file line
             lines = df.index.to_numpy(dtype=np.int64)
             df = df.reset_index(drop=True)
+    df = _default_event_type(df)
     if "event_id" not in df.columns and not df.empty:
         df = df.assign(event_id=make_event_ids(df).to_numpy())
     elif "event_id" not in df.columns:
         df = df.assign(event_id=pd.Series(dtype=object))
     return _validate(df, lines, known_items=known_items, known_users=known_users, source=str(path))
+
+
+def _default_event_type(df: pd.DataFrame) -> pd.DataFrame:
+    """``event_type`` is ``view`` where the file has no such column or leaves a cell blank (as in
+    ``data import`` and ``POST /events``: the one set of required columns is user, item, timestamp)."""
+    if "event_type" not in df.columns:
+        return df.assign(event_type="view")
+    col = df["event_type"]
+    blank = col.isna() | (col.astype(str).str.strip() == "")
+    return df.assign(event_type=col.where(~blank, "view")) if blank.any() else df
 
 
 def make_event_ids(df: pd.DataFrame) -> pd.Series:
@@ -293,3 +308,14 @@ def make_event_ids(df: pd.DataFrame) -> pd.Series:
         for u, i, t, s, v in zip(user, item, et, ts_key, v_key)
     ]
     return pd.Series(ids, index=df.index, dtype=object, name="event_id")
+
+
+def with_event_ids(rows: list[dict]) -> list[dict]:
+    """Event dicts (a ``POST /events`` body) with ``event_id`` filled by :func:`make_event_ids` where absent,
+    so every entry point derives a missing id by the same rule."""
+    missing = [r for r in rows if not r.get("event_id")]
+    if not missing:
+        return rows
+    ids = make_event_ids(pd.DataFrame(missing)).tolist()
+    by_pos = iter(ids)
+    return [r if r.get("event_id") else {**r, "event_id": next(by_pos)} for r in rows]

@@ -7,11 +7,12 @@ Only ``user_id``, ``item_id`` and ``timestamp`` are required:
   other type carries none (a value on a view is an error, not silently dropped);
 - ``timestamp``: ISO-8601 (naive = UTC), or numbers = Unix seconds;
 - ``source`` defaults to the ``default_source`` argument;
-- ``event_id``: kept when given; where absent it is ``ev-`` + the sha1 of the event's
-  content (user, item, type, value, timestamp) and its rank among identical rows, so
-  importing the same file twice yields the same ids (the event log deduplicates on
-  them) while two identical rows stay two events. A given id repeated with the same
-  content collapses to one event; repeated with different content is an error.
+- ``event_id``: kept when given; where absent it is :func:`catalog.events.make_event_ids`
+  (the sha1 of user, item, type, timestamp and value, normalised), the rule ``events
+  ingest`` and ``POST /events`` use too: importing the same file twice, or the same
+  events through another entry point, yields the same ids (the event log deduplicates on
+  them), and identical rows are one event. A given id repeated with the same content
+  collapses to one event; repeated with different content is an error.
 
 Items must exist in the catalog (``items``); every bad row is listed with its line
 (header = line 1) in one :class:`~catalog.errors.DataValidationError`. Vectorised: a
@@ -20,17 +21,16 @@ million rows validate in seconds.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Collection
 
 import numpy as np
 import pandas as pd
 
 from catalog.errors import DataValidationError, RowError
-from catalog.events import validate_events
+from catalog.events import make_event_ids, validate_events
 from catalog.schema import EVENT_COLUMNS, Mentee
 
-__all__ = ["REQUIRED_COLUMNS", "import_events", "generate_event_ids", "mentees_from_events"]
+__all__ = ["REQUIRED_COLUMNS", "import_events", "mentees_from_events"]
 
 REQUIRED_COLUMNS = ("user_id", "item_id", "timestamp")
 
@@ -50,22 +50,6 @@ def _unix_seconds_to_iso(col: pd.Series) -> pd.Series:
     secs = pd.to_datetime(pd.to_numeric(text[numeric]), unit="s", utc=True, errors="coerce")
     out[numeric] = [t.isoformat() if not pd.isna(t) else v for t, v in zip(secs, text[numeric])]
     return out
-
-
-def generate_event_ids(df: pd.DataFrame) -> pd.Series:
-    """``ev-<sha1>`` of each row's content and its rank among rows with the same content.
-
-    Unlike :func:`catalog.events.make_event_ids` (identical events share an id), the rank
-    keeps two identical rows of an import as two events, while a re-import of the same
-    file yields the same ids, so the event log stores it once.
-    """
-    ts_us = pd.Series(df["timestamp"].array.asi8, index=df.index).astype(str)
-    value = df["value"].map(lambda v: "" if pd.isna(v) else repr(float(v)))
-    key = (df["user_id"].astype(str) + "\x1f" + df["item_id"].astype(str) + "\x1f"
-           + df["event_type"].astype(str) + "\x1f" + value + "\x1f" + ts_us)
-    rank = key.groupby(key, sort=False).cumcount().astype(str)
-    full = key + "\x1f" + rank
-    return pd.Series(["ev-" + hashlib.sha1(k.encode()).hexdigest() for k in full], index=df.index, dtype=object)
 
 
 def import_events(df: pd.DataFrame, *, items: Collection[str] | None = None, source: str = "events",
@@ -95,8 +79,9 @@ def import_events(df: pd.DataFrame, *, items: Collection[str] | None = None, sou
     df.loc[missing_id, "event_id"] = [f"{_TMP}{i}" for i in np.flatnonzero(missing_id)]
     out = validate_events(df, known_items=items, line_offset=first_line, source=source)
     tmp = out["event_id"].str.startswith(_TMP).to_numpy()
-    if tmp.any():
-        out.loc[tmp, "event_id"] = generate_event_ids(out[tmp]).to_numpy()
+    if tmp.any():  # the one id rule of every entry point (events ingest, POST /events): identical events, one id
+        out.loc[tmp, "event_id"] = make_event_ids(out[tmp]).to_numpy()
+        out = out.drop_duplicates("event_id", keep="first")
     return out[list(EVENT_COLUMNS)].reset_index(drop=True)
 
 

@@ -268,6 +268,8 @@ def import_world(catalog: pd.DataFrame, events: pd.DataFrame | None = None, *,
         "skills": len(all_skills),
         "skills_given": len(given),
         "skills_created": len(all_skills) - len(given),
+        # named only in the catalog: created evergreen (no half-life, never stale)
+        "undeclared_skills": [sk.skill_id for sk in all_skills[len(given):]],
         "resources": len(resources),
         "general_only_resources": sum(1 for r in resources
                                       if [s.skill_id for s in r.skills] == [FALLBACK_SKILL]),

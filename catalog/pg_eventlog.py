@@ -124,6 +124,7 @@ class PgEventLog:
             with self._pool.connection() as conn:
                 yield conn
         except (psycopg.OperationalError, PoolTimeout) as e:
+            self._pool.check()  # drop every dead idle connection now (a restarted server), not one per request
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise StorageUnavailableError(f"the event database {self.path} is unreachable ({first}); nothing "
                                           "was stored: retry shortly") from None

@@ -28,7 +28,7 @@ from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource
 from catalog.errors import ConfigError
 
 __all__ = ["Settings", "split_key_spec", "ScoringSettings", "ServingSettings", "TrackingSettings",
-           "FeatureStoreSettings", "AssistantSettings", "EnvName", "ENV_NAMES", "load_settings"]
+           "FeatureStoreSettings", "AssistantSettings", "SessionsSettings", "EnvName", "ENV_NAMES", "load_settings"]
 
 ENV_PREFIX = "SKILLPATH_"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -167,6 +167,14 @@ class AssistantSettings(_Strict):
         return v
 
 
+class SessionsSettings(_Strict):
+    store_text: bool = Field(True, description="Keep session transcripts and notes in the session store; false "
+                                               "keeps only the derived signals (analysis, ratings, skills), "
+                                               "computed before the texts are dropped. Texts are never logged.")
+    target_per_month: float = Field(2.0, gt=0, le=31, description="The programme's target of sessions a month "
+                                                                  "per pair (pair health's cadence signal).")
+
+
 class Settings(BaseSettings):
     """Everything configurable, in sections; immutable once loaded."""
 
@@ -193,6 +201,7 @@ class Settings(BaseSettings):
     features: FeatureStoreSettings = FeatureStoreSettings()
     serving: ServingSettings = ServingSettings()
     assistant: AssistantSettings = AssistantSettings()
+    sessions: SessionsSettings = SessionsSettings()
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,

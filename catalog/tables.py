@@ -34,6 +34,8 @@ from catalog.errors import ConfigError, DataValidationError, RowError
 
 __all__ = [
     "TABLE_SUFFIXES",
+    "DELIMITERS",
+    "sniff_delimiter",
     "read_table",
     "csv_table",
     "jsonl_table",
@@ -105,12 +107,27 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return csv_table(path.read_text(encoding="utf-8-sig"), source=path.name, origin=str(path))
 
 
+DELIMITERS = (",", ";", "\t")
+
+
+def sniff_delimiter(text: str) -> str:
+    """The CSV delimiter of ``text``: whichever of comma, semicolon and tab its header line holds most
+    (spreadsheets in many locales save with ``;``); comma when none.
+
+    Only the header is read: cells below may hold ``;`` lists (``python:2;sql:1``), headers do not.
+    """
+    header = next((ln for ln in text.splitlines() if ln.strip()), "")
+    counts = {d: header.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])  # ties keep the earlier one: comma first
+    return best if counts[best] > 0 else ","
+
+
 def csv_table(text: str, *, source: str = "", origin: str = "") -> pd.DataFrame:
     """CSV text (an upload, a file's contents) as :func:`read_table` returns it: strings, indexed by line.
 
     ``source`` names the input in each :class:`RowError`, ``origin`` in the error message.
     """
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text))
     header: list[str] | None = None
     rows: list[list[object]] = []
     lines: list[int] = []

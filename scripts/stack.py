@@ -111,8 +111,13 @@ def up(data_dir: Path) -> None:
             shutil.chown(pgdata, "postgres", "postgres")
             shutil.chown(logs, "postgres", "postgres")
             os.chmod(stack, 0o755)
-        subprocess.run([*_as_postgres(), _bin("initdb"), "-D", str(pgdata), "-U", "postgres", "-A", "trust",
-                        "-E", "UTF8", "--no-instructions"], check=True, capture_output=True)
+        if os.geteuid() == 0 and subprocess.run([*_as_postgres(), "test", "-w", str(pgdata)]).returncode != 0:
+            sys.exit(f"PostgreSQL runs as the 'postgres' user, who cannot reach {pgdata}: use a data dir whose "
+                     "parent folders others may enter (chmod o+x)")
+        out = subprocess.run([*_as_postgres(), _bin("initdb"), "-D", str(pgdata), "-U", "postgres", "-A", "trust",
+                              "-E", "UTF8", "--no-instructions"], capture_output=True, text=True)
+        if out.returncode != 0:
+            sys.exit(f"initdb failed: {out.stderr.strip()[-500:]}")
     if not _open(PORTS["postgres"]):
         subprocess.run([*_as_postgres(), _bin("pg_ctl"), "-D", str(pgdata), "-l", str(logs / "postgres.log"), "-w",
                         "-o", f"-p {PORTS['postgres']} -h 127.0.0.1 -k {pgdata}", "start"], check=True,

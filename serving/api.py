@@ -45,6 +45,7 @@ from serving.schemas_base import Timestamp
 from serving.schemas_mentors import MentorAssignRequest, MentorAssignResponse, MentorMatchRequest, MentorMatchResponse
 from serving.schemas_paths import PathRequest, PathResponse, SkillResponse
 from serving.access import require_mentee
+from serving.routes.sessions import router as sessions_router
 from serving.security import SecurityMiddleware
 
 __all__ = ["api", "attach", "detach"]
@@ -230,6 +231,11 @@ api.include_router(_analytics_router)
 _console_auth.install_handler(api)  # its 401s name the authorization header
 api.include_router(_ui_router)
 api.mount("/ui/static", _ui_static(), name="console-static")
+
+# ------------------------------------------------------------------ sessions
+# The router's routes themselves, not include_router: FastAPI 0.165 includes a router as one lazy
+# entry that RouteGuard's 404/405 table and the routes' walkers (tests, tools) do not look into.
+api.router.routes.extend(sessions_router.routes)
 
 
 # ------------------------------------------------------------------ pointers

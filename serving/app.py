@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Literal, cast
+from typing import TYPE_CHECKING, Literal, cast, get_args
 
 import numpy as np
 import scipy.sparse as sp
@@ -29,6 +29,7 @@ from catalog.catalog import World
 from catalog.datadir import DataDir
 from catalog.errors import NotReadyError, SkillPathError
 from catalog.eventlog import EventLog
+from catalog.events import with_event_ids
 from catalog.logs import open_event_log
 from catalog.loaders import load_world
 from catalog.schema import EVENT_TYPES
@@ -40,9 +41,7 @@ from recommender.models import Recommender
 from recommender.models.content import ContentRecommender
 from recommender.models.factor import FactorRecommender
 from serving.bundle import CatalogView, ModelBundle
-from serving.conversations import ConversationStore
 from serving.mentee_goals import save_goal
-from serving.phrasing import Phraser
 from serving.logread import read_log
 from serving.reasons import CoCompletion
 from serving.schemas import (
@@ -51,13 +50,16 @@ from serving.schemas import (
 from serving.schemas_mentors import MentorAssignRequest, MentorAssignResponse, MentorMatchRequest, MentorMatchResponse
 from serving.schemas_paths import PathRequest, PathResponse, SkillResponse
 from serving.userstate import MenteeContexts
-from serving.views.assistant import AssistantView
 from serving.views.mentors import MentorsView
 from serving.views.paths import PathsView
 from serving.views.hybrid import hybrid_recommend
 from serving.views.recommend import OnlineStatus, recommend, similar
+from serving.views.sessions import SessionsView, open_sessions
 from serving.views.stale import StaleReach
 from training.registry import ModelSource, model_source_from_settings
+
+if TYPE_CHECKING:  # the assistant's stack (scikit-learn) loads when it is built, not with the app
+    from serving.views.assistant import AssistantView
 
 __all__ = ["SkillPathApp", "utcnow"]
 
@@ -95,6 +97,8 @@ class SkillPathApp:
         self._swap = threading.Lock()
         self._assistant: AssistantView | None = None
         self._assistant_lock = threading.Lock()
+        self._sessions: SessionsView | None = None
+        self._sessions_lock = threading.Lock()
         self.last_error: str | None = None
         if source is not None:
             try:
@@ -154,6 +158,18 @@ class SkillPathApp:
             return hybrid_recommend(req, ctx, b, online=self.online_status())
         return recommend(req, ctx, b, online=self.online_status())
 
+    def warm_up(self) -> None:
+        """Answer one /recommend (each mode) for the first mentee, so the first real request finds the
+        compiled scan, the caches and the lazily built parts ready. Reads only; never raises."""
+        if self._bundle is None or not self.world.mentees:
+            return
+        user = next(iter(self.world.mentees))
+        for mode in get_args(RecommendRequest.model_fields["mode"].annotation):  # every mode: model, path, ...
+            try:
+                self.recommend(RecommendRequest(user_id=user, k=10, mode=mode))
+            except Exception:  # a warm-up must never stop the service from starting
+                log.exception("warm-up request failed (mode %s)", mode)
+
     def path(self, req: PathRequest, *, mentors: bool = True) -> PathResponse:
         """The mentee's learning path (prerequisites first), each step with a mentor who can help
         (``mentors=False``: without them, for the assistant's progress answers)."""
@@ -171,7 +187,7 @@ class SkillPathApp:
     # ------------------------------------------------------------ /events
     def ingest(self, req: EventsRequest) -> EventsResponse:
         """Validate, store durably (before returning) and idempotently; contexts update on next read."""
-        rows = [e.model_dump() for e in req.events]
+        rows = with_event_ids([e.model_dump() for e in req.events])
         res = self.log.append(rows, known_items=self.known_items)
         online = self._push_online(sorted({r["user_id"] for r in rows})) if res.accepted else "unchanged"
         return EventsResponse(accepted=res.accepted, duplicates=res.duplicates,
@@ -221,6 +237,10 @@ class SkillPathApp:
         return self._assistant
 
     def _make_assistant(self) -> AssistantView:
+        from serving.conversations import ConversationStore
+        from serving.phrasing import Phraser
+        from serving.views.assistant import AssistantView
+
         s, world = self.settings, self.world
         a = s.assistant
         phraser = None
@@ -234,6 +254,17 @@ class SkillPathApp:
                              catalog_view=lambda: self.view, clock=self.clock, store=store,
                              save_goal=lambda user_id, goal: save_goal(s.data_dir, world, self.contexts, user_id, goal),
                              settings=a, phraser=phraser)
+
+    # ------------------------------------------------------------ /sessions
+    @property
+    def sessions(self) -> SessionsView:
+        """Mentoring sessions (``/sessions``, ``/mentees/{id}/sessions``, ...), opened on first use."""
+        if self._sessions is None:
+            with self._sessions_lock:
+                if self._sessions is None:
+                    self._sessions = open_sessions(self.settings, world=lambda: self.world, log_=self.log,
+                                                   clock=self.clock)
+        return self._sessions
 
     # ------------------------------------------------------------ reloads
     def reload(self, *, force: bool = False) -> ReloadResponse:
@@ -292,5 +323,7 @@ class SkillPathApp:
         self.log.close()
         if self._assistant is not None:
             self._assistant.close()
+        if self._sessions is not None:
+            self._sessions.store.close()
         if self.online is not None:
             self.online.close()  # type: ignore[attr-defined]

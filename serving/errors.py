@@ -12,6 +12,7 @@ The only place HTTP status codes are decided (DEVELOPERS.md, "Errors"):
 | Forbidden (a valid key whose role may not ask for this) | 403 |
 | TextTooLongError (a text over its size limit) | 413 |
 | IntegrityError (a model that fails verification on reload) | 409 |
+| SessionConflictError (a session id stored with another body) | 409 |
 | NotReadyError (no model loaded yet) | 503 |
 | StorageUnavailableError (the shared database is down) | 503 with ``Retry-After`` |
 | anything unexpected | 500, nothing about the server in the body |
@@ -34,8 +35,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from catalog.errors import (
-    DataValidationError, IntegrityError, InvalidValueError, NotReadyError, SkillPathError, TextTooLongError,
-    UnknownIdError,
+    DataValidationError, IntegrityError, InvalidValueError, NotReadyError, SessionConflictError, SkillPathError,
+    TextTooLongError, UnknownIdError,
 )
 
 __all__ = ["FieldError", "Forbidden", "status_of", "error_body", "error_response", "validation_detail", "install_handlers"]
@@ -70,7 +71,7 @@ def status_of(exc: SkillPathError, *, in_path: bool = False) -> int:
         return 413
     if isinstance(inner, NotReadyError):
         return 503
-    if isinstance(inner, IntegrityError):
+    if isinstance(inner, (IntegrityError, SessionConflictError)):
         return 409
     if isinstance(inner, UnknownIdError) and in_path:
         return 404
@@ -84,11 +85,16 @@ def _detail(loc: Sequence[str | int], msg: str, type_: str) -> dict[str, Any]:
 def error_body(exc: SkillPathError) -> dict[str, Any]:
     """``{"error", "detail"}`` for ``exc``; event problems become one detail each."""
     if isinstance(exc, DataValidationError):
-        detail = [_detail(["events", e.line - 1, e.column], e.reason, "invalid_event") for e in exc.errors]
+        # ``collection``: the body's list the rows came in (a session batch sets "sessions"), events by default
+        where = getattr(exc, "collection", "events")
+        what = where[:-1] if where.endswith("s") else where
+        detail = [_detail([where, e.line - 1, e.column], e.reason, f"invalid_{what}") for e in exc.errors]
         n = len(exc.errors)
-        first = f"events.{exc.errors[0].line - 1}.{exc.errors[0].column}: {exc.errors[0].reason}" if n else ""
-        return {"error": f"{n} invalid event(s), nothing stored; {first}" + (" ..." if n > 1 else ""),
+        first = f"{where}.{exc.errors[0].line - 1}.{exc.errors[0].column}: {exc.errors[0].reason}" if n else ""
+        return {"error": f"{n} invalid {what}(s), nothing stored; {first}" + (" ..." if n > 1 else ""),
                 "detail": detail}
+    if isinstance(exc, SessionConflictError):
+        return {"error": str(exc), "detail": [_detail(["session_id"], str(exc), "session_conflict")]}
     if isinstance(exc, FieldError):
         return {"error": str(exc), "detail": [_detail(exc.loc, str(exc.cause), _kind(exc.cause))]}
     if isinstance(exc, Forbidden):

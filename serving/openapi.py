@@ -40,8 +40,9 @@ _ERROR_WHEN = {
     403: "The key's role may not ask for this (a mentee key asks only for itself; writes need an admin key "
          "or a role allowed there).",
     404: "An unknown id in the URL path.",
-    409: "A reload whose model fails verification; the old model keeps serving.",
-    413: "A body over `serving.max_body_bytes`.",
+    409: "A reload whose model fails verification (the old model keeps serving), or a session id already "
+         "stored with another body.",
+    413: "A body over `serving.max_body_bytes`, or a session transcript or notes over its size limit.",
     415: "A body that is not `application/json`.",
     503: "No model loaded yet (`/readyz` is 503 too).",
 }

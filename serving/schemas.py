@@ -98,11 +98,14 @@ class RecommendResponse(ResponseModel):
 
 # ------------------------------------------------------------------ /events
 class EventIn(StrictModel):
-    event_id: Id = Field(description="Idempotency key: resending the same event is harmless.",
-                         examples=["app-7f3c:0001"])
+    event_id: Id | None = Field(None, description="Idempotency key: resending the same event is harmless. "
+                                                  "Absent: the sha1 of user, item, type, timestamp and value "
+                                                  "(the rule of `skillpath events ingest` and `data import`).",
+                                examples=["app-7f3c:0001"])
     user_id: Id = Field(description="The mentee.", examples=["u00042"])
     item_id: Id = Field(description="A catalog resource.", examples=["r01800"])
-    event_type: EventType = Field(description="What happened.", examples=["complete"])  # type: ignore[valid-type]
+    event_type: EventType = Field("view", description="What happened (default: view, as in file imports).",  # type: ignore[valid-type]
+                                  examples=["complete"])
     value: float | None = Field(None, description="assess: a score 0-100 (required); like: a rating 1-5; "
                                                   "otherwise empty.", examples=[None])
     timestamp: Timestamp = Field(description="When it happened (ISO-8601 date and time; naive means UTC).",

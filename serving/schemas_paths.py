@@ -74,6 +74,7 @@ class PathGoalOut(ResponseModel):
     level: int = Field(description="Target level.", examples=[4])
     deadline: str | None = Field(description="The stored deadline, if any.", examples=["2027-01-31"])
     met: bool = Field(description="Already held at that level.", examples=[False])
+    overdue: bool = Field(False, description="Past its deadline and not met yet.", examples=[False])
 
 
 class UnreachableOut(ResponseModel):

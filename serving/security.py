@@ -36,6 +36,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 WRITE_PREFIXES = ("/events", "/admin/", "/mentors/assign")
+WRITE_PREFIXES += ("/sessions",)  # mentoring sessions: admin, lead and mentor keys (serving.access.WRITE_ROLES)
 #: The docs and their assets are never behind a key (humans need them); BentoML answers
 #: health and metrics before any SkillPath route is reached.
 OPEN_PATHS = ("/", "/docs", "/openapi.json", "/docs.json")

@@ -64,7 +64,10 @@ class SkillPathService:
         rejected_log.setLevel(logging.INFO)  # one line per rejected request, under BentoML's WARNING default
         self.app = SkillPathApp.from_settings(settings, model_dir=settings.model_dir,
                                               online=_online_features(settings))
-        _ = self.app.assistant  # build the virtual mentor now (text index, classifier), not on the first question
+        self.app.warm_up()  # the first /recommend answers as fast as the next ones
+        # The virtual mentor (text index, classifier) is built now, beside readiness: a question
+        # that arrives first waits for this same build (the property holds a lock), never starts one.
+        threading.Thread(target=lambda: self.app.assistant, name="skillpath-assistant", daemon=True).start()
         attach(self.app)
         self._stop = threading.Event()
         interval = settings.serving.reload_interval_s

@@ -19,7 +19,8 @@ __all__ = ["ask"]
 @click.argument("message")
 @click.option("--conversation", "conversation_id", default=None, metavar="ID",
               help="Continue this conversation (the id a previous answer printed).")
-@click.option("--model-dir", type=click.Path(file_okay=False), default=None,
+@click.option("--model", "--model-dir", "model_dir", type=click.Path(file_okay=False), default=None,
+              metavar="DIR",
               help="Use this saved model instead of the MLflow registry's @champion [default: $SKILLPATH_MODEL_DIR].")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text: the answer, then the conversation id on stderr; json: the POST /assistant body.")

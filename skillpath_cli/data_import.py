@@ -22,7 +22,7 @@ from catalog.datadir import DataDir
 from catalog.eventlog import EventLog
 from catalog.tables import read_table
 from catalog.writers import atomic_write_csv, atomic_write_parquet, save_world
-from skillpath_cli.common import UsageFailure, data_dir, emit_table, progress, settings
+from skillpath_cli.common import UsageFailure, data_dir, emit_table, format_option, progress, settings
 
 __all__ = ["import_cmd", "oulad_cmd", "default_oulad_dir", "write_outputs"]
 
@@ -65,22 +65,22 @@ def write_outputs(out: Path, world: World, events: pd.DataFrame, *, force: bool,
         staged = DataDir(stage)
         save_world(world, staged)
         atomic_write_parquet(events, stage / "events.parquet")
-        notes["event_log"] = _write_event_log(staged.events_db, events)
+        _write_event_log(staged.events_db, events)
         if extra is not None:
             extra(stage)
         _commit(stage, target.root)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+    notes["event_log"] = str(target.events_db)  # where it is now, not the staging folder it was written in
     return notes
 
 
-def _write_event_log(path: Path, events: pd.DataFrame) -> str:
+def _write_event_log(path: Path, events: pd.DataFrame) -> None:
     with EventLog(path) as log, progress(total=len(events), desc="event log", unit="ev") as bar:
         for i in range(0, len(events), EVENT_BATCH):
             batch = events.iloc[i:i + EVENT_BATCH]
             log.append(batch)
             bar.update(len(batch))
-    return str(path)
 
 
 def _commit(stage: Path, out: Path) -> None:
@@ -132,10 +132,12 @@ def _out_dir(ctx: click.Context, out: str | None) -> Path:
               help="Value of the events' source column where the file has none.")
 @click.option("--out", type=click.Path(file_okay=False), help="Data dir to write (default: --data-dir).")
 @click.option("--force", is_flag=True, help="Replace an existing world and event log in the output dir.")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--dry-run", is_flag=True, help="Read and validate everything, report what would be imported, "
+                                              "write nothing.")
+@format_option()
 @click.pass_context
 def import_cmd(ctx: click.Context, catalog_path: str, events_path: str, skills_path: str | None, source: str,
-               out: str | None, force: bool, fmt: str) -> None:
+               out: str | None, force: bool, dry_run: bool, fmt: str) -> None:
     """Import any platform's catalog and events (see docs/data.md for the formats).
 
     Every bad row is reported with its line number and nothing is written. Event ids
@@ -145,7 +147,7 @@ def import_cmd(ctx: click.Context, catalog_path: str, events_path: str, skills_p
     from catalog.imports import import_world
 
     target = _out_dir(ctx, out)
-    if _has_data(DataDir(target)) and not force:
+    if _has_data(DataDir(target)) and not force and not dry_run:
         raise UsageFailure(f"{DataDir(target).root} already holds a world or events; pass --force to replace them")
     cat, cat_line = _read_table(catalog_path)
     ev, ev_line = _read_table(events_path)
@@ -154,9 +156,19 @@ def import_cmd(ctx: click.Context, catalog_path: str, events_path: str, skills_p
                             names=(Path(skills_path or "skills").name, Path(catalog_path).name,
                                    Path(events_path).name),
                             first_lines=(sk_line, cat_line, ev_line))
-    notes = write_outputs(target, imported.world, imported.events, force=force)
-    rows = [{"what": k, "value": v} for k, v in imported.info.items()]
-    rows += [{"what": "out", "value": str(DataDir(target).root)}, {"what": "event_log", "value": notes["event_log"]}]
+    info = dict(imported.info)
+    undeclared = info.pop("undeclared_skills")
+    if undeclared:
+        click.echo(f"{len(undeclared)} skill(s) named only in the catalog, created evergreen (half-life: none, "
+                   f"never stale; declare them with --skills to set one): {', '.join(undeclared)}", err=True)
+    rows = [{"what": k, "value": v} for k, v in info.items()]
+    rows.append({"what": "undeclared_skills (evergreen)", "value": ";".join(undeclared)})
+    if dry_run:
+        rows.append({"what": "dry_run", "value": f"nothing written; {DataDir(target).root} would receive it"})
+    else:
+        notes = write_outputs(target, imported.world, imported.events, force=force)
+        rows += [{"what": "out", "value": str(DataDir(target).root)},
+                 {"what": "event_log", "value": notes["event_log"]}]
     emit_table(rows, fmt)
 
 

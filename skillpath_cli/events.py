@@ -59,8 +59,9 @@ def events() -> None:
 @click.option("--check-ids/--no-check-ids", default=True, show_default=True,
               help="Reject events whose item is not in resources.csv or whose user is not in "
                    "mentees.csv (each check applies only when that file exists).")
+@click.option("--dry-run", is_flag=True, help="Validate FILE (and its ids against the log) and report; store nothing.")
 @click.pass_context
-def ingest(ctx: click.Context, file: Path, batch_size: int, check_ids: bool) -> None:
+def ingest(ctx: click.Context, file: Path, batch_size: int, check_ids: bool, dry_run: bool) -> None:
     """Validate FILE (.csv, .parquet or .jsonl) and append its events to the log.
 
     The whole file is validated first, including event_ids already stored with other
@@ -75,6 +76,16 @@ def ingest(ctx: click.Context, file: Path, batch_size: int, check_ids: bool) -> 
         canon, lines = read_events_file_with_lines(file, known_items=known_items, known_users=known_users)
     except DataValidationError as e:
         raise DataValidationError(e.errors, source=e.source, max_shown=len(e.errors)) from None
+    if dry_run:
+        if dd.events_db.exists():
+            with EventLog(dd.events_db) as log:
+                conflicts = log.check_conflicts(canon, lines=lines, source=str(file))
+            if conflicts:
+                raise DataValidationError(conflicts, source=str(file), max_shown=len(conflicts))
+        users, items = canon["user_id"].nunique(), canon["item_id"].nunique()
+        click.echo(f"{file}: {len(canon)} valid events ({users} mentees, {items} items); dry run: nothing stored "
+                   f"(events already in {dd.events_db} would count as duplicates)")
+        return
     dd.ensure()
     accepted = duplicates = 0
     with EventLog(dd.events_db) as log:

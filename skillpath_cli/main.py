@@ -14,6 +14,8 @@ import sys
 # Must be set before numpy is imported anywhere (see ../shared/NOTES.md).
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+# Third-party progress bars (MLflow's "Downloading artifacts") are noise in a CLI and in serve.log.
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 import warnings  # noqa: E402
 
@@ -36,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "mentors": ("skillpath_cli.mentors", "mentors", "Match mentees with mentors by skill gap, within capacities."),
     "serve": ("skillpath_cli.serve", "serve", "Serve recommendations over HTTP (BentoML)."),
     "recommend": ("skillpath_cli.recommend_cmd", "recommend", "Recommend to one mentee in-process, with reasons."),
+    "sessions": ("skillpath_cli.sessions", "sessions", "Mentoring sessions: add, list, import CSV/JSONL, feedback for a mentor."),
     "ask": ("skillpath_cli.ask", "ask", "Ask the virtual mentor a question as a mentee (in-process, like POST /assistant)."),
     "train": ("skillpath_cli.train", "train", "Fit and compare models, log to MLflow, register, promote by a gate."),
     "evaluate": ("skillpath_cli.train", "evaluate", "Compare models on your own catalog + train/test event files."),
@@ -86,10 +89,8 @@ def cli(ctx: click.Context, data_dir: str | None, config: str | None) -> None:
     Start with `skillpath data synth` (a demo world) or `skillpath data import`
     (your own CSVs); every command works on --data-dir (default ./skillpath-data).
     """
-    from catalog.settings import load_settings
-
-    # Loaded once, here: every command reads this object (common.settings), never the environment.
-    ctx.obj = {"settings": load_settings(config, data_dir=data_dir)}
+    # Loaded once, on first use (common.settings): every command reads that object, never the environment.
+    ctx.obj = {"config": config, "data_dir": data_dir, "settings": None}
 
 
 def main(argv: list[str] | None = None) -> None:

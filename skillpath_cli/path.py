@@ -24,7 +24,7 @@ from catalog.schema import empty_events
 from skillpath_cli.catalog_cmd import _today_utc
 from skillpath_cli.common import DateType
 from catalog.settings import Settings
-from skillpath_cli.common import data_dir, emit_table, progress, settings
+from skillpath_cli.common import data_dir, emit_table, format_option, progress, settings
 
 if TYPE_CHECKING:  # pragma: no cover
     from recommender.context import MenteeContext
@@ -126,7 +126,7 @@ def _why(reasons: list[str]) -> str:
               help="The time budget is minutes-per-week x this many weeks.")
 @click.option("--no-prerequisites", is_flag=True,
               help="Plan the goal skills only, ignoring the prerequisite graph (the ablation).")
-@click.option("--model", "model_path", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+@click.option("--model", "--model-dir", "model_path", metavar="DIR", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="A saved model directory to score with (default: the MLflow registry's @champion, else the "
                    "newest model under DATA_DIR/models, else popularity from the event log).")
 @click.option("--as-of", type=DateType(), default=None,
@@ -169,7 +169,9 @@ def path(ctx: click.Context, user_id: str, goal_specs: tuple[str, ...], max_step
 
 
 def _print_table(view: dict[str, Any]) -> None:
-    goals = ", ".join(f"{g['skill_name']} ({g['skill']}) level {g['level']}" + (" [met]" if g["met"] else "")
+    goals = ", ".join(f"{g['skill_name']} ({g['skill']}) level {g['level']}"
+                      + (f" by {g['deadline'][:10]}" if g.get("deadline") else "")
+                      + (" [met]" if g["met"] else " [OVERDUE]" if g.get("overdue") else "")
                       for g in view["goals"])
     click.echo(f"Learning path for {view['user_id']} toward {goals}")
     click.echo(f"as of {view['as_of'][:10]}, {view['minutes_per_week']} min/week for {view['horizon_weeks']} weeks"
@@ -190,6 +192,31 @@ def _print_table(view: dict[str, Any]) -> None:
 @click.group()
 def skills() -> None:
     """The skill graph: a skill, what it needs first, and what builds on it."""
+
+
+@skills.command("list")
+@click.option("--domain", default=None, help="Only skills of this domain.")
+@format_option()
+@click.pass_context
+def list_cmd(ctx: click.Context, domain: str | None, fmt: str) -> None:
+    """Every skill in prerequisite order: domain, half-life (empty = evergreen), prerequisites, active resources."""
+    from catalog.loaders import load_world
+
+    dd = DataDir(data_dir(ctx))
+    if not dd.root.is_dir():
+        raise NotReadyError(f"no data dir at {dd.root}")
+    cat = load_world(dd).catalog
+    teach = cat.item_skill_levels[cat.active].getnnz(axis=0)  # active resources per skill
+    rows = []
+    for j, sid in enumerate(cat.skill_ids):
+        sk = cat.skill(sid)
+        if domain is not None and sk.domain != domain:
+            continue
+        rows.append({"skill_id": sid, "name": sk.name, "domain": sk.domain,
+                     "half_life_days": sk.half_life_days,
+                     "prerequisites": ";".join(f"{p.skill_id}:{p.level}" for p in sk.prerequisites),
+                     "resources": int(teach[j])})
+    emit_table(rows, fmt, columns=["skill_id", "name", "domain", "half_life_days", "prerequisites", "resources"])
 
 
 @skills.command()

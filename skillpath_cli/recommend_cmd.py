@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 
-from skillpath_cli.common import UsageFailure, emit_table, settings
+from skillpath_cli.common import DateType, UsageFailure, emit_table, format_option, settings
 
 __all__ = ["recommend"]
 
@@ -13,12 +15,15 @@ __all__ = ["recommend"]
 @click.argument("user_id")
 @click.option("--k", default=10, show_default=True, type=click.IntRange(1, 100), help="How many resources.")
 @click.option("--goal", "goals", multiple=True, help="Only resources teaching this skill (repeatable).")
-@click.option("--model-dir", type=click.Path(file_okay=False), default=None,
+@click.option("--model", "--model-dir", "model_dir", type=click.Path(file_okay=False), default=None,
+              metavar="DIR",
               help="Use this saved model instead of the MLflow registry's @champion [default: $SKILLPATH_MODEL_DIR].")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--as-of", type=DateType(), default=None,
+              help="Recommend as of this date (ISO-8601; default: now, UTC): freshness and publication dates.")
+@format_option()
 @click.pass_context
 def recommend(ctx: click.Context, user_id: str, k: int, goals: tuple[str, ...], model_dir: str | None,
-              fmt: str) -> None:
+              as_of: datetime | None, fmt: str) -> None:
     """Recommend resources to USER_ID exactly as POST /recommend would, with reasons."""
     from pydantic import ValidationError
 
@@ -31,7 +36,8 @@ def recommend(ctx: click.Context, user_id: str, k: int, goals: tuple[str, ...], 
         err = e.errors()[0]
         raise UsageFailure(f"{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
     s = settings(ctx)
-    app = SkillPathApp.from_settings(s, model_dir=model_dir or s.model_dir)
+    kw = {"clock": (lambda: as_of)} if as_of else {}
+    app = SkillPathApp.from_settings(s, model_dir=model_dir or s.model_dir, **kw)
     try:
         resp = app.recommend(request)
     finally:

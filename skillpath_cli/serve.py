@@ -49,7 +49,8 @@ def serve_command(root: Path, *, host: str, port: int, workers: int, model_dir: 
 @click.option("--workers", default=None, type=click.IntRange(1, 64),
               help="Worker processes; they share the event log, so any worker answers consistently "
                    "[default: serving.workers, $SKILLPATH_WORKERS, 1].")
-@click.option("--model-dir", type=click.Path(file_okay=False), default=None,
+@click.option("--model", "--model-dir", "model_dir", type=click.Path(file_okay=False), default=None,
+              metavar="DIR",
               help="Serve this saved model directory instead of the MLflow registry's @champion "
                    "[default: $SKILLPATH_MODEL_DIR].")
 @click.pass_context

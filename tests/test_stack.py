@@ -32,8 +32,12 @@ def _free_base() -> int:
 
 
 @pytest.mark.timeout(1500)
-def test_stack_up_shares_data_and_stops(tmp_path):
-    data = tmp_path / "data"
+def test_stack_up_shares_data_and_stops():
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="skillpath-stack-"))  # PostgreSQL's user must reach it
+    os.chmod(root, 0o755)
+    data = root / "data"
     env = {**os.environ, "STACK_PORT_BASE": str(_free_base()), "OPENBLAS_NUM_THREADS": "1"}
     synth = subprocess.run([sys.executable, "-m", "skillpath_cli.main", "--data-dir", str(data), "data", "synth",
                             "--mentees", "200", "--items", "300", "--mentors", "15", "--days", "90"],
@@ -63,3 +67,6 @@ def test_stack_up_shares_data_and_stops(tmp_path):
     status = subprocess.run([*stack, "status", "--data-dir", str(data)], cwd=REPO, env=env, capture_output=True,
                             text=True)
     assert " up" not in status.stdout, status.stdout
+    import shutil
+
+    shutil.rmtree(root, ignore_errors=True)

@@ -108,6 +108,7 @@ def fetch(client: Any, mv: Any, dest: Path, *, tracking_uri: str, reuse: bool) -
     Downloads land in a temporary sibling that is renamed to ``dest`` once complete;
     a failure is a :class:`NotReadyError` and leaves ``dest`` as it was.
     """
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no bars in serve.log
     import mlflow.artifacts
 
     if reuse and (dest / _COMPLETE).exists():

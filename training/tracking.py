@@ -46,6 +46,10 @@ class Tracking:
         return MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
 
 
+#: MLflow's UI opens an experiment on its runs table for this kind (else on the GenAI traces page).
+EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
+
+
 def connect(settings: Settings, data_dir: str | Path | None = None, *, tracking_uri: str | None = None) -> Tracking:
     """Point MLflow at the configured store (creating the embedded one and the experiment if needed)."""
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -75,5 +79,7 @@ def connect(settings: Settings, data_dir: str | Path | None = None, *, tracking_
     name = settings.tracking.experiment
     exp = client.get_experiment_by_name(name)
     exp_id = exp.experiment_id if exp is not None else client.create_experiment(name, artifact_location=artifact_location)
+    if exp is None or EXPERIMENT_KIND[0] not in exp.tags:  # the UI opens on the runs, not on GenAI traces
+        client.set_experiment_tag(exp_id, *EXPERIMENT_KIND)
     return Tracking(uri=uri, experiment_id=exp_id, registered_model=settings.tracking.registered_model,
                     data_dir=dd.root, embedded=embedded)

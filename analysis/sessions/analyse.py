@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -95,6 +96,7 @@ class SessionAnalysis:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, in the API's ``analysis`` shape."""
         return {
+            "has_text": self.has_text,
             "words": dict(self.words),
             "talk_balance": None if self.talk_balance is None else {k: round(v, 4) for k, v in self.talk_balance.items()},
             "sentiment": {k: v.to_dict() for k, v in self.sentiment.items()},
@@ -105,6 +107,24 @@ class SessionAnalysis:
             "skills": list(self.skills),
             "skill_counts": dict(self.skill_counts),
         }
+
+    @classmethod
+    def from_dict(cls, session: Session, d: Mapping[str, Any]) -> SessionAnalysis:
+        """The analysis :meth:`to_dict` gave for ``session``, back (a store keeps it when it drops the texts)."""
+        return cls(
+            session_id=session.session_id, mentor_id=session.mentor_id, mentee_id=session.mentee_id,
+            started_at=session.started_at, ratings=session.ratings,
+            has_text=bool(d.get("has_text", session.transcript.strip() or session.notes.strip())),
+            words=dict(d.get("words") or {}),
+            talk_balance=None if d.get("talk_balance") is None else dict(d["talk_balance"]),
+            sentiment={k: SideSentiment(v["compound"], v["positive"], v["negative"], v["sentences"])
+                       for k, v in (d.get("sentiment") or {}).items()},
+            comment_sentiment=dict(d.get("comment_sentiment") or {}),
+            mentee_questions=d.get("mentee_questions"),
+            action_items=tuple(ActionItem(a.get("text") or "", a["speaker"], a["owner"], a["kind"], tuple(a["skills"]),
+                                          a.get("source", "detected")) for a in d.get("action_items") or ()),
+            skills=tuple(d.get("skills") or ()), skill_counts=dict(d.get("skill_counts") or {}),
+        )
 
 
 # Joins sentences for one vocabulary scan: "0000" is a token no skill name contains, so no match,

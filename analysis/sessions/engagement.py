@@ -49,16 +49,27 @@ class EngagementIndex:
                  event_types: Iterable[str] = ENGAGED_TYPES) -> None:
         table = item_skill_map(item_skills) if isinstance(item_skills, Catalog) else item_skills
         ev = events.loc[events["event_type"].isin(tuple(event_types)), ["user_id", "item_id", "timestamp"]]
-        ev = ev[ev["item_id"].isin(table.keys())]
-        pairs = [(item, s) for item, skills in table.items() for s in skills]
-        links = pd.DataFrame(pairs, columns=["item_id", "skill_id"])
-        rows = ev.merge(links, on="item_id", how="inner")
-        self._users = {u: k for k, u in enumerate(pd.unique(rows["user_id"]))}
-        self._skills = {s: k for k, s in enumerate(pd.unique(rows["skill_id"]))}
+        secs_all = _seconds(ev["timestamp"]).tolist() if len(ev) else []
+        # One pass in plain Python: a join through pandas costs milliseconds of fixed overhead per call,
+        # more than a mentee's whole history (the service builds an index per request).
+        self._users: dict[str, int] = {}
+        self._skills: dict[str, int] = {}
+        uu: list[int] = []
+        ss: list[int] = []
+        tt: list[int] = []
+        for user, item, t in zip(ev["user_id"].tolist(), ev["item_id"].tolist(), secs_all):
+            skills = table.get(item)
+            if not skills:
+                continue
+            k = self._users.setdefault(user, len(self._users))
+            for sid in skills:
+                uu.append(k)
+                ss.append(self._skills.setdefault(sid, len(self._skills)))
+                tt.append(t)
         n_skills = np.int64(max(len(self._skills), 1))
-        u = rows["user_id"].map(self._users).to_numpy(np.int64)
-        s = rows["skill_id"].map(self._skills).to_numpy(np.int64)
-        secs = _seconds(rows["timestamp"])
+        u = np.asarray(uu, dtype=np.int64)
+        s = np.asarray(ss, dtype=np.int64)
+        secs = np.asarray(tt, dtype=np.int64)
         self._keys = np.sort((u * n_skills + s) * _SHIFT + secs)
         self._n_skills = n_skills
         self._user_keys = np.sort(u * _SHIFT + secs)  # any skill: was the mentee learning at all?

@@ -39,12 +39,14 @@ def analyse_sessions(sessions: Iterable[Session], *, vocabulary: SkillVocabulary
 def assess_pairs(sessions: Iterable[Session], *, vocabulary: SkillVocabulary, now: datetime,
                  events: pd.DataFrame | None = None, catalog: Catalog | None = None,
                  mentors: Mapping[str, Mentor] | None = None, config: HealthConfig | None = None,
-                 analyses: Mapping[str, SessionAnalysis] | None = None) -> dict[Pair, PairHealth]:
+                 analyses: Mapping[str, SessionAnalysis] | None = None,
+                 item_skills: Mapping[str, tuple[str, ...]] | None = None) -> dict[Pair, PairHealth]:
     """One :class:`PairHealth` per ``(mentor_id, mentee_id)``, as of ``now``.
 
     Without ``events`` and ``catalog`` there is no follow-through or progress signal.
     Progress is measured on the skills the pair's sessions mention or record, else on the
-    mentor's skills (``mentors``). ``analyses`` reuses analyses already computed (by id).
+    mentor's skills (``mentors``). ``analyses`` reuses analyses already computed (by id);
+    ``item_skills`` reuses :func:`item_skill_map` of ``catalog`` (a service keeps one per catalog).
     """
     cfg = config or HealthConfig()
     sessions = [s for s in sessions if s.started_at <= now]
@@ -56,7 +58,7 @@ def assess_pairs(sessions: Iterable[Session], *, vocabulary: SkillVocabulary, no
         by_pair.setdefault(s.pair, []).append(done[s.session_id])
     engaged = completed = None
     if events is not None and catalog is not None:
-        table = item_skill_map(catalog)
+        table = item_skills if item_skills is not None else item_skill_map(catalog)
         users = {s.mentee_id for s in sessions}
         ev = events[events["user_id"].isin(users)]
         engaged = EngagementIndex(ev, table)

@@ -108,7 +108,10 @@ def _view(ctx: MenteeContext, mpw: int, horizon_weeks: int, state: MasteryState,
         "as_of": ctx.now.isoformat(),
         "goals": [{"skill": gl.skill_id, "skill_name": name(gl.skill_id), "level": gl.level,
                    "deadline": gl.deadline.isoformat() if gl.deadline else None,
-                   "met": gl.skill_id in path.already_met} for gl in goals],
+                   "met": gl.skill_id in path.already_met,
+                   # past its deadline and not met: the CLI and the service flag it
+                   "overdue": bool(gl.deadline and gl.deadline < ctx.now.date() and gl.skill_id not in path.already_met)}
+                  for gl in goals],
         "minutes_per_week": mpw,
         "horizon_weeks": int(horizon_weeks),
         "prerequisites": bool(prerequisites),

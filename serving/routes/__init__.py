@@ -1,1 +1,1 @@
-"""Route modules (APIRouters) that :mod:`serving.api` includes."""
+"""Route modules: each an APIRouter that serving/api.py includes."""

@@ -66,7 +66,7 @@ def test_self_level_seeds_and_an_event_at_the_snapshot_is_not_seen():
     assert u1.loc[pd.Timestamp("2026-10-03", tz="UTC")] > u1.loc[first]
     # A mentee with a goal but no evidence sits at the model's prior.
     u3 = s[(s.user_id == "u3")]["mastery"].to_numpy()
-    assert len(u3) == 1 and u3[0] == pytest.approx(0.1)
+    assert len(u3) == 1 and u3[0] == pytest.approx(MasteryModel().default.prior)
 
 
 def test_forgetting_is_refused():

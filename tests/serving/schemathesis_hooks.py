@@ -13,7 +13,8 @@ from typing import Any
 import schemathesis
 
 #: Error types of a well-formed request that names something the server does not have.
-STATE_REASONS = {"unknown_user", "unknown_skill", "unknown_item", "unknown_mentor", "invalid_event", "invalid_value"}
+STATE_REASONS = {"unknown_user", "unknown_skill", "unknown_item", "unknown_mentor", "invalid_event", "invalid_value",
+                 "invalid_session"}  # a session: an unknown mentor or mentee, a start days ahead of the clock
 #: Statuses that answer something about the request, so their errors say where.
 FIELD_STATUSES = {400, 401, 403, 404, 405, 413, 415}
 

@@ -254,3 +254,24 @@ def test_answers_are_one_json_body_with_a_length(client, service_env):
 def test_root_points_at_the_docs(client, service_env):
     r = client.get("/", follow_redirects=False)
     assert r.status_code in (302, 307) and r.headers["location"] == "/docs"
+
+
+def test_events_without_id_or_type_get_the_ids_file_imports_give(client, service_env, tmp_path):
+    """One rule for every entry point: user, item, timestamp required; event_type defaults to view;
+    a missing event_id is catalog.events.make_event_ids of the content (as `events ingest` gives)."""
+    import pandas as pd
+
+    from catalog.eventlog import EventLog
+    from catalog.events import read_events_file
+
+    body = {"events": [{"user_id": "u004", "item_id": "b0-i07", "timestamp": "2026-10-30T10:00:00Z"}]}
+    assert client.post("/events", json=body).json()["accepted"] == 1
+    assert client.post("/events", json=body).json()["duplicates"] == 1  # the same id again: idempotent
+    f = tmp_path / "same.csv"
+    f.write_text("user_id;item_id;timestamp\nu004;b0-i07;2026-10-30T10:00:00Z\n")
+    from_file = read_events_file(f)
+    with EventLog(service_env.root / "events.db") as log:
+        stored = log.read(user_ids=["u004"])
+    row = stored[stored.event_id == from_file.event_id[0]]
+    assert len(row) == 1 and row.event_type.iloc[0] == "view"
+    assert pd.Timestamp(row.timestamp.iloc[0]) == pd.Timestamp("2026-10-30T10:00:00Z")

@@ -209,3 +209,17 @@ def test_a_path_without_mentors_is_the_same_plan(served):
     assert [s.item_id for s in bare.steps] == [s.item_id for s in full.steps]
     assert all(s.mentor is None for s in bare.steps) and any(s.mentor is not None for s in full.steps)
     assert bare.model_dump(exclude={"steps", "as_of"}) == full.model_dump(exclude={"steps", "as_of"})
+
+
+def test_warm_up_answers_without_writing_and_never_raises(served):
+    """The service calls warm_up() at start so the first /recommend is as fast as the next ones."""
+    app = _app(served)
+    with EventLog(served.root / "events.db") as log:
+        before = log.last_seq()
+    app.warm_up()
+    with EventLog(served.root / "events.db") as log:
+        assert log.last_seq() == before  # read-only
+    user = next(iter(app.world.mentees))
+    assert app.contexts.get(user, now=app.clock()) is not None
+    app._bundle = None  # no model yet: nothing to warm, and no error
+    app.warm_up()

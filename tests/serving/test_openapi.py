@@ -16,9 +16,11 @@ ROUTES = {
     ("get", "/items/{item_id}/similar"), ("get", "/catalog/stale"),
     ("get", "/analytics/programme/{table}"), ("get", "/analytics/content/{table}"),
     ("get", "/analytics/mentees/{user_id}/{table}"), ("get", "/analytics/mentors/{mentor_id}/{table}"),
+    ("post", "/sessions"), ("get", "/mentees/{mentee_id}/sessions"), ("get", "/mentors/{mentor_id}/sessions"),
+    ("get", "/mentors/{mentor_id}/feedback"), ("get", "/pairs/{mentor_id}/{mentee_id}/health"),
     ("get", "/livez"), ("get", "/readyz"), ("get", "/healthz"), ("get", "/metrics"),
 }
-WRITES = {"/events", "/mentors/assign", "/admin/reload"}
+WRITES = {"/events", "/mentors/assign", "/admin/reload", "/sessions"}
 
 
 @pytest.fixture(scope="module")
@@ -87,9 +89,10 @@ def test_every_field_is_described_and_every_value_has_an_example(doc):
 
 
 def test_optional_values_are_declared_nullable(doc):
-    from serving import schemas, schemas_assistant, schemas_mentors, schemas_paths
+    from serving import schemas, schemas_assistant, schemas_mentors, schemas_paths, schemas_sessions
 
-    models = {n: getattr(m, n) for m in (schemas, schemas_mentors, schemas_paths, schemas_assistant) for n in m.__all__
+    models = {n: getattr(m, n) for m in (schemas, schemas_mentors, schemas_paths, schemas_assistant, schemas_sessions)
+              for n in m.__all__
               if isinstance(getattr(m, n), type) and hasattr(getattr(m, n), "model_fields")}
     checked = 0
     for name, model in models.items():
@@ -104,7 +107,7 @@ def test_optional_values_are_declared_nullable(doc):
     assert checked >= 10
 
 
-_ID_FIELDS = {"user_id", "item_id", "skill_id", "mentor_id", "skill", "goal", "freshest_item", "user_ids",
+_ID_FIELDS = {"user_id", "item_id", "skill_id", "mentor_id", "mentee_id", "skills_discussed", "skill", "goal", "freshest_item", "user_ids",
               "goal_skills", "exclude_item_ids", "all_prerequisites", "covered_skills", "partial_skills"}
 _LEVELLED = {"skills", "next_skills"}  # skill:level strings
 

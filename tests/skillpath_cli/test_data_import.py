@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -108,3 +109,49 @@ def test_events_go_to_the_event_log_in_batches(inputs, monkeypatch):
     assert appended == [1, 1]
     with EventLog(out / "events.db") as log:
         assert log.count() == 2
+
+
+@pytest.mark.parametrize("sep", [",", ";", "\t"])
+def test_delimiter_is_sniffed_and_dry_run_writes_nothing(inputs, capsys, sep):
+    """A semicolon or tab CSV (spreadsheets in many locales) imports like a comma one; the
+    catalog's ';' skill lists stay lists when the file is comma-separated."""
+    cat = inputs / "cat_sep.csv"
+    ev = inputs / "ev_sep.csv"
+    skills = "python:1;sql:2" if sep == "\t" else '"python:1;sql:2"'  # a ';' list inside a ';' file is quoted
+    cat.write_text(sep.join(["item_id", "title", "skills", "type"]) + "\n"
+                   + sep.join(["a", "Intro", skills, "video"]) + "\n")
+    ev.write_text(sep.join(["user_id", "item_id", "timestamp"]) + "\n" + sep.join(["u1", "a", "2025-01-01"]) + "\n")
+    out = inputs / "data"
+    rc = _run(["data", "import", "--catalog", str(cat), "--events", str(ev), "--out", str(out), "--dry-run",
+               "--format", "json"])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    assert not out.exists()  # dry run: nothing written
+    rows = {r["what"]: r["value"] for r in map(json.loads, captured.out.splitlines())}
+    assert rows["resources"] == 1 and rows["events"] == 1 and rows["event_ids_generated"] == 1
+    assert rows["undeclared_skills (evergreen)"] == "python;sql"
+    assert "created evergreen (half-life: none, never stale" in captured.err and "python, sql" in captured.err
+
+
+def test_event_log_path_printed_exists(inputs, capsys):
+    out = inputs / "data"
+    rc = _run(["data", "import", "--catalog", str(inputs / "cat.csv"), "--events", str(inputs / "ev.csv"),
+               "--out", str(out), "--format", "json"])
+    assert rc == 0
+    rows = {r["what"]: r["value"] for r in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert Path(rows["event_log"]).exists() and Path(rows["out"]).is_dir()
+
+
+def test_events_ingest_sniffs_semicolons_and_dry_runs(inputs, capsys):
+    d = inputs / "data"
+    assert _run(["data", "import", "--catalog", str(inputs / "cat.csv"), "--events", str(inputs / "ev.csv"),
+                 "--out", str(d)]) == 0
+    more = inputs / "more.csv"
+    more.write_text("user_id;item_id;event_type;timestamp\nu1;b;complete;2025-02-01\n")
+    capsys.readouterr()
+    assert _run(["--data-dir", str(d), "events", "ingest", str(more), "--dry-run"]) == 0
+    assert "1 valid events" in capsys.readouterr().out
+    assert _run(["--data-dir", str(d), "events", "count", "--format", "json"]) == 0
+    assert '"events": 2' in capsys.readouterr().out  # the dry run stored nothing
+    assert _run(["--data-dir", str(d), "events", "ingest", str(more)]) == 0
+    assert "1 accepted" in capsys.readouterr().out

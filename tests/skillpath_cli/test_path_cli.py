@@ -64,7 +64,7 @@ def test_path_table_without_a_model_uses_popularity(capsys, data):
     assert body[0].split()[:4] == ["1", "sql", "2", "sql-101"]          # pr-101 is completed: not planned
     assert all("pr-101" not in ln for ln in body)
     assert any(ln.startswith("not reached: pandas (pandas)") for ln in lines)
-    assert lines[-1].startswith("mastery: prompting 0.14, python 0.60")
+    assert lines[-1].startswith("mastery: prompting 0.06, python 0.60")  # BKT prior 0.05 (calibrated, #17)
 
 
 def test_path_json_with_goals_and_options(capsys, data):
@@ -121,6 +121,37 @@ def test_evaluate_paths_quick_writes_the_tables(capsys, data, tmp_path):
     rows = [json.loads(ln) for ln in out.splitlines()]
     policies = {r["policy"] for r in rows}
     assert policies == {"planner", "planner-fullcredit", "planner-nocredit", "planner-noprereq", "goal-topk", "topk",
-                        "popularity", "random"}
+                        "hybrid", "popularity", "random"}
     assert all(-1.0 <= r["E"] <= 1.0 for r in rows)
     assert out_md.read_text().startswith("| slice | policy | E |")
+
+
+def test_skills_list_every_skill_with_half_life_and_resources(data, capsys):
+    code = run_cli(cli, ["--data-dir", str(data.root), "skills", "list", "--format", "json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.splitlines()]
+    cat_skills = {r["skill_id"] for r in rows}
+    from catalog.loaders import load_world
+    world = load_world(data)
+    assert cat_skills == set(world.catalog.skill_ids)
+    assert all(isinstance(r["resources"], int) for r in rows)
+
+
+def test_overdue_goal_is_flagged(tmp_path, tiny_world, capsys):
+    import dataclasses
+    from datetime import date
+
+    from catalog.schema import Goal
+
+    late = dataclasses.replace(tiny_world.mentees["u1"], goals=(Goal("ml", 3, date(2026, 1, 1)),))
+    world = dataclasses.replace(tiny_world, mentees={**tiny_world.mentees, "u1": late})
+    dd = DataDir(tmp_path / "late")
+    save_world(world, dd)
+    code = run_cli(cli, ["--data-dir", str(dd.root), "path", "u1", "--as-of", AS_OF, "--format", "json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    goal = json.loads(out)["goals"][0]
+    assert goal["overdue"] is True and goal["met"] is False
+    code = run_cli(cli, ["--data-dir", str(dd.root), "path", "u1", "--as-of", AS_OF])
+    assert "by 2026-01-01 [OVERDUE]" in capsys.readouterr().out

@@ -117,3 +117,14 @@ def test_one_scan_of_all_sentences_finds_what_each_sentence_alone_holds():
         rng.shuffle(sents)
         alone = [[m.skill_id for m in vocab.find(s, fuzzy=True)] for s in sents]
         assert mentions_by_sentence(vocab, sents) == alone
+
+
+def test_an_analysis_survives_its_dict_without_the_texts(vocab):
+    """A store that drops the texts keeps ``to_dict()``: the analysis read back from it is the same."""
+    full = session(transcript=TRANSCRIPT, action_items=("Push the code to GitHub",),
+                   comments=Comments(mentee="Really useful, thanks!"))
+    a = analyse_session(full, vocabulary=vocab)
+    back = type(a).from_dict(full.without_text(), a.to_dict())
+    assert back.has_text and back.to_dict() == a.to_dict()
+    assert back.action_items == a.action_items and back.mentee_actions == a.mentee_actions
+    assert back.sentiment["mentee"].compound == pytest.approx(a.sentiment["mentee"].compound, abs=1e-4)

@@ -31,7 +31,7 @@ def test_path_view_is_json_ready_and_respects_prerequisites_and_budget(tiny_worl
     v = _view(tiny_world, goals=[("ml", 3)], minutes_per_week=600, max_steps=50, horizon_weeks=4)
     assert json.loads(json.dumps(v)) == v                     # plain JSON types only
     assert v["user_id"] == "u1" and v["goals"] == [{"skill": "ml", "skill_name": "Machine learning", "level": 3,
-                                                     "deadline": None, "met": False}]
+                                                     "deadline": None, "met": False, "overdue": False}]
     steps = v["steps"]
     assert [s["item_id"] for s in steps] == ["sql-101", "pd-101"]
     assert {"item_id", "title", "skill", "skill_name", "level", "goal", "reasons", "eta", "minutes"} <= set(steps[0])
