@@ -7,6 +7,9 @@ PORT=${2:-3000}
 SKILLPATH=${SKILLPATH:-.venv/bin/skillpath}
 PY=${PY:-.venv/bin/python}
 export SKILLPATH_API_KEYS=${SKILLPATH_API_KEYS:-demo-key}
+# a programme lead's key for the console (/ui), fresh for each demo
+lead_key="lead-$("$PY" -c 'import secrets; print(secrets.token_hex(8))')"
+SKILLPATH_API_KEYS="$SKILLPATH_API_KEYS,$lead_key:lead"
 pidfile="$DATA_DIR/serve.pid"
 log="$DATA_DIR/serve.log"
 
@@ -46,5 +49,6 @@ echo
 echo "\$ curl -s -X POST http://127.0.0.1:$PORT/recommend -H 'Content-Type: application/json' -d '$body'"
 curl -s -X POST "http://127.0.0.1:$PORT/recommend" -H 'Content-Type: application/json' -d "$body" | "$PY" -m json.tool
 echo
+echo "The console: http://127.0.0.1:$PORT/ui  (sign in with the lead key $lead_key)"
 echo "The service keeps running (pid $(cat "$pidfile"), log $log). Try /docs in a browser,"
-echo "post events with: -H 'Authorization: Bearer $SKILLPATH_API_KEYS' to /events, and stop it with: make stop"
+echo "post events with: -H 'Authorization: Bearer ${SKILLPATH_API_KEYS%%,*}' to /events, and stop it with: make stop"

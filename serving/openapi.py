@@ -76,6 +76,7 @@ def _document(app: FastAPI) -> dict[str, Any]:
                       tags=[{"name": "recommendations"}, {"name": "learning paths"}, {"name": "events"},
                             {"name": "mentors"}, {"name": "assistant"}, {"name": "catalog"}, {"name": "entities"},
                             {"name": "admin"},
+                            {"name": "analytics", "description": "The console's tables (`/ui`), JSON or CSV."},
                             {"name": "health", "description": "Served by BentoML in front of the API."}])
     for item in doc["paths"].values():
         for op in item.values():

@@ -40,7 +40,7 @@ WRITE_PREFIXES += ("/sessions",)  # mentoring sessions: admin, lead and mentor k
 #: The docs and their assets are never behind a key (humans need them); BentoML answers
 #: health and metrics before any SkillPath route is reached.
 OPEN_PATHS = ("/", "/docs", "/openapi.json", "/docs.json")
-OPEN_PREFIXES = ("/docs/",)
+OPEN_PREFIXES = ("/docs/", "/ui", "/analytics/")  # the console authenticates itself (cookie or key)
 _BODY_METHODS = ("POST", "PUT", "PATCH")
 WRITE_METHODS = ("PUT", "PATCH", "DELETE")
 

@@ -1,0 +1,285 @@
+"""The console's pages under ``/ui``: sign-in, Programme, Content, Mentee, Mentor, Models, and the chat panel.
+
+Each page reads the same tables as ``GET /analytics/...`` (:mod:`serving.routes.analytics`), so its numbers
+are the endpoint's. A page without a signed-in caller redirects to the sign-in form; a caller whose role
+may not read it gets a 403 page.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import anyio.to_thread
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from serving.access import Principal
+from serving.routes.analytics import caller, console_of, may_read_mentor
+from serving.schemas import RecommendRequest
+from serving.schemas_assistant import AssistantRequest
+from serving.schemas_paths import PathRequest
+from serving.ui import auth
+from serving.ui.html import bar_chart, esc, frame, line_chart, section, table_html
+from serving.ui.mentee import mentee_body
+
+__all__ = ["router", "STATIC", "static_files"]
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+STATIC = Path(__file__).parent / "static"
+_MAX_FORM = 4096
+
+
+def static_files() -> StaticFiles:
+    return StaticFiles(directory=STATIC)
+
+
+def _html(body: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(body, status_code=status, headers={"cache-control": "no-store",
+                                                            "x-frame-options": "DENY",
+                                                            "referrer-policy": "same-origin"})
+
+
+def _who(request: Request) -> tuple[Any, Any, Principal] | RedirectResponse:
+    core, data = console_of(request)
+    try:
+        return core, data, caller(request, core)
+    except HTTPException as e:
+        if request.headers.get("authorization"):
+            raise
+        if e.status_code == 401:
+            return RedirectResponse("/ui/login", status_code=303)
+        raise
+
+
+def _forbidden(p: Principal, what: str, csrf: str) -> HTMLResponse:
+    return _html(frame("Not allowed", f'<p class="error">A {esc(p.role)} key may not open {esc(what)}.</p>',
+                       principal=p, csrf=csrf), 403)
+
+
+# ------------------------------------------------------------------ sign-in
+@router.get("/login")
+def login_form(request: Request, error: str = "") -> HTMLResponse:
+    core, _ = console_of(request)
+    nonce = request.cookies.get(auth.NONCE_COOKIE) or auth.new_nonce()
+    token = auth.login_csrf(nonce, core.settings.serving.api_keys)
+    msg = f'<p class="error">{esc(error)}</p>' if error else ""
+    body = (f'<div class="card login">{msg}<form method="post" action="/ui/login"><label for="key">API key</label>'
+            f'<input id="key" name="key" type="password" autocomplete="current-password" required>'
+            f'<input type="hidden" name="csrf" value="{esc(token)}"><button type="submit">Sign in</button></form>'
+            f'<p class="muted">Your key stays in this form: the console keeps a signed session cookie, '
+            f"never the key.</p></div>")
+    resp = _html(frame("Sign in", body, principal=None))
+    resp.set_cookie(auth.NONCE_COOKIE, nonce, httponly=True, samesite="strict", path="/ui")
+    return resp
+
+
+async def _form(request: Request) -> dict[str, str]:
+    raw = await request.body()
+    if len(raw) > _MAX_FORM:
+        raise HTTPException(413, f"form over {_MAX_FORM} bytes")
+    return {k: v[0] for k, v in parse_qs(raw.decode("utf-8", "replace")).items()}
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    core, _ = console_of(request)
+    keys = core.settings.serving.api_keys
+    form = await _form(request)
+    nonce = request.cookies.get(auth.NONCE_COOKIE, "")
+    if not nonce or form.get("csrf", "") != auth.login_csrf(nonce, keys):
+        return login_form(request, "The form expired: please sign in again.")
+    found = auth.sign_in(form.get("key", ""), keys)
+    if isinstance(found, str):
+        resp = login_form(request, found)
+        resp.status_code = 401
+        return resp
+    resp = RedirectResponse("/ui", status_code=303)
+    resp.set_cookie(auth.COOKIE, found[1], httponly=True, samesite="strict", path="/", max_age=auth.SESSION_S)
+    resp.delete_cookie(auth.NONCE_COOKIE, path="/ui")
+    return resp
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    core, _ = console_of(request)
+    form = await _form(request)
+    auth.check_csrf(request, core.settings.serving.api_keys, form.get("csrf", ""))
+    resp = RedirectResponse("/ui/login", status_code=303)
+    resp.delete_cookie(auth.COOKIE, path="/")
+    return resp
+
+
+@router.get("")
+def home(request: Request) -> Response:
+    got = _who(request)
+    if isinstance(got, RedirectResponse):
+        return got
+    p = got[2]
+    target = {"lead": "/ui/programme", "admin": "/ui/programme", "curator": "/ui/content",
+              "mentor": f"/ui/mentors/{p.subject}", "mentee": f"/ui/mentees/{p.subject}"}.get(p.role, "/ui/models")
+    return RedirectResponse(target, status_code=303)
+
+
+# ------------------------------------------------------------------ pages
+@router.get("/programme")
+def programme_page(request: Request) -> Response:
+    got = _who(request)
+    if isinstance(got, RedirectResponse):
+        return got
+    core, data, p = got
+    csrf = auth.csrf_token(request, core.settings.serving.api_keys)
+    if p.role not in ("admin", "lead"):
+        return _forbidden(p, "the programme page", csrf)
+    body = data.page(("programme",), lambda: _programme_body(data))
+    return _html(frame("Programme", body, principal=p, csrf=csrf))
+
+
+def _programme_body(data: Any) -> str:
+    t = {name: data.programme(name) for name in ("active-weekly", "funnel", "goals", "at-risk", "mentor-load",
+                                                   "skills-demand", "cohorts")}
+    ep = "/analytics/programme/"
+    aw, fu, co = t["active-weekly"], t["funnel"], t["cohorts"]
+    body = '<div class="grid">' + "".join([
+        section("Active mentees per week", line_chart(aw.column("week"), aw.column("active_mentees"),
+                                                      title="active mentees per week")
+                + table_html(aw, ep + "active-weekly", limit=8)),
+        section("Funnel: recommended → started → completed → mastered",
+                bar_chart(fu.column("stage"), fu.column("pairs"), title="funnel") + table_html(fu, ep + "funnel")),
+        section("At-risk and stalled mentees", table_html(t["at-risk"], ep + "at-risk", limit=25), wide=True),
+        section("Goal attainment and time to mastery", table_html(t["goals"], ep + "goals", limit=15)),
+        section("Mentor load vs capacity", bar_chart(t["mentor-load"].column("mentor_id")[:16],
+                                                     t["mentor-load"].column("load")[:16], title="mentor load",
+                                                     fmt="{:.2f}")
+                + table_html(t["mentor-load"], ep + "mentor-load", limit=15)),
+        section("Skills in demand vs mentor supply", table_html(t["skills-demand"], ep + "skills-demand", limit=15)),
+        section("Cohorts by start month (95% intervals)",
+                bar_chart([str(c)[:7] for c in co.column("cohort")], co.column("mean_completed"), title="mean completed per cohort",
+                          fmt="{:.1f}") + table_html(co, ep + "cohorts"), wide=True),
+    ]) + "</div>"
+    return body
+
+
+@router.get("/content")
+def content_page(request: Request) -> Response:
+    got = _who(request)
+    if isinstance(got, RedirectResponse):
+        return got
+    core, data, p = got
+    csrf = auth.csrf_token(request, core.settings.serving.api_keys)
+    if p.role not in ("admin", "lead", "curator"):
+        return _forbidden(p, "the content page", csrf)
+    body = data.page(("content",), lambda: _content_body(data))
+    return _html(frame("Content", body, principal=p, csrf=csrf))
+
+
+def _content_body(data: Any) -> str:
+    ep = "/analytics/content/"
+    fr = data.content("freshness")
+    stale = data.content("stale")
+    body = '<div class="grid">' + "".join([
+        section("Freshness of active resources", bar_chart([f"{x:.1f}" for x in fr.column("from")],
+                                                          fr.column("resources"), title="freshness histogram")
+                + table_html(fr, ep + "freshness")),
+        section("Coverage gaps per skill", table_html(data.content("coverage"), ep + "coverage", limit=15)),
+        section("Stale resources: reach and replacement", table_html(stale, ep + "stale", limit=25), wide=True),
+        section("Content effectiveness", table_html(data.content("effectiveness"), ep + "effectiveness", limit=15),
+                wide=True),
+        section("Catalog", '<p>Editing and retiring resources goes through the platform API (<a href="/docs">'
+                "API docs</a>); this console links to it until that API lands.</p>"),
+    ]) + "</div>"
+    return body
+
+
+@router.get("/mentees/{user_id}")
+async def mentee_page(request: Request, user_id: str) -> Response:
+    got = _who(request)
+    if isinstance(got, RedirectResponse):
+        return got
+    core, data, p = got
+    csrf = auth.csrf_token(request, core.settings.serving.api_keys)
+    if not p.may_read_mentee(user_id, core.mentor_of):
+        return _forbidden(p, f"mentee {user_id}'s page", csrf)
+    if user_id not in core.world.mentees:
+        return _html(frame("Unknown mentee", f"<p>No mentee {esc(user_id)}.</p>", principal=p, csrf=csrf), 404)
+
+    def build() -> str:
+        nxt = core.recommend(RecommendRequest(user_id=user_id, k=5, mode="path"))
+        plan = core.path(PathRequest(user_id=user_id), mentors=False)
+        return mentee_body(core, data, user_id, nxt, plan)
+    # the same page until the mentee's events, the model, the mentor assignment or the day change
+    key = ("mentee", user_id, core.log.last_seq(user_id), core.bundle.version, core.mentor_of(user_id))
+    body = await anyio.to_thread.run_sync(lambda: data.page(key, build))
+    return _html(frame(f"Mentee {user_id}", body, principal=p, csrf=csrf))
+
+
+@router.post("/mentees/{user_id}/ask")
+async def ask(request: Request, user_id: str) -> Response:
+    """The chat panel's message to the assistant (JSON; the session's CSRF token in ``X-CSRF-Token``)."""
+    core, _ = console_of(request)
+    p = caller(request, core)
+    auth.check_csrf(request, core.settings.serving.api_keys, request.headers.get("x-csrf-token", ""))
+    if not p.may_read_mentee(user_id, core.mentor_of):
+        raise HTTPException(403, f"a {p.role} key may not ask for mentee {user_id!r}")
+    raw = await request.body()
+    if len(raw) > 16_384:
+        raise HTTPException(413, "message over 16384 bytes")
+    try:
+        sent = json.loads(raw)
+        req = AssistantRequest(user_id=user_id, message=sent.get("message", ""),
+                               conversation_id=sent.get("conversation_id"))
+    except (ValueError, AttributeError) as e:
+        raise HTTPException(400, f"message: {str(e).splitlines()[0]}") from None
+    resp = await anyio.to_thread.run_sync(lambda: core.assistant.answer(req, can_write=False))
+    return Response(resp.model_dump_json(), media_type="application/json")
+
+
+@router.get("/mentors/{mentor_id}")
+def mentor_page(request: Request, mentor_id: str) -> Response:
+    got = _who(request)
+    if isinstance(got, RedirectResponse):
+        return got
+    core, data, p = got
+    csrf = auth.csrf_token(request, core.settings.serving.api_keys)
+    if not may_read_mentor(p, mentor_id):
+        return _forbidden(p, f"mentor {mentor_id}'s page", csrf)
+    if mentor_id not in core.world.mentors:
+        return _html(frame("Unknown mentor", f"<p>No mentor {esc(mentor_id)}.</p>", principal=p, csrf=csrf), 404)
+    ep = f"/analytics/mentors/{mentor_id}/"
+    case = data.mentor(mentor_id, "caseload")
+    links = "".join(f'<li><a href="/ui/mentees/{esc(u)}">{esc(u)}</a></li>' for u in case.column("user_id"))
+    m = core.world.mentors[mentor_id]
+    body = (f'<div class="kpis"><div class="kpi"><b>{len(case.rows)} / {m.capacity}</b>places taken</div>'
+            f'<div class="kpi"><b>{esc(m.name)}</b>mentor</div></div><div class="grid">'
+            + section("Mentees", table_html(case, ep + "caseload") + f"<ul>{links}</ul>")
+            + section("Alerts", table_html(data.mentor(mentor_id, "alerts"), ep + "alerts", limit=25))
+            + section("Talking points", table_html(data.mentor(mentor_id, "talking-points"), ep + "talking-points"))
+            + "</div>")
+    return _html(frame(f"Mentor {m.name or mentor_id}", body, principal=p, csrf=csrf))
+
+
+@router.get("/models")
+def models_page(request: Request) -> Response:
+    got = _who(request)
+    if isinstance(got, RedirectResponse):
+        return got
+    core, _, p = got
+    csrf = auth.csrf_token(request, core.settings.serving.api_keys)
+    rows = []
+    b = core._bundle
+    if b is not None:
+        rows = [("version", b.version), ("sha256", b.sha256), ("kind", type(b.model).__name__),
+                ("items", core.world.catalog.n_items)]
+        rows += [(f"param {k}", v) for k, v in sorted(getattr(b.model, "get_params", dict)().items())][:20]
+    else:
+        rows = [("status", f"no model loaded yet: {core.last_error or 'starting'}")]
+    table = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
+    body = (section("Champion", f'<div class="table-wrap"><table class="kv">{table}</table></div>')
+            + section("Offline metrics and plots",
+                      "<p>Each training run logs its offline metrics (recall, NDCG, coverage per split) and plots "
+                      "to MLflow; open them in the MLflow UI: <code>make mlflow-ui</code>, then "
+                      '<a href="http://127.0.0.1:5000" rel="noopener">http://127.0.0.1:5000</a>.</p>'))
+    return _html(frame("Models", body, principal=p, csrf=csrf))

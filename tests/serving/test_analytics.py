@@ -1,0 +1,91 @@
+"""The console's analytics in-process: duckdb tables equal counts taken straight from the log, refreshed
+incrementally, on the SQLite log and on the PostgreSQL one."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from catalog.eventlog import EventLog
+from serving.analytics import content, programme
+from serving.analytics.people import PeopleAnalytics
+from serving.analytics.store import AnalyticsStore
+
+
+def _events(world, as_of, n_days: int = 20, tag: str = "a"):
+    items = world.catalog.items.ids.tolist()
+    rows = []
+    for d in range(n_days):
+        for k, u in enumerate(sorted(world.mentees)):
+            item = items[(d + k) % len(items)]
+            t = as_of - timedelta(days=n_days - d, hours=k)
+            for j, kind in enumerate(("impression", "start", "complete")[: 1 + (d + k) % 3]):
+                rows.append({"event_id": f"{tag}{d}-{u}-{kind}", "user_id": u, "item_id": item, "event_type": kind,
+                             "timestamp": t + timedelta(minutes=j)})
+            if d % 4 == 0:
+                rows.append({"event_id": f"{tag}{d}-{u}-assess", "user_id": u, "item_id": item, "event_type": "assess",
+                             "value": 40.0 + 10 * (d % 5), "timestamp": t + timedelta(minutes=5)})
+    return rows
+
+
+def _pairs(rows, kind, min_value=None):
+    return len({(r["user_id"], r["item_id"]) for r in rows if r["event_type"] == kind
+                and (min_value is None or r.get("value", 0) >= min_value)})
+
+
+def _check_store(store, rows):
+    funnel = programme.funnel(store)
+    assert funnel.column("pairs") == [_pairs(rows, "impression"), _pairs(rows, "start"), _pairs(rows, "complete"),
+                                      _pairs(rows, "assess", programme.PASS_SCORE)]
+    weekly = programme.active_weekly(store)
+    assert sum(weekly.column("events")) == sum(r["event_type"] != "impression" for r in rows)
+
+
+def test_tables_count_what_the_log_holds_and_follow_appends(tiny_world, as_of, tmp_path):
+    log = EventLog(tmp_path / "events.db")
+    first = _events(tiny_world, as_of)
+    log.append(first)
+    store = AnalyticsStore(tiny_world, tmp_path / "events.db", pairs=lambda: {"u1": "m1"}, clock=lambda: as_of,
+                           refresh_s=0)
+    _check_store(store, first)
+    v1 = store.version
+    more = _events(tiny_world, as_of, n_days=3, tag="b")
+    log.append(more)
+    _check_store(store, first + more)  # only the new events were read
+    assert store.version == v1 + len(more)
+    load = programme.mentor_load(store)
+    assert dict(zip(load.column("mentor_id"), load.column("mentees")))["m1"] == 1
+    hist = content.freshness_histogram(store)
+    assert sum(hist.column("resources")) == int(tiny_world.catalog.active.sum())
+    log.close()
+
+
+def test_cohort_intervals_and_claims():
+    lo, hi = programme.wilson(30, 100)
+    assert 0.21 < lo < 0.22 and 0.39 < hi < 0.40
+    assert programme.wilson(0, 0) != programme.wilson(0, 0)  # nan: no interval without mentees
+
+
+def test_at_risk_reasons_come_from_the_monitoring_rules(tiny_world, as_of, tmp_path):
+    log = EventLog(tmp_path / "events.db")
+    rows = _events(tiny_world, as_of - timedelta(days=60))  # then silence for two months
+    log.append(rows)
+    store = AnalyticsStore(tiny_world, tmp_path / "events.db", pairs=dict, clock=lambda: as_of, refresh_s=0)
+    table = PeopleAnalytics(store).at_risk()
+    silent = [r for r in table.records() if r["kind"] == "silence"]
+    assert {r["user_id"] for r in silent} == set(tiny_world.mentees)
+    assert all("no activity for" in r["reason"] for r in silent)
+    log.close()
+
+
+@pytest.mark.integration
+def test_the_postgresql_log_gives_the_same_tables(tiny_world, as_of, tmp_path, pg_url):
+    from catalog.pg_eventlog import PgEventLog
+
+    rows = _events(tiny_world, as_of)
+    with PgEventLog(pg_url) as pg:
+        pg.append(rows)
+        store = AnalyticsStore(tiny_world, tmp_path / "none.db", pairs=dict, clock=lambda: as_of, refresh_s=0,
+                               fetch=pg._fetch)
+        _check_store(store, rows)
