@@ -44,6 +44,7 @@ from serving.schemas_assistant import AssistantRequest, AssistantResponse
 from serving.schemas_mentors import MentorAssignRequest, MentorAssignResponse, MentorMatchRequest, MentorMatchResponse
 from serving.schemas_paths import PathRequest, PathResponse, SkillResponse
 from serving.access import require_mentee
+from serving.routes.monitoring import router as monitoring_router
 from serving.security import SecurityMiddleware
 
 __all__ = ["api", "attach", "detach"]
@@ -212,6 +213,9 @@ async def reload() -> Response:
     model that fails verification is a 409 and changes nothing."""
     core = _core()
     return _json(await _offload(core.reload))
+
+
+api.include_router(monitoring_router)
 
 
 # ------------------------------------------------------------------ pointers

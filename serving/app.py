@@ -51,6 +51,7 @@ from serving.schemas_mentors import MentorAssignRequest, MentorAssignResponse, M
 from serving.schemas_paths import PathRequest, PathResponse, SkillResponse
 from serving.userstate import MenteeContexts
 from serving.views.assistant import AssistantView
+from serving.views.monitoring import MonitorView, open_monitor
 from serving.views.mentors import MentorsView
 from serving.views.paths import PathsView
 from serving.views.recommend import OnlineStatus, recommend, similar
@@ -94,6 +95,7 @@ class SkillPathApp:
         self._assistant: AssistantView | None = None
         self._assistant_lock = threading.Lock()
         self.last_error: str | None = None
+        self.monitor: MonitorView | None = open_monitor(settings, world, log_, self.mentors, clock())
         if source is not None:
             try:
                 self.reload()
@@ -169,6 +171,8 @@ class SkillPathApp:
         """Validate, store durably (before returning) and idempotently; contexts update on next read."""
         rows = [e.model_dump() for e in req.events]
         res = self.log.append(rows, known_items=self.known_items)
+        if self.monitor is not None and res.accepted:
+            self.monitor.after_ingest(self.clock())
         online = self._push_online(sorted({r["user_id"] for r in rows})) if res.accepted else "unchanged"
         return EventsResponse(accepted=res.accepted, duplicates=res.duplicates,
                               online_features="off" if self.online is None else online)
@@ -274,6 +278,8 @@ class SkillPathApp:
                 if self._bundle is not None:
                     popularity = self._popularity(cold_half_life(self._bundle.model))
                     self._bundle = self._bundle.with_view(self.view, popularity=popularity)
+        if self.monitor is not None:
+            self.monitor.maybe_sweep(now)
         if self.source is None:
             return
         try:
@@ -286,6 +292,8 @@ class SkillPathApp:
 
     def close(self) -> None:
         self.log.close()
+        if self.monitor is not None:
+            self.monitor.close()
         if self._assistant is not None:
             self._assistant.close()
         if self.online is not None:

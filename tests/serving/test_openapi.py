@@ -14,9 +14,10 @@ ROUTES = {
     ("post", "/recommend"), ("post", "/events"), ("post", "/path"), ("post", "/mentors/match"),
     ("post", "/mentors/assign"), ("post", "/admin/reload"), ("post", "/assistant"), ("get", "/skills/{skill_id}"),
     ("get", "/items/{item_id}/similar"), ("get", "/catalog/stale"),
+    ("get", "/mentees/{user_id}/status"), ("get", "/monitor/alerts"), ("post", "/monitor/alerts/{alert_id}/ack"),
     ("get", "/livez"), ("get", "/readyz"), ("get", "/healthz"), ("get", "/metrics"),
 }
-WRITES = {"/events", "/mentors/assign", "/admin/reload"}
+WRITES = {"/events", "/mentors/assign", "/admin/reload", "/monitor/alerts/{alert_id}/ack"}
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,1 @@
+"""Route modules: each an ``APIRouter`` that :mod:`serving.api` includes."""
