@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "models": ("skillpath_cli.models_cmd", "models", "Registered model versions: list, promote, rollback."),
     "path": ("skillpath_cli.path", "path", "A mentee's learning path: what to learn next, in which order, and why."),
     "skills": ("skillpath_cli.path", "skills", "The skill graph: a skill with its prerequisites and dependents."),
+    "monitor": ("skillpath_cli.monitor", "monitor", "Mentee monitor: statuses, alerts with reasons and next actions, acknowledgements."),
     "evaluate-paths": ("skillpath_cli.evaluate_paths", "evaluate_paths", "Do learning paths make people learn? Simulated against a synthetic world's hidden truth."),
 }
 
