@@ -172,7 +172,7 @@ class SkillPathApp:
         rows = [e.model_dump() for e in req.events]
         res = self.log.append(rows, known_items=self.known_items)
         if self.monitor is not None and res.accepted:
-            self.monitor.after_ingest(self.clock())
+            self.monitor.after_ingest()
         online = self._push_online(sorted({r["user_id"] for r in rows})) if res.accepted else "unchanged"
         return EventsResponse(accepted=res.accepted, duplicates=res.duplicates,
                               online_features="off" if self.online is None else online)

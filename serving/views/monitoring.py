@@ -12,7 +12,9 @@ recorded in the :class:`~catalog.alert_store.AlertStore` with their webhook deli
 from __future__ import annotations
 
 import base64
+import json
 import math
+from bisect import bisect_right
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
@@ -146,15 +148,18 @@ class MonitorView:
         self._flat: list[tuple[str, str, dict[str, Any]]] | None = None
         self._first_seen: dict[str, int] = store.first_seen_all()
         self._last_sweep_us: int | None = None
+        self._dirty: set[str] = set()
+        self._frag: dict[str, str] = {}   # alert id -> its JSON without mentor and state, closing brace cut
 
     # ------------------------------------------------------------ keeping current
     def catch_up(self) -> set[str]:
-        """Fold every event stored since the last call (by any process); the mentees touched."""
+        """Fold every event stored since the last call (by any process); the mentees touched (now dirty)."""
         touched: set[str] = set()
         with self._lock:
             while True:
                 rows = self.log.rows_after(self.seq)
                 if not rows:
+                    self._dirty |= touched
                     return touched
                 fold, fold_m, complete = self.book.fold, self.book.state, self.mastery.complete
                 for seq, user, item, etype, value, ts in rows:
@@ -166,16 +171,24 @@ class MonitorView:
                     touched.add(user)
                 self.seq = rows[-1][0]
 
-    def after_ingest(self, now: datetime) -> list[str]:
-        """Fold the new events and re-evaluate the mentees they touched; the alert ids new here."""
-        return self.refresh(self.catch_up(), now)
+    def after_ingest(self) -> int:
+        """Fold the events just stored (the ingest path): the statuses are current at once; the touched
+        mentees' alerts are re-evaluated at the next read of the alert list or tick, off the ingest path."""
+        return len(self.catch_up())
+
+    def refresh_dirty(self, now: datetime) -> list[str]:
+        """Re-evaluate the mentees touched since their last evaluation; the alert ids new here."""
+        with self._lock:
+            dirty, self._dirty = self._dirty, set()
+        return self.refresh(dirty, now) if dirty else []
 
     def maybe_sweep(self, now: datetime) -> list[str]:
-        """Re-evaluate every mentee if the last sweep is older than ``sweep_interval_s`` (the timer calls it)."""
+        """The timer's work: re-evaluate touched mentees, and everyone once ``sweep_interval_s`` has passed."""
+        self.catch_up()
         now_us = to_us(now)
         last = self._last_sweep_us
         if last is not None and (self.sweep_interval_s <= 0 or now_us - last < self.sweep_interval_s * 1e6):
-            return []
+            return self.refresh_dirty(now)
         return self.sweep(now)
 
     def sweep(self, now: datetime) -> list[str]:
@@ -183,6 +196,7 @@ class MonitorView:
         with self._lock:
             self._last_sweep_us = to_us(now)
             users = set(self.book.states) | set(self.world.mentees)
+            self._dirty = set()
         return self.refresh(users, now)
 
     def _inputs(self, user_id: str, pairs: Mapping[str, str | None], assigned: datetime | None) -> dict[str, Any]:
@@ -234,6 +248,8 @@ class MonitorView:
             for rows in by_user.values():
                 for a in rows:
                     a["first_seen"] = _iso(self._first_seen.get(a["alert_id"]))
+                    body = {k: v for k, v in a.items() if k != "mentor_id"}
+                    self._frag[a["alert_id"]] = json.dumps(body, separators=(",", ":"), allow_nan=False)[:-1]
             for u, rows in by_user.items():
                 if rows:
                     self._alerts[u] = rows
@@ -247,6 +263,10 @@ class MonitorView:
     def status(self, user_id: str, now: datetime) -> dict[str, Any]:
         """The kept status of one mentee now, with its risk and open alerts."""
         self.catch_up()
+        if user_id in self._dirty:
+            with self._lock:
+                self._dirty.discard(user_id)
+            self.refresh([user_id], now)
         with self._lock:
             s = self._statuses([user_id], to_us(now))[0]
             risk = self._risks([s]).get(user_id)
@@ -270,43 +290,62 @@ class MonitorView:
                 self._flat = sorted((u, a["alert_id"], a) for u, rows in self._alerts.items() for a in rows)
             return self._flat
 
-    def alerts(self, *, now: datetime, cohort: Cohort | None = None, min_risk: float | None = None,
-               cursor: str | None = None, limit: int = 100, include_acknowledged: bool = False,
-               visible: Callable[[str], bool] | None = None) -> dict[str, Any]:
-        """Open alerts ordered by mentee then id, ``limit`` per page; ``next_cursor`` continues after the last."""
+    def _select(self, *, now: datetime, cohort: Cohort | None, min_risk: float | None, cursor: str | None,
+                limit: int, include_acknowledged: bool, visible: Callable[[str], bool] | None):
+        """The page: ``(alert dict, state, snoozed_until, mentor id)`` rows and the next cursor."""
         if min_risk is not None and self.model is None:
             raise InvalidValueError("min_risk", "no at-risk model is loaded; train one with `skillpath monitor "
                                                 "train` (alerts are still listed without min_risk)")
         after = _uncursor(cursor) if cursor else None
         self.catch_up()
+        self.refresh_dirty(now)
         now_us = to_us(now)
         rows = self._rows()
         acks = self.store.acks()
         pairs = self.pairs()
         first_month = self._month_filter(cohort)
-        start = 0
-        if after is not None:
-            from bisect import bisect_right
-            start = bisect_right(rows, after, key=lambda r: (r[0], r[1]))
-        out: list[dict[str, Any]] = []
+        start = bisect_right(rows, after, key=lambda r: (r[0], r[1])) if after is not None else 0
+        out: list[tuple[dict[str, Any], str, str | None, str | None]] = []
         nxt = None
         for k in range(start, len(rows)):
             u, aid, a = rows[k]
             if visible is not None and not visible(u):
                 continue
-            if cohort is not None and (pairs.get(u) != cohort.mentor if cohort.mentor else not first_month(u)):
+            mentor = pairs.get(u)
+            if cohort is not None and (mentor != cohort.mentor if cohort.mentor else not first_month(u)):
                 continue
             if min_risk is not None and (a["risk"] is None or a["risk"] < min_risk):
                 continue
-            view = self._with_ack(a, acks.get(aid), now_us)
-            view["mentor_id"] = pairs.get(u)
-            if view["state"] != "open" and not include_acknowledged:
-                continue
+            state, until = "open", None
+            ack = acks.get(aid)
+            if ack is not None and ack.silences(now_us):
+                if not include_acknowledged:
+                    continue
+                state, until = ("acknowledged", None) if ack.state == "ack" else ("snoozed", _iso(ack.until_us))
             if len(out) == limit:
-                nxt = _cursor(out[-1]["user_id"], out[-1]["alert_id"])
+                nxt = _cursor(out[-1][0]["user_id"], out[-1][0]["alert_id"])
                 break
-            out.append(view)
-        return {"alerts": out, "next_cursor": nxt, "model": self.model is not None}
+            out.append((a, state, until, mentor))
+        return out, nxt
+
+    def alerts(self, *, now: datetime, cohort: Cohort | None = None, min_risk: float | None = None,
+               cursor: str | None = None, limit: int = 100, include_acknowledged: bool = False,
+               visible: Callable[[str], bool] | None = None) -> dict[str, Any]:
+        """Open alerts ordered by mentee then id, ``limit`` per page; ``next_cursor`` continues after the last."""
+        page, nxt = self._select(now=now, cohort=cohort, min_risk=min_risk, cursor=cursor, limit=limit,
+                                 include_acknowledged=include_acknowledged, visible=visible)
+        return {"alerts": [{**a, "mentor_id": m, "state": st, "snoozed_until": un} for a, st, un, m in page],
+                "next_cursor": nxt, "model": self.model is not None}
+
+    def alerts_json(self, **query: Any) -> str:
+        """:meth:`alerts` as the JSON text the route answers, spliced from each alert's cached encoding
+        (encoding 10,000 alerts afresh per call would cost more than finding them)."""
+        page, nxt = self._select(**query)
+        frag, dumps = self._frag, json.dumps
+        parts = [f'{frag[a["alert_id"]]},"mentor_id":{dumps(m)},"state":"{st}","snoozed_until":{dumps(un)}}}'
+                 for a, st, un, m in page]
+        return (f'{{"alerts":[{",".join(parts)}],"next_cursor":{dumps(nxt)},'
+                f'"model":{"true" if self.model is not None else "false"}}}')
 
     def _month_filter(self, cohort: Cohort | None) -> Callable[[str], bool]:
         if cohort is None or cohort.month is None:

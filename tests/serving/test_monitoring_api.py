@@ -50,7 +50,10 @@ def test_status_of_an_unknown_mentee_is_404_and_a_bad_id_400(client):
 
 
 def test_alerts_page_with_a_cursor_like_one_call(client):
+    from serving.schemas_monitoring import AlertsResponse
+
     whole = client.get("/monitor/alerts", params={"limit": 20000}).json()
+    AlertsResponse.model_validate(whole)  # the spliced JSON is the documented shape
     assert whole["alerts"], "the served world has silent mentees"
     assert whole["next_cursor"] is None
     keys = [(a["user_id"], a["alert_id"]) for a in whole["alerts"]]
@@ -150,3 +153,18 @@ def test_roles_see_only_their_mentees(roles_client):
     assert r.status_code == 200 and r.json()["by"].startswith(f"mentor:{mentor}")
     assert c.post(f"/monitor/alerts/{other['alert_id']}/ack", json={}, headers=_as("me-key")).status_code == 403
     assert c.post(f"/monitor/alerts/{other['alert_id']}/ack", json={}, headers=_as("lead-key")).status_code == 200
+
+
+def test_failed_assessments_posted_raise_an_alert_with_its_reason(client):
+    now = datetime.now(timezone.utc)
+    ev = [{"event_id": f"fail-{k}", "user_id": "u004", "item_id": f"b1-i0{k + 1}", "event_type": "assess",
+           "value": 20 + k, "timestamp": (now - timedelta(minutes=10 - k)).isoformat()} for k in range(3)]
+    assert client.post("/events", json={"events": ev}).status_code == 200
+    mine = [a for a in client.get("/monitor/alerts", params={"limit": 20000}).json()["alerts"]
+            if a["user_id"] == "u004"]
+    fails = [a for a in mine if a["kind"] == "repeated_failures"]
+    assert fails and fails[0]["reason"] == "3 of the last 3 assessments failed on Block 1"
+    assert fails[0]["severity"] == 3 and fails[0]["details"]["skill_id"] == "block1"
+    assert not any(a["kind"] == "silence" for a in mine)  # active minutes ago
+    status = client.get("/mentees/u004/status").json()
+    assert status["assessments"]["struggles"][0]["skill_id"] == "block1"
