@@ -131,3 +131,49 @@ def ack(ctx: click.Context, alert_id: str, snooze_until: datetime | None, note: 
         log.close()
     until = f" until {out['snoozed_until']}" if out["snoozed_until"] else ""
     click.echo(f"{alert_id} ({out['user_id']}): {out['state']}{until}")
+
+
+@monitor.command("train")
+@click.option("--horizon-days", type=click.IntRange(1, 365), default=30, show_default=True,
+              help="Label: drops out within this many days after the cut (or ends stalled).")
+@click.option("--min-auc", type=click.FloatRange(0, 1), default=0.55, show_default=True,
+              help="Gate: save the model for the service only if its validation AUC reaches this.")
+@click.option("--no-track", is_flag=True, help="Do not log the run to MLflow.")
+@click.pass_context
+def train(ctx: click.Context, horizon_days: int, min_auc: float, no_track: bool) -> None:
+    """Train the at-risk model on the data dir's labelled outcomes (truth/outcomes.parquet of `skillpath data
+    synth`), validate on the later cuts, and save it where the service reads it if it passes the gate."""
+    import pandas as pd
+
+    from catalog.datadir import DataDir
+    from catalog.errors import NotReadyError
+    from catalog.eventlog import EventLog
+    from catalog.loaders import load_world
+    from catalog.synth.store import outcomes_path
+    from serving.views.monitoring import AT_RISK_DIR
+    from training.monitoring import train_at_risk, training_rows
+
+    s = settings(ctx)
+    dd = DataDir(s.data_dir)
+    if not outcomes_path(dd).exists():
+        raise NotReadyError(f"no labelled outcomes in {outcomes_path(dd)}; `skillpath data synth` writes them")
+    world = load_world(dd)
+    with EventLog(dd.events_db) as log:
+        events = log.read()
+    rows = training_rows(events, world, pd.read_parquet(outcomes_path(dd)), horizon_days=horizon_days)
+    tracking = None
+    if not no_track:
+        from training.tracking import connect
+
+        tracking = connect(s, dd.root)
+    res = train_at_risk(rows, dd.models / AT_RISK_DIR, horizon_days=horizon_days, min_auc=min_auc,
+                        tracking=tracking)
+    m = res.metrics
+    click.echo(f"validation ({int(m['rows']):,} rows, base rate {m['base_rate']:.3f}): AUC {m['auc']:.3f}, "
+               f"average precision {m['average_precision']:.3f}, precision in the top 10% {m['precision_top10']:.3f}, "
+               f"Brier {m['brier']:.3f}")
+    if res.passed:
+        click.echo(f"gate passed (AUC >= {min_auc}): saved {res.model_path}" + (f" (run {res.run_id})" if res.run_id else ""))
+    else:
+        click.echo(f"gate failed (AUC < {min_auc}): the model in place is kept", err=True)
+        ctx.exit(1)

@@ -54,3 +54,24 @@ def test_bad_input_is_one_line_and_exit_2(served, capsys, args, message):
     code, out, err = _run(served, capsys, *args)
     assert code == 2 and err.startswith("error") and len(err.strip().splitlines()) == 1
     assert message in err
+
+
+def test_train_on_synthetic_outcomes_then_the_service_scores(tmp_path, capsys):
+    from catalog.datadir import DataDir
+    from catalog.synth import SynthConfig, generate
+    from catalog.synth.store import save_synth
+
+    dd = DataDir(tmp_path / "synth")
+    save_synth(generate(SynthConfig(seed=3, n_mentees=600, n_mentors=20, days=150, sessions=False)), dd)
+    code = run_cli(cli, ["--data-dir", str(dd.root), "monitor", "train", "--min-auc", "0"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "validation" in out and "gate passed" in out and "(run " in out
+    assert (dd.models / "at_risk" / "model.npz").exists()
+    code = run_cli(cli, ["--data-dir", str(dd.root), "monitor", "alerts", "--min-risk", "0", "--format", "json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    page = json.loads(out)
+    assert page["model"] is True and all(0 <= a["risk"] <= 1 for a in page["alerts"])
+    code = run_cli(cli, ["--data-dir", str(dd.root), "monitor", "train", "--min-auc", "1", "--no-track"])
+    assert code == 1 and "gate failed" in capsys.readouterr().err
