@@ -341,10 +341,14 @@ class MonitorView:
         """:meth:`alerts` as the JSON text the route answers, spliced from each alert's cached encoding
         (encoding 10,000 alerts afresh per call would cost more than finding them)."""
         page, nxt = self._select(**query)
-        frag, dumps = self._frag, json.dumps
-        parts = [f'{frag[a["alert_id"]]},"mentor_id":{dumps(m)},"state":"{st}","snoozed_until":{dumps(un)}}}'
-                 for a, st, un, m in page]
-        return (f'{{"alerts":[{",".join(parts)}],"next_cursor":{dumps(nxt)},'
+        frag = self._frag
+        parts = []
+        for a, st, un, m in page:  # ids match ID_REGEX: no character needs escaping
+            who = ',"mentor_id":null' if m is None else f',"mentor_id":"{m}"'
+            state = ',"state":"open","snoozed_until":null}' if st == "open" else \
+                f',"state":"{st}","snoozed_until":{json.dumps(un)}}}'
+            parts.append(frag[a["alert_id"]] + who + state)
+        return (f'{{"alerts":[{",".join(parts)}],"next_cursor":{json.dumps(nxt)},'
                 f'"model":{"true" if self.model is not None else "false"}}}')
 
     def _month_filter(self, cohort: Cohort | None) -> Callable[[str], bool]:
