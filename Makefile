@@ -16,7 +16,7 @@ export UV_LINK_MODE := copy
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help install demo stop test test-fast redis chromium clean mlflow-ui
+.PHONY: help install demo stop test test-fast redis chromium postgres clean mlflow-ui
 PORT ?= 3000
 
 help:  ## list targets
@@ -41,6 +41,12 @@ chromium:  ## install Debian's chromium (the browser test drives it with Playwri
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+postgres:  ## install PostgreSQL (Debian package; tests start their own server in a temp dir) if it is missing
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "installing postgresql (apt-get)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
+
 demo: install  ## the main job on embedded defaults: data, stale report, training, features, service
 	@echo "== 1/5 a synthetic mentorship world (seed $(SEED))"
 	$(VENV)/bin/skillpath --data-dir $(DATA_DIR) data synth --seed $(SEED) --force
@@ -64,7 +70,7 @@ mlflow-ui: install  ## open the MLflow UI on the embedded tracking store (http:/
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(abspath $(DATA_DIR))/mlflow/mlflow.db \
 	  --default-artifact-root $(abspath $(DATA_DIR))/mlflow/artifacts --host 127.0.0.1 --port 5000
 
-test: install redis chromium  ## run the whole test suite (unit + integration, browser included)
+test: install redis chromium postgres  ## run the whole test suite (unit + integration, browser included)
 	$(PY) -m pytest -q
 
 test-fast: install  ## unit tests only

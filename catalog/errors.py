@@ -17,6 +17,7 @@ Subclasses also inherit the built-in they resemble, so ``except KeyError`` still
     │   └── UnknownMentorError
     ├── IntegrityError (ValueError)          -- checksum or shape mismatch on load
     └── NotReadyError (RuntimeError)         -- something must be built first
+        └── StorageUnavailableError          -- the shared database is down: retry
 
 HTTP status codes are decided in ``serving/``, never here.
 """
@@ -40,6 +41,7 @@ __all__ = [
     "UnknownMentorError",
     "IntegrityError",
     "NotReadyError",
+    "StorageUnavailableError",
 ]
 
 
@@ -148,3 +150,9 @@ class IntegrityError(SkillPathError, ValueError):
 
 class NotReadyError(SkillPathError, RuntimeError):
     """A prerequisite step has not run yet (for example: no data, no trained model)."""
+
+
+class StorageUnavailableError(NotReadyError):
+    """The shared database cannot be reached right now; nothing was stored, retry shortly."""
+
+    retry_after_s = 2

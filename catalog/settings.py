@@ -216,6 +216,10 @@ class Settings(BaseSettings):
                                                                "(SKILLPATH_DATA_DIR).")
     model_dir: Path | None = Field(None, description="Serve or recommend with this saved model directory "
                                                      "instead of the registry's @champion (SKILLPATH_MODEL_DIR).")
+    database_url: str | None = Field(
+        None, description="A postgresql:// URL: the event log lives in that PostgreSQL database, shared by "
+                          "several service replicas (SKILLPATH_DATABASE_URL; docs/deploy.md). Default: SQLite in "
+                          "the data dir.", pattern=r"^postgres(ql)?://")
     oulad_dir: Path | None = Field(None, description="Folder of the OULAD CSVs for `data import oulad` "
                                                      "(SKILLPATH_OULAD_DIR).")
     progress: bool = Field(False, description="Progress bars even when stderr is not a terminal "

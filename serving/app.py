@@ -29,6 +29,7 @@ from catalog.catalog import World
 from catalog.datadir import DataDir
 from catalog.errors import NotReadyError, SkillPathError
 from catalog.eventlog import EventLog
+from catalog.logs import open_event_log
 from catalog.loaders import load_world
 from catalog.schema import EVENT_TYPES
 from catalog.settings import Settings
@@ -110,7 +111,7 @@ class SkillPathApp:
         if not dd.has_world():
             raise NotReadyError(f"no world in {dd.root}; run `skillpath data synth` or `skillpath data import`")
         world = load_world(dd)
-        return cls(settings, world=world, log_=EventLog(dd.events_db),
+        return cls(settings, world=world, log_=open_event_log(dd.root, settings.database_url),
                    source=model_source_from_settings(settings, model_dir=model_dir), clock=clock, online=online)
 
     # ------------------------------------------------------------ state

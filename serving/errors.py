@@ -13,6 +13,7 @@ The only place HTTP status codes are decided (DEVELOPERS.md, "Errors"):
 | TextTooLongError (a text over its size limit) | 413 |
 | IntegrityError (a model that fails verification on reload) | 409 |
 | NotReadyError (no model loaded yet) | 503 |
+| StorageUnavailableError (the shared database is down) | 503 with ``Retry-After`` |
 | anything unexpected | 500, nothing about the server in the body |
 
 Body: ``{"error": "<one line: field and reason>", "detail": [{"loc": [...], "msg": "...",
@@ -142,7 +143,9 @@ async def _skillpath_error(request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, SkillPathError):  # registered for SkillPathError only
         return await _unexpected(request, exc)
     body = error_body(exc)
-    return error_response(status_of(exc, in_path=bool(request.path_params)), body["error"], body["detail"])
+    retry = getattr(exc, "retry_after_s", None)
+    return error_response(status_of(exc, in_path=bool(request.path_params)), body["error"], body["detail"],
+                          headers={"retry-after": str(retry)} if retry else None)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

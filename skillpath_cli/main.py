@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "data": ("skillpath_cli.data", "data", "Generate, import and validate data (synthetic world, OULAD, CSV)."),
     "catalog": ("skillpath_cli.catalog_cmd", "catalog", "Inspect the catalog: summary, stale-content report."),
     "events": ("skillpath_cli.events", "events", "The durable event log: ingest, count, export to Parquet."),
+    "db": ("skillpath_cli.db", "db", "The event log's database: schema upgrade, SQLite <-> PostgreSQL export/import."),
     "features": ("skillpath_cli.features", "features", "Feature store (Feast): build tables, apply, materialize, show."),
     "bench": ("skillpath_cli.bench", "bench", "Measure the hot paths (top-k scoring vs implicit, numpy, bandwidth)."),
     "mentors": ("skillpath_cli.mentors", "mentors", "Match mentees with mentors by skill gap, within capacities."),

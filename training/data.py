@@ -28,6 +28,7 @@ from catalog.catalog import World
 from catalog.datadir import DataDir
 from catalog.errors import ConfigError, IntegrityError, NotReadyError
 from catalog.eventlog import EventLog
+from catalog.logs import open_event_log
 from catalog.events import read_events_file as _read_events_file
 from catalog.ids import IdMap
 from catalog.schema import EVENT_COLUMNS, Mentee, parse_timestamp
@@ -85,11 +86,16 @@ def read_events_file(path: str | Path) -> pd.DataFrame:
     return canonical_events(_read_events_file(p))
 
 
-def load_events(data_dir: DataDir | str | Path, *, events_path: str | Path | None = None) -> tuple[pd.DataFrame, str]:
-    """``(events, source)``: ``events_path`` if given, else the event log, else ``events.parquet``."""
+def load_events(data_dir: DataDir | str | Path, *, events_path: str | Path | None = None,
+                database_url: str | None = None) -> tuple[pd.DataFrame, str]:
+    """``(events, source)``: ``events_path`` if given, else the event log (PostgreSQL at
+    ``database_url`` if given), else ``events.parquet``."""
     dd = data_dir if isinstance(data_dir, DataDir) else DataDir(data_dir)
     if events_path is not None:
         return read_events_file(events_path), str(Path(events_path).resolve())
+    if database_url:
+        with open_event_log(dd.root, database_url) as pg:
+            return canonical_events(pg.read()), repr(pg)
     if dd.events_db.is_file():
         with EventLog(dd.events_db) as log:
             return canonical_events(log.read()), str(dd.events_db)
@@ -100,13 +106,14 @@ def load_events(data_dir: DataDir | str | Path, *, events_path: str | Path | Non
                         "or pass --events FILE")
 
 
-def load_training_data(data_dir: DataDir | str | Path, *, events_path: str | Path | None = None) -> TrainingData:
+def load_training_data(data_dir: DataDir | str | Path, *, events_path: str | Path | None = None,
+                       database_url: str | None = None) -> TrainingData:
     """The world of ``data_dir`` (validated by :func:`catalog.loaders.load_world`) and its events."""
     from catalog.loaders import load_world
 
     dd = data_dir if isinstance(data_dir, DataDir) else DataDir(data_dir)
     world = load_world(dd)
-    events, source = load_events(dd, events_path=events_path)
+    events, source = load_events(dd, events_path=events_path, database_url=database_url)
     if events.empty:
         raise NotReadyError(f"{source} holds no events; nothing to train on")
     return TrainingData(world=world, events=events, source=source)

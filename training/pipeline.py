@@ -126,7 +126,7 @@ def train(settings: Settings, data_dir: str | Path | None = None, *, models: Seq
     k = int(k or settings.k)
     names = list(models or [settings.default_model])
     stage("loading data")
-    data = load_training_data(dd, events_path=events_path)
+    data = load_training_data(dd, events_path=events_path, database_url=settings.database_url)
     train_events = before(data.events, cutoff)
     vsplit = validation_split(train_events, fraction=val_fraction)
     fit_events, val_events = vsplit.train, vsplit.test

@@ -31,21 +31,30 @@ def _batch(prefix: str, n: int, *, day: int = 1) -> list[dict]:
     ]
 
 
-@pytest.fixture
-def log(tmp_path):
-    with EventLog(tmp_path / "events.db") as lg:
-        yield lg
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
+def log(request, tmp_path):
+    """The same contract on both backends: SQLite in the data dir, and a real PostgreSQL server."""
+    if request.param == "sqlite":
+        with EventLog(tmp_path / "events.db") as lg:
+            yield lg
+    else:
+        from catalog.pg_eventlog import PgEventLog
+
+        with PgEventLog(request.getfixturevalue("pg_url")) as lg:
+            yield lg
 
 
 def _child_env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(REPO), "OPENBLAS_NUM_THREADS": "1"}
 
 
-def test_pragmas_make_commits_durable(log):
+def test_pragmas_make_commits_durable(tmp_path):
+    log = EventLog(tmp_path / "events.db")
     db = sqlite3.connect(log.path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert log._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     db.close()
+    log.close()
 
 
 def test_append_then_read_back_the_canonical_frame(log):

@@ -1,0 +1,250 @@
+"""The event log on PostgreSQL: the same contract as :class:`catalog.eventlog.EventLog`.
+
+For several service replicas sharing one log (``SKILLPATH_DATABASE_URL=postgresql://...``,
+docs/deploy.md). The guarantees are the SQLite log's, across processes and machines:
+
+- **all or nothing**: a batch is validated first, then stored in one transaction;
+- **durable acknowledgement**: :meth:`PgEventLog.append` returns after COMMIT, which
+  PostgreSQL acknowledges only once the WAL is flushed (``synchronous_commit`` on, the default);
+- **idempotent across replicas**: ``event_id`` is a unique key and rows are inserted with
+  ``ON CONFLICT DO NOTHING``; two replicas storing the same event concurrently store it
+  once, and an id reused with other content is refused whichever replica saw it first.
+
+Schema changes are ordered SQL steps applied on open under an advisory lock, recorded in
+``skillpath_schema`` (version per component), so replicas starting together migrate once.
+Connections come from a small pool (psycopg 3), so request threads never share one.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from contextlib import contextmanager
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from catalog.errors import DataValidationError, IntegrityError, RowError, StorageUnavailableError
+from catalog.eventlog import AppendResult, _conflicts, _filters, _frame, _to_rows, _us, _dt
+from catalog.events import validate_events_with_lines
+from catalog.writers import atomic_write_parquet
+
+__all__ = ["PgEventLog", "MIGRATIONS", "migrate"]
+
+#: Ordered schema steps of the ``eventlog`` component; a step is never edited once released.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE IF NOT EXISTS events (
+        seq         BIGSERIAL PRIMARY KEY,
+        event_id    TEXT NOT NULL UNIQUE,
+        user_id     TEXT NOT NULL,
+        item_id     TEXT NOT NULL,
+        event_type  TEXT NOT NULL,
+        value       DOUBLE PRECISION,
+        ts_us       BIGINT NOT NULL,
+        source      TEXT NOT NULL DEFAULT '',
+        ingested_us BIGINT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS events_user_ts ON events (user_id, ts_us);
+    CREATE INDEX IF NOT EXISTS events_ts ON events (ts_us);
+    """,
+)
+_COLS = "event_id, user_id, item_id, event_type, value, ts_us, source"
+_LOCK_ID = 7_110_042  # the advisory lock that serialises migrations across replicas
+
+
+def migrate(conn: Any, component: str, steps: Sequence[str]) -> int:
+    """Apply the steps of ``component`` not applied yet, in order, in one transaction; return the version."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_ID,))
+        conn.execute("CREATE TABLE IF NOT EXISTS skillpath_schema (component TEXT PRIMARY KEY, version INT NOT NULL)")
+        row = conn.execute("SELECT version FROM skillpath_schema WHERE component = %s", (component,)).fetchone()
+        have = row[0] if row else 0
+        if have > len(steps):
+            raise IntegrityError(f"the database's {component} schema is version {have}; this SkillPath knows "
+                                 f"{len(steps)}: upgrade SkillPath")
+        for step in steps[have:]:
+            conn.execute(step)
+        conn.execute("INSERT INTO skillpath_schema VALUES (%s, %s) ON CONFLICT (component) DO UPDATE "
+                     "SET version = EXCLUDED.version", (component, len(steps)))
+    return len(steps)
+
+
+def _pg(sql: str) -> str:
+    """The SQLite log's SQL in PostgreSQL's dialect: ``%s`` placeholders, ``FALSE`` for an empty filter."""
+    return re.sub(r"\b(WHERE|AND) 0(?= AND| ORDER|$)", r"\1 FALSE", sql.replace("?", "%s"))
+
+
+class PgEventLog:
+    """An append-only, idempotent event store in PostgreSQL (``url``: a ``postgresql://`` URL).
+
+    ``timeout`` bounds the wait for a pooled connection: with the database down a call fails
+    with :class:`StorageUnavailableError` after that long (the service answers 503 with
+    ``Retry-After``) instead of holding the request.
+    """
+
+    def __init__(self, url: str, *, pool_size: int = 4, timeout: float = 3.0) -> None:
+        from psycopg_pool import ConnectionPool
+
+        self.url = url
+        self.path = Path(url.split("@")[-1])  # printable, never the password
+        self._pool: Any = ConnectionPool(url, min_size=1, max_size=pool_size, timeout=timeout,
+                                         kwargs={"autocommit": True, "connect_timeout": 5}, open=True)
+        with self._conn() as conn:
+            migrate(conn, "eventlog", MIGRATIONS)
+
+    # ------------------------------------------------------------ lifecycle
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+    def __enter__(self) -> PgEventLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"PgEventLog({str(self.path)!r})"
+
+    @contextmanager
+    def _conn(self) -> Iterator[Any]:
+        """A pooled connection; a database that cannot be reached is :class:`StorageUnavailableError`."""
+        import psycopg
+        from psycopg_pool import PoolTimeout
+
+        if self._pool is None:
+            raise ValueError(f"{self!r} is closed")
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except (psycopg.OperationalError, PoolTimeout) as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise StorageUnavailableError(f"the event database {self.path} is unreachable ({first}); nothing "
+                                          "was stored: retry shortly") from None
+
+    def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        """A read; once more on a fresh connection if the pooled one died (a restarted server)."""
+        for attempt in (0, 1):
+            try:
+                with self._conn() as conn:
+                    return conn.execute(_pg(sql), list(params)).fetchall()
+            except StorageUnavailableError:
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    # ------------------------------------------------------------ writing
+    def append(self, events: pd.DataFrame | Sequence[Mapping[str, object]], *,
+               known_items: Collection[str] | None = None, known_users: Collection[str] | None = None,
+               line_offset: int = 1, source: str = "", now: datetime | None = None) -> AppendResult:
+        """Validate and durably store a batch; return only after COMMIT (see the module docstring)."""
+        df = events if isinstance(events, pd.DataFrame) else pd.DataFrame.from_records(list(events))
+        if df.empty:
+            return AppendResult(0, 0, [])
+        canon, lines = validate_events_with_lines(df, known_items=known_items, known_users=known_users,
+                                                  line_offset=line_offset, source=source)
+        rows = _to_rows(canon)
+        ids = canon["event_id"].tolist()
+        ingested = _us(now) if now is not None else time.time_ns() // 1000
+        with self._conn() as conn, conn.transaction():
+            stored = self._stored(conn, ids)
+            conflicts = _conflicts(rows, stored, lines, source)
+            if conflicts:
+                raise DataValidationError(conflicts, source=source)
+            new = [r + (ingested,) for r in rows if r[0] not in stored]
+            cols = list(zip(*new)) if new else [()] * 8
+            with conn.cursor() as cur:  # one statement, eight array parameters: cheap to send at any size
+                cur.execute(f"INSERT INTO events ({_COLS}, ingested_us) SELECT * FROM unnest(%s::text[], "
+                            "%s::text[], %s::text[], %s::text[], %s::float8[], %s::int8[], %s::text[], %s::int8[]) "
+                            "ON CONFLICT (event_id) DO NOTHING RETURNING event_id", [list(c) for c in cols])
+                inserted = {r[0] for r in cur.fetchall()}
+            raced = [r[0] for r in new if r[0] not in inserted]
+            if raced:  # another replica stored some of them meanwhile: the same content is a replay
+                late = _conflicts([r[:7] for r in new], self._stored(conn, raced), lines, source)
+                if late:
+                    raise DataValidationError(late, source=source)
+        return AppendResult(accepted=len(inserted), duplicates=len(rows) - len(inserted), event_ids=ids)
+
+    def check_conflicts(self, events: pd.DataFrame, *, lines: Sequence[int] | None = None,
+                        source: str = "") -> list[RowError]:
+        """Events of a canonical frame whose ``event_id`` is stored with other content."""
+        rows = _to_rows(events)
+        with self._conn() as conn:
+            found = self._stored(conn, [r[0] for r in rows])
+        return _conflicts(rows, found, np.arange(1, len(rows) + 1) if lines is None else lines, source)
+
+    @staticmethod
+    def _stored(conn: Any, ids: list[str]) -> dict[str, tuple]:
+        out: dict[str, tuple] = {}
+        for start in range(0, len(ids), 10_000):
+            for row in conn.execute(f"SELECT {_COLS} FROM events WHERE event_id = ANY(%s)",
+                                    (ids[start:start + 10_000],)):
+                out[row[0]] = row
+        return out
+
+    # ------------------------------------------------------------ reading
+    def count(self) -> int:
+        return int(self._fetch("SELECT COUNT(*) FROM events")[0][0])
+
+    def last_seq(self, user_id: str | None = None) -> int:
+        """Arrival number of the latest stored event (of ``user_id`` if given); 0 if none."""
+        if user_id is None:
+            return int(self._fetch("SELECT COALESCE(MAX(seq), 0) FROM events")[0][0])
+        return int(self._fetch("SELECT COALESCE(MAX(seq), 0) FROM events WHERE user_id = ?", [user_id])[0][0])
+
+    def time_range(self) -> tuple[datetime, datetime] | None:
+        lo, hi = self._fetch("SELECT MIN(ts_us), MAX(ts_us) FROM events")[0]
+        return None if lo is None else (_dt(lo), _dt(hi))
+
+    def read(self, *, since: datetime | str | None = None, until: datetime | str | None = None,
+             user_ids: Collection[str] | None = None,
+             event_types: Collection[str] | None = None) -> pd.DataFrame:
+        """Events with ``since <= timestamp < until``, ordered by timestamp then arrival."""
+        where, params = _filters(since, until, user_ids, event_types)
+        return _frame(self._fetch(f"SELECT {_COLS} FROM events{where} ORDER BY ts_us, seq", params))
+
+    def user_events(self, user_id: str) -> pd.DataFrame:
+        return self.read(user_ids=[user_id])
+
+    def user_rows(self, user_id: str) -> list[tuple[str, str, float | None, int]]:
+        """One user's events as ``(item_id, event_type, value, ts_us)`` tuples in time order."""
+        return self._fetch("SELECT item_id, event_type, value, ts_us FROM events WHERE user_id = ? "
+                           "ORDER BY ts_us, seq", [user_id])
+
+    def tail(self, n: int = 20, *, user_id: str | None = None) -> pd.DataFrame:
+        where, params = _filters(None, None, [user_id] if user_id is not None else None, None)
+        rows = self._fetch(f"SELECT {_COLS} FROM events{where} ORDER BY ts_us DESC, seq DESC LIMIT ?",
+                           [*params, int(n)])
+        return _frame(rows[::-1])
+
+    def iter_batches(self, batch_size: int = 100_000, *, since: datetime | str | None = None,
+                     until: datetime | str | None = None,
+                     event_types: Collection[str] | None = None) -> Iterator[pd.DataFrame]:
+        """The log in timestamp order, ``batch_size`` events at a time (events appended meanwhile left out)."""
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        where, params = _filters(since, until, None, event_types)
+        max_seq = self.last_seq()
+        cond = f"{where} AND" if where else " WHERE"
+        last: tuple[int, int] = (-(2**62), -1)
+        while True:
+            rows = self._fetch(f"SELECT {_COLS}, seq FROM events{cond} seq <= ? AND (ts_us, seq) > (?, ?) "
+                               "ORDER BY ts_us, seq LIMIT ?", [*params, max_seq, *last, batch_size])
+            if not rows:
+                return
+            last = (rows[-1][5], rows[-1][7])
+            yield _frame([r[:7] for r in rows])
+            if len(rows) < batch_size:
+                return
+
+    def export_parquet(self, path: str | Path, *, since: datetime | str | None = None,
+                       until: datetime | str | None = None) -> int:
+        df = self.read(since=since, until=until)
+        atomic_write_parquet(df, path)
+        return len(df)
