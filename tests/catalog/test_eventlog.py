@@ -288,3 +288,13 @@ def test_per_user_reads_never_wait_for_a_writer(tmp_path):
     assert got["seq"] == stamp and len(got["rows"]) == sum(e["user_id"] == user for e in first)
     assert log.count() == 5  # the waiting append went through afterwards
     log.close()
+
+
+def test_rows_after_follows_the_log_in_arrival_order(log):
+    log.append(_batch("a", 5))
+    rows = log.rows_after(0)
+    assert [r[0] for r in rows] == sorted(r[0] for r in rows) and len(rows) == 5
+    assert log.rows_after(rows[1][0], limit=2) == rows[2:4]
+    assert rows[0][3] in {"view", "assess"} and isinstance(rows[0][5], int)
+    log.append(_batch("b", 3))
+    assert len(log.rows_after(rows[-1][0])) == 3 and log.rows_after(log.last_seq()) == []
