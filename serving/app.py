@@ -280,7 +280,10 @@ class SkillPathApp:
                     popularity = self._popularity(cold_half_life(self._bundle.model))
                     self._bundle = self._bundle.with_view(self.view, popularity=popularity)
         if self.monitor is not None:
-            self.monitor.maybe_sweep(now)
+            try:
+                self.monitor.maybe_sweep(now)
+            except Exception:  # alerts wait for the next tick; the model check below still runs
+                log.exception("monitor sweep failed")
         if self.source is None:
             return
         try:
