@@ -55,6 +55,7 @@ from serving.views.assistant import AssistantView
 from serving.views.monitoring import MonitorView, open_monitor
 from serving.views.mentors import MentorsView
 from serving.views.paths import PathsView
+from serving.views.hybrid import hybrid_recommend
 from serving.views.recommend import OnlineStatus, recommend, similar
 from serving.views.stale import StaleReach
 from training.registry import ModelSource, model_source_from_settings
@@ -151,6 +152,8 @@ class SkillPathApp:
         ctx = self.contexts.get(req.user_id, now=self.clock(), goals=goals, field="goal_skills")
         if req.mode == "path":
             return self.paths.next_up(req, ctx, b, online=self.online_status())
+        if req.mode == "hybrid":
+            return hybrid_recommend(req, ctx, b, online=self.online_status())
         return recommend(req, ctx, b, online=self.online_status())
 
     def path(self, req: PathRequest, *, mentors: bool = True) -> PathResponse:

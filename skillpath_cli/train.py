@@ -90,7 +90,8 @@ def train(ctx: click.Context, model: str | None, tracking_uri: str | None, force
     g = report.gate
     champ = "" if g.champion_score is None else f" vs champion v{g.champion_version} {g.champion_score:.4f} ({g.champion_scored})"
     verdict = {"first": "promoted to @champion (first version)", "promoted": "promoted to @champion",
-               "forced": "promoted to @champion (--force)", "rejected": "not promoted: it does not beat the champion"}
+               "forced": "promoted to @champion (--force)", "rejected": "not promoted: it does not beat the champion",
+               "refused": f"not promoted: degenerate ({g.why})"}
     click.echo(f"\nvalidation window from {report.split['validation_cut']} "
                f"({report.split['fit_events']:,} fit / {report.split['validation_events']:,} validation events)")
     for name, r in report.comparison.results.items():
@@ -111,7 +112,13 @@ def train(ctx: click.Context, model: str | None, tracking_uri: str | None, force
 @click.option("--k", "k", type=click.IntRange(1, 100), default=10, show_default=True, help="List length.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
               help="json: one object per line and model, keys like ndcg@10.")
-def evaluate(catalog_path: str, train_path: str, test_path: str, model: str, k: int, fmt: str) -> None:
+@click.option("--split", "split", type=click.Choice(["auto", "temporal", "user-holdout", "leave-last-out"]),
+              default="auto", show_default=True,
+              help="How --test relates to --train; 'auto' recency settings tune on an inner split of --train "
+                   "cut the same way. auto: temporal if every test event follows the training events, "
+                   "else user-holdout.")
+def evaluate(catalog_path: str, train_path: str, test_path: str, model: str, k: int, fmt: str,
+             split: str = "auto") -> None:
     """Compare models on your own data: fit on --train, score the top-k lists on --test.
 
     Training-seen items are excluded from lists and truth; dismissed items never count.
@@ -119,7 +126,7 @@ def evaluate(catalog_path: str, train_path: str, test_path: str, model: str, k: 
     the cold-start slices, and fit seconds. Nothing is logged or registered.
     """
     from training.defaults import parse_model_names
-    from training.evaluate import run_comparison
+    from training.evaluate import detect_split, run_comparison
     from training.lenient import read_catalog_file, read_events_table
 
     names = parse_model_names(model, "als")
@@ -135,7 +142,10 @@ def evaluate(catalog_path: str, train_path: str, test_path: str, model: str, k: 
             bar.set_description(name)
             bar.update(1)
 
-        comparison = run_comparison(names, train_events, test_events, world, k=k, on_model=on_model)
+        if split == "auto":
+            split = detect_split(train_events, test_events)
+        comparison = run_comparison(names, train_events, test_events, world, k=k, on_model=on_model, split=split)
+    click.echo(f"split: {split} ('auto' recency settings tuned on an inner {split} split of --train)", err=True)
     # Without publication dates every item looks decades old: a stale share would say nothing.
     undated = all(r.published_at.year <= 1970 for r in world.catalog.resources)
     table = comparison.table.drop(columns=[f"stale_share@{k}"]) if undated else comparison.table

@@ -13,8 +13,17 @@ split of the events the model is about to be fitted on:
    ``half_life_days``) is scored on the inner validation window by adding that setting's
    prior (computed by :meth:`~recommender.models.recency.RecencyPrior.refit_prior`, the code
    path ``fit`` uses) to the same base scores: one fit, no refit per setting;
-3. the best NDCG@k wins (ties: the earlier, simpler setting); the caller then fits the final
-   model on the whole fit window with those concrete values.
+3. the best NDCG@k wins (ties: the earlier, simpler setting); a recency prior (weight > 0) is
+   kept only if it beats the prior off on the same inner users beyond noise: the lower end of
+   a paired bootstrap 95% CI of the per-user NDCG difference must be above 0, else the prior
+   is turned off. The caller then fits the final model on the whole fit window with those
+   concrete values.
+
+The inner split mirrors how the held-out data relates to the training data
+(:func:`training.splits.validation_for`): a time cut when the test follows in time
+(``split="temporal"``, the default), a per-user random holdout (``"user-holdout"``) or each
+mentee's last item (``"leave-last-out"``) otherwise. A prior tuned on a time cut rewards
+what is recent, which a per-user random holdout does not.
 
 Only ``prepared.train_events`` (the fit window) is read: the outer validation window, and
 any test window, are never seen. A parameter given as a number is kept as given.
@@ -40,10 +49,11 @@ from recommender.models import make_model
 from recommender.models.recency import RecencyPrior, recency_popularity
 from recommender.split import positive_events
 from recommender.topk import topk
-from training.data import Prepared, validation_split
+from training.data import Prepared
+from training.splits import SPLITS, validation_for
 
 __all__ = ["AUTO", "INNER_FRACTION", "PRIOR_AUTO_GRID", "POPULARITY_AUTO_GRID", "AutoResult", "auto_keys",
-           "resolve_auto"]
+           "resolve_auto", "paired_bootstrap"]
 
 AUTO = "auto"
 INNER_FRACTION = 0.2
@@ -67,6 +77,8 @@ class AutoResult:
     n_users: int
     k: int
     seconds: float
+    split: str = "temporal"
+    prior_test: dict[str, float] | None = None  # best prior vs off: mean, lo, hi, kept (1/0)
 
     @property
     def best_score(self) -> float:
@@ -74,11 +86,18 @@ class AutoResult:
 
     def summary(self) -> str:
         chosen = ", ".join(f"{k}={v}" for k, v in self.chosen.items())
-        return (f"{chosen} (inner validation from {self.inner_cut}: ndcg@{self.k} {self.best_score:.4f} "
-                f"over {len(self.scores)} settings, {self.n_users} users; {self.seconds:.1f} s)")
+        test = ""
+        if self.prior_test is not None:
+            t = self.prior_test
+            test = (f"; prior vs off {t['mean']:+.4f} [{t['lo']:+.4f}, {t['hi']:+.4f}]: "
+                    f"{'kept' if t['kept'] else 'not beyond noise, turned off'}")
+        return (f"{chosen} ({self.split} inner validation from {self.inner_cut}: ndcg@{self.k} "
+                f"{self.best_score:.4f} over {len(self.scores)} settings, {self.n_users} users; "
+                f"{self.seconds:.1f} s{test})")
 
     def to_json(self) -> str:
-        return json.dumps({"chosen": self.chosen, "inner_cut": self.inner_cut, "k": self.k,
+        return json.dumps({"chosen": self.chosen, "inner_cut": self.inner_cut, "k": self.k, "split": self.split,
+                           "prior_test": self.prior_test,
                            "inner_fit_events": self.inner_fit_events, "inner_val_events": self.inner_val_events,
                            "n_users": self.n_users, "seconds": self.seconds,
                            "scores": [{"params": p, f"ndcg@{self.k}": s} for p, s in self.scores]}, indent=1)
@@ -103,22 +122,38 @@ def _grid(space: Mapping[str, Sequence[Any]], keys: Sequence[str], fixed: Mappin
     return out
 
 
-def _inner(prepared: Prepared, fraction: float) -> tuple[Prepared, str]:
+def _inner(prepared: Prepared, fraction: float, split: str = "temporal") -> tuple[Prepared, str]:
     if prepared.train_events is None:
         raise ConfigError("'auto' parameters need the fit window's events (Prepared.train_events)")
+    if split not in SPLITS:
+        raise ConfigError(f"split must be one of {list(SPLITS)}, got {split!r}")
     try:
-        split = validation_split(prepared.train_events, fraction=fraction)
+        fit, val, now = validation_for(prepared.train_events, split, fraction=fraction)
     except NotReadyError as e:
         raise NotReadyError(f"too few events to tune 'auto' parameters on the fit window ({e}); "
                             "pass explicit values instead") from None
-    train = build_interactions(split.train, users=prepared.users, items=prepared.items, on_unknown="drop")
-    inner = replace(prepared, train=train, test_events=split.test, train_events=split.train)
-    return inner, split.cutoff.isoformat()
+    if fit.empty or val.empty:
+        raise NotReadyError("too few events to tune 'auto' parameters on the fit window; pass explicit values instead")
+    train = build_interactions(fit, users=prepared.users, items=prepared.items, on_unknown="drop")
+    inner = replace(prepared, train=train, test_events=val, train_events=fit)
+    return inner, now.isoformat()
+
+
+def paired_bootstrap(a: NDArray[np.float64], b: NDArray[np.float64], *, n: int = 2000,
+                     seed: int = 0) -> tuple[float, float, float]:
+    """Mean of ``a - b`` (paired per user) and its 95% percentile CI over ``n`` resamples."""
+    d = np.asarray(a, float) - np.asarray(b, float)
+    if not len(d):
+        return 0.0, 0.0, 0.0
+    rng = np.random.default_rng(seed)
+    means = np.array([d[rng.integers(0, len(d), size=len(d))].mean() for _ in range(n)])
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return float(d.mean()), float(lo), float(hi)
 
 
 def resolve_auto(name: str, prepared: Prepared, params: Mapping[str, Any], *, k: int = 10,
                  fraction: float = INNER_FRACTION, grids: Mapping[str, Sequence[Any]] | None = None,
-                 ) -> tuple[dict[str, Any], AutoResult | None]:
+                 split: str = "temporal") -> tuple[dict[str, Any], AutoResult | None]:
     """``params`` with every ``"auto"`` value replaced by the setting chosen on an inner validation
     split of ``prepared.train_events`` (see the module docstring), and the :class:`AutoResult`
     (None when nothing was ``"auto"``). A prior weight given as 0 makes an ``"auto"`` half-life moot
@@ -138,7 +173,7 @@ def resolve_auto(name: str, prepared: Prepared, params: Mapping[str, Any], *, k:
     if params.get("recency_weight") == 0 and keys == ["recency_half_life_days"]:
         return {**params, "recency_half_life_days": None}, None
     t0 = time.perf_counter()
-    inner, cut = _inner(prepared, fraction)
+    inner, cut = _inner(prepared, fraction, split)
     fixed = {k: v for k, v in params.items() if k in allowed and k not in keys}
     settings = _grid(space, keys, fixed)
     if name == "popularity":
@@ -160,18 +195,27 @@ def resolve_auto(name: str, prepared: Prepared, params: Mapping[str, Any], *, k:
             priors.append(np.zeros(inner.train.shape[1], np.float32) if p is None else p.copy())
         model.set_params(recency_weight=0.0)  # type: ignore[attr-defined]
         model.refit_prior(inner.train)
-    ndcg, n_users = _score_settings(model, inner, priors, k)
+    per_user = _score_settings(model, inner, priors, k)
+    ndcg, n_users = per_user.mean(axis=1), per_user.shape[1]
     best = int(np.argmax(ndcg)) if len(ndcg) else 0
+    prior_test = None
+    off = [j for j, st in enumerate(settings) if st.get("recency_weight", 1.0) == 0]
+    if name != "popularity" and off and settings[best].get("recency_weight", 0) != 0:
+        m, lo, hi = paired_bootstrap(per_user[best], per_user[off[0]])
+        prior_test = {"mean": m, "lo": lo, "hi": hi, "kept": float(lo > 0)}
+        if not lo > 0:
+            best = off[0]
     chosen = {key: settings[best][key] for key in keys}
     result = AutoResult(chosen=chosen, scores=[(s, float(v)) for s, v in zip(settings, ndcg)], inner_cut=cut,
                         inner_fit_events=len(inner.train_events), inner_val_events=len(inner.test_events),
-                        n_users=n_users, k=k, seconds=time.perf_counter() - t0)
+                        n_users=n_users, k=k, seconds=time.perf_counter() - t0, split=split,
+                        prior_test=prior_test)
     return {**params, **chosen}, result
 
 
 def _score_settings(model: Any, inner: Prepared, priors: list[NDArray[np.float32]], k: int,
-                    batch_size: int = 512) -> tuple[NDArray[np.float64], int]:
-    """Mean NDCG@k of ``base scores + prior`` per prior, over the inner validation users; the
+                    batch_size: int = 512) -> NDArray[np.float64]:
+    """NDCG@k of ``base scores + prior`` per prior (rows) and inner validation user (columns); the
     same truth and exclusions as :func:`training.evaluate.rank_users` (seen and dismissed out)."""
     from recommender.metrics import truth_matrix
 
@@ -189,7 +233,7 @@ def _score_settings(model: Any, inner: Prepared, priors: list[NDArray[np.float32
     if model is not None:
         uf = inner.features.for_model(model)[1]
         feats = None if uf is None else sp.csr_matrix(uf)
-    totals = np.zeros(len(priors))
+    out = np.zeros((len(priors), len(users)))
     for start in range(0, len(users), batch_size):
         batch = users[start:start + batch_size]
         if model is None:
@@ -200,5 +244,5 @@ def _score_settings(model: Any, inner: Prepared, priors: list[NDArray[np.float32
         bb = banned[batch]
         for j, p in enumerate(priors):
             ranked = topk((base + p[None, :]).astype(np.float32), k, exclude=bb)[0]
-            totals[j] += sum(ndcg_at_k(ranked[r], rel[r], k) for r in range(len(batch)))
-    return totals / len(users), len(users)
+            out[j, start:start + len(batch)] = [ndcg_at_k(ranked[r], rel[r], k) for r in range(len(batch))]
+    return out

@@ -40,6 +40,7 @@ from recommender.topk import topk
 from catalog.ids import IdMap
 from training.data import Prepared, UserExtra, prepare, time_quantile
 from training.autoprior import AutoResult, resolve_auto
+from training.splits import SPLITS
 from training.defaults import model_params
 
 __all__ = [
@@ -171,11 +172,13 @@ def ndcg_curve(users: NDArray[np.int64], ranked: NDArray[np.int64], truth: sp.cs
 
 
 def fit_resolved(name: str, prepared: Prepared, params: Mapping[str, Any], *, k: int = 10,
-                 ) -> tuple[Recommender, float, AutoResult | None]:
+                 split: str = "temporal") -> tuple[Recommender, float, AutoResult | None]:
     """``params`` (complete: no defaults added) with ``"auto"`` values resolved on the fit window
     (:func:`training.autoprior.resolve_auto`), then the model fitted on ``prepared.train``;
-    returns ``(model, fit seconds, AutoResult or None)``. The model's params are the chosen values."""
-    resolved, auto = resolve_auto(name, prepared, params, k=k)
+    returns ``(model, fit seconds, AutoResult or None)``. The model's params are the chosen values.
+    ``split`` is how the held-out data relates to ``prepared.train`` (:mod:`training.splits`): the
+    inner validation of the tuner mirrors it."""
+    resolved, auto = resolve_auto(name, prepared, params, k=k, split=split)
     model = make_model(name, **resolved)
     item_f, user_f = prepared.features.for_model(model)
     t0 = time.perf_counter()
@@ -248,7 +251,7 @@ def run_comparison(names: Sequence[str], train_events: pd.DataFrame, test_events
         if on_model is not None:
             on_model(name)
         recipe = model_params(name, (params or {}).get(name))
-        model, seconds, auto = fit_resolved(name, prepared, recipe, k=k)
+        model, seconds, auto = fit_resolved(name, prepared, recipe, k=k, split=inner_split(split))
         metrics, curve, rec_fresh = score_prepared(model, prepared, k, freshness=freshness,
                                                    stale_threshold=stale_threshold, user_slices=slices)
         results[name] = ModelResult(name=name, params=model.get_params(), metrics=metrics, ndcg_curve=curve,
@@ -259,6 +262,21 @@ def run_comparison(names: Sequence[str], train_events: pd.DataFrame, test_events
     extra_cols = [c for n in slices for c in (f"{n}/ndcg@{k}", f"{n}/n_users")]
     table = pd.DataFrame(rows).reindex(columns=[*table_columns(k), *extra_cols])
     return Comparison(table=table, results=results, k=k, split=split, prepared=prepared)
+
+
+def inner_split(split: str) -> str:
+    """The inner validation rule (:data:`training.splits.SPLITS`) for a comparison's ``split`` label."""
+    if split in SPLITS:
+        return split
+    return "leave-last-out" if split == "leave_last_n" else "temporal"
+
+
+def detect_split(train_events: pd.DataFrame, test_events: pd.DataFrame) -> str:
+    """``temporal`` when every test event is at or after the last training event, else ``user-holdout``."""
+    if not len(train_events) or not len(test_events):
+        return "temporal"
+    last = pd.to_datetime(train_events["timestamp"], utc=True).max()
+    return "temporal" if pd.to_datetime(test_events["timestamp"], utc=True).min() >= last else "user-holdout"
 
 
 def split_events(events: pd.DataFrame, *, split: str = "temporal", cutoff: datetime | str | None = None,

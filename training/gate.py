@@ -1,5 +1,6 @@
 """The promotion gate: a new version becomes ``@champion`` only if it ranks better on the
-same validation data as the current champion.
+same validation data as the current champion, and is never degenerate
+(:mod:`training.degenerate`: constant scores, coverage below a floor, one list for most users).
 
 Both models are scored by :func:`score_saved_model` on identical inputs: the validation
 window's positives are the truth, the events before the validation cut are the
@@ -16,7 +17,7 @@ parameters) is refitted on the candidate's training window and that is scored in
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,17 +101,19 @@ def refit_saved(model: Recommender, prepared: Any, params: Mapping[str, Any] | N
 class GateResult:
     """The promotion decision and the two scores behind it."""
 
-    decision: str                 # first | promoted | rejected | forced
+    decision: str                 # first | promoted | rejected | forced | refused (degenerate)
     promote: bool
     candidate_score: float
     champion_score: float | None
     champion_version: str | None
     champion_scored: str          # artifact | refit | none
     metric: str
+    why: str = ""                 # the degenerate checks that failed, when refused
 
     def tags(self) -> dict[str, str]:
         key = self.metric.replace("@", "_at_")
         return {
+            "gate.why": self.why,
             "gate.decision": self.decision,
             "gate.metric": self.metric,
             f"gate.candidate_{key}": f"{self.candidate_score:.6f}",
@@ -122,9 +125,13 @@ class GateResult:
 
 def decide(candidate_score: float, champion_score: float | None, *, force: bool = False,
            champion_version: str | None = None, champion_scored: str = "artifact",
-           metric: str = "ndcg@10") -> GateResult:
-    """Promote when there is no champion, when the candidate scores strictly higher, or when forced."""
-    if champion_score is None:
+           metric: str = "ndcg@10", degenerate: Sequence[str] = ()) -> GateResult:
+    """Promote when there is no champion, when the candidate scores strictly higher, or when forced;
+    never when ``degenerate`` names a failed check (:mod:`training.degenerate`), whatever the scores
+    or ``force``: the decision is ``refused`` and ``why`` says which checks failed."""
+    if degenerate:
+        decision, promote = "refused", False
+    elif champion_score is None:
         decision, promote = "first", True
     elif candidate_score > champion_score:
         decision, promote = "promoted", True
@@ -135,4 +142,5 @@ def decide(candidate_score: float, champion_score: float | None, *, force: bool 
     return GateResult(decision=decision, promote=promote, candidate_score=float(candidate_score),
                       champion_score=None if champion_score is None else float(champion_score),
                       champion_version=champion_version,
-                      champion_scored="none" if champion_score is None else champion_scored, metric=metric)
+                      champion_scored="none" if champion_score is None else champion_scored, metric=metric,
+                      why="; ".join(degenerate))

@@ -16,6 +16,8 @@ the goals, 1 = every goal reached. True mastery never decreases, so E is in [0, 
 
 **Policies** (same mentees, same seeds, same random streams per mentee):
 
+- ``hybrid``: the default ``/recommend`` list (:func:`recommender.hybrid.hybrid_next_up`, the
+  shipped weights), its first item;
 - ``planner``: :func:`recommender.paths.replan.replan` (BKT mastery from the events, partial
   credit for completed work, prerequisites, level fit, freshness), first step of the plan;
   the model's fold-in scores break ties;
@@ -50,6 +52,7 @@ from catalog.errors import ConfigError, NotReadyError
 from catalog.freshness import catalog_freshness
 from catalog.schema import EVENT_COLUMNS, Mentee
 from catalog.synth.learning import TrueLearningModel, assessment_score
+from recommender.hybrid import DEFAULT_WEIGHTS, HybridWeights, hybrid_next_up
 from recommender.interactions import EventWeights, build_id_maps, build_interactions
 from recommender.mastery import MasteryModel
 from recommender.models import Recommender, make_model
@@ -59,7 +62,7 @@ from recommender.paths.replan import PLANNING_THRESHOLD, replan
 __all__ = ["POLICIES", "ASSESS_P", "PathEvalConfig", "EvalWorld", "MenteeRun", "prepare_world",
            "eligible_mentees", "goal_score", "required_arrays", "run_mentee", "sample_mentees", "run_evaluation", "runs_frame"]
 
-POLICIES: tuple[str, ...] = ("planner", "planner-fullcredit", "planner-nocredit", "planner-noprereq", "goal-topk",
+POLICIES: tuple[str, ...] = ("hybrid", "planner", "planner-fullcredit", "planner-nocredit", "planner-noprereq", "goal-topk",
                               "topk", "popularity", "random")
 # Chance that studying a resource of this type ends with an assessment (the world's own rates).
 ASSESS_P: dict[str, float] = {"quiz": 0.9, "exercise": 0.7, "project": 0.5, "course": 0.4, "tutorial": 0.15}
@@ -81,6 +84,7 @@ class PathEvalConfig:
     horizon_weeks: int = 12
     credit: CompletionCredit = DEFAULT_CREDIT   # the planners' credit for completed work
     planning_threshold: float | None = PLANNING_THRESHOLD  # the planners' level bar (None: BKT's 0.95)
+    hybrid_weights: HybridWeights = DEFAULT_WEIGHTS
 
     def __post_init__(self) -> None:
         unknown = [p for p in self.policies if p not in POLICIES]
@@ -240,7 +244,18 @@ def _make_policy(name: str, ew: EvalWorld, mentee: Mentee, rng: np.random.Genera
                          credit=credit or DEFAULT_CREDIT, planning_threshold=cfg.planning_threshold)
         return path.steps[0].item_index if path.steps else goal_topk(step)
 
+    def hybrid(step: _Step) -> int:
+        ev = step.events
+        state = ew.mastery_model.update(ew.mastery_model.initial_state(cat, user_id=mentee.user_id,
+                                                                        self_levels=mentee.self_levels),
+                                        ev, cat, now=step.now)
+        res = hybrid_next_up(catalog=cat, mentee=mentee, events=ev, now=step.now, state=state,
+                             cf_scores=fold(step), allowed=~step.blocked, freshness=ew.freshness, k=1,
+                             weights=cfg.hybrid_weights, mastery_model=ew.mastery_model)
+        return int(res.chosen.items[0]) if len(res.chosen.items) else goal_topk(step)
+
     policies: dict[str, Policy] = {
+        "hybrid": hybrid,
         "planner": lambda s: planner(s, True),
         "planner-fullcredit": lambda s: planner(s, True, FULL_CREDIT),
         "planner-nocredit": lambda s: planner(s, True, None),

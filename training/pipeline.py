@@ -29,6 +29,7 @@ from catalog.settings import Settings
 from training.data import TrainingData, UserExtra, before, fingerprint, load_training_data, validation_split, world_fingerprint
 from training.defaults import model_params
 from training.evaluate import Comparison, fit_resolved, mlflow_key, mlflow_metrics, run_comparison
+from training.degenerate import Degeneracy, check_degenerate
 from training.gate import GateResult, decide, refit_saved, score_saved_model
 from training.plots import comparison_markdown, freshness_figure, ndcg_curve_figure
 from training.pyfunc import ENTRY_FILE, Extras, signature, write_extras
@@ -79,9 +80,27 @@ def _save_candidate(comparison: Comparison, name: str, root: Path) -> tuple[Path
     return model_dir, model_sha, extras_dir, extras_sha
 
 
+def _pick_candidate(comparison: Comparison, names: Sequence[str], k: int) -> tuple[str, Degeneracy]:
+    """The requested model, or of several the best NDCG@k that is not degenerate (else the best)."""
+    prepared = comparison.prepared
+    order = [names[0]] if len(names) == 1 else \
+        comparison.table.sort_values([f"ndcg@{k}", "model"], ascending=[False, True])["model"].tolist()
+    checked: list[tuple[str, Degeneracy]] = []
+    for name in order:
+        model = comparison.results[name].model
+        if prepared is None or model is None:
+            raise ValueError("the comparison kept no fitted models (keep_models=True)")
+        deg = check_degenerate(model, prepared.train, k, user_features=prepared.features.for_model(model)[1])
+        if not deg.degenerate:
+            return name, deg
+        checked.append((name, deg))
+    return checked[0]
+
+
 def _gate(tracking: Tracking, comparison: Comparison, candidate_dir: Path, candidate_sha: str,
           fit_events: pd.DataFrame, val_events: pd.DataFrame, data: TrainingData, *, k: int,
-          validation_cut: pd.Timestamp, force: bool, user_extra: UserExtra | None = None) -> GateResult:
+          validation_cut: pd.Timestamp, force: bool, user_extra: UserExtra | None = None,
+          degenerate: Sequence[str] = ()) -> GateResult:
     """Score the saved candidate and the current champion on the same validation data."""
     from recommender.models import load_model
 
@@ -90,7 +109,7 @@ def _gate(tracking: Tracking, comparison: Comparison, candidate_dir: Path, candi
     candidate = load_model(candidate_dir, expected_sha256=candidate_sha)
     cand_score = score_saved_model(candidate, fit_events, val_events, data.world, k=k, user_extra=user_extra)[metric]
     if current is None:
-        return decide(cand_score, None, force=force, metric=metric)
+        return decide(cand_score, None, force=force, metric=metric, degenerate=degenerate)
     with tempfile.TemporaryDirectory() as tmp:
         champion = load_version(tracking, current, dst_root=tmp)
         trained_until = champion.metadata.get("train_end")
@@ -104,7 +123,7 @@ def _gate(tracking: Tracking, comparison: Comparison, candidate_dir: Path, candi
             scored = "refit"
         champ_score = score_saved_model(model, fit_events, val_events, data.world, k=k, user_extra=user_extra)[metric]
     return decide(cand_score, champ_score, force=force, champion_version=current, champion_scored=scored,
-                  metric=metric)
+                  metric=metric, degenerate=degenerate)
 
 
 def train(settings: Settings, data_dir: str | Path | None = None, *, models: Sequence[str] | None = None,
@@ -141,7 +160,7 @@ def train(settings: Settings, data_dir: str | Path | None = None, *, models: Seq
                                 stale_threshold=settings.scoring.stale_threshold,
                                 user_extra=user_extra, user_slices=user_slices,
                                 on_model=lambda n: stage(f"fitting {n}"))
-    candidate = names[0] if len(names) == 1 else comparison.best()
+    candidate, degeneracy = _pick_candidate(comparison, names, k)
     fp = {**fingerprint(train_events), **world_fingerprint(data.world), "n_events_all": len(data.events)}
     split = {"cutoff": None if cutoff is None else pd.Timestamp(cutoff).isoformat(),
              "validation_cut": vsplit.cutoff.isoformat(), "val_fraction": val_fraction,
@@ -205,8 +224,9 @@ def train(settings: Settings, data_dir: str | Path | None = None, *, models: Seq
                 client.set_model_version_tag(tracking.registered_model, version, key, str(v))
             stage("promotion gate")
             gate = _gate(tracking, comparison, model_dir, model_sha, fit_events, val_events, data, k=k,
-                         validation_cut=vsplit.cutoff, force=force, user_extra=user_extra)
-            for key, v in gate.tags().items():
+                         validation_cut=vsplit.cutoff, force=force, user_extra=user_extra,
+                         degenerate=degeneracy.reasons)
+            for key, v in {**gate.tags(), **degeneracy.tags()}.items():
                 client.set_model_version_tag(tracking.registered_model, version, key, v)
             mlflow.set_tags({**gate.tags(), "registered_version": version})
             mlflow.log_params({"gate.force": force})

@@ -26,7 +26,13 @@ from recommender.mastery.bkt import (
 )
 from recommender.mastery.fit import fit_skill_params
 
-__all__ = ["MasteryState", "MasteryModel"]
+__all__ = ["MasteryState", "MasteryModel", "CALIBRATED_PARAMS"]
+
+#: The default BKT parameters, calibrated against a synthetic world's hidden true mastery (seed 100,
+#: disjoint from the seed-7 world the figures are reported on): the (prior, learn) pair with the lowest
+#: expected calibration error (benchmarks/mastery_calibration.py, docs/paths.md). BKTParams() (prior 0.1,
+#: learn 0.1) over-estimated mastery by about twice the truth.
+CALIBRATED_PARAMS = BKTParams(prior=0.05, learn=0.02)
 
 _NEVER = np.iinfo(np.int64).min
 _US_PER_DAY = 86_400e6
@@ -98,7 +104,8 @@ class MasteryModel:
     Parameters
     ----------
     default : BKTParams
-        Used for every skill that :meth:`fit` did not fit (too few assessments).
+        Used for every skill that :meth:`fit` did not fit (too few assessments);
+        :data:`CALIBRATED_PARAMS` unless given.
     forgetting_half_life_days : float or None
         If set, mastery above a skill's prior halves its excess over the prior every
         this many days without evidence. ``None`` (default) means no forgetting.
@@ -108,7 +115,7 @@ class MasteryModel:
         The mastery bar of the top level (see :func:`mastered`).
     """
 
-    def __init__(self, default: BKTParams = BKTParams(), *, forgetting_half_life_days: float | None = None,
+    def __init__(self, default: BKTParams = CALIBRATED_PARAMS, *, forgetting_half_life_days: float | None = None,
                  min_assess_events: int = 50, threshold: float = MASTERY_THRESHOLD,
                  params: Mapping[str, BKTParams] | None = None) -> None:
         self.default = default

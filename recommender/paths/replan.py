@@ -24,8 +24,9 @@ from recommender.mastery import MasteryModel, MasteryState
 from recommender.paths.credit import DEFAULT_CREDIT, CompletionCredit, progress_from_events
 from recommender.paths.planner import LearningPath, plan_path
 
-__all__ = ["DEFAULT_MINUTES_PER_WEEK", "DEFAULT_PASS_SCORE", "PLANNING_THRESHOLD", "History", "mentee_history",
-           "failed_assessments", "progress_levels", "rebuild_state", "replan"]
+__all__ = ["DEFAULT_MINUTES_PER_WEEK", "DEFAULT_PASS_SCORE", "PLANNING_THRESHOLD", "PRACTICE_TYPES",
+           "PRACTICE_SPACING_DAYS", "History", "mentee_history", "failed_assessments", "progress_levels",
+           "practice_due", "assessed_levels", "rebuild_state", "replan"]
 
 DEFAULT_MINUTES_PER_WEEK = 120  # when the mentee did not say
 DEFAULT_PASS_SCORE = 60.0  # an assessment below this score is a failure
@@ -34,6 +35,10 @@ DEFAULT_PASS_SCORE = 60.0  # an assessment below this score is a failure
 # reads back as itself. Mastery's display bar (0.95) is looser; planning on it started mentees on
 # material too hard and on skills whose prerequisites were not really there (docs/paths_eval.md).
 PLANNING_THRESHOLD = 0.99
+# Practice is worth repeating: exercises and quizzes done at least this long ago may be planned again
+# (spaced practice); everything else, once completed, is never planned again.
+PRACTICE_TYPES: frozenset[str] = frozenset({"exercise", "quiz"})
+PRACTICE_SPACING_DAYS = 7.0
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,38 @@ def failed_assessments(history: History, catalog: Catalog, *,
     return {names.to_ids([j])[0]: lvl for j, (score, lvl) in latest.items() if score < pass_score}
 
 
+def practice_due(history: History, catalog: Catalog, *, now: datetime,
+                 spacing_days: float = PRACTICE_SPACING_DAYS) -> NDArray[np.int64]:
+    """Practice items (:data:`PRACTICE_TYPES`) the mentee completed or was assessed on, last touched at
+    least ``spacing_days`` before ``now`` and never dismissed: they may be planned again."""
+    idx = history.item_index
+    if not len(idx):
+        return np.zeros(0, np.int64)
+    ts = pd.to_datetime(history.events["timestamp"], utc=True).astype("datetime64[us, UTC]").astype("int64").to_numpy()
+    last: dict[int, int] = {}
+    for i, t in zip(idx.tolist(), ts.tolist()):
+        if i >= 0:
+            last[i] = max(last.get(i, t), t)
+    dismissed = set(history.items("dismiss").tolist())
+    limit = int(now.timestamp() * 1e6) - int(spacing_days * 86_400e6)
+    due = [i for i in history.items("complete", "assess").tolist()
+           if i not in dismissed and str(catalog.types[i]) in PRACTICE_TYPES and last[i] <= limit]
+    return np.array(due, dtype=np.int64)
+
+
+def assessed_levels(history: History, catalog: Catalog, *, pass_score: float = DEFAULT_PASS_SCORE) -> dict[str, int]:
+    """Skill id -> the highest item level of a passed assessment on that skill (assessment evidence)."""
+    m = catalog.item_skill_levels.tocsr()
+    best: dict[str, int] = {}
+    names = catalog.skill_ids.ids
+    for kind, value, i in zip(history.events["event_type"], history.events["value"], history.item_index):
+        if i < 0 or kind != "assess" or not float(value) >= pass_score:
+            continue
+        for j, lvl in zip(m.indices[m.indptr[i]:m.indptr[i + 1]], m.data[m.indptr[i]:m.indptr[i + 1]]):
+            best[names[j]] = max(best.get(names[j], 0), int(lvl))
+    return best
+
+
 def progress_levels(history: History, catalog: Catalog, start: MasteryState, *,
                     pass_score: float = DEFAULT_PASS_SCORE, max_stretch: int = 1,
                     credit: CompletionCredit = DEFAULT_CREDIT) -> dict[str, int]:
@@ -111,7 +148,8 @@ def replan(*, model: MasteryModel, mentee: Mentee, events: pd.DataFrame, catalog
            prerequisites: bool = True, freshness_threshold: float = 0.5,
            pass_score: float = DEFAULT_PASS_SCORE, credit_completed: bool = True,
            credit: CompletionCredit = DEFAULT_CREDIT, planning_threshold: float | None = PLANNING_THRESHOLD,
-           state: MasteryState | None = None) -> tuple[MasteryState, LearningPath]:
+           state: MasteryState | None = None,
+           practice_spacing_days: float | None = PRACTICE_SPACING_DAYS) -> tuple[MasteryState, LearningPath]:
     """Rebuild the mentee's state from ``events`` and plan towards their goals.
 
     Items the mentee completed, assessed or dismissed are excluded; completed work is
@@ -122,6 +160,12 @@ def replan(*, model: MasteryModel, mentee: Mentee, events: pd.DataFrame, catalog
     defaults to the mentee's own, else :data:`DEFAULT_MINUTES_PER_WEEK`. ``state``, when given, is
     the mastery ``model`` reaches from these events at ``now`` (a
     :meth:`recommender.context.MenteeContext.mastery`), so it is not rebuilt.
+
+    Mastery is not taken on trust where the answers disagree: a skill whose latest assessment
+    failed at level L is planned from at most level L - 1 (BKT may still read it higher), and
+    completed work alone never marks a goal as met: its credit stops one level below the goal
+    unless a passed assessment at the goal's level backs it. Practice items (exercises,
+    quizzes) done at least ``practice_spacing_days`` ago may be planned again (``None``: never).
     """
     hist = mentee_history(events, catalog, user_id=mentee.user_id, now=now)
     seed = model.initial_state(catalog, user_id=mentee.user_id, self_levels=mentee.self_levels)
@@ -134,15 +178,31 @@ def replan(*, model: MasteryModel, mentee: Mentee, events: pd.DataFrame, catalog
         plan_state = replace(state, threshold=planning_threshold)
     else:
         plan_seed, plan_state = seed, state
+    failed = failed_assessments(hist, catalog, pass_score=pass_score)
+    if failed:  # the answers say otherwise: plan the skill from below the failed level
+        p = plan_state.p.copy()
+        for s_id, lvl in failed.items():
+            j = catalog.skill_ids.index(s_id)
+            p[j] = min(p[j], max(0.0, (lvl - 1) / 5.0 * plan_state.threshold))
+        plan_state = replace(plan_state, p=p)
+    progress = (progress_levels(hist, catalog, plan_seed, pass_score=pass_score, credit=credit)
+                if credit_completed else None)
+    if progress:
+        passed = assessed_levels(hist, catalog, pass_score=pass_score)
+        for g in mentee.goals:
+            if progress.get(g.skill_id, 0) >= g.level and passed.get(g.skill_id, 0) < g.level:
+                progress[g.skill_id] = g.level - 1
+    completed = hist.items("complete", "assess")
+    if practice_spacing_days is not None:
+        completed = np.setdiff1d(completed, practice_due(hist, catalog, now=now, spacing_days=practice_spacing_days))
     mpw = minutes_per_week or mentee.minutes_per_week or DEFAULT_MINUTES_PER_WEEK
     path = plan_path(
         mentee_state=plan_state, goals=mentee.goals, catalog=catalog, scores=scores, freshness=freshness,
-        completed=hist.items("complete", "assess"), dismissed=hist.items("dismiss"),
+        completed=completed, dismissed=hist.items("dismiss"),
         minutes_per_week=mpw, horizon_weeks=horizon_weeks, now=now, max_steps=max_steps,
         preferred_types=mentee.preferred_types, prerequisites=prerequisites,
         freshness_threshold=freshness_threshold,
-        remediation=failed_assessments(hist, catalog, pass_score=pass_score),
-        progress=(progress_levels(hist, catalog, plan_seed, pass_score=pass_score, credit=credit)
-                  if credit_completed else None),
+        remediation=failed,
+        progress=progress,
     )
     return state, path

@@ -10,7 +10,8 @@ from tests.serving.world import RETIRED_ITEM, STALE_ITEMS
 
 
 def _recommend(client, **body):
-    r = client.post("/recommend", json=body)
+    """``/recommend`` in mode ``model`` unless ``mode`` is given (these tests pin the model mode's rules)."""
+    r = client.post("/recommend", json={"mode": "model", **body})
     assert r.status_code == 200, r.text
     return r.json()
 

@@ -116,7 +116,7 @@ def test_recommend_in_path_mode(client, service_env):
     assert len(three["items"]) == 3
     videos = client.post("/recommend", json={"user_id": "u003", "k": 5, "mode": "path", "types": ["video"]}).json()
     assert videos["items"] and all(i["type"] == "video" for i in videos["items"])
-    assert client.post("/recommend", json={"user_id": "u003", "k": 3}).json()["mode"] == "model"
+    assert client.post("/recommend", json={"user_id": "u003", "k": 3}).json()["mode"] == "hybrid"
 
 
 def test_skills_route(client, service_env):

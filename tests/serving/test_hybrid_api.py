@@ -1,0 +1,40 @@
+"""``POST /recommend`` in its default mode ``hybrid``: goals lift their items, prerequisites hold, reasons name the part."""
+
+from __future__ import annotations
+
+from starlette.testclient import TestClient
+
+
+def _rec(client, **body):
+    r = client.post("/recommend", json=body)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_default_mode_is_hybrid_and_reasons_name_the_part(asgi_app, service_env):
+    with TestClient(asgi_app) as c:
+        out = _rec(c, user_id="u001", k=10)
+    assert out["mode"] == "hybrid" and len(out["items"]) == 10
+    assert all(i["reasons"][0].startswith("chosen ") for i in out["items"])
+    assert [i["score"] for i in out["items"]] == sorted((i["score"] for i in out["items"]), reverse=True) or \
+        any(i["reasons"][0].startswith("chosen for variety") for i in out["items"])
+
+
+def test_goal_items_rise_and_prerequisites_hold(asgi_app, service_env):
+    user = next(u for u, b in sorted(service_env.user_block.items()) if b == 0)
+    with TestClient(asgi_app) as c:
+        plain = _rec(c, user_id=user, k=10)
+        goal = _rec(c, user_id=user, k=10, goal_skills=["block1"])
+        cold = _rec(c, user_id="stranger-9", k=10)
+    on_goal = lambda r: sum(s.startswith("block1:") for i in r["items"] for s in i["skills"])  # noqa: E731
+    assert on_goal(goal) > on_goal(plain)
+    # block 3 needs block 2 at level 2: a mentee with no evidence of block 2 never gets block 3 material
+    assert not any(s.startswith("block3:") for i in cold["items"] for s in i["skills"])
+    assert cold["fallback"] == "popular" and cold["user_known"] is False
+
+
+def test_model_mode_stays_pure(asgi_app, service_env):
+    with TestClient(asgi_app) as c:
+        out = _rec(c, user_id="u001", k=5, mode="model")
+    assert out["mode"] == "model"
+    assert not any(r.startswith("chosen ") for i in out["items"] for r in i["reasons"])
