@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import Field
 
 from analysis.monitoring import ALERT_KINDS, INTERVENTION_KINDS
 from serving.schemas import _Strict
+from serving.schemas_base import TEXT_REGEX, StrictModel, Timestamp
 
 __all__ = [
     "MAX_ALERTS_PAGE", "InterventionOut", "AlertOut", "AlertsResponse", "EngagementOut", "StruggleOut",
@@ -121,15 +121,15 @@ class StatusResponse(_Strict):
     alerts: list[AlertOut] = Field(description="The mentee's current alerts, open or not.")
 
 
-class AckRequest(_Strict):
+class AckRequest(StrictModel):
     """Acknowledge an alert, or snooze it until a date."""
 
     action: Literal["ack", "snooze"] = Field("ack", description="ack: done with it; snooze: hide it until `until`.",
                                              examples=["snooze"])
-    until: datetime | date | None = Field(None, description="End of a snooze: a date (its start, UTC) or an "
-                                                            "ISO time; required for snooze, refused for ack.",
-                                          examples=["2026-12-21"])
-    note: str = Field("", max_length=2000, description="Free text kept with the acknowledgement.",
+    until: Timestamp | None = Field(None, description="End of a snooze (ISO-8601 date and time; naive means UTC); "
+                                                      "required for snooze, refused for ack.",
+                                    examples=["2026-12-21T00:00:00Z"])
+    note: str = Field("", max_length=2000, pattern=TEXT_REGEX, description="Free text kept with the acknowledgement.",
                       examples=["called, back next week"])
 
 

@@ -6,7 +6,8 @@ set), so this module never imports the transport that includes it.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import timezone
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi import Path as PathParam
@@ -59,13 +60,13 @@ def mentee_status(request: Request, user_id: str = PathParam(pattern=ID_REGEX, d
             responses=errors(400, 401, 503), openapi_extra=security(write=False))
 def monitor_alerts(
         request: Request,
-        cohort: str | None = Query(None, max_length=140, description="`mentor:<id>` (that mentor's mentees) or "
-                                   "`YYYY-MM` (mentees whose first activity was in that month).",
-                                   examples=["mentor:m026"]),
-        min_risk: float | None = Query(None, ge=0, le=1, description="Only mentees the at-risk model puts at or "
-                                       "above this probability (needs a model).", examples=[0.3]),
-        cursor: str | None = Query(None, max_length=400, description="`next_cursor` of the previous page.",
-                                   examples=[None]),
+        cohort: Annotated[str, Query(max_length=140, description="`mentor:<id>` (that mentor's mentees) or "
+                                     "`YYYY-MM` (mentees whose first activity was in that month).",
+                                     examples=["mentor:m026"])] = None,  # type: ignore[assignment]
+        min_risk: Annotated[float, Query(ge=0, le=1, description="Only mentees the at-risk model puts at or "
+                                         "above this probability (needs a model).", examples=[0.3])] = None,  # type: ignore[assignment]
+        cursor: Annotated[str, Query(max_length=400, description="`next_cursor` of the previous page.",
+                                     examples=["dTAwMDQyH2FsLTNmNWMwYTll"])] = None,  # type: ignore[assignment]
         limit: int = Query(1000, ge=1, le=MAX_ALERTS_PAGE, description=f"Alerts per page (1-{MAX_ALERTS_PAGE:,}).",
                            examples=[1000]),
         include_acknowledged: bool = Query(False, description="Also list acknowledged and snoozed alerts.",
@@ -101,9 +102,7 @@ def ack_alert(req: AckRequest, request: Request,
     p = principal_of(request)
     pairs = core.mentors.pairs()
     until = req.until
-    if isinstance(until, date) and not isinstance(until, datetime):
-        until = datetime(until.year, until.month, until.day, tzinfo=timezone.utc)
-    elif isinstance(until, datetime) and until.tzinfo is None:
+    if until is not None and until.tzinfo is None:
         until = until.replace(tzinfo=timezone.utc)
     try:
         out = monitor.ack(alert_id, action=req.action, until=until, note=req.note, by=p.label(), now=core.clock(),

@@ -94,7 +94,7 @@ def test_ack_and_snooze(client):
     r = client.post(f"/monitor/alerts/{first}/ack", json={"note": "called"})
     assert r.status_code == 200, r.text
     assert r.json()["state"] == "acknowledged"
-    until = (datetime.now(timezone.utc) + timedelta(days=7)).date().isoformat()
+    until = (datetime.now(timezone.utc) + timedelta(days=7)).isoformat()
     r = client.post(f"/monitor/alerts/{second}/ack", json={"action": "snooze", "until": until})
     assert r.status_code == 200 and r.json()["state"] == "snoozed", r.text
     open_ids = {a["alert_id"] for a in _all_alerts(client, limit=20000)}
@@ -107,8 +107,9 @@ def test_ack_and_snooze(client):
 
 
 @pytest.mark.parametrize(("body", "field"), [({"action": "snooze"}, "until"),
-                                              ({"action": "ack", "until": "2030-01-01"}, "until"),
-                                              ({"action": "snooze", "until": "2001-01-01"}, "until"),
+                                              ({"action": "ack", "until": "2030-01-01T00:00:00Z"}, "until"),
+                                              ({"action": "snooze", "until": "2001-01-01T00:00:00Z"}, "until"),
+                                              ({"action": "snooze", "until": "2030-01-01"}, "until"),
                                               ({"action": "later"}, "action")])
 def test_bad_acks_are_400_naming_the_field(client, body, field):
     aid = client.get("/monitor/alerts").json()["alerts"][0]["alert_id"]
