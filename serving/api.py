@@ -221,7 +221,9 @@ async def reload() -> Response:
     return _json(await _offload(core.reload))
 
 
-api.include_router(monitoring_router)
+# The routes themselves, not include_router: this FastAPI wraps an included router in one
+# entry without a path or methods, which the RouteGuard's 405 table cannot read.
+api.router.routes.extend(monitoring_router.routes)
 
 
 # ------------------------------------------------------------------ pointers

@@ -169,3 +169,14 @@ def test_failed_assessments_posted_raise_an_alert_with_its_reason(client):
     assert not any(a["kind"] == "silence" for a in mine)  # active minutes ago
     status = client.get("/mentees/u004/status").json()
     assert status["assessments"]["struggles"][0]["skill_id"] == "block1"
+
+
+def test_ack_needs_a_key_and_other_methods_are_405(asgi_app, service_env):
+    from starlette.testclient import TestClient
+
+    with TestClient(asgi_app, raise_server_exceptions=False) as c:  # no key
+        assert c.get("/monitor/alerts").status_code == 200  # reads are open by default
+        assert c.post("/monitor/alerts/al-000000000000000000000000/ack", json={}).status_code == 401
+        r = c.request("TRACE", "/monitor/alerts")
+        assert r.status_code == 405 and r.headers["allow"] == "GET"
+        assert c.delete("/mentees/u000/status").status_code == 405
