@@ -415,6 +415,13 @@ class EventLog:
             if len(rows) < batch_size:
                 return
 
+    def rows_after(self, seq: int, limit: int = 100_000) -> list[tuple[int, str, str, str, float | None, int]]:
+        """Events stored after arrival number ``seq``, as ``(seq, user_id, item_id, event_type, value, ts_us)``
+        in arrival order: a cursor for consumers that follow the log (the monitor's status fold)."""
+        sql = ("SELECT seq, user_id, item_id, event_type, value, ts_us FROM events WHERE seq > ? "
+               "ORDER BY seq LIMIT ?")
+        return self._read_one_user(sql, [int(seq), int(limit)])
+
     def export_parquet(self, path: str | Path, *, since: datetime | str | None = None,
                        until: datetime | str | None = None) -> int:
         """Write events (timestamp order, µs UTC timestamps) to Parquet atomically; return the count."""

@@ -199,6 +199,11 @@ class PgEventLog:
             return int(self._fetch("SELECT COALESCE(MAX(seq), 0) FROM events")[0][0])
         return int(self._fetch("SELECT COALESCE(MAX(seq), 0) FROM events WHERE user_id = ?", [user_id])[0][0])
 
+    def rows_after(self, seq: int, limit: int = 100_000) -> list[tuple[int, str, str, str, float | None, int]]:
+        """Events stored after arrival number ``seq`` in arrival order (see ``EventLog.rows_after``)."""
+        return self._fetch("SELECT seq, user_id, item_id, event_type, value, ts_us FROM events WHERE seq > ? "
+                           "ORDER BY seq LIMIT ?", [int(seq), int(limit)])
+
     def time_range(self) -> tuple[datetime, datetime] | None:
         lo, hi = self._fetch("SELECT MIN(ts_us), MAX(ts_us) FROM events")[0]
         return None if lo is None else (_dt(lo), _dt(hi))

@@ -21,14 +21,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from catalog.errors import ConfigError
 
 __all__ = ["Settings", "split_key_spec", "ScoringSettings", "ServingSettings", "TrackingSettings",
-           "FeatureStoreSettings", "AssistantSettings", "SessionsSettings", "EnvName", "ENV_NAMES", "load_settings"]
+           "FeatureStoreSettings", "AssistantSettings", "SessionsSettings", "MonitoringSettings", "EnvName",
+           "ENV_NAMES", "load_settings"]
 
 ENV_PREFIX = "SKILLPATH_"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -175,6 +176,44 @@ class SessionsSettings(_Strict):
                                                                   "per pair (pair health's cadence signal).")
 
 
+class MonitoringSettings(_Strict):
+    enabled: bool = Field(True, description="Keep every mentee's status current as events arrive and serve "
+                                            "/mentees/{id}/status and /monitor/alerts (docs/monitoring.md).")
+    webhooks: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="URLs that receive each new alert once (POST, JSON, signed); comma separated in the "
+                        "environment.")
+    webhook_secret: str | None = Field(None, description="HMAC-SHA256 key of the X-SkillPath-Signature header; "
+                                                         "required when webhooks are set.")
+    webhook_timeout_s: float = Field(5.0, gt=0, le=60, description="Budget for one delivery attempt.")
+    webhook_backoff_s: float = Field(2.0, gt=0, description="First retry delay; doubles per failed attempt.")
+    webhook_max_backoff_s: float = Field(3600.0, gt=0, description="Longest delay between two attempts.")
+    sweep_interval_s: float = Field(300.0, ge=0, description="Re-evaluate every mentee's alerts this often "
+                                                             "(silence grows without events); 0 = only on events.")
+    model_path: Path | None = Field(None, description="The at-risk model (.npz) the service scores with; default "
+                                                      "models/at_risk/model.npz in the data dir when present.")
+
+    @field_validator("webhooks", mode="before")
+    @classmethod
+    def _split_urls(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            return tuple(u.strip() for u in v.split(",") if u.strip())
+        return v
+
+    @field_validator("webhooks")
+    @classmethod
+    def _check_urls(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for u in v:
+            if not u.startswith(("http://", "https://")):
+                raise ValueError(f"{u!r} is not an http:// or https:// URL")
+        return v
+
+    @model_validator(mode="after")
+    def _secret_with_webhooks(self) -> MonitoringSettings:
+        if self.webhooks and not self.webhook_secret:
+            raise ValueError("webhooks need a webhook_secret (SKILLPATH_MONITORING__WEBHOOK_SECRET) to sign alerts")
+        return self
+
+
 class Settings(BaseSettings):
     """Everything configurable, in sections; immutable once loaded."""
 
@@ -202,6 +241,7 @@ class Settings(BaseSettings):
     serving: ServingSettings = ServingSettings()
     assistant: AssistantSettings = AssistantSettings()
     sessions: SessionsSettings = SessionsSettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,

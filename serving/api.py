@@ -48,6 +48,7 @@ from serving.schemas_paths import PathRequest, PathResponse, SkillResponse
 from serving.access import require_mentee
 from serving.routes import entities as entity_routes
 from serving.routes.sessions import router as sessions_router
+from serving.routes.monitoring import router as monitoring_router
 from serving.security import SecurityMiddleware
 
 __all__ = ["api", "attach", "detach"]
@@ -255,6 +256,9 @@ api.mount("/ui/static", _ui_static(), name="console-static")
 api.router.routes.extend(sessions_router.routes)
 entity_routes.bind(_core, _offload)
 api.router.routes.extend(entity_routes.router.routes)
+# The routes themselves, not include_router: this FastAPI wraps an included router in one
+# entry without a path or methods, which the RouteGuard's 405 table cannot read.
+api.router.routes.extend(monitoring_router.routes)
 
 
 # ------------------------------------------------------------------ pointers

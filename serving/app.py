@@ -57,6 +57,7 @@ from serving.schemas import (
 from serving.schemas_mentors import MentorAssignRequest, MentorAssignResponse, MentorMatchRequest, MentorMatchResponse
 from serving.schemas_paths import PathRequest, PathResponse, SkillResponse
 from serving.userstate import MenteeContexts
+from serving.views.monitoring import MonitorView, open_monitor
 from serving.views.mentors import MentorsView
 from serving.views.paths import PathsView
 from serving.views.hybrid import hybrid_recommend
@@ -117,6 +118,7 @@ class SkillPathApp(EntityMethods):
         self.forgetters.register("offline_tables", lambda u: forget_in_parquet(DataDir(settings.data_dir), u))
         self.forgetters.register("sessions", lambda u: self.sessions.store.forget_user(u))
         self.last_error: str | None = None
+        self.monitor: MonitorView | None = open_monitor(settings, world, log_, self.mentors, clock())
         if source is not None:
             try:
                 self.reload()
@@ -269,6 +271,8 @@ class SkillPathApp(EntityMethods):
         self.refresh()
         rows = with_event_ids([e.model_dump() for e in req.events])
         res = self.log.append(rows, known_items=self.known_items)
+        if self.monitor is not None and res.accepted:
+            self.monitor.after_ingest()
         if self.sync is None:
             online = "off"
         else:
@@ -412,6 +416,11 @@ class SkillPathApp(EntityMethods):
                 if self._bundle is not None:
                     popularity = self._popularity(cold_half_life(self._bundle.model))
                     self._bundle = self._bundle.with_view(self.view, popularity=popularity)
+        if self.monitor is not None:
+            try:
+                self.monitor.maybe_sweep(now)
+            except Exception:  # alerts wait for the next tick; the model check below still runs
+                log.exception("monitor sweep failed")
         if self.source is None:
             return
         try:
@@ -426,6 +435,8 @@ class SkillPathApp(EntityMethods):
     def close(self) -> None:
         self.log.close()
         self.entities.store.close()
+        if self.monitor is not None:
+            self.monitor.close()
         if self._assistant is not None:
             self._assistant.close()
         elif self._conversations is not None:

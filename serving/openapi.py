@@ -74,8 +74,8 @@ def security(*, write: bool) -> dict[str, Any]:
 def _document(app: FastAPI) -> dict[str, Any]:
     doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes,
                       tags=[{"name": "recommendations"}, {"name": "learning paths"}, {"name": "events"},
-                            {"name": "mentors"}, {"name": "assistant"}, {"name": "catalog"}, {"name": "entities"},
-                            {"name": "admin"},
+                            {"name": "mentors"}, {"name": "assistant"}, {"name": "monitoring"},
+                            {"name": "catalog"}, {"name": "entities"}, {"name": "admin"},
                             {"name": "analytics", "description": "The console's tables (`/ui`), JSON or CSV."},
                             {"name": "health", "description": "Served by BentoML in front of the API."}])
     for item in doc["paths"].values():

@@ -1,6 +1,6 @@
 """ASGI middleware in front of every SkillPath route: API keys, body size, content type.
 
-- write routes (``/events``, ``/mentors/assign``, ``/admin/*``, and every PUT, PATCH and DELETE) need
+- write routes (``/events``, ``/mentors/assign``, ``/admin/*``, ``/monitor/alerts/*``, every PUT, PATCH, DELETE) need
   ``Authorization: Bearer <key>``, and read routes too when ``serving.protect_reads`` is set; a missing
   or wrong key is 401, a key whose role may not write there 403 (:mod:`serving.access`). A key sent
   on an open read is checked too, so the route knows who asks. The caller is left in
@@ -35,7 +35,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-WRITE_PREFIXES = ("/events", "/admin/", "/mentors/assign")
+WRITE_PREFIXES = ("/events", "/admin/", "/mentors/assign", "/monitor/alerts/")
 WRITE_PREFIXES += ("/sessions",)  # mentoring sessions: admin, lead and mentor keys (serving.access.WRITE_ROLES)
 #: The docs and their assets are never behind a key (humans need them); BentoML answers
 #: health and metrics before any SkillPath route is reached.

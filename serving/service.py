@@ -84,6 +84,14 @@ class SkillPathService:
         interval = settings.serving.reload_interval_s
         if interval > 0:
             threading.Thread(target=self._timer, args=(interval,), name="skillpath-reload", daemon=True).start()
+        ms = settings.monitoring
+        if self.app.monitor is not None and ms.webhooks:  # each worker sends; the outbox's leases keep it once
+            from serving.webhooks import WebhookSender
+
+            sender = WebhookSender(self.app.monitor.store, secret=ms.webhook_secret or "",
+                                   timeout_s=ms.webhook_timeout_s, backoff_s=ms.webhook_backoff_s,
+                                   max_backoff_s=ms.webhook_max_backoff_s)
+            threading.Thread(target=sender.run, args=(self._stop,), name="skillpath-webhooks", daemon=True).start()
 
     def _timer(self, interval: float) -> None:
         while not self._stop.wait(interval):

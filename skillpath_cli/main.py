@@ -48,6 +48,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "resources": ("skillpath_cli.entities", "resources", "Catalog resources in the entity store: add, show, list, retire."),
     "mentees": ("skillpath_cli.entities", "mentees", "Mentee profiles in the entity store: add, show, list, forget."),
     "audit": ("skillpath_cli.entities", "audit", "The change log of entity writes (which key, when, what)."),
+    "monitor": ("skillpath_cli.monitor", "monitor", "Mentee monitor: statuses, alerts with reasons and next actions, acknowledgements."),
     "evaluate-paths": ("skillpath_cli.evaluate_paths", "evaluate_paths", "Do learning paths make people learn? Simulated against a synthetic world's hidden truth."),
 }
 

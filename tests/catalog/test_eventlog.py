@@ -338,3 +338,13 @@ def test_group_commit_shares_one_transaction_and_keeps_each_batch_apart(tmp_path
     assert sum(commits) == 1 + 8 * 20 + 1 and len(commits) < sum(commits)  # batches shared commits
     assert stored.set_index("event_id").loc["e5", "item_id"] == "i1"
     log.close()
+
+
+def test_rows_after_follows_the_log_in_arrival_order(log):
+    log.append(_batch("a", 5))
+    rows = log.rows_after(0)
+    assert [r[0] for r in rows] == sorted(r[0] for r in rows) and len(rows) == 5
+    assert log.rows_after(rows[1][0], limit=2) == rows[2:4]
+    assert rows[0][3] in {"view", "assess"} and isinstance(rows[0][5], int)
+    log.append(_batch("b", 3))
+    assert len(log.rows_after(rows[-1][0])) == 3 and log.rows_after(log.last_seq()) == []

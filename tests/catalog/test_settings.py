@@ -124,3 +124,14 @@ def test_no_module_outside_the_settings_reads_skillpath_variables():
             offenders += [f"{path.relative_to(root)}:{n}: {line.strip()}"
                           for n, line in enumerate(path.read_text().splitlines(), 1) if reads.search(line)]
     assert not offenders, offenders
+
+
+def test_monitoring_webhooks_need_a_secret_and_http_urls(monkeypatch):
+    monkeypatch.setenv("SKILLPATH_MONITORING__WEBHOOKS", "http://127.0.0.1:9000/hook, https://ops.example.org/x")
+    with pytest.raises(ConfigError, match="webhook_secret"):
+        load_settings()
+    monkeypatch.setenv("SKILLPATH_MONITORING__WEBHOOK_SECRET", "s3cret")
+    assert load_settings().monitoring.webhooks == ("http://127.0.0.1:9000/hook", "https://ops.example.org/x")
+    monkeypatch.setenv("SKILLPATH_MONITORING__WEBHOOKS", "ftp://x")
+    with pytest.raises(ConfigError, match="monitoring.webhooks"):
+        load_settings()

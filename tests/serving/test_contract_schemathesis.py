@@ -44,7 +44,7 @@ def test_schemathesis_checks_all_with_no_failure(served, tmp_path):
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(base, proc, log_path)
-        started = len(log_path.read_text().splitlines())
+        started = len(log_path.read_text().split("\n"))
         # BentoML's own routes, through the real router: a wrong method is our 405, not BentoML's text
         r = httpx.put(f"{base}/livez")
         assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD" and r.json()["detail"][0]["loc"] == ["method"]
@@ -62,8 +62,8 @@ def test_schemathesis_checks_all_with_no_failure(served, tmp_path):
         assert summary and int(summary[1]) >= 200 and summary[1] == summary[2], out[-2000:]
         assert "Tested: 23" in out, out[-2000:]  # every operation of the document, BentoML's four included
 
-        lines = log_path.read_text().splitlines()[started:]
-        noisy = [line for line in lines if not _QUIET.search(line)]
+        lines = log_path.read_text().split("\n")[started:]  # "\n" only: a field name may hold U+0085
+        noisy = [line for line in lines if line and not _QUIET.search(line)]
         assert not noisy, "\n".join(noisy[:20])
         assert sum("rejected" in line for line in lines) > 50  # the run is mostly refusals: one line each
     finally:  # SIGTERM first: BentoML stops its workers (they live in sessions of their own)

@@ -18,6 +18,7 @@ ROUTES = {
     ("get", "/analytics/mentees/{user_id}/{table}"), ("get", "/analytics/mentors/{mentor_id}/{table}"),
     ("post", "/sessions"), ("get", "/mentees/{mentee_id}/sessions"), ("get", "/mentors/{mentor_id}/sessions"),
     ("get", "/mentors/{mentor_id}/feedback"), ("get", "/pairs/{mentor_id}/{mentee_id}/health"),
+    ("get", "/mentees/{user_id}/status"), ("get", "/monitor/alerts"), ("post", "/monitor/alerts/{alert_id}/ack"),
     ("get", "/livez"), ("get", "/readyz"), ("get", "/healthz"), ("get", "/metrics"),
     ("get", "/admin/changes"),
     *{(m, f"/{kind}") for kind in ("skills", "resources", "mentees", "mentors") for m in ("get", "put")},
@@ -26,7 +27,8 @@ ROUTES = {
     *{("get", f"/{kind}/{{entity_id}}") for kind in ("resources", "mentees", "mentors")},
 }
 WRITES = {("post", "/events"), ("post", "/mentors/assign"), ("post", "/admin/reload"), ("get", "/admin/changes"),
-          ("post", "/sessions"), *{(m, p) for m, p in ROUTES if m in ("put", "patch", "delete")}}
+          ("post", "/sessions"), ("post", "/monitor/alerts/{alert_id}/ack"),
+          *{(m, p) for m, p in ROUTES if m in ("put", "patch", "delete")}}
 
 
 @pytest.fixture(scope="module")
