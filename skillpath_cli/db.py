@@ -41,22 +41,27 @@ def upgrade(ctx: click.Context) -> None:
         click.echo(f"{log!r}: schema up to date, {log.count()} events")
 
 
+def _copy(src, dst) -> tuple[int, int]:
+    from catalog.logs import copy_events
+
+    with src, dst, progress(total=src.count(), desc="events", unit="ev") as bar:
+        return copy_events(src, dst, on_batch=bar.update)
+
+
 @db.command("export")
 @_URL
 @click.pass_context
 def export_(ctx: click.Context, url: str | None) -> None:
     """Copy the data dir's SQLite event log into PostgreSQL (idempotent: run it again to resume)."""
     from catalog.eventlog import EventLog
-    from catalog.logs import copy_events
     from catalog.pg_eventlog import PgEventLog
 
     target = _url(ctx, url)
     dd = DataDir(data_dir(ctx))
     if not dd.events_db.is_file():
         raise ConfigError(f"no event log at {dd.events_db}; nothing to export")
-    with EventLog(dd.events_db) as src, PgEventLog(target) as dst, progress(total=src.count(), desc="events",
-                                                                             unit="ev") as bar:
-        accepted, dup = copy_events(src, dst, on_batch=bar.update)
+    dst = PgEventLog(target)
+    accepted, dup = _copy(EventLog(dd.events_db), dst)
     click.echo(f"exported {accepted} events to {dst!r} ({dup} already there)")
 
 
@@ -66,13 +71,10 @@ def export_(ctx: click.Context, url: str | None) -> None:
 def import_(ctx: click.Context, url: str | None) -> None:
     """Copy the PostgreSQL event log into the data dir's SQLite log (idempotent)."""
     from catalog.eventlog import EventLog
-    from catalog.logs import copy_events
     from catalog.pg_eventlog import PgEventLog
 
     source = _url(ctx, url)
     dd = DataDir(data_dir(ctx))
     dd.ensure()
-    with PgEventLog(source) as src, EventLog(dd.events_db) as dst, progress(total=src.count(), desc="events",
-                                                                             unit="ev") as bar:
-        accepted, dup = copy_events(src, dst, on_batch=bar.update)
+    accepted, dup = _copy(PgEventLog(source), EventLog(dd.events_db))
     click.echo(f"imported {accepted} events into {dd.events_db} ({dup} already there)")

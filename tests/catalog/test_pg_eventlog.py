@@ -20,27 +20,14 @@ import pytest
 
 from catalog.errors import StorageUnavailableError
 from catalog.pg_eventlog import MIGRATIONS, PgEventLog, migrate
+from tests.catalog.test_eventlog import _WRITER as _SQLITE_WRITER
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 
-_WRITER = """
-import json, sys
-from catalog.pg_eventlog import PgEventLog
-url, name = sys.argv[1], sys.argv[2]
-accepted = duplicates = 0
-with PgEventLog(url) as log:
-    for b in range(30):
-        own = [{"event_id": f"{name}-{b}-{i}", "user_id": "u", "item_id": "i", "event_type": "view",
-                "timestamp": "2025-01-01"} for i in range(20)]
-        shared = [{"event_id": f"shared-{b}-{i}", "user_id": "u", "item_id": "i", "event_type": "start",
-                   "timestamp": "2025-01-02"} for i in range(20)]
-        for batch in (own, shared):
-            r = log.append(batch)
-            accepted += r.accepted
-            duplicates += r.duplicates
-print(json.dumps({"accepted": accepted, "duplicates": duplicates}))
-"""
+# The SQLite test's two-writer script, on the PostgreSQL log (its first argument becomes the URL).
+_WRITER = _SQLITE_WRITER.replace("from catalog.eventlog import EventLog",
+                                 "from catalog.pg_eventlog import PgEventLog as EventLog")
 
 _CRASHER = """
 import json, sys
