@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +22,7 @@ import pytest
 
 from skillpath_cli.serve import serve_command
 from tests.serving.conftest import API_KEY
+from tests.serving.live import stop_group
 from tests.serving.test_integration import _free_port, _wait_ready
 
 pytestmark = pytest.mark.integration
@@ -72,11 +72,4 @@ def test_schemathesis_checks_all_with_no_failure(served, tmp_path):
         assert not noisy, "\n".join(noisy[:20])
         assert sum("rejected" in line for line in lines) > 50  # the run is mostly refusals: one line each
     finally:  # SIGTERM first: BentoML stops its workers (they live in sessions of their own)
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(20)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        stop_group(proc)

@@ -9,8 +9,6 @@ at the end, whatever happens.
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import subprocess
 import threading
@@ -24,6 +22,7 @@ from catalog.eventlog import EventLog
 from training.tracking import embedded_uri
 from skillpath_cli.serve import serve_command
 from tests.serving.conftest import API_KEY
+from tests.serving.live import stop_group
 from tests.serving.mlflow_registry import register
 from tests.serving.world import train_model
 
@@ -151,12 +150,4 @@ def test_real_server(served, tmp_path):
             assert not failures, failures[:3]
             assert v2 in versions
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(20)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait(10)
+        stop_group(proc)

@@ -8,9 +8,7 @@ one replica changes the other's next answer, and while the database is down writ
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import subprocess
 import time
 from datetime import datetime, timezone
@@ -23,6 +21,7 @@ from catalog.logs import copy_events
 from catalog.pg_eventlog import PgEventLog
 from skillpath_cli.serve import serve_command
 from tests.serving.conftest import API_KEY
+from tests.serving.live import stop_group
 from tests.serving.test_integration import _free_port, _wait_ready
 
 pytestmark = pytest.mark.integration
@@ -37,18 +36,6 @@ def _start(root, model_dir, url, tmp_path, name):
     with open(log_path, "wb") as out:
         proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     return proc, f"http://127.0.0.1:{port}", log_path
-
-
-def _stop(proc) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-            proc.wait(20)
-            return
-        except ProcessLookupError:
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def _top(c: httpx.Client, user: str) -> list[str]:
@@ -112,5 +99,5 @@ def test_replicas_see_each_others_writes_and_survive_a_database_restart(served, 
         assert {"rep-0", "rep-1", "rep-2", "rep-up"} <= ids and "rep-down" not in ids
     finally:
         for p in procs:
-            _stop(p)
+            stop_group(p)
         pg.close()
