@@ -117,6 +117,8 @@ class SkillPathApp(EntityMethods, ModelMethods):
         self.forgetters.register("sessions", lambda u: self.sessions.store.forget_user(u))
         self.last_error: str | None = None
         self.monitor: MonitorView | None = open_monitor(settings, world, log_, self.mentors, clock())
+        if self.monitor is not None:
+            self.forgetters.register("monitoring", self.monitor.forget)
         if source is not None:
             try:
                 self.reload()

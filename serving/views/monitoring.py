@@ -376,6 +376,11 @@ class MonitorView:
         return {"alert_id": alert_id, "user_id": rec.user_id, "state": "acknowledged" if ack.state == "ack"
                 else "snoozed", "snoozed_until": _iso(ack.until_us), "by": by, "at": _iso(ack.at_us), "note": note}
 
+    def forget(self, user_id: str) -> int:
+        """Forget a mentee: their status and their alerts, acknowledgements and outbox rows."""
+        self.book.states.pop(user_id, None)
+        return self.store.forget_user(user_id)
+
     def close(self) -> None:
         self.store.close()
 

@@ -203,3 +203,15 @@ def test_texts_are_never_logged(client, caplog):
     client.get("/mentees/u000/sessions")
     client.get("/pairs/m-a/u000/health")
     assert caplog.records and SECRET not in caplog.text
+
+
+def test_delete_mentee_forgets_their_sessions_and_monitor_alerts(client, service_env):
+    """DELETE /mentees/{id} reaches every store registered as a forgetter (sessions, monitoring)."""
+    client.post("/sessions", json={"sessions": [body(), body("s-2", mentee="u001")]})
+    r = client.delete("/mentees/u000")
+    assert r.status_code == 200, r.text
+    assert r.json()["removed"].get("sessions") == 1
+    assert "monitoring" in r.json()["removed"]
+    assert [s["mentee_id"] for s in client.get("/mentors/m-a/sessions").json()["sessions"]] == ["u001"]
+    alerts = client.get("/monitor/alerts").json()
+    assert all(a["user_id"] != "u000" for a in alerts.get("alerts", []))
