@@ -286,15 +286,7 @@ def skills_add(ctx: click.Context, skill_id: str, name: str | None, prerequisite
         f"{skill_id}: version {e.put('skills', [rec], actor=_actor(), now_us=_now_us())[0].version}"))
 
 
-@click.command("list")
-@_FMT
-@click.pass_context
-def skills_list(ctx: click.Context, fmt: str) -> None:
-    """Skills in creation order."""
-    _with_store(ctx, lambda e: _list(e, "skills", fmt, ["name", "domain", "prerequisites"]))
-
-
-skill_commands = (skills_add, skills_list)
+skill_commands = (skills_add,)  # `skills list` is the graph's own (skillpath_cli/path.py)
 
 
 # ------------------------------------------------------------------ audit

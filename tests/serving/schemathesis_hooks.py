@@ -14,7 +14,8 @@ import schemathesis
 
 #: Error types of a well-formed request that names something the server does not have.
 STATE_REASONS = {"unknown_user", "unknown_skill", "unknown_item", "unknown_mentor", "invalid_event", "invalid_value",
-                 "invalid_session"}  # a session: an unknown mentor or mentee, a start days ahead of the clock
+                 "invalid_session",  # a session: an unknown mentor or mentee, a start days ahead of the clock
+                 "invalid_entity"}  # an entity naming a skill the graph does not have, a date past the range
 #: Statuses that answer something about the request, so their errors say where.
 FIELD_STATUSES = {400, 401, 403, 404, 405, 413, 415}
 
