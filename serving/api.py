@@ -143,13 +143,15 @@ async def path(req: PathRequest, request: Request) -> Response:
     return _json(await _offload(lambda: core.path(req)))
 
 
-@api.get("/skills/{skill_id}", response_model=SkillResponse, tags=["learning paths"],
+# One path template with the entity routes (PUT/PATCH/DELETE /skills/{entity_id}): one resource in the document.
+@api.get("/skills/{entity_id}", response_model=SkillResponse, tags=["learning paths"],
          summary="A skill with its prerequisites and dependents", responses=errors(400, 401, 404, 503),
          openapi_extra=security(write=False))
-def skill(skill_id: str = PathParam(pattern=ID_REGEX, description="A skill id.", examples=["python"])) -> Response:
+def skill(skill_id: str = PathParam(alias="entity_id", pattern=ID_REGEX, description="A skill id.",
+                                    examples=["python"])) -> Response:
     """Prerequisites with the level each is needed at, dependents, every transitive
     prerequisite in graph order and active resources per level. An unknown skill is a 404.
-    The ``ETag`` is the skill's stored version, for ``If-Match`` on ``PUT``/``PATCH /skills/{skill_id}``."""
+    The ``ETag`` is the skill's stored version, for ``If-Match`` on ``PUT``/``PATCH /skills/{entity_id}``."""
     resp = _core().skill(skill_id)
     return Response(resp.model_dump_json(), media_type=_JSON, headers={"etag": f'"{resp.version}"'})
 

@@ -9,11 +9,11 @@ take ``"python:3@2027-01-31"``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, create_model
 
-from serving.schemas_base import Id, ResponseModel, StrictModel
+from serving.schemas_base import TEXT_REGEX, Id, ResponseModel, StrictModel
 
 __all__ = [
     "LevelIn", "GoalEntryIn", "SkillIn", "ResourceIn", "MenteeIn", "MentorIn", "PATCH_MODELS",
@@ -23,6 +23,8 @@ __all__ = [
 
 MAX_BATCH = 1000
 _LEVEL_EX = [{"skill": "python", "level": 3}]
+#: Free text in an entity: anything but NUL (refused by the JSON reader; the document says so).
+Text = Annotated[str, Field(pattern=TEXT_REGEX)]
 
 
 class LevelIn(StrictModel):
@@ -33,24 +35,24 @@ class LevelIn(StrictModel):
 class GoalEntryIn(StrictModel):
     skill: Id = Field(description="A skill id.", examples=["rag"])
     level: int = Field(ge=1, le=5, description="Target level 1-5.", examples=[4])
-    deadline: str | None = Field(None, description="Target date (YYYY-MM-DD).", examples=["2027-01-31"])
+    deadline: Text | None = Field(None, description="Target date (YYYY-MM-DD).", examples=["2027-01-31"])
 
 
-Levels = list[LevelIn | str]
-Goals = list[GoalEntryIn | str]
+Levels = list[LevelIn | Text]
+Goals = list[GoalEntryIn | Text]
 
 
 class SkillIn(StrictModel):
     """A skill of the graph (PUT /skills/{skill_id})."""
 
     skill_id: Id | None = Field(None, description="The skill id (defaults to the one in the path).", examples=["rag"])
-    name: str = Field(min_length=1, max_length=200, description="Its name.", examples=["Retrieval-augmented generation"])
-    domain: str = Field("", max_length=100, description="Its domain.", examples=["llm"])
+    name: Text = Field(min_length=1, max_length=200, description="Its name.", examples=["Retrieval-augmented generation"])
+    domain: Text = Field("", max_length=100, description="Its domain.", examples=["llm"])
     half_life_days: float | None = Field(None, gt=0, description="How fast its material goes stale (null: evergreen).",
                                          examples=[365.0])
     prerequisites: Levels = Field([], max_length=50, description="Skills needed first and at which level "
                                   "(a cycle is a 409 naming it).", examples=[[{"skill": "python", "level": 3}]])
-    aliases: list[str] = Field([], max_length=20, description="Other names of the skill.", examples=[["RAG"]])
+    aliases: list[Text] = Field([], max_length=20, description="Other names of the skill.", examples=[["RAG"]])
 
 
 class ResourceIn(StrictModel):
@@ -58,23 +60,23 @@ class ResourceIn(StrictModel):
 
     item_id: Id | None = Field(None, description="The resource id (defaults to the one in the path).",
                                examples=["r01800"])
-    title: str = Field(min_length=1, max_length=500, description="Its title.",
+    title: Text = Field(min_length=1, max_length=500, description="Its title.",
                        examples=["Structure and Interpretation of Computer Programs"])
-    url: str = Field("", max_length=2000, description="Where it is.", examples=["https://example.org/sicp"])
-    type: str = Field(description="article, video, course, exercise, project, book, tutorial, podcast, quiz, "
+    url: Text = Field("", max_length=2000, description="Where it is.", examples=["https://example.org/sicp"])
+    type: Text = Field(description="article, video, course, exercise, project, book, tutorial, podcast, quiz, "
                                   "documentation, forum or other.", examples=["book"])
     skills: Levels = Field(min_length=1, max_length=50, description="Skills it teaches, at which level "
                            "(unknown skills are a 400 naming them).", examples=[_LEVEL_EX])
     difficulty: int = Field(3, ge=1, le=5, description="Difficulty 1-5.", examples=[3])
     duration_minutes: int = Field(30, ge=1, description="Time it takes.", examples=[600])
-    published_at: str = Field(description="Publication date or time, ISO-8601, any year from 1000 to 2200.",
+    published_at: Text = Field(description="Publication date or time, ISO-8601, any year from 1000 to 2200.",
                               examples=["1985-07-01"])
-    updated_at: str | None = Field(None, description="Last update (ISO-8601), not before publication.",
+    updated_at: Text | None = Field(None, description="Last update (ISO-8601), not before publication.",
                                    examples=["1996-07-01"])
     half_life_days: float | None = Field(None, gt=0, description="Own staleness half-life (default: its skills').",
                                          examples=[None])
-    provider: str = Field("", max_length=200, description="Publisher or platform.", examples=["MIT Press"])
-    language: str = Field("en", max_length=20, description="Language code.", examples=["en"])
+    provider: Text = Field("", max_length=200, description="Publisher or platform.", examples=["MIT Press"])
+    language: Text = Field("en", max_length=20, description="Language code.", examples=["en"])
     active: bool = Field(True, description="False: retired (never recommended, history kept).", examples=[True])
 
 
@@ -88,11 +90,11 @@ class MenteeIn(StrictModel):
                          examples=[[{"skill": "rag", "level": 4, "deadline": "2027-01-31"}, "python:3"]])
     self_levels: Levels = Field([], max_length=100, description="Levels the mentee says they have.",
                                 examples=[_LEVEL_EX])
-    preferred_types: list[str] = Field([], max_length=12, description="Resource types they prefer.",
+    preferred_types: list[Text] = Field([], max_length=12, description="Resource types they prefer.",
                                        examples=[["video", "article"]])
     minutes_per_week: int | None = Field(None, ge=1, le=7 * 24 * 60, description="Study time per week.",
                                          examples=[180])
-    language: str = Field("", max_length=20, description="Language code.", examples=["en"])
+    language: Text = Field("", max_length=20, description="Language code.", examples=["en"])
     timezone: int | None = Field(None, ge=-12, le=14, description="UTC offset in hours.", examples=[1])
 
 
@@ -101,14 +103,14 @@ class MentorIn(StrictModel):
 
     mentor_id: Id | None = Field(None, description="The mentor id (defaults to the one in the path).",
                                  examples=["m007"])
-    name: str = Field("", max_length=200, description="Their name.", examples=["Ada"])
+    name: Text = Field("", max_length=200, description="Their name.", examples=["Ada"])
     skills: Levels = Field([], max_length=100, description="Skills they mentor and at which level.",
                            examples=[[{"skill": "python", "level": 5}]])
     capacity: int = Field(1, ge=0, le=1000, description="How many mentees they take.", examples=[3])
     availability_hours: float = Field(2.0, ge=0, description="Hours per week.", examples=[4.0])
-    language: str = Field("", max_length=20, description="Language code.", examples=["en"])
+    language: Text = Field("", max_length=20, description="Language code.", examples=["en"])
     timezone: int | None = Field(None, ge=-12, le=14, description="UTC offset in hours.", examples=[1])
-    formats: list[str] = Field([], max_length=10, description="Formats they offer.", examples=[["video", "chat"]])
+    formats: list[Text] = Field([], max_length=10, description="Formats they offer.", examples=[["video", "chat"]])
 
 
 def _patch_model(model: type[BaseModel]) -> type[BaseModel]:

@@ -78,7 +78,8 @@ class SkillPathService:
         self.app.warm_up()  # the first /recommend answers as fast as the next ones
         # The virtual mentor (text index, classifier) is built now, beside readiness: a question
         # that arrives first waits for this same build (the property holds a lock), never starts one.
-        threading.Thread(target=lambda: self.app.assistant, name="skillpath-assistant", daemon=True).start()
+        # Finite work, so not a daemon: one stopped inside native code at interpreter exit aborts the process.
+        threading.Thread(target=lambda: self.app.assistant, name="skillpath-assistant").start()
         attach(self.app)
         self._stop = threading.Event()
         interval = settings.serving.reload_interval_s

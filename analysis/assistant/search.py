@@ -14,6 +14,7 @@ updated item, then catalog order, so answers are deterministic.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,9 @@ from analysis.assistant.lexicon import STOPWORDS
 from analysis.vocabulary import tokens
 from catalog.catalog import Catalog
 from catalog.schema import RESOURCE_TYPES, parse_timestamp
+
+# bm25s logs every index build at DEBUG through its own logger; a service's log is not the place for it.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 __all__ = ["ResourceIndex", "SearchHit", "query_tokens"]
 

@@ -51,7 +51,8 @@ class ConsoleData:
                         self.content(name)
             except Exception:  # warming is an optimisation: a failure here shows up on the page that needs it
                 log.exception("warming the console's analytics failed")
-        t = threading.Thread(target=run, name="console-warm", daemon=True)
+        # Not a daemon: a daemon thread stopped at interpreter exit inside duckdb's C++ aborts the process.
+        t = threading.Thread(target=run, name="console-warm")
         t.start()
         return t
 

@@ -87,7 +87,7 @@ class MentorsView:
         known = df["user_id"].isin(list(self.world.mentees)) & (
             df["mentor_id"].eq("") | df["mentor_id"].isin(list(self.world.mentors)))
         if not known.all():
-            log.warning("%s: ignoring %d row(s) naming mentees or mentors that are not in the world",
+            log.info("%s: ignoring %d row(s) naming mentees or mentors that are not in the world",
                         self.path, int((~known).sum()))
         df = df[known].drop_duplicates("user_id", keep="last").reset_index(drop=True)
         self._cache = (stamp, df)

@@ -12,7 +12,7 @@ from serving.api import api
 #: (method, path) of every route the service answers: SkillPath's and BentoML's health/metrics.
 ROUTES = {
     ("post", "/recommend"), ("post", "/events"), ("post", "/path"), ("post", "/mentors/match"),
-    ("post", "/mentors/assign"), ("post", "/admin/reload"), ("post", "/assistant"), ("get", "/skills/{skill_id}"),
+    ("post", "/mentors/assign"), ("post", "/admin/reload"), ("post", "/assistant"), ("get", "/skills/{entity_id}"),
     ("get", "/items/{item_id}/similar"), ("get", "/catalog/stale"),
     ("get", "/analytics/programme/{table}"), ("get", "/analytics/content/{table}"),
     ("get", "/analytics/mentees/{user_id}/{table}"), ("get", "/analytics/mentors/{mentor_id}/{table}"),
