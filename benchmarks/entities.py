@@ -1,7 +1,7 @@
 """The entity store under load: batch upserts, /recommend while the catalog changes, forgetting.
 
-    .venv/bin/python benchmarks/platform.py                 # 5,000 items, 2,000 mentees (the demo's size)
-    .venv/bin/python benchmarks/platform.py --items 20000
+    .venv/bin/python benchmarks/entities.py                 # 5,000 items, 2,000 mentees (the demo's size)
+    .venv/bin/python benchmarks/entities.py --items 20000
 
 In-process through :class:`serving.app.SkillPathApp` (the code every route calls; no
 HTTP), on the synthetic world of ``benchmarks/rest.py``'s ``prepare`` with a 64-factor ALS
@@ -23,8 +23,7 @@ import sys
 from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-# run as a script, this folder comes first on sys.path: this file would shadow the standard `platform` module
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import argparse
 import json
@@ -39,7 +38,7 @@ from benchmarks.rest import prepare, request_mix  # noqa: E402
 from benchmarks.rest_load import summarize  # noqa: E402
 
 HERE = Path(__file__).parent
-RESULT = HERE / "results" / "platform.json"
+RESULT = HERE / "results" / "entities.json"
 TARGETS = {"upserts_per_s": 1000.0, "p99_ratio": 1.5, "forget_1000_s": 1.0}
 
 
