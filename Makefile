@@ -16,7 +16,7 @@ export UV_LINK_MODE := copy
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help install demo stop test test-fast redis chromium postgres clean mlflow-ui
+.PHONY: help install demo stop stack test test-fast redis chromium postgres clean mlflow-ui
 PORT ?= 3000
 
 help:  ## list targets
@@ -63,8 +63,12 @@ demo: install  ## the main job on embedded defaults: data, stale report, trainin
 	@echo "== 5/5 the recommendation service"
 	@scripts/demo_serve.sh $(DATA_DIR) $(PORT)
 
-stop:  ## stop the service started by `make demo`
+stop:  ## stop the service started by `make demo` and the stack started by `make stack`
 	@if [ -f $(DATA_DIR)/serve.pid ]; then kill -TERM -- -$$(cat $(DATA_DIR)/serve.pid) 2>/dev/null || true; rm -f $(DATA_DIR)/serve.pid; echo stopped; else echo "no demo service running"; fi
+	@if [ -d $(DATA_DIR)/stack ]; then $(PY) scripts/stack.py down --data-dir $(DATA_DIR); fi
+
+stack: install redis postgres  ## the production set-up on loopback: PostgreSQL + Redis + MLflow server + two replicas (docs/deploy.md)
+	$(PY) scripts/stack.py up --data-dir $(DATA_DIR)
 
 mlflow-ui: install  ## open the MLflow UI on the embedded tracking store (http://127.0.0.1:5000)
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(abspath $(DATA_DIR))/mlflow/mlflow.db \

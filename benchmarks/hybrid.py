@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     prepared = prepare(world, train, test, id_events=[data.events])
     truth = _drop_seen(truth_of(prepared), prepared)
     users = _users(truth, args.users, 2)
-    rows, per_user, lists = [], {}, {}
+    per_user, lists = {}, {}
     fitted = {}
     for name in names:
         for prior in (("auto", {}), ("off", {"recency_weight": 0.0, "recency_half_life_days": None})):

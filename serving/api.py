@@ -20,27 +20,28 @@ The running app is attached with :func:`attach` when the service starts.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import anyio
 import anyio.to_thread
-from fastapi import FastAPI, HTTPException, Query
+from fastapi import FastAPI, Query
 from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
 from starlette.requests import Request
-from starlette.routing import Match
+from starlette.routing import Route
 
 from catalog.errors import NotReadyError
 from catalog.settings import ServingSettings
 from serving.app import SkillPathApp
+from serving.contract import JSONBodyGuard, NoRoute, RouteGuard
 from serving.errors import install_handlers
-from serving.openapi import API_DESCRIPTION, API_TITLE, errors, install_docs, security
+from serving.openapi import API_DESCRIPTION, API_TITLE, HEALTH_ROUTES, errors, install_docs, security
 from serving.schemas import (
     ID_REGEX, MAX_K, EventsRequest, EventsResponse, RecommendRequest, RecommendResponse, ReloadResponse,
     SimilarResponse, StaleResponse,
 )
 from serving.schemas_assistant import AssistantRequest, AssistantResponse
+from serving.schemas_base import Timestamp
 from serving.schemas_mentors import MentorAssignRequest, MentorAssignResponse, MentorMatchRequest, MentorMatchResponse
 from serving.schemas_paths import PathRequest, PathResponse, SkillResponse
 from serving.access import require_mentee
@@ -59,6 +60,7 @@ def attach(core: SkillPathApp) -> None:
     """Serve ``core`` (the service calls this when it starts)."""
     api.state.core = core
     api.state.limiter = None  # made on the event loop, at first use
+    api.openapi_schema = None  # rebuilt with this server's settings (the stale threshold's floor)
 
 
 def detach() -> None:
@@ -89,7 +91,11 @@ def _json(model: Any) -> Response:
 
 
 install_handlers(api)
+# The last added runs first: routes and methods (404/405), then keys and body size/type, then the JSON body.
+api.add_middleware(JSONBodyGuard)
 api.add_middleware(SecurityMiddleware, settings=_serving_settings)
+api.add_middleware(RouteGuard, routes=lambda: api.router.routes, fallback="/{rest:path}",
+                   outer={path: frozenset({"GET", "HEAD"}) for path in HEALTH_ROUTES})
 install_docs(api)
 
 
@@ -193,11 +199,11 @@ async def assistant(req: AssistantRequest, request: Request) -> Response:
 @api.get("/catalog/stale", response_model=StaleResponse, tags=["catalog"],
          summary="Stale resources and what decay costs them", responses=errors(400, 401, 503),
          openapi_extra=security(write=False))
-def stale(as_of: datetime | None = Query(None, description="Freshness at this time (default: now).",
-                                         examples=["2026-11-01T00:00:00Z"]),
-          threshold: float | None = Query(None, gt=0, le=1, description="Stale below this freshness "
-                                                                        "(default: scoring.stale_threshold).",
-                                          examples=[0.5])) -> Response:
+def stale(as_of: Annotated[Timestamp, Query(description="Freshness at this time, an ISO-8601 date and time "
+                                                      "(default: now).", examples=["2026-11-01T00:00:00Z"])] = None,
+          threshold: Annotated[float, Query(gt=0, le=1, description="Stale below this freshness "
+                                                                    "(default: scoring.stale_threshold).",
+                                            examples=[0.5])] = None) -> Response:
     """Stale resources with their reach (mentees whose top-10 they enter with and without
     decay) and the skills left without fresh content."""
     return _json(_core().stale_reach.report(as_of, threshold))
@@ -226,10 +232,6 @@ def docs_json() -> RedirectResponse:
     return RedirectResponse("/openapi.json")
 
 
-@api.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
-async def unknown(request: Request, rest: str) -> None:
-    """Anything else: 404 (405 for a known path with another method), in the error shape of every route."""
-    routes = [r for r in api.router.routes if getattr(r, "endpoint", None) is not unknown]
-    if any(r.matches(request.scope)[0] == Match.PARTIAL for r in routes):
-        raise HTTPException(405, f"{request.method} is not allowed on {request.url.path}")
-    raise HTTPException(404, f"no route {request.url.path}")
+# Keep this route last: it takes every other path and method (a plain ASGI endpoint takes every method),
+# so that BentoML hands them to this app, whose RouteGuard answers them (404, or 405 with Allow).
+api.router.routes.append(Route("/{rest:path}", NoRoute(), include_in_schema=False))

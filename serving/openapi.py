@@ -81,6 +81,9 @@ def _document(app: FastAPI) -> dict[str, Any]:
     doc["components"]["securitySchemes"] = {
         _BEARER: {"type": "http", "scheme": "bearer",
                   "description": "A key of `serving.api_keys` (`SKILLPATH_API_KEYS`)."}}
+    core = getattr(app.state, "core", None)
+    if core is not None:
+        _bound_threshold(doc, core.settings.scoring.freshness_floor)
     for route, (summary, description, media) in HEALTH_ROUTES.items():
         doc["paths"][route] = {"get": {
             "tags": ["health"], "summary": summary, "description": description, "operationId": route.strip("/"),
@@ -89,8 +92,19 @@ def _document(app: FastAPI) -> dict[str, Any]:
     return doc
 
 
+def _bound_threshold(doc: dict[str, Any], floor: float) -> None:
+    """``/catalog/stale``'s ``threshold`` must be above the running server's ``scoring.freshness_floor``."""
+    for p in doc["paths"].get("/catalog/stale", {}).get("get", {}).get("parameters", []):
+        if p["name"] == "threshold":
+            p["schema"]["exclusiveMinimum"] = floor
+            p["description"] = p["schema"]["description"] = (
+                f"Stale below this freshness, above the freshness floor ({floor:g} on this server) and at most 1 "
+                "(default: scoring.stale_threshold).")
+
+
 def install_docs(app: FastAPI) -> None:
-    """``/openapi.json`` (built once, on first use) and ``/docs`` with local Swagger UI assets."""
+    """``/openapi.json`` (built on first use, again after :func:`serving.api.attach`) and ``/docs`` with local
+    Swagger UI assets."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

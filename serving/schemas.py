@@ -1,18 +1,20 @@
 """Request and response bodies of the HTTP API (pydantic, ``extra="forbid"``).
 
 Every field carries a description and an example, so the OpenAPI page documents itself.
-Ids follow the catalog rule ``[A-Za-z0-9_.:@-]{1,128}``; a request that breaks a rule
-is answered 400 naming the field and the reason.
+Requests are :class:`~serving.schemas_base.StrictModel` (JSON types as they are) and ids
+follow the catalog rule ``[A-Za-z0-9_.:@-]{1,128}``; a request that breaks a rule is
+answered 400 naming the field and the reason.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from catalog.schema import EVENT_TYPES, RESOURCE_TYPES
+from serving.schemas_base import ID_REGEX, TEXT_REGEX, Id, ResponseModel, StrictModel, Timestamp
 
 __all__ = [
     "ID_REGEX", "Id", "ResourceType", "EventType",
@@ -22,20 +24,16 @@ __all__ = [
     "ErrorDetail", "ErrorResponse",
 ]
 
-ID_REGEX = r"^[A-Za-z0-9_.:@-]{1,128}$"
-Id = Annotated[str, Field(pattern=ID_REGEX, min_length=1, max_length=128)]
 ResourceType = Literal[RESOURCE_TYPES]  # type: ignore[valid-type]
 EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
 MAX_K = 100
 MAX_EVENTS = 1000
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+#: The base of answers under its former name (schemas written before schemas_base.py import it).
+_Strict = ResponseModel
 
 
 # ------------------------------------------------------------------ /recommend
-class RecommendRequest(_Strict):
+class RecommendRequest(StrictModel):
     """What to recommend to whom, with optional filters."""
 
     user_id: Id = Field(description="The mentee to recommend to (unknown ids get a cold-start answer).",
@@ -68,7 +66,7 @@ class RecommendRequest(_Strict):
                               "can help.", examples=["hybrid"])
 
 
-class RecommendedItem(_Strict):
+class RecommendedItem(ResponseModel):
     item_id: str = Field(description="The resource id.", examples=["r01800"])
     title: str = Field(description="Its title.", examples=["Programming fundamentals basics (tutorial)"])
     type: str = Field(description="Its type.", examples=["tutorial"])
@@ -80,7 +78,7 @@ class RecommendedItem(_Strict):
                                examples=[["fits your goal: Programming fundamentals", "updated 5 months ago"]])
 
 
-class RecommendResponse(_Strict):
+class RecommendResponse(ResponseModel):
     user_id: str = Field(description="The mentee.", examples=["u00042"])
     model_version: str = Field(description="The model that ranked the list (registry version or local checksum).",
                                examples=["3"])
@@ -99,7 +97,7 @@ class RecommendResponse(_Strict):
 
 
 # ------------------------------------------------------------------ /events
-class EventIn(_Strict):
+class EventIn(StrictModel):
     event_id: Id = Field(description="Idempotency key: resending the same event is harmless.",
                          examples=["app-7f3c:0001"])
     user_id: Id = Field(description="The mentee.", examples=["u00042"])
@@ -107,17 +105,18 @@ class EventIn(_Strict):
     event_type: EventType = Field(description="What happened.", examples=["complete"])  # type: ignore[valid-type]
     value: float | None = Field(None, description="assess: a score 0-100 (required); like: a rating 1-5; "
                                                   "otherwise empty.", examples=[None])
-    timestamp: datetime = Field(description="When it happened (ISO-8601; naive means UTC).",
+    timestamp: Timestamp = Field(description="When it happened (ISO-8601 date and time; naive means UTC).",
                                 examples=["2025-03-01T12:00:00Z"])
-    source: str = Field("", max_length=128, description="The client that sent it.", examples=["web"])
+    source: str = Field("", max_length=128, pattern=TEXT_REGEX, description="The client that sent it.",
+                        examples=["web"])
 
 
-class EventsRequest(_Strict):
+class EventsRequest(StrictModel):
     events: list[EventIn] = Field(min_length=1, max_length=MAX_EVENTS,
                                   description="1-1000 events, stored all-or-nothing.")
 
 
-class EventsResponse(_Strict):
+class EventsResponse(ResponseModel):
     accepted: int = Field(description="Events stored by this call.", examples=[3])
     duplicates: int = Field(description="Events already stored earlier (replays), acknowledged again.",
                             examples=[0])
@@ -129,7 +128,7 @@ class EventsResponse(_Strict):
 
 
 # ------------------------------------------------------------------ GET routes
-class SimilarItem(_Strict):
+class SimilarItem(ResponseModel):
     item_id: str = Field(description="The resource id.", examples=["r00456"])
     title: str = Field(description="Its title.", examples=["Programming fundamentals in practice (article)"])
     type: str = Field(description="Its type.", examples=["article"])
@@ -137,7 +136,7 @@ class SimilarItem(_Strict):
                               examples=[0.83])
 
 
-class SimilarResponse(_Strict):
+class SimilarResponse(ResponseModel):
     item_id: str = Field(description="The resource asked about.", examples=["r01800"])
     model_version: str = Field(description="The model used.", examples=["3"])
     method: Literal["factors", "ease", "skills"] = Field(description="How similarity was measured.",
@@ -145,7 +144,7 @@ class SimilarResponse(_Strict):
     items: list[SimilarItem] = Field(description="Most similar first; inactive resources are left out.")
 
 
-class StaleItem(_Strict):
+class StaleItem(ResponseModel):
     item_id: str = Field(description="The resource id.", examples=["r00049"])
     title: str = Field(description="Its title.", examples=["Practical pandas (other)"])
     type: str = Field(description="Its type.", examples=["article"])
@@ -162,7 +161,7 @@ class StaleItem(_Strict):
     reach_with_decay: int | None = Field(description="Mentees whose top-10 it enters as it is.", examples=[0])
 
 
-class StaleGap(_Strict):
+class StaleGap(ResponseModel):
     skill_id: str = Field(description="A skill whose active content is all stale.", examples=["prompt-engineering"])
     name: str = Field(description="Its name.", examples=["Prompt engineering"])
     n_items: int = Field(description="Its active resources.", examples=[4])
@@ -171,7 +170,7 @@ class StaleGap(_Strict):
     freshest_item: str | None = Field(description="Its freshest resource.", examples=["r00134"])
 
 
-class StaleResponse(_Strict):
+class StaleResponse(ResponseModel):
     as_of: datetime = Field(description="The time freshness was computed at.", examples=["2025-03-01T00:00:00Z"])
     threshold: float = Field(description="Freshness below this is stale.", examples=[0.5])
     n_active: int = Field(description="Active resources in the catalog.", examples=[300])
@@ -182,7 +181,7 @@ class StaleResponse(_Strict):
     gaps: list[StaleGap] = Field(description="Skills left without fresh content.")
 
 
-class ReloadResponse(_Strict):
+class ReloadResponse(ResponseModel):
     changed: bool = Field(description="Whether a new model now serves.", examples=[True])
     model_version: str = Field(description="The model serving now.", examples=["4"])
     previous_version: str | None = Field(description="The model that served before.", examples=["3"])

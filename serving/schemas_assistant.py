@@ -13,7 +13,8 @@ from typing import Annotated, Literal, Union
 from pydantic import Field
 
 from analysis.assistant import INTENTS, MAX_MESSAGE_CHARS
-from serving.schemas import Id, ResourceType, _Strict
+from serving.schemas import ResourceType
+from serving.schemas_base import TEXT_REGEX, Id, ResponseModel, StrictModel
 
 __all__ = [
     "CONVERSATION_ID_REGEX", "Intent", "AssistantRequest", "AssistantEntities",
@@ -27,12 +28,12 @@ Intent = Literal[INTENTS]  # type: ignore[valid-type]
 _CID_EXAMPLE = "c6Jq0x3bW1t2mZ4nA8rK9e"
 
 
-class AssistantRequest(_Strict):
+class AssistantRequest(StrictModel):
     """One mentee message, optionally continuing a conversation."""
 
     user_id: Id = Field(description="The mentee asking (answers use their goals, history and language).",
                         examples=["u00042"])
-    message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS,
+    message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS, pattern=TEXT_REGEX,
                          description=f"What the mentee wrote: 1-{MAX_MESSAGE_CHARS:,} characters, not only "
                                      "spaces. Never logged unless `assistant.log_messages` is on.",
                          examples=["is there a short video on embeddings?"])
@@ -44,7 +45,7 @@ class AssistantRequest(_Strict):
         examples=[_CID_EXAMPLE])
 
 
-class AssistantEntities(_Strict):
+class AssistantEntities(ResponseModel):
     skills: list[str] = Field(description="Skill ids the message names (aliases, typos and plurals resolved).",
                               examples=[["kubernetes"]])
     types: list[ResourceType] = Field(description="Resource types asked for.",  # type: ignore[valid-type]
@@ -61,7 +62,7 @@ class AssistantEntities(_Strict):
     language: str | None = Field(description="A language asked for (ISO 639-1).", examples=["es"])
 
 
-class AssistantResourceCard(_Strict):
+class AssistantResourceCard(ResponseModel):
     kind: Literal["resource"] = Field(description="A catalog resource.", examples=["resource"])
     item_id: str = Field(description="The resource id.", examples=["r01800"])
     title: str = Field(description="Its title.", examples=["A beginner's guide to Programming fundamentals"])
@@ -83,7 +84,7 @@ class AssistantResourceCard(_Strict):
                                examples=[False])
 
 
-class AssistantStepCard(_Strict):
+class AssistantStepCard(ResponseModel):
     kind: Literal["step"] = Field(description="A learning-path step (as `POST /path` plans it).", examples=["step"])
     step: int = Field(description="1 = do this first.", examples=[1])
     item_id: str = Field(description="The resource.", examples=["r01800"])
@@ -100,7 +101,7 @@ class AssistantStepCard(_Strict):
     mentor_name: str | None = Field(description="Their name.", examples=["Donald Mwangi"])
 
 
-class AssistantMentorCard(_Strict):
+class AssistantMentorCard(ResponseModel):
     kind: Literal["mentor"] = Field(description="A mentor with a free place.", examples=["mentor"])
     mentor_id: str = Field(description="The mentor.", examples=["m026"])
     name: str = Field(description="Their name.", examples=["Donald Mwangi"])
@@ -113,13 +114,13 @@ class AssistantMentorCard(_Strict):
                                examples=[["covers 2 of your 13 next skills: Python, Model evaluation"]])
 
 
-class AssistantSkillRef(_Strict):
+class AssistantSkillRef(ResponseModel):
     skill_id: str = Field(description="A skill.", examples=["docker"])
     name: str = Field(description="Its name.", examples=["Docker"])
     level: int = Field(description="The level required.", examples=[3])
 
 
-class AssistantSkillCard(_Strict):
+class AssistantSkillCard(ResponseModel):
     kind: Literal["skill"] = Field(description="A skill of the graph (as `GET /skills/{id}`).", examples=["skill"])
     skill_id: str = Field(description="The skill.", examples=["kubernetes"])
     name: str = Field(description="Its name.", examples=["Kubernetes"])
@@ -129,7 +130,7 @@ class AssistantSkillCard(_Strict):
     resources: int | None = Field(description="Active resources teaching it.", examples=[24])
 
 
-class AssistantGoalProgress(_Strict):
+class AssistantGoalProgress(ResponseModel):
     skill_id: str = Field(description="The goal skill.", examples=["pandas"])
     name: str = Field(description="Its name.", examples=["pandas"])
     target_level: int = Field(description="The goal's level.", examples=[4])
@@ -141,14 +142,14 @@ class AssistantGoalProgress(_Strict):
                             examples=["2027-01-20"])
 
 
-class AssistantProgressCard(_Strict):
+class AssistantProgressCard(ResponseModel):
     kind: Literal["progress"] = Field(description="Where the mentee stands.", examples=["progress"])
     goals: list[AssistantGoalProgress] = Field(description="Per goal.")
     completed: int | None = Field(description="Resources completed (event log).", examples=[14])
     started: int | None = Field(description="Resources started and not completed.", examples=[3])
 
 
-class AssistantGoalCard(_Strict):
+class AssistantGoalCard(ResponseModel):
     kind: Literal["goal"] = Field(description="A goal proposed (awaiting yes/no) or saved.", examples=["goal"])
     skill_id: str = Field(description="The goal skill.", examples=["sql"])
     name: str = Field(description="Its name.", examples=["SQL"])
@@ -164,7 +165,7 @@ AssistantCard = Annotated[
 ]
 
 
-class AssistantResponse(_Strict):
+class AssistantResponse(ResponseModel):
     conversation_id: str = Field(description="Send it back to continue the conversation.", examples=[_CID_EXAMPLE])
     intent: Intent = Field(description="What the message asked: next_step, path, explain, search, "  # type: ignore[valid-type]
                                        "progress, mentor, set_goal, stale or help.", examples=["search"])

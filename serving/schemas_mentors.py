@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from serving.schemas import Id, _Strict
+from serving.schemas_base import Id, ResponseModel, StrictModel
 
 __all__ = [
     "MAX_MENTORS_K", "MAX_COHORT",
@@ -18,7 +18,7 @@ MAX_MENTORS_K = 50
 MAX_COHORT = 50_000
 
 
-class MentorMatchRequest(_Strict):
+class MentorMatchRequest(StrictModel):
     """Whom to rank mentors for."""
 
     user_id: Id = Field(description="A mentee with a profile in the mentees file (goals and levels).",
@@ -26,7 +26,7 @@ class MentorMatchRequest(_Strict):
     k: int = Field(5, ge=1, le=MAX_MENTORS_K, description="How many mentors to return (1-50).", examples=[5])
 
 
-class RankedMentorOut(_Strict):
+class RankedMentorOut(ResponseModel):
     rank: int = Field(description="1 = best.", examples=[1])
     mentor_id: str = Field(description="The mentor.", examples=["m026"])
     name: str = Field(description="Their name.", examples=["Donald Mwangi"])
@@ -45,7 +45,7 @@ class RankedMentorOut(_Strict):
                                           "speaks your language (en)", "4 free places"]])
 
 
-class MentorMatchResponse(_Strict):
+class MentorMatchResponse(ResponseModel):
     user_id: str = Field(description="The mentee.", examples=["u00042"])
     next_skills: list[str] = Field(description="What the mentee needs next, soonest first, as skill:level "
                                                "(unmet goals and their unmet prerequisites).",
@@ -55,7 +55,7 @@ class MentorMatchResponse(_Strict):
     mentors: list[RankedMentorOut] = Field(description="Best first; mentors without a free place are left out.")
 
 
-class MentorAssignRequest(_Strict):
+class MentorAssignRequest(StrictModel):
     """Which mentees to assign, and how."""
 
     user_ids: list[Id] | None = Field(
@@ -69,7 +69,7 @@ class MentorAssignRequest(_Strict):
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed of the random method.", examples=[0])
 
 
-class AssignmentPairOut(_Strict):
+class AssignmentPairOut(ResponseModel):
     user_id: str = Field(description="The mentee.", examples=["u00042"])
     mentor_id: str | None = Field(description="Their mentor (null: no free place left for them).",
                                   examples=["m026"])
@@ -80,7 +80,7 @@ class AssignmentPairOut(_Strict):
     needs: int = Field(description="How many next skills the mentee has.", examples=[13])
 
 
-class AssignmentQualityOut(_Strict):
+class AssignmentQualityOut(ResponseModel):
     method: str = Field(description="The method used.", examples=["optimal"])
     mentees: int = Field(description="Mentees in the cohort.", examples=[12])
     matched: int = Field(description="Mentees who got a mentor.", examples=[12])
@@ -96,7 +96,7 @@ class AssignmentQualityOut(_Strict):
     utilisation: float = Field(description="Matched / free places.", examples=[0.029])
 
 
-class MentorAssignResponse(_Strict):
+class MentorAssignResponse(ResponseModel):
     method: str = Field(description="The method used.", examples=["optimal"])
     pairs: list[AssignmentPairOut] = Field(description="One row per cohort mentee, in id order.")
     quality: AssignmentQualityOut = Field(description="How good the assignment is (docs/mentors.md).")

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from serving.schemas import Id, _Strict
+from serving.schemas_base import Id, ResponseModel, StrictModel
 
 __all__ = [
     "MAX_PATH_STEPS", "GoalIn", "PathRequest", "StepMentor", "PathStepOut", "PathGoalOut", "UnreachableOut",
@@ -16,13 +16,13 @@ __all__ = [
 MAX_PATH_STEPS = 50
 
 
-class GoalIn(_Strict):
+class GoalIn(StrictModel):
     skill: Id = Field(description="A skill id of the skills file.", examples=["rag"])
     level: int | None = Field(None, ge=1, le=5, description="Target level 1-5 (default: the mentee's stored "
                                                             "level for that goal, else 3).", examples=[4])
 
 
-class PathRequest(_Strict):
+class PathRequest(StrictModel):
     """Whose path, towards what, how long."""
 
     user_id: Id = Field(description="The mentee. One without a profile needs explicit goals.",
@@ -38,7 +38,7 @@ class PathRequest(_Strict):
                                                      "sets the ETAs and the 12-week budget.", examples=[180])
 
 
-class StepMentor(_Strict):
+class StepMentor(ResponseModel):
     mentor_id: str = Field(description="The mentor.", examples=["m026"])
     name: str = Field(description="Their name.", examples=["Donald Mwangi"])
     assigned: bool = Field(description="True: the mentee's own mentor (persisted assignment); false: the best "
@@ -48,7 +48,7 @@ class StepMentor(_Strict):
                                                                   "has 2 free places"])
 
 
-class PathStepOut(_Strict):
+class PathStepOut(ResponseModel):
     step: int = Field(description="1 = do this first.", examples=[1])
     item_id: str = Field(description="The resource.", examples=["r01800"])
     title: str = Field(description="Its title.", examples=["pandas in 30 minutes"])
@@ -68,7 +68,7 @@ class PathStepOut(_Strict):
                                                         "assigned or free covers it).")
 
 
-class PathGoalOut(_Strict):
+class PathGoalOut(ResponseModel):
     skill: str = Field(description="The goal skill.", examples=["rag"])
     skill_name: str = Field(description="Its name.", examples=["Retrieval-augmented generation"])
     level: int = Field(description="Target level.", examples=[4])
@@ -76,13 +76,13 @@ class PathGoalOut(_Strict):
     met: bool = Field(description="Already held at that level.", examples=[False])
 
 
-class UnreachableOut(_Strict):
+class UnreachableOut(ResponseModel):
     skill: str = Field(description="A skill the plan cannot finish.", examples=["rust"])
     skill_name: str = Field(description="Its name.", examples=["Rust"])
     reason: str = Field(description="Why.", examples=["no available resource teaches Rust at level 3"])
 
 
-class PathResponse(_Strict):
+class PathResponse(ResponseModel):
     user_id: str = Field(description="The mentee.", examples=["u00042"])
     as_of: str = Field(description="When the plan was made (UTC).", examples=["2026-11-23T10:00:00+00:00"])
     model_version: str = Field(description="The model whose scores ordered the choices.", examples=["3"])
@@ -101,14 +101,14 @@ class PathResponse(_Strict):
                                                   "the path's skills.", examples=[{"python": 0.62}])
 
 
-class SkillRef(_Strict):
+class SkillRef(ResponseModel):
     skill_id: str = Field(description="A skill.", examples=["python"])
     name: str = Field(description="Its name.", examples=["Python"])
     level: int = Field(description="The level required (of the prerequisite, or by the dependent).",
                        examples=[3])
 
 
-class SkillResponse(_Strict):
+class SkillResponse(ResponseModel):
     skill_id: str = Field(description="The skill.", examples=["pandas"])
     name: str = Field(description="Its name.", examples=["pandas"])
     domain: str = Field(description="Its domain.", examples=["analytics"])

@@ -21,6 +21,7 @@ import bentoml
 from catalog.settings import Settings, load_settings
 from serving.api import api, attach, detach
 from serving.app import SkillPathApp
+from serving.contract import rejected_log
 
 __all__ = ["SkillPathService"]
 
@@ -60,6 +61,7 @@ class SkillPathService:
 
     def __init__(self) -> None:
         settings = load_settings()
+        rejected_log.setLevel(logging.INFO)  # one line per rejected request, under BentoML's WARNING default
         self.app = SkillPathApp.from_settings(settings, model_dir=settings.model_dir,
                                               online=_online_features(settings))
         _ = self.app.assistant  # build the virtual mentor now (text index, classifier), not on the first question

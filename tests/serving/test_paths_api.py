@@ -59,6 +59,7 @@ def test_path_never_plans_completed_or_dismissed_items(client, service_env):
            in PRACTICE_TYPES and last[i] <= spaced}
     items = {s["item_id"] for s in _path(client, user_id=user, max_steps=50)["steps"]}
     assert items and not items & (done - due)
+    assert first not in items  # dismissed: never again
 
 
 def test_replanning_after_a_completion(client, service_env):
