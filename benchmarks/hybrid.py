@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_tune:
         vtrain, vtest, vnow = validation_for(train, args.split)
         vp = prepare(world, vtrain, vtest, id_events=[train])
-        vmodel = fit_resolved(args.default_model, vp, model_params(args.default_model), k=k)[0]
+        vmodel = fit_resolved(args.default_model, vp, model_params(args.default_model), k=k, split=args.split)[0]
         vtruth = _drop_seen(truth_of(vp), vp)
         vusers = _users(vtruth, args.tune_users, 1)
         cf_v, _ = _pure(vmodel, vp, vtruth, vusers, k)
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             if name == "popularity":
                 over = {} if label == "auto" else {"half_life_days": None}
             params = model_params(name, over)
-            model = fit_resolved(name, prepared, params, k=k)[0]
+            model = fit_resolved(name, prepared, params, k=k, split=args.split)[0]
             nd, rk = _pure(model, prepared, truth, users, k)
             key = f"{name} (prior {label})"
             per_user[key], lists[key] = nd, rk

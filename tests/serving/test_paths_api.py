@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import pandas as pd
+
 from catalog.eventlog import EventLog
-from recommender.paths.replan import PRACTICE_TYPES
+from recommender.paths.replan import PRACTICE_SPACING_DAYS, PRACTICE_TYPES
 
 
 def _path(client, **body) -> dict:
@@ -48,11 +50,16 @@ def test_path_never_plans_completed_or_dismissed_items(client, service_env):
         ev = log.user_events(user)
     done = set(ev.loc[ev["event_type"].isin(["complete", "dismiss", "assess"]), "item_id"])
     assert first in done and len(done) > 1
-    steps = _path(client, user_id=user, max_steps=50)["steps"]
-    assert steps and first not in {s["item_id"] for s in steps}  # dismissed: never again
-    # Practice (exercises, quizzes) done a spacing interval ago may come back (issue #17); nothing else.
-    again = {s["item_id"] for s in steps if s["type"] not in PRACTICE_TYPES}
-    assert not again & done
+    # practice (exercises, quizzes) last done at least PRACTICE_SPACING_DAYS ago may come back
+    world = service_env.world
+    last = pd.to_datetime(ev.groupby("item_id")["timestamp"].max(), utc=True)
+    spaced = pd.Timestamp.now(tz="UTC") - pd.Timedelta(days=PRACTICE_SPACING_DAYS)
+    dismissed = set(ev.loc[ev["event_type"] == "dismiss", "item_id"])
+    due = {i for i in done - dismissed if world.catalog.resources[world.catalog.items.index(i)].type
+           in PRACTICE_TYPES and last[i] <= spaced}
+    items = {s["item_id"] for s in _path(client, user_id=user, max_steps=50)["steps"]}
+    assert items and not items & (done - due)
+    assert first not in items  # dismissed: never again
 
 
 def test_replanning_after_a_completion(client, service_env):
