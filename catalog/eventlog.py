@@ -27,7 +27,6 @@ import sqlite3
 import threading
 import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -35,9 +34,10 @@ import numpy as np
 import pandas as pd
 
 from catalog.errors import DataValidationError, IntegrityError, RowError
-from catalog.event_columns import to_datetime_us
+from catalog.event_rows import (
+    AppendResult, PendingBatch, conflicting_rows, dt, filters, frame, to_rows, us,
+)
 from catalog.events import validate_events_with_lines
-from catalog.schema import EVENT_COLUMNS, empty_events, parse_timestamp
 from catalog.writers import atomic_write_parquet
 
 __all__ = ["AppendResult", "EventLog", "SCHEMA_VERSION"]
@@ -63,35 +63,6 @@ CREATE INDEX IF NOT EXISTS events_ts ON events (ts_us);
 _COLS = "event_id, user_id, item_id, event_type, value, ts_us, source"
 
 
-@dataclass(frozen=True, slots=True)
-class AppendResult:
-    """What :meth:`EventLog.append` stored: new events, replays, and every id acknowledged."""
-
-    accepted: int
-    duplicates: int
-    event_ids: list[str] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class _Batch:
-    """One caller's validated rows waiting for (or done with) a group commit."""
-
-    rows: list[tuple]
-    lines: Sequence[int]
-    source: str
-    ingested: int
-    done: bool = False
-    result: AppendResult | None = None
-    error: BaseException | None = None
-
-    def outcome(self) -> AppendResult:
-        if self.error is not None:
-            raise self.error
-        if self.result is None:  # the writer died before reaching this batch
-            raise IntegrityError("the event batch was not written; retry it")
-        return self.result
-
-
 class EventLog:
     """An append-only, idempotent store of interaction events.
 
@@ -110,7 +81,7 @@ class EventLog:
         self.path = Path(path)
         self.group_commit = group_commit
         self._group = threading.Condition()
-        self._queue: list[_Batch] = []
+        self._queue: list[PendingBatch] = []
         self._writing = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
@@ -210,9 +181,9 @@ class EventLog:
             return AppendResult(0, 0, [])
         canon, lines = validate_events_with_lines(df, known_items=known_items, known_users=known_users,
                                                   line_offset=line_offset, source=source)
-        rows = _to_rows(canon)
-        ingested = _us(now) if now is not None else time.time_ns() // 1000
-        batch = _Batch(rows, lines, source, ingested)
+        rows = to_rows(canon)
+        ingested = us(now) if now is not None else time.time_ns() // 1000
+        batch = PendingBatch(rows, lines, source, ingested)
         if not self.group_commit:
             with self._lock:
                 self._write([batch])
@@ -234,7 +205,7 @@ class EventLog:
                 self._group.notify_all()
         return batch.outcome()
 
-    def _write(self, group: list[_Batch]) -> None:
+    def _write(self, group: list[PendingBatch]) -> None:
         """Store ``group`` in one transaction (one fsync); a batch that conflicts is rolled back alone."""
         db = self._db
         db.execute("BEGIN IMMEDIATE")  # take the write lock now: no upgrade deadlocks
@@ -244,7 +215,7 @@ class EventLog:
                 try:
                     ids = [r[0] for r in b.rows]
                     stored = self._stored(ids)
-                    conflicts = _conflicts(b.rows, stored, b.lines, b.source)
+                    conflicts = conflicting_rows(b.rows, stored, b.lines, b.source)
                     if conflicts:
                         raise DataValidationError(conflicts, source=b.source)
                     gone = self._forgotten({r[1] for r in b.rows})  # a forgotten mentee's old events stay out
@@ -302,13 +273,13 @@ class EventLog:
         Lets an importer reject a whole file before its first batch is committed.
         ``lines`` gives each row's line in the file (default: 1, 2, ...).
         """
-        rows = _to_rows(events)
+        rows = to_rows(events)
         found: dict[str, tuple] = {}
         with self._lock:
             for start in range(0, len(rows), 50_000):
                 chunk = rows[start:start + 50_000]
                 found.update(self._stored([r[0] for r in chunk]))
-        return _conflicts(rows, found, np.arange(1, len(rows) + 1) if lines is None else lines, source)
+        return conflicting_rows(rows, found, np.arange(1, len(rows) + 1) if lines is None else lines, source)
 
     def _stored(self, ids: list[str]) -> dict[str, tuple]:
         out: dict[str, tuple] = {}
@@ -344,7 +315,7 @@ class EventLog:
             lo, hi = self._db.execute("SELECT MIN(ts_us), MAX(ts_us) FROM events").fetchone()
         if lo is None:
             return None
-        return _dt(lo), _dt(hi)
+        return dt(lo), dt(hi)
 
     def read(
         self,
@@ -355,11 +326,11 @@ class EventLog:
         event_types: Collection[str] | None = None,
     ) -> pd.DataFrame:
         """Events with ``since <= timestamp < until``, ordered by timestamp then arrival."""
-        where, params = _filters(since, until, user_ids, event_types)
+        where, params = filters(since, until, user_ids, event_types)
         sql = f"SELECT {_COLS} FROM events{where} ORDER BY ts_us, seq"
         with self._lock:
             rows = self._db.execute(sql, params).fetchall()
-        return _frame(rows)
+        return frame(rows)
 
     def user_events(self, user_id: str) -> pd.DataFrame:
         """One user's events in time order (uses the ``(user_id, ts_us)`` index)."""
@@ -376,11 +347,11 @@ class EventLog:
 
     def tail(self, n: int = 20, *, user_id: str | None = None) -> pd.DataFrame:
         """The ``n`` latest events by timestamp (optionally of one user), oldest first."""
-        where, params = _filters(None, None, [user_id] if user_id is not None else None, None)
+        where, params = filters(None, None, [user_id] if user_id is not None else None, None)
         sql = f"SELECT {_COLS} FROM events{where} ORDER BY ts_us DESC, seq DESC LIMIT ?"
         with self._lock:
             rows = self._db.execute(sql, [*params, int(n)]).fetchall()
-        return _frame(rows[::-1])
+        return frame(rows[::-1])
 
     def iter_batches(
         self,
@@ -398,7 +369,7 @@ class EventLog:
         """
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
-        where, params = _filters(since, until, None, event_types)
+        where, params = filters(since, until, None, event_types)
         with self._lock:
             (max_seq,) = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
         cond = f"{where} AND" if where else " WHERE"
@@ -411,7 +382,7 @@ class EventLog:
             if not rows:
                 return
             last = (rows[-1][5], rows[-1][7])
-            yield _frame([r[:7] for r in rows])
+            yield frame([r[:7] for r in rows])
             if len(rows) < batch_size:
                 return
 
@@ -428,70 +399,3 @@ class EventLog:
         df = self.read(since=since, until=until)
         atomic_write_parquet(df, path)
         return len(df)
-
-
-# ------------------------------------------------------------ helpers
-
-
-def _to_rows(canon: pd.DataFrame) -> list[tuple]:
-    """Canonical frame -> tuples in ``_COLS`` order (value None for NaN, ts in µs)."""
-    value = canon["value"].to_numpy(dtype="float64")
-    values = [None if v != v else v for v in value.tolist()]
-    ts = canon["timestamp"].array.asi8.tolist() if len(canon) else []
-    return list(zip(canon["event_id"].tolist(), canon["user_id"].tolist(), canon["item_id"].tolist(),
-                    canon["event_type"].tolist(), values, ts, canon["source"].tolist()))
-
-
-def _conflicts(rows: list[tuple], stored: Mapping[str, tuple], lines: Sequence[int],
-               source: str) -> list[RowError]:
-    # Compare the content columns (user, item, type, value, ts: tuple positions 1-5), not
-    # source: the same event replayed via another client is still the same event.
-    idx = (1, 2, 3, 4, 5)
-    out = []
-    for pos, r in enumerate(rows):
-        old = stored.get(r[0])
-        if old is not None and any(r[i] != old[i] for i in idx):
-            out.append(RowError(int(lines[pos]), "event_id",
-                                f"event_id {r[0]!r} is already stored with different content "
-                                f"({_describe(old)}); use a new event_id for a new event", source))
-    return out
-
-
-def _describe(row: tuple) -> str:
-    value = "" if row[4] is None else f" value={row[4]:g}"
-    return f"{row[1]} {row[3]} {row[2]} at {_dt(row[5]).isoformat()}{value}"
-
-
-def _filters(since, until, user_ids, event_types) -> tuple[str, list]:
-    clauses, params = [], []
-    if since is not None:
-        clauses.append("ts_us >= ?")
-        params.append(_us(since))
-    if until is not None:
-        clauses.append("ts_us < ?")
-        params.append(_us(until))
-    for col, vals in (("user_id", user_ids), ("event_type", event_types)):
-        if vals is not None:
-            vals = list(vals)
-            clauses.append(f"{col} IN ({','.join('?' * len(vals))})" if vals else "0")
-            params.extend(vals)
-    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
-
-
-def _us(t: datetime | str) -> int:
-    ts = pd.Timestamp(parse_timestamp(t))
-    return int(ts.value // 1000)
-
-
-def _dt(us: int) -> datetime:
-    return pd.Timestamp(us, unit="us", tz="UTC").to_pydatetime()
-
-
-def _frame(rows: list[tuple]) -> pd.DataFrame:
-    if not rows:
-        return empty_events()
-    df = pd.DataFrame.from_records(rows, columns=["event_id", "user_id", "item_id", "event_type", "value",
-                                                  "ts_us", "source"])
-    df["value"] = df["value"].astype("float64")
-    df["timestamp"] = to_datetime_us(df.pop("ts_us").to_numpy(dtype=np.int64))
-    return df[list(EVENT_COLUMNS)]

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from catalog.errors import DataValidationError, IntegrityError, RowError, StorageUnavailableError
-from catalog.eventlog import AppendResult, _conflicts, _filters, _frame, _to_rows, _us, _dt
+from catalog.event_rows import AppendResult, conflicting_rows, dt, filters, frame, to_rows, us
 from catalog.events import validate_events_with_lines
 from catalog.writers import atomic_write_parquet
 
@@ -150,12 +150,12 @@ class PgEventLog:
             return AppendResult(0, 0, [])
         canon, lines = validate_events_with_lines(df, known_items=known_items, known_users=known_users,
                                                   line_offset=line_offset, source=source)
-        rows = _to_rows(canon)
+        rows = to_rows(canon)
         ids = canon["event_id"].tolist()
-        ingested = _us(now) if now is not None else time.time_ns() // 1000
+        ingested = us(now) if now is not None else time.time_ns() // 1000
         with self._conn() as conn, conn.transaction():
             stored = self._stored(conn, ids)
-            conflicts = _conflicts(rows, stored, lines, source)
+            conflicts = conflicting_rows(rows, stored, lines, source)
             if conflicts:
                 raise DataValidationError(conflicts, source=source)
             new = [r + (ingested,) for r in rows if r[0] not in stored]
@@ -167,7 +167,7 @@ class PgEventLog:
                 inserted = {r[0] for r in cur.fetchall()}
             raced = [r[0] for r in new if r[0] not in inserted]
             if raced:  # another replica stored some of them meanwhile: the same content is a replay
-                late = _conflicts([r[:7] for r in new], self._stored(conn, raced), lines, source)
+                late = conflicting_rows([r[:7] for r in new], self._stored(conn, raced), lines, source)
                 if late:
                     raise DataValidationError(late, source=source)
         return AppendResult(accepted=len(inserted), duplicates=len(rows) - len(inserted), event_ids=ids)
@@ -175,10 +175,10 @@ class PgEventLog:
     def check_conflicts(self, events: pd.DataFrame, *, lines: Sequence[int] | None = None,
                         source: str = "") -> list[RowError]:
         """Events of a canonical frame whose ``event_id`` is stored with other content."""
-        rows = _to_rows(events)
+        rows = to_rows(events)
         with self._conn() as conn:
             found = self._stored(conn, [r[0] for r in rows])
-        return _conflicts(rows, found, np.arange(1, len(rows) + 1) if lines is None else lines, source)
+        return conflicting_rows(rows, found, np.arange(1, len(rows) + 1) if lines is None else lines, source)
 
     @staticmethod
     def _stored(conn: Any, ids: list[str]) -> dict[str, tuple]:
@@ -206,14 +206,14 @@ class PgEventLog:
 
     def time_range(self) -> tuple[datetime, datetime] | None:
         lo, hi = self._fetch("SELECT MIN(ts_us), MAX(ts_us) FROM events")[0]
-        return None if lo is None else (_dt(lo), _dt(hi))
+        return None if lo is None else (dt(lo), dt(hi))
 
     def read(self, *, since: datetime | str | None = None, until: datetime | str | None = None,
              user_ids: Collection[str] | None = None,
              event_types: Collection[str] | None = None) -> pd.DataFrame:
         """Events with ``since <= timestamp < until``, ordered by timestamp then arrival."""
-        where, params = _filters(since, until, user_ids, event_types)
-        return _frame(self._fetch(f"SELECT {_COLS} FROM events{where} ORDER BY ts_us, seq", params))
+        where, params = filters(since, until, user_ids, event_types)
+        return frame(self._fetch(f"SELECT {_COLS} FROM events{where} ORDER BY ts_us, seq", params))
 
     def user_events(self, user_id: str) -> pd.DataFrame:
         return self.read(user_ids=[user_id])
@@ -224,10 +224,10 @@ class PgEventLog:
                            "ORDER BY ts_us, seq", [user_id])
 
     def tail(self, n: int = 20, *, user_id: str | None = None) -> pd.DataFrame:
-        where, params = _filters(None, None, [user_id] if user_id is not None else None, None)
+        where, params = filters(None, None, [user_id] if user_id is not None else None, None)
         rows = self._fetch(f"SELECT {_COLS} FROM events{where} ORDER BY ts_us DESC, seq DESC LIMIT ?",
                            [*params, int(n)])
-        return _frame(rows[::-1])
+        return frame(rows[::-1])
 
     def iter_batches(self, batch_size: int = 100_000, *, since: datetime | str | None = None,
                      until: datetime | str | None = None,
@@ -235,7 +235,7 @@ class PgEventLog:
         """The log in timestamp order, ``batch_size`` events at a time (events appended meanwhile left out)."""
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
-        where, params = _filters(since, until, None, event_types)
+        where, params = filters(since, until, None, event_types)
         max_seq = self.last_seq()
         cond = f"{where} AND" if where else " WHERE"
         last: tuple[int, int] = (-(2**62), -1)
@@ -245,7 +245,7 @@ class PgEventLog:
             if not rows:
                 return
             last = (rows[-1][5], rows[-1][7])
-            yield _frame([r[:7] for r in rows])
+            yield frame([r[:7] for r in rows])
             if len(rows) < batch_size:
                 return
 

@@ -33,7 +33,7 @@ def models() -> None:
 @click.pass_context
 def list_cmd(ctx: click.Context, tracking_uri: str | None, fmt: str) -> None:
     """Every version, newest first: aliases, model, validation metrics, gate decision, created."""
-    from training.registry import list_versions
+    from training.promotion import list_versions
 
     rows = list_versions(_connect(ctx, tracking_uri))
     emit_table(rows, fmt)
@@ -45,7 +45,7 @@ def list_cmd(ctx: click.Context, tracking_uri: str | None, fmt: str) -> None:
 @click.pass_context
 def promote_cmd(ctx: click.Context, version: str, tracking_uri: str | None) -> None:
     """Make VERSION the @champion (no gate: you decide). `models rollback` undoes it."""
-    from training.registry import promote
+    from training.promotion import promote
 
     previous = promote(_connect(ctx, tracking_uri), version, reason="manual")
     click.echo(f"version {version} is @champion" + (f" (was version {previous})" if previous else ""))
@@ -56,7 +56,7 @@ def promote_cmd(ctx: click.Context, version: str, tracking_uri: str | None) -> N
 @click.pass_context
 def rollback_cmd(ctx: click.Context, tracking_uri: str | None) -> None:
     """Give @champion back to the version that held it before the current one."""
-    from training.registry import rollback
+    from training.promotion import rollback
 
     old, new = rollback(_connect(ctx, tracking_uri))
     click.echo(f"rolled back: version {new} is @champion again (was version {old})")

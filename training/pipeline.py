@@ -33,7 +33,8 @@ from training.degenerate import Degeneracy, check_degenerate
 from training.gate import GateResult, decide, refit_saved, score_saved_model
 from training.plots import comparison_markdown, freshness_figure, ndcg_curve_figure
 from training.pyfunc import ENTRY_FILE, Extras, signature, write_extras
-from training.registry import champion_version, load_version, promote
+from training.promotion import promote
+from training.registry import champion_version, load_version
 from training.tracking import Tracking, connect
 
 __all__ = ["TrainReport", "train"]

@@ -8,8 +8,8 @@ and "cache them" (:class:`MlflowModelSource` keeps one copy per content hash, re
 on every load and fetches afresh when it does not verify, so a corrupt entry never sticks;
 :func:`load_version` always fetches afresh, so an artifact edited in the store cannot hide
 behind a cached copy). When the champion does not verify at start,
-:meth:`MlflowModelSource.load_last_good` finds the newest version that does. Promotion
-moves ``@champion`` and appends to the ``champion_history`` tag of the registered model, so :func:`rollback` can go back one step.
+:meth:`MlflowModelSource.load_last_good` finds the newest version that does (earlier champions
+first, from the ``champion_history`` tag that :mod:`training.promotion` keeps).
 
 The service imports this module and nothing else from ``training``; MLflow itself is
 imported inside the functions that talk to a store, so serving a local directory never
@@ -39,9 +39,9 @@ from training.tracking import Tracking, connect, embedded_uri
 if TYPE_CHECKING:  # pragma: no cover
     from training.pyfunc import Extras
 
-__all__ = ["CHAMPION", "SHA256_TAGS", "LoadedModel", "LoadedVersion", "ModelSource", "LocalModelSource",
+__all__ = ["get_version", "CHAMPION", "SHA256_TAGS", "LoadedModel", "LoadedVersion", "ModelSource", "LocalModelSource",
            "MlflowModelSource", "model_source_from_settings", "public_reason", "champion", "champion_version", "recorded_sha256",
-           "fetch", "find_model_dir", "promote", "rollback", "list_versions", "load_version", "load_champion"]
+           "fetch", "find_model_dir", "load_version", "load_champion"]
 
 CHAMPION = "champion"
 #: Tag keys holding a version's model checksum, looked up in this order on the version, then on its run.
@@ -313,20 +313,10 @@ def model_source_from_settings(settings: Settings, *, model_dir: str | Path | No
     return MlflowModelSource(uri, name=settings.tracking.registered_model, cache_dir=dd.models / "registry-cache")
 
 
-# ------------------------------------------------------------------ promotion (training and the CLI)
+# ------------------------------------------------------------------ one version, loaded and verified
 
 
-def _history(tracking: Tracking) -> list[str]:
-    from mlflow.exceptions import MlflowException
-
-    try:
-        rm = tracking.client.get_registered_model(tracking.registered_model)
-    except MlflowException:
-        return []
-    return [str(v) for v in json.loads(rm.tags.get(_HISTORY_TAG, "[]"))]
-
-
-def _version(tracking: Tracking, version: str) -> Any:
+def get_version(tracking: Tracking, version: str) -> Any:
     from mlflow.exceptions import MlflowException
 
     try:
@@ -336,84 +326,13 @@ def _version(tracking: Tracking, version: str) -> Any:
                           "see `skillpath models list`") from None
 
 
-def promote(tracking: Tracking, version: str, *, reason: str = "manual") -> str:
-    """Point ``@champion`` at ``version`` and remember the step; returns the previous champion or ''."""
-    _version(tracking, version)
-    client = tracking.client
-    previous = champion_version(tracking) or ""
-    client.set_registered_model_alias(tracking.registered_model, CHAMPION, str(version))
-    history = [v for v in _history(tracking) if v != str(version)] + [str(version)]
-    client.set_registered_model_tag(tracking.registered_model, _HISTORY_TAG, json.dumps(history[-_HISTORY_MAX:]))
-    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    client.set_model_version_tag(tracking.registered_model, str(version), "promoted_at", stamp)
-    client.set_model_version_tag(tracking.registered_model, str(version), "promoted_reason", reason)
-    return previous
-
-
-def rollback(tracking: Tracking) -> tuple[str, str]:
-    """Make the previous champion the champion again; returns ``(from_version, to_version)``."""
-    current = champion_version(tracking)
-    if current is None:
-        raise NotReadyError(f"model {tracking.registered_model!r} has no @champion to roll back from")
-    history = _history(tracking)
-    if history and history[-1] == current:
-        history = history[:-1]
-    previous = [v for v in history if v != current]
-    if not previous:
-        raise NotReadyError(f"version {current} is the only champion there has been; nothing to roll back to")
-    target = previous[-1]
-    client = tracking.client
-    client.set_registered_model_alias(tracking.registered_model, CHAMPION, target)
-    client.set_registered_model_tag(tracking.registered_model, _HISTORY_TAG, json.dumps(previous))
-    client.set_model_version_tag(tracking.registered_model, current, "rolled_back_at",
-                                 datetime.now(timezone.utc).isoformat(timespec="seconds"))
-    return current, target
-
-
-def list_versions(tracking: Tracking) -> list[dict[str, Any]]:
-    """One row per version, newest first: aliases, model, validation NDCG, gate decision, created."""
-    from mlflow.exceptions import MlflowException
-
-    client = tracking.client
-    try:
-        versions = client.search_model_versions(f"name='{tracking.registered_model}'")
-    except MlflowException:
-        return []
-    aliases: dict[str, list[str]] = {}
-    for alias, v in (client.get_registered_model(tracking.registered_model).aliases or {}).items():
-        aliases.setdefault(str(v), []).append(alias)
-    rows = []
-    for mv in sorted(versions, key=lambda v: int(v.version), reverse=True):
-        tags = dict(mv.tags or {})
-        k = tags.get("k", "10")
-        rows.append({
-            "version": str(mv.version),
-            "aliases": ",".join(sorted(aliases.get(str(mv.version), []))),
-            "model": tags.get("model_name", ""),
-            f"ndcg@{k}": _float(tags.get(f"val_ndcg_at_{k}")),
-            f"recall@{k}": _float(tags.get(f"val_recall_at_{k}")),
-            "gate": tags.get("gate.decision", ""),
-            "trained_until": tags.get("train_end", ""),
-            "created": datetime.fromtimestamp(mv.creation_timestamp / 1000, timezone.utc).isoformat(timespec="seconds"),
-            "run_id": mv.run_id,
-        })
-    return rows
-
-
-def _float(v: str | None) -> float | None:
-    try:
-        return None if v is None else float(v)
-    except ValueError:
-        return None
-
-
 def load_version(tracking: Tracking, version: str, *, dst_root: str | Path | None = None) -> LoadedVersion:
     """Fetch ``version`` afresh and load it, verifying model and extras against the registry's checksums."""
     from mlflow.models import Model
 
     from training.pyfunc import read_extras
 
-    mv = _version(tracking, version)
+    mv = get_version(tracking, version)
     tags = dict(mv.tags or {})
     extras_sha = tags.get("extras_sha256")
     if not extras_sha:

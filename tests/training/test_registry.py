@@ -16,7 +16,8 @@ import pytest
 
 from catalog.errors import IntegrityError
 from training.pipeline import train
-from training.registry import champion_version, list_versions, load_champion, load_version, promote, rollback
+from training.promotion import list_versions, promote, rollback
+from training.registry import champion_version, load_champion, load_version
 
 
 @pytest.fixture(scope="module")
