@@ -402,7 +402,8 @@ def open_monitor(settings: Settings, world: World, log: EventLog, mentors: Mento
             return None
 
     # Beside the SQLite event log; with a PostgreSQL log, in the data dir (local to this machine).
-    store_path = getattr(log, "path", None) or DataDir(settings.data_dir).root / "monitor.db"
+    data = DataDir(settings.data_dir)
+    store_path = data.root / "monitor.db" if settings.database_url else data.events_db
     view = MonitorView(world, log, AlertStore(store_path), pairs=mentors.pairs, assigned_at=assigned_at, model=model,
                        webhook_urls=ms.webhooks, sweep_interval_s=ms.sweep_interval_s)
     view.sweep(now)
