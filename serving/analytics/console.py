@@ -40,6 +40,8 @@ PROGRAMME = ("active-weekly", "funnel", "goals", "at-risk", "mentor-load", "skil
 CONTENT = ("stale", "coverage", "freshness", "effectiveness")
 MENTEE = ("activity", "alerts")
 MENTOR = ("caseload", "alerts", "talking-points")
+#: Built by the refresher, the stale report (reach: every mentee ranked) last; people tables are the monitor's.
+_BUILT = tuple(n for n in PROGRAMME + CONTENT if n not in ("at-risk", "stale")) + ("stale",)
 _TABLES = "tables.json"
 _FIRST_BUILD_S = 120.0
 
@@ -64,6 +66,7 @@ class ConsoleData:
         self._built_at: datetime | None = None
         self._pages: dict[tuple, str] = {}
         self._ready = threading.Event()
+        self._built = threading.Condition()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -112,9 +115,18 @@ class ConsoleData:
         stamp = (*self.store.key(), self.model())
         if stamp == self._stamp:
             return False
-        tables = {name: self._build(name) for name in PROGRAMME + CONTENT if name != "at-risk"}
-        self._tables, self._stamp, self._built_at, self._pages = tables, stamp, self.store.clock(), {}
-        self._ready.set()
+        first = not self._ready.is_set()
+        tables: dict[str, Table] = {}
+        for name in _BUILT:
+            tables[name] = self._build(name)
+            if first:  # nothing shown yet: each table answers as soon as it exists
+                with self._built:
+                    self._tables = dict(tables)
+                    self._built.notify_all()
+        with self._built:
+            self._tables, self._stamp, self._built_at, self._pages = tables, stamp, self.store.clock(), {}
+            self._ready.set()
+            self._built.notify_all()
         self._save_tables()
         self.store.save_snapshot()
         return True
@@ -146,7 +158,7 @@ class ConsoleData:
         try:
             saved = json.loads((d / _TABLES).read_text())
             tables = {k: Table.from_json(v) for k, v in saved["tables"].items()}
-            if set(tables) != {n for n in PROGRAMME + CONTENT if n != "at-risk"}:
+            if set(tables) != set(_BUILT):
                 return
             self._tables, self._built_at = tables, datetime.fromisoformat(saved["built_at"])
             self._ready.set()
@@ -155,11 +167,14 @@ class ConsoleData:
 
     # ------------------------------------------------------------ reads
     def _table(self, name: str) -> Table:
-        if not self._ready.is_set():
-            self.start()
-            if not self._ready.wait(_FIRST_BUILD_S):
+        got = self._tables.get(name)
+        if got is not None:
+            return got
+        self.start()  # the first build (tests and tools may read before the service started it)
+        with self._built:
+            if not self._built.wait_for(lambda: name in self._tables, _FIRST_BUILD_S):
                 raise NotReadyError("the console's tables are still being built; try again in a minute")
-        return self._tables[name]
+            return self._tables[name]
 
     @property
     def built_at(self) -> datetime | None:
@@ -187,7 +202,6 @@ class ConsoleData:
 
     def page(self, key: tuple, build: Callable[[], str], *, people: bool = False) -> str:
         """A page's rendered tables and charts, kept until the set (or, with ``people``, the monitor) changes."""
-        self._table(PROGRAMME[0])  # the first build, if none is there yet
         full = (*key, self.people.stamp()) if people else key
         pages = self._pages
         got = pages.get(full)

@@ -42,7 +42,7 @@ __all__ = ["AnalyticsStore", "Table"]
 
 log = logging.getLogger("skillpath.serving")
 
-_BATCH = 100_000
+_BATCH = 20_000  # rows per read: each batch's conversion holds the GIL, so keep it short
 _SCHEMA = pa.schema([("seq", pa.int64()), ("user_id", pa.string()), ("item_id", pa.string()),
                      ("event_type", pa.string()), ("value", pa.float64()), ("ts_us", pa.int64())])
 _META, _PARQUET = "events.json", "events-{seq}.parquet"
@@ -180,6 +180,14 @@ class AnalyticsStore:
                 self._cache.clear()
             self._cache[full] = out
         return out
+
+    def titles(self) -> dict[str, str]:
+        """Resource titles of the world the store holds (kept with it)."""
+        world = self.world
+        got = getattr(self, "_titles", None)
+        if got is None or got[0] is not world:
+            got = self._titles = (world, {r.item_id: r.title for r in world.catalog.resources})
+        return got[1]
 
     def freshness(self) -> np.ndarray:
         """Every item's freshness today (the catalog's half-lives)."""

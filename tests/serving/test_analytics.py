@@ -109,3 +109,30 @@ def test_the_postgresql_log_gives_the_same_tables(tiny_world, as_of, tmp_path, p
                                snapshot_dir=tmp_path / "console")
         assert again.load_snapshot()
         _check_store(store, rows)
+
+
+def test_a_restarted_console_shows_its_saved_tables_before_any_build(tiny_world, as_of, tmp_path):
+    from types import SimpleNamespace
+
+    from serving.analytics.console import CONTENT, PROGRAMME, ConsoleData
+
+    log = EventLog(tmp_path / "events.db")
+    log.append(_events(tiny_world, as_of))
+    report = SimpleNamespace(items=[], n_active=int(tiny_world.catalog.active.sum()), threshold=0.5)
+
+    def console():
+        return ConsoleData(lambda: tiny_world, tmp_path / "events.db", pairs=dict, clock=lambda: as_of,
+                           stale=lambda: report, floor=0.05, threshold=0.5, snapshot_dir=tmp_path / "console")
+    first = console()
+    assert first.rebuild() and not first.rebuild()  # nothing changed: no second build
+    again = console()  # no thread started, nothing built: the saved set answers
+    names = [n for n in PROGRAMME + CONTENT if n != "at-risk"]
+    assert all(again.content(n).rows == first.content(n).rows for n in names)
+    assert again.programme("at-risk").rows == [] and "Monitoring is off" in again.programme("at-risk").notes
+    more = _events(tiny_world, as_of, n_days=1, tag="c")
+    log.append(more)
+    assert again.rebuild()  # the snapshot, then the new events
+    counted = sum(again.programme("active-weekly").column("events"))
+    assert counted == sum(first.programme("active-weekly").column("events")) + sum(
+        r["event_type"] != "impression" for r in more)
+    log.close()
