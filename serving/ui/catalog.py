@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from catalog.errors import SkillPathError
 from catalog.schema import RESOURCE_TYPES
 from serving.errors import status_of, validation_detail
-from serving.schemas_entities import PATCH_MODELS
+from serving.schemas_entities import PATCH_MODELS, ResourceIn
 from serving.ui import auth
 from serving.ui.html import esc, section
 from serving.ui.view import CURATORS, Page, open_page, read_form
@@ -137,9 +137,10 @@ async def _write(request: Request, item_id: str, op: str) -> Response:
     sent = {k: form[k] for k in EDITABLE if k in form}
     try:
         if op == "patch":
-            body = PATCH_MODELS["resources"](**{k: int(v) if k in _INTS and v.strip().lstrip("-").isdigit() else v
-                                                for k, v in sent.items()})
-            args: tuple = (body,)
+            values = {k: int(v) if k in _INTS and v.strip().lstrip("-").isdigit() else v for k, v in sent.items()}
+            stored = await anyio.to_thread.run_sync(lambda: pg.core.entity("get", "resources", item_id))
+            ResourceIn.model_validate({**stored.entity, **values})  # the whole result, as a PUT would check it
+            args: tuple = (PATCH_MODELS["resources"](**values),)
         else:
             args = ()
         await anyio.to_thread.run_sync(lambda: pg.core.entity(op, "resources", item_id, *args, if_match=version,
