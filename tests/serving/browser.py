@@ -1,9 +1,9 @@
 """One way for every browser test to drive Debian's Chromium (Playwright) against the served app, offline.
 
-``served`` runs the app (BentoML's ASGI app, as ``bentoml serve`` runs it) on a loopback port in a
+``app_url`` runs the app (BentoML's ASGI app, as ``bentoml serve`` runs it) on a loopback port in a
 thread; :func:`offline_page` launches Chromium with a context whose every request off 127.0.0.1 is
 refused and recorded, and collects console errors and failed requests, so a test asserts on them.
-Import the fixtures into a test module (``from tests.serving.browser import served  # noqa: F401``).
+Import the fixtures into a test module (``from tests.serving.browser import app_url  # noqa: F401``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-__all__ = ["CHROMIUM", "ARGS", "served", "offline_page", "Seen"]
+__all__ = ["CHROMIUM", "ARGS", "app_url", "offline_page", "Seen"]
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -27,7 +27,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 
 
 @pytest.fixture
-def served(asgi_app, service_env) -> Iterator[str]:
+def app_url(asgi_app, service_env) -> Iterator[str]:
     """The app on a free loopback port: its base URL."""
     import uvicorn
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.serving.browser import offline_page, served  # noqa: F401  (the served-app fixture)
+from tests.serving.browser import app_url, offline_page  # noqa: F401  (the served-app fixture)
 
 pytestmark = pytest.mark.integration
 
@@ -24,8 +24,8 @@ def keys(service_env, monkeypatch):
 
 
 @pytest.fixture
-def base(keys, served):  # noqa: F811  (keys first: the server reads them when it starts)
-    return served
+def base(keys, app_url):  # noqa: F811  (keys first: the server reads them when it starts)
+    return app_url
 
 
 def _sign_in(page, base: str, key: str) -> None:

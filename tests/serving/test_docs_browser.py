@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.serving.browser import offline_page, served  # noqa: F401  (the served-app fixture)
+from tests.serving.browser import app_url, offline_page  # noqa: F401  (the served-app fixture)
 from tests.serving.test_openapi import ROUTES
 
 pytestmark = pytest.mark.integration
 
 
-def test_docs_render_offline_and_list_every_route(served):  # noqa: F811
+def test_docs_render_offline_and_list_every_route(app_url):  # noqa: F811
     with offline_page() as (page, seen):
-        page.goto(f"{served}/", wait_until="networkidle")  # `/` points at the docs
-        assert page.url == f"{served}/docs"
+        page.goto(f"{app_url}/", wait_until="networkidle")  # `/` points at the docs
+        assert page.url == f"{app_url}/docs"
         page.wait_for_selector(".opblock", timeout=30_000)
         shown = page.eval_on_selector_all(
             ".opblock", "els => els.map(e => [e.querySelector('.opblock-summary-method').textContent,"
@@ -27,4 +27,4 @@ def test_docs_render_offline_and_list_every_route(served):  # noqa: F811
     assert {(m.lower(), path) for m, path in shown} == ROUTES
     assert title and "SkillPath" in title
     assert not seen.errors, seen.errors
-    assert not seen.blocked, seen.blocked  # nothing tried to leave the machine: every asset is served locally
+    assert not seen.blocked, seen.blocked  # nothing tried to leave the machine: every asset is app_url locally
