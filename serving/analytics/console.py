@@ -146,17 +146,22 @@ class ConsoleData:
             return
         d.mkdir(parents=True, exist_ok=True)
         tmp = d / f".{_TABLES}.{os.getpid()}"
-        tmp.write_text(json.dumps({"seq": self.store.version, "built_at": self._built_at.isoformat(),
+        seq = self.store.version
+        tmp.write_text(json.dumps({"seq": seq, "rows": self.store.rows, "event_id": self.store.event_id(seq),
+                                   "built_at": self._built_at.isoformat(),
                                    "tables": {k: v.to_json() for k, v in self._tables.items()}}))
         os.replace(tmp, d / _TABLES)
 
     def _load_tables(self) -> None:
-        """The last saved set, shown until the first rebuild replaces it (so a restart is not a cold start)."""
+        """The last saved set, shown until the first rebuild replaces it (so a restart is not a cold start),
+        if the log still holds what it was built from (its last row, and as many rows up to it)."""
         d = self.store.snapshot_dir
         if d is None or not (d / _TABLES).exists():
             return
         try:
             saved = json.loads((d / _TABLES).read_text())
+            if not self.store.holds(int(saved["seq"]), int(saved["rows"]), saved["event_id"]):
+                return  # another log (a new world, forgotten mentees): nothing of it is shown
             tables = {k: Table.from_json(v) for k, v in saved["tables"].items()}
             if set(tables) != set(_BUILT):
                 return

@@ -283,9 +283,18 @@ class AnalyticsStore:
         rows = self.fetch("SELECT COUNT(*) FROM events WHERE seq <= ?", [seq])
         return int(rows[0][0]) if rows else 0
 
-    def _event_id(self, seq: int) -> str | None:
+    def event_id(self, seq: int) -> str | None:
+        """The ``event_id`` the log stores at ``seq`` (None if none)."""
         rows = self.fetch("SELECT event_id FROM events WHERE seq = ?", [seq])
         return rows[0][0] if rows else None
+
+    @property
+    def rows(self) -> int:
+        return self._rows
+
+    def holds(self, seq: int, rows: int, event_id: str | None) -> bool:
+        """Whether the log still holds exactly what a copy up to ``seq`` held (the same last row, as many rows)."""
+        return event_id is not None and self.event_id(seq) == event_id and self._count_upto(seq) == rows
 
     # ------------------------------------------------------------ the snapshot
     def load_snapshot(self) -> bool:
@@ -297,7 +306,7 @@ class AnalyticsStore:
             meta = json.loads((d / _META).read_text())
             seq, rows, event_id = int(meta["seq"]), int(meta["rows"]), str(meta["event_id"])
             path = d / _PARQUET.format(seq=seq)
-            if not path.exists() or self._event_id(seq) != event_id or self._count_upto(seq) != rows:
+            if not path.exists() or not self.holds(seq, rows, event_id):
                 return False
             with self._write:
                 self._cur().execute("INSERT INTO ev SELECT * FROM read_parquet(?)", [str(path)])
@@ -315,7 +324,7 @@ class AnalyticsStore:
             return False
         with self._write:
             seq, rows = self._seq, self._rows
-            event_id = self._event_id(seq)
+            event_id = self.event_id(seq)
             if event_id is None:
                 return False
             d.mkdir(parents=True, exist_ok=True)

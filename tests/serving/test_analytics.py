@@ -136,3 +136,9 @@ def test_a_restarted_console_shows_its_saved_tables_before_any_build(tiny_world,
     assert counted == sum(first.programme("active-weekly").column("events")) + sum(
         r["event_type"] != "impression" for r in more)
     log.close()
+    for f in tmp_path.glob("events.db*"):  # another world's log under the same path
+        f.unlink()
+    other = EventLog(tmp_path / "events.db")
+    other.append(_events(tiny_world, as_of, n_days=3, tag="z"))
+    assert console().built_at is None  # the saved tables are not shown over a log they were not built from
+    other.close()
