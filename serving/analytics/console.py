@@ -211,6 +211,8 @@ class ConsoleData:
         pages = self._pages
         got = pages.get(full)
         if got is None:
+            if len(pages) > 256:  # mentee pages are one per mentee and events: keep the memory bounded
+                pages.clear()
             got = pages[full] = build()
         return got
 
