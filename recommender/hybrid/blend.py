@@ -172,8 +172,7 @@ def mmr_select(catalog: Catalog, parts: NDArray[np.float64], candidates: NDArray
     if k < 1:
         raise ConfigError(f"k must be >= 1, got {k}")
     w = weights.as_array()
-    contrib = parts * w[None, :]
-    rel = contrib.sum(axis=1)
+    rel = parts @ w
     idx = np.flatnonzero(candidates)
     if not len(idx):
         return HybridList(np.zeros(0, np.int64), np.zeros(0), np.zeros((0, len(PARTS))), [])
@@ -203,7 +202,7 @@ def mmr_select(catalog: Catalog, parts: NDArray[np.float64], candidates: NDArray
         if p != best_rel and r[p] < r[best_rel]:
             by.append("diversity")
         else:
-            c = contrib[pool[p]]
+            c = parts[pool[p]] * w
             by.append(PARTS[int(np.argmax(c))] if c.max() > 0 else "cf")
         chosen.append(p)
         taken[p] = True
