@@ -2,8 +2,9 @@
 
 :class:`EntityStore` is what the service, the CLI and the importer write skills,
 resources, mentees and mentors through; :class:`~catalog.store.sqlite.SQLiteEntityStore`
-keeps them in the event log's SQLite file, and a PostgreSQL backend can implement the
-same methods later. A store knows nothing about what a document means: validation,
+keeps them in the event log's SQLite file, :class:`~catalog.store.pg.PgEntityStore` in
+PostgreSQL for several replicas (``SKILLPATH_DATABASE_URL``); both pass the same contract
+tests (tests/catalog/store/test_store_contract.py). A store knows nothing about what a document means: validation,
 references and the skill graph are checked by :mod:`catalog.store.entities` before a
 write reaches it. Every write is all or nothing and is appended to the change log.
 """
@@ -62,6 +63,12 @@ class Write:
 
 class EntityStore(ABC):
     """Versioned documents per kind with an append-only change log (see the module docstring)."""
+
+    @property
+    def pushes_changes(self) -> bool:
+        """True while :meth:`revision` is kept current by the database's notifications (no query per call):
+        a reader may then check it on every request instead of every :data:`serving.app.SYNC_INTERVAL_S`."""
+        return False
 
     @abstractmethod
     def get(self, kind: str, entity_id: str) -> Stored | None: ...
