@@ -16,10 +16,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["KINDS", "ID_FIELD", "Stored", "Change", "Write", "EntityStore"]
+from catalog.errors import IntegrityError
+
+__all__ = ["KINDS", "ID_FIELD", "TABLES", "Stored", "Change", "Write", "EntityStore", "check_same_history"]
 
 #: Entity kinds, in the order a world is assembled (skills first: the others refer to them).
 KINDS: tuple[str, ...] = ("skills", "resources", "mentees", "mentors")
+#: The store's tables as :meth:`EntityStore.snapshot` gives them, each row's columns in this order.
+TABLES: dict[str, tuple[str, ...]] = {
+    "entities": ("kind", "id", "doc", "version", "updated_us"),
+    "entity_changes": ("seq", "at_us", "actor", "op", "kind", "id", "version", "summary"),
+    "store_meta": ("key", "value"),
+    "tombstones": ("user_id", "at_us", "actor"),
+}
 ID_FIELD: dict[str, str] = {"skills": "skill_id", "resources": "item_id", "mentees": "user_id",
                             "mentors": "mentor_id"}
 
@@ -112,6 +121,18 @@ class EntityStore(ABC):
     def tombstones(self, user_ids: Sequence[str] | None = None) -> set[str]: ...
 
     @abstractmethod
+    def snapshot(self) -> dict[str, list[tuple]]:
+        """Every row of every table (:data:`TABLES`), entities in creation order: what ``skillpath db
+        export|import`` moves between backends."""
+
+    @abstractmethod
+    def restore(self, rows: dict[str, list[tuple]]) -> dict[str, int]:
+        """Merge a :meth:`snapshot` into this store in one transaction, keeping sequence numbers and versions;
+        rows already here are kept, so an interrupted copy can run again. Raises
+        :class:`~catalog.errors.IntegrityError` if this store's change log differs at a shared sequence number
+        (it holds another deployment's entities). Returns the rows added per table."""
+
+    @abstractmethod
     def close(self) -> None: ...
 
     def summarise(self, doc: Mapping[str, Any] | None, fields: Sequence[str] = ()) -> str:
@@ -120,3 +141,13 @@ class EntityStore(ABC):
             return "deleted"
         keys = list(fields) or sorted(doc)
         return "set " + ", ".join(keys)
+
+
+def check_same_history(mine: Mapping[int, tuple], theirs: Sequence[tuple], where: str) -> None:
+    """Refuse to merge a change log that differs from ``mine`` at a sequence number both hold."""
+    for row in theirs:
+        have = mine.get(int(row[0]))
+        if have is not None and tuple(have) != tuple(row):
+            raise IntegrityError(f"{where}: change {row[0]} differs from the copy's ({have[4]} {have[5]} vs "
+                                 f"{row[4]} {row[5]}): this database holds another deployment's entities; "
+                                 "copy into an empty one")

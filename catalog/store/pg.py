@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 from catalog.errors import StorageUnavailableError, VersionConflictError
 from catalog.pgdb import PgPool, migrate, printable
-from catalog.store.base import Change, EntityStore, Stored, Write
+from catalog.store.base import TABLES, Change, EntityStore, Stored, Write, check_same_history
 
 __all__ = ["PgEntityStore", "MIGRATIONS", "CHANNEL"]
 
@@ -116,10 +116,12 @@ class PgEntityStore(EntityStore):
                         for n in conn.notifies(timeout=0.5):
                             self._saw(int(n.payload))
             except Exception as e:  # the server went away: poll the change log until it is back
-                self._listening = False
+                was, self._listening = self._listening, False
                 self._heard.set()
-                log.warning("entity change listener on %s lost its connection (%s); retrying",
-                            printable(self.url), str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__)
+                if was:  # once per outage
+                    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                    log.warning("entity change listener on %s lost its connection (%s); polling until it is back",
+                                printable(self.url), first)
                 self._stop.wait(1.0)
         self._listening = False
 
@@ -178,6 +180,34 @@ class PgEntityStore(EntityStore):
         with self._db.conn() as conn:
             conn.execute("INSERT INTO store_meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
                          (key, value))
+
+    def snapshot(self) -> dict[str, list[tuple]]:
+        order = {"entities": "pos", "entity_changes": "seq", "store_meta": "key", "tombstones": "user_id"}
+        with self._db.conn() as conn, conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")  # the tables agree with each other
+            return {t: conn.execute(f"SELECT {', '.join(cols)} FROM {t} ORDER BY {order[t]}").fetchall()
+                    for t, cols in TABLES.items()}
+
+    def restore(self, rows: dict[str, list[tuple]]) -> dict[str, int]:
+        with self._db.conn() as conn, conn.transaction(), conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_WRITE_LOCK,))
+            mine = {r[0]: r for r in cur.execute(f"SELECT {', '.join(TABLES['entity_changes'])} FROM entity_changes")}
+            check_same_history(mine, rows["entity_changes"], repr(self))
+            new = [r for r in rows["entity_changes"] if r[0] not in mine]
+            cur.executemany("INSERT INTO entity_changes VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", new)
+            cur.execute("SELECT setval(pg_get_serial_sequence('entity_changes', 'seq'), "
+                        "GREATEST((SELECT MAX(seq) FROM entity_changes), 1))")
+            cur.executemany("INSERT INTO entities (kind, id, doc, version, updated_us) VALUES (%s, %s, %s, %s, %s) "
+                            "ON CONFLICT (kind, id) DO UPDATE SET doc = EXCLUDED.doc, version = EXCLUDED.version, "
+                            "updated_us = EXCLUDED.updated_us", rows["entities"])
+            cur.executemany("INSERT INTO store_meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET "
+                            "value = EXCLUDED.value", rows["store_meta"])
+            cur.executemany("INSERT INTO tombstones VALUES (%s, %s, %s) ON CONFLICT (user_id) DO UPDATE SET "
+                            "at_us = GREATEST(tombstones.at_us, EXCLUDED.at_us)", rows["tombstones"])
+            last = cur.execute("SELECT COALESCE(MAX(seq), 0) FROM entity_changes").fetchone()[0]
+            cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(last)))
+        self._saw(last)
+        return {"entity_changes": len(new), "entities": len(rows["entities"]), "tombstones": len(rows["tombstones"])}
 
     # ------------------------------------------------------------ writes
     def write(self, kind: str, writes: Sequence[Write], *, actor: str, op: str, now_us: int) -> list[Stored]:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from catalog.errors import VersionConflictError
-from catalog.store.base import Change, EntityStore, Stored, Write
+from catalog.store.base import TABLES, Change, EntityStore, Stored, Write, check_same_history
 from catalog.store.migrations import MIGRATIONS
 
 __all__ = ["SQLiteEntityStore"]
@@ -133,6 +133,40 @@ class SQLiteEntityStore(EntityStore):
         with self._lock:
             self._db.execute("INSERT INTO store_meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                              [key, value])
+
+    def snapshot(self) -> dict[str, list[tuple]]:
+        order = {"entities": "rowid", "entity_changes": "seq", "store_meta": "key", "tombstones": "user_id"}
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN")  # one read transaction: the tables agree with each other
+            try:
+                return {t: db.execute(f"SELECT {', '.join(cols)} FROM {t} ORDER BY {order[t]}").fetchall()
+                        for t, cols in TABLES.items()}
+            finally:
+                db.execute("COMMIT")
+
+    def restore(self, rows: dict[str, list[tuple]]) -> dict[str, int]:
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                mine = {r[0]: r for r in db.execute(f"SELECT {', '.join(TABLES['entity_changes'])} FROM entity_changes")}
+                check_same_history(mine, rows["entity_changes"], repr(self))
+                added = {"entity_changes": db.executemany("INSERT OR IGNORE INTO entity_changes VALUES "
+                                                          "(?, ?, ?, ?, ?, ?, ?, ?)", rows["entity_changes"]).rowcount}
+                db.executemany("INSERT INTO entities (kind, id, doc, version, updated_us) VALUES (?, ?, ?, ?, ?) "
+                               "ON CONFLICT (kind, id) DO UPDATE SET doc = excluded.doc, version = excluded.version, "
+                               "updated_us = excluded.updated_us", rows["entities"])
+                db.executemany("INSERT INTO store_meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET "
+                               "value = excluded.value", rows["store_meta"])
+                db.executemany("INSERT INTO tombstones VALUES (?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET "
+                               "at_us = MAX(at_us, excluded.at_us)", rows["tombstones"])
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        return {**added, "entities": len(rows["entities"]), "tombstones": len(rows["tombstones"])}
 
     # ------------------------------------------------------------ writes
     def write(self, kind: str, writes: Sequence[Write], *, actor: str, op: str, now_us: int) -> list[Stored]:
