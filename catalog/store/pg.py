@@ -31,6 +31,7 @@ __all__ = ["PgEntityStore", "MIGRATIONS", "CHANNEL"]
 log = logging.getLogger("skillpath.store")
 
 CHANNEL = "skillpath_entities"
+LISTENER_NAME = "skillpath-entity-listener"  # the listening connection's application_name (pg_stat_activity)
 _WRITE_LOCK = 7_110_043  # serialises entity writes across replicas (sequence numbers in commit order)
 
 #: Ordered schema steps of the ``entities`` component (catalog.store.migrations is the SQLite twin).
@@ -107,7 +108,8 @@ class PgEntityStore(EntityStore):
 
         while not self._stop.is_set():
             try:
-                with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as conn:
+                with psycopg.connect(self.url, autocommit=True, connect_timeout=5,
+                                     application_name=LISTENER_NAME) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     self._saw(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM entity_changes").fetchone()[0])
                     self._listening = True
