@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from catalog.errors import VersionConflictError
+from catalog.sqldb import migrate_sqlite, open_sqlite
 from catalog.store.base import TABLES, Change, EntityStore, Stored, Write, check_same_history
 from catalog.store.migrations import MIGRATIONS
 
@@ -30,34 +30,9 @@ class SQLiteEntityStore(EntityStore):
 
     def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._conn: sqlite3.Connection | None = sqlite3.connect(
-            self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
-        c = self._conn
-        c.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-        c.execute("PRAGMA journal_mode = WAL")
-        c.execute("PRAGMA synchronous = FULL")
-        self._migrate()
-
-    def _migrate(self) -> None:
-        c = self._db
-        c.execute("BEGIN IMMEDIATE")
-        try:
-            c.execute("CREATE TABLE IF NOT EXISTS store_migrations (version INTEGER PRIMARY KEY, applied_us INTEGER)")
-            done = {r[0] for r in c.execute("SELECT version FROM store_migrations")}
-            for version, sql in MIGRATIONS:
-                if version in done:
-                    continue
-                for stmt in sql.split(";"):
-                    if stmt.strip():
-                        c.execute(stmt)
-                c.execute("INSERT INTO store_migrations VALUES (?, ?)", (version, time.time_ns() // 1000))
-            c.execute("COMMIT")
-        except BaseException:
-            if c.in_transaction:
-                c.execute("ROLLBACK")
-            raise
+        self._conn: sqlite3.Connection | None = open_sqlite(self.path, timeout=timeout)
+        migrate_sqlite(self._conn, "store_migrations", MIGRATIONS)
 
     @property
     def _db(self) -> sqlite3.Connection:
