@@ -18,7 +18,7 @@ from typing import Any
 
 from catalog.errors import IntegrityError
 
-__all__ = ["KINDS", "ID_FIELD", "TABLES", "Stored", "Change", "Write", "EntityStore", "check_same_history"]
+__all__ = ["KINDS", "ID_FIELD", "TABLES", "Stored", "Change", "Write", "EntityStore", "merge_plan"]
 
 #: Entity kinds, in the order a world is assembled (skills first: the others refer to them).
 KINDS: tuple[str, ...] = ("skills", "resources", "mentees", "mentors")
@@ -127,8 +127,8 @@ class EntityStore(ABC):
 
     @abstractmethod
     def restore(self, rows: dict[str, list[tuple]]) -> dict[str, int]:
-        """Merge a :meth:`snapshot` into this store in one transaction, keeping sequence numbers and versions;
-        rows already here are kept, so an interrupted copy can run again. Raises
+        """Merge a :meth:`snapshot` into this store in one transaction, keeping sequence numbers and versions
+        (:func:`merge_plan`: entities changed here since are kept), so a copy can run again. Raises
         :class:`~catalog.errors.IntegrityError` if this store's change log differs at a shared sequence number
         (it holds another deployment's entities). Returns the rows added per table."""
 
@@ -143,11 +143,22 @@ class EntityStore(ABC):
         return "set " + ", ".join(keys)
 
 
-def check_same_history(mine: Mapping[int, tuple], theirs: Sequence[tuple], where: str) -> None:
-    """Refuse to merge a change log that differs from ``mine`` at a sequence number both hold."""
-    for row in theirs:
+def merge_plan(mine: Mapping[int, tuple], theirs: Mapping[str, list[tuple]], where: str) -> tuple[list, list]:
+    """What merging snapshot ``theirs`` adds to a store whose change log is ``mine`` (seq -> row).
+
+    Returns the change-log rows missing here and the entity rows to upsert: every one but those
+    changed here after the snapshot's last change (this store moved on; a copy run again after
+    writes on the target must not turn them back). Raises :class:`IntegrityError` if the logs differ
+    at a sequence number both hold (another deployment's entities).
+    """
+    changes = theirs["entity_changes"]
+    for row in changes:
         have = mine.get(int(row[0]))
         if have is not None and tuple(have) != tuple(row):
             raise IntegrityError(f"{where}: change {row[0]} differs from the copy's ({have[4]} {have[5]} vs "
                                  f"{row[4]} {row[5]}): this database holds another deployment's entities; "
                                  "copy into an empty one")
+    last = max((int(r[0]) for r in changes), default=0)
+    moved = {(r[4], r[5]) for seq, r in mine.items() if seq > last}
+    return ([r for r in changes if int(r[0]) not in mine],
+            [r for r in theirs["entities"] if (r[0], r[1]) not in moved])

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 from catalog.errors import StorageUnavailableError, VersionConflictError
 from catalog.pgdb import PgPool, migrate, printable
-from catalog.store.base import TABLES, Change, EntityStore, Stored, Write, check_same_history
+from catalog.store.base import TABLES, Change, EntityStore, Stored, Write, merge_plan
 
 __all__ = ["PgEntityStore", "MIGRATIONS", "CHANNEL"]
 
@@ -194,14 +194,13 @@ class PgEntityStore(EntityStore):
         with self._db.conn() as conn, conn.transaction(), conn.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (_WRITE_LOCK,))
             mine = {r[0]: r for r in cur.execute(f"SELECT {', '.join(TABLES['entity_changes'])} FROM entity_changes")}
-            check_same_history(mine, rows["entity_changes"], repr(self))
-            new = [r for r in rows["entity_changes"] if r[0] not in mine]
+            new, entities = merge_plan(mine, rows, repr(self))
             cur.executemany("INSERT INTO entity_changes VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", new)
             cur.execute("SELECT setval(pg_get_serial_sequence('entity_changes', 'seq'), "
                         "GREATEST((SELECT MAX(seq) FROM entity_changes), 1))")
             cur.executemany("INSERT INTO entities (kind, id, doc, version, updated_us) VALUES (%s, %s, %s, %s, %s) "
                             "ON CONFLICT (kind, id) DO UPDATE SET doc = EXCLUDED.doc, version = EXCLUDED.version, "
-                            "updated_us = EXCLUDED.updated_us", rows["entities"])
+                            "updated_us = EXCLUDED.updated_us", entities)
             cur.executemany("INSERT INTO store_meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET "
                             "value = EXCLUDED.value", rows["store_meta"])
             cur.executemany("INSERT INTO tombstones VALUES (%s, %s, %s) ON CONFLICT (user_id) DO UPDATE SET "
@@ -209,7 +208,7 @@ class PgEntityStore(EntityStore):
             last = cur.execute("SELECT COALESCE(MAX(seq), 0) FROM entity_changes").fetchone()[0]
             cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(last)))
         self._saw(last)
-        return {"entity_changes": len(new), "entities": len(rows["entities"]), "tombstones": len(rows["tombstones"])}
+        return {"entity_changes": len(new), "entities": len(entities), "tombstones": len(rows["tombstones"])}
 
     # ------------------------------------------------------------ writes
     def write(self, kind: str, writes: Sequence[Write], *, actor: str, op: str, now_us: int) -> list[Stored]:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from catalog.errors import VersionConflictError
 from catalog.sqldb import migrate_sqlite, open_sqlite
-from catalog.store.base import TABLES, Change, EntityStore, Stored, Write, check_same_history
+from catalog.store.base import TABLES, Change, EntityStore, Stored, Write, merge_plan
 from catalog.store.migrations import MIGRATIONS
 
 __all__ = ["SQLiteEntityStore"]
@@ -126,12 +126,11 @@ class SQLiteEntityStore(EntityStore):
             db.execute("BEGIN IMMEDIATE")
             try:
                 mine = {r[0]: r for r in db.execute(f"SELECT {', '.join(TABLES['entity_changes'])} FROM entity_changes")}
-                check_same_history(mine, rows["entity_changes"], repr(self))
-                added = {"entity_changes": db.executemany("INSERT OR IGNORE INTO entity_changes VALUES "
-                                                          "(?, ?, ?, ?, ?, ?, ?, ?)", rows["entity_changes"]).rowcount}
+                changes, entities = merge_plan(mine, rows, repr(self))
+                db.executemany("INSERT INTO entity_changes VALUES (?, ?, ?, ?, ?, ?, ?, ?)", changes)
                 db.executemany("INSERT INTO entities (kind, id, doc, version, updated_us) VALUES (?, ?, ?, ?, ?) "
                                "ON CONFLICT (kind, id) DO UPDATE SET doc = excluded.doc, version = excluded.version, "
-                               "updated_us = excluded.updated_us", rows["entities"])
+                               "updated_us = excluded.updated_us", entities)
                 db.executemany("INSERT INTO store_meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET "
                                "value = excluded.value", rows["store_meta"])
                 db.executemany("INSERT INTO tombstones VALUES (?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET "
@@ -141,7 +140,7 @@ class SQLiteEntityStore(EntityStore):
                 if db.in_transaction:
                     db.execute("ROLLBACK")
                 raise
-        return {**added, "entities": len(rows["entities"]), "tombstones": len(rows["tombstones"])}
+        return {"entity_changes": len(changes), "entities": len(entities), "tombstones": len(rows["tombstones"])}
 
     # ------------------------------------------------------------ writes
     def write(self, kind: str, writes: Sequence[Write], *, actor: str, op: str, now_us: int) -> list[Stored]:

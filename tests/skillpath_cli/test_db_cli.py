@@ -52,7 +52,14 @@ def test_export_then_import_round_trips_and_resumes(tmp_path, pg_url, tiny_world
     on_pg = Entities(PgEntityStore(pg_url))  # a replica writes on after the move; sequence numbers continue
     on_pg.put("mentors", [{"mentor_id": "m-pg", "skills": "python:5", "capacity": 2}], actor="k2", now_us=NOW + 2)
     assert on_pg.store.changes(limit=10**6)[-1].seq == 1 + max(c.seq for c in on_pg.store.changes(limit=10**6)[:-1])
+    mentor = on_pg.ids("mentors")[0]
+    on_pg.patch("mentors", mentor, {"capacity": 9}, actor="k2", now_us=NOW + 3)
     on_pg.store.close()
+    assert run_cli(cli, ["--data-dir", str(src), "db", "export", "--url", pg_url]) == 0  # again, after those writes
+    capsys.readouterr()
+    kept = PgEntityStore(pg_url, listen=False)
+    assert kept.get("mentors", mentor).doc["capacity"] == 9 and kept.get("mentors", "m-pg") is not None
+    kept.close()
     dst = tmp_path / "b"
     assert run_cli(cli, ["--data-dir", str(dst), "db", "import", "--url", pg_url]) == 0
     with EventLog(dst / "events.db") as log, EventLog(src / "events.db") as orig:
