@@ -124,8 +124,12 @@ def _open_loops(urls: list[str], bodies: list[dict], warm: list[dict], rate: flo
     procs = []
     for k, url in enumerate(urls):
         plan = tmp / f"plan{k}.json"
+        each = rate / len(urls)
+        # Fewer connections at low rates: one idle longer than the server's keep-alive (5 s) is closed by it,
+        # and the next request on it fails (an artifact of the generator, not of the service).
         plan.write_text(json.dumps({"url": url, "warm": warm, "open": {
-            "bodies": bodies[k::len(urls)], "rate": rate / len(urls), "duration_s": duration, "drain_s": 10}}))
+            "bodies": bodies[k::len(urls)], "rate": each, "duration_s": duration, "drain_s": 10,
+            "max_connections": max(4, min(64, int(each)))}}))
         procs.append(subprocess.Popen([sys.executable, str(Path(__file__).parent / "rest_load.py"), str(plan)],
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     out = []
