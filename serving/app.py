@@ -153,7 +153,8 @@ class SkillPathApp(EntityMethods, ModelMethods):
 
     def refresh(self, *, force: bool = False) -> None:
         """Apply entity writes (of this process, or another's within :data:`SYNC_INTERVAL_S`; on PostgreSQL,
-        whose store is notified, another replica's by the next request) to what requests read: a new or retired resource, a goal or a capacity change shows in the next answer."""
+        whose store is notified, another replica's by the next request) to what requests read: a new or
+        retired resource, a goal or a capacity change shows in the next answer."""
         now = time.monotonic()
         if not force and now - self._last_sync < SYNC_INTERVAL_S and not self.entities.store.pushes_changes:
             return  # a store the database notifies answers sync() from memory: checked on every request

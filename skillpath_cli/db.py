@@ -47,6 +47,13 @@ def upgrade(ctx: click.Context) -> None:
         click.echo(f"{store!r}: schema up to date, {store.revision()} entity changes")
     finally:
         store.close()
+    from catalog.alert_store import AlertStore
+    from catalog.session_store import SessionStore
+
+    with SessionStore(dd.events_db, database_url=s.database_url) as sessions:
+        click.echo(f"{sessions!r}: schema up to date, {sessions.count()} sessions")
+    with AlertStore(dd.events_db, database_url=s.database_url) as alerts:
+        click.echo(f"{alerts!r}: schema up to date, {alerts.count()} alerts")
 
 
 def _copy(src, dst, src_store, dst_store) -> tuple[int, int, dict[str, int]]:

@@ -90,3 +90,18 @@ def test_bad_urls_are_one_line_exit_2(tmp_path, capsys):
     assert len(err.splitlines()) == 1 and "postgresql://" in err
     assert run_cli(cli, ["--data-dir", str(tmp_path), "db", "export"]) == 2
     assert "SKILLPATH_DATABASE_URL" in capsys.readouterr().err
+
+
+@pytest.mark.integration
+def test_upgrade_migrates_every_store_of_the_database_once(tmp_path, pg_url, capsys, monkeypatch):
+    import psycopg
+
+    monkeypatch.setenv("SKILLPATH_DATABASE_URL", pg_url)
+    for _ in range(2):
+        assert run_cli(cli, ["--data-dir", str(tmp_path), "db", "upgrade"]) == 0
+    out = capsys.readouterr().out
+    assert "0 events" in out and "0 entity changes" in out and "0 sessions" in out and "0 alerts" in out
+    with psycopg.connect(pg_url) as c:
+        got = dict(c.execute("SELECT component, version FROM skillpath_schema").fetchall())
+    assert set(got) == {"eventlog", "entities", "session", "monitor"} and all(v >= 1 for v in got.values())
+    assert not (tmp_path / "events.db").exists()  # nothing written to the data dir on PostgreSQL
