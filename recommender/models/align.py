@@ -58,11 +58,14 @@ def content_placement(known_rows: F32, known: NDArray[np.int64], cold: NDArray[n
         return out
     sims = (content[cold] @ content[known].T).toarray()
     k = min(neighbours, len(known))
-    for r in range(len(cold)):
-        top = np.argpartition(-sims[r], k - 1)[:k]
-        w = np.clip(sims[r, top], 0, None)
-        if w.sum() > 0:
-            out[r] = (w[:, None] * known_rows[top]).sum(axis=0) / w.sum()
+    top = np.empty((len(cold), k), np.int64)
+    for r in range(len(cold)):  # one row at a time: a 2-D argpartition is slower than this loop
+        top[r] = np.argpartition(-sims[r], k - 1)[:k]
+    w = np.clip(np.take_along_axis(sims, top, axis=1), 0, None)
+    total = w.sum(axis=1)
+    placed = np.einsum("rk,rkd->rd", w, known_rows[top], dtype=np.float64)
+    ok = total > 0
+    out[ok] = placed[ok] / total[ok, None]
     return out
 
 
