@@ -40,6 +40,7 @@ from catalog.store.forget import Forgetters
 from catalog.store.offline import forget_in_parquet
 from catalog.store.seed import open_entities
 from features.engagement import engagement_at
+from features.forget import forget_online
 from recommender.item_scores import cold_half_life, popularity_scores
 from recommender.models.content import ContentRecommender
 from serving.app_entities import EntityMethods
@@ -114,6 +115,8 @@ class SkillPathApp(EntityMethods, ModelMethods):
         self.forgetters.register("conversations", self._forget_conversations)
         self.forgetters.register("offline_tables", lambda u: forget_in_parquet(DataDir(settings.data_dir), u))
         self.forgetters.register("sessions", lambda u: self.sessions.store.forget_user(u))
+        self.forgetters.register("online_store", lambda u: forget_online(
+            settings.data_dir, u, online=settings.features.online_store, skill_ids=self.world.catalog.skills))
         self.last_error: str | None = None
         self.monitor: MonitorView | None = open_monitor(settings, world, log_, self.mentors, clock())
         if self.monitor is not None:

@@ -152,8 +152,10 @@ class ModelBundle:
     """
 
     def __init__(self, loaded: LoadedModel, view: CatalogView, *, content: ContentRecommender,
-                 popularity: F32, cocompletion: CoCompletion | None = None, index: Any = None) -> None:
-        verify_model(loaded, view.catalog)
+                 popularity: F32, cocompletion: CoCompletion | None = None, index: Any = None,
+                 verified: bool = False) -> None:
+        if not verified:  # ``verified``: derived from a bundle checked over these same items (serving.live.patched)
+            verify_model(loaded, view.catalog)
         self.loaded, self.view = loaded, view
         self.content, self.popularity, self.cocompletion = content, popularity, cocompletion
         self.model = loaded.model

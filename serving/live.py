@@ -63,12 +63,12 @@ def resource_delta(catalog: Catalog, resources: Sequence[Resource]) -> ResourceD
     if len(resources) < len(old):
         return None
     changed: dict[int, Resource] = {}
-    for i, (a, b) in enumerate(zip(old, resources)):
-        if a is not b:
-            if a.item_id != b.item_id:
-                return None
-            if a != b:
-                changed[i] = b
+    for i in [i for i, (a, b) in enumerate(zip(old, resources)) if a is not b]:  # identity first: fast
+        a, b = old[i], resources[i]
+        if a.item_id != b.item_id:
+            return None
+        if a != b:
+            changed[i] = b
     added = list(resources[len(old):])
     if len(changed) + len(added) > PATCH_LIMIT * max(len(old), 1) and len(old) >= 100:
         return None
@@ -82,8 +82,10 @@ def patched(prev: ModelBundle, view: CatalogView, rows: NDArray[np.int64], *, co
     index = None
     if prev.is_factor:
         index = prev.index.with_rows(rows, log_freshness=view.log_freshness[rows], active=view.available)
+    if view.catalog.items is not prev.view.catalog.items:
+        raise ValueError("patched() keeps the items; use rebundle() for a catalog with other items")
     return ModelBundle(prev.loaded, view, content=content, popularity=prev.popularity,
-                       cocompletion=prev.cocompletion, index=index)
+                       cocompletion=prev.cocompletion, index=index, verified=True)
 
 
 def aligned(loaded: LoadedModel, view: CatalogView) -> LoadedModel:
