@@ -49,15 +49,15 @@ def _resource(item_id: str, skill: str, n: int) -> dict[str, Any]:
             "skills": [f"{skill}:{1 + n % 5}"], "published_at": "2024-01-01", "duration_minutes": 10 + n % 50}
 
 
-def _side_by_side(app: Any, reqs: list[Any], targets: list[str], *, segments: int, per_segment: int,
+def _side_by_side(app: Any, reqs: list[Any], targets: list[str], *, segments: int, segment_s: float,
                   write_every_ms: float) -> dict[str, Any]:
     """/recommend latencies in quiet segments and, alternating with them, segments where another thread
-    patches a resource every ``write_every_ms`` (each patch applied to the next answer before it returns)."""
+    patches a resource every ``write_every_ms`` (each patch applied to the next answer before it returns).
+    Segments last ``segment_s`` each, whatever a request costs, so both modes see the same write rate."""
     from serving.schemas_entities import PATCH_MODELS
 
     for r in reqs[:200]:
         app.recommend(r)
-    reqs = reqs[200:]
     quiet: list[float] = []
     loaded: list[float] = []
     writes = {"n": 0, "s": 0.0}
@@ -73,15 +73,18 @@ def _side_by_side(app: Any, reqs: list[Any], targets: list[str], *, segments: in
             n += 1
             stop.wait(write_every_ms / 1e3)
 
+    i = 0
     for seg in range(segments):
-        chunk = reqs[seg * per_segment:(seg + 1) * per_segment]
         stop = threading.Event()
         t = threading.Thread(target=writer, args=(stop,)) if seg % 2 else None
         if t is not None:
             t.start()
             time.sleep(0.05)
         sink = loaded if t is not None else quiet
-        for r in chunk:
+        end = time.perf_counter() + segment_s
+        while time.perf_counter() < end:
+            r = reqs[i % len(reqs)]
+            i += 1
             t0 = time.perf_counter()
             app.recommend(r)
             sink.append((time.perf_counter() - t0) * 1e3)
@@ -92,10 +95,10 @@ def _side_by_side(app: Any, reqs: list[Any], targets: list[str], *, segments: in
     return {"quiet_ms": q, "during_writes_ms": lo, "p99_ratio": round(lo["p99"] / q["p99"], 2),
             "p50_ratio": round(lo["p50"] / q["p50"], 2), "writes": writes["n"],
             "write_ms_mean": round(writes["s"] / max(writes["n"], 1) * 1e3, 2), "write_every_ms": write_every_ms,
-            "segments": segments, "per_segment": per_segment, "load_avg_after": [round(x, 2) for x in os.getloadavg()]}
+            "segments": segments, "segment_s": segment_s, "load_avg_after": [round(x, 2) for x in os.getloadavg()]}
 
 
-def run(root: Path, *, n_items: int, n_mentees: int, batches: int, segments: int, per_segment: int,
+def run(root: Path, *, n_items: int, n_mentees: int, batches: int, segments: int, segment_s: float,
         write_every_ms: float, modes: list[str], cache: Path | None = None) -> dict[str, Any]:
     from catalog.settings import load_settings
     from serving.app import SkillPathApp
@@ -129,8 +132,8 @@ def run(root: Path, *, n_items: int, n_mentees: int, batches: int, segments: int
         targets = [f"bench-0-{n}" for n in range(1000)]
         out["recommend"] = {}
         for mode in modes:
-            reqs = [RecommendRequest(**b, mode=mode) for b in request_mix(users, segments * per_segment + 200, seed=3)]
-            out["recommend"][mode] = _side_by_side(app, reqs, targets, segments=segments, per_segment=per_segment,
+            reqs = [RecommendRequest(**b, mode=mode) for b in request_mix(users, 5000, seed=3)]
+            out["recommend"][mode] = _side_by_side(app, reqs, targets, segments=segments, segment_s=segment_s,
                                                    write_every_ms=write_every_ms)
         # ---------------------------------------------------------- forget a mentee with 1,000 events
         from serving.schemas import EventsRequest
@@ -153,8 +156,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--items", type=int, default=5000)
     p.add_argument("--mentees", type=int, default=2000)
     p.add_argument("--batches", type=int, default=5)
-    p.add_argument("--segments", type=int, default=6, help="alternating quiet / during-writes segments")
-    p.add_argument("--per-segment", type=int, default=400)
+    p.add_argument("--segments", type=int, default=16,
+                   help="alternating quiet / during-writes segments (short ones: load drifting on a shared machine "
+                        "then hits both alike)")
+    p.add_argument("--segment-s", type=float, default=4.0, help="seconds per segment")
     p.add_argument("--write-every-ms", type=float, default=200.0)
     p.add_argument("--modes", default="model,hybrid", help="/recommend modes measured, comma-separated")
     p.add_argument("--data-dir", type=Path, default=None)
@@ -164,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = a.data_dir or Path(tmp) / "world"
         res = run(root, n_items=a.items, n_mentees=a.mentees, batches=a.batches, segments=a.segments,
-                  per_segment=a.per_segment, write_every_ms=a.write_every_ms,
+                  segment_s=a.segment_s, write_every_ms=a.write_every_ms,
                   modes=[m.strip() for m in a.modes.split(",") if m.strip()], cache=a.cache)
     res["targets"] = TARGETS
     res["machine"] = {"python": _platform.python_version(), "cpus": os.cpu_count(),
