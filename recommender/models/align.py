@@ -52,20 +52,35 @@ def item_content(catalog: Catalog) -> sp.csr_matrix:
 def content_placement(known_rows: F32, known: NDArray[np.int64], cold: NDArray[np.int64], content: sp.csr_matrix,
                       *, neighbours: int = 20) -> F32:
     """Rows for ``cold`` items: the similarity-weighted mean of the ``neighbours`` most similar known items'
-    rows (``known_rows[j]`` belongs to item ``known[j]``); zeros for an item sharing nothing."""
+    rows (``known_rows[j]`` belongs to item ``known[j]``); zeros for an item sharing nothing.
+
+    Cold items with identical content rows (same skills, levels, type and difficulty: common in a batch)
+    get identical placements, so each distinct row is placed once: the neighbour search over every known
+    item is what a batch of new resources spends its time on.
+    """
     out = np.zeros((len(cold), known_rows.shape[1]), np.float32)
     if not len(cold) or not len(known):
         return out
-    sims = (content[cold] @ content[known].T).toarray()
+    rows = sp.csr_matrix(content[cold])
+    rows.sort_indices()
+    distinct: dict[tuple[bytes, bytes], int] = {}
+    inverse = np.fromiter((distinct.setdefault((rows.indices[a:b].tobytes(), rows.data[a:b].tobytes()), len(distinct))
+                           for a, b in zip(rows.indptr[:-1].tolist(), rows.indptr[1:].tolist())),
+                          dtype=np.int64, count=len(cold))
+    firsts = np.full(len(distinct), -1, np.int64)
+    firsts[inverse[::-1]] = np.arange(len(cold))[::-1]  # the first cold item of each distinct row
+    sims = (rows[firsts] @ content[known].T).toarray()
     k = min(neighbours, len(known))
-    top = np.empty((len(cold), k), np.int64)
-    for r in range(len(cold)):  # one row at a time: a 2-D argpartition is slower than this loop
+    top = np.empty((len(firsts), k), np.int64)
+    for r in range(len(firsts)):  # one row at a time: a 2-D argpartition is slower than this loop
         top[r] = np.argpartition(-sims[r], k - 1)[:k]
     w = np.clip(np.take_along_axis(sims, top, axis=1), 0, None)
     total = w.sum(axis=1)
     placed = np.einsum("rk,rkd->rd", w, known_rows[top], dtype=np.float64)
     ok = total > 0
-    out[ok] = placed[ok] / total[ok, None]
+    uniq = np.zeros((len(firsts), known_rows.shape[1]), np.float32)
+    uniq[ok] = placed[ok] / total[ok, None]
+    out[:] = uniq[inverse]
     return out
 
 
