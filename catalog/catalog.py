@@ -38,6 +38,12 @@ def _columns(r: Sequence[Resource]) -> tuple[NDArray, ...]:
             np.array([x.duration_minutes for x in r], dtype=np.int32), np.array([x.type for x in r], dtype=object))
 
 
+def _main_skill(r: Sequence[Resource], skill_ids: IdMap) -> NDArray[np.int64]:
+    """Each resource's main skill (its first) as a skill index; -1 for a resource without skills."""
+    return np.fromiter((skill_ids.get(x.skills[0].skill_id) if x.skills else -1 for x in r), dtype=np.int64,
+                       count=len(r))
+
+
 def _skill_matrix(r: Sequence[Resource], skill_ids: IdMap, *, n_rows: int,
                   rows: Sequence[int] | None = None) -> sp.csr_matrix:
     """CSR (n_rows x n_skills) of the levels resources ``r`` teach, resource ``k`` at row ``rows[k]`` (default
@@ -70,7 +76,13 @@ class Catalog:
       ``INT64_MIN`` where unknown).
     - ``item_half_life``: float64 half-life override per item (NaN where none).
     - ``active``: bool; ``difficulty``, ``duration_minutes``: int32; ``types``: object.
-    - ``item_skill_levels``: CSR (n_items x n_skills), the level each item teaches.
+    - ``item_skill_levels``: CSR (n_items x n_skills), the level each item teaches;
+      ``item_skill_levels_csc`` the same matrix by skill (the items teaching a skill).
+    - ``main_skill``: int64, each item's first tag (what the resource is about).
+    - ``prereq_edges``: int64 (n_edges x 3): skill index, prerequisite skill index, level asked.
+
+    Derived arrays are built here, once: per-request code reads them and never rebuilds them
+    from ``resources`` (at 100k items that costs more than the whole request).
     """
 
     def __init__(self, skills: Iterable[Skill], resources: Iterable[Resource]) -> None:
@@ -79,7 +91,13 @@ class Catalog:
         self.resources: list[Resource] = list(resources)
         self.items = IdMap((r.item_id for r in self.resources), error=UnknownItemError)
         self._set_columns(_columns(self.resources))
+        self.main_skill = _main_skill(self.resources, self.skill_ids)
         self.item_skill_levels = _skill_matrix(self.resources, self.skill_ids, n_rows=len(self.items))
+        self.item_skill_levels_csc = self.item_skill_levels.tocsc()
+        ids = self.skill_ids
+        self.prereq_edges = np.array(
+            [(ids.index(s), ids.index(q.skill_id), q.level) for s in ids for q in self.graph.prereqs[s]],
+            dtype=np.int64).reshape(-1, 3)
         self.skill_half_life = np.array(
             [np.nan if self.graph.skills[s].half_life_days is None else self.graph.skills[s].half_life_days
              for s in self.skill_ids],
@@ -105,6 +123,7 @@ class Catalog:
                                      f"at index {i}; rebuild the catalog")
         new = object.__new__(Catalog)
         new.graph, new.skill_ids, new.skill_half_life = self.graph, self.skill_ids, self.skill_half_life
+        new.prereq_edges = self.prereq_edges
         new.resources = list(self.resources)
         for i, res in changed.items():
             new.resources[i] = res
@@ -117,6 +136,10 @@ class Catalog:
             for c, v in zip(cols, _columns(list(changed.values()))):
                 c[rows] = v
         new._set_columns(cols)
+        main = np.concatenate([self.main_skill, _main_skill(added, self.skill_ids)]) if added else self.main_skill.copy()
+        if len(changed):
+            main[rows] = _main_skill(list(changed.values()), self.skill_ids)
+        new.main_skill = main
         m = self.item_skill_levels
         if any(self.resources[i].skills != res.skills for i, res in changed.items()):
             keep = np.ones(n_old, np.float32)
@@ -130,6 +153,7 @@ class Catalog:
             m = sp.vstack([m, _skill_matrix(added, self.skill_ids, n_rows=len(added))],
                           format="csr", dtype=np.float32)
         new.item_skill_levels = m
+        new.item_skill_levels_csc = self.item_skill_levels_csc if m is self.item_skill_levels else m.tocsc()
         return new
 
     @property
@@ -162,7 +186,8 @@ class Catalog:
     def items_for_skill(self, skill_id: str) -> NDArray[np.int64]:
         """Indices of resources tagged with ``skill_id``."""
         j = self.skill_ids.index(skill_id)
-        return self.item_skill_levels.tocsc()[:, j].nonzero()[0].astype(np.int64)
+        m = self.item_skill_levels_csc
+        return np.sort(m.indices[m.indptr[j]:m.indptr[j + 1]]).astype(np.int64)
 
     def __repr__(self) -> str:
         return f"Catalog(skills={self.n_skills}, items={self.n_items})"

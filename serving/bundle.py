@@ -56,7 +56,7 @@ class CatalogView:
         as_of_us = int(parse_timestamp(as_of).timestamp() * 1_000_000)
         later = catalog.published_us[catalog.active & (catalog.published_us > as_of_us)]
         self.next_release_us: int | None = int(later.min()) if later.size else None
-        self.skill_items = catalog.item_skill_levels.tocsc()
+        self.skill_items = catalog.item_skill_levels_csc
         self.plain = ScoringIndex.for_scores(catalog.n_items, log_freshness=self.log_freshness,
                                              freshness_weight=freshness_weight, active=self.available)
         self._masks: OrderedDict[tuple, ItemMask | None] = OrderedDict()
@@ -82,7 +82,7 @@ class CatalogView:
         later = catalog.published_us[catalog.active & (catalog.published_us > as_of_us)]
         new.next_release_us = int(later.min()) if later.size else None
         if catalog.item_skill_levels is not self.catalog.item_skill_levels:
-            new.skill_items = catalog.item_skill_levels.tocsc()
+            new.skill_items = catalog.item_skill_levels_csc
         new.plain = self.plain.with_rows(rows, log_freshness=new.log_freshness[rows], active=new.available)
         new._masks, new._lock = OrderedDict(), threading.Lock()
         new.texts = self.texts.patched(catalog, rows)

@@ -63,6 +63,8 @@ class MenteeContexts:
             return ctx
         new = object.__new__(MenteeContext)  # same items and skills (see ``over``): only the catalog differs
         new.__dict__.update(ctx.__dict__, catalog=self.world.catalog)
+        if self.world.catalog.item_skill_levels is not ctx.catalog.item_skill_levels:
+            new.__dict__["memo"] = {}  # values derived from what the items teach (mastery) are stale
         return new
 
     def get(self, user_id: str, *, now: datetime, goals: Iterable[GoalSpec | Goal] | None = None,

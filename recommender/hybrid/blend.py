@@ -98,14 +98,14 @@ def required_levels(catalog: Catalog, goals: Sequence[Goal], held: Mapping[str, 
 
 def skill_ready(catalog: Catalog, levels: NDArray[np.int64]) -> NDArray[np.bool_]:
     """Per skill: every prerequisite held at the level the graph asks."""
-    g = catalog.graph
-    ids = catalog.skill_ids
-    return np.array([all(levels[ids.index(q.skill_id)] >= q.level for q in g.prereqs[s]) for s in ids], dtype=bool)
+    e = catalog.prereq_edges
+    unmet = levels[e[:, 1]] < e[:, 2]
+    return np.bincount(e[unmet, 0], minlength=catalog.n_skills) == 0
 
 
 def main_skills(catalog: Catalog) -> NDArray[np.int64]:
     """Each item's main skill (its first tag: what the resource is about)."""
-    return np.array([catalog.skill_ids.index(r.skills[0].skill_id) for r in catalog.resources], dtype=np.int64)
+    return catalog.main_skill
 
 
 def ready_items(catalog: Catalog, levels: NDArray[np.int64]) -> NDArray[np.bool_]:
@@ -142,11 +142,13 @@ def blend_parts(catalog: Catalog, *, cf_scores: NDArray[np.floating], candidates
     held = {s: int(levels[j]) for j, s in enumerate(ids)}
     req = required_levels(catalog, goals, held)
     goal_set = {g.skill_id for g in goals}
-    m = catalog.item_skill_levels.tocsc()
+    m = catalog.item_skill_levels_csc
     for s, target in req.items():
         j = ids.index(s)
         items = m.indices[m.indptr[j]:m.indptr[j + 1]]
         lv = m.data[m.indptr[j]:m.indptr[j + 1]].astype(np.int64)
+        keep = ok[items]  # parts stay zero outside the candidates
+        items, lv = items[keep], lv[keep]
         c = held[s]
         above = lv > c
         g = 1.0 if s in goal_set else PREREQ_GOAL
@@ -154,8 +156,8 @@ def blend_parts(catalog: Catalog, *, cf_scores: NDArray[np.floating], candidates
         fit = np.exp2(-np.abs(lv - (c + 1))) * above
         parts[items, 2] = np.maximum(parts[items, 2], fit)
     for pos, i in enumerate(plan_items):
-        parts[int(i), 3] = max(parts[int(i), 3], 1.0 / (1 + pos))
-    parts[~ok] = 0.0
+        if ok[int(i)]:
+            parts[int(i), 3] = max(parts[int(i), 3], 1.0 / (1 + pos))
     return parts
 
 
@@ -175,9 +177,14 @@ def mmr_select(catalog: Catalog, parts: NDArray[np.float64], candidates: NDArray
     idx = np.flatnonzero(candidates)
     if not len(idx):
         return HybridList(np.zeros(0, np.int64), np.zeros(0), np.zeros((0, len(PARTS))), [])
-    # best CANDIDATES by relevance, ties by CF part then index (deterministic)
+    # best CANDIDATES by relevance, ties by CF part then index (deterministic); sorting only the
+    # items at or above the CANDIDATES-th relevance (ties included) gives the same pool
+    m = max(CANDIDATES, k)
+    if len(idx) > m:
+        r = rel[idx]
+        idx = idx[r >= np.partition(r, len(idx) - m)[len(idx) - m]]
     order = np.lexsort((idx, -parts[idx, 0], -rel[idx]))
-    pool = idx[order[:max(CANDIDATES, k)]]
+    pool = idx[order[:m]]
     S = _skill_sets(catalog, pool)
     inter = (S @ S.T).toarray()
     size = np.asarray(S.sum(axis=1)).ravel()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from starlette.testclient import TestClient
 
 
@@ -38,3 +40,16 @@ def test_model_mode_stays_pure(asgi_app, service_env):
         out = _rec(c, user_id="u001", k=5, mode="model")
     assert out["mode"] == "model"
     assert not any(r.startswith("chosen ") for i in out["items"] for r in i["reasons"])
+
+
+def test_a_remembered_answer_gives_way_to_the_next_event(client, service_env):
+    """The hybrid answer is remembered per mentee, but their next event replaces it."""
+    user = sorted(service_env.user_block)[-1]
+    first = _rec(client, user_id=user, k=10)
+    assert _rec(client, user_id=user, k=10) == first
+    top = first["items"][0]["item_id"]
+    r = client.post("/events", json={"events": [{"user_id": user, "item_id": top, "event_type": "complete",
+                                                 "timestamp": datetime.now(timezone.utc).isoformat()}]})
+    assert r.status_code == 200, r.text
+    after = _rec(client, user_id=user, k=10)
+    assert after != first and top not in [i["item_id"] for i in after["items"]]

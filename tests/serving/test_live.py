@@ -46,6 +46,8 @@ def _same_catalog(a: Catalog, b: Catalog) -> None:
     m, n = a.item_skill_levels, b.item_skill_levels
     assert m.shape == n.shape and m.dtype == n.dtype and (m != n).nnz == 0
     assert np.array_equal(m.indptr, n.indptr) and np.array_equal(m.indices, n.indices)
+    assert (a.item_skill_levels_csc != b.item_skill_levels_csc).nnz == 0 and a.item_skill_levels_csc.format == "csc"
+    assert np.array_equal(a.main_skill, b.main_skill) and np.array_equal(a.prereq_edges, b.prereq_edges)
 
 
 @pytest.mark.parametrize("with_added", [False, True])
@@ -137,6 +139,10 @@ def test_contexts_carry_over_until_the_profile_changes(tmp_path, tiny_world, tin
         c2 = ctxs.over(w2)
         b = c2.get("u1", now=AS_OF)
         assert b.catalog is cat and b.memo is a.memo  # carried over, re-pointed at the new catalog
+        retaught = World(cat.with_resources({0: dataclasses.replace(tiny_resources[0], skills=(SkillLevel("sql", 1),))}),
+                         w2.mentees, w2.mentors)
+        b2 = c2.over(retaught).get("u1", now=AS_OF)
+        assert b2.catalog is retaught.catalog and b2.memo is not a.memo  # mastery read the old skills: not kept
         w3 = World(cat, {**w2.mentees, "u1": Mentee("u1", (), (), (), 60)}, w2.mentors)
         c = c2.over(w3).get("u1", now=AS_OF)
         assert c.mentee.minutes_per_week == 60 and c.memo is not a.memo  # the changed profile is rebuilt

@@ -139,3 +139,23 @@ def test_empty_candidates(tiny_catalog):
     out = mmr_select(tiny_catalog, parts, np.zeros(tiny_catalog.n_items, bool), 5, HybridWeights())
     assert len(out.items) == 0
 
+
+
+def test_mmr_pool_matches_sorting_every_candidate(small_world):
+    """The pool taken from the items at or above the CANDIDATES-th relevance equals sorting them all
+    (relevance, then the CF part, then the index), ties at the boundary included."""
+    from recommender.hybrid.blend import CANDIDATES, PARTS
+
+    cat = small_world.world.catalog
+    rng = np.random.default_rng(5)
+    w = HybridWeights(cf=1.0, goal=1.0, gap=0.5, plan=1.0, diversity=0.0)  # no diversity: the pool order shows
+    for trial in range(20):
+        parts = np.round(rng.random((cat.n_items, len(PARTS))), 1)  # coarse values: many ties
+        parts[rng.random(cat.n_items) < 0.5, 1:] = 0.0
+        cand = rng.random(cat.n_items) < 0.9
+        k = int(rng.integers(1, CANDIDATES + 50))
+        got = mmr_select(cat, parts, cand, k, w)
+        idx = np.flatnonzero(cand)
+        rel = (parts * w.as_array()[None, :]).sum(axis=1)
+        expected = idx[np.lexsort((idx, -parts[idx, 0], -rel[idx]))][:k]
+        assert got.items.tolist() == expected.tolist(), trial
