@@ -6,7 +6,7 @@ An entity write reaches what requests read in one of three ways, cheapest first
 - resources edited in place (a patch, a retirement): :meth:`Catalog.with_resources`,
   :meth:`CatalogView.patched` and :func:`patched` recompute only the changed rows (their
   columns, freshness, availability, the scan panels holding them) and share or copy the
-  rest, so a write costs about a millisecond at 10,000 items instead of a ~150 ms rebuild
+  rest, so applying a write costs about a millisecond at 10,000 items instead of a ~150 ms rebuild
   whose GIL hold shows in the p99 of every request running beside it;
 - resources appended (a new one, a batch): the catalog is extended the same way and
   :func:`rebundle` places only the new items (:func:`recommender.models.align.align_model`);
