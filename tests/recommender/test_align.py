@@ -72,3 +72,17 @@ def test_placement_of_identical_content_rows_is_shared_and_exact():
         want = (w[:, None] * V[top]).sum(axis=0) / w.sum() if w.sum() > 0 else np.zeros(4)
         assert np.allclose(got[r], want, atol=1e-6)
     assert np.array_equal(got[0], got[1]) and np.array_equal(got[0], got[3])
+
+
+def test_top_k_by_threshold_equals_a_full_partition():
+    from recommender.models.align import _top_k
+
+    rng = np.random.default_rng(8)
+    sims = rng.random((40, 5000)).astype(np.float32)
+    sims[3] = 0.0  # a row sharing nothing with any known item: every column ties
+    sims[5, :100] = 2.0  # ties above the threshold
+    got = _top_k(sims, 20)
+    for r in range(len(sims)):
+        want = np.sort(sims[r])[-20:]
+        assert np.array_equal(np.sort(sims[r, got[r]]), want)  # the same values (any of equal ones)
+        assert len(set(got[r].tolist())) == 20
