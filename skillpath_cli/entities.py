@@ -196,6 +196,7 @@ def mentees_forget(ctx: click.Context, user_id: str, retrain: bool) -> None:
     forgetters.register("conversations", lambda u: _forget_conversations(ctx, dd, u))
 
     def run(ents: Any) -> None:
+        forgetters.register("online_store", lambda u: _forget_online(ctx, dd, u, ents.ids("skills")))
         with open_event_log(dd.root, settings(ctx).database_url) as log:
             removed = forget_mentee(user_id, entities=ents, events=log, forgetters=forgetters, actor=_actor(),
                                     now_us=_now_us())
@@ -222,6 +223,12 @@ def _forget_assignment(path: Path, user_id: str) -> int:
         return 0
     atomic_write_csv(df[~gone], path)
     return int(gone.sum())
+
+
+def _forget_online(ctx: click.Context, dd: DataDir, user_id: str, skill_ids: list[str]) -> int:
+    from features.forget import forget_online
+
+    return forget_online(dd.root, user_id, online=settings(ctx).features.online_store, skill_ids=skill_ids)
 
 
 def _forget_conversations(ctx: click.Context, dd: DataDir, user_id: str) -> int:
@@ -268,7 +275,18 @@ def mentors_list(ctx: click.Context, fmt: str) -> None:
     _with_store(ctx, lambda e: _list(e, "mentors", fmt, ["name", "skills", "capacity"]))
 
 
-mentor_commands = (mentors_add, mentors_show, mentors_list)
+@click.command("forget")
+@click.argument("mentor_id")
+@click.pass_context
+def mentors_forget(ctx: click.Context, mentor_id: str) -> None:
+    """Remove MENTOR_ID (as DELETE /mentors/{id}): no longer matched; the change log keeps the write."""
+    def run(e: Any) -> None:
+        e.delete("mentors", mentor_id, actor=_actor(), now_us=_now_us())
+        click.echo(f"{mentor_id}: removed")
+    _with_store(ctx, run)
+
+
+mentor_commands = (mentors_add, mentors_show, mentors_list, mentors_forget)
 
 
 # ------------------------------------------------------------------ skills (added to `skillpath skills`)
@@ -286,7 +304,19 @@ def skills_add(ctx: click.Context, skill_id: str, name: str | None, prerequisite
         f"{skill_id}: version {e.put('skills', [rec], actor=_actor(), now_us=_now_us())[0].version}"))
 
 
-skill_commands = (skills_add,)  # `skills list` is the graph's own (skillpath_cli/path.py)
+@click.command("retire")
+@click.argument("skill_id")
+@click.pass_context
+def skills_retire(ctx: click.Context, skill_id: str) -> None:
+    """Remove SKILL_ID from the graph (as DELETE /skills/{id}); refused, naming them, while a skill,
+    resource, mentee or mentor still refers to it."""
+    def run(e: Any) -> None:
+        e.delete("skills", skill_id, actor=_actor(), now_us=_now_us())
+        click.echo(f"{skill_id}: removed from the skill graph")
+    _with_store(ctx, run)
+
+
+skill_commands = (skills_add, skills_retire)  # `skills list` is the graph's own (skillpath_cli/path.py)
 
 
 # ------------------------------------------------------------------ audit
