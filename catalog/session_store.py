@@ -254,6 +254,22 @@ class SessionStore:
     def all(self) -> list[StoredSession]:
         return self._select("1", [])
 
+    def version(self) -> tuple[int, int, int]:
+        """``(count, newest stored_us, sum of started_us)``: changes whenever sessions are added or forgotten."""
+        with self._lock:
+            n, newest, total = self._db.execute(
+                "SELECT COUNT(*), COALESCE(MAX(stored_us), 0), COALESCE(SUM(started_us % 1000003), 0) "
+                "FROM sessions").fetchone()
+        return int(n), int(newest), int(total)
+
+    def contacts(self) -> list[tuple[str, str, int, int | None]]:
+        """Every session as ``(mentee_id, mentor_id, started_us, mentee rating or None)``, oldest first:
+        what the monitor reads as mentor contact (no texts)."""
+        with self._lock:
+            rows = self._db.execute("SELECT mentee_id, mentor_id, started_us, body FROM sessions "
+                                    "ORDER BY started_us, session_id").fetchall()
+        return [(u, m, int(t), (json.loads(b).get("ratings") or {}).get("mentee")) for u, m, t, b in rows]
+
     def _select(self, where: str, params: list[object]) -> list[StoredSession]:
         sql = f"SELECT body, has_text, analysis FROM sessions WHERE {where} ORDER BY started_us, session_id"
         with self._lock:

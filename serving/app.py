@@ -116,7 +116,8 @@ class SkillPathApp(EntityMethods, ModelMethods):
         self.forgetters.register("offline_tables", lambda u: forget_in_parquet(DataDir(settings.data_dir), u))
         self.forgetters.register("sessions", lambda u: self.sessions.store.forget_user(u))
         self.last_error: str | None = None
-        self.monitor: MonitorView | None = open_monitor(settings, world, log_, self.mentors, clock())
+        self.monitor: MonitorView | None = open_monitor(settings, world, log_, self.mentors, clock(),
+                                                        sessions=lambda: self.sessions.store)
         if self.monitor is not None:
             self.forgetters.register("monitoring", self.monitor.forget)
         if source is not None:

@@ -37,6 +37,7 @@ from catalog.eventlog import EventLog
 from catalog.settings import Settings
 from serving.errors import Forbidden
 from serving.views.mentors import MentorsView
+from serving.views.monitor_sessions import ContactSource, SessionContacts
 
 __all__ = ["MonitorView", "alert_json", "status_json", "Cohort", "parse_cohort", "open_monitor", "AT_RISK_DIR",
            "AT_RISK_FILE"]
@@ -84,7 +85,9 @@ def status_json(s: MenteeStatus, *, risk: float | None, alerts: list[dict[str, A
                    "overdue": g.overdue} for g in s.goals],
         "mentor": None if m is None else {"mentor_id": m.mentor.mentor_id,
                                           "assignment_age_days": _num(m.assignment_age_days),
-                                          "days_since_contact": _num(m.days_since_contact)},
+                                          "days_since_contact": _num(m.days_since_contact),
+                                          "sessions_recent": m.sessions_recent,
+                                          "recent_rating": _num(m.recent_rating)},
         "risk": risk, "alerts": alerts,
     }
 
@@ -130,9 +133,12 @@ class MonitorView:
     def __init__(self, world: World, log: EventLog, store: AlertStore, *, pairs: Callable[[], Mapping[str, str | None]],
                  assigned_at: Callable[[], datetime | None], model: AtRiskClassifier | None = None,
                  thresholds: MonitorThresholds | None = None, webhook_urls: tuple[str, ...] = (),
-                 sweep_interval_s: float = 300.0) -> None:
+                 sweep_interval_s: float = 300.0, sessions: SessionContacts | None = None) -> None:
         th = thresholds or MonitorThresholds()
-        # No session records reach the monitor yet: "no contact" would only measure the assignment's age.
+        # "No contact" is measured once sessions are recorded: without any, it would measure only the
+        # assignment's age (_statuses switches the rule on at the first recorded session).
+        self.base_thresholds = th
+        self.sessions = sessions or SessionContacts(lambda: None)
         self.thresholds = replace(th, mentor_silence_days=math.inf)
         self.world, self.log, self.store, self.model = world, log, store, model
         self.pairs, self.assigned_at = pairs, assigned_at
@@ -176,6 +182,11 @@ class MonitorView:
         mentees' alerts are re-evaluated at the next read of the alert list or tick, off the ingest path."""
         return len(self.catch_up())
 
+    def mark_dirty(self, users: Iterable[str]) -> None:
+        """Re-evaluate ``users`` at the next read or tick (a session recorded for them, for example)."""
+        with self._lock:
+            self._dirty |= set(users)
+
     def refresh_dirty(self, now: datetime) -> list[str]:
         """Re-evaluate the mentees touched since their last evaluation; the alert ids new here."""
         with self._lock:
@@ -205,10 +216,15 @@ class MonitorView:
         mid = pairs.get(user_id)
         if mid and assigned is not None and mid in self.world.mentors:
             mentor = self.world.mentors[mid]
-            out["mentor"] = MentorContact(mid, assigned, None, mentor.skills, mentor.name)
+            out["mentor"] = MentorContact(mid, assigned, None, mentor.skills, mentor.name,
+                                          *self.sessions.marks(user_id, mid))
         return out
 
     def _statuses(self, users: Iterable[str], now_us: int) -> list[MenteeStatus]:
+        self.sessions.refresh()
+        th = self.base_thresholds if self.sessions.any else replace(self.base_thresholds,
+                                                                   mentor_silence_days=math.inf)
+        self.thresholds = th       # what refresh() evaluates alerts with (the kept states do not use it)
         pairs, assigned = self.pairs(), self.assigned_at()
         book, out = self.book, []
         for u in users:
@@ -386,7 +402,7 @@ class MonitorView:
 
 
 def open_monitor(settings: Settings, world: World, log: EventLog, mentors: MentorsView,
-                 now: datetime) -> MonitorView | None:
+                 now: datetime, sessions: Callable[[], ContactSource | None] | None = None) -> MonitorView | None:
     """The service's monitor (None when ``monitoring.enabled`` is off): the alert store beside the event log,
     the at-risk model when one is saved, statuses folded from the whole log and a first sweep."""
     ms = settings.monitoring
@@ -405,6 +421,7 @@ def open_monitor(settings: Settings, world: World, log: EventLog, mentors: Mento
     data = DataDir(settings.data_dir)
     store_path = data.root / "monitor.db" if settings.database_url else data.events_db
     view = MonitorView(world, log, AlertStore(store_path), pairs=mentors.pairs, assigned_at=assigned_at, model=model,
-                       webhook_urls=ms.webhooks, sweep_interval_s=ms.sweep_interval_s)
+                       webhook_urls=ms.webhooks, sweep_interval_s=ms.sweep_interval_s,
+                       sessions=SessionContacts(sessions) if sessions is not None else None)
     view.sweep(now)
     return view
