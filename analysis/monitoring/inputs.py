@@ -17,7 +17,7 @@ from catalog.schema import SkillLevel
 
 __all__ = [
     "PlanStep", "MentorContact", "ResourceOption", "MentorOption", "Candidates", "to_us", "from_us",
-    "date_end_us", "session_marks",
+    "date_end_us", "session_marks", "marks_by_pair",
 ]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -81,6 +81,15 @@ def session_marks(sessions: Iterable[tuple[datetime | int, float | None]]) -> tu
     """``(start, mentee rating or None)`` pairs as the sorted ``session_us`` and aligned ``session_ratings``."""
     rows = sorted((x if isinstance(x, int) else to_us(x), math.nan if r is None else float(r)) for x, r in sessions)
     return tuple(t for t, _ in rows), tuple(r for _, r in rows)
+
+
+def marks_by_pair(rows: Iterable[tuple[str, str, datetime | int, float | None]],
+                  ) -> dict[tuple[str, str], tuple[tuple[int, ...], tuple[float, ...]]]:
+    """``(mentee_id, mentor_id, start, mentee rating)`` rows grouped as :func:`session_marks` per (mentee, mentor)."""
+    grouped: dict[tuple[str, str], list[tuple[datetime | int, float | None]]] = {}
+    for mentee, mentor, start, rating in rows:
+        grouped.setdefault((mentee, mentor), []).append((start, rating))
+    return {k: session_marks(v) for k, v in grouped.items()}
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from analysis.monitoring.inputs import session_marks
+from analysis.monitoring.inputs import marks_by_pair
 
 __all__ = ["SessionContacts", "ContactSource"]
 
@@ -46,10 +46,10 @@ class SessionContacts:
         with self._lock:
             if version == self._version:
                 return
-            rows: dict[str, dict[str, list[tuple[int, float | None]]]] = {}
-            for mentee, mentor, started_us, rating in store.contacts():
-                rows.setdefault(mentee, {}).setdefault(mentor, []).append((started_us, rating))
-            self._marks = {u: {m: session_marks(v) for m, v in by.items()} for u, by in rows.items()}
+            marks: dict[str, dict[str, Marks]] = {}
+            for (mentee, mentor), m in marks_by_pair(store.contacts()).items():
+                marks.setdefault(mentee, {})[mentor] = m
+            self._marks = marks
             self._version = version
 
     @property
