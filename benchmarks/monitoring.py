@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
@@ -240,7 +241,7 @@ def tune(sw, mastery: pd.DataFrame, horizon: int, split: int, every: int) -> tup
             sel = r["kinds"] == kind
             stats[kind].append((int(sel.sum()), float(r["good"][sel].mean()) if sel.any() else float("nan")))
     chosen: dict[str, float] = {}
-    report = {}
+    report: dict[str, Any] = {}
     for kind, rows in stats.items():
         floor = max(20, rows[0][0] // 4)
         ok = [lvl for lvl, (n, p) in enumerate(rows) if n >= floor and p == p]
@@ -248,8 +249,15 @@ def tune(sw, mastery: pd.DataFrame, horizon: int, split: int, every: int) -> tup
         chosen.update(LEVELS[kind][best])
         report[kind] = {"levels": [{"thresholds": LEVELS[kind][k], "alerts": n, "precision": p}
                                    for k, (n, p) in enumerate(rows)], "chosen": best}
-    return replace(TH, **chosen), {"tuning_base_rate": base, "split_day": split, "kinds": report,
-                                   "chosen": chosen}
+    tuned = replace(TH, **chosen)
+    # Which kinds to notify (webhooks): those whose precision on the tuning period, at the tuned thresholds,
+    # beats its base rate; the others stay in the status and the alert list as information.
+    r = alert_quality(sw, mastery, every, horizon, tuned, last_day=split - horizon, replay_only=True)
+    on_tuning = {k: (int((r["kinds"] == k).sum()), float(r["good"][r["kinds"] == k].mean()))
+                 for k in ALERT_KINDS if (r["kinds"] == k).any()}
+    notify = sorted(k for k, (n, p) in on_tuning.items() if p > base and n >= 10)
+    return tuned, {"tuning_base_rate": base, "split_day": split, "kinds": report, "chosen": chosen,
+                   "tuned_on_tuning_period": on_tuning, "notify": notify}
 
 
 def risk_model(X, rows, days, dropped, stalled, left, horizon: int, n_days: int) -> dict:
@@ -377,8 +385,19 @@ def main(argv: list[str] | None = None) -> int:
                                         for lv in r["levels"]) + f" -> level {r['chosen']}")
     q_default = alert_quality(sw, mastery, args.every, args.horizon, TH, test_from=split)
     q = alert_quality(sw, mastery, args.every, args.horizon, tuned, test_from=split)
+    notify = set(tuning["notify"])
+    for r in (q_default, q):
+        h = r["held_out"]
+        sent = [(v["alerts"], v["precision"]) for k, v in h["by_kind"].items() if k in notify]
+        n_sent = sum(n for n, _ in sent)
+        h["notified"] = {"kinds": sorted(notify), "alerts": n_sent,
+                         "precision": sum(n * p for n, p in sent) / n_sent if n_sent else None}
+    print(f"notify (kinds above the tuning base rate at tuned thresholds): {sorted(notify)}; "
+          f"on the tuning period: {tuning['tuned_on_tuning_period']}")
     for name, r in (("default thresholds", q_default), ("tuned thresholds", q)):
         h = r["held_out"]
+        print(f"  notified kinds only ({name}): {h['notified']['alerts']:,} alerts, precision "
+              f"{h['notified']['precision'] or 0:.3f}")
         print(f"held out (days {split}+), {name}: {h['alerts']:,} alerts, precision {h['precision']:.3f} vs base rate "
               f"{h['base_rate']:.3f}; " + ", ".join(f"{k} {v['alerts']} p={v['precision']:.3f}"
                                                   for k, v in h["by_kind"].items()))
