@@ -185,10 +185,21 @@ def alert_quality(sw, mastery: pd.DataFrame, every: int, horizon: int, th: Monit
     # Recall: dropouts (who stayed past the first evaluation day) with an alert in the horizon before leaving.
     evaluated = np.flatnonzero(dropped & (left < cfg.days) & (left > 27) & (joined <= left))
     first: dict[int, int] = {}
-    for r, d in zip(rows.tolist(), days.tolist()):
-        if dropped[r] and 0 <= left[r] - d <= horizon and r not in first:
-            first[r] = d
+    caught: dict[str, set[int]] = {k: set() for k in ALERT_KINDS}    # per kind: dropouts it alerted in time
+    for r, d, k in zip(rows.tolist(), days.tolist(), kinds.tolist()):
+        if dropped[r] and 0 <= left[r] - d <= horizon:
+            caught[k].add(r)
+            if r not in first:
+                first[r] = d
     leads = [int(left[r] - d) for r, d in first.items()]
+    for k, v in by_kind.items():
+        v["recall_dropouts"] = len(caught[k]) / max(1, len(evaluated))
+    if held_out is not None:   # recall over the dropouts who left in the held-out period
+        late = set(evaluated[left[evaluated] >= test_from].tolist())
+        held_out["dropouts"] = len(late)
+        held_out["recall_dropouts"] = len(late & set(first)) / max(1, len(late))
+        for k, v in held_out["by_kind"].items():
+            v["recall_dropouts"] = len(late & caught[k]) / max(1, len(late))
     cause = out.cause.to_numpy()
     by_cause = {c: {"dropouts": int((cause[evaluated] == c).sum()),
                     "alerted": int(sum(cause[r] == c for r in first))} for c in sorted(set(cause[evaluated]))}
@@ -399,8 +410,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  notified kinds only ({name}): {h['notified']['alerts']:,} alerts, precision "
               f"{h['notified']['precision'] or 0:.3f}")
         print(f"held out (days {split}+), {name}: {h['alerts']:,} alerts, precision {h['precision']:.3f} vs base rate "
-              f"{h['base_rate']:.3f}; " + ", ".join(f"{k} {v['alerts']} p={v['precision']:.3f}"
-                                                  for k, v in h["by_kind"].items()))
+              f"{h['base_rate']:.3f}, recall {h['recall_dropouts']:.3f} of {h['dropouts']} dropouts; "
+              + ", ".join(f"{k} {v['alerts']} p={v['precision']:.3f} r={v['recall_dropouts']:.3f}"
+                          for k, v in h["by_kind"].items()))
     print(f"\n{q['alerts']:,} alerts (distinct ids). Precision (drops out within {args.horizon} days, or stalls): "
           f"{q['precision']:.3f} against a base rate of {q['base_rate_mentee_days']:.3f} per mentee-day; "
           f"precision 'drops out or stalls at all' {q['precision_ever']:.3f} (base rate {q['base_rate_ever']:.3f})")
