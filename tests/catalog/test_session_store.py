@@ -96,3 +96,18 @@ def test_shares_the_event_log_file_and_survives_reopening(tmp_path):
         assert c.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     with EventLog(db) as log:  # the event log still opens the file
         assert log.count() == 0
+
+
+def test_contacts_and_version_follow_what_is_stored_and_forgotten(tmp_path):
+    """What the monitor reads as mentor contact: start and the mentee's rating, no texts; the version moves."""
+    with SessionStore(tmp_path / "events.db", store_text=False) as store:
+        v0 = store.version()
+        store.put([session("s2", day=5, ratings=Ratings(mentee=2)), session("s1", mentee="u2", day=1)])
+        v1 = store.version()
+        got = store.contacts()
+        assert [(u, m, r) for u, m, _, r in got] == [("u2", "m1", None), ("u1", "m1", 2)]
+        assert got[0][2] < got[1][2]
+        store.put([session("s2", day=5, ratings=Ratings(mentee=2))])     # a replay changes nothing
+        assert store.version() == v1 != v0
+        store.forget_user("u2")
+        assert store.version() != v1 and [c[0] for c in store.contacts()] == ["u1"]
