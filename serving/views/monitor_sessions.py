@@ -40,8 +40,8 @@ class SessionContacts:
     def refresh(self) -> None:
         """Re-read the store if it changed since the last read."""
         store = self._source()
-        if store is None:
-            return
+        if store is None or not hasattr(store, "contacts"):
+            return      # no session store (or one without the contact query): contact is the assignment only
         version = store.version()
         with self._lock:
             if version == self._version:
