@@ -94,9 +94,11 @@ class SkillPathApp(EntityMethods, ModelMethods):
         self.online = online
         self.sync = None if online is None else OnlineSync(online, rows_for=self._engagement_rows,
                                                             users=self._log_users, now=clock)
-        # The entity store (in the event log's file) owns the world; an empty one is seeded from ``world``.
+        # The entity store (in the event log's file, or PostgreSQL's database) owns the world; an empty one is
+        # seeded from ``world``.
         self.entities = entities if entities is not None else open_entities(
-            getattr(log_, "path", None) or DataDir(settings.data_dir).events_db, world=world)
+            log_.path if settings.database_url is None and getattr(log_, "path", None)
+            else DataDir(settings.data_dir).events_db, world=world, database_url=settings.database_url)
         self.entity_view = EntitiesView(self.entities, clock)
         self._gen, self._catalog_gen = self.entities.generation, self._catalog_generation()
         self._last_sync = time.monotonic()
@@ -151,11 +153,12 @@ class SkillPathApp(EntityMethods, ModelMethods):
         self._assistant = None  # rebuilt on next use over the new world; its conversation store stays open
 
     def refresh(self, *, force: bool = False) -> None:
-        """Apply entity writes (of this process, or another's within :data:`SYNC_INTERVAL_S`) to what
-        requests read: a new or retired resource, a goal or a capacity change shows in the next answer."""
+        """Apply entity writes (of this process, or another's within :data:`SYNC_INTERVAL_S`; on PostgreSQL,
+        whose store is notified, another replica's by the next request) to what requests read: a new or
+        retired resource, a goal or a capacity change shows in the next answer."""
         now = time.monotonic()
-        if not force and now - self._last_sync < SYNC_INTERVAL_S:
-            return
+        if not force and now - self._last_sync < SYNC_INTERVAL_S and not self.entities.store.pushes_changes:
+            return  # a store the database notifies answers sync() from memory: checked on every request
         self._last_sync = now
         self.entities.sync()
         if self.entities.generation == self._gen:
@@ -182,7 +185,7 @@ class SkillPathApp(EntityMethods, ModelMethods):
         dd = DataDir(settings.data_dir)
         if not dd.has_world() and not dd.events_db.exists():
             raise NotReadyError(f"no world in {dd.root}; run `skillpath data synth` or `skillpath data import`")
-        entities = open_entities(dd.events_db, data_dir=dd)
+        entities = open_entities(dd.events_db, data_dir=dd, database_url=settings.database_url)
         return cls(settings, world=entities.world(), log_=open_event_log(dd.root, settings.database_url),
                    source=model_source_from_settings(settings, model_dir=model_dir), clock=clock, online=online,
                    entities=entities)

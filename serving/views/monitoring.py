@@ -374,10 +374,9 @@ def open_monitor(settings: Settings, world: World, log: EventLog, mentors: Mento
         except FileNotFoundError:
             return None
 
-    # Beside the SQLite event log; with a PostgreSQL log, in the data dir (local to this machine).
-    data = DataDir(settings.data_dir)
-    store_path = data.root / "monitor.db" if settings.database_url else data.events_db
-    view = MonitorView(world, log, AlertStore(store_path), pairs=mentors.pairs, assigned_at=assigned_at, model=model,
+    # Beside the event log: the data dir's SQLite file, or PostgreSQL shared by the replicas.
+    store = AlertStore(DataDir(settings.data_dir).events_db, database_url=settings.database_url)
+    view = MonitorView(world, log, store, pairs=mentors.pairs, assigned_at=assigned_at, model=model,
                        webhook_urls=ms.webhooks, sweep_interval_s=ms.sweep_interval_s,
                        sessions=SessionContacts(sessions) if sessions is not None else None)
     view.sweep(now)
