@@ -217,6 +217,19 @@ class SessionStore:
     def all(self) -> list[StoredSession]:
         return self._select("TRUE", [])
 
+    def version(self) -> tuple[int, int]:
+        """``(count, newest stored_us)``: changes whenever sessions are added or forgotten (a stored
+        session never changes: a changed body is refused)."""
+        n, newest = self._db.read("SELECT COUNT(*), COALESCE(MAX(stored_us), 0) FROM sessions")[0]
+        return int(n), int(newest)
+
+    def contacts(self) -> list[tuple[str, str, int, int | None]]:
+        """Every session as ``(mentee_id, mentor_id, started_us, mentee rating or None)``, oldest first:
+        what the monitor reads as mentor contact (no texts)."""
+        rows = self._db.read("SELECT mentee_id, mentor_id, started_us, body FROM sessions "
+                             "ORDER BY started_us, session_id")
+        return [(u, m, int(t), (json.loads(b).get("ratings") or {}).get("mentee")) for u, m, t, b in rows]
+
     def _select(self, where: str, params: list[object]) -> list[StoredSession]:
         sql = f"SELECT body, has_text, analysis FROM sessions WHERE {where} ORDER BY started_us, session_id"
         rows = self._db.read(sql, params)

@@ -120,7 +120,8 @@ class SkillPathApp(EntityMethods, ModelMethods):
         self.forgetters.register("online_store", lambda u: forget_online(
             settings.data_dir, u, online=settings.features.online_store, skill_ids=self.world.catalog.skills))
         self.last_error: str | None = None
-        self.monitor: MonitorView | None = open_monitor(settings, world, log_, self.mentors, clock())
+        self.monitor: MonitorView | None = open_monitor(settings, world, log_, self.mentors, clock(),
+                                                        sessions=lambda: self.sessions.store)
         if self.monitor is not None:
             self.forgetters.register("monitoring", self.monitor.forget)
         if source is not None:

@@ -131,3 +131,18 @@ def test_two_replicas_storing_the_same_sessions_at_once_store_each_once(new_stor
         assert sum(results) == 300 == store.count()
         with pytest.raises(SessionConflictError):  # and a changed body is still a conflict on the other replica
             store.put([replace(batch[0], ratings=Ratings(mentee=1))])
+
+
+def test_contacts_and_version_follow_what_is_stored_and_forgotten(new_store):
+    """What the monitor reads as mentor contact: start and the mentee's rating, no texts; the version moves."""
+    with new_store() as store:
+        v0 = store.version()
+        store.put([session("s2", day=5, ratings=Ratings(mentee=2)), session("s1", mentee="u2", day=1)])
+        v1 = store.version()
+        got = store.contacts()
+        assert [(u, m, r) for u, m, _, r in got] == [("u2", "m1", None), ("u1", "m1", 2)]
+        assert got[0][2] < got[1][2]
+        store.put([session("s2", day=5, ratings=Ratings(mentee=2))])     # a replay changes nothing
+        assert store.version() == v1 != v0
+        store.forget_user("u2")
+        assert store.version() != v1 and [c[0] for c in store.contacts()] == ["u1"]
