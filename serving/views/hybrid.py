@@ -15,7 +15,7 @@ from collections import OrderedDict
 from recommender.context import MenteeContext
 from recommender.hybrid import DEFAULT_WEIGHTS, HybridWeights, hybrid_next_up, hybrid_reasons
 from recommender.mastery import MasteryModel
-from recommender.paths.replan import History, mentee_history
+from recommender.paths.replan import History
 from serving.bundle import ModelBundle
 from serving.schemas import RecommendRequest, RecommendResponse
 from serving.views.recommend import OnlineStatus, item_indices
@@ -27,14 +27,15 @@ ANSWER_CLOCK_S = 3600  # a remembered answer's clock precision (see hybrid_recom
 MAX_ANSWERS = 16       # remembered answers per mentee context (request variants x hours)
 
 
-def _history(ctx: MenteeContext) -> History | None:
-    """The mentee's events up to ``now`` as the planner reads them, built once per set of events read."""
-    if not ctx.n_events:
-        return None
+def _history(ctx: MenteeContext) -> History:
+    """The mentee's events up to ``now`` as the planner reads them (:func:`~recommender.paths.replan.mentee_history`),
+    built once per set of events read."""
     key = ("history", ctx.n_upto_now)
     hit = ctx.memo.get(key)
     if hit is None or hit[0] is not ctx.catalog:
-        hit = (ctx.catalog, mentee_history(ctx.events, ctx.catalog, user_id=ctx.user_id, now=ctx.now))
+        # the context's rows are the mentee's, in time order: the first n_upto_now are mentee_history's
+        ev = ctx.events.iloc[:ctx.n_upto_now].reset_index(drop=True)
+        hit = (ctx.catalog, History(ev, ctx.catalog.items.indices(ev["item_id"].tolist(), missing="-1")))
         ctx.memo[key] = hit
     return hit[1]  # type: ignore[no-any-return]
 
