@@ -76,20 +76,25 @@ class SkillPathService:
         self.app = SkillPathApp.from_settings(settings, model_dir=settings.model_dir,
                                               online=_online_features(settings))
         self.app.warm_up()  # the first /recommend answers as fast as the next ones
-        # The virtual mentor (text index, classifier) is built now, beside readiness: a question
-        # that arrives first waits for this same build (the property holds a lock), never starts one.
-        # Finite work, so not a daemon: one stopped inside native code at interpreter exit aborts the process.
-        threading.Thread(target=lambda: self.app.assistant, name="skillpath-assistant").start()
         attach(self.app)
         self._stop = threading.Event()
+        # Whole-log work (popularity, co-completion, the monitor's fold and first sweep, the virtual
+        # mentor's index) is built beside readiness: a request that needs a part first waits for this
+        # same build (each part holds a lock), never starts another. Finite work, so not a daemon: one
+        # stopped inside native code at interpreter exit aborts the process.
+        threading.Thread(target=self._after_ready, args=(settings,), name="skillpath-warm").start()
         interval = settings.serving.reload_interval_s
         if interval > 0:
             threading.Thread(target=self._timer, args=(interval,), name="skillpath-reload", daemon=True).start()
+
+    def _after_ready(self, settings: Settings) -> None:
+        self.app.warm_background()
         ms = settings.monitoring
-        if self.app.monitor is not None and ms.webhooks:  # each worker sends; the outbox's leases keep it once
+        monitor = self.app.monitor if ms.webhooks else None
+        if monitor is not None and not self._stop.is_set():  # each worker sends; the outbox's leases keep it once
             from serving.webhooks import WebhookSender
 
-            sender = WebhookSender(self.app.monitor.store, secret=ms.webhook_secret or "",
+            sender = WebhookSender(monitor.store, secret=ms.webhook_secret or "",
                                    timeout_s=ms.webhook_timeout_s, backoff_s=ms.webhook_backoff_s,
                                    max_backoff_s=ms.webhook_max_backoff_s)
             threading.Thread(target=sender.run, args=(self._stop,), name="skillpath-webhooks", daemon=True).start()
