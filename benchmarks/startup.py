@@ -50,10 +50,13 @@ def run_demo(tree: Path, data_dir: Path, port: int) -> dict:
     stages: list[tuple[str, float]] = []
     commands: list[tuple[str, float]] = []
     log: list[str] = []
+    first_answer = None  # when the sample request's answer starts printing: what a new user waits for
     assert proc.stdout is not None
     for line in proc.stdout:
         now = time.perf_counter() - t0
         log.append(f"{now:8.1f} {line.rstrip()}")
+        if first_answer is None and line.startswith("$ curl"):
+            first_answer = now
         if line.startswith("== "):
             stages.append((line[3:].strip(), now))
         elif line.startswith(".venv/bin/skillpath") or line.startswith("$(VENV)"):
@@ -65,6 +68,7 @@ def run_demo(tree: Path, data_dir: Path, port: int) -> dict:
     cbounds = [t for _, t in commands] + [bounds[-2] if len(bounds) > 1 else total]
     return {
         "rc": rc, "total_s": round(total, 1),
+        "first_answer_s": None if first_answer is None else round(first_answer, 1),
         "stages_s": {name: round(bounds[i + 1] - t, 1) for i, (name, t) in enumerate(stages)},
         "commands_s": {name: round(max(0.0, cbounds[i + 1] - t), 1) for i, (name, t) in enumerate(commands)},
         "log_tail": log[-12:],
