@@ -43,12 +43,14 @@ class LazyParts:
                     self._monitor_open = True
         return self._monitor
 
-    def warm_background(self) -> None:
+    def warm_background(self, parts: tuple[str, ...] = ("model extras", "monitor", "assistant")) -> None:
         """What the service builds after it reports ready (each part also builds on first use, behind a
         lock, so a request that needs it first waits for this same build): the bundle's popularity and
-        co-completion matrix, the monitor, the virtual mentor."""
-        for name, part in (("model extras", lambda: self._bundle is not None and self._bundle.warm()),
-                           ("monitor", lambda: self.monitor), ("assistant", lambda: self.assistant)):
+        co-completion matrix, the monitor, the virtual mentor. Never raises."""
+        builds = {"model extras": lambda: self._bundle is not None and self._bundle.warm(),
+                  "monitor": lambda: self.monitor, "assistant": lambda: self.assistant}
+        for name in parts:
+            part = builds[name]
             try:
                 part()
             except Exception:  # each part retries on first use; the service keeps serving

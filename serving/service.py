@@ -88,16 +88,21 @@ class SkillPathService:
             threading.Thread(target=self._timer, args=(interval,), name="skillpath-reload", daemon=True).start()
 
     def _after_ready(self, settings: Settings) -> None:
-        self.app.warm_background()
+        self.app.warm_background(("model extras", "monitor"))
         ms = settings.monitoring
-        monitor = self.app.monitor if ms.webhooks else None
-        if monitor is not None and not self._stop.is_set():  # each worker sends; the outbox's leases keep it once
+        try:
+            monitor = self.app.monitor if ms.webhooks and not self._stop.is_set() else None
+        except Exception:  # logged by warm_background already; no sender without a monitor
+            monitor = None
+        if monitor is not None:  # each worker sends; the outbox's leases keep it once
             from serving.webhooks import WebhookSender
 
             sender = WebhookSender(monitor.store, secret=ms.webhook_secret or "",
                                    timeout_s=ms.webhook_timeout_s, backoff_s=ms.webhook_backoff_s,
                                    max_backoff_s=ms.webhook_max_backoff_s)
             threading.Thread(target=sender.run, args=(self._stop,), name="skillpath-webhooks", daemon=True).start()
+        if not self._stop.is_set():
+            self.app.warm_background(("assistant",))
 
     def _timer(self, interval: float) -> None:
         while not self._stop.wait(interval):
