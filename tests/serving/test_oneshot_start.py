@@ -67,3 +67,27 @@ def test_cached_champion_loads_without_mlflow_and_recommend_skips_heavy_stacks(s
     items = [json.loads(line) for line in body.splitlines() if line.strip()]  # one JSON object a line
     assert len(items) == 3 and items == [json.loads(line) for line in first.stdout.splitlines() if line.strip()]
     assert f"model {version};" in r.stderr
+
+
+def test_whole_log_parts_wait_for_first_use_and_answer_alike(served):
+    from catalog.settings import load_settings
+    from serving.app import SkillPathApp
+    from serving.schemas import RecommendRequest
+
+    settings = load_settings(data_dir=str(served.root))
+    app = SkillPathApp.from_settings(settings, model_dir=served.model_dir)
+    try:
+        b = app.bundle
+        assert app._monitor is None and b._popularity is None
+        assert b.cocompletion is not None and not b.cocompletion.built
+        lazy = [app.recommend(RecommendRequest(user_id=u, k=5, mode="model")) for u in ("u002", "u010", "u041")]
+        assert not b.cocompletion.built and b._popularity is None  # one mentee's answer read no whole log
+        assert any("mentees with your history completed it" in r for resp in lazy for i in resp.items
+                   for r in i.reasons)  # the on-demand neighbours' read gives the collaborative reason
+        app.warm_background(("model extras", "monitor"))
+        assert b.cocompletion.built and b._popularity is not None and app._monitor is not None
+        app.contexts.clear()
+        built = [app.recommend(RecommendRequest(user_id=u, k=5, mode="model")) for u in ("u002", "u010", "u041")]
+        assert [r.model_dump() for r in built] == [r.model_dump() for r in lazy]
+    finally:
+        app.close()
