@@ -20,7 +20,6 @@ import bentoml
 
 from catalog.settings import Settings, load_settings
 from serving.api import api, attach, detach
-from serving.app import SkillPathApp
 from serving.health import ReadinessMiddleware, metrics_text
 from serving.lifeline import die_with_parent
 from serving.contract import rejected_log
@@ -71,6 +70,8 @@ class SkillPathService:
     def __init__(self) -> None:
         if _in_worker():  # a kill -9 of `skillpath serve` must not leave this worker holding the port
             die_with_parent()
+        from serving.app import SkillPathApp  # here: `bentoml serve`'s supervisor imports this module too
+
         settings = load_settings()
         rejected_log.setLevel(logging.INFO)  # one line per rejected request, under BentoML's WARNING default
         self.app = SkillPathApp.from_settings(settings, model_dir=settings.model_dir,
