@@ -37,7 +37,13 @@ class Catalog:
       ``INT64_MIN`` where unknown).
     - ``item_half_life``: float64 half-life override per item (NaN where none).
     - ``active``: bool; ``difficulty``, ``duration_minutes``: int32; ``types``: object.
-    - ``item_skill_levels``: CSR (n_items x n_skills), the level each item teaches.
+    - ``item_skill_levels``: CSR (n_items x n_skills), the level each item teaches;
+      ``item_skill_levels_csc`` the same matrix by skill (the items teaching a skill).
+    - ``main_skill``: int64, each item's first tag (what the resource is about).
+    - ``prereq_edges``: int64 (n_edges x 3): skill index, prerequisite skill index, level asked.
+
+    Derived arrays are built here, once: per-request code reads them and never rebuilds them
+    from ``resources`` (at 100k items that costs more than the whole request).
     """
 
     def __init__(self, skills: Iterable[Skill], resources: Iterable[Resource]) -> None:
@@ -56,8 +62,11 @@ class Catalog:
         self.duration_minutes = np.array([x.duration_minutes for x in r], dtype=np.int32)
         self.types = np.array([x.type for x in r], dtype=object)
         rows, cols, vals = [], [], []
+        main = np.full(len(r), -1, dtype=np.int64)
         unknown: list[str] = []
         for i, res in enumerate(r):
+            if res.skills:
+                main[i] = self.skill_ids.get(res.skills[0].skill_id)
             for sl in res.skills:
                 j = self.skill_ids.get(sl.skill_id)
                 if j < 0:
@@ -72,6 +81,12 @@ class Catalog:
             (np.asarray(vals, dtype=np.float32), (rows, cols)),
             shape=(len(self.items), len(self.skill_ids)),
         )
+        self.item_skill_levels_csc = self.item_skill_levels.tocsc()
+        self.main_skill = main
+        ids = self.skill_ids
+        self.prereq_edges = np.array(
+            [(ids.index(s), ids.index(q.skill_id), q.level) for s in ids for q in self.graph.prereqs[s]],
+            dtype=np.int64).reshape(-1, 3)
         self.skill_half_life = np.array(
             [np.nan if self.graph.skills[s].half_life_days is None else self.graph.skills[s].half_life_days
              for s in self.skill_ids],
@@ -108,7 +123,8 @@ class Catalog:
     def items_for_skill(self, skill_id: str) -> NDArray[np.int64]:
         """Indices of resources tagged with ``skill_id``."""
         j = self.skill_ids.index(skill_id)
-        return self.item_skill_levels.tocsc()[:, j].nonzero()[0].astype(np.int64)
+        m = self.item_skill_levels_csc
+        return np.sort(m.indices[m.indptr[j]:m.indptr[j + 1]]).astype(np.int64)
 
     def __repr__(self) -> str:
         return f"Catalog(skills={self.n_skills}, items={self.n_items})"

@@ -56,7 +56,7 @@ class CatalogView:
         as_of_us = int(parse_timestamp(as_of).timestamp() * 1_000_000)
         later = catalog.published_us[catalog.active & (catalog.published_us > as_of_us)]
         self.next_release_us: int | None = int(later.min()) if later.size else None
-        self.skill_items = catalog.item_skill_levels.tocsc()
+        self.skill_items = catalog.item_skill_levels_csc
         self.plain = ScoringIndex.for_scores(catalog.n_items, log_freshness=self.log_freshness,
                                              freshness_weight=freshness_weight, active=self.available)
         self._masks: OrderedDict[tuple, ItemMask | None] = OrderedDict()

@@ -149,7 +149,8 @@ def replan(*, model: MasteryModel, mentee: Mentee, events: pd.DataFrame, catalog
            pass_score: float = DEFAULT_PASS_SCORE, credit_completed: bool = True,
            credit: CompletionCredit = DEFAULT_CREDIT, planning_threshold: float | None = PLANNING_THRESHOLD,
            state: MasteryState | None = None,
-           practice_spacing_days: float | None = PRACTICE_SPACING_DAYS) -> tuple[MasteryState, LearningPath]:
+           practice_spacing_days: float | None = PRACTICE_SPACING_DAYS,
+           history: History | None = None) -> tuple[MasteryState, LearningPath]:
     """Rebuild the mentee's state from ``events`` and plan towards their goals.
 
     Items the mentee completed, assessed or dismissed are excluded; completed work is
@@ -166,8 +167,9 @@ def replan(*, model: MasteryModel, mentee: Mentee, events: pd.DataFrame, catalog
     completed work alone never marks a goal as met: its credit stops one level below the goal
     unless a passed assessment at the goal's level backs it. Practice items (exercises,
     quizzes) done at least ``practice_spacing_days`` ago may be planned again (``None``: never).
+    ``history``, when given, is :func:`mentee_history` of these events at ``now`` (not rebuilt).
     """
-    hist = mentee_history(events, catalog, user_id=mentee.user_id, now=now)
+    hist = history if history is not None else mentee_history(events, catalog, user_id=mentee.user_id, now=now)
     seed = model.initial_state(catalog, user_id=mentee.user_id, self_levels=mentee.self_levels)
     if state is None:
         state = model.update(seed, hist.events, catalog, now=now)
