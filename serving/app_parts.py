@@ -39,7 +39,8 @@ class LazyParts:
 
             with self._monitor_lock:
                 if not self._monitor_open:
-                    self._monitor = open_monitor(self.settings, self.world, self.log, self.mentors, self.clock())
+                    self._monitor = open_monitor(self.settings, self.world, self.log, self.mentors, self.clock(),
+                                                 sessions=lambda: self.sessions.store)
                     self._monitor_open = True
         return self._monitor
 

@@ -10,6 +10,7 @@ no completion since makes the planner start that skill with an easier resource.
 
 from __future__ import annotations
 
+from functools import cached_property
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -48,10 +49,18 @@ class History:
     events: pd.DataFrame
     item_index: NDArray[np.int64]
 
+    @cached_property
+    def kinds(self) -> NDArray[np.object_]:
+        """The events' types as an array (read per request by several rules)."""
+        return self.events["event_type"].to_numpy(dtype=object)
+
     def items(self, *types: str) -> NDArray[np.int64]:
         """Indices of catalog items that have an event of one of ``types``."""
-        mask = self.events["event_type"].isin(types).to_numpy() & (self.item_index >= 0)
-        return np.unique(self.item_index[mask])
+        kinds = self.kinds
+        mask = np.zeros(len(kinds), dtype=bool)
+        for t in types:
+            mask |= kinds == t
+        return np.unique(self.item_index[mask & (self.item_index >= 0)])
 
 
 def mentee_history(events: pd.DataFrame, catalog: Catalog, *, user_id: str, now: datetime) -> History:

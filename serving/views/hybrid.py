@@ -27,11 +27,9 @@ ANSWER_CLOCK_S = 3600  # a remembered answer's clock precision (see hybrid_recom
 MAX_ANSWERS = 16       # remembered answers per mentee context (request variants x hours)
 
 
-def _history(ctx: MenteeContext) -> History | None:
+def _history(ctx: MenteeContext) -> History:
     """The mentee's events up to ``now`` as the planner reads them (:func:`~recommender.paths.replan.mentee_history`),
     built once per set of events read."""
-    if not ctx.n_events:
-        return None
     key = ("history", ctx.n_upto_now)
     hit = ctx.memo.get(key)
     if hit is None or hit[0] is not ctx.catalog:
