@@ -20,7 +20,6 @@ import bentoml
 
 from catalog.settings import Settings, load_settings
 from serving.api import api, attach, detach
-from serving.app import SkillPathApp
 from serving.health import ReadinessMiddleware, metrics_text
 from serving.lifeline import die_with_parent
 from serving.contract import rejected_log
@@ -71,28 +70,40 @@ class SkillPathService:
     def __init__(self) -> None:
         if _in_worker():  # a kill -9 of `skillpath serve` must not leave this worker holding the port
             die_with_parent()
+        from serving.app import SkillPathApp  # here: `bentoml serve`'s supervisor imports this module too
+
         settings = load_settings()
         rejected_log.setLevel(logging.INFO)  # one line per rejected request, under BentoML's WARNING default
         self.app = SkillPathApp.from_settings(settings, model_dir=settings.model_dir,
                                               online=_online_features(settings))
         self.app.warm_up()  # the first /recommend answers as fast as the next ones
-        # The virtual mentor (text index, classifier) is built now, beside readiness: a question
-        # that arrives first waits for this same build (the property holds a lock), never starts one.
-        # Finite work, so not a daemon: one stopped inside native code at interpreter exit aborts the process.
-        threading.Thread(target=lambda: self.app.assistant, name="skillpath-assistant").start()
         attach(self.app)
         self._stop = threading.Event()
+        # Whole-log work (popularity, co-completion, the monitor's fold and first sweep, the virtual
+        # mentor's index) is built beside readiness: a request that needs a part first waits for this
+        # same build (each part holds a lock), never starts another. Finite work, so not a daemon: one
+        # stopped inside native code at interpreter exit aborts the process.
+        threading.Thread(target=self._after_ready, args=(settings,), name="skillpath-warm").start()
         interval = settings.serving.reload_interval_s
         if interval > 0:
             threading.Thread(target=self._timer, args=(interval,), name="skillpath-reload", daemon=True).start()
+
+    def _after_ready(self, settings: Settings) -> None:
+        self.app.warm_background(("model extras", "monitor"))
         ms = settings.monitoring
-        if self.app.monitor is not None and ms.webhooks:  # each worker sends; the outbox's leases keep it once
+        try:
+            monitor = self.app.monitor if ms.webhooks and not self._stop.is_set() else None
+        except Exception:  # logged by warm_background already; no sender without a monitor
+            monitor = None
+        if monitor is not None:  # each worker sends; the outbox's leases keep it once
             from serving.webhooks import WebhookSender
 
-            sender = WebhookSender(self.app.monitor.store, secret=ms.webhook_secret or "",
+            sender = WebhookSender(monitor.store, secret=ms.webhook_secret or "",
                                    timeout_s=ms.webhook_timeout_s, backoff_s=ms.webhook_backoff_s,
                                    max_backoff_s=ms.webhook_max_backoff_s)
             threading.Thread(target=sender.run, args=(self._stop,), name="skillpath-webhooks", daemon=True).start()
+        if not self._stop.is_set():
+            self.app.warm_background(("assistant",))
 
     def _timer(self, interval: float) -> None:
         while not self._stop.wait(interval):
