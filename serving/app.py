@@ -44,6 +44,7 @@ from recommender.item_scores import cold_half_life, popularity_scores
 from recommender.models.content import ContentRecommender
 from serving.app_entities import EntityMethods
 from serving.app_models import ModelMethods
+from serving.background import Background
 from serving.bundle import CatalogView, ModelBundle
 from serving.conversations import ConversationStore
 from serving.live import rebundle
@@ -91,6 +92,7 @@ class SkillPathApp(EntityMethods, ModelMethods):
                  entities: Entities | None = None) -> None:
         self.settings, self.log, self.source = settings, log_, source
         self.clock = clock
+        self.background = Background()  # its threads are joined by close()
         self.online = online
         self.sync = None if online is None else OnlineSync(online, rows_for=self._engagement_rows,
                                                             users=self._log_users, now=clock)
@@ -373,6 +375,7 @@ class SkillPathApp(EntityMethods, ModelMethods):
             self.last_error = str(e)
 
     def close(self) -> None:
+        self.background.close()  # first: a build still running would reopen what the lines below close
         self.log.close()
         self.entities.store.close()
         if self.monitor is not None:

@@ -78,13 +78,13 @@ class SkillPathService:
         self.app.warm_up()  # the first /recommend answers as fast as the next ones
         # The virtual mentor (text index, classifier) is built now, beside readiness: a question
         # that arrives first waits for this same build (the property holds a lock), never starts one.
-        # Finite work, so not a daemon: one stopped inside native code at interpreter exit aborts the process.
-        threading.Thread(target=lambda: self.app.assistant, name="skillpath-assistant").start()
+        # The app owns these threads: close() stops the loops and joins everything (serving/background.py).
+        bg = self.app.background
+        bg.start("skillpath-assistant", lambda stop: self.app.assistant)
         attach(self.app)
-        self._stop = threading.Event()
         interval = settings.serving.reload_interval_s
         if interval > 0:
-            threading.Thread(target=self._timer, args=(interval,), name="skillpath-reload", daemon=True).start()
+            bg.start("skillpath-reload", lambda stop: self._timer(stop, interval), loop=True)
         ms = settings.monitoring
         if self.app.monitor is not None and ms.webhooks:  # each worker sends; the outbox's leases keep it once
             from serving.webhooks import WebhookSender
@@ -92,10 +92,10 @@ class SkillPathService:
             sender = WebhookSender(self.app.monitor.store, secret=ms.webhook_secret or "",
                                    timeout_s=ms.webhook_timeout_s, backoff_s=ms.webhook_backoff_s,
                                    max_backoff_s=ms.webhook_max_backoff_s)
-            threading.Thread(target=sender.run, args=(self._stop,), name="skillpath-webhooks", daemon=True).start()
+            bg.start("skillpath-webhooks", sender.run, loop=True)
 
-    def _timer(self, interval: float) -> None:
-        while not self._stop.wait(interval):
+    def _timer(self, stop: threading.Event, interval: float) -> None:
+        while not stop.wait(interval):
             try:
                 self.app.tick()
             except Exception:  # the timer must survive anything; the model in place keeps serving
@@ -110,7 +110,6 @@ class SkillPathService:
 
     @bentoml.on_shutdown
     def _shutdown(self) -> None:
-        self._stop.set()
         detach()
         self.app.close()
 

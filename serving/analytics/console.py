@@ -40,21 +40,16 @@ class ConsoleData:
         self.store = AnalyticsStore(world, events_db, pairs=pairs, clock=clock, floor=floor, fetch=fetch)
         self.people = PeopleAnalytics(self.store)
 
-    def warm(self) -> threading.Thread:
-        """Read the log and build every programme and content table in a background thread."""
-        def run() -> None:
-            try:
-                for name in PROGRAMME:
-                    self.programme(name)
-                for name in CONTENT:
-                    if name != "stale":
-                        self.content(name)
-            except Exception:  # warming is an optimisation: a failure here shows up on the page that needs it
-                log.exception("warming the console's analytics failed")
-        # Not a daemon: a daemon thread stopped at interpreter exit inside duckdb's C++ aborts the process.
-        t = threading.Thread(target=run, name="console-warm")
-        t.start()
-        return t
+    def warm(self, stop: threading.Event) -> None:
+        """Read the log and build every programme and content table, until ``stop`` is set (the owner's
+        background thread calls this: the tables are ready before the first page asks)."""
+        try:
+            for name in (*PROGRAMME, *(c for c in CONTENT if c != "stale")):
+                if stop.is_set():  # the service is closing: one table in progress finishes, the rest never start
+                    return
+                (self.programme if name in PROGRAMME else self.content)(name)
+        except Exception:  # warming is an optimisation: a failure here shows up on the page that needs it
+            log.exception("warming the console's analytics failed")
 
     def programme(self, name: str) -> Table:
         s = self.store

@@ -46,7 +46,8 @@ def console_of(request: Request) -> tuple[Any, ConsoleData]:
 
 
 def start(core: Any) -> ConsoleData:
-    """The console data of ``core`` (made once per core; its tables warm in a background thread)."""
+    """The console data of ``core`` (made once per core; its tables warm in a thread ``core`` owns and joins
+    when it closes)."""
     with _START:
         data = _DATA.get(core)
         if data is None:
@@ -55,7 +56,7 @@ def start(core: Any) -> ConsoleData:
                                stale=lambda: core.stale_reach.report(), floor=s.scoring.freshness_floor,
                                threshold=s.scoring.stale_threshold, fetch=_pg_fetch(core.log))
             _DATA[core] = data
-            data.warm()
+            core.background.start("console-warm", data.warm)
     return data
 
 
