@@ -4,12 +4,13 @@ Invariant: when :meth:`Background.close` returns, no thread it started is runnin
 ends a daemon thread that is still running at interpreter exit with ``pthread_exit`` as soon as it
 touches the interpreter again; inside C++ code that catches ``(...)`` without rethrowing (duckdb,
 numba, scikit-learn's OpenMP, ...) that forced unwind aborts the whole process ("FATAL: exception not
-rethrown", exit 134) after every request was answered. Finite work (the console's warm-up, the
-assistant's build) runs in non-daemon threads, so an exit without ``close`` waits for it rather than
-aborting; loops (the reload timer, the webhook sender) are daemons, so an exit without ``close`` is
-never held up by them, and each waits on :attr:`Background.stop` so ``close`` ends them promptly.
-A thread inherits ``daemon`` from the thread that starts it (BentoML's test client starts the
-service in a daemon thread), so every thread here says which it is.
+rethrown", exit 134) after every request was answered. Finite work (the assistant's build) and
+loops that end once the main thread has (the console's refresher) run in non-daemon threads, so an
+exit without ``close`` waits for them rather than aborting; other loops (the reload timer, the
+webhook sender) are daemons, so an exit without ``close`` is never held up by them. Every loop waits
+on :attr:`Background.stop`, so ``close`` ends it promptly. A thread inherits ``daemon`` from the
+thread that starts it (BentoML's test client starts the service in a daemon thread), so every thread
+here says which it is.
 """
 
 from __future__ import annotations
@@ -31,13 +32,13 @@ class Background:
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
 
-    def start(self, name: str, work: Callable[[threading.Event], object], *, loop: bool = False) -> bool:
-        """Run ``work(stop)`` in a thread named ``name`` (a daemon iff ``loop``); False once closing."""
+    def start(self, name: str, work: Callable[[threading.Event], object], *, daemon: bool = False) -> bool:
+        """Run ``work(stop)`` in a thread named ``name``; False (nothing started) once closing."""
         with self._lock:
             if self.stop.is_set():
                 return False
             self._threads = [t for t in self._threads if t.is_alive()]
-            t = threading.Thread(target=self._run, args=(name, work), name=name, daemon=loop)
+            t = threading.Thread(target=self._run, args=(name, work), name=name, daemon=daemon)
             self._threads.append(t)
             t.start()
         return True

@@ -84,7 +84,7 @@ class SkillPathService:
         attach(self.app)
         interval = settings.serving.reload_interval_s
         if interval > 0:
-            bg.start("skillpath-reload", lambda stop: self._timer(stop, interval), loop=True)
+            bg.start("skillpath-reload", lambda stop: self._timer(stop, interval), daemon=True)
         ms = settings.monitoring
         if self.app.monitor is not None and ms.webhooks:  # each worker sends; the outbox's leases keep it once
             from serving.webhooks import WebhookSender
@@ -92,7 +92,7 @@ class SkillPathService:
             sender = WebhookSender(self.app.monitor.store, secret=ms.webhook_secret or "",
                                    timeout_s=ms.webhook_timeout_s, backoff_s=ms.webhook_backoff_s,
                                    max_backoff_s=ms.webhook_max_backoff_s)
-            bg.start("skillpath-webhooks", sender.run, loop=True)
+            bg.start("skillpath-webhooks", sender.run, daemon=True)
 
     def _timer(self, stop: threading.Event, interval: float) -> None:
         while not stop.wait(interval):
