@@ -50,17 +50,18 @@ postgres:  ## install PostgreSQL (Debian package; tests start their own server i
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
 
-demo: install  ## the main job on embedded defaults: data, stale report, training, service
+demo: install  ## the main job on embedded defaults: data, training, service, then the catalog report
 	@$(PY) -m compileall -q -j 2 catalog recommender analysis features training serving skillpath_cli >/dev/null || true
 	@echo "== 1/4 a synthetic mentorship world (seed $(SEED))"
 	$(VENV)/bin/skillpath --data-dir $(DATA_DIR) data synth --seed $(SEED) --force
-	$(VENV)/bin/skillpath --data-dir $(DATA_DIR) catalog summary
-	@echo "== 2/4 what curators should refresh"
-	$(VENV)/bin/skillpath --data-dir $(DATA_DIR) catalog stale --limit 10
-	@echo "== 3/4 train, compare and register a champion (MLflow in $(DATA_DIR)/mlflow; see it with make mlflow-ui)"
+	@echo "== 2/4 train, compare and register a champion (MLflow in $(DATA_DIR)/mlflow; see it with make mlflow-ui)"
+	@echo "   (the catalog report of step 4 is computed beside it, on the second core)"
+	@scripts/demo_report.sh start $(DATA_DIR)
 	$(VENV)/bin/skillpath --data-dir $(DATA_DIR) train
-	@echo "== 4/4 the recommendation service (online features off: docs/features.md builds and serves them)"
+	@echo "== 3/4 the recommendation service (online features off: docs/features.md builds and serves them)"
 	@scripts/demo_serve.sh $(DATA_DIR) $(PORT)
+	@echo "== 4/4 the catalog: summary, and what curators should refresh"
+	@scripts/demo_report.sh show $(DATA_DIR)
 
 stop:  ## stop the service started by `make demo` and the stack started by `make stack`
 	@if [ -f $(DATA_DIR)/serve.pid ]; then kill -TERM -- -$$(cat $(DATA_DIR)/serve.pid) 2>/dev/null || true; rm -f $(DATA_DIR)/serve.pid; echo stopped; else echo "no demo service running"; fi

@@ -336,7 +336,8 @@ def parse_records(kind: str, records: list[dict[str, Any]], *, skill_ids: Collec
     if kind == "skills":
         got = _skills(df, extra_ids=skill_ids)
     else:
-        got = {"resources": _resources, "mentees": _mentees, "mentors": _mentors}[kind](df, skill_ids)
+        # a set: every level of every record is looked up (the entity store passes a list of 238 ids)
+        got = {"resources": _resources, "mentees": _mentees, "mentors": _mentors}[kind](df, frozenset(skill_ids))
     return got.entities, got.errors
 
 

@@ -21,7 +21,7 @@ The running app is attached with :func:`attach` when the service starts.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -33,7 +33,6 @@ from starlette.routing import Route
 
 from catalog.errors import NotReadyError
 from catalog.settings import ServingSettings
-from serving.app import SkillPathApp
 from serving.contract import JSONBodyGuard, NoRoute, RouteGuard
 from serving.errors import install_handlers
 from serving.openapi import API_DESCRIPTION, API_TITLE, HEALTH_ROUTES, errors, install_docs, security
@@ -50,6 +49,9 @@ from serving.routes import entities as entity_routes
 from serving.routes.sessions import router as sessions_router
 from serving.routes.monitoring import router as monitoring_router
 from serving.security import SecurityMiddleware
+
+if TYPE_CHECKING:  # the app (the world, the model, numba) loads in each worker, not where BentoML reads the service
+    from serving.app import SkillPathApp
 
 __all__ = ["api", "attach", "detach"]
 

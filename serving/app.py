@@ -45,9 +45,9 @@ from recommender.item_scores import cold_half_life, popularity_scores
 from recommender.models.content import ContentRecommender
 from serving.app_entities import EntityMethods
 from serving.app_models import ModelMethods
+from serving.app_parts import LazyParts
 from serving.background import Background
 from serving.bundle import CatalogView, ModelBundle
-from serving.conversations import ConversationStore
 from serving.online_sync import OnlineSync
 from serving.logread import read_log
 from serving.schemas import (
@@ -56,18 +56,19 @@ from serving.schemas import (
 from serving.schemas_mentors import MentorAssignRequest, MentorAssignResponse, MentorMatchRequest, MentorMatchResponse
 from serving.schemas_paths import PathRequest, PathResponse, SkillResponse
 from serving.userstate import MenteeContexts
-from serving.views.monitoring import MonitorView, open_monitor
 from serving.views.mentors import MentorsView
 from serving.views.paths import PathsView
 from serving.views.hybrid import hybrid_recommend
 from serving.views.recommend import OnlineStatus, recommend, similar
 from serving.views.entities import EntitiesView
-from serving.views.sessions import SessionsView, open_sessions
 from serving.views.stale import StaleReach
 from training.registry import LoadedModel, ModelSource, model_source_from_settings
 
-if TYPE_CHECKING:  # the assistant's stack (scikit-learn) loads when it is built, not with the app
+if TYPE_CHECKING:  # these parts' stacks load when they are built (serving.app_parts), not with the app
+    from serving.conversations import ConversationStore
     from serving.views.assistant import AssistantView
+    from serving.views.monitoring import MonitorView
+    from serving.views.sessions import SessionsView
 
 __all__ = ["SkillPathApp", "utcnow"]
 
@@ -83,7 +84,7 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class SkillPathApp(EntityMethods, ModelMethods):
+class SkillPathApp(EntityMethods, ModelMethods, LazyParts):
     """Recommendations, event ingestion, paths, mentors, similar items, the stale view, model reloads and
     the virtual mentor."""
 
@@ -122,10 +123,11 @@ class SkillPathApp(EntityMethods, ModelMethods):
         self.forgetters.register("online_store", lambda u: forget_online(
             settings.data_dir, u, online=settings.features.online_store, skill_ids=self.world.catalog.skills))
         self.last_error: str | None = None
-        self.monitor: MonitorView | None = open_monitor(settings, world, log_, self.mentors, clock(),
-                                                        sessions=lambda: self.sessions.store)
-        if self.monitor is not None:
-            self.forgetters.register("monitoring", self.monitor.forget)
+        self._monitor: MonitorView | None = None
+        self._monitor_open = not settings.monitoring.enabled  # nothing to open when monitoring is off
+        self._monitor_lock = threading.Lock()
+        if settings.monitoring.enabled:
+            self.forgetters.register("monitoring", lambda u: self.monitor.forget(u))  # type: ignore[union-attr]
         if source is not None:
             try:
                 self.reload()
@@ -205,10 +207,12 @@ class SkillPathApp(EntityMethods, ModelMethods):
         return CatalogView(self.world.catalog, now, floor=sc.freshness_floor, stale_threshold=sc.stale_threshold,
                            freshness_weight=sc.freshness_weight, item_dtype=sc.item_dtype)
 
-    def _popularity(self, half_life_days: float | None = None) -> NDArray[np.float32]:
+    def _popularity(self, half_life_days: float | None = None, *, view: CatalogView | None = None
+                    ) -> NDArray[np.float32]:
         """Cold-start popularity from the log at the view's time (:func:`recommender.item_scores.popularity_scores`)."""
+        view = view or self.view
         events = read_log(self.log, event_types=_POPULARITY_EVENTS)
-        return popularity_scores(events, self.world.catalog, now=self.view.as_of,
+        return popularity_scores(events, view.catalog, now=view.as_of,
                                  half_life_days=half_life_days).astype(np.float32)
 
     def online_status(self) -> OnlineStatus:
@@ -273,8 +277,8 @@ class SkillPathApp(EntityMethods, ModelMethods):
         self.refresh()
         rows = with_event_ids([e.model_dump() for e in req.events])
         res = self.log.append(rows, known_items=self.known_items)
-        if self.monitor is not None and res.accepted:
-            self.monitor.after_ingest()
+        if self._monitor is not None and res.accepted:  # not open yet: its first catch-up folds these
+            self._monitor.after_ingest()
         if self.sync is None:
             online = "off"
         else:
@@ -303,49 +307,6 @@ class SkillPathApp(EntityMethods, ModelMethods):
         """Assign a cohort within capacities and persist it for ``skillpath mentors rematch``."""
         self.refresh()
         return self.mentors.assign(req)
-
-    # ------------------------------------------------------------ /assistant
-    @property
-    def assistant(self) -> AssistantView:
-        """The virtual mentor (``POST /assistant``, ``skillpath ask``), built on first use: its text index and
-        classifier take a moment, which commands that never ask should not pay (the service builds it at start)."""
-        if self._assistant is None:
-            with self._assistant_lock:
-                if self._assistant is None:
-                    self._assistant = self._make_assistant()
-        return self._assistant
-
-    def _make_assistant(self) -> AssistantView:
-        from serving.conversations import ConversationStore
-        from serving.phrasing import Phraser
-        from serving.views.assistant import AssistantView
-
-        s, world = self.settings, self.world
-        a = s.assistant
-        phraser = None
-        if a.llm_url:
-            ids = (*world.catalog.items.ids.tolist(), *world.catalog.skills, *world.mentors, *world.mentees)
-            phraser = Phraser(a.llm_url, model=a.llm_model, timeout_s=a.llm_timeout_s, api_key=a.llm_api_key,
-                              known_ids=frozenset(i.lower() for i in ids if len(i) >= 3))
-        if self._conversations is None:
-            self._conversations = ConversationStore(DataDir(s.data_dir).assistant_db, ttl_s=a.conversation_ttl_s,
-                                                    max_conversations=a.max_conversations)
-        store = self._conversations
-        return AssistantView(world, self, mentors=self.mentors, contexts=self.contexts,
-                             catalog_view=lambda: self.view, clock=self.clock, store=store,
-                             save_goal=self._save_goal,
-                             settings=a, phraser=phraser)
-
-    # ------------------------------------------------------------ /sessions
-    @property
-    def sessions(self) -> SessionsView:
-        """Mentoring sessions (``/sessions``, ``/mentees/{id}/sessions``, ...), opened on first use."""
-        if self._sessions is None:
-            with self._sessions_lock:
-                if self._sessions is None:
-                    self._sessions = open_sessions(self.settings, world=lambda: self.world, log_=self.log,
-                                                   clock=self.clock)
-        return self._sessions
 
     def tick(self) -> None:
         """The background timer's work: refresh the view on a new day or when a listed resource's
@@ -378,8 +339,8 @@ class SkillPathApp(EntityMethods, ModelMethods):
         self.background.close()  # first: a build still running would reopen what the lines below close
         self.log.close()
         self.entities.store.close()
-        if self.monitor is not None:
-            self.monitor.close()
+        if self._monitor is not None:
+            self._monitor.close()
         if self._assistant is not None:
             self._assistant.close()
         elif self._conversations is not None:

@@ -63,7 +63,7 @@ class EntityMethods:
             content.id_maps_ = {"items": self.world.catalog.items}
             loaded = LoadedModel(content, "content (no model trained yet)", "", "content")
             fb = self._content_bundle = ModelBundle(loaded, self.view, content=self.content,
-                                                    popularity=self._popularity())
+                                                    popularity=self._popularity)  # computed on first use
         return fb
 
     # ------------------------------------------------------------ entities

@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 from typing import cast
 
+import pandas as pd
+
 from catalog.errors import IntegrityError, NotReadyError
 from recommender.item_scores import cold_half_life
 from recommender.models import Recommender
@@ -42,8 +44,9 @@ class ModelMethods:
             self._trained = loaded = self._load(first=prev is None)
             loaded = aligned(loaded, self.view)  # a catalog changed since training: cold items placed by content
             half_life = cold_half_life(loaded.model)
-            popularity = (prev.popularity if prev is not None and cold_half_life(prev.model) == half_life
-                          else self._popularity(half_life))  # one log read, only when the half-life changes
+            view = self.view  # popularity is computed on first use (a whole-log read), at this view's time
+            popularity = (prev.popularity_source() if prev is not None and cold_half_life(prev.model) == half_life
+                          else (lambda: self._popularity(half_life, view=view)))
             bundle = ModelBundle(loaded, self.view, content=self.content, popularity=popularity,
                                  cocompletion=self._cocompletion(loaded.model))
             self._bundle = bundle
@@ -85,6 +88,13 @@ class ModelMethods:
         users = getattr(model, "id_maps_", {}).get("users")
         if not isinstance(model, FactorRecommender) or users is None:
             return None
-        done = read_log(self.log, event_types=["complete"])
-        return CoCompletion(cast(FactorRecommender, model).user_factors_, users, self.world.catalog.items, done)
+        log_ = self.log
+
+        def completions(user_ids: list[str] | None) -> pd.DataFrame:  # read when a query needs them
+            if user_ids is None:
+                return read_log(log_, event_types=["complete"])
+            return log_.read(user_ids=user_ids, event_types=["complete"])
+
+        return CoCompletion(cast(FactorRecommender, model).user_factors_, users, self.world.catalog.items,
+                            completions)
 

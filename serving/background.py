@@ -4,7 +4,7 @@ Invariant: when :meth:`Background.close` returns, no thread it started is runnin
 ends a daemon thread that is still running at interpreter exit with ``pthread_exit`` as soon as it
 touches the interpreter again; inside C++ code that catches ``(...)`` without rethrowing (duckdb,
 numba, scikit-learn's OpenMP, ...) that forced unwind aborts the whole process ("FATAL: exception not
-rethrown", exit 134) after every request was answered. Finite work (the assistant's build) and
+rethrown", exit 134) after every request was answered. Finite work (the start-up build) and
 loops that end once the main thread has (the console's refresher) run in non-daemon threads, so an
 exit without ``close`` waits for them rather than aborting; other loops (the reload timer, the
 webhook sender) are daemons, so an exit without ``close`` is never held up by them. Every loop waits

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal, cast
 
@@ -152,12 +153,17 @@ class ModelBundle:
     """
 
     def __init__(self, loaded: LoadedModel, view: CatalogView, *, content: ContentRecommender,
-                 popularity: F32, cocompletion: CoCompletion | None = None, index: Any = None,
-                 verified: bool = False) -> None:
+                 popularity: F32 | Callable[[], F32], cocompletion: CoCompletion | None = None,
+                 index: Any = None, verified: bool = False) -> None:
         if not verified:  # ``verified``: derived from a bundle checked over these same items (serving.live.patched)
             verify_model(loaded, view.catalog)
         self.loaded, self.view = loaded, view
-        self.content, self.popularity, self.cocompletion = content, popularity, cocompletion
+        self.content, self.cocompletion = content, cocompletion
+        # Popularity is a whole-log read that only cold mentees without goals need: given as a
+        # function, it is computed on first use (the service forces it right after it is ready).
+        self._popularity: F32 | None = None if callable(popularity) else popularity
+        self._popularity_fn = popularity if callable(popularity) else None
+        self._popularity_lock = threading.Lock()
         self.model = loaded.model
         self.version, self.sha256 = loaded.version, loaded.sha256
         self.is_factor = isinstance(self.model, FactorRecommender)
@@ -174,7 +180,28 @@ class ModelBundle:
         self.users = getattr(self.model, "id_maps_", {}).get("users")
         self._unit: F32 | None = None
 
-    def with_view(self, view: CatalogView, *, popularity: F32) -> ModelBundle:
+    @property
+    def popularity(self) -> F32:
+        """Cold-start popularity over the view's items (computed on first use when given as a function)."""
+        if self._popularity is None:
+            with self._popularity_lock:
+                if self._popularity is None:
+                    assert self._popularity_fn is not None
+                    self._popularity = self._popularity_fn()
+        return self._popularity
+
+    def popularity_source(self) -> F32 | Callable[[], F32]:
+        """The popularity as given: the array once computed, else the function that computes it."""
+        return self._popularity if self._popularity is not None else cast(Callable[[], F32], self._popularity_fn)
+
+    def warm(self) -> None:
+        """Build what is otherwise built on first use (popularity, the co-completion matrix): the service
+        calls it after it reports ready, so no request pays for a whole-log read."""
+        self.popularity  # noqa: B018 - the property computes and keeps it
+        if self.cocompletion is not None:
+            self.cocompletion.done  # noqa: B018
+
+    def with_view(self, view: CatalogView, *, popularity: F32 | Callable[[], F32]) -> ModelBundle:
         """The same model over a new view (the daily freshness refresh), with that day's popularity."""
         index = None  # a rebuild also picks up resources published since the last view
         if self.is_factor and np.array_equal(view.available, self.view.available):

@@ -29,19 +29,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
-
-from fastapi import FastAPI
-from fastapi.exceptions import RequestValidationError
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import JSONResponse
+from typing import TYPE_CHECKING, Any
 
 from catalog.errors import (
     BatchValidationError, CycleError, DataValidationError, IntegrityError, InvalidValueError, NotReadyError,
     SessionConflictError, SkillPathError, TextTooLongError, UnknownIdError, VersionConflictError,
 )
 from training.registry import public_reason
+
+if TYPE_CHECKING:  # the web stack loads with the routes, not with FieldError (the CLI's answers raise it too)
+    from fastapi import FastAPI
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
 
 __all__ = ["FieldError", "Forbidden", "status_of", "error_body", "error_response", "validation_detail", "install_handlers"]
 
@@ -155,6 +154,8 @@ def _summary(detail: list[dict[str, Any]]) -> str:
 def error_response(status: int, error: str, detail: list[dict[str, Any]] | None = None,
                    headers: dict[str, str] | None = None) -> JSONResponse:
     """The one builder of error answers: ``{"error": ..., "detail": [...]}`` with ``status``."""
+    from starlette.responses import JSONResponse
+
     return JSONResponse({"error": error, "detail": detail or []}, status_code=status, headers=headers)
 
 
@@ -172,11 +173,15 @@ async def _skillpath_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    from fastapi.exceptions import RequestValidationError
+
     detail = validation_detail(exc.errors() if isinstance(exc, RequestValidationError) else [])
     return error_response(400, _summary(detail) or "invalid request", detail)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    from starlette.exceptions import HTTPException
+
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     text = str(exc.detail) if isinstance(exc, HTTPException) else "error"
     headers = getattr(exc, "headers", None)
@@ -191,6 +196,9 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 def install_handlers(app: FastAPI) -> None:
     """The one set of exception handlers: every error raised under ``app`` answers in our shape."""
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException
+
     app.add_exception_handler(SkillPathError, _skillpath_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)

@@ -84,7 +84,7 @@ def patched(prev: ModelBundle, view: CatalogView, rows: NDArray[np.int64], *, co
         index = prev.index.with_rows(rows, log_freshness=view.log_freshness[rows], active=view.available)
     if view.catalog.items is not prev.view.catalog.items:
         raise ValueError("patched() keeps the items; use rebundle() for a catalog with other items")
-    return ModelBundle(prev.loaded, view, content=content, popularity=prev.popularity,
+    return ModelBundle(prev.loaded, view, content=content, popularity=prev.popularity_source(),
                        cocompletion=prev.cocompletion, index=index, verified=True)
 
 

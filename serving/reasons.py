@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from typing import NamedTuple
 
@@ -118,24 +119,54 @@ class ItemTexts:
 class CoCompletion:
     """Which items a mentee's nearest neighbours completed (for the collaborative reason).
 
-    Built once per model load from the trained user factors and the log's completions;
-    a query costs one (n_users x d) product, cached per user state by the caller.
+    ``completions`` is the log's completions, or a function ``completions(user_ids)`` giving
+    those of ``user_ids`` (all of them for None). With a function nothing is read up front:
+    until :attr:`done` (every mentee's completions, one whole-log read) is built, a query
+    reads only its neighbours' rows (one indexed read of ~50 mentees), which is what a
+    one-shot command needs; the service builds :attr:`done` after it reports ready. Both
+    give the same answer. A query costs one (n_users x d) product, cached per user state by
+    the caller.
     """
 
-    def __init__(self, user_factors: NDArray[np.float32], users: IdMap, items: IdMap, completions: pd.DataFrame,
+    def __init__(self, user_factors: NDArray[np.float32], users: IdMap, items: IdMap,
+                 completions: pd.DataFrame | Callable[[list[str] | None], pd.DataFrame],
                  *, n_neighbours: int = 50, min_count: int = 2) -> None:
         U = np.asarray(user_factors, dtype=np.float32)
         norms = np.linalg.norm(U, axis=1, keepdims=True)
         self.unit = np.ascontiguousarray(U / np.where(norms > 0, norms, 1.0))
-        self.users = users
+        self.users, self.items = users, items
         self.n_neighbours, self.min_count = n_neighbours, min_count
-        u = users.indices(completions["user_id"].astype(str).tolist(), missing="-1")
-        i = items.indices(completions["item_id"].astype(str).tolist(), missing="-1")
-        keep = (u >= 0) & (i >= 0) & (u < len(U))
-        self.done = sp.csr_matrix((np.ones(int(keep.sum()), np.float32), (u[keep], i[keep])),
-                                  shape=(len(U), len(items)))
-        self.done.sum_duplicates()
-        self.done.data[:] = 1.0  # several completions of one item count once
+        self._read = completions if callable(completions) else None
+        self._done: sp.csr_matrix | None = None if callable(completions) else self._matrix(completions)
+        self._lock = threading.Lock()
+
+    def _matrix(self, completions: pd.DataFrame) -> sp.csr_matrix:
+        n = len(self.unit)
+        u = self.users.indices(completions["user_id"].astype(str).tolist(), missing="-1")
+        i = self.items.indices(completions["item_id"].astype(str).tolist(), missing="-1")
+        keep = (u >= 0) & (i >= 0) & (u < n)
+        done = sp.csr_matrix((np.ones(int(keep.sum()), np.float32), (u[keep], i[keep])), shape=(n, len(self.items)))
+        done.sum_duplicates()
+        done.data[:] = 1.0  # several completions of one item count once
+        return done
+
+    @property
+    def done(self) -> sp.csr_matrix:
+        """(n_users x n_items) 1 where the mentee completed the item; read from the log on first use."""
+        if self._done is None:
+            with self._lock:
+                if self._done is None:
+                    assert self._read is not None
+                    self._done = self._matrix(self._read(None))
+        return self._done
+
+    @done.setter
+    def done(self, value: sp.csr_matrix) -> None:
+        self._done = value
+
+    @property
+    def built(self) -> bool:
+        return self._done is not None
 
     def neighbours(self, vector: NDArray[np.float32], user_id: str) -> NDArray[np.int64]:
         n = np.linalg.norm(vector)
@@ -156,7 +187,11 @@ class CoCompletion:
         """
         if not len(neighbours):
             return np.zeros(0, np.int64)
-        d = self.done
+        if self._done is None and self._read is not None:  # only the neighbours' rows, by index
+            ids = self.users.ids[neighbours].tolist()
+            d = self._matrix(self._read(ids))
+        else:
+            d = self.done
         starts, ends = d.indptr[neighbours], d.indptr[neighbours + 1]
         cols = np.concatenate([d.indices[a:b] for a, b in zip(starts.tolist(), ends.tolist())]) if len(starts) \
             else np.zeros(0, np.int64)

@@ -20,7 +20,6 @@ import bentoml
 
 from catalog.settings import Settings, load_settings
 from serving.api import api, attach, detach
-from serving.app import SkillPathApp
 from serving.health import ReadinessMiddleware, metrics_text
 from serving.lifeline import die_with_parent
 from serving.contract import rejected_log
@@ -71,28 +70,40 @@ class SkillPathService:
     def __init__(self) -> None:
         if _in_worker():  # a kill -9 of `skillpath serve` must not leave this worker holding the port
             die_with_parent()
+        from serving.app import SkillPathApp  # here: `bentoml serve`'s supervisor imports this module too
+
         settings = load_settings()
         rejected_log.setLevel(logging.INFO)  # one line per rejected request, under BentoML's WARNING default
         self.app = SkillPathApp.from_settings(settings, model_dir=settings.model_dir,
                                               online=_online_features(settings))
         self.app.warm_up()  # the first /recommend answers as fast as the next ones
-        # The virtual mentor (text index, classifier) is built now, beside readiness: a question
-        # that arrives first waits for this same build (the property holds a lock), never starts one.
-        # The app owns these threads: close() stops the loops and joins everything (serving/background.py).
-        bg = self.app.background
-        bg.start("skillpath-assistant", lambda stop: self.app.assistant)
         attach(self.app)
+        # Whole-log work (popularity, co-completion, the monitor's fold and first sweep, the virtual
+        # mentor's index) is built beside readiness: a request that needs a part first waits for this
+        # same build (each part holds a lock), never starts another. The app owns these threads:
+        # close() stops the loops and joins every one (serving/background.py says why).
+        bg = self.app.background
+        bg.start("skillpath-warm", lambda stop: self._after_ready(stop, settings))
         interval = settings.serving.reload_interval_s
         if interval > 0:
             bg.start("skillpath-reload", lambda stop: self._timer(stop, interval), daemon=True)
+
+    def _after_ready(self, stop: threading.Event, settings: Settings) -> None:
+        self.app.warm_background(("model extras", "monitor"))
         ms = settings.monitoring
-        if self.app.monitor is not None and ms.webhooks:  # each worker sends; the outbox's leases keep it once
+        try:
+            monitor = self.app.monitor if ms.webhooks and not stop.is_set() else None
+        except Exception:  # logged by warm_background already; no sender without a monitor
+            monitor = None
+        if monitor is not None:  # each worker sends; the outbox's leases keep it once
             from serving.webhooks import WebhookSender
 
-            sender = WebhookSender(self.app.monitor.store, secret=ms.webhook_secret or "",
+            sender = WebhookSender(monitor.store, secret=ms.webhook_secret or "",
                                    timeout_s=ms.webhook_timeout_s, backoff_s=ms.webhook_backoff_s,
                                    max_backoff_s=ms.webhook_max_backoff_s)
-            bg.start("skillpath-webhooks", sender.run, daemon=True)
+            self.app.background.start("skillpath-webhooks", sender.run, daemon=True)
+        if not stop.is_set():
+            self.app.warm_background(("assistant",))
 
     def _timer(self, stop: threading.Event, interval: float) -> None:
         while not stop.wait(interval):

@@ -44,16 +44,14 @@ from numpy.typing import NDArray
 
 from catalog.errors import ConfigError, NotReadyError
 from recommender.interactions import build_interactions
-from recommender.metrics import ndcg_at_k
 from recommender.models import make_model
 from recommender.models.recency import RecencyPrior, recency_popularity
 from recommender.split import positive_events
-from recommender.topk import topk
 from training.data import Prepared
 from training.splits import SPLITS, validation_for
 
 __all__ = ["AUTO", "INNER_FRACTION", "PRIOR_AUTO_GRID", "POPULARITY_AUTO_GRID", "AutoResult", "auto_keys",
-           "resolve_auto", "paired_bootstrap"]
+           "resolve_auto", "paired_bootstrap", "top_rows"]
 
 AUTO = "auto"
 INNER_FRACTION = 0.2
@@ -240,9 +238,49 @@ def _score_settings(model: Any, inner: Prepared, priors: list[NDArray[np.float32
             base = np.zeros((len(batch), train.shape[1]), np.float32)
         else:
             base = model.score(batch, train.matrix[batch], user_features=None if feats is None else feats[batch])
-        rel = [truth[u].indices for u in batch]
-        bb = banned[batch]
+        bb = banned[batch].toarray()
+        rel = truth[batch].toarray()
         for j, p in enumerate(priors):
-            ranked = topk((base + p[None, :]).astype(np.float32), k, exclude=bb)[0]
-            out[j, start:start + len(batch)] = [ndcg_at_k(ranked[r], rel[r], k) for r in range(len(batch))]
+            scores = (base + p[None, :]).astype(np.float32)
+            scores[bb] = -np.inf
+            out[j, start:start + len(batch)] = _ndcg_rows(top_rows(scores, k), rel, k)
     return out
+
+
+def top_rows(scores: NDArray[np.float32], k: int) -> NDArray[np.int64]:
+    """Each row's ``k`` best item indices, best first, ties to the lower index, ``-inf`` never
+    returned (rows padded with -1): the answer of :func:`recommender.topk.topk` with the excluded
+    items set to ``-inf``, computed for all rows at once along the contiguous axis.
+
+    The tuner ranks every inner-validation mentee once per grid setting (37 settings); the
+    general top-k, built for the service's item-major blocks, spent most of ``train`` there.
+    """
+    m, n = scores.shape
+    kk = min(k, n)
+    if kk == 0:
+        return np.full((m, k), -1, np.int64)
+    kth = -np.partition(-scores, kk - 1, axis=1)[:, kk - 1]  # each row's kk-th best score
+    above, tied = scores > kth[:, None], scores == kth[:, None]
+    need = kk - above.sum(axis=1)
+    pick = above | tied
+    crowded = np.flatnonzero(tied.sum(axis=1) > need)  # more ties at the k-th score than places left
+    if crowded.size:  # those rows keep their lowest-index ties only
+        pick[crowded] = above[crowded] | (tied[crowded] & (np.cumsum(tied[crowded], axis=1) <= need[crowded, None]))
+    pick &= scores > -np.inf
+    rows, cols = np.nonzero(pick)  # row-major, ascending items within a row
+    order = np.lexsort((cols, -scores[rows, cols], rows))
+    rows, cols = rows[order], cols[order]
+    counts = np.bincount(rows, minlength=m)
+    out = np.full((m, k), -1, np.int64)
+    out[rows, np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts, counts)] = cols
+    return out
+
+
+def _ndcg_rows(ranked: NDArray[np.int64], relevant: NDArray[np.bool_], k: int) -> NDArray[np.float64]:
+    """:func:`recommender.metrics.ndcg_at_k` of every row (``relevant``: a dense boolean row per mentee)."""
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    hits = relevant[np.arange(len(ranked))[:, None], np.maximum(ranked, 0)] & (ranked >= 0)
+    n_rel = relevant.sum(axis=1)
+    dcg = np.where(hits, discounts[None, :], 0.0).sum(axis=1)
+    idcg = np.cumsum(discounts)[np.clip(np.minimum(n_rel, k) - 1, 0, None)]
+    return np.where(n_rel > 0, dcg / idcg, 0.0)

@@ -24,6 +24,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -233,11 +234,54 @@ class MlflowModelSource:
     def _champion(self) -> Any | None:
         return None if self._store_missing() else champion(self.client(), self.name, alias=self.alias)
 
+    def _embedded(self) -> tuple[str | None, str | None] | None:
+        """``(version, model sha256)`` of ``name@alias`` read straight from an embedded SQLite registry
+        (``(None, None)``: no such alias), or None when this store cannot be read that way.
+
+        Importing MLflow and opening its store costs seconds, the query a millisecond: the champion
+        check of every ``skillpath recommend`` and of the service's start and timer reads the same
+        two rows MLflow would (the alias, the version's checksum tag). Anything unexpected (another
+        store, an older schema, a locked file) returns None and the caller asks MLflow.
+        """
+        if not self.tracking_uri.startswith("sqlite:///"):
+            return None
+        path = Path(self.tracking_uri[len("sqlite:///"):])
+        if not path.is_file():
+            return None
+        try:
+            db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=1.0)
+            try:
+                row = db.execute("SELECT version FROM registered_model_aliases WHERE workspace = 'default' AND "
+                                 "name = ? AND alias = ?", (self.name, self.alias)).fetchone()
+                if row is None:
+                    return None, None
+                tags = dict(db.execute("SELECT key, value FROM model_version_tags WHERE workspace = 'default' AND "
+                                       "name = ? AND version = ?", (self.name, row[0])).fetchall())
+            finally:
+                db.close()
+        except sqlite3.Error:
+            return None
+        sha = next((str(tags[k]) for k in SHA256_TAGS if tags.get(k)), None)
+        return str(row[0]), sha
+
     def current_version(self) -> str | None:
+        fast = self._embedded()
+        if fast is not None:
+            return fast[0]
         mv = self._champion()
         return None if mv is None else str(mv.version)
 
     def load(self) -> LoadedModel:
+        fast = self._embedded()
+        if fast is not None and fast[0] is not None and fast[1] is not None:
+            version, sha = fast
+            dest = self.cache_dir / sha
+            if (dest / _COMPLETE).exists():  # a whole cached copy: verify it against the recorded checksum
+                try:
+                    model = load_model(find_model_dir(dest), expected_sha256=sha)
+                    return LoadedModel(model, version, sha, f"models:/{self.name}/{version}")
+                except (IntegrityError, FileNotFoundError):
+                    pass  # the path below fetches afresh (and drops the copy that does not verify)
         mv = self._champion()
         if mv is None:
             raise NotReadyError(f"no {self.name}@{self.alias} in {self.tracking_uri}; train and promote a model")

@@ -17,9 +17,6 @@ from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import FeatureUnion, Pipeline
 
 from analysis.assistant.examples import LABEL_NOW, Example, training_examples
 from analysis.assistant.extract import parse
@@ -57,6 +54,12 @@ class IntentClassifier:
         return {"C": self.C, "char_ngrams": self.char_ngrams, "word_ngrams": self.word_ngrams}
 
     def fit(self, masked_texts: Sequence[str], intents: Sequence[str]) -> "IntentClassifier":
+        # scikit-learn (~6 s of imports on a loaded machine) loads when a classifier is fitted, so
+        # importing the assistant's package (its conversation state, its cards) stays cheap.
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import FeatureUnion, Pipeline
+
         features = FeatureUnion([
             ("words", TfidfVectorizer(ngram_range=self.word_ngrams, sublinear_tf=True, token_pattern=r"(?u)\b\w+\b")),
             ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=self.char_ngrams, sublinear_tf=True)),

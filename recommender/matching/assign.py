@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import linear_sum_assignment
 
 from catalog.schema import Mentee, Mentor
 from recommender.matching.matrix import MatchMatrix
@@ -126,6 +125,8 @@ def assign_cohort(mentees: Sequence, mentors: Sequence, scores: ArrayLike,
     slots = np.repeat(mo, np.minimum(cap[mo], len(u_ids)))
     if len(u_ids) and len(slots):
         cost = s[np.ix_(uo, slots)]
+        from scipy.optimize import linear_sum_assignment  # ~1.5 s of imports: only when a cohort is assigned
+
         rows, cols = linear_sum_assignment(cost, maximize=True)
         mentor_of[uo[rows]] = slots[cols]
     return Assignment(u_ids, m_ids, mentor_of, "optimal")

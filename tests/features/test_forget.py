@@ -8,7 +8,7 @@ import pytest
 
 from features.forget import forget_online
 from features.store import read_online
-from features.tables import MENTEE_ENGAGEMENT, MENTEE_SKILL_STATE
+from features.tables import MENTEE_ENGAGEMENT, MENTEE_SKILL_STATE, MENTEE_STATUS
 from training.feature_store import apply, materialize, open_store, tables_time_range
 from training.features import compute_feature_frames, write_feature_frames
 
@@ -42,10 +42,14 @@ def test_forget_removes_the_mentee_from_sqlite_and_redis_only(stores, world):
     for store in (stores.sqlite, stores.redis):
         assert _rows(store, stores.frames, gone) > 0 and _rows(store, stores.frames, kept) > 0  # not trivially empty
     before_kept = {s: read_online(s, MENTEE_ENGAGEMENT, [kept]) for s in (stores.sqlite, stores.redis)}
+    # the monitor's status view is one more SQLite table; in Redis it shares the mentee's hash
+    with_status = int(any(v is not None for v in read_online(stores.sqlite, MENTEE_STATUS, [gone])[gone].values()))
     n = forget_online(stores.dir, gone, online=stores.url, skill_ids=world.catalog.skills)
     st = stores.frames.mentee_skill_state
     n_skills = st[st.user_id == gone].skill_id.nunique()
-    assert n == 2 * (1 + n_skills)  # one engagement key and one key per skill state, in each store
+    assert n == 2 * (1 + n_skills) + with_status  # one engagement key and one per skill state, in each store
+    for store in (stores.sqlite, stores.redis):
+        assert not any(v is not None for v in read_online(store, MENTEE_STATUS, [gone])[gone].values())
     for store in (stores.sqlite, stores.redis):
         assert _rows(store, stores.frames, gone) == 0
         assert read_online(store, MENTEE_ENGAGEMENT, [kept]) == before_kept[store]

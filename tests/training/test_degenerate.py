@@ -43,7 +43,8 @@ def test_constant_scores_and_one_list_are_degenerate(small_import, block):
     bad = check_degenerate(zero, inter, 10)
     assert bad.degenerate
     assert any(r.startswith("constant scores") for r in bad.reasons)
-    assert any(r.startswith("identical lists") for r in bad.reasons)
+    # most mentees get the very same list (only what they saw differs); the trained model's lists differ
+    assert bad.identical_share >= 0.5 > good.identical_share
 
 
 class _ZeroModel:
