@@ -46,6 +46,7 @@ from recommender.models.content import ContentRecommender
 from serving.app_entities import EntityMethods
 from serving.app_models import ModelMethods
 from serving.app_parts import LazyParts
+from serving.background import Background
 from serving.bundle import CatalogView, ModelBundle
 from serving.online_sync import OnlineSync
 from serving.logread import read_log
@@ -92,6 +93,7 @@ class SkillPathApp(EntityMethods, ModelMethods, LazyParts):
                  entities: Entities | None = None) -> None:
         self.settings, self.log, self.source = settings, log_, source
         self.clock = clock
+        self.background = Background()  # its threads are joined by close()
         self.online = online
         self.sync = None if online is None else OnlineSync(online, rows_for=self._engagement_rows,
                                                             users=self._log_users, now=clock)
@@ -334,6 +336,7 @@ class SkillPathApp(EntityMethods, ModelMethods, LazyParts):
             self.last_error = str(e)
 
     def close(self) -> None:
+        self.background.close()  # first: a build still running would reopen what the lines below close
         self.log.close()
         self.entities.store.close()
         if self._monitor is not None:

@@ -111,10 +111,14 @@ class OnlineSync:
         with self._cond:
             return self._cond.wait_for(lambda: not self._pending and not self._busy, timeout=timeout_s)
 
-    def close(self) -> None:
+    def close(self, timeout_s: float = 30.0) -> None:
+        """Stop the thread and wait for it: a push or rebuild still inside the feature store's native code
+        when the interpreter exits would abort the process (serving/background.py says why)."""
         with self._cond:
             self._stop = True
             self._cond.notify_all()
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout_s)
 
     # ------------------------------------------------------------ the background side
     def _take(self) -> list[str]:

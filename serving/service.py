@@ -78,21 +78,21 @@ class SkillPathService:
                                               online=_online_features(settings))
         self.app.warm_up()  # the first /recommend answers as fast as the next ones
         attach(self.app)
-        self._stop = threading.Event()
         # Whole-log work (popularity, co-completion, the monitor's fold and first sweep, the virtual
         # mentor's index) is built beside readiness: a request that needs a part first waits for this
-        # same build (each part holds a lock), never starts another. Finite work, so not a daemon: one
-        # stopped inside native code at interpreter exit aborts the process.
-        threading.Thread(target=self._after_ready, args=(settings,), name="skillpath-warm").start()
+        # same build (each part holds a lock), never starts another. The app owns these threads:
+        # close() stops the loops and joins every one (serving/background.py says why).
+        bg = self.app.background
+        bg.start("skillpath-warm", lambda stop: self._after_ready(stop, settings))
         interval = settings.serving.reload_interval_s
         if interval > 0:
-            threading.Thread(target=self._timer, args=(interval,), name="skillpath-reload", daemon=True).start()
+            bg.start("skillpath-reload", lambda stop: self._timer(stop, interval), daemon=True)
 
-    def _after_ready(self, settings: Settings) -> None:
+    def _after_ready(self, stop: threading.Event, settings: Settings) -> None:
         self.app.warm_background(("model extras", "monitor"))
         ms = settings.monitoring
         try:
-            monitor = self.app.monitor if ms.webhooks and not self._stop.is_set() else None
+            monitor = self.app.monitor if ms.webhooks and not stop.is_set() else None
         except Exception:  # logged by warm_background already; no sender without a monitor
             monitor = None
         if monitor is not None:  # each worker sends; the outbox's leases keep it once
@@ -101,12 +101,12 @@ class SkillPathService:
             sender = WebhookSender(monitor.store, secret=ms.webhook_secret or "",
                                    timeout_s=ms.webhook_timeout_s, backoff_s=ms.webhook_backoff_s,
                                    max_backoff_s=ms.webhook_max_backoff_s)
-            threading.Thread(target=sender.run, args=(self._stop,), name="skillpath-webhooks", daemon=True).start()
-        if not self._stop.is_set():
+            self.app.background.start("skillpath-webhooks", sender.run, daemon=True)
+        if not stop.is_set():
             self.app.warm_background(("assistant",))
 
-    def _timer(self, interval: float) -> None:
-        while not self._stop.wait(interval):
+    def _timer(self, stop: threading.Event, interval: float) -> None:
+        while not stop.wait(interval):
             try:
                 self.app.tick()
             except Exception:  # the timer must survive anything; the model in place keeps serving
@@ -121,7 +121,6 @@ class SkillPathService:
 
     @bentoml.on_shutdown
     def _shutdown(self) -> None:
-        self._stop.set()
         detach()
         self.app.close()
 

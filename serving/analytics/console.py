@@ -70,31 +70,46 @@ class ConsoleData:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._started = False
+        self._start_lock = threading.Lock()
         self._load_tables()
 
     # ------------------------------------------------------------ the refresher
-    def start(self) -> threading.Thread:
-        """Start the refresher (idempotent): the first build begins at once."""
-        if self._thread is None:
-            # Not a daemon (one stopped inside duckdb's C++ at interpreter exit aborts the process): it
-            # ends on stop() or when the main thread has ended, between two builds.
-            self._thread = threading.Thread(target=self._run, name="console-refresh")
+    def start(self, spawn: Callable[[str, Callable[[threading.Event], None]], object] | None = None) -> None:
+        """Start the refresher once; the first build begins at once. ``spawn(name, work)`` runs it in a
+        thread its owner stops and joins (the service: ``SkillPathApp.background.start``); without it, in a
+        thread of this object's, which :meth:`stop` joins (tests, tools)."""
+        with self._start_lock:
+            if self._started:
+                return
+            self._started = True
+            if spawn is not None:
+                spawn("console-refresh", self._run)
+                return
+            # Not a daemon, said explicitly (a thread inherits daemon from its creator): one stopped inside
+            # duckdb's C++ at interpreter exit aborts the process. It ends on stop() or once the main thread
+            # has ended, between two builds.
+            self._thread = threading.Thread(target=self._run, args=(self._stop,), name="console-refresh",
+                                            daemon=False)
             self._thread.start()
-        return self._thread
 
-    def stop(self) -> None:
+    def stop(self, timeout_s: float = 60.0) -> None:
+        """End the refresher after the build in progress, and wait for it when it is this object's thread."""
         self._stop.set()
         self._wake.set()
+        t = self._thread
+        if t is not None and t is not threading.current_thread():
+            t.join(timeout_s)
 
     def wake(self) -> None:
         """Look for changes now rather than at the next ``refresh_s`` tick (after a write of the console's)."""
         self._wake.set()
 
-    def _run(self) -> None:
+    def _run(self, stop: threading.Event) -> None:
         if self.store.load_snapshot():
             log.info("console: event log snapshot loaded up to seq %d", self.store.version)
         due = 0.0
-        while not self._stop.is_set() and threading.main_thread().is_alive():
+        while not (stop.is_set() or self._stop.is_set()) and threading.main_thread().is_alive():
             woke = self._wake.wait(1.0)
             if not woke and time.monotonic() < due:
                 continue

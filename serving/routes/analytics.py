@@ -46,7 +46,8 @@ def console_of(request: Request) -> tuple[Any, ConsoleData]:
 
 
 def start(core: Any) -> ConsoleData:
-    """The console data of ``core`` (made once per core; its refresher starts building at once)."""
+    """The console data of ``core`` (made once per core; its refresher starts building at once, in a thread
+    ``core`` owns: ``core.close()`` stops and joins it)."""
     with _START:
         data = _DATA.get(core)
         if data is None:
@@ -58,7 +59,7 @@ def start(core: Any) -> ConsoleData:
                                fetch=_pg_fetch(core.log), snapshot_dir=DataDir(s.data_dir).root / "console")
             core.forgetters.register("console", data.forget)
             _DATA[core] = data
-            data.start()
+            data.start(core.background.start)
     return data
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
+import pytest
 
 from catalog.eventlog import EventLog
 from catalog.settings import load_settings
@@ -21,8 +23,22 @@ def _app(served, clock=None) -> SkillPathApp:
     return SkillPathApp.from_settings(settings, model_dir=served.model_dir, **kw)
 
 
-def test_tick_picks_up_a_new_model_and_survives_a_bad_one(served):
-    app = _app(served)
+@pytest.fixture
+def make_app(served) -> Iterator[Callable[..., SkillPathApp]]:
+    """Apps over ``served``, each closed after the test (its log, stores and threads)."""
+    apps: list[SkillPathApp] = []
+
+    def make(clock=None) -> SkillPathApp:
+        apps.append(_app(served, clock))
+        return apps[-1]
+
+    yield make
+    for app in apps:
+        app.close()
+
+
+def test_tick_picks_up_a_new_model_and_survives_a_bad_one(served, make_app):
+    app = make_app()
     old = app.bundle.version
     app.tick()
     assert app.bundle.version == old
@@ -38,9 +54,9 @@ def test_tick_picks_up_a_new_model_and_survives_a_bad_one(served):
     assert app.bundle.sha256 == sha and app.last_error is None
 
 
-def test_new_day_refreshes_freshness(served):
+def test_new_day_refreshes_freshness(make_app):
     now = [datetime.now(timezone.utc)]
-    app = _app(served, clock=lambda: now[0])
+    app = make_app(clock=lambda: now[0])
     before = app.view.freshness.copy()
     now[0] += timedelta(days=400)
     app.tick()
@@ -48,9 +64,9 @@ def test_new_day_refreshes_freshness(served):
     assert (app.view.freshness <= before).all() and (app.view.freshness < before).any()
 
 
-def test_a_second_app_on_the_same_log_sees_new_events(served):
+def test_a_second_app_on_the_same_log_sees_new_events(make_app):
     """Two workers share the log: events posted to one change the other's next answer."""
-    a, b = _app(served), _app(served)
+    a, b = make_app(), make_app()
     user = "u002"
     first = [i.item_id for i in b.recommend(RecommendRequest(user_id=user, k=5)).items]
     now = datetime.now(timezone.utc)
@@ -68,11 +84,11 @@ def test_age_phrases():
     assert age_phrase(3 * 365) == "3 years ago"
 
 
-def test_stale_reach_only_for_the_current_day_and_computed_once(served, monkeypatch):
+def test_stale_reach_only_for_the_current_day_and_computed_once(make_app, monkeypatch):
     """Regression: every distinct as_of used to read the whole log and rank every mentee twice."""
     import threading
 
-    app = _app(served)
+    app = make_app()
     reach = app.stale_reach
     calls = []
     real = reach._compute
@@ -211,9 +227,9 @@ def test_a_path_without_mentors_is_the_same_plan(served):
     assert bare.model_dump(exclude={"steps", "as_of"}) == full.model_dump(exclude={"steps", "as_of"})
 
 
-def test_warm_up_answers_without_writing_and_never_raises(served):
+def test_warm_up_answers_without_writing_and_never_raises(served, make_app):
     """The service calls warm_up() at start so the first /recommend is as fast as the next ones."""
-    app = _app(served)
+    app = make_app()
     with EventLog(served.root / "events.db") as log:
         before = log.last_seq()
     app.warm_up()
