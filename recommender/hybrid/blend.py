@@ -11,7 +11,10 @@ Per candidate item ``i`` five parts, each in [0, 1]:
   items the same way), else 0;
 - ``gap``: the mastery gap it fills: ``2 ** -|L - (c + 1)|`` for a needed skill taught at
   level ``L > c`` (``c`` the level held), 1 for the next level up, 0 for material already held;
-- ``plan``: ``1 / (1 + position)`` for the planner's next steps (1 for the first), else 0;
+- ``plan``: ``1 / (1 + position)`` for the ``plan_items`` given; :mod:`~recommender.hybrid.next_up`
+  gives only the planner's next step (served by the most engaging resource at its skill and
+  level), so the plan decides the first slot and the model the rest (later planned steps cost
+  validation NDCG and taught no more on the simulator);
 - ``explore``: calibrated exploration, a uniform draw in [0, 1) fixed per (mentee, item) (seeded by
   the mentee's id, so a mentee's list is stable between requests while two mentees with the same
   history see different near-ties); its weight is the score margin within which items may trade
@@ -204,6 +207,11 @@ def mmr_select(catalog: Catalog, parts: NDArray[np.float64], candidates: NDArray
     # best CANDIDATES by relevance, ties by CF part then index (deterministic)
     order = np.lexsort((idx, -parts[idx, 0], -rel[idx]))
     pool = idx[order[:max(CANDIDATES, k)]]
+    if weights.diversity == 0:  # no penalty: MMR is the relevance order (skips the pool's skill overlaps)
+        sel = pool[:k]
+        c = contrib[sel]
+        by = [PARTS[int(np.argmax(row))] if row.max() > 0 else "cf" for row in c]
+        return HybridList(sel.astype(np.int64), rel[sel], parts[sel], by)
     S = _skill_sets(catalog, pool)
     inter = (S @ S.T).toarray()
     size = np.asarray(S.sum(axis=1)).ravel()

@@ -66,8 +66,9 @@ class HybridInputs:
 def hybrid_inputs(*, catalog: Catalog, mentee: Mentee, events: pd.DataFrame, now: datetime,
                   state: MasteryState, cf_scores: NDArray[np.floating], allowed: NDArray[np.bool_],
                   freshness: NDArray[np.floating], mastery_model: MasteryModel | None = None,
-                  plan_steps: int = PLAN_STEPS) -> HybridInputs:
-    """The parts of every candidate for ``mentee`` (the weights come later, in :func:`mmr_select`)."""
+                  plan_steps: int = PLAN_STEPS, explore: bool = True) -> HybridInputs:
+    """The parts of every candidate for ``mentee`` (the weights come later, in :func:`mmr_select`;
+    ``explore=False`` skips the exploration draws when its weight is 0)."""
     model = mastery_model or MasteryModel()
     cf = np.asarray(cf_scores, dtype=np.float64)
     allowed = np.asarray(allowed, dtype=bool) & np.isfinite(cf)
@@ -84,7 +85,8 @@ def hybrid_inputs(*, catalog: Catalog, mentee: Mentee, events: pd.DataFrame, now
             candidates[st.item_index] = True
     path = lead_step(catalog, path, candidates=candidates, cf_scores=cf, freshness=np.asarray(freshness))
     parts = blend_parts(catalog, cf_scores=cf, candidates=candidates, levels=levels, goals=mentee.goals,
-                        plan_items=[s.item_index for s in path.steps[:1]], user_key=mentee.user_id)
+                        plan_items=[s.item_index for s in path.steps[:1]],
+                        user_key=mentee.user_id if explore else None)
     return HybridInputs(parts, candidates, path, levels)
 
 
@@ -129,7 +131,8 @@ def hybrid_next_up(*, catalog: Catalog, mentee: Mentee, events: pd.DataFrame, no
     prerequisites the mentee does not hold are never returned.
     """
     x = hybrid_inputs(catalog=catalog, mentee=mentee, events=events, now=now, state=state, cf_scores=cf_scores,
-                      allowed=allowed, freshness=freshness, mastery_model=mastery_model, plan_steps=plan_steps)
+                      allowed=allowed, freshness=freshness, mastery_model=mastery_model, plan_steps=plan_steps,
+                      explore=weights.explore > 0)
     return HybridResult(mmr_select(catalog, x.parts, x.candidates, k, weights), x.path, x.levels)
 
 

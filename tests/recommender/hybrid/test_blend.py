@@ -214,3 +214,20 @@ def test_lead_step_serves_the_step_with_the_most_engaging_equivalent(small_world
     assert checked >= 5
     # without a better equivalent the path is returned as planned
     assert lead_step(cat, x.path, candidates=np.zeros(cat.n_items, bool), cf_scores=cf, freshness=fresh) is x.path
+
+
+def test_no_diversity_is_the_relevance_order(small_world):
+    """The shortcut for ``diversity=0`` returns what the MMR loop returns with a zero penalty."""
+    from recommender.hybrid import blend
+
+    cat = small_world.world.catalog
+    rng = np.random.default_rng(5)
+    everything = np.ones(cat.n_items, dtype=bool)
+    parts = blend_parts(cat, cf_scores=rng.normal(size=cat.n_items), candidates=everything,
+                        levels=np.ones(cat.n_skills, dtype=np.int64), goals=(Goal(cat.graph.order[-1], 4),),
+                        plan_items=[3, 9], user_key="u1")
+    w = HybridWeights(plan=1.0, goal=1.0, gap=0.2, explore=0.05, diversity=0.0)
+    fast = mmr_select(cat, parts, everything, 10, w)
+    slow = mmr_select(cat, parts, everything, 10, dataclasses.replace(w, diversity=1e-300))
+    assert fast.items.tolist() == slow.items.tolist() and fast.chosen_by == slow.chosen_by
+    assert blend.CANDIDATES >= 10
