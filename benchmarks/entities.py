@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/entities.py                 # 5,000 items, 2,000 mentees (the demo's size)
     .venv/bin/python benchmarks/entities.py --items 20000
+    .venv/bin/python benchmarks/entities.py --cache /tmp/world   # prepare once, run on a copy each time
 
 In-process through :class:`serving.app.SkillPathApp` (the code every route calls; no
 HTTP), on the synthetic world of ``benchmarks/rest.py``'s ``prepare`` with a 64-factor ALS
@@ -10,9 +11,10 @@ model:
 - **batch upserts**: ``PUT /resources`` batches of 1,000 new resources, each applied to
   what requests read before it returns (validation, the store's fsynced transaction, the
   catalog view and the re-aligned model);
-- **/recommend under catalog writes**: p50/p99 of list-mode ``/recommend`` in quiet
-  segments and, side by side in the same run, segments where another thread patches a
-  resource every ``--write-every-ms`` (alternating A/B/A/B so machine load hits both);
+- **/recommend under catalog writes**: p50/p99 of ``/recommend`` (each of ``--modes``:
+  ``model``, the ranked list, and ``hybrid``, the default) in quiet segments and, side by
+  side in the same run, segments where another thread patches a resource every
+  ``--write-every-ms`` (alternating A/B/A/B so machine load hits both);
 - **forget**: ``DELETE /mentees/{id}`` of a mentee with 1,000 events.
 """
 
@@ -47,16 +49,71 @@ def _resource(item_id: str, skill: str, n: int) -> dict[str, Any]:
             "skills": [f"{skill}:{1 + n % 5}"], "published_at": "2024-01-01", "duration_minutes": 10 + n % 50}
 
 
-def run(root: Path, *, n_items: int, n_mentees: int, batches: int, segments: int, per_segment: int,
-        write_every_ms: float) -> dict[str, Any]:
+def _side_by_side(app: Any, reqs: list[Any], targets: list[str], *, segments: int, segment_s: float,
+                  write_every_ms: float) -> dict[str, Any]:
+    """/recommend latencies in quiet segments and, alternating with them, segments where another thread
+    patches a resource every ``write_every_ms`` (each patch applied to the next answer before it returns).
+    Segments last ``segment_s`` each, whatever a request costs, so both modes see the same write rate."""
+    from serving.schemas_entities import PATCH_MODELS
+
+    for r in reqs[:200]:
+        app.recommend(r)
+    quiet: list[float] = []
+    loaded: list[float] = []
+    writes = {"n": 0, "s": 0.0}
+
+    def writer(stop: threading.Event) -> None:
+        n = 0
+        while not stop.is_set():
+            body = PATCH_MODELS["resources"](duration_minutes=100 + writes["n"])  # always a change: a real write
+            t = time.perf_counter()
+            app.entity("patch", "resources", targets[n % len(targets)], body, if_match=None, actor="bench")
+            writes["s"] += time.perf_counter() - t
+            writes["n"] += 1
+            n += 1
+            stop.wait(write_every_ms / 1e3)
+
+    i = 0
+    for seg in range(segments):
+        stop = threading.Event()
+        t = threading.Thread(target=writer, args=(stop,)) if seg % 2 else None
+        if t is not None:
+            t.start()
+            time.sleep(0.05)
+        sink = loaded if t is not None else quiet
+        end = time.perf_counter() + segment_s
+        while time.perf_counter() < end:
+            r = reqs[i % len(reqs)]
+            i += 1
+            t0 = time.perf_counter()
+            app.recommend(r)
+            sink.append((time.perf_counter() - t0) * 1e3)
+        if t is not None:
+            stop.set()
+            t.join()
+    q, lo = summarize(quiet), summarize(loaded)
+    return {"quiet_ms": q, "during_writes_ms": lo, "p99_ratio": round(lo["p99"] / q["p99"], 2),
+            "p50_ratio": round(lo["p50"] / q["p50"], 2), "writes": writes["n"],
+            "write_ms_mean": round(writes["s"] / max(writes["n"], 1) * 1e3, 2), "write_every_ms": write_every_ms,
+            "segments": segments, "segment_s": segment_s, "load_avg_after": [round(x, 2) for x in os.getloadavg()]}
+
+
+def run(root: Path, *, n_items: int, n_mentees: int, batches: int, segments: int, segment_s: float,
+        write_every_ms: float, modes: list[str], cache: Path | None = None) -> dict[str, Any]:
     from catalog.settings import load_settings
     from serving.app import SkillPathApp
     from serving.schemas import RecommendRequest
-    from serving.schemas_entities import BATCH_MODELS, PATCH_MODELS
+    from serving.schemas_entities import BATCH_MODELS
 
-    info = prepare(root, n_items=n_items, n_mentees=n_mentees, days=90)
+    if cache is not None:  # the prepared world is kept; every run writes to a fresh copy of it
+        import shutil
+
+        info = prepare(cache, n_items=n_items, n_mentees=n_mentees, days=90)
+        shutil.copytree(cache, root)
+    else:
+        info = prepare(root, n_items=n_items, n_mentees=n_mentees, days=90)
     app = SkillPathApp.from_settings(load_settings(data_dir=root), model_dir=root / "models" / "als")
-    out: dict[str, Any] = {"world": info}
+    out: dict[str, Any] = {"world": info, "load_avg_start": [round(x, 2) for x in os.getloadavg()]}
     try:
         skills = list(app.world.catalog.skills)
         # ---------------------------------------------------------- batch upserts
@@ -72,45 +129,12 @@ def run(root: Path, *, n_items: int, n_mentees: int, batches: int, segments: int
                           "catalog_items_after": app.world.catalog.n_items}
         # ---------------------------------------------------------- /recommend, quiet vs writes
         users = list(app.world.mentees)[:500]
-        reqs = [RecommendRequest(**b) for b in request_mix(users, segments * per_segment + 200, seed=3)]
-        for r in reqs[:200]:
-            app.recommend(r)
-        reqs = reqs[200:]
-        quiet: list[float] = []
-        loaded: list[float] = []
-        writes = {"n": 0, "s": 0.0}
         targets = [f"bench-0-{n}" for n in range(1000)]
-
-        def writer(stop: threading.Event) -> None:
-            n = 0
-            while not stop.is_set():
-                body = PATCH_MODELS["resources"](duration_minutes=100 + n)  # always a change: a real write
-                t = time.perf_counter()
-                app.entity("patch", "resources", targets[n % len(targets)], body, if_match=None, actor="bench")
-                writes["s"] += time.perf_counter() - t
-                writes["n"] += 1
-                n += 1
-                stop.wait(write_every_ms / 1e3)
-
-        for seg in range(segments):
-            chunk = reqs[seg * per_segment:(seg + 1) * per_segment]
-            stop = threading.Event()
-            t = threading.Thread(target=writer, args=(stop,)) if seg % 2 else None
-            if t is not None:
-                t.start()
-                time.sleep(0.05)
-            sink = loaded if t is not None else quiet
-            for r in chunk:
-                t0 = time.perf_counter()
-                app.recommend(r)
-                sink.append((time.perf_counter() - t0) * 1e3)
-            if t is not None:
-                stop.set()
-                t.join()
-        q, lo = summarize(quiet), summarize(loaded)
-        out["recommend"] = {"quiet_ms": q, "during_writes_ms": lo, "p99_ratio": round(lo["p99"] / q["p99"], 2),
-                            "writes": writes["n"], "write_ms_mean": round(writes["s"] / max(writes["n"], 1) * 1e3, 1),
-                            "write_every_ms": write_every_ms, "segments": segments, "per_segment": per_segment}
+        out["recommend"] = {}
+        for mode in modes:
+            reqs = [RecommendRequest(**b, mode=mode) for b in request_mix(users, 5000, seed=3)]
+            out["recommend"][mode] = _side_by_side(app, reqs, targets, segments=segments, segment_s=segment_s,
+                                                   write_every_ms=write_every_ms)
         # ---------------------------------------------------------- forget a mentee with 1,000 events
         from serving.schemas import EventsRequest
 
@@ -132,16 +156,21 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--items", type=int, default=5000)
     p.add_argument("--mentees", type=int, default=2000)
     p.add_argument("--batches", type=int, default=5)
-    p.add_argument("--segments", type=int, default=6, help="alternating quiet / during-writes segments")
-    p.add_argument("--per-segment", type=int, default=400)
+    p.add_argument("--segments", type=int, default=16,
+                   help="alternating quiet / during-writes segments (short ones: load drifting on a shared machine "
+                        "then hits both alike)")
+    p.add_argument("--segment-s", type=float, default=4.0, help="seconds per segment")
     p.add_argument("--write-every-ms", type=float, default=200.0)
+    p.add_argument("--modes", default="model,hybrid", help="/recommend modes measured, comma-separated")
     p.add_argument("--data-dir", type=Path, default=None)
+    p.add_argument("--cache", type=Path, default=None, help="keep the prepared world here and run on a copy")
     p.add_argument("--json", type=Path, default=RESULT)
     a = p.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         root = a.data_dir or Path(tmp) / "world"
         res = run(root, n_items=a.items, n_mentees=a.mentees, batches=a.batches, segments=a.segments,
-                  per_segment=a.per_segment, write_every_ms=a.write_every_ms)
+                  segment_s=a.segment_s, write_every_ms=a.write_every_ms,
+                  modes=[m.strip() for m in a.modes.split(",") if m.strip()], cache=a.cache)
     res["targets"] = TARGETS
     res["machine"] = {"python": _platform.python_version(), "cpus": os.cpu_count(),
                       "load_avg": [round(x, 2) for x in os.getloadavg()], "when": datetime.now(timezone.utc).isoformat()}

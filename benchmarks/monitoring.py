@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
@@ -44,12 +45,13 @@ from analysis.monitoring import (  # noqa: E402
     feature_vector, status_at,
 )
 from analysis.monitoring.book import event_arrays  # noqa: E402
+from analysis.monitoring.inputs import marks_by_pair  # noqa: E402
 from catalog.eventlog import EventLog  # noqa: E402
 from catalog.synth import SynthConfig, generate  # noqa: E402
 
 DAY_US = 86_400_000_000
 ROOT = Path(__file__).resolve().parents[1]
-TH = MonitorThresholds(mentor_silence_days=1e9, silence_ratio=2)   # no sessions exist yet: the contact rule stays off
+TH = MonitorThresholds(silence_ratio=2)   # sessions are recorded: the mentor-contact rule is on
 
 
 def _us(col: pd.Series) -> np.ndarray:
@@ -79,21 +81,31 @@ def mastery_proxy(sw) -> pd.DataFrame:
 
 
 def _inputs(sw):
+    """Goals, profile and the mentor (the world's one assignment, from the join day) with the pair's recorded
+    sessions: the whole record, which each status reads only up to its own time."""
     out = sw.outcomes.set_index("user_id")
     mentors = sw.world.mentors
+    marks = marks_by_pair((s.mentee_id, s.mentor_id, s.started_at, s.ratings.mentee)
+                          for s in (sw.sessions.sessions if sw.sessions is not None else ()))
     res = {}
     for u, m in sw.world.mentees.items():
         mid = out.at[u, "mentor_id"]
         contact = None
         if mid:
             mm = mentors[mid]
-            contact = MentorContact(mid, out.at[u, "joined_at"].to_pydatetime(), None, mm.skills, mm.name)
+            contact = MentorContact(mid, out.at[u, "joined_at"].to_pydatetime(), None, mm.skills, mm.name,
+                                    *marks.get((u, mid), ((), ())))
         res[u] = {"goals": m.goals, "mentor": contact, "mentee": m}
     return res
 
 
-def alert_quality(sw, mastery: pd.DataFrame, every: int, horizon: int) -> dict:
-    """Replay the world day by day; score each alert (by id, when first raised) against the outcomes."""
+def alert_quality(sw, mastery: pd.DataFrame, every: int, horizon: int, th: MonitorThresholds = TH, *,
+                  last_day: int | None = None, test_from: int | None = None, replay_only: bool = False) -> dict:
+    """Replay the world day by day; score each alert (by id, when first raised) against the outcomes.
+
+    ``last_day`` stops the replay early (tuning sees only its own period); ``test_from`` adds
+    the same figures over the alerts raised from that day on (the held-out period).
+    """
     out = sw.outcomes.set_index("user_id")
     cfg = sw.config
     joined = (_us(out.joined_at) - cfg.start_us) // DAY_US
@@ -105,7 +117,7 @@ def alert_quality(sw, mastery: pd.DataFrame, every: int, horizon: int) -> dict:
     inputs = _inputs(sw)
     cat = sw.world.catalog
     main_skill = cat.skill_ids.ids[np.asarray(cat.item_skill_levels.argmax(axis=1)).ravel()]
-    book = StatusBook(item_skill=dict(zip(cat.items.ids, main_skill)), thresholds=TH)
+    book = StatusBook(item_skill=dict(zip(cat.items.ids, main_skill)), thresholds=th)
     u_arr, ts, codes, items, values = event_arrays(sw.events)
     day_of = (ts - cfg.start_us) // DAY_US
     mt = _us(mastery.timestamp)
@@ -119,7 +131,8 @@ def alert_quality(sw, mastery: pd.DataFrame, every: int, horizon: int) -> dict:
     feat_days: list[int] = []
     e = p = 0
     eval_s = 0.0
-    for d in range(27, cfg.days, every):
+    day_present: dict[int, tuple[int, int]] = {}      # day -> (present mentees, positives among them)
+    for d in range(27, cfg.days if last_day is None else min(cfg.days, last_day), every):
         e2 = int(np.searchsorted(day_of, d, side="right"))
         book._fold_arrays(u_arr[e:e2], ts[e:e2], codes[e:e2], items[e:e2], values[e:e2])
         e = e2
@@ -131,9 +144,9 @@ def alert_quality(sw, mastery: pd.DataFrame, every: int, horizon: int) -> dict:
         present = np.flatnonzero((joined <= d) & (d < left))
         t0 = time.perf_counter()
         statuses = [book.status(users[k], at, **inputs[users[k]]) for k in present]
-        alerts = evaluate_alerts(statuses, thresholds=TH)
+        alerts = evaluate_alerts(statuses, thresholds=th)
         eval_s += time.perf_counter() - t0
-        if (d - 27) % 7 == 0:       # weekly training rows for the at-risk model
+        if (d - 27) % 7 == 0 and not replay_only:       # weekly training rows for the at-risk model
             feats.extend(feature_vector(st, fail_window=TH.fail_window, pass_score=TH.pass_score) for st in statuses)
             feat_rows.extend(present.tolist())
             feat_days.extend([d] * len(present))
@@ -142,13 +155,27 @@ def alert_quality(sw, mastery: pd.DataFrame, every: int, horizon: int) -> dict:
                 seen.add(a.alert_id)
                 raised.append((row_of[a.user_id], d, a.kind))
         pairs += len(present)
-        pos_pairs += int(_positive(present, d, dropped, stalled, left, horizon, cfg.days).sum())
+        npos = int(_positive(present, d, dropped, stalled, left, horizon, cfg.days).sum())
+        pos_pairs += npos
+        day_present[d] = (len(present), npos)
         ever_pairs += int((dropped[present] | stalled[present]).sum())
     rows = np.array([r[0] for r in raised], dtype=np.int64)
     days = np.array([r[1] for r in raised], dtype=np.int64)
     kinds = np.array([r[2] for r in raised], dtype=object)
     good = _positive(rows, days, dropped, stalled, left, horizon, cfg.days)
     ever = dropped[rows] | stalled[rows]
+    if replay_only:
+        return {"kinds": kinds, "days": days, "good": good, "day_present": day_present}
+    held_out = None
+    if test_from is not None:
+        t = days >= test_from
+        n_t = sum(v[0] for d, v in day_present.items() if d >= test_from)
+        p_t = sum(v[1] for d, v in day_present.items() if d >= test_from)
+        held_out = {"from_day": test_from, "alerts": int(t.sum()), "base_rate": p_t / max(1, n_t),
+                    "precision": float(good[t].mean()) if t.any() else None,
+                    "by_kind": {k: {"alerts": int((t & (kinds == k)).sum()),
+                                    "precision": float(good[t & (kinds == k)].mean())}
+                                for k in ALERT_KINDS if (t & (kinds == k)).any()}}
     by_kind = {}
     for k in ALERT_KINDS:
         sel = kinds == k
@@ -158,10 +185,21 @@ def alert_quality(sw, mastery: pd.DataFrame, every: int, horizon: int) -> dict:
     # Recall: dropouts (who stayed past the first evaluation day) with an alert in the horizon before leaving.
     evaluated = np.flatnonzero(dropped & (left < cfg.days) & (left > 27) & (joined <= left))
     first: dict[int, int] = {}
-    for r, d in zip(rows.tolist(), days.tolist()):
-        if dropped[r] and 0 <= left[r] - d <= horizon and r not in first:
-            first[r] = d
+    caught: dict[str, set[int]] = {k: set() for k in ALERT_KINDS}    # per kind: dropouts it alerted in time
+    for r, d, k in zip(rows.tolist(), days.tolist(), kinds.tolist()):
+        if dropped[r] and 0 <= left[r] - d <= horizon:
+            caught[k].add(r)
+            if r not in first:
+                first[r] = d
     leads = [int(left[r] - d) for r, d in first.items()]
+    for k, v in by_kind.items():
+        v["recall_dropouts"] = len(caught[k]) / max(1, len(evaluated))
+    if held_out is not None:   # recall over the dropouts who left in the held-out period
+        late = set(evaluated[left[evaluated] >= test_from].tolist())
+        held_out["dropouts"] = len(late)
+        held_out["recall_dropouts"] = len(late & set(first)) / max(1, len(late))
+        for k, v in held_out["by_kind"].items():
+            v["recall_dropouts"] = len(late & caught[k]) / max(1, len(late))
     cause = out.cause.to_numpy()
     by_cause = {c: {"dropouts": int((cause[evaluated] == c).sum()),
                     "alerted": int(sum(cause[r] == c for r in first))} for c in sorted(set(cause[evaluated]))}
@@ -179,10 +217,58 @@ def alert_quality(sw, mastery: pd.DataFrame, every: int, horizon: int) -> dict:
         "recall_stalls": len(stall_hit) / max(1, len(stall_rows)),
         "lead_days_median": statistics.median(leads) if leads else None,
         "lead_days_quartiles": [float(q) for q in np.percentile(leads, [25, 75])] if leads else None,
-        "statuses_and_alerts_seconds": eval_s,
+        "statuses_and_alerts_seconds": eval_s, "held_out": held_out,
         "at_risk_model": risk_model(np.array(feats), np.array(feat_rows), np.array(feat_days),
                                     dropped, stalled, left, horizon, cfg.days),
     }
+
+
+# Per alert kind, the thresholds tried on the tuning period (level 0 = the defaults).
+LEVELS: dict[str, list[dict[str, float]]] = {
+    "silence": [dict(silence_days=14, silence_ratio=2), dict(silence_days=14, silence_ratio=3),
+                dict(silence_days=21, silence_ratio=3), dict(silence_days=21, silence_ratio=4)],
+    "engagement_drop": [dict(engagement_drop_ratio=x) for x in (0.5, 0.35, 0.25, 0.15)],
+    "repeated_failures": [dict(fail_count=x) for x in (2, 3, 3, 3)],
+    "goal_late": [dict(late_weeks=x) for x in (2, 4, 8, 16)],
+    "mentor_no_contact": [dict(mentor_silence_days=x) for x in (30, 45, 60, 90)],
+    "pair_low_rating": [dict(pair_rating_floor=x) for x in (2.5, 2.0, 3.0, 3.5)],
+}
+
+
+def tune(sw, mastery: pd.DataFrame, horizon: int, split: int, every: int) -> tuple[MonitorThresholds, dict]:
+    """Choose each kind's threshold on the tuning period only: alerts whose label window closes before
+    ``split`` (day + horizon < split). Per kind, the level with the best precision there, among levels that
+    keep at least a quarter of the default level's alerts (and 20); ties go to the looser level."""
+    from dataclasses import replace
+
+    stats: dict[str, list[tuple[int, float]]] = {k: [] for k in LEVELS}
+    base = None
+    for lvl in range(4):
+        th = replace(TH, **{k: v for kind in LEVELS for k, v in LEVELS[kind][lvl].items()})
+        r = alert_quality(sw, mastery, every, horizon, th, last_day=split - horizon, replay_only=True)
+        n = sum(v[0] for v in r["day_present"].values())
+        base = sum(v[1] for v in r["day_present"].values()) / max(1, n)
+        for kind in LEVELS:
+            sel = r["kinds"] == kind
+            stats[kind].append((int(sel.sum()), float(r["good"][sel].mean()) if sel.any() else float("nan")))
+    chosen: dict[str, float] = {}
+    report: dict[str, Any] = {}
+    for kind, rows in stats.items():
+        floor = max(20, rows[0][0] // 4)
+        ok = [lvl for lvl, (n, p) in enumerate(rows) if n >= floor and p == p]
+        best = max(ok, key=lambda lvl: (round(rows[lvl][1], 3), -lvl)) if ok else 0
+        chosen.update(LEVELS[kind][best])
+        report[kind] = {"levels": [{"thresholds": LEVELS[kind][k], "alerts": n, "precision": p}
+                                   for k, (n, p) in enumerate(rows)], "chosen": best}
+    tuned = replace(TH, **chosen)
+    # Which kinds to notify (webhooks): those whose precision on the tuning period, at the tuned thresholds,
+    # beats its base rate; the others stay in the status and the alert list as information.
+    r = alert_quality(sw, mastery, every, horizon, tuned, last_day=split - horizon, replay_only=True)
+    on_tuning = {k: (int((r["kinds"] == k).sum()), float(r["good"][r["kinds"] == k].mean()))
+                 for k in ALERT_KINDS if (r["kinds"] == k).any()}
+    notify = sorted(k for k, (n, p) in on_tuning.items() if p > base and n >= 10)
+    return tuned, {"tuning_base_rate": base, "split_day": split, "kinds": report, "chosen": chosen,
+                   "tuned_on_tuning_period": on_tuning, "notify": notify}
 
 
 def risk_model(X, rows, days, dropped, stalled, left, horizon: int, n_days: int) -> dict:
@@ -302,7 +388,31 @@ def main(argv: list[str] | None = None) -> int:
     mastery = mastery_proxy(sw)
     print(f"world: {len(sw.world.mentees)} mentees, {len(sw.events):,} events, {len(mastery):,} mastery points "
           f"({time.perf_counter() - t0:.1f} s); outcomes {sw.outcomes.outcome.value_counts().to_dict()}")
-    q = alert_quality(sw, mastery, args.every, args.horizon)
+    split = sw.config.days // 2
+    tuned, tuning = tune(sw, mastery, args.horizon, split, max(args.every, 2))
+    print(f"tuned on days 27-{split - args.horizon} (base rate {tuning['tuning_base_rate']:.3f}): {tuning['chosen']}")
+    for kind, r in tuning["kinds"].items():
+        print(f"  {kind}: " + "; ".join(f"{lv['thresholds']} {lv['alerts']} alerts p={lv['precision']:.3f}"
+                                        for lv in r["levels"]) + f" -> level {r['chosen']}")
+    q_default = alert_quality(sw, mastery, args.every, args.horizon, TH, test_from=split)
+    q = alert_quality(sw, mastery, args.every, args.horizon, tuned, test_from=split)
+    notify = set(tuning["notify"])
+    for r in (q_default, q):
+        h = r["held_out"]
+        sent = [(v["alerts"], v["precision"]) for k, v in h["by_kind"].items() if k in notify]
+        n_sent = sum(n for n, _ in sent)
+        h["notified"] = {"kinds": sorted(notify), "alerts": n_sent,
+                         "precision": sum(n * p for n, p in sent) / n_sent if n_sent else None}
+    print(f"notify (kinds above the tuning base rate at tuned thresholds): {sorted(notify)}; "
+          f"on the tuning period: {tuning['tuned_on_tuning_period']}")
+    for name, r in (("default thresholds", q_default), ("tuned thresholds", q)):
+        h = r["held_out"]
+        print(f"  notified kinds only ({name}): {h['notified']['alerts']:,} alerts, precision "
+              f"{h['notified']['precision'] or 0:.3f}")
+        print(f"held out (days {split}+), {name}: {h['alerts']:,} alerts, precision {h['precision']:.3f} vs base rate "
+              f"{h['base_rate']:.3f}, recall {h['recall_dropouts']:.3f} of {h['dropouts']} dropouts; "
+              + ", ".join(f"{k} {v['alerts']} p={v['precision']:.3f} r={v['recall_dropouts']:.3f}"
+                          for k, v in h["by_kind"].items()))
     print(f"\n{q['alerts']:,} alerts (distinct ids). Precision (drops out within {args.horizon} days, or stalls): "
           f"{q['precision']:.3f} against a base rate of {q['base_rate_mentee_days']:.3f} per mentee-day; "
           f"precision 'drops out or stalls at all' {q['precision_ever']:.3f} (base rate {q['base_rate_ever']:.3f})")
@@ -326,7 +436,8 @@ def main(argv: list[str] | None = None) -> int:
     for k, v in s.items():
         print(f"| {k} | {v:,.3f} |" if isinstance(v, float) else f"| {k} | {v:,} |")
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"config": vars(args) | {"json": str(args.json)}, "quality": q, "speed": s},
+    args.json.write_text(json.dumps({"config": vars(args) | {"json": str(args.json)}, "quality": q,
+                                     "quality_default_thresholds": q_default, "tuning": tuning, "speed": s},
                                     indent=2, default=str))
     return 0
 

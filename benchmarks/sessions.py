@@ -119,6 +119,8 @@ def pair_health_bench(seed: int) -> dict:
         "signals_auc": {n: auc([0.5 if (v := health[k].signal(n).score) is None else v for k in keys], y)
                         for n in SIGNALS},
         "by_history": buckets,
+        # per evaluated pair: each signal's score (None when missing) and the hidden label, for weight tuning
+        "signal_rows": [[health[k].signal(n).score for n in SIGNALS] + [bool(quality[k] == "good")] for k in keys],
         "at_end_all_pairs": {"pairs": len(end_keys), "health": auc([at_end[k].score for k in end_keys], y_end)},
         "seconds": {"generate": t_gen, "analyse_sessions": t_analyse, "assess_pairs": t_assess},
     }

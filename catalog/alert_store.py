@@ -1,7 +1,8 @@
-"""Durable monitor alerts, their acknowledgements and the webhook outbox, in the event log's database.
+"""Durable monitor alerts, their acknowledgements and the webhook outbox, beside the event log.
 
-Three tables live beside ``events`` in the same SQLite file (WAL), so one backup holds
-them all and every worker of the service shares them:
+Three tables live in the event log's database (the data dir's SQLite file, or PostgreSQL
+when ``database_url`` is set: :mod:`catalog.sqldb`), so one backup holds them all and every
+worker and replica of the service shares them:
 
 - ``monitor_alerts``: one row per alert id (``analysis.monitoring.alert_id``: mentee, kind
   and episode), first and last seen, the alert as JSON;
@@ -10,10 +11,10 @@ them all and every worker of the service shares them:
 - ``monitor_outbox``: one row per (alert id, webhook URL), written in the same
   transaction as the alert's first sighting, so an alert is never recorded without its
   deliveries nor delivered without being recorded. A sender claims a due row with a
-  lease (so two workers never send it at once), posts it, and marks it delivered;
-  a failure sets the next try with exponential backoff.
+  lease (a conditional UPDATE: two workers or replicas never send it at once), posts it,
+  and marks it delivered; a failure sets the next try with exponential backoff.
 
-Recording is idempotent (``INSERT OR IGNORE`` on the id), so several workers that see
+Recording is idempotent (``ON CONFLICT DO NOTHING`` on the id), so several workers that see
 the same alert record it, and enqueue its deliveries, once. Times are integer UTC
 microseconds passed in by the caller (no clock here).
 """
@@ -21,21 +22,21 @@ microseconds passed in by the caller (no clock here).
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from catalog.errors import InvalidValueError, UnknownIdError
+from catalog.sqldb import open_db
 
-__all__ = ["AlertStore", "AlertRecord", "Ack", "OutboxRow", "UnknownAlertError", "forget_user", "ACK_STATES"]
+__all__ = ["AlertStore", "AlertRecord", "Ack", "OutboxRow", "UnknownAlertError", "forget_user", "ACK_STATES",
+           "MIGRATIONS", "PG_MIGRATIONS"]
 
 ACK_STATES = ("ack", "snooze")
 
-_SCHEMA = """
+#: SQLite schema steps (recorded in ``monitor_migrations``); append, never edit.
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, """
 CREATE TABLE IF NOT EXISTS monitor_alerts (
     alert_id      TEXT PRIMARY KEY,
     user_id       TEXT NOT NULL,
@@ -69,7 +70,24 @@ CREATE TABLE IF NOT EXISTS monitor_outbox (
     UNIQUE (alert_id, url)
 );
 CREATE INDEX IF NOT EXISTS monitor_outbox_due ON monitor_outbox (delivered_us, next_try_us);
-"""
+"""),)
+
+#: The same tables in PostgreSQL (component ``monitor`` in ``skillpath_schema``).
+PG_MIGRATIONS: tuple[str, ...] = ("""
+CREATE TABLE IF NOT EXISTS monitor_alerts (
+    alert_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, kind TEXT NOT NULL, severity INTEGER NOT NULL,
+    first_seen_us BIGINT NOT NULL, last_seen_us BIGINT NOT NULL, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS monitor_alerts_user ON monitor_alerts (user_id);
+CREATE TABLE IF NOT EXISTS monitor_acks (
+    alert_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, state TEXT NOT NULL, until_us BIGINT, by_whom TEXT NOT NULL,
+    at_us BIGINT NOT NULL, note TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS monitor_outbox (
+    seq BIGSERIAL PRIMARY KEY, alert_id TEXT NOT NULL, user_id TEXT NOT NULL, url TEXT NOT NULL,
+    payload TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_try_us BIGINT NOT NULL,
+    lease_us BIGINT NOT NULL DEFAULT 0, delivered_us BIGINT, last_error TEXT NOT NULL DEFAULT '',
+    UNIQUE (alert_id, url));
+CREATE INDEX IF NOT EXISTS monitor_outbox_due ON monitor_outbox (delivered_us, next_try_us);
+""",)
 
 
 class UnknownAlertError(UnknownIdError):
@@ -111,48 +129,18 @@ class OutboxRow:
 
 
 class AlertStore:
-    """The monitor's tables in ``path`` (the event log's SQLite file); thread-safe (one connection, a lock)."""
+    """The monitor's tables in ``path`` (the event log's SQLite file) or, with ``database_url``, PostgreSQL."""
 
-    def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        self._conn: sqlite3.Connection | None = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
-                                                                check_same_thread=False)
-        c = self._conn
-        c.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-        c.execute("PRAGMA journal_mode = WAL")
-        c.execute("PRAGMA synchronous = FULL")
-        with self._tx():
-            for stmt in _SCHEMA.split(";"):
-                if stmt.strip():
-                    c.execute(stmt)
-
-    # ------------------------------------------------------------ plumbing
-    @property
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise ValueError(f"AlertStore({str(self.path)!r}) is closed")
-        return self._conn
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (BEGIN IMMEDIATE: the write lock is taken up front)."""
-        with self._lock:
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+    def __init__(self, path: str | Path, *, database_url: str | None = None) -> None:
+        self.path, self.database_url = Path(path), database_url
+        self._db = open_db(path, database_url, name="monitor", migrations=MIGRATIONS, pg_steps=PG_MIGRATIONS)
+        self._tx = self._db.tx
 
     def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        self._db.close()
+
+    def __repr__(self) -> str:
+        return f"AlertStore({self._db.where!r})"
 
     def __enter__(self) -> AlertStore:
         return self
@@ -175,23 +163,23 @@ class AlertStore:
             for a in rows:
                 body = json.dumps(a, sort_keys=True, default=str)
                 cur = db.execute(
-                    "INSERT OR IGNORE INTO monitor_alerts (alert_id, user_id, kind, severity, first_seen_us, "
-                    "last_seen_us, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO monitor_alerts (alert_id, user_id, kind, severity, first_seen_us, "
+                    "last_seen_us, body) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     (a["alert_id"], a["user_id"], a["kind"], int(a["severity"]), now_us, now_us, body))
                 if cur.rowcount:
                     new.append(a["alert_id"])
                     db.executemany(
-                        "INSERT OR IGNORE INTO monitor_outbox (alert_id, user_id, url, payload, next_try_us) "
-                        "VALUES (?, ?, ?, ?, ?)", [(a["alert_id"], a["user_id"], u, body, now_us) for u in urls])
+                        "INSERT INTO monitor_outbox (alert_id, user_id, url, payload, next_try_us) "
+                        "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", [(a["alert_id"], a["user_id"], u, body, now_us) for u in urls])
                 else:
-                    db.execute("UPDATE monitor_alerts SET last_seen_us = MAX(last_seen_us, ?) WHERE alert_id = ?",
-                               (now_us, a["alert_id"]))
+                    db.execute("UPDATE monitor_alerts SET last_seen_us = ? WHERE alert_id = ? AND last_seen_us < ?",
+                               (now_us, a["alert_id"], now_us))
         return new
 
     def get(self, alert_id: str) -> AlertRecord:
-        with self._lock:
-            row = self._db.execute("SELECT alert_id, user_id, kind, severity, first_seen_us, last_seen_us, body "
-                                   "FROM monitor_alerts WHERE alert_id = ?", (alert_id,)).fetchone()
+        rows = self._db.read("SELECT alert_id, user_id, kind, severity, first_seen_us, last_seen_us, body "
+                             "FROM monitor_alerts WHERE alert_id = ?", (alert_id,))
+        row = rows[0] if rows else None
         if row is None:
             raise UnknownAlertError(alert_id, "list open alerts with GET /monitor/alerts or `skillpath monitor alerts`")
         return AlertRecord(*row[:6], json.loads(row[6]))
@@ -199,22 +187,19 @@ class AlertStore:
     def first_seen(self, ids: Sequence[str]) -> dict[str, int]:
         """When each of ``ids`` was first recorded (ids never recorded are absent)."""
         out: dict[str, int] = {}
-        with self._lock:
-            for k in range(0, len(ids), 900):
-                chunk = list(ids[k:k + 900])
-                marks = ",".join("?" * len(chunk))
-                out.update(self._db.execute(
-                    f"SELECT alert_id, first_seen_us FROM monitor_alerts WHERE alert_id IN ({marks})", chunk))
+        for k in range(0, len(ids), 900):
+            chunk = list(ids[k:k + 900])
+            marks = ",".join("?" * len(chunk))
+            out.update(self._db.read(f"SELECT alert_id, first_seen_us FROM monitor_alerts WHERE alert_id IN ({marks})",
+                                     chunk))
         return out
 
     def first_seen_all(self) -> dict[str, int]:
         """Every recorded alert id with when it was first recorded (a service loads it once at start)."""
-        with self._lock:
-            return dict(self._db.execute("SELECT alert_id, first_seen_us FROM monitor_alerts"))
+        return dict(self._db.read("SELECT alert_id, first_seen_us FROM monitor_alerts"))
 
     def count(self) -> int:
-        with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM monitor_alerts").fetchone()[0])
+        return int(self._db.read("SELECT COUNT(*) FROM monitor_alerts")[0][0])
 
     # ------------------------------------------------------------ acknowledgements
     def ack(self, alert_id: str, *, by: str, now_us: int, until_us: int | None = None, note: str = "") -> Ack:
@@ -224,8 +209,11 @@ class AlertStore:
         rec = self.get(alert_id)
         state = "ack" if until_us is None else "snooze"
         with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO monitor_acks (alert_id, user_id, state, until_us, by_whom, at_us, note) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?)", (alert_id, rec.user_id, state, until_us, by, now_us, note))
+            db.execute("INSERT INTO monitor_acks (alert_id, user_id, state, until_us, by_whom, at_us, note) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO UPDATE SET user_id = excluded.user_id, "
+                       "state = excluded.state, until_us = excluded.until_us, by_whom = excluded.by_whom, "
+                       "at_us = excluded.at_us, note = excluded.note",
+                       (alert_id, rec.user_id, state, until_us, by, now_us, note))
         return Ack(alert_id, state, until_us, by, now_us, note)
 
     def acks(self, user_id: str | None = None) -> dict[str, Ack]:
@@ -233,21 +221,26 @@ class AlertStore:
         sql, params = "SELECT alert_id, state, until_us, by_whom, at_us, note FROM monitor_acks", []
         if user_id is not None:
             sql, params = sql + " WHERE user_id = ?", [user_id]
-        with self._lock:
-            rows = self._db.execute(sql, params).fetchall()
-        return {r[0]: Ack(*r) for r in rows}
+        return {r[0]: Ack(*r) for r in self._db.read(sql, params)}
 
     # ------------------------------------------------------------ outbox
     def claim_due(self, *, now_us: int, lease_us: int, limit: int = 50) -> list[OutboxRow]:
-        """Rows due now and not leased by another sender, leased to the caller for ``lease_us``."""
+        """Rows due now and not leased by another sender, leased to the caller for ``lease_us``.
+
+        The lease is a conditional UPDATE per row: of two senders (on two replicas) racing for
+        a row, the second finds it leased and skips it.
+        """
+        out = []
         with self._tx() as db:
             rows = db.execute(
                 "SELECT seq, alert_id, url, payload, attempts FROM monitor_outbox WHERE delivered_us IS NULL "
                 "AND next_try_us <= ? AND lease_us <= ? ORDER BY next_try_us, seq LIMIT ?",
                 (now_us, now_us, limit)).fetchall()
-            db.executemany("UPDATE monitor_outbox SET lease_us = ? WHERE seq = ?",
-                           [(now_us + lease_us, r[0]) for r in rows])
-        return [OutboxRow(*r) for r in rows]
+            for r in rows:
+                if db.execute("UPDATE monitor_outbox SET lease_us = ? WHERE seq = ? AND lease_us <= ? "
+                              "AND delivered_us IS NULL", (now_us + lease_us, r[0], now_us)).rowcount:
+                    out.append(OutboxRow(*r))
+        return out
 
     def delivered(self, seq: int, *, now_us: int) -> None:
         with self._tx() as db:
@@ -261,16 +254,11 @@ class AlertStore:
 
     def outbox(self) -> list[dict[str, Any]]:
         """Every outbox row (for tests, the CLI and operators)."""
-        with self._lock:
-            cur = self._db.execute("SELECT seq, alert_id, url, attempts, next_try_us, delivered_us, last_error "
-                                   "FROM monitor_outbox ORDER BY seq")
-            names = [d[0] for d in cur.description]
-            return [dict(zip(names, r)) for r in cur.fetchall()]
+        names = ["seq", "alert_id", "url", "attempts", "next_try_us", "delivered_us", "last_error"]
+        return [dict(zip(names, r)) for r in self._db.read(f"SELECT {', '.join(names)} FROM monitor_outbox ORDER BY seq")]
 
     def pending(self) -> int:
-        with self._lock:
-            return int(self._db.execute(
-                "SELECT COUNT(*) FROM monitor_outbox WHERE delivered_us IS NULL").fetchone()[0])
+        return int(self._db.read("SELECT COUNT(*) FROM monitor_outbox WHERE delivered_us IS NULL")[0][0])
 
     # ------------------------------------------------------------ forgetting
     def forget_user(self, user_id: str) -> int:
@@ -282,7 +270,7 @@ class AlertStore:
         return n
 
 
-def forget_user(events_db: str | Path, user_id: str) -> int:
-    """Forget ``user_id`` in the monitor's tables of ``events_db`` (for the Forgetters registry); rows deleted."""
-    with AlertStore(events_db) as store:
+def forget_user(events_db: str | Path, user_id: str, *, database_url: str | None = None) -> int:
+    """Forget ``user_id`` in the monitor's tables of ``events_db`` (or PostgreSQL's); rows deleted."""
+    with AlertStore(events_db, database_url=database_url) as store:
         return store.forget_user(user_id)

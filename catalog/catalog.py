@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,7 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from catalog.errors import UnknownItemError, UnknownSkillError, UnknownUserError, UnknownMentorError
+from catalog.errors import IntegrityError, UnknownItemError, UnknownSkillError, UnknownUserError, UnknownMentorError
 from catalog.graph import SkillGraph
 from catalog.ids import IdMap
 from catalog.schema import Mentee, Mentor, Resource, Skill, parse_timestamp
@@ -26,6 +26,45 @@ def _to_us(dts: Iterable) -> NDArray[np.int64]:
     )
 
 
+#: The per-item column arrays of a :class:`Catalog`, in the order :func:`_columns` returns them.
+_COLUMNS = ("published_us", "updated_us", "item_half_life", "active", "difficulty", "duration_minutes", "types")
+
+
+def _columns(r: Sequence[Resource]) -> tuple[NDArray, ...]:
+    """The column arrays of resources ``r`` (see :data:`_COLUMNS`)."""
+    return (_to_us(x.published_at for x in r), _to_us(x.updated_at for x in r),
+            np.array([np.nan if x.half_life_days is None else x.half_life_days for x in r], dtype=np.float64),
+            np.array([x.active for x in r], dtype=bool), np.array([x.difficulty for x in r], dtype=np.int32),
+            np.array([x.duration_minutes for x in r], dtype=np.int32), np.array([x.type for x in r], dtype=object))
+
+
+def _main_skill(r: Sequence[Resource], skill_ids: IdMap) -> NDArray[np.int64]:
+    """Each resource's main skill (its first) as a skill index; -1 for a resource without skills."""
+    return np.fromiter((skill_ids.get(x.skills[0].skill_id) if x.skills else -1 for x in r), dtype=np.int64,
+                       count=len(r))
+
+
+def _skill_matrix(r: Sequence[Resource], skill_ids: IdMap, *, n_rows: int,
+                  rows: Sequence[int] | None = None) -> sp.csr_matrix:
+    """CSR (n_rows x n_skills) of the levels resources ``r`` teach, resource ``k`` at row ``rows[k]`` (default
+    ``k``); an unknown skill raises :class:`UnknownSkillError` naming it."""
+    ri, cols, vals = [], [], []
+    unknown: list[str] = []
+    for k, res in enumerate(r):
+        i = k if rows is None else rows[k]
+        for sl in res.skills:
+            j = skill_ids.get(sl.skill_id)
+            if j < 0:
+                unknown.append(sl.skill_id)
+                continue
+            ri.append(i)
+            cols.append(j)
+            vals.append(sl.level)
+    if unknown:
+        raise UnknownSkillError(sorted(set(unknown)), "resources may only tag defined skills")
+    return sp.csr_matrix((np.asarray(vals, dtype=np.float32), (ri, cols)), shape=(n_rows, len(skill_ids)))
+
+
 class Catalog:
     """Skills, the prerequisite graph and resources, with dense indices for both.
 
@@ -37,7 +76,13 @@ class Catalog:
       ``INT64_MIN`` where unknown).
     - ``item_half_life``: float64 half-life override per item (NaN where none).
     - ``active``: bool; ``difficulty``, ``duration_minutes``: int32; ``types``: object.
-    - ``item_skill_levels``: CSR (n_items x n_skills), the level each item teaches.
+    - ``item_skill_levels``: CSR (n_items x n_skills), the level each item teaches;
+      ``item_skill_levels_csc`` the same matrix by skill (the items teaching a skill).
+    - ``main_skill``: int64, each item's first tag (what the resource is about).
+    - ``prereq_edges``: int64 (n_edges x 3): skill index, prerequisite skill index, level asked.
+
+    Derived arrays are built here, once: per-request code reads them and never rebuilds them
+    from ``resources`` (at 100k items that costs more than the whole request).
     """
 
     def __init__(self, skills: Iterable[Skill], resources: Iterable[Resource]) -> None:
@@ -45,38 +90,71 @@ class Catalog:
         self.skill_ids = IdMap(self.graph.order, error=UnknownSkillError)
         self.resources: list[Resource] = list(resources)
         self.items = IdMap((r.item_id for r in self.resources), error=UnknownItemError)
-        r = self.resources
-        self.published_us = _to_us(x.published_at for x in r)
-        self.updated_us = _to_us(x.updated_at for x in r)
-        self.item_half_life = np.array(
-            [np.nan if x.half_life_days is None else x.half_life_days for x in r], dtype=np.float64
-        )
-        self.active = np.array([x.active for x in r], dtype=bool)
-        self.difficulty = np.array([x.difficulty for x in r], dtype=np.int32)
-        self.duration_minutes = np.array([x.duration_minutes for x in r], dtype=np.int32)
-        self.types = np.array([x.type for x in r], dtype=object)
-        rows, cols, vals = [], [], []
-        unknown: list[str] = []
-        for i, res in enumerate(r):
-            for sl in res.skills:
-                j = self.skill_ids.get(sl.skill_id)
-                if j < 0:
-                    unknown.append(sl.skill_id)
-                    continue
-                rows.append(i)
-                cols.append(j)
-                vals.append(sl.level)
-        if unknown:
-            raise UnknownSkillError(sorted(set(unknown)), "resources may only tag defined skills")
-        self.item_skill_levels = sp.csr_matrix(
-            (np.asarray(vals, dtype=np.float32), (rows, cols)),
-            shape=(len(self.items), len(self.skill_ids)),
-        )
+        self._set_columns(_columns(self.resources))
+        self.main_skill = _main_skill(self.resources, self.skill_ids)
+        self.item_skill_levels = _skill_matrix(self.resources, self.skill_ids, n_rows=len(self.items))
+        self.item_skill_levels_csc = self.item_skill_levels.tocsc()
+        ids = self.skill_ids
+        self.prereq_edges = np.array(
+            [(ids.index(s), ids.index(q.skill_id), q.level) for s in ids for q in self.graph.prereqs[s]],
+            dtype=np.int64).reshape(-1, 3)
         self.skill_half_life = np.array(
             [np.nan if self.graph.skills[s].half_life_days is None else self.graph.skills[s].half_life_days
              for s in self.skill_ids],
             dtype=np.float64,
         )
+
+    def _set_columns(self, cols: tuple[NDArray, ...]) -> None:
+        for name, values in zip(_COLUMNS, cols):
+            setattr(self, name, values)
+
+    def with_resources(self, changed: Mapping[int, Resource], added: Sequence[Resource] = ()) -> Catalog:
+        """This catalog with the resource at each index of ``changed`` replaced (same id) and ``added``
+        appended: equal to a catalog built from scratch over the new list, for O(changed + added) Python work
+        plus array copies, so an entity write to one resource costs well under a millisecond at 10,000 items
+        instead of a ~100 ms rebuild that holds the GIL requests need. Skills, the graph and (without
+        ``added``) the item id map are shared; this catalog's arrays are never written (requests in flight
+        keep reading them)."""
+        n_old = self.n_items
+        rows = np.fromiter(changed, dtype=np.int64, count=len(changed))
+        for i, res in changed.items():
+            if self.resources[i].item_id != res.item_id:
+                raise IntegrityError(f"resource {res.item_id!r} cannot replace {self.resources[i].item_id!r} "
+                                     f"at index {i}; rebuild the catalog")
+        new = object.__new__(Catalog)
+        new.graph, new.skill_ids, new.skill_half_life = self.graph, self.skill_ids, self.skill_half_life
+        new.prereq_edges = self.prereq_edges
+        new.resources = list(self.resources)
+        for i, res in changed.items():
+            new.resources[i] = res
+        new.resources.extend(added)
+        new.items = self.items.extended([r.item_id for r in added]) if added else self.items
+        old_cols = tuple(getattr(self, c) for c in _COLUMNS)
+        cols = tuple(np.concatenate([o, a]) for o, a in zip(old_cols, _columns(added))) if added \
+            else tuple(o.copy() for o in old_cols)
+        if len(changed):
+            for c, v in zip(cols, _columns(list(changed.values()))):
+                c[rows] = v
+        new._set_columns(cols)
+        main = np.concatenate([self.main_skill, _main_skill(added, self.skill_ids)]) if added else self.main_skill.copy()
+        if len(changed):
+            main[rows] = _main_skill(list(changed.values()), self.skill_ids)
+        new.main_skill = main
+        m = self.item_skill_levels
+        if any(self.resources[i].skills != res.skills for i, res in changed.items()):
+            keep = np.ones(n_old, np.float32)
+            keep[rows] = 0.0
+            m = sp.diags(keep, format="csr") @ m + _skill_matrix(list(changed.values()), self.skill_ids,
+                                                                  n_rows=n_old, rows=rows.tolist())
+            m.eliminate_zeros()
+            m = sp.csr_matrix(m, dtype=np.float32)
+            m.sort_indices()
+        if added:
+            m = sp.vstack([m, _skill_matrix(added, self.skill_ids, n_rows=len(added))],
+                          format="csr", dtype=np.float32)
+        new.item_skill_levels = m
+        new.item_skill_levels_csc = self.item_skill_levels_csc if m is self.item_skill_levels else m.tocsc()
+        return new
 
     @property
     def skills(self) -> dict[str, Skill]:
@@ -108,7 +186,8 @@ class Catalog:
     def items_for_skill(self, skill_id: str) -> NDArray[np.int64]:
         """Indices of resources tagged with ``skill_id``."""
         j = self.skill_ids.index(skill_id)
-        return self.item_skill_levels.tocsc()[:, j].nonzero()[0].astype(np.int64)
+        m = self.item_skill_levels_csc
+        return np.sort(m.indices[m.indptr[j]:m.indptr[j + 1]]).astype(np.int64)
 
     def __repr__(self) -> str:
         return f"Catalog(skills={self.n_skills}, items={self.n_items})"

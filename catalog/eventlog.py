@@ -38,6 +38,7 @@ from catalog.event_rows import (
     AppendResult, PendingBatch, conflicting_rows, dt, filters, frame, to_rows, us,
 )
 from catalog.events import validate_events_with_lines
+from catalog.sqldb import open_sqlite
 from catalog.writers import atomic_write_parquet
 
 __all__ = ["AppendResult", "EventLog", "SCHEMA_VERSION"]
@@ -83,17 +84,10 @@ class EventLog:
         self._group = threading.Condition()
         self._queue: list[PendingBatch] = []
         self._writing = False
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction is
-        # exactly one batch. check_same_thread=False: the lock makes sharing safe.
-        self._conn: sqlite3.Connection | None = sqlite3.connect(
-            self.path, timeout=timeout, isolation_level=None, check_same_thread=False
-        )
+        # We issue BEGIN/COMMIT ourselves, so a transaction is exactly one batch; the lock makes sharing safe.
+        self._conn: sqlite3.Connection | None = open_sqlite(self.path, timeout=timeout)
         c = self._conn
-        c.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-        c.execute("PRAGMA journal_mode = WAL")
-        c.execute("PRAGMA synchronous = FULL")
         c.execute("BEGIN IMMEDIATE")
         try:
             version = c.execute("PRAGMA user_version").fetchone()[0]

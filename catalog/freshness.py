@@ -55,21 +55,27 @@ class HalfLives:
         return _SOURCE_NAMES[self.source]
 
 
-def resolve_half_lives(catalog: Catalog, *, type_defaults: dict[str, float] | None = None) -> HalfLives:
-    """Resolve each item's half-life: item override, else shortest skill half-life, else type default."""
+def resolve_half_lives(catalog: Catalog, *, type_defaults: dict[str, float] | None = None,
+                       rows: NDArray[np.int64] | None = None) -> HalfLives:
+    """Resolve each item's half-life: item override, else shortest skill half-life, else type default.
+
+    ``rows``: only those items, in that order (what an entity write changed; the rest are not read).
+    """
     type_defaults = TYPE_HALF_LIFE_DAYS if type_defaults is None else type_defaults
     m = catalog.item_skill_levels.tocsr()
+    types, override = catalog.types, catalog.item_half_life
+    if rows is not None:
+        m, types, override = m[rows], types[rows], override[rows]
     skill_hl = np.where(np.isnan(catalog.skill_half_life), np.inf, catalog.skill_half_life)
     # Shortest half-life among each item's skills (inf where all evergreen or no skills).
-    per_item = np.full(catalog.n_items, np.inf)
+    per_item = np.full(m.shape[0], np.inf)
     if m.nnz:
         vals = skill_hl[m.indices]
         starts = m.indptr[:-1]
         nonempty = np.diff(m.indptr) > 0
         mins = np.minimum.reduceat(vals, np.minimum(starts, len(vals) - 1))
         per_item[nonempty] = mins[nonempty]
-    type_hl = np.array([type_defaults.get(t, np.inf) for t in catalog.types], dtype=np.float64)
-    override = catalog.item_half_life
+    type_hl = np.array([type_defaults.get(t, np.inf) for t in types], dtype=np.float64)
     has_override = ~np.isnan(override)
     days = np.where(has_override, override, np.where(np.isfinite(per_item), per_item, type_hl))
     source = np.where(
@@ -92,16 +98,20 @@ def freshness(age_days: NDArray[np.floating] | float, half_life_days: NDArray[np
     return np.maximum(f, floor)
 
 
-def age_days(catalog: Catalog, as_of: datetime | str) -> NDArray[np.float64]:
-    """Days from each item's last update (else publication) to ``as_of``."""
+def age_days(catalog: Catalog, as_of: datetime | str, *, rows: NDArray[np.int64] | None = None) -> NDArray[np.float64]:
+    """Days from each item's last update (else publication) to ``as_of`` (``rows``: only those items)."""
     as_of_us = int(parse_timestamp(as_of).timestamp() * 1_000_000)
     nat = np.iinfo(np.int64).min
-    ref = np.where(catalog.updated_us != nat, catalog.updated_us, catalog.published_us)
+    upd, pub = catalog.updated_us, catalog.published_us
+    if rows is not None:
+        upd, pub = upd[rows], pub[rows]
+    ref = np.where(upd != nat, upd, pub)
     return (as_of_us - ref) / 86_400e6
 
 
 def catalog_freshness(catalog: Catalog, as_of: datetime | str, *, floor: float = DEFAULT_FLOOR,
-                      half_lives: HalfLives | None = None) -> NDArray[np.float64]:
-    """Freshness in [floor, 1] for every item of ``catalog`` at ``as_of`` (tz-aware, or UTC if naive)."""
-    hl = half_lives if half_lives is not None else resolve_half_lives(catalog)
-    return freshness(age_days(catalog, as_of), hl.days, floor=floor)
+                      half_lives: HalfLives | None = None, rows: NDArray[np.int64] | None = None) -> NDArray[np.float64]:
+    """Freshness in [floor, 1] for every item of ``catalog`` at ``as_of`` (tz-aware, or UTC if naive);
+    ``rows``: only those items (``half_lives`` then resolved for those rows)."""
+    hl = half_lives if half_lives is not None else resolve_half_lives(catalog, rows=rows)
+    return freshness(age_days(catalog, as_of, rows=rows), hl.days, floor=floor)

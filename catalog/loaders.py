@@ -13,7 +13,7 @@ all four files before raising, so one run shows every problem in the data dir.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,10 +108,23 @@ class _Row:
             self.error(column, f"unknown skill {', '.join(repr(u) for u in unknown)} (not in the skills file)")
 
 
-def _rows(path: str | Path | pd.DataFrame, kind: str) -> tuple[pd.DataFrame, str, list[RowError]]:
+class _RecordTable:
+    """Request records read the way the loaders read a table, without a DataFrame: building one per write
+    costs the writer milliseconds of GIL time for a single record, and a batch's worth of type inference."""
+
+    def __init__(self, records: list[dict[str, Any]], required: Sequence[str]) -> None:
+        self.records = records
+        self.columns = list(dict.fromkeys([*required, *(k for r in records for k in r)]))
+
+    def __getitem__(self, column: str) -> list[object]:
+        return [r.get(column) for r in self.records]
+
+
+def _rows(path: str | Path | pd.DataFrame | _RecordTable, kind: str) -> tuple[Any, str, list[RowError]]:
     """Read ``path`` (or take a frame of records); raise a whole-file error if a required column is missing."""
-    df = path if isinstance(path, pd.DataFrame) else read_table(path)
-    name = "" if isinstance(path, pd.DataFrame) else Path(path).name
+    given = isinstance(path, (pd.DataFrame, _RecordTable))
+    df = path if given else read_table(path)
+    name = "" if given else Path(path).name
     missing = [c for c in REQUIRED_COLUMNS[kind] if c not in df.columns]
     if missing:
         have = ", ".join(map(str, df.columns)) or "none"
@@ -122,7 +135,10 @@ def _rows(path: str | Path | pd.DataFrame, kind: str) -> tuple[pd.DataFrame, str
     return df, name, []
 
 
-def _records(df: pd.DataFrame) -> Iterable[tuple[int, dict[str, object]]]:
+def _records(df: pd.DataFrame | _RecordTable) -> Iterable[tuple[int, dict[str, object]]]:
+    if isinstance(df, _RecordTable):
+        yield from enumerate(df.records)
+        return
     # Plain column lists and zip: several times faster than DataFrame.to_dict("records").
     cols = [str(c) for c in df.columns]
     values = [df[c].tolist() for c in df.columns]
@@ -315,10 +331,8 @@ def parse_records(kind: str, records: list[dict[str, Any]], *, skill_ids: Collec
     """
     if not records:
         return [], []
-    df = pd.DataFrame.from_records(records, index=range(len(records)))
-    for col in REQUIRED_COLUMNS[kind]:
-        if col not in df.columns:
-            df[col] = None
+    df = _RecordTable(records, REQUIRED_COLUMNS[kind])
+    skill_ids = skill_ids if isinstance(skill_ids, (set, frozenset)) else set(skill_ids)  # looked up per cell
     if kind == "skills":
         got = _skills(df, extra_ids=skill_ids)
     else:

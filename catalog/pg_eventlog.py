@@ -10,16 +10,20 @@ docs/deploy.md). The guarantees are the SQLite log's, across processes and machi
   ``ON CONFLICT DO NOTHING``; two replicas storing the same event concurrently store it
   once, and an id reused with other content is refused whichever replica saw it first.
 
-Schema changes are ordered SQL steps applied on open under an advisory lock, recorded in
-``skillpath_schema`` (version per component), so replicas starting together migrate once.
-Connections come from a small pool (psycopg 3), so request threads never share one.
+Forgetting: :meth:`PgEventLog.forget_user` deletes a mentee's events, and an append drops
+events of a mentee tombstoned by the entity store (dated up to the forget), as the SQLite
+log does. A forget locks the table against new inserts while it deletes, and an append
+takes its own (shared) lock before it reads the tombstones, so no replica's concurrent
+append can bring back an event the forget has removed.
+
+Schema changes are ordered SQL steps (:func:`catalog.pgdb.migrate`); connections come from
+a small pool (psycopg 3), so request threads never share one.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from contextlib import contextmanager
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -28,9 +32,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from catalog.errors import DataValidationError, IntegrityError, RowError, StorageUnavailableError
+from catalog.errors import DataValidationError, RowError
 from catalog.event_rows import AppendResult, conflicting_rows, dt, filters, frame, to_rows, us
 from catalog.events import validate_events_with_lines
+from catalog.pgdb import PgPool, migrate
 from catalog.writers import atomic_write_parquet
 
 __all__ = ["PgEventLog", "MIGRATIONS", "migrate"]
@@ -52,28 +57,12 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX IF NOT EXISTS events_user_ts ON events (user_id, ts_us);
     CREATE INDEX IF NOT EXISTS events_ts ON events (ts_us);
     """,
+    # The entity store's tombstones (catalog.store.pg creates the same table): an append reads them.
+    """
+    CREATE TABLE IF NOT EXISTS tombstones (user_id TEXT PRIMARY KEY, at_us BIGINT NOT NULL, actor TEXT NOT NULL);
+    """,
 )
 _COLS = "event_id, user_id, item_id, event_type, value, ts_us, source"
-_LOCK_ID = 7_110_042  # the advisory lock that serialises migrations across replicas
-
-
-def migrate(conn: Any, component: str, steps: Sequence[str]) -> int:
-    """Apply the steps of ``component`` not applied yet, in order, in one transaction; return the version."""
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_ID,))
-        conn.execute("CREATE TABLE IF NOT EXISTS skillpath_schema (component TEXT PRIMARY KEY, version INT NOT NULL)")
-        row = conn.execute("SELECT version FROM skillpath_schema WHERE component = %s", (component,)).fetchone()
-        have = row[0] if row else 0
-        if have > len(steps):
-            raise IntegrityError(f"the database's {component} schema is version {have}; this SkillPath knows "
-                                 f"{len(steps)}: upgrade SkillPath")
-        for step in steps[have:]:
-            conn.execute(step)
-        conn.execute("INSERT INTO skillpath_schema VALUES (%s, %s) ON CONFLICT (component) DO UPDATE "
-                     "SET version = EXCLUDED.version", (component, len(steps)))
-    return len(steps)
-
-
 def _pg(sql: str) -> str:
     """The SQLite log's SQL in PostgreSQL's dialect: ``%s`` placeholders, ``FALSE`` for an empty filter."""
     return re.sub(r"\b(WHERE|AND) 0(?= AND| ORDER|$)", r"\1 FALSE", sql.replace("?", "%s"))
@@ -88,20 +77,15 @@ class PgEventLog:
     """
 
     def __init__(self, url: str, *, pool_size: int = 4, timeout: float = 3.0) -> None:
-        from psycopg_pool import ConnectionPool
-
         self.url = url
-        self.path = Path(url.split("@")[-1])  # printable, never the password
-        self._pool: Any = ConnectionPool(url, min_size=1, max_size=pool_size, timeout=timeout,
-                                         kwargs={"autocommit": True, "connect_timeout": 5}, open=True)
+        self._db = PgPool(url, what="event database", pool_size=pool_size, timeout=timeout)
+        self.path = Path(self._db.where)  # printable, never the password
         with self._conn() as conn:
             migrate(conn, "eventlog", MIGRATIONS)
 
     # ------------------------------------------------------------ lifecycle
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
-            self._pool = None
+        self._db.close()
 
     def __enter__(self) -> PgEventLog:
         return self
@@ -112,33 +96,11 @@ class PgEventLog:
     def __repr__(self) -> str:
         return f"PgEventLog({str(self.path)!r})"
 
-    @contextmanager
-    def _conn(self) -> Iterator[Any]:
-        """A pooled connection; a database that cannot be reached is :class:`StorageUnavailableError`."""
-        import psycopg
-        from psycopg_pool import PoolTimeout
-
-        if self._pool is None:
-            raise ValueError(f"{self!r} is closed")
-        try:
-            with self._pool.connection() as conn:
-                yield conn
-        except (psycopg.OperationalError, PoolTimeout) as e:
-            self._pool.check()  # drop every dead idle connection now (a restarted server), not one per request
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise StorageUnavailableError(f"the event database {self.path} is unreachable ({first}); nothing "
-                                          "was stored: retry shortly") from None
+    def _conn(self) -> Any:
+        return self._db.conn()
 
     def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
-        """A read; once more on a fresh connection if the pooled one died (a restarted server)."""
-        for attempt in (0, 1):
-            try:
-                with self._conn() as conn:
-                    return conn.execute(_pg(sql), list(params)).fetchall()
-            except StorageUnavailableError:
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
+        return self._db.fetch(_pg(sql), params)
 
     # ------------------------------------------------------------ writing
     def append(self, events: pd.DataFrame | Sequence[Mapping[str, object]], *,
@@ -154,11 +116,15 @@ class PgEventLog:
         ids = canon["event_id"].tolist()
         ingested = us(now) if now is not None else time.time_ns() // 1000
         with self._conn() as conn, conn.transaction():
+            conn.execute("LOCK TABLE events IN ROW EXCLUSIVE MODE")  # before the tombstones: see forget_user
             stored = self._stored(conn, ids)
             conflicts = conflicting_rows(rows, stored, lines, source)
             if conflicts:
                 raise DataValidationError(conflicts, source=source)
-            new = [r + (ingested,) for r in rows if r[0] not in stored]
+            gone = dict(conn.execute("SELECT user_id, at_us FROM tombstones WHERE user_id = ANY(%s)",
+                                     (list({r[1] for r in rows}),)).fetchall())
+            new = [r + (ingested,) for r in rows if r[0] not in stored
+                   and not (r[1] in gone and r[5] <= gone[r[1]])]  # a forgotten mentee's old events stay out
             cols = list(zip(*new)) if new else [()] * 8
             with conn.cursor() as cur:  # one statement, eight array parameters: cheap to send at any size
                 cur.execute(f"INSERT INTO events ({_COLS}, ingested_us) SELECT * FROM unnest(%s::text[], "
@@ -171,6 +137,17 @@ class PgEventLog:
                 if late:
                     raise DataValidationError(late, source=source)
         return AppendResult(accepted=len(inserted), duplicates=len(rows) - len(inserted), event_ids=ids)
+
+    def forget_user(self, user_id: str) -> int:
+        """Delete every event of ``user_id`` (forgetting a mentee); returns how many were removed.
+
+        The caller tombstoned the mentee first. SHARE ROW EXCLUSIVE waits for appends in
+        flight (they commit, then are deleted here) and holds new ones until this commits
+        (they then read the tombstone and drop the mentee's events).
+        """
+        with self._conn() as conn, conn.transaction():
+            conn.execute("LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE")
+            return int(conn.execute("DELETE FROM events WHERE user_id = %s", (user_id,)).rowcount)
 
     def check_conflicts(self, events: pd.DataFrame, *, lines: Sequence[int] | None = None,
                         source: str = "") -> list[RowError]:

@@ -1,7 +1,8 @@
-"""The durable session store: mentoring sessions in the event log's SQLite file.
+"""The durable session store: mentoring sessions beside the event log.
 
-Sessions live beside the events (``events.db``), so one file backs up a deployment and
-forgetting a mentee touches one file. The guarantees are the event log's:
+Sessions live beside the events: in the data dir's ``events.db``, or in PostgreSQL when
+``database_url`` is set (:mod:`catalog.sqldb`), so one backup holds a deployment and every
+replica reads the same sessions. The guarantees are the event log's:
 
 - **durable acknowledgement**: :meth:`SessionStore.put` returns only after COMMIT with
   ``synchronous=FULL`` (the WAL is fsynced);
@@ -9,13 +10,16 @@ forgetting a mentee touches one file. The guarantees are the event log's:
   transaction;
 - **idempotent**: ``session_id`` is the key. The same session again is acknowledged as a
   duplicate and changes nothing; the same id with a different body is a
-  :class:`SessionConflictError` naming the ids, and nothing of the batch is stored.
+  :class:`SessionConflictError` naming the ids, and nothing of the batch is stored. Two
+  replicas storing the same session at once store it once (``ON CONFLICT DO NOTHING``,
+  then the raced ids are compared like the others).
 
 Each row keeps the session as JSON (without transcript and notes when ``store_text`` is
 off: they are never written to disk then), a sha256 of the full body (so idempotency
 holds whether or not texts are kept), and the caller's derived signals (``analysis``),
-an opaque JSON object computed before the texts are dropped. ``secure_delete`` is on, so
-:meth:`SessionStore.forget_user` overwrites what it removes.
+an opaque JSON object computed before the texts are dropped. On SQLite ``secure_delete`` is
+on, so :meth:`SessionStore.forget_user` overwrites what it removes (PostgreSQL reclaims the
+deleted rows' space at its next VACUUM).
 
 The platform's ``Forgetters`` registry takes :meth:`SessionStore.forget_user` as the
 forgetter named :data:`FORGETTER_NAME`.
@@ -25,8 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,8 +38,10 @@ from typing import Any
 
 from catalog.errors import SessionConflictError
 from catalog.sessions import Session, parse_session
+from catalog.sqldb import open_db
 
-__all__ = ["SessionStore", "StoredSession", "PutResult", "FORGETTER_NAME", "MIGRATIONS", "session_digest"]
+__all__ = ["SessionStore", "StoredSession", "PutResult", "FORGETTER_NAME", "MIGRATIONS", "PG_MIGRATIONS",
+           "session_digest"]
 
 #: The name the session store's forgetter registers under.
 FORGETTER_NAME = "sessions"
@@ -61,6 +65,15 @@ CREATE INDEX IF NOT EXISTS sessions_mentee ON sessions (mentee_id, started_us);
 CREATE INDEX IF NOT EXISTS sessions_mentor ON sessions (mentor_id, started_us);
 """),
 )
+#: The same table in PostgreSQL (component ``session`` in ``skillpath_schema``).
+PG_MIGRATIONS: tuple[str, ...] = ("""
+CREATE TABLE IF NOT EXISTS sessions (
+    session_id TEXT PRIMARY KEY, mentor_id TEXT NOT NULL, mentee_id TEXT NOT NULL, started_us BIGINT NOT NULL,
+    body TEXT NOT NULL, digest TEXT NOT NULL, has_text INTEGER NOT NULL, analysis TEXT NOT NULL DEFAULT '{}',
+    stored_us BIGINT NOT NULL);
+CREATE INDEX IF NOT EXISTS sessions_mentee ON sessions (mentee_id, started_us);
+CREATE INDEX IF NOT EXISTS sessions_mentor ON sessions (mentor_id, started_us);
+""",)
 
 
 def session_digest(session: Session) -> str:
@@ -96,61 +109,18 @@ class SessionStore:
         The data dir's ``events.db`` (created with its folder if missing).
     store_text : bool
         Keep transcripts and notes (``sessions.store_text``); off keeps only the derived signals.
-    timeout : float
-        Seconds to wait for another process's write lock.
+    database_url : str, optional
+        A ``postgresql://`` URL: the sessions table in that database instead of ``path``.
     """
 
-    def __init__(self, path: str | Path, *, store_text: bool = True, timeout: float = 30.0) -> None:
-        self.path = Path(path)
+    def __init__(self, path: str | Path, *, store_text: bool = True, database_url: str | None = None) -> None:
+        self.path, self.database_url = Path(path), database_url
         self.store_text = store_text
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        self._conn: sqlite3.Connection | None = sqlite3.connect(
-            self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
-        c = self._conn
-        c.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-        c.execute("PRAGMA journal_mode = WAL")
-        c.execute("PRAGMA synchronous = FULL")
-        c.execute("PRAGMA secure_delete = ON")
-        try:
-            self._migrate()
-        except BaseException:
-            c.close()
-            self._conn = None
-            raise
-
-    def _migrate(self) -> None:
-        c = self._db
-        c.execute("BEGIN IMMEDIATE")
-        try:
-            c.execute("CREATE TABLE IF NOT EXISTS session_migrations (version INTEGER PRIMARY KEY, "
-                      "applied_us INTEGER NOT NULL)")
-            done = {r[0] for r in c.execute("SELECT version FROM session_migrations")}
-            for version, sql in MIGRATIONS:
-                if version in done:
-                    continue
-                for stmt in sql.split(";"):
-                    if stmt.strip():
-                        c.execute(stmt)
-                c.execute("INSERT INTO session_migrations VALUES (?, ?)", (version, time.time_ns() // 1000))
-            c.execute("COMMIT")
-        except BaseException:
-            if c.in_transaction:
-                c.execute("ROLLBACK")
-            raise
-
-    # ------------------------------------------------------------ lifecycle
-    @property
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise ValueError(f"{self!r} is closed")
-        return self._conn
+        self._db = open_db(path, database_url, name="session", migrations=MIGRATIONS, pg_steps=PG_MIGRATIONS,
+                           secure_delete=True)
 
     def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        self._db.close()
 
     def __enter__(self) -> SessionStore:
         return self
@@ -159,14 +129,13 @@ class SessionStore:
         self.close()
 
     def __repr__(self) -> str:
-        return f"SessionStore({str(self.path)!r})"
+        return f"SessionStore({self._db.where!r})"
 
     # ------------------------------------------------------------ writing
     def conflicts(self, sessions: Sequence[Session]) -> list[str]:
         """Ids of ``sessions`` stored with a different body (what :meth:`put` would refuse)."""
         digests = {s.session_id: session_digest(s) for s in sessions}
-        with self._lock:
-            stored = self._stored(list(digests))
+        stored = self._stored(self._db.read, list(digests))
         return [sid for sid, d in digests.items() if sid in stored and stored[sid] != d]
 
     def put(self, sessions: Sequence[Session], *, analyses: Mapping[str, Mapping[str, Any]] | None = None,
@@ -191,51 +160,45 @@ class SessionStore:
             rows.append((s.session_id, s.mentor_id, s.mentee_id, _us(s), json.dumps(kept.to_dict(), ensure_ascii=False),
                          digest, int(has_text), json.dumps(dict(analyses.get(s.session_id, {})), ensure_ascii=False)))
         stored_us = now_us if now_us is not None else time.time_ns() // 1000
-        with self._lock:
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")  # the write lock now: the check and the insert see one state
-            try:
-                stored = self._stored([r[0] for r in rows])
-                clash = [r[0] for r in rows if r[0] in stored and stored[r[0]] != r[5]]
+        with self._db.tx() as db:  # SQLite: the write lock now, so the check and the insert see one state
+
+            def read(sql: str, params: Sequence[Any]) -> list[tuple]:
+                return db.execute(sql, params).fetchall()
+            stored = self._stored(read, [r[0] for r in rows])
+            clash = [r[0] for r in rows if r[0] in stored and stored[r[0]] != r[5]]
+            if clash:
+                raise SessionConflictError(clash)
+            new = [(*r, stored_us) for r in rows if r[0] not in stored]
+            inserted = 0
+            for r in new:  # one row at a time: the count of rows really inserted is what was accepted
+                inserted += db.execute("INSERT INTO sessions (session_id, mentor_id, mentee_id, started_us, body, "
+                                       "digest, has_text, analysis, stored_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                                       "ON CONFLICT DO NOTHING", r).rowcount
+            if inserted < len(new):  # another replica stored some meanwhile (PostgreSQL): the same body is a replay
+                again = self._stored(read, [r[0] for r in new])
+                clash = [r[0] for r in new if again.get(r[0]) != r[5]]
                 if clash:
                     raise SessionConflictError(clash)
-                new = [(*r, stored_us) for r in rows if r[0] not in stored]
-                db.executemany("INSERT INTO sessions (session_id, mentor_id, mentee_id, started_us, body, digest, "
-                               "has_text, analysis, stored_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", new)
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
-        return PutResult(accepted=len(new), duplicates=len(sessions) - len(new), session_ids=list(seen))
+        return PutResult(accepted=inserted, duplicates=len(sessions) - inserted, session_ids=list(seen))
 
-    def _stored(self, ids: list[str]) -> dict[str, str]:
+    @staticmethod
+    def _stored(read: Any, ids: list[str]) -> dict[str, str]:
         out: dict[str, str] = {}
         for start in range(0, len(ids), _SQL_VARS):
             chunk = ids[start:start + _SQL_VARS]
             marks = ",".join("?" * len(chunk))
-            out.update(self._db.execute(f"SELECT session_id, digest FROM sessions WHERE session_id IN ({marks})",
-                                        chunk).fetchall())
+            out.update(read(f"SELECT session_id, digest FROM sessions WHERE session_id IN ({marks})", chunk))
         return out
 
     def forget_user(self, user_id: str) -> int:
         """Remove every session of mentee ``user_id`` (durably); the number removed. The forgetter."""
-        with self._lock:
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                n = db.execute("DELETE FROM sessions WHERE mentee_id = ?", (user_id,)).rowcount
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
+        with self._db.tx() as db:
+            n = db.execute("DELETE FROM sessions WHERE mentee_id = ?", (user_id,)).rowcount
         return int(n)
 
     # ------------------------------------------------------------ reading
     def count(self) -> int:
-        with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0])
+        return int(self._db.read("SELECT COUNT(*) FROM sessions")[0][0])
 
     def get(self, session_id: str) -> StoredSession | None:
         return next(iter(self._select("session_id = ?", [session_id])), None)
@@ -252,12 +215,24 @@ class SessionStore:
         return self._select("mentor_id = ? AND mentee_id = ?", [mentor_id, mentee_id])
 
     def all(self) -> list[StoredSession]:
-        return self._select("1", [])
+        return self._select("TRUE", [])
+
+    def version(self) -> tuple[int, int]:
+        """``(count, newest stored_us)``: changes whenever sessions are added or forgotten (a stored
+        session never changes: a changed body is refused)."""
+        n, newest = self._db.read("SELECT COUNT(*), COALESCE(MAX(stored_us), 0) FROM sessions")[0]
+        return int(n), int(newest)
+
+    def contacts(self) -> list[tuple[str, str, int, int | None]]:
+        """Every session as ``(mentee_id, mentor_id, started_us, mentee rating or None)``, oldest first:
+        what the monitor reads as mentor contact (no texts)."""
+        rows = self._db.read("SELECT mentee_id, mentor_id, started_us, body FROM sessions "
+                             "ORDER BY started_us, session_id")
+        return [(u, m, int(t), (json.loads(b).get("ratings") or {}).get("mentee")) for u, m, t, b in rows]
 
     def _select(self, where: str, params: list[object]) -> list[StoredSession]:
         sql = f"SELECT body, has_text, analysis FROM sessions WHERE {where} ORDER BY started_us, session_id"
-        with self._lock:
-            rows = self._db.execute(sql, params).fetchall()
+        rows = self._db.read(sql, params)
         return [StoredSession(parse_session(json.loads(body)), json.loads(analysis), bool(has_text))
                 for body, has_text, analysis in rows]
 

@@ -99,7 +99,7 @@ def stale_report(catalog: Catalog, as_of: datetime | str, *, threshold: float = 
 
 def _gaps(catalog: Catalog, fresh: np.ndarray, stale: np.ndarray) -> pd.DataFrame:
     """Skills none of whose active items is fresh, worst first (no content, then lowest best freshness)."""
-    csc = catalog.item_skill_levels.tocsc()
+    csc = catalog.item_skill_levels_csc
     rows = []
     for j, sid in enumerate(catalog.skill_ids):
         tagged = csc.indices[csc.indptr[j]:csc.indptr[j + 1]]

@@ -21,6 +21,7 @@ from features.tables import (
     ENGAGEMENT_PUSH_SOURCE,
     MENTEE_ENGAGEMENT,
     MENTEE_SKILL_STATE,
+    MENTEE_STATUS,
     RESOURCE_STATS,
     TIMESTAMP,
     TableSpec,
@@ -74,7 +75,8 @@ def build_definitions(data_dir: str | Path) -> FeatureDefinitions:
                       description="A catalog resource (catalog.schema.Resource.item_id).")
     skill = Entity(name="skill", join_keys=["skill_id"], value_type=ValueType.STRING,
                    description="A skill of the graph (catalog.schema.Skill.skill_id).")
-    sources = {s.name: _source(data_dir, s) for s in (MENTEE_ENGAGEMENT, MENTEE_SKILL_STATE, RESOURCE_STATS)}
+    sources = {s.name: _source(data_dir, s)
+               for s in (MENTEE_ENGAGEMENT, MENTEE_SKILL_STATE, RESOURCE_STATS, MENTEE_STATUS)}
     # The service pushes a fresh engagement row after each event; the Parquet file
     # behind it serves training (historical retrieval) and materialisation.
     push = PushSource(name=ENGAGEMENT_PUSH_SOURCE, batch_source=sources[MENTEE_ENGAGEMENT.name])
@@ -82,6 +84,7 @@ def build_definitions(data_dir: str | Path) -> FeatureDefinitions:
         MENTEE_ENGAGEMENT.name: _view(MENTEE_ENGAGEMENT, [mentee], push),
         MENTEE_SKILL_STATE.name: _view(MENTEE_SKILL_STATE, [mentee, skill], sources[MENTEE_SKILL_STATE.name]),
         RESOURCE_STATS.name: _view(RESOURCE_STATS, [resource], sources[RESOURCE_STATS.name]),
+        MENTEE_STATUS.name: _view(MENTEE_STATUS, [mentee], sources[MENTEE_STATUS.name]),
     }
     entities = {"mentee": mentee, "resource": resource, "skill": skill}
     objects = [*entities.values(), *sources.values(), push, *views.values()]
@@ -97,7 +100,9 @@ skill = _defs.entities["skill"]
 mentee_engagement_source = _defs.sources[MENTEE_ENGAGEMENT.name]
 mentee_skill_state_source = _defs.sources[MENTEE_SKILL_STATE.name]
 resource_stats_source = _defs.sources[RESOURCE_STATS.name]
+mentee_status_source = _defs.sources[MENTEE_STATUS.name]
 mentee_engagement_push = _defs.push_source
 mentee_engagement = _defs.views[MENTEE_ENGAGEMENT.name]
 mentee_skill_state = _defs.views[MENTEE_SKILL_STATE.name]
 resource_stats = _defs.views[RESOURCE_STATS.name]
+mentee_status = _defs.views[MENTEE_STATUS.name]

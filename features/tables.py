@@ -2,8 +2,8 @@
 
 One source of truth, shared by the feature computations (``training/features.py``),
 the Feast definitions (``features/definitions.py``) and the online adapter. It imports
-nothing heavy, so reading it costs nothing; ``.feastignore`` keeps it out of
-``feast apply``.
+no Feast (only the monitor's feature names, for ``mentee_status``); ``.feastignore``
+keeps it out of ``feast apply``.
 
 To add a feature (as ``mastery`` was added to ``mentee_skill_state``): add the column
 here, compute it in ``training/features.py``, rebuild, ``skillpath features apply``.
@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from analysis.monitoring.status import FEATURE_NAMES
+
 __all__ = [
     "PROJECT",
     "TIMESTAMP",
@@ -21,6 +23,7 @@ __all__ = [
     "MENTEE_ENGAGEMENT",
     "MENTEE_SKILL_STATE",
     "RESOURCE_STATS",
+    "MENTEE_STATUS",
     "TABLES",
     "ENGAGEMENT_PUSH_SOURCE",
     "table_path",
@@ -113,7 +116,18 @@ RESOURCE_STATS = TableSpec(
     description="How a resource is used and how fresh it is (daily snapshots).",
 )
 
-TABLES: dict[str, TableSpec] = {t.name: t for t in (MENTEE_ENGAGEMENT, MENTEE_SKILL_STATE, RESOURCE_STATS)}
+# The monitor's status (analysis.monitoring: engagement, assessments, goals, stall signals, mentor
+# contact) at T - 1 µs, for mentees active in the 60 days before T (features/status.py).
+MENTEE_STATUS = TableSpec(
+    name="mentee_status",
+    keys=("user_id",),
+    features=tuple((n, "float64") for n in FEATURE_NAMES),
+    ttl_days=2.0,
+    description="The monitor's mentee status features (daily snapshots; docs/monitoring.md, Signals).",
+)
+
+TABLES: dict[str, TableSpec] = {t.name: t for t in (MENTEE_ENGAGEMENT, MENTEE_SKILL_STATE, RESOURCE_STATS,
+                                                    MENTEE_STATUS)}
 
 
 def table_path(data_dir: str | Path, table: TableSpec | str) -> Path:

@@ -15,6 +15,7 @@ the item); mastery and the planner read the events at or before ``now``.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -95,10 +96,24 @@ class MenteeContext:
                                         ).astype("datetime64[us, UTC]"),
         })
 
+    @property
+    def n_upto_now(self) -> int:
+        """How many of the events are at or before ``now`` (what mastery and the planner read)."""
+        return bisect_right(self.rows, int(self.now.timestamp() * 1_000_000), key=lambda r: r[3])
+
     def mastery(self, model: MasteryModel) -> MasteryState:
-        """Mastery at ``now``: the mentee's self-assessed levels, then their events up to ``now``."""
+        """Mastery at ``now``: the mentee's self-assessed levels, then their events up to ``now``.
+
+        Folded once per set of events read (shared by every request on these events) and
+        moved to a later ``now`` with :meth:`MasteryModel.advance`, which equals refolding."""
+        key = ("mastery", id(model), id(model.params_), self.n_upto_now)
+        hit = self.memo.get(key)
+        if hit is not None and hit[0] is model and hit[1].as_of <= self.now:
+            return model.advance(hit[1], now=self.now, catalog=self.catalog)  # type: ignore[no-any-return]
         seed = model.initial_state(self.catalog, user_id=self.user_id, self_levels=self.mentee.self_levels)
-        return model.update(seed, self.events, self.catalog, now=self.now)
+        state = model.update(seed, self.events, self.catalog, now=self.now)
+        self.memo[key] = (model, state)
+        return state
 
     def with_request(self, *, now: datetime, goals: Iterable[GoalSpec | Goal] | None = None) -> MenteeContext:
         """The same events at another ``now`` and, if given, for other goals (sharing :attr:`memo`)."""

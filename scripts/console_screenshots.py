@@ -16,7 +16,7 @@ OUT = Path(__file__).resolve().parent.parent / "docs" / "console"
 def main(base: str, key: str, mentee: str, mentor: str) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     pages = {"programme": "/ui/programme", "content": "/ui/content", "mentee": f"/ui/mentees/{mentee}",
-             "mentor": f"/ui/mentors/{mentor}", "models": "/ui/models"}
+             "mentor": f"/ui/mentors/{mentor}", "models": "/ui/models", "catalog": "/ui/catalog"}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
         try:

@@ -66,10 +66,13 @@ def attach(core: SkillPathApp) -> None:
     api.state.limiter = None  # made on the event loop, at first use
     api.state.events_limiter = None
     api.openapi_schema = None  # rebuilt with this server's settings (the stale threshold's floor)
-    _console_start(core)  # the console's tables warm in a background thread
+    _console_start(core)  # the console's tables build in a background thread
 
 
 def detach() -> None:
+    core = getattr(api.state, "core", None)
+    if core is not None:
+        _console_stop(core)
     api.state.core = None
 
 
@@ -243,13 +246,16 @@ async def reload() -> Response:
 
 
 # ------------------------------------------------------------------ console (/ui) and its tables (/analytics)
-from serving.routes.analytics import router as _analytics_router, start as _console_start  # noqa: E402
+from serving.routes.analytics import router as _analytics_router  # noqa: E402
+from serving.routes.analytics import start as _console_start, stop as _console_stop  # noqa: E402
+from serving.ui.catalog import router as _ui_catalog_router  # noqa: E402
 from serving.ui import auth as _console_auth  # noqa: E402
 from serving.ui.pages import router as _ui_router, static_files as _ui_static  # noqa: E402
 
 api.include_router(_analytics_router)
 _console_auth.install_handler(api)  # its 401s name the authorization header
 api.include_router(_ui_router)
+api.include_router(_ui_catalog_router)
 api.mount("/ui/static", _ui_static(), name="console-static")
 
 # ------------------------------------------------------------------ sessions and entities

@@ -40,13 +40,13 @@ from catalog.store.forget import Forgetters
 from catalog.store.offline import forget_in_parquet
 from catalog.store.seed import open_entities
 from features.engagement import engagement_at
+from features.forget import forget_online
 from recommender.item_scores import cold_half_life, popularity_scores
 from recommender.models.content import ContentRecommender
 from serving.app_entities import EntityMethods
 from serving.app_models import ModelMethods
 from serving.bundle import CatalogView, ModelBundle
 from serving.conversations import ConversationStore
-from serving.live import rebundle
 from serving.online_sync import OnlineSync
 from serving.logread import read_log
 from serving.schemas import (
@@ -94,11 +94,13 @@ class SkillPathApp(EntityMethods, ModelMethods):
         self.online = online
         self.sync = None if online is None else OnlineSync(online, rows_for=self._engagement_rows,
                                                             users=self._log_users, now=clock)
-        # The entity store (in the event log's file) owns the world; an empty one is seeded from ``world``.
+        # The entity store (in the event log's file, or PostgreSQL's database) owns the world; an empty one is
+        # seeded from ``world``.
         self.entities = entities if entities is not None else open_entities(
-            getattr(log_, "path", None) or DataDir(settings.data_dir).events_db, world=world)
+            log_.path if settings.database_url is None and getattr(log_, "path", None)
+            else DataDir(settings.data_dir).events_db, world=world, database_url=settings.database_url)
         self.entity_view = EntitiesView(self.entities, clock)
-        self._gen, self._catalog_gen = self.entities.generation, self._catalog_generation()
+        self._gen, self._kinds = self.entities.generation, dict(self.entities.kind_generation)
         self._last_sync = time.monotonic()
         self._bundle: ModelBundle | None = None
         self._trained: LoadedModel | None = None  # the model as loaded, before alignment with the catalog
@@ -115,8 +117,11 @@ class SkillPathApp(EntityMethods, ModelMethods):
         self.forgetters.register("conversations", self._forget_conversations)
         self.forgetters.register("offline_tables", lambda u: forget_in_parquet(DataDir(settings.data_dir), u))
         self.forgetters.register("sessions", lambda u: self.sessions.store.forget_user(u))
+        self.forgetters.register("online_store", lambda u: forget_online(
+            settings.data_dir, u, online=settings.features.online_store, skill_ids=self.world.catalog.skills))
         self.last_error: str | None = None
-        self.monitor: MonitorView | None = open_monitor(settings, world, log_, self.mentors, clock())
+        self.monitor: MonitorView | None = open_monitor(settings, world, log_, self.mentors, clock(),
+                                                        sessions=lambda: self.sessions.store)
         if self.monitor is not None:
             self.forgetters.register("monitoring", self.monitor.forget)
         if source is not None:
@@ -126,54 +131,49 @@ class SkillPathApp(EntityMethods, ModelMethods):
                 self.last_error = str(e)
                 log.warning("no model loaded at start: %s", e)
 
-    def _catalog_generation(self) -> tuple[int, int]:
-        g = self.entities.kind_generation
-        return g["skills"], g["resources"]
-
-    def _derive(self, world: World, *, catalog_changed: bool) -> None:
-        """Everything requests read that depends on the world (views, contexts, the cold-start content model)."""
+    def _derive(self, world: World, *, catalog_changed: bool, view: CatalogView | None = None) -> None:
+        """Everything requests read that depends on the world (views, contexts, the cold-start content model);
+        ``view``: the new catalog's view when the caller patched one (:mod:`serving.live`). What the new
+        world shares with the old (the item ids, the skill matrix) is not rebuilt."""
         log_, settings = self.log, self.settings
+        prev: World | None = getattr(self, "world", None)
         self.world = world
         if catalog_changed:
-            cat = world.catalog
-            self.known_items = frozenset(cat.items.ids.tolist())
-            self.view = self._make_view(self.clock())
-            self.content = ContentRecommender().fit(sp.csr_matrix((1, cat.n_items), dtype=np.float32),
-                                                    item_features=cat.item_skill_levels)
+            cat, old = world.catalog, None if prev is None else prev.catalog
+            if old is None or cat.items is not old.items:
+                self.known_items = frozenset(cat.items.ids.tolist())
+            self.view = view if view is not None else self._make_view(self.clock())
+            if old is None or cat.item_skill_levels is not old.item_skill_levels:
+                self.content = ContentRecommender().fit(sp.csr_matrix((1, cat.n_items), dtype=np.float32),
+                                                        item_features=cat.item_skill_levels)
             sc = settings.scoring
             self.stale_reach = StaleReach(cat, log_, bundle=lambda: self._bundle, clock=self.clock,
                                           threshold=sc.stale_threshold, floor=sc.freshness_floor)
-        self.contexts = MenteeContexts(log_, world)
-        self.mentors = MentorsView(world, DataDir(settings.data_dir).reports, has_events=lambda u: log_.last_seq(u) > 0,
+        self.contexts = MenteeContexts(log_, world) if prev is None else self.contexts.over(world)
+        if prev is None:  # resolved once: a path's resolve() is file system calls on every write otherwise
+            self._reports = DataDir(settings.data_dir).reports
+        self.mentors = MentorsView(world, self._reports, has_events=lambda u: log_.last_seq(u) > 0,
                                    infer=self._inferred_mentee)
         self.paths = PathsView(world, self.mentors)
         self._assistant = None  # rebuilt on next use over the new world; its conversation store stays open
 
     def refresh(self, *, force: bool = False) -> None:
-        """Apply entity writes (of this process, or another's within :data:`SYNC_INTERVAL_S`) to what
-        requests read: a new or retired resource, a goal or a capacity change shows in the next answer."""
+        """Apply entity writes (of this process, or another's within :data:`SYNC_INTERVAL_S`; on PostgreSQL,
+        whose store is notified, another replica's by the next request) to what requests read: a new or
+        retired resource, a goal or a capacity change shows in the next answer."""
         now = time.monotonic()
-        if not force and now - self._last_sync < SYNC_INTERVAL_S:
-            return
+        if not force and now - self._last_sync < SYNC_INTERVAL_S and not self.entities.store.pushes_changes:
+            return  # a store the database notifies answers sync() from memory: checked on every request
         self._last_sync = now
         self.entities.sync()
         if self.entities.generation == self._gen:
             return
         with self._swap, paused_gc():
-            gen, cat_gen = self.entities.generation, self._catalog_generation()
+            gen, kinds = self.entities.generation, dict(self.entities.kind_generation)
             if gen == self._gen:
                 return
-            changed = cat_gen != self._catalog_gen
-            if changed:
-                world = self.entities.world()
-            else:
-                ents = self.entities
-                world = World(self.world.catalog, {m.user_id: m for m in ents.entities("mentees")},
-                              {m.mentor_id: m for m in ents.entities("mentors")})
-            self._derive(world, catalog_changed=changed)
-            if changed and self._bundle is not None and self._trained is not None:
-                self._bundle = rebundle(self._bundle, self._trained, self.view, content=self.content)
-            self._gen, self._catalog_gen = gen, cat_gen
+            self._apply_writes({k for k, g in kinds.items() if g != self._kinds.get(k)})
+            self._gen, self._kinds = gen, kinds
 
     @classmethod
     def from_settings(cls, settings: Settings, *, model_dir: str | Path | None = None,
@@ -181,7 +181,7 @@ class SkillPathApp(EntityMethods, ModelMethods):
         dd = DataDir(settings.data_dir)
         if not dd.has_world() and not dd.events_db.exists():
             raise NotReadyError(f"no world in {dd.root}; run `skillpath data synth` or `skillpath data import`")
-        entities = open_entities(dd.events_db, data_dir=dd)
+        entities = open_entities(dd.events_db, data_dir=dd, database_url=settings.database_url)
         return cls(settings, world=entities.world(), log_=open_event_log(dd.root, settings.database_url),
                    source=model_source_from_settings(settings, model_dir=model_dir), clock=clock, online=online,
                    entities=entities)

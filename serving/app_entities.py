@@ -12,6 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from catalog.datadir import DataDir
+from catalog.catalog import World
 from catalog.schema import Goal, Mentee
 from catalog.store.docs import to_doc
 from catalog.store.forget import MODEL_NOTE, forget_mentee
@@ -20,6 +21,7 @@ from recommender.inferred import goals_from_history
 from recommender.models.content import ContentRecommender
 from serving.bundle import ModelBundle
 from serving.conversations import ConversationStore
+from serving.live import patched, rebundle, resource_delta
 from serving.mentee_goals import with_goal
 from serving.schemas_entities import ForgetResponse
 from training.registry import LoadedModel
@@ -73,6 +75,35 @@ class EntityMethods:
         if op in ("put", "patch", "batch", "retire", "delete"):
             self.refresh(force=True)
         return out
+
+    def _apply_writes(self, kinds: set[str]) -> None:
+        """Entity writes to ``kinds`` applied to what requests read (under the app's swap lock): resources
+        edited in place are patched in (O(changed), :mod:`serving.live`), appended ones extend the catalog
+        and are placed by content, a skill edit or a removed resource rebuilds the catalog; mentee and
+        mentor writes keep the catalog and carry the context cache over (:meth:`MenteeContexts.over`)."""
+        ents, old = self.entities, self.world
+        mentees = {m.user_id: m for m in ents.entities("mentees")} if "mentees" in kinds else old.mentees
+        mentors = {m.mentor_id: m for m in ents.entities("mentors")} if "mentors" in kinds else old.mentors
+        if not kinds & {"skills", "resources"}:
+            self._derive(World(old.catalog, mentees, mentors), catalog_changed=False)
+            return
+        delta = None if "skills" in kinds else resource_delta(old.catalog, ents.entities("resources"))
+        if delta is not None and not delta.added:
+            rows = delta.rows
+            cat = old.catalog.with_resources(delta.changed)
+            view = self.view.patched(cat, rows)
+            if not view.release_due(self.clock()):  # else a rebuild at ``now`` makes the released item available
+                self._derive(World(cat, mentees, mentors), catalog_changed=True, view=view)
+                if self._bundle is not None:
+                    self._bundle = patched(self._bundle, self.view, rows, content=self.content)
+                return
+        if delta is not None:
+            world = World(old.catalog.with_resources(delta.changed, delta.added), mentees, mentors)
+        else:
+            world = ents.world()
+        self._derive(world, catalog_changed=True)
+        if self._bundle is not None and self._trained is not None:
+            self._bundle = rebundle(self._bundle, self._trained, self.view, content=self.content)
 
     def _save_goal(self, user_id: str, goal: Goal) -> Mentee:
         """The assistant's ``set_goal``: the mentee's goal on that skill replaced (or added) in the store."""

@@ -1,27 +1,91 @@
 """Catalog changes applied to a serving model without a restart.
 
-:func:`rebundle` puts the model that serves now on a new :class:`~serving.bundle.CatalogView`
-after entity writes (a resource added or retired, a skill edited): the trained model is
-aligned with the new catalog (:func:`recommender.models.align.align_model`: new items
-placed by content, removed ones skipped), cold-start popularity and the collaborative
-reason are carried over by item id (a new item has no history yet), and the scoring index
-is rebuilt over the new view's availability, so a retired resource leaves every answer
-at once and a new one can be recommended at once.
+An entity write reaches what requests read in one of three ways, cheapest first
+(:func:`resource_delta` decides):
+
+- resources edited in place (a patch, a retirement): :meth:`Catalog.with_resources`,
+  :meth:`CatalogView.patched` and :func:`patched` recompute only the changed rows (their
+  columns, freshness, availability, the scan panels holding them) and share or copy the
+  rest, so applying a write costs about a millisecond at 10,000 items instead of a ~150 ms rebuild
+  whose GIL hold shows in the p99 of every request running beside it;
+- resources appended (a new one, a batch): the catalog is extended the same way and
+  :func:`rebundle` places only the new items (:func:`recommender.models.align.align_model`);
+- anything else (a skill edit, a re-import that reorders or drops resources): a rebuild.
+
+:func:`rebundle` puts the model that serves now on a new :class:`~serving.bundle.CatalogView`:
+the trained model is aligned with the new catalog (new items placed by content, removed
+ones skipped), cold-start popularity and the collaborative reason are carried over by
+item id (a new item has no history yet), and the scoring index is rebuilt over the new
+view's availability, so a retired resource leaves every answer at once and a new one can
+be recommended at once.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import NDArray
 
+from catalog.catalog import Catalog
+from catalog.schema import Resource
 from recommender.models.align import align_model, align_vector
 from recommender.models.content import ContentRecommender
 from serving.bundle import CatalogView, ModelBundle
 from training.registry import LoadedModel
 
-__all__ = ["aligned", "rebundle"]
+__all__ = ["ResourceDelta", "resource_delta", "patched", "aligned", "rebundle"]
+
+#: Above this share of the catalog changed at once, rebuilding is as cheap as patching.
+PATCH_LIMIT = 0.25
+
+
+@dataclasses.dataclass(frozen=True)
+class ResourceDelta:
+    """Resources replaced in place (by index) and appended, between a catalog and the store's list."""
+
+    changed: dict[int, Resource]
+    added: list[Resource]
+
+    @property
+    def rows(self) -> NDArray[np.int64]:
+        return np.array(sorted(self.changed), dtype=np.int64)
+
+
+def resource_delta(catalog: Catalog, resources: Sequence[Resource]) -> ResourceDelta | None:
+    """How ``resources`` (the store's, in creation order) differ from ``catalog``'s: edits in place and
+    appends, or None when a resource was removed or reordered, or more than :data:`PATCH_LIMIT` of the
+    catalog changed (then rebuild). Unchanged resources are the same objects (the store keeps them), so
+    the comparison is an identity check per item."""
+    old = catalog.resources
+    if len(resources) < len(old):
+        return None
+    changed: dict[int, Resource] = {}
+    for i in [i for i, (a, b) in enumerate(zip(old, resources)) if a is not b]:  # identity first: fast
+        a, b = old[i], resources[i]
+        if a.item_id != b.item_id:
+            return None
+        if a != b:
+            changed[i] = b
+    added = list(resources[len(old):])
+    if len(changed) + len(added) > PATCH_LIMIT * max(len(old), 1) and len(old) >= 100:
+        return None
+    return ResourceDelta(changed, added)
+
+
+def patched(prev: ModelBundle, view: CatalogView, rows: NDArray[np.int64], *, content: ContentRecommender) -> ModelBundle:
+    """``prev``'s model over ``view``, which differs from ``prev.view`` at item ``rows`` only
+    (:meth:`CatalogView.patched`): the scoring index is patched at those rows (decay column, availability),
+    the model, popularity and collaborative reason are shared."""
+    index = None
+    if prev.is_factor:
+        index = prev.index.with_rows(rows, log_freshness=view.log_freshness[rows], active=view.available)
+    if view.catalog.items is not prev.view.catalog.items:
+        raise ValueError("patched() keeps the items; use rebundle() for a catalog with other items")
+    return ModelBundle(prev.loaded, view, content=content, popularity=prev.popularity,
+                       cocompletion=prev.cocompletion, index=index, verified=True)
 
 
 def aligned(loaded: LoadedModel, view: CatalogView) -> LoadedModel:

@@ -83,6 +83,17 @@ class ItemTexts:
         self._entries: dict[int, ItemText] = {}
         self._lock = threading.Lock()
 
+    def patched(self, catalog: Catalog, rows: NDArray[np.int64]) -> ItemTexts:
+        """Texts over ``catalog`` (same items as this one's, changed at ``rows``): the entries already made
+        for other items are kept."""
+        new = ItemTexts.__new__(ItemTexts)
+        new.catalog, new.as_of, new._names, new._lock = catalog, self.as_of, self._names, threading.Lock()
+        with self._lock:
+            new._entries = dict(self._entries)
+        for i in rows.tolist():
+            new._entries.pop(i, None)
+        return new
+
     def __getitem__(self, item: int) -> ItemText:
         e = self._entries.get(item)
         if e is None:

@@ -181,8 +181,11 @@ class ForgetResponse(ResponseModel):
     """What forgetting a mentee removed."""
 
     user_id: str = Field(description="The mentee forgotten.", examples=["u00042"])
-    removed: dict[str, int] = Field(description="Rows removed per store (events, profile, assignment, ...).",
-                                    examples=[{"events": 1000, "profile": 1, "mentor_assignment": 1}])
+    removed: dict[str, int] = Field(
+        description="Rows removed per store: events, profile, mentor_assignment, conversations, offline_tables, "
+                    "sessions, monitoring, and online_store (the mentee's entity keys in the Feast online store: "
+                    "SQLite, and Redis when configured).",
+        examples=[{"events": 1000, "profile": 1, "mentor_assignment": 1, "offline_tables": 1000, "online_store": 4}])
     note: str = Field(description="What still holds a trace until the next training.",
                       examples=["the served model keeps this mentee's trained vector until the next training"])
 

@@ -103,8 +103,12 @@ class MentorContactOut(_Strict):
     mentor_id: str = Field(description="The assigned mentor.", examples=["m026"])
     assignment_age_days: float | None = Field(description="Days since the assignment was persisted.",
                                               examples=[40.0])
-    days_since_contact: float | None = Field(description="Days since the last session, else since the "
-                                                         "assignment.", examples=[40.0])
+    days_since_contact: float | None = Field(description="Days since the last recorded session with this mentor "
+                                                         "(or the assignment, if later).", examples=[40.0])
+    sessions_recent: int = Field(description="Sessions with this mentor in the last 60 days "
+                                             "(`session_window_days`).", examples=[2])
+    recent_rating: float | None = Field(description="The mentee's mean rating (1-5) of the last 3 rated "
+                                                    "sessions with this mentor; null when none.", examples=[4.5])
 
 
 class StatusResponse(_Strict):

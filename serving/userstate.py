@@ -42,6 +42,31 @@ class MenteeContexts:
         self._cache: OrderedDict[str, tuple[int, MenteeContext]] = OrderedDict()
         self._lock = threading.Lock()
 
+    def over(self, world: World) -> MenteeContexts:
+        """Contexts over ``world``. When its catalog has this one's items and skills (the same objects: a
+        resource edited in place, a profile changed), the cache carries over: a cached context is valid for
+        exactly as long as its mentee's profile object is the world's (checked on each hit), and is
+        re-pointed at the new catalog then; otherwise the new cache starts empty. A write thereby costs the
+        mentees it touched a rebuild, not every mentee."""
+        new = MenteeContexts(self.log, world, weights=self.weights, max_users=self.max_users)
+        old, cat = self.world.catalog, world.catalog
+        if cat.items is old.items and cat.graph is old.graph:
+            new._cache, new._lock = self._cache, self._lock
+        return new
+
+    def _current(self, user_id: str, ctx: MenteeContext) -> MenteeContext | None:
+        """``ctx`` over this world's catalog, or None when the mentee's profile has changed since it was made."""
+        profile = self.world.mentees.get(user_id)
+        if (ctx.mentee is not profile) if ctx.has_profile else (profile is not None):
+            return None
+        if ctx.catalog is self.world.catalog:
+            return ctx
+        new = object.__new__(MenteeContext)  # same items and skills (see ``over``): only the catalog differs
+        new.__dict__.update(ctx.__dict__, catalog=self.world.catalog)
+        if self.world.catalog.item_skill_levels is not ctx.catalog.item_skill_levels:
+            new.__dict__["memo"] = {}  # values derived from what the items teach (mastery) are stale
+        return new
+
     def get(self, user_id: str, *, now: datetime, goals: Iterable[GoalSpec | Goal] | None = None,
             field: str = "goals") -> MenteeContext:
         """The mentee at ``now``, for ``goals`` (default: their stated goals); bad goals name ``field``."""
@@ -49,7 +74,13 @@ class MenteeContexts:
         with self._lock:
             hit = self._cache.get(user_id)
             if hit is not None and hit[0] == seq:
-                self._cache.move_to_end(user_id)
+                ctx = self._current(user_id, hit[1])
+                if ctx is None:
+                    hit = None
+                else:
+                    if ctx is not hit[1]:
+                        hit = self._cache[user_id] = (seq, ctx)
+                    self._cache.move_to_end(user_id)
         if hit is None or hit[0] != seq:
             rows = self.log.user_rows(user_id) if seq else ()
             hit = (seq, mentee_context(self.world, user_id, now=now, events=rows, weights=self.weights))

@@ -1,4 +1,5 @@
-"""``skillpath db``: the event log's database: upgrade its schema, move it between SQLite and PostgreSQL."""
+"""``skillpath db``: the event log's and entity store's database: upgrade its schema, move it between SQLite
+and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -25,9 +26,9 @@ def _url(ctx: click.Context, url: str | None) -> str:
 
 @click.group()
 def db() -> None:
-    """The event log's database. SQLite (`events.db` in the data dir) is the default;
-    `SKILLPATH_DATABASE_URL=postgresql://...` puts it in PostgreSQL for several replicas
-    (docs/deploy.md)."""
+    """The event log's and entity store's database. SQLite (`events.db` in the data dir) is the
+    default; `SKILLPATH_DATABASE_URL=postgresql://...` puts both in PostgreSQL for several
+    replicas (docs/deploy.md)."""
 
 
 @db.command()
@@ -35,46 +36,77 @@ def db() -> None:
 def upgrade(ctx: click.Context) -> None:
     """Apply pending schema migrations to the configured database (the service also does on start)."""
     from catalog.logs import open_event_log
+    from catalog.store.seed import open_store
 
     s = settings(ctx)
-    with open_event_log(data_dir(ctx), s.database_url) as log:
+    dd = DataDir(data_dir(ctx))
+    with open_event_log(dd.root, s.database_url) as log:
         click.echo(f"{log!r}: schema up to date, {log.count()} events")
+    store = open_store(dd.events_db, s.database_url)
+    try:
+        click.echo(f"{store!r}: schema up to date, {store.revision()} entity changes")
+    finally:
+        store.close()
+    from catalog.alert_store import AlertStore
+    from catalog.session_store import SessionStore
+
+    with SessionStore(dd.events_db, database_url=s.database_url) as sessions:
+        click.echo(f"{sessions!r}: schema up to date, {sessions.count()} sessions")
+    with AlertStore(dd.events_db, database_url=s.database_url) as alerts:
+        click.echo(f"{alerts!r}: schema up to date, {alerts.count()} alerts")
 
 
-def _copy(src, dst) -> tuple[int, int]:
+def _copy(src, dst, src_store, dst_store) -> tuple[int, int, dict[str, int]]:
+    """Entities first (their tombstones keep forgotten mentees' events out), then events; both idempotent."""
     from catalog.logs import copy_events
 
+    try:
+        entities = dst_store.restore(src_store.snapshot())
+    finally:
+        src_store.close()
+        dst_store.close()
     with src, dst, progress(total=src.count(), desc="events", unit="ev") as bar:
-        return copy_events(src, dst, on_batch=bar.update)
+        return (*copy_events(src, dst, on_batch=bar.update), entities)
+
+
+def _said(entities: dict[str, int]) -> str:
+    return f"{entities['entities']} entities, {entities['entity_changes']} new change-log lines"
 
 
 @db.command("export")
 @_URL
 @click.pass_context
 def export_(ctx: click.Context, url: str | None) -> None:
-    """Copy the data dir's SQLite event log into PostgreSQL (idempotent: run it again to resume)."""
+    """Copy the data dir's SQLite event log and entity store into PostgreSQL (idempotent: run it again to resume)."""
     from catalog.eventlog import EventLog
     from catalog.pg_eventlog import PgEventLog
+    from catalog.store.pg import PgEntityStore
+    from catalog.store.sqlite import SQLiteEntityStore
 
     target = _url(ctx, url)
     dd = DataDir(data_dir(ctx))
     if not dd.events_db.is_file():
         raise ConfigError(f"no event log at {dd.events_db}; nothing to export")
     dst = PgEventLog(target)
-    accepted, dup = _copy(EventLog(dd.events_db), dst)
-    click.echo(f"exported {accepted} events to {dst!r} ({dup} already there)")
+    accepted, dup, ents = _copy(EventLog(dd.events_db), dst, SQLiteEntityStore(dd.events_db),
+                                PgEntityStore(target, listen=False))
+    click.echo(f"exported {accepted} events to {dst!r} ({dup} already there) and {_said(ents)}")
 
 
 @db.command("import")
 @_URL
 @click.pass_context
 def import_(ctx: click.Context, url: str | None) -> None:
-    """Copy the PostgreSQL event log into the data dir's SQLite log (idempotent)."""
+    """Copy the PostgreSQL event log and entity store into the data dir's SQLite file (idempotent)."""
     from catalog.eventlog import EventLog
     from catalog.pg_eventlog import PgEventLog
+    from catalog.store.pg import PgEntityStore
+    from catalog.store.sqlite import SQLiteEntityStore
 
     source = _url(ctx, url)
     dd = DataDir(data_dir(ctx))
     dd.ensure()
-    accepted, dup = _copy(PgEventLog(source), EventLog(dd.events_db))
-    click.echo(f"imported {accepted} events into {dd.events_db} ({dup} already there)")
+    dst = EventLog(dd.events_db)  # creates the file's event table before the store's
+    accepted, dup, ents = _copy(PgEventLog(source), dst, PgEntityStore(source, listen=False),
+                                SQLiteEntityStore(dd.events_db))
+    click.echo(f"imported {accepted} events into {dd.events_db} ({dup} already there) and {_said(ents)}")

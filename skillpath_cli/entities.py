@@ -17,22 +17,23 @@ import click
 
 from catalog.datadir import DataDir
 from catalog.errors import NotReadyError
-from skillpath_cli.common import data_dir, emit_table
+from skillpath_cli.common import data_dir, emit_table, settings
 
 __all__ = ["resources", "mentees", "audit", "store_world", "open_store", "mentor_commands", "skill_commands"]
 
 
-def open_store(dd: DataDir) -> Any:
-    """The data dir's entity store, seeded from (or re-importing) its files as the service does."""
+def open_store(dd: DataDir, database_url: str | None = None) -> Any:
+    """The entity store the settings name (the data dir's, or PostgreSQL's), seeded from (or re-importing)
+    the data dir's files as the service does."""
     from catalog.store.seed import open_entities
 
-    if not dd.has_world() and not dd.events_db.exists():
+    if not database_url and not dd.has_world() and not dd.events_db.exists():
         raise NotReadyError(f"no world in {dd.root}; run `skillpath data synth` or `skillpath data import`")
-    return open_entities(dd.events_db, data_dir=dd)
+    return open_entities(dd.events_db, data_dir=dd, database_url=database_url)
 
 
-def store_world(dd: DataDir) -> Any:
-    ents = open_store(dd)
+def store_world(dd: DataDir, database_url: str | None = None) -> Any:
+    ents = open_store(dd, database_url)
     try:
         return ents.world()
     finally:
@@ -79,7 +80,7 @@ def _cell(v: Any) -> Any:
 
 
 def _with_store(ctx: click.Context, fn: Any) -> None:
-    ents = open_store(DataDir(data_dir(ctx)))
+    ents = open_store(DataDir(data_dir(ctx)), settings(ctx).database_url)
     try:
         fn(ents)
     finally:
@@ -184,7 +185,7 @@ def mentees_list(ctx: click.Context, fmt: str) -> None:
 def mentees_forget(ctx: click.Context, user_id: str, retrain: bool) -> None:
     """Forget USER_ID: events, profile, mentor assignment, offline tables, conversations; a tombstone keeps
     replayed old events out. The served model keeps their vector until the next training."""
-    from catalog.eventlog import EventLog
+    from catalog.logs import open_event_log
     from catalog.store.forget import MODEL_NOTE, Forgetters, forget_mentee
     from catalog.store.offline import forget_in_parquet
 
@@ -195,7 +196,8 @@ def mentees_forget(ctx: click.Context, user_id: str, retrain: bool) -> None:
     forgetters.register("conversations", lambda u: _forget_conversations(ctx, dd, u))
 
     def run(ents: Any) -> None:
-        with EventLog(dd.events_db) as log:
+        forgetters.register("online_store", lambda u: _forget_online(ctx, dd, u, ents.ids("skills")))
+        with open_event_log(dd.root, settings(ctx).database_url) as log:
             removed = forget_mentee(user_id, entities=ents, events=log, forgetters=forgetters, actor=_actor(),
                                     now_us=_now_us())
         click.echo(f"forgot {user_id}: " + ", ".join(f"{k} {v}" for k, v in removed.items()))
@@ -223,9 +225,14 @@ def _forget_assignment(path: Path, user_id: str) -> int:
     return int(gone.sum())
 
 
+def _forget_online(ctx: click.Context, dd: DataDir, user_id: str, skill_ids: list[str]) -> int:
+    from features.forget import forget_online
+
+    return forget_online(dd.root, user_id, online=settings(ctx).features.online_store, skill_ids=skill_ids)
+
+
 def _forget_conversations(ctx: click.Context, dd: DataDir, user_id: str) -> int:
     from serving.conversations import ConversationStore
-    from skillpath_cli.common import settings
 
     if not dd.assistant_db.exists():
         return 0
@@ -268,7 +275,18 @@ def mentors_list(ctx: click.Context, fmt: str) -> None:
     _with_store(ctx, lambda e: _list(e, "mentors", fmt, ["name", "skills", "capacity"]))
 
 
-mentor_commands = (mentors_add, mentors_show, mentors_list)
+@click.command("forget")
+@click.argument("mentor_id")
+@click.pass_context
+def mentors_forget(ctx: click.Context, mentor_id: str) -> None:
+    """Remove MENTOR_ID (as DELETE /mentors/{id}): no longer matched; the change log keeps the write."""
+    def run(e: Any) -> None:
+        e.delete("mentors", mentor_id, actor=_actor(), now_us=_now_us())
+        click.echo(f"{mentor_id}: removed")
+    _with_store(ctx, run)
+
+
+mentor_commands = (mentors_add, mentors_show, mentors_list, mentors_forget)
 
 
 # ------------------------------------------------------------------ skills (added to `skillpath skills`)
@@ -286,7 +304,19 @@ def skills_add(ctx: click.Context, skill_id: str, name: str | None, prerequisite
         f"{skill_id}: version {e.put('skills', [rec], actor=_actor(), now_us=_now_us())[0].version}"))
 
 
-skill_commands = (skills_add,)  # `skills list` is the graph's own (skillpath_cli/path.py)
+@click.command("retire")
+@click.argument("skill_id")
+@click.pass_context
+def skills_retire(ctx: click.Context, skill_id: str) -> None:
+    """Remove SKILL_ID from the graph (as DELETE /skills/{id}); refused, naming them, while a skill,
+    resource, mentee or mentor still refers to it."""
+    def run(e: Any) -> None:
+        e.delete("skills", skill_id, actor=_actor(), now_us=_now_us())
+        click.echo(f"{skill_id}: removed from the skill graph")
+    _with_store(ctx, run)
+
+
+skill_commands = (skills_add, skills_retire)  # `skills list` is the graph's own (skillpath_cli/path.py)
 
 
 # ------------------------------------------------------------------ audit

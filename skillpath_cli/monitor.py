@@ -23,6 +23,7 @@ def _open(ctx: click.Context):
     from catalog.loaders import load_world
     from serving.views.mentors import MentorsView
     from serving.views.monitoring import open_monitor
+    from serving.views.sessions import open_sessions
 
     s = settings(ctx)
     dd = DataDir(s.data_dir)
@@ -32,8 +33,9 @@ def _open(ctx: click.Context):
     log = EventLog(dd.events_db)
     mentors = MentorsView(world, dd.reports, has_events=lambda u: log.last_seq(u) > 0)
     now = datetime.now(timezone.utc)
+    store = open_sessions(s, world=world, log_=log, clock=lambda: now).store   # recorded sessions: mentor contact
     monitor = open_monitor(s.model_copy(update={"monitoring": s.monitoring.model_copy(update={"enabled": True})}),
-                           world, log, mentors, now)
+                           world, log, mentors, now, sessions=lambda: store)
     return world, log, mentors, monitor, now
 
 
@@ -150,6 +152,7 @@ def train(ctx: click.Context, horizon_days: int, min_auc: float, no_track: bool)
     from catalog.eventlog import EventLog
     from catalog.loaders import load_world
     from catalog.synth.store import outcomes_path
+    from serving.views.sessions import open_sessions
     from serving.views.monitoring import AT_RISK_DIR
     from training.monitoring import train_at_risk, training_rows
 
@@ -160,7 +163,12 @@ def train(ctx: click.Context, horizon_days: int, min_auc: float, no_track: bool)
     world = load_world(dd)
     with EventLog(dd.events_db) as log:
         events = log.read()
-    rows = training_rows(events, world, pd.read_parquet(outcomes_path(dd)), horizon_days=horizon_days)
+        # Recorded sessions are mentor contact (each row reads only those started by its cut).
+        sessions = open_sessions(s, world=world, log_=log, clock=lambda: datetime.now(timezone.utc))
+        contacts = sessions.store.contacts()
+        sessions.store.close()
+    rows = training_rows(events, world, pd.read_parquet(outcomes_path(dd)), horizon_days=horizon_days,
+                         sessions=contacts)
     tracking = None
     if not no_track:
         from training.tracking import connect

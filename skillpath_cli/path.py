@@ -153,7 +153,7 @@ def path(ctx: click.Context, user_id: str, goal_specs: tuple[str, ...], max_step
     dd = DataDir(data_dir(ctx))
     now = as_of or _today_utc()
     goals = [parse_goal_spec(g) for g in goal_specs] or None
-    world = store_world(dd)  # the entity store, as the service reads it
+    world = store_world(dd, settings(ctx).database_url)  # the entity store, as the service reads it
     mine = load_events(dd, user_id=user_id)
     mine = mine[pd.to_datetime(mine["timestamp"], utc=True) <= pd.Timestamp(now)]  # --as-of: nothing after it
     if user_id not in world.mentees and goals is None and mine.empty:

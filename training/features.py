@@ -28,6 +28,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,7 +42,10 @@ from features.engagement import ACTIVITY_TYPES, DAY_US, ENGAGED_TYPES, engagemen
 from features.snapshots import default_snapshot_times, prepare_events
 from features.snapshots import frame as _frame, grid as _grid, ragged as _ragged, ratio as _ratio
 from features.snapshots import snapshot_us as _snapshot_us, to_us as _us
-from features.tables import MENTEE_ENGAGEMENT, MENTEE_SKILL_STATE, RESOURCE_STATS, TIMESTAMP, TableSpec, table_path
+from features.status import status_rows
+from features.tables import (
+    MENTEE_ENGAGEMENT, MENTEE_SKILL_STATE, MENTEE_STATUS, RESOURCE_STATS, TIMESTAMP, TableSpec, table_path,
+)
 from recommender.mastery import MasteryModel, assess_update, complete_update, prior_for_level
 from training.windows import PrefixIndex
 
@@ -59,16 +63,19 @@ __all__ = [
 
 @dataclass
 class FeatureFrames:
-    """The three feature tables, each with its entity keys, features and ``event_timestamp``."""
+    """The feature tables, each with its entity keys, features and ``event_timestamp``."""
 
     mentee_engagement: pd.DataFrame
     mentee_skill_state: pd.DataFrame
     resource_stats: pd.DataFrame
+    mentee_status: pd.DataFrame | None = None
 
     def items(self) -> Iterator[tuple[TableSpec, pd.DataFrame]]:
         yield MENTEE_ENGAGEMENT, self.mentee_engagement
         yield MENTEE_SKILL_STATE, self.mentee_skill_state
         yield RESOURCE_STATS, self.resource_stats
+        if self.mentee_status is not None:
+            yield MENTEE_STATUS, self.mentee_status
 
 
 
@@ -195,8 +202,9 @@ def _resource_rows(events: pd.DataFrame, catalog: Catalog, snaps: NDArray[np.int
 
 def compute_feature_frames(events: pd.DataFrame, world: World | Catalog, *,
                            snapshot_times: Sequence[datetime | str | pd.Timestamp] | None = None,
-                           freq: str = "1D", mastery_model: MasteryModel | None = None) -> FeatureFrames:
-    """Compute the three feature tables as point-in-time snapshots.
+                           freq: str = "1D", mastery_model: MasteryModel | None = None,
+                           status: bool = True, status_inputs: Any = None) -> FeatureFrames:
+    """Compute the feature tables as point-in-time snapshots.
 
     Parameters
     ----------
@@ -211,6 +219,9 @@ def compute_feature_frames(events: pd.DataFrame, world: World | Catalog, *,
         BKT parameters for the ``mastery`` feature (default ``MasteryModel()``; a fitted
         model gives per-skill parameters). Forgetting is not supported here: mastery
         would change between events, and this table only has rows where events change it.
+    status : bool
+        Also compute ``mentee_status`` (the monitor's status, :mod:`features.status`; needs a World);
+        ``status_inputs(user_id, at_us)`` may add the mentor contact.
     """
     if mastery_model is not None and mastery_model.forgetting_half_life_days is not None:
         raise ConfigError("the mastery feature needs a MasteryModel without forgetting "
@@ -222,6 +233,7 @@ def compute_feature_frames(events: pd.DataFrame, world: World | Catalog, *,
         mentee_engagement=engagement_rows(ev, w.catalog, snaps),
         mentee_skill_state=_skill_state_rows(ev, w, snaps, mastery_model),
         resource_stats=_resource_rows(ev, w.catalog, snaps),
+        mentee_status=status_rows(ev, w, snaps, inputs=status_inputs) if status and w.mentees else None,
     )
 
 

@@ -15,6 +15,7 @@ No demographic attribute is a feature (``AtRiskClassifier`` refuses them by name
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -24,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.monitoring import FEATURE_NAMES, AtRiskClassifier, MentorContact, statuses_at
+from analysis.monitoring.inputs import marks_by_pair
 from analysis.monitoring.progress import CompletionMastery, item_main_skill
 from catalog.catalog import World
 from catalog.errors import NotReadyError
@@ -43,8 +45,13 @@ class TrainResult:
 
 
 def training_rows(events: pd.DataFrame, world: World, outcomes: pd.DataFrame, *, every_days: int = 7,
-                  horizon_days: int = 30) -> pd.DataFrame:
-    """``user_id, at, <FEATURE_NAMES>, label`` at weekly cuts of every present mentee."""
+                  horizon_days: int = 30,
+                  sessions: Iterable[tuple[str, str, Any, float | None]] = ()) -> pd.DataFrame:
+    """``user_id, at, <FEATURE_NAMES>, label`` at weekly cuts of every present mentee.
+
+    ``sessions`` are ``(mentee_id, mentor_id, start, mentee rating)`` rows (``SessionStore.contacts``):
+    the whole record; each row's status reads only the sessions started by its cut.
+    """
     ev = events.sort_values("timestamp", kind="stable")
     start, end = ev["timestamp"].min().normalize(), ev["timestamp"].max()
     out = outcomes.set_index("user_id")
@@ -61,13 +68,15 @@ def training_rows(events: pd.DataFrame, world: World, outcomes: pd.DataFrame, *,
     comp = ev[ev["event_type"] == "complete"]
     mastery = CompletionMastery(world.catalog, world.mentees).points(
         zip(comp["user_id"].tolist(), comp["item_id"].tolist(), comp["timestamp"].array.asi8.tolist()))
+    marks = marks_by_pair(sessions)
     inputs = {}
     for u, m in world.mentees.items():
         mid = out.at[u, "mentor_id"] if u in out.index else ""
         contact = None
         if mid and mid in world.mentors:
             mm = world.mentors[mid]
-            contact = MentorContact(mid, out.at[u, "joined_at"].to_pydatetime(), None, mm.skills, mm.name)
+            contact = MentorContact(mid, out.at[u, "joined_at"].to_pydatetime(), None, mm.skills, mm.name,
+                                    *marks.get((u, mid), ((), ())))
         inputs[u] = {"goals": m.goals, "mentee": m, "mentor": contact}
     X = statuses_at(ev, cut_df, mastery=mastery, item_skill=item_main_skill(world.catalog),
                     inputs=lambda u, at_us: inputs.get(u, {}))

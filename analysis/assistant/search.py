@@ -77,7 +77,7 @@ class ResourceIndex:
                                    dtype=np.int16)
         self._languages = np.array([r.language for r in catalog.resources], dtype=object)
         self._recency = np.maximum(catalog.published_us, catalog.updated_us)
-        self._csc = catalog.item_skill_levels.tocsc()
+        self._csc = catalog.item_skill_levels_csc
         # tie-break order: most recently updated first, then catalog order
         self._tiebreak = np.argsort(np.argsort(-self._recency, kind="stable"), kind="stable").astype(np.float64)
         self.build_seconds = time.perf_counter() - t0

@@ -23,7 +23,7 @@ from analysis.monitoring.status import MenteeStatus
 __all__ = ["Alert", "Intervention", "ALERT_KINDS", "INTERVENTION_KINDS", "alert_id", "alerts_for", "evaluate_alerts"]
 
 ALERT_KINDS = ("silence", "engagement_drop", "repeated_failures", "dismissal_run", "goal_late", "goal_overdue",
-               "step_stalled", "mentor_no_contact", "mentor_mismatch", "at_risk")
+               "step_stalled", "mentor_no_contact", "pair_low_rating", "mentor_mismatch", "at_risk")
 INTERVENTION_KINDS = ("nudge", "next_step", "shorter_resource", "contact_mentor", "rematch_mentor", "review_goal")
 _NO_CANDIDATES = Candidates()
 
@@ -184,6 +184,15 @@ def _alerts_one(s: MenteeStatus, c: Candidates, ctx: _Ctx, risk: float | None) -
         add("mentor_no_contact", 1, f"{what} with mentor {m.mentor.name or m.mentor.mentor_id} for "
             f"{_plural(m.days_since_contact, 'day')}", f"{m.mentor.mentor_id}@{m.last_contact_us}",
             Intervention("contact_mentor", {"mentor_id": m.mentor.mentor_id}), days=m.days_since_contact)
+    if m is not None and m.recent_rating is not None and m.recent_rating <= th.pair_rating_floor:
+        who = m.mentor.name or m.mentor.mentor_id
+        action = (Intervention("rematch_mentor", {"from_mentor_id": m.mentor.mentor_id,
+                                                  "to_mentor_id": c.rematch.mentor_id, "name": c.rematch.name})
+                  if c.rematch is not None and c.rematch.mentor_id != m.mentor.mentor_id
+                  else Intervention("contact_mentor", {"mentor_id": m.mentor.mentor_id}))
+        add("pair_low_rating", 1, f"the mentee rated the recent sessions with mentor {who} "
+            f"{m.recent_rating:.1f} of 5 on average", f"{m.mentor.mentor_id}@{m.last_contact_us}", action,
+            rating=m.recent_rating)
     if risk is not None and risk >= th.risk_threshold:
         week = at // DAY_US // 7
         add("at_risk", 3 if risk >= 0.8 else 2, f"at-risk model: {risk:.0%} chance of dropping out or stalling",

@@ -54,12 +54,14 @@ class MonitorThresholds:
     # Path steps and mentor contact.
     step_untouched_weeks: float = 3.0
     mentor_silence_days: float = 30.0
+    session_window_days: int = 60            # sessions counted for "sessions with the mentor lately"
+    pair_rating_floor: float = 2.5           # alert when the mentee's mean rating of the last 3 is this or lower
     # Model-based alert.
     risk_threshold: float = 0.5
 
     def __post_init__(self) -> None:
         ints = ("engagement_window_days", "fail_window", "fail_count", "assessments_kept", "dismiss_run",
-                "dismiss_run_cap", "progress_window_days")
+                "dismiss_run_cap", "progress_window_days", "session_window_days")
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):

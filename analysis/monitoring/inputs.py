@@ -7,7 +7,8 @@ pure and the caller decides which version of each to trust.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
@@ -16,7 +17,7 @@ from catalog.schema import SkillLevel
 
 __all__ = [
     "PlanStep", "MentorContact", "ResourceOption", "MentorOption", "Candidates", "to_us", "from_us",
-    "date_end_us",
+    "date_end_us", "session_marks", "marks_by_pair",
 ]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -53,10 +54,15 @@ class PlanStep:
 
 @dataclass(frozen=True, slots=True)
 class MentorContact:
-    """The mentee's assigned mentor, when the assignment began and the last session, if any.
+    """The mentee's assigned mentor, when the assignment began, and the pair's recorded sessions.
 
     ``skills`` are the mentor's skills (levels) so the monitor can tell whether the
-    mentor still covers the skill the mentee struggles with.
+    mentor still covers the skill the mentee struggles with. ``session_us`` are the
+    start times (UTC microseconds, ascending) of the sessions recorded with this mentor
+    and ``session_ratings`` the mentee's 1-5 rating of each (NaN when not given), as
+    :func:`session_marks` builds them: the *whole* record may be passed, because a
+    status at ``at`` reads only the sessions started at or before ``at`` (point in time).
+    ``last_session_at`` is a single known session (kept for callers without a record).
     """
 
     mentor_id: str
@@ -64,9 +70,26 @@ class MentorContact:
     last_session_at: datetime | None = None
     skills: tuple[SkillLevel, ...] = ()
     name: str = ""
+    session_us: tuple[int, ...] = ()
+    session_ratings: tuple[float, ...] = ()
 
     def covers(self, skill_id: str, level: int = 1) -> bool:
         return any(s.skill_id == skill_id and s.level >= level for s in self.skills)
+
+
+def session_marks(sessions: Iterable[tuple[datetime | int, float | None]]) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """``(start, mentee rating or None)`` pairs as the sorted ``session_us`` and aligned ``session_ratings``."""
+    rows = sorted((x if isinstance(x, int) else to_us(x), math.nan if r is None else float(r)) for x, r in sessions)
+    return tuple(t for t, _ in rows), tuple(r for _, r in rows)
+
+
+def marks_by_pair(rows: Iterable[tuple[str, str, datetime | int, float | None]],
+                  ) -> dict[tuple[str, str], tuple[tuple[int, ...], tuple[float, ...]]]:
+    """``(mentee_id, mentor_id, start, mentee rating)`` rows grouped as :func:`session_marks` per (mentee, mentor)."""
+    grouped: dict[tuple[str, str], list[tuple[datetime | int, float | None]]] = {}
+    for mentee, mentor, start, rating in rows:
+        grouped.setdefault((mentee, mentor), []).append((start, rating))
+    return {k: session_marks(v) for k, v in grouped.items()}
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,6 +129,13 @@ class AtRiskClassifier:
             max_depth=self.max_depth, min_samples_leaf=self.min_samples_leaf,
             l2_regularization=self.l2_regularization, early_stopping=False, categorical_features=None,
             random_state=self.random_state)
+        # A column with no value at all (mentor ratings where no session is recorded) breaks the booster's
+        # binning; it cannot be split on anyway, so it is fit as a constant (at predict time NaN follows
+        # the default branch, as for any feature the trees never use).
+        empty = np.isnan(arr).all(axis=0)
+        if empty.any():
+            arr = arr.copy()
+            arr[:, empty] = 0.0
         folds = StratifiedKFold(self.cv, shuffle=True, random_state=self.random_state)
         cal = CalibratedClassifierCV(booster, method=self.calibration, cv=folds, ensemble=False)
         cal.fit(arr, labels.astype(np.int64))

@@ -9,6 +9,7 @@ The same function serves the live status and the training rows.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -76,6 +77,8 @@ class MentorStatus(NamedTuple):
     assignment_age_days: float
     days_since_contact: float
     last_contact_us: int
+    sessions_recent: int = 0                 # sessions with the mentor in the last ``session_window_days``
+    recent_rating: float | None = None       # the mentee's mean rating of the last 3 rated sessions
 
 
 class MenteeStatus(NamedTuple):
@@ -145,7 +148,7 @@ def snapshot(state: MenteeState, user_id: str, at_us: int, *, goals: Sequence[Go
     last = state.last_us or None
     struggles = tuple(s for s in (_struggle(skill, rows, th) for skill, rows in state.assess.items()) if s)
     d = state.dismissals
-    mentor_status = _mentor(mentor, at_us)
+    mentor_status = _mentor(mentor, at_us, th)
     return MenteeStatus(
         user_id=user_id, at_us=at_us, active_days_7d=week,
         active_days_per_week=recent * 7.0 / w, active_days_per_week_prev=prev * 7.0 / w,
@@ -228,7 +231,8 @@ def _step(state: MenteeState, step: PlanStep, at_us: int, th: MonitorThresholds)
     return StalledStep(step, weeks) if weeks >= th.step_untouched_weeks else None
 
 
-def _mentor(mentor: MentorContact | None, at_us: int) -> MentorStatus | None:
+def _mentor(mentor: MentorContact | None, at_us: int, th: MonitorThresholds) -> MentorStatus | None:
+    """Contact with the assigned mentor at ``at_us``: only sessions started by then count (point in time)."""
     if mentor is None:
         return None
     assigned = to_us(mentor.assigned_at)
@@ -239,7 +243,14 @@ def _mentor(mentor: MentorContact | None, at_us: int) -> MentorStatus | None:
         session = to_us(mentor.last_session_at)
         if assigned < session <= at_us:
             last = session
-    return MentorStatus(mentor, assigned, (at_us - assigned) / DAY_US, (at_us - last) / DAY_US, last)
+    times = mentor.session_us
+    k = bisect_right(times, at_us)           # sessions started at or before the cut
+    if k and times[k - 1] > last:
+        last = times[k - 1]
+    recent = k - bisect_left(times, at_us - th.session_window_days * DAY_US, 0, k)
+    rated = [r for r in mentor.session_ratings[:k] if r == r][-3:]
+    return MentorStatus(mentor, assigned, (at_us - assigned) / DAY_US, (at_us - last) / DAY_US, last, recent,
+                        sum(rated) / len(rated) if rated else None)
 
 
 # ---------------------------------------------------------------------- features
@@ -255,6 +266,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "stalled_steps", "max_weeks_untouched",
     "has_mentor", "mentor_assignment_age_days", "days_since_mentor_contact",
     "minutes_per_week", "goal_gap_levels", "mentor_goal_coverage",
+    "mentor_sessions_recent", "mentor_recent_rating",
 )
 _LATE_CAP = 104.0   # weeks; "never at this pace" is counted as two years late
 
@@ -284,5 +296,7 @@ def feature_vector(s: MenteeStatus, *, fail_window: int = 3, pass_score: float =
         float(m is not None), _NAN if m is None else m.assignment_age_days,
         _NAN if m is None else m.days_since_contact,
         *(_NAN if x is None else x for x in (s.minutes_per_week, s.goal_gap_levels, s.mentor_goal_coverage)),
+        _NAN if m is None else float(m.sessions_recent),
+        _NAN if m is None or m.recent_rating is None else m.recent_rating,
     ]
 

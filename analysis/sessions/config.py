@@ -24,6 +24,8 @@ class HealthConfig:
     questions_per_session: float = 2.0
     healthy: float = 0.60
     at_risk: float = 0.40
+    # Tuned on the development worlds (seeds 3 and 5) only, by coordinate ascent of the pair-health AUC
+    # over a 0.05 grid (benchmarks/sessions.md); follow-through kept at 0.05 so it still counts.
     weights: Mapping[str, float] = field(default_factory=lambda: {
-        "cadence": 0.20, "ratings": 0.15, "sentiment": 0.15, "engagement": 0.20,
-        "follow_through": 0.20, "progress": 0.10})
+        "cadence": 0.05, "ratings": 0.20, "sentiment": 0.20, "engagement": 0.45,
+        "follow_through": 0.05, "progress": 0.05})

@@ -1,21 +1,22 @@
 """Pair health: one score in [0, 1] per mentor-mentee pair, with the signals behind it.
 
 Six signals, each scored in [0, 1] from a rule fixed in advance (``docs/sessions.md``
-lists every one), combined as a weighted mean over the signals that have data:
+lists every one), combined as a weighted mean over the signals that have data (weights
+tuned on the development worlds only, seeds 3 and 5):
 
 ============== ====== ==============================================================
 signal         weight score
 ============== ====== ==============================================================
-cadence        0.20   sessions a month / target, capped at 1; halved after a gap of
+cadence        0.05   sessions a month / target, capped at 1; halved after a gap of
                       more than twice the target interval
-ratings        0.15   (mean recent rating - 1) / 4, + 0.1 x trend (last half - first)
-sentiment      0.15   0.5 + recent tone (share of positive minus share of negative
+ratings        0.20   (mean recent rating - 1) / 4, + 0.1 x trend (last half - first)
+sentiment      0.20   0.5 + recent tone (share of positive minus share of negative
                       sentences by VADER, mentee 2/3, mentor 1/3) + 0.5 x trend
-engagement     0.20   mean of: mentee talk share (1 within 30-70 %, 0 at 10 % or 90 %),
+engagement     0.45   mean of: mentee talk share (1 within 30-70 %, 0 at 10 % or 90 %),
                       mentee questions (2 a session = 1) and sessions with an action item
-follow_through 0.20   (skills followed + 0.5) / (skills judged + 1), within 14 days;
+follow_through 0.05   (skills followed + 0.5) / (skills judged + 1), within 14 days;
                       a fortnight without any learning is not judged
-progress       0.10   completions a month on the skills the sessions cover / 2, capped
+progress       0.05   completions a month on the skills the sessions cover / 2, capped
 ============== ====== ==============================================================
 
 Nothing here reads a label or a truth: only the sessions, their analyses and the events.

@@ -2,8 +2,9 @@
 
 :class:`EntityStore` is what the service, the CLI and the importer write skills,
 resources, mentees and mentors through; :class:`~catalog.store.sqlite.SQLiteEntityStore`
-keeps them in the event log's SQLite file, and a PostgreSQL backend can implement the
-same methods later. A store knows nothing about what a document means: validation,
+keeps them in the event log's SQLite file, :class:`~catalog.store.pg.PgEntityStore` in
+PostgreSQL for several replicas (``SKILLPATH_DATABASE_URL``); both pass the same contract
+tests (tests/catalog/store/test_store_contract.py). A store knows nothing about what a document means: validation,
 references and the skill graph are checked by :mod:`catalog.store.entities` before a
 write reaches it. Every write is all or nothing and is appended to the change log.
 """
@@ -15,10 +16,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["KINDS", "ID_FIELD", "Stored", "Change", "Write", "EntityStore"]
+from catalog.errors import IntegrityError
+
+__all__ = ["KINDS", "ID_FIELD", "TABLES", "Stored", "Change", "Write", "EntityStore", "merge_plan"]
 
 #: Entity kinds, in the order a world is assembled (skills first: the others refer to them).
 KINDS: tuple[str, ...] = ("skills", "resources", "mentees", "mentors")
+#: The store's tables as :meth:`EntityStore.snapshot` gives them, each row's columns in this order.
+TABLES: dict[str, tuple[str, ...]] = {
+    "entities": ("kind", "id", "doc", "version", "updated_us"),
+    "entity_changes": ("seq", "at_us", "actor", "op", "kind", "id", "version", "summary"),
+    "store_meta": ("key", "value"),
+    "tombstones": ("user_id", "at_us", "actor"),
+}
 ID_FIELD: dict[str, str] = {"skills": "skill_id", "resources": "item_id", "mentees": "user_id",
                             "mentors": "mentor_id"}
 
@@ -63,6 +73,12 @@ class Write:
 class EntityStore(ABC):
     """Versioned documents per kind with an append-only change log (see the module docstring)."""
 
+    @property
+    def pushes_changes(self) -> bool:
+        """True while :meth:`revision` is kept current by the database's notifications (no query per call):
+        a reader may then check it on every request instead of every :data:`serving.app.SYNC_INTERVAL_S`."""
+        return False
+
     @abstractmethod
     def get(self, kind: str, entity_id: str) -> Stored | None: ...
 
@@ -105,6 +121,18 @@ class EntityStore(ABC):
     def tombstones(self, user_ids: Sequence[str] | None = None) -> set[str]: ...
 
     @abstractmethod
+    def snapshot(self) -> dict[str, list[tuple]]:
+        """Every row of every table (:data:`TABLES`), entities in creation order: what ``skillpath db
+        export|import`` moves between backends."""
+
+    @abstractmethod
+    def restore(self, rows: dict[str, list[tuple]]) -> dict[str, int]:
+        """Merge a :meth:`snapshot` into this store in one transaction, keeping sequence numbers and versions
+        (:func:`merge_plan`: entities changed here since are kept), so a copy can run again. Raises
+        :class:`~catalog.errors.IntegrityError` if this store's change log differs at a shared sequence number
+        (it holds another deployment's entities). Returns the rows added per table."""
+
+    @abstractmethod
     def close(self) -> None: ...
 
     def summarise(self, doc: Mapping[str, Any] | None, fields: Sequence[str] = ()) -> str:
@@ -113,3 +141,24 @@ class EntityStore(ABC):
             return "deleted"
         keys = list(fields) or sorted(doc)
         return "set " + ", ".join(keys)
+
+
+def merge_plan(mine: Mapping[int, tuple], theirs: Mapping[str, list[tuple]], where: str) -> tuple[list, list]:
+    """What merging snapshot ``theirs`` adds to a store whose change log is ``mine`` (seq -> row).
+
+    Returns the change-log rows missing here and the entity rows to upsert: every one but those
+    changed here after the snapshot's last change (this store moved on; a copy run again after
+    writes on the target must not turn them back). Raises :class:`IntegrityError` if the logs differ
+    at a sequence number both hold (another deployment's entities).
+    """
+    changes = theirs["entity_changes"]
+    for row in changes:
+        have = mine.get(int(row[0]))
+        if have is not None and tuple(have) != tuple(row):
+            raise IntegrityError(f"{where}: change {row[0]} differs from the copy's ({have[4]} {have[5]} vs "
+                                 f"{row[4]} {row[5]}): this database holds another deployment's entities; "
+                                 "copy into an empty one")
+    last = max((int(r[0]) for r in changes), default=0)
+    moved = {(r[4], r[5]) for seq, r in mine.items() if seq > last}
+    return ([r for r in changes if int(r[0]) not in mine],
+            [r for r in theirs["entities"] if (r[0], r[1]) not in moved])

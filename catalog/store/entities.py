@@ -93,6 +93,13 @@ class Entities:
             self.reload()
             return True
 
+    def _caught_up(self, n: int) -> None:
+        """After our write of ``n`` changes: we hold everything up to the store's revision only if no other
+        process wrote between (revision = what we had seen + n); otherwise the next :meth:`sync` reloads."""
+        rev = self.store.revision()
+        if rev == self._seen + n:
+            self._seen = rev
+
     @property
     def revision(self) -> int:
         return self._seen
@@ -173,8 +180,8 @@ class Entities:
             for s in stored:
                 self._stored[kind][s.id] = s
                 self._objs[kind][s.id] = new[s.id]
-            if stored:
-                self._seen = self.store.revision()
+            if writes:
+                self._caught_up(len(writes))
                 self._bump([kind])
             return [self._stored[kind][i] for i in new]
 
@@ -212,7 +219,7 @@ class Entities:
                              actor=actor, op=op, now_us=now_us)
             del self._stored[kind][entity_id]
             del self._objs[kind][entity_id]
-            self._seen = self.store.revision()
+            self._caught_up(1)
             self._bump([kind])
 
     def _skill_users(self, skill_id: str) -> list[str]:

@@ -18,7 +18,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from catalog.errors import NotReadyError, UnknownUserError
+from catalog.errors import UnknownUserError
 from catalog.eventlog import EventLog
 from catalog.store.entities import Entities
 
@@ -67,9 +67,6 @@ def forget_mentee(user_id: str, *, entities: Entities, events: EventLog, forgett
 
     Raises :class:`UnknownUserError` for a mentee with neither a profile nor events (nothing to forget).
     """
-    if not hasattr(events, "forget_user"):
-        raise NotReadyError(f"forgetting events is not supported on this event log backend ({type(events).__name__}) "
-                            "yet; use the SQLite event log")
     has_profile = entities.find("mentees", user_id) is not None
     if not has_profile and events.last_seq(user_id) == 0 and user_id not in entities.store.tombstones([user_id]):
         raise UnknownUserError(user_id, "no profile and no events")

@@ -15,11 +15,11 @@ from pathlib import Path
 from catalog.catalog import World
 from catalog.datadir import DataDir
 from catalog.loaders import find_table, load_world
-from catalog.store.base import KINDS
+from catalog.store.base import KINDS, EntityStore
 from catalog.store.entities import Entities
 from catalog.store.sqlite import SQLiteEntityStore
 
-__all__ = ["open_entities", "files_fingerprint", "FINGERPRINT_KEY"]
+__all__ = ["open_entities", "open_store", "files_fingerprint", "FINGERPRINT_KEY"]
 
 FINGERPRINT_KEY = "import_fingerprint"
 
@@ -35,14 +35,24 @@ def files_fingerprint(dd: DataDir) -> str:
     return "|".join(parts)
 
 
+def open_store(db_path: str | Path, database_url: str | None = None) -> EntityStore:
+    """The SQLite store in ``db_path`` (the event log's file), or the PostgreSQL store at ``database_url``."""
+    if database_url:
+        from catalog.store.pg import PgEntityStore  # psycopg only when a server is used
+
+        return PgEntityStore(database_url)
+    return SQLiteEntityStore(db_path)
+
+
 def open_entities(db_path: str | Path, *, data_dir: DataDir | None = None, world: World | None = None,
-                  actor: str = "import") -> Entities:
-    """The store in ``db_path`` (the event log's file), seeded from ``data_dir``'s files or ``world``.
+                  actor: str = "import", database_url: str | None = None) -> Entities:
+    """The store the settings name (:func:`open_store`), seeded from ``data_dir``'s files or ``world``.
 
     ``world`` seeds an empty store (a caller that already holds one); ``data_dir`` imports
-    its files when their fingerprint changed since the last import.
+    its files when their fingerprint changed since the last import (on PostgreSQL the
+    fingerprint is shared: replicas started from copies of one data dir import it once).
     """
-    ents = Entities(SQLiteEntityStore(db_path))
+    ents = Entities(open_store(db_path, database_url))
     now_us = time.time_ns() // 1000
     if data_dir is not None and data_dir.has_world():
         fp = files_fingerprint(data_dir)

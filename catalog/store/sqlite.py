@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from catalog.errors import VersionConflictError
-from catalog.store.base import Change, EntityStore, Stored, Write
+from catalog.sqldb import migrate_sqlite, open_sqlite
+from catalog.store.base import TABLES, Change, EntityStore, Stored, Write, merge_plan
 from catalog.store.migrations import MIGRATIONS
 
 __all__ = ["SQLiteEntityStore"]
@@ -30,34 +30,9 @@ class SQLiteEntityStore(EntityStore):
 
     def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._conn: sqlite3.Connection | None = sqlite3.connect(
-            self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
-        c = self._conn
-        c.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-        c.execute("PRAGMA journal_mode = WAL")
-        c.execute("PRAGMA synchronous = FULL")
-        self._migrate()
-
-    def _migrate(self) -> None:
-        c = self._db
-        c.execute("BEGIN IMMEDIATE")
-        try:
-            c.execute("CREATE TABLE IF NOT EXISTS store_migrations (version INTEGER PRIMARY KEY, applied_us INTEGER)")
-            done = {r[0] for r in c.execute("SELECT version FROM store_migrations")}
-            for version, sql in MIGRATIONS:
-                if version in done:
-                    continue
-                for stmt in sql.split(";"):
-                    if stmt.strip():
-                        c.execute(stmt)
-                c.execute("INSERT INTO store_migrations VALUES (?, ?)", (version, time.time_ns() // 1000))
-            c.execute("COMMIT")
-        except BaseException:
-            if c.in_transaction:
-                c.execute("ROLLBACK")
-            raise
+        self._conn: sqlite3.Connection | None = open_sqlite(self.path, timeout=timeout)
+        migrate_sqlite(self._conn, "store_migrations", MIGRATIONS)
 
     @property
     def _db(self) -> sqlite3.Connection:
@@ -133,6 +108,39 @@ class SQLiteEntityStore(EntityStore):
         with self._lock:
             self._db.execute("INSERT INTO store_meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                              [key, value])
+
+    def snapshot(self) -> dict[str, list[tuple]]:
+        order = {"entities": "rowid", "entity_changes": "seq", "store_meta": "key", "tombstones": "user_id"}
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN")  # one read transaction: the tables agree with each other
+            try:
+                return {t: db.execute(f"SELECT {', '.join(cols)} FROM {t} ORDER BY {order[t]}").fetchall()
+                        for t, cols in TABLES.items()}
+            finally:
+                db.execute("COMMIT")
+
+    def restore(self, rows: dict[str, list[tuple]]) -> dict[str, int]:
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                mine = {r[0]: r for r in db.execute(f"SELECT {', '.join(TABLES['entity_changes'])} FROM entity_changes")}
+                changes, entities = merge_plan(mine, rows, repr(self))
+                db.executemany("INSERT INTO entity_changes VALUES (?, ?, ?, ?, ?, ?, ?, ?)", changes)
+                db.executemany("INSERT INTO entities (kind, id, doc, version, updated_us) VALUES (?, ?, ?, ?, ?) "
+                               "ON CONFLICT (kind, id) DO UPDATE SET doc = excluded.doc, version = excluded.version, "
+                               "updated_us = excluded.updated_us", entities)
+                db.executemany("INSERT INTO store_meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET "
+                               "value = excluded.value", rows["store_meta"])
+                db.executemany("INSERT INTO tombstones VALUES (?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET "
+                               "at_us = MAX(at_us, excluded.at_us)", rows["tombstones"])
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        return {"entity_changes": len(changes), "entities": len(entities), "tombstones": len(rows["tombstones"])}
 
     # ------------------------------------------------------------ writes
     def write(self, kind: str, writes: Sequence[Write], *, actor: str, op: str, now_us: int) -> list[Stored]:

@@ -99,5 +99,7 @@ def generate(config: SynthConfig | None = None, *, progress: Progress | None = N
         "mastery_start": people.mastery.ravel(),
         "mastery_end": mastery_end.ravel(),
     })
-    sessions = make_sessions(world, events, config, rngs["sessions"]) if config.sessions else None
+    pairs = [(mentors[int(k)], mentees[u].user_id, not bool(factors.poor_mentoring[u]), float(factors.pair_quality[u]))
+             for u, k in enumerate(factors.mentor.tolist()) if k >= 0]
+    sessions = make_sessions(world, events, config, rngs["sessions"], pairs=pairs) if config.sessions else None
     return SynthWorld(world=world, events=events, truth=truth, config=config, outcomes=outcomes, sessions=sessions)

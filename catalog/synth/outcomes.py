@@ -6,8 +6,16 @@ Four causes act on a mentee during the simulation, each through behaviour:
   and they give up sooner (their churn time is scaled by 0.55);
 - ``goal_too_far``: the total gap between where they start and what their goals need
   (prerequisites included) is in the top fifth of the cohort (churn time x 0.6);
-- ``mentor_mismatch``: their mentor (assigned at random, three in four from mentors who
-  share a domain with their goals) shares none (churn time x 0.7);
+- ``mentor_mismatch``: their mentor shares no domain with their goals (churn time x 0.7);
+- ``poor_mentoring``: their pair is secretly *poor* (churn time x 0.8).
+
+  Mentors are assigned once, before the simulation, by :func:`assign_mentors`, and that
+  one assignment is the outcomes' ``mentor_id``, the mentoring sessions' pairs
+  (``catalog/synth/sessions.py``) and what the monitor is given: each mentor takes
+  mentees up to their capacity (a draw favouring mentees whose goals lie in the
+  mentor's domains and who speak the mentor's language), so most mentees have no
+  mentor. Each pair is *good* (probability 0.3 + 0.4 x the domain fit) or *poor*, with a
+  latent quality in [0, 1] that drives its sessions;
 
   (the scales are then divided by their cohort mean, so mentees without a factor stay
   longer and the world's total activity changes little);
@@ -29,7 +37,7 @@ a drop or a stall is the strongest cause present (a frustration quit is always
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -38,14 +46,14 @@ from numpy.typing import NDArray
 from catalog.catalog import Catalog
 from catalog.schema import Mentee, Mentor
 
-__all__ = ["OUTCOME_COLUMNS", "CAUSES", "RiskFactors", "risk_factors", "outcome_frame",
+__all__ = ["OUTCOME_COLUMNS", "CAUSES", "RiskFactors", "risk_factors", "assign_mentors", "outcome_frame",
            "FRUSTRATION_QUIT", "FRUSTRATION_DECAY", "QUIT_P", "STALL_DAYS", "FADE_DAYS", "FADE_FLOOR"]
 
 OUTCOME_COLUMNS = ("user_id", "outcome", "cause", "joined_at", "left_at", "mentor_id",
-                   "low_time_budget", "goal_too_far", "mentor_mismatch", "frustrated")
+                   "low_time_budget", "goal_too_far", "mentor_mismatch", "poor_mentoring", "frustrated")
 # Strongest first: the order in which a cause is named when several are present.
-CAUSES = ("content_too_hard", "low_time_budget", "goal_too_far", "mentor_mismatch", "motivation")
-_CHURN_SCALE = {"low_time_budget": 0.55, "goal_too_far": 0.6, "mentor_mismatch": 0.7}
+CAUSES = ("content_too_hard", "low_time_budget", "goal_too_far", "mentor_mismatch", "poor_mentoring", "motivation")
+_CHURN_SCALE = {"low_time_budget": 0.55, "goal_too_far": 0.6, "mentor_mismatch": 0.7, "poor_mentoring": 0.8}
 LOW_MINUTES = 90
 FRUSTRATION_QUIT = 5.0
 FRUSTRATION_DECAY = 0.97
@@ -58,12 +66,15 @@ STALL_GAIN = 0.02
 
 @dataclass(frozen=True)
 class RiskFactors:
-    """Per-mentee hidden risk factors and the mentor each is assigned (-1: none)."""
+    """Per-mentee hidden risk factors, the mentor each is assigned (-1: none), the pair's hidden quality."""
 
     low_time_budget: NDArray[np.bool_]
     goal_too_far: NDArray[np.bool_]
     mentor_mismatch: NDArray[np.bool_]
     mentor: NDArray[np.int64]
+    poor_mentoring: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, bool))
+    pair_quality: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))   # NaN: no mentor
+    pair_fit: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))       # goal domains the mentor covers
 
     def churn_scale(self) -> NDArray[np.float64]:
         """Multiplier of each mentee's background churn time, with mean 1 over the cohort.
@@ -77,30 +88,59 @@ class RiskFactors:
         return s / s.mean() if len(s) else s
 
 
-def _domains(cat: Catalog, skills) -> set[str]:
-    return {cat.skills[s].domain for s in skills}
+def assign_mentors(cat: Catalog, mentees: list[Mentee], mentors: list[Mentor],
+                   rng: np.random.Generator) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Capacity-respecting mentor assignment: ``(mentor index or -1, domain fit)`` per mentee.
+
+    Mentors in a random order each take ``max(1, Binomial(capacity, 0.8))`` free mentees
+    (never more than their capacity), drawn with weight 0.15 + fit + 0.3 x same language,
+    where fit is the share of the mentee's goals in the mentor's domains.
+    """
+    n = len(mentees)
+    mentor = np.full(n, -1, dtype=np.int64)
+    fit_of = np.zeros(n)
+    if not n or not mentors:
+        return mentor, fit_of
+    domains = sorted({s.domain for s in cat.skills.values()})
+    d_index = {d: k for k, d in enumerate(domains)}
+    goals = np.zeros((n, len(domains)))
+    for r, m in enumerate(mentees):
+        for g in m.goals:
+            goals[r, d_index[cat.skills[g.skill_id].domain]] += 1
+    goals /= np.maximum(goals.sum(axis=1, keepdims=True), 1)
+    lang = np.array([m.language for m in mentees], dtype=object)
+    free = np.ones(n, dtype=bool)
+    for k in rng.permutation(len(mentors)).tolist():
+        m = mentors[k]
+        take = min(max(1, int(rng.binomial(m.capacity, 0.8))), int(free.sum()))
+        if take <= 0:
+            break
+        mask = np.zeros(len(domains))
+        for sk in m.skills:
+            mask[d_index[cat.skills[sk.skill_id].domain]] = 1
+        fit = goals @ mask
+        keys = np.where(free, np.log(0.15 + fit + 0.3 * (lang == m.language)) + rng.gumbel(size=n), -np.inf)
+        picked = np.argsort(-keys, kind="stable")[:take]
+        free[picked] = False
+        mentor[picked] = k
+        fit_of[picked] = fit[picked]
+    return mentor, fit_of
 
 
 def risk_factors(cat: Catalog, mentees: list[Mentee], mentors: list[Mentor], mastery: NDArray[np.float64],
                  target: NDArray[np.float64], rng: np.random.Generator) -> RiskFactors:
-    """Draw mentor assignments and derive the static risk factors (independent of the simulation stream)."""
+    """Assign mentors (:func:`assign_mentors`), draw each pair's quality, derive the static risk factors."""
     n = len(mentees)
     minutes = np.array([m.minutes_per_week or 120 for m in mentees])
     gap = np.clip(target - mastery, 0, None).sum(axis=1)
     too_far = gap > np.quantile(gap, 0.8) if n else np.zeros(0, bool)
-    mentor = np.full(n, -1, dtype=np.int64)
-    mismatch = np.zeros(n, dtype=bool)
-    if mentors:
-        mentor_dom = [_domains(cat, [s.skill_id for s in m.skills]) for m in mentors]
-        pick_matching = rng.random(n) < 0.75
-        pick = rng.random(n)
-        for u, m in enumerate(mentees):
-            goal_dom = _domains(cat, [g.skill_id for g in m.goals])
-            fits = [k for k, d in enumerate(mentor_dom) if d & goal_dom]
-            pool = fits if (pick_matching[u] and fits) else range(len(mentors))
-            mentor[u] = list(pool)[int(pick[u] * len(pool))]
-            mismatch[u] = not (mentor_dom[mentor[u]] & goal_dom)
-    return RiskFactors(minutes < LOW_MINUTES, too_far, mismatch, mentor)
+    mentor, fit = assign_mentors(cat, mentees, mentors, rng)
+    has = mentor >= 0
+    mismatch = has & (fit == 0)
+    good = rng.random(n) < 0.3 + 0.4 * fit
+    quality = np.where(good, rng.beta(5, 2, n), rng.beta(2, 5, n))
+    return RiskFactors(minutes < LOW_MINUTES, too_far, mismatch, mentor, poor_mentoring=has & ~good,
+                       pair_quality=np.where(has, quality, np.nan), pair_fit=fit)
 
 
 def outcome_frame(mentees: list[Mentee], mentors: list[Mentor], factors: RiskFactors, *, join: NDArray[np.int64],
@@ -116,7 +156,7 @@ def outcome_frame(mentees: list[Mentee], mentors: list[Mentor], factors: RiskFac
     named = np.zeros(len(mentees), dtype=bool)
     present = {"content_too_hard": frustration_quit | (stalled & frustrated),
                "low_time_budget": factors.low_time_budget, "goal_too_far": factors.goal_too_far,
-               "mentor_mismatch": factors.mentor_mismatch}
+               "mentor_mismatch": factors.mentor_mismatch, "poor_mentoring": factors.poor_mentoring}
     for c in CAUSES[:-1]:
         hit = (dropped | stalled) & ~named & present[c]
         cause[hit] = c
@@ -130,5 +170,6 @@ def outcome_frame(mentees: list[Mentee], mentors: list[Mentor], factors: RiskFac
         "left_at": ts(np.minimum(leave, days)).where(left).astype("datetime64[us, UTC]"),
         "mentor_id": np.array([mentors[k].mentor_id if k >= 0 else "" for k in factors.mentor], dtype=object),
         "low_time_budget": factors.low_time_budget, "goal_too_far": factors.goal_too_far,
-        "mentor_mismatch": factors.mentor_mismatch, "frustrated": frustrated,
+        "mentor_mismatch": factors.mentor_mismatch, "poor_mentoring": factors.poor_mentoring,
+        "frustrated": frustrated,
     })

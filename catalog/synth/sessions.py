@@ -1,15 +1,17 @@
 """Mentoring sessions in the synthetic world, driven by a hidden pair quality.
 
-Each mentor takes mentees up to their capacity (a draw favouring mentees whose goals lie
-in the mentor's domains); each pair is secretly *good* or *poor* (more often good when
-the mentor's domains cover the mentee's goals) with a latent quality ``q`` in [0, 1]
-(Beta(5, 2) for good pairs, Beta(2, 5) for poor ones, so the two overlap). ``q`` sets,
+The pairs are the world's one mentor assignment (``catalog.synth.outcomes.assign_mentors``,
+drawn before the simulation, capacity-respecting, the outcomes' ``mentor_id``); each pair
+is secretly *good* or *poor* (more often good when the mentor's domains cover the
+mentee's goals) with a latent quality ``q`` in [0, 1] (Beta(5, 2) for good pairs,
+Beta(2, 5) for poor ones, so the two overlap; a poor pair also shortens the mentee's
+stay, the ``poor_mentoring`` cause). ``q`` sets,
 each with its own noise: how often they meet and for how long the pairing lasts, the
 ratings (many mentees give 5 whatever happened), how much the mentee talks and asks,
 each side's tone, how many action items are agreed, and whether those items land on
 skills the mentee then actually studies.
 
-The learner events are never changed: the sessions are drawn from their own random
+The learner events are never changed here: the sessions are drawn from their own random
 stream *after* the simulation, and a good mentor's action items are aligned with what
 the mentee goes on to study in the next 14 days (a good mentor's advice is the advice
 that gets taken up), a poor one's mostly with the mentor's own topics. The truth
@@ -19,6 +21,7 @@ is for evaluation only; the analysis never reads it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -89,60 +92,27 @@ class _Studied:
         return sorted(counts, key=lambda s: -counts[s])
 
 
-def _pairs(world: World, events: pd.DataFrame, config: SynthConfig, rng: np.random.Generator):
-    """Capacity-respecting draw of (mentor, mentee, fit): mentees whose goals are in the mentor's domains,
-    who speak the mentor's language and who stay active for months are drawn more often."""
-    cat = world.catalog
+def _span(world: World, events: pd.DataFrame, config: SynthConfig) -> pd.DataFrame:
+    """First and last event of each mentee who began more than three weeks before the end."""
     span = events.groupby("user_id")["timestamp"].agg(["min", "max"])
     latest = config.end - timedelta(days=21)
-    span = span[(span["min"] < latest) & span.index.isin(list(world.mentees))].sort_index()
-    eligible = span.index.tolist()
-    if not eligible or not world.mentors:
-        return [], span
-    domains = sorted({s.domain for s in cat.skills.values()})
-    d_index = {d: k for k, d in enumerate(domains)}
-    goals = np.zeros((len(eligible), len(domains)))
-    for r, u in enumerate(eligible):
-        for g in world.mentees[u].goals:
-            goals[r, d_index[cat.skills[g.skill_id].domain]] += 1
-    n_goals = np.maximum(goals.sum(axis=1), 1)
-    lang = np.array([world.mentees[u].language for u in eligible], dtype=object)
-    # Programmes enrol learners who stay a while: favour mentees active for months, not days.
-    days = (span["max"].clip(upper=latest) - span["min"]).dt.days.to_numpy(np.float64)
-    staying = np.clip(days / 120.0, 0.02, 1.0)
-    free = np.ones(len(eligible), dtype=bool)
-    out = []
-    mentors = sorted(world.mentors.values(), key=lambda m: m.mentor_id)
-    for k in rng.permutation(len(mentors)):
-        m = mentors[int(k)]
-        take = min(max(1, int(rng.binomial(m.capacity, 0.8))), int(free.sum()))
-        if take <= 0:
-            break
-        mask = np.zeros(len(domains))
-        for s in m.skills:
-            mask[d_index[cat.skills[s.skill_id].domain]] = 1
-        fit = goals @ mask / n_goals
-        weight = (0.15 + fit + 0.3 * (lang == m.language)) * staying
-        keys = np.where(free, np.log(weight) + rng.gumbel(size=len(eligible)), -np.inf)
-        for r in np.argsort(-keys, kind="stable")[:take]:
-            free[r] = False
-            out.append((m, eligible[int(r)], float(fit[r])))
-    return out, span
+    return span[(span["min"] < latest) & span.index.isin(list(world.mentees))].sort_index()
 
 
-def make_sessions(world: World, events: pd.DataFrame, config: SynthConfig,
-                  rng: np.random.Generator) -> SynthSessions:
-    """Pairs, their hidden quality, and their sessions up to ``config.end``, ids ``s000001...`` in time order."""
+def make_sessions(world: World, events: pd.DataFrame, config: SynthConfig, rng: np.random.Generator, *,
+                  pairs: Sequence[tuple[Mentor, str, bool, float]]) -> SynthSessions:
+    """The sessions of ``pairs`` (mentor, mentee, good, latent quality: the one assignment of
+    :func:`catalog.synth.outcomes.assign_mentors`) up to ``config.end``, ids ``s000001...`` in time order."""
     cat = world.catalog
     skills = cat.skills
     studied = _Studied(world, events)
     end_s = int(config.end.timestamp())
     drafts: list[tuple[int, dict]] = []
     truth_rows, session_truth = [], []
-    pairs, span = _pairs(world, events, config, rng)
-    for mentor, user, fit in pairs:
-        good = rng.random() < 0.3 + 0.4 * fit
-        q = float(rng.beta(5, 2) if good else rng.beta(2, 5))
+    span = _span(world, events, config)
+    for mentor, user, good, q in pairs:
+        if user not in span.index:
+            continue       # never active, or began in the last three weeks: no session yet
         first = int(span.at[user, "min"].timestamp()) + int(rng.integers(0, 21 * _DAY))
         stop = min(end_s, first + int(rng.exponential(120 + 300 * q) * _DAY) + _DAY,
                    int(span.at[user, "max"].timestamp()) + 14 * _DAY)

@@ -17,8 +17,8 @@ Per candidate item ``i`` five parts, each in [0, 1]:
   validation NDCG and taught no more on the simulator);
 - ``explore``: calibrated exploration, a uniform draw in [0, 1) fixed per (mentee, item) (seeded by
   the mentee's id, so a mentee's list is stable between requests while two mentees with the same
-  history see different near-ties); its weight is the score margin within which items may trade
-  places, tuned on validation so catalog coverage rises while NDCG stays within tolerance;
+  history see different near-ties), drawn where the CF part is computed; its weight is tuned on
+  validation so coverage rises only while NDCG stays within tolerance;
 - readiness is a hard rule, not a weight: an item whose main skill (its first tag) has a
   prerequisite the mentee does not hold at the level the graph asks is never a candidate
   (a planner step counts as ready when the skill it was planned for is, the planner's own rule).
@@ -46,14 +46,15 @@ from catalog.catalog import Catalog
 from catalog.errors import ConfigError
 from catalog.schema import Goal
 
-__all__ = ["PARTS", "LEARNING_PARTS", "PREREQ_GOAL", "HELD_GOAL", "HybridWeights", "DEFAULT_WEIGHTS", "HybridList", "required_levels",
-           "ready_items", "skill_ready", "main_skills", "explore_draws", "blend_parts", "mmr_select"]
+__all__ = ["PARTS", "LEARNING_PARTS", "PREREQ_GOAL", "HELD_GOAL", "HybridWeights", "DEFAULT_WEIGHTS", "HybridList",
+           "required_levels", "ready_items", "skill_ready", "main_skills", "explore_draws", "blend_parts", "mmr_select"]
 
 PARTS: tuple[str, ...] = ("cf", "goal", "gap", "plan", "explore")
 LEARNING_PARTS: tuple[str, ...] = ("goal", "gap", "plan")
 PREREQ_GOAL = 0.5   # an unmet prerequisite of a goal counts half a goal skill
 HELD_GOAL = 0.5     # so does a goal skill believed held (practice until assessments confirm it)
 CANDIDATES = 200    # MMR runs over the best this many items by relevance
+TOP_CF = 1_000      # the CF part is computed for the best this many candidates by score (and marked items)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,14 +115,14 @@ def required_levels(catalog: Catalog, goals: Sequence[Goal], held: Mapping[str, 
 
 def skill_ready(catalog: Catalog, levels: NDArray[np.int64]) -> NDArray[np.bool_]:
     """Per skill: every prerequisite held at the level the graph asks."""
-    g = catalog.graph
-    ids = catalog.skill_ids
-    return np.array([all(levels[ids.index(q.skill_id)] >= q.level for q in g.prereqs[s]) for s in ids], dtype=bool)
+    e = catalog.prereq_edges
+    unmet = levels[e[:, 1]] < e[:, 2]
+    return np.bincount(e[unmet, 0], minlength=catalog.n_skills) == 0
 
 
 def main_skills(catalog: Catalog) -> NDArray[np.int64]:
     """Each item's main skill (its first tag: what the resource is about)."""
-    return np.array([catalog.skill_ids.index(r.skills[0].skill_id) for r in catalog.resources], dtype=np.int64)
+    return catalog.main_skill
 
 
 def ready_items(catalog: Catalog, levels: NDArray[np.int64]) -> NDArray[np.bool_]:
@@ -129,19 +130,19 @@ def ready_items(catalog: Catalog, levels: NDArray[np.int64]) -> NDArray[np.bool_
     return skill_ready(catalog, levels)[main_skills(catalog)]
 
 
-def _percentile(scores: NDArray[np.float64], ok: NDArray[np.bool_]) -> NDArray[np.float64]:
-    """Rank percentile of ``scores`` among ``ok`` items in (0, 1] (ties share the lower rank); 0 elsewhere."""
-    out = np.zeros(len(scores))
-    idx = np.flatnonzero(ok)
-    if not len(idx):
-        return out
-    s = scores[idx]
-    # equal scores (a constant model) get equal percentiles, so no part is invented by ties
-    _, inv, counts = np.unique(s, return_inverse=True, return_counts=True)
-    first = np.cumsum(counts) - counts + 1
-    ranks = first[inv].astype(np.float64)
-    out[idx] = ranks / len(idx)
-    return out
+def _percentile(scores: NDArray[np.float64], ok: NDArray[np.bool_], rows: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Rank percentile in (0, 1] of ``scores[rows]`` among the ``ok`` items (ties share the lower rank).
+
+    Counts, for each of the few ``rows``, the ``ok`` scores below it with one search of every
+    score among the sorted row scores: no sort of the whole catalog."""
+    allv = scores[ok]
+    if not len(rows) or not len(allv):
+        return np.zeros(len(rows))
+    vals = scores[rows]
+    sv = np.sort(vals)
+    below = np.cumsum(np.bincount(np.searchsorted(sv, allv, side="right"), minlength=len(sv) + 1))
+    # below[k]: how many ok scores are smaller than sv[k] (equal ones share the first position)
+    return (below[np.searchsorted(sv, vals, side="left")] + 1) / len(allv)
 
 
 def explore_draws(user_key: str, n: int) -> NDArray[np.float64]:
@@ -152,40 +153,58 @@ def explore_draws(user_key: str, n: int) -> NDArray[np.float64]:
 def blend_parts(catalog: Catalog, *, cf_scores: NDArray[np.floating], candidates: NDArray[np.bool_],
                 levels: NDArray[np.int64], goals: Sequence[Goal], plan_items: Sequence[int],
                 user_key: str | None = None) -> NDArray[np.float64]:
-    """The ``n_items x len(PARTS)`` part matrix (zeros outside ``candidates``; ``explore`` is 0
-    without a ``user_key``)."""
+    """The ``n_items x len(PARTS)`` part matrix (zeros outside ``candidates``; the CF and explore parts
+    only where the CF part can decide a list of up to :data:`TOP_CF` items, see the comment at its
+    end; ``explore`` is 0 without a ``user_key``)."""
     n = catalog.n_items
     cf = np.asarray(cf_scores, dtype=np.float64)
     if cf.shape != (n,) or levels.shape != (catalog.n_skills,):
         raise ConfigError(f"cf_scores need one value per item ({n}) and levels one per skill ({catalog.n_skills})")
     ok = candidates & np.isfinite(cf)
     parts = np.zeros((n, len(PARTS)))
-    parts[:, 0] = _percentile(cf, ok)
+    touched: list[NDArray[np.integer]] = []
     ids = catalog.skill_ids
     held = {s: int(levels[j]) for j, s in enumerate(ids)}
     req = required_levels(catalog, goals, held)
     goal_set = {g.skill_id for g in goals}
-    m = catalog.item_skill_levels.tocsc()
+    m = catalog.item_skill_levels_csc
     for s in goal_set - set(req):
         if s in held:
             j = ids.index(s)
             items = m.indices[m.indptr[j]:m.indptr[j + 1]]
+            items = items[ok[items]]
             parts[items, 1] = np.maximum(parts[items, 1], HELD_GOAL)
+            touched.append(items)
     for s, target in req.items():
         j = ids.index(s)
         items = m.indices[m.indptr[j]:m.indptr[j + 1]]
         lv = m.data[m.indptr[j]:m.indptr[j + 1]].astype(np.int64)
+        keep = ok[items]  # parts stay zero outside the candidates
+        items, lv = items[keep], lv[keep]
         c = held[s]
         above = lv > c
         g = 1.0 if s in goal_set else PREREQ_GOAL
         parts[items[above], 1] = np.maximum(parts[items[above], 1], g)
         fit = np.exp2(-np.abs(lv - (c + 1))) * above
         parts[items, 2] = np.maximum(parts[items, 2], fit)
+        touched.append(items)
     for pos, i in enumerate(plan_items):
-        parts[int(i), 3] = max(parts[int(i), 3], 1.0 / (1 + pos))
+        if ok[int(i)]:
+            parts[int(i), 3] = max(parts[int(i), 3], 1.0 / (1 + pos))
+            touched.append(np.array([int(i)]))
+    # The CF part where it can decide: every item another part marks, and the best TOP_CF
+    # candidates by score (ties included). An unmarked item below those has no other part and
+    # a lower percentile than each of them, so it never enters mmr_select's pool (k <= TOP_CF).
+    cand = np.flatnonzero(ok)
+    if len(cand) > TOP_CF:
+        c = cf[cand]
+        cand = cand[c >= np.partition(c, len(c) - TOP_CF)[len(c) - TOP_CF]]
+    rows = np.unique(np.concatenate([cand, *touched])) if touched else cand
+    parts[rows, 0] = _percentile(cf, ok, rows)
     if user_key is not None:
-        parts[:, 4] = explore_draws(user_key, n)
-    parts[~ok] = 0.0
+        # exploration reorders near-ties among these rows only (an item outside has no part that
+        # could lift it past the pool of the best CANDIDATES <= TOP_CF at the tuned weights)
+        parts[rows, 4] = explore_draws(user_key, n)[rows]
     return parts
 
 
@@ -197,20 +216,24 @@ def _skill_sets(catalog: Catalog, idx: NDArray[np.int64]) -> sp.csr_matrix:
 def mmr_select(catalog: Catalog, parts: NDArray[np.float64], candidates: NDArray[np.bool_], k: int,
                weights: HybridWeights) -> HybridList:
     """Up to ``k`` candidates chosen by maximal marginal relevance over skills (module docstring)."""
-    if k < 1:
-        raise ConfigError(f"k must be >= 1, got {k}")
+    if not 1 <= k <= TOP_CF:
+        raise ConfigError(f"k must be in 1..{TOP_CF}, got {k}")
     w = weights.as_array()
-    contrib = parts * w[None, :]
-    rel = contrib.sum(axis=1)
+    rel = parts @ w
     idx = np.flatnonzero(candidates)
     if not len(idx):
         return HybridList(np.zeros(0, np.int64), np.zeros(0), np.zeros((0, len(PARTS))), [])
-    # best CANDIDATES by relevance, ties by CF part then index (deterministic)
+    # best CANDIDATES by relevance, ties by CF part then index (deterministic); sorting only the
+    # items at or above the CANDIDATES-th relevance (ties included) gives the same pool
+    m = max(CANDIDATES, k)
+    if len(idx) > m:
+        r = rel[idx]
+        idx = idx[r >= np.partition(r, len(idx) - m)[len(idx) - m]]
     order = np.lexsort((idx, -parts[idx, 0], -rel[idx]))
-    pool = idx[order[:max(CANDIDATES, k)]]
+    pool = idx[order[:m]]
     if weights.diversity == 0:  # no penalty: MMR is the relevance order (skips the pool's skill overlaps)
         sel = pool[:k]
-        c = contrib[sel]
+        c = parts[sel] * w
         by = [PARTS[int(np.argmax(row))] if row.max() > 0 else "cf" for row in c]
         return HybridList(sel.astype(np.int64), rel[sel], parts[sel], by)
     S = _skill_sets(catalog, pool)
@@ -231,7 +254,7 @@ def mmr_select(catalog: Catalog, parts: NDArray[np.float64], candidates: NDArray
         if p != best_rel and r[p] < r[best_rel]:
             by.append("diversity")
         else:
-            c = contrib[pool[p]]
+            c = parts[pool[p]] * w
             by.append(PARTS[int(np.argmax(c))] if c.max() > 0 else "cf")
         chosen.append(p)
         taken[p] = True

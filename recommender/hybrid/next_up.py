@@ -22,7 +22,7 @@ from recommender.hybrid.blend import DEFAULT_WEIGHTS, HybridList, HybridWeights,
     ready_items, required_levels, skill_ready
 from recommender.mastery import MasteryModel, MasteryState
 from recommender.paths.planner import LearningPath
-from recommender.paths.replan import PLANNING_THRESHOLD, mentee_history, progress_levels, replan
+from recommender.paths.replan import PLANNING_THRESHOLD, History, mentee_history, progress_levels, replan
 
 __all__ = ["PLAN_STEPS", "lead_step", "HybridInputs", "HybridResult", "hybrid_inputs", "planning_levels", "hybrid_next_up", "hybrid_reasons"]
 
@@ -40,9 +40,11 @@ class HybridResult:
 
 
 def planning_levels(model: MasteryModel, mentee: Mentee, events: pd.DataFrame, catalog: Catalog, *,
-                    now: datetime, state: MasteryState) -> NDArray[np.int64]:
-    """Levels held for planning: mastery at :data:`PLANNING_THRESHOLD`, raised by credited completions."""
-    hist = mentee_history(events, catalog, user_id=mentee.user_id, now=now) if len(events) else None
+                    now: datetime, state: MasteryState, history: History | None = None) -> NDArray[np.int64]:
+    """Levels held for planning: mastery at :data:`PLANNING_THRESHOLD`, raised by credited completions
+    (``history``: :func:`~recommender.paths.replan.mentee_history` of ``events`` at ``now``, if at hand)."""
+    hist = history if history is not None else (
+        mentee_history(events, catalog, user_id=mentee.user_id, now=now) if len(events) else None)
     lv = replace(state, threshold=PLANNING_THRESHOLD).levels().copy()
     if hist is not None and len(hist.events):
         seed = replace(model.initial_state(catalog, user_id=mentee.user_id, self_levels=mentee.self_levels),
@@ -66,18 +68,21 @@ class HybridInputs:
 def hybrid_inputs(*, catalog: Catalog, mentee: Mentee, events: pd.DataFrame, now: datetime,
                   state: MasteryState, cf_scores: NDArray[np.floating], allowed: NDArray[np.bool_],
                   freshness: NDArray[np.floating], mastery_model: MasteryModel | None = None,
-                  plan_steps: int = PLAN_STEPS, explore: bool = True) -> HybridInputs:
-    """The parts of every candidate for ``mentee`` (the weights come later, in :func:`mmr_select`;
-    ``explore=False`` skips the exploration draws when its weight is 0)."""
+                  plan_steps: int = PLAN_STEPS, history: History | None = None, explore: bool = True) -> HybridInputs:
+    """The parts of every candidate for ``mentee`` (the weights come later, in :func:`mmr_select`);
+    ``history``: the mentee's :func:`~recommender.paths.replan.mentee_history` at ``now``, if at hand;
+    ``explore=False`` skips the exploration draws when their weight is 0."""
     model = mastery_model or MasteryModel()
     cf = np.asarray(cf_scores, dtype=np.float64)
     allowed = np.asarray(allowed, dtype=bool) & np.isfinite(cf)
-    levels = planning_levels(model, mentee, events, catalog, now=now, state=state)
+    if history is None and len(events):
+        history = mentee_history(events, catalog, user_id=mentee.user_id, now=now)
+    levels = planning_levels(model, mentee, events, catalog, now=now, state=state, history=history)
     path = LearningPath([])
     if mentee.goals and plan_steps > 0:
         _, path = replan(model=model, mentee=mentee, events=events, catalog=catalog,
                          scores=np.where(allowed, cf, np.nan), freshness=freshness, now=now,
-                         max_steps=plan_steps, state=state)
+                         max_steps=plan_steps, state=state, history=history)
     candidates = allowed & ready_items(catalog, levels)
     ok_skill = skill_ready(catalog, levels)
     for st in path.steps:  # the planner's rule: the prerequisites of the skill the step was planned for
@@ -104,7 +109,7 @@ def lead_step(catalog: Catalog, path: LearningPath, *, candidates: NDArray[np.bo
         return path
     st = path.steps[0]
     j = catalog.skill_ids.index(st.skill_id)
-    m = catalog.item_skill_levels.tocsc()
+    m = catalog.item_skill_levels_csc
     items = m.indices[m.indptr[j]:m.indptr[j + 1]]
     lv = m.data[m.indptr[j]:m.indptr[j + 1]]
     eq = items[(lv == st.level) & candidates[items] & (freshness[items] >= min_freshness) & np.isfinite(cf_scores[items])]
@@ -123,7 +128,8 @@ def lead_step(catalog: Catalog, path: LearningPath, *, candidates: NDArray[np.bo
 def hybrid_next_up(*, catalog: Catalog, mentee: Mentee, events: pd.DataFrame, now: datetime,
                    state: MasteryState, cf_scores: NDArray[np.floating], allowed: NDArray[np.bool_],
                    freshness: NDArray[np.floating], k: int, weights: HybridWeights = DEFAULT_WEIGHTS,
-                   mastery_model: MasteryModel | None = None, plan_steps: int = PLAN_STEPS) -> HybridResult:
+                   mastery_model: MasteryModel | None = None, plan_steps: int = PLAN_STEPS,
+                   history: History | None = None) -> HybridResult:
     """The top ``k`` by the hybrid blend for ``mentee`` (goals from ``mentee.goals``).
 
     ``allowed`` marks what the request may return (filters, exclusions, availability);
@@ -132,7 +138,7 @@ def hybrid_next_up(*, catalog: Catalog, mentee: Mentee, events: pd.DataFrame, no
     """
     x = hybrid_inputs(catalog=catalog, mentee=mentee, events=events, now=now, state=state, cf_scores=cf_scores,
                       allowed=allowed, freshness=freshness, mastery_model=mastery_model, plan_steps=plan_steps,
-                      explore=weights.explore > 0)
+                      history=history, explore=weights.explore > 0)
     return HybridResult(mmr_select(catalog, x.parts, x.candidates, k, weights), x.path, x.levels)
 
 

@@ -10,7 +10,7 @@ one from the log and share it without locks.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 import numpy as np
@@ -145,10 +145,34 @@ class MasteryModel:
         return self.params_.get(skill_id) or self.params.get(skill_id) or self.default
 
     def param_arrays(self, skill_ids: IdMap) -> tuple[NDArray[np.float64], ...]:
-        """``(prior, learn, slip, guess)`` arrays aligned with ``skill_ids``."""
+        """``(prior, learn, slip, guess)`` arrays aligned with ``skill_ids`` (read-only).
+
+        Remembered for the last ``skill_ids`` and parameters seen: every request reads them,
+        and building them skill by skill costs more than the update they feed."""
+        key = (skill_ids, self.params_, self.default, tuple(self.params.items()))
+        hit = getattr(self, "_arrays", None)
+        if hit is not None and hit[0][0] is key[0] and hit[0][1] is key[1] and hit[0][2:] == key[2:]:
+            return hit[1]  # type: ignore[no-any-return]
         ps = [self.params_for(s) for s in skill_ids]
-        return tuple(np.array([getattr(b, f) for b in ps], dtype=np.float64)
-                     for f in ("prior", "learn", "slip", "guess"))
+        arrays = tuple(np.array([getattr(b, f) for b in ps], dtype=np.float64)
+                       for f in ("prior", "learn", "slip", "guess"))
+        for a in arrays:
+            a.flags.writeable = False
+        self._arrays = (key, arrays)
+        return arrays
+
+    def advance(self, state: MasteryState, *, now: datetime, catalog: Catalog) -> MasteryState:
+        """``state`` (the result of :meth:`update`) as of a later ``now`` with no new evidence: what
+        :meth:`update` with no events returns, without reading any. Forgetting, if on, decays from
+        ``state.as_of`` (exponential, so this equals one decay from the last evidence); a state that
+        never saw evidence does not decay (as :meth:`update` from the initial state)."""
+        if state.as_of is None or now < state.as_of:
+            raise ConfigError(f"advance needs a state as of a time at or before now ({now}), got {state.as_of}")
+        p = state.p
+        if self.forgetting_half_life_days is not None and bool((state.n_evidence > 0).any()):
+            prior = self.param_arrays(catalog.skill_ids)[0]
+            p = self._decay(p, prior, (_us(now) - _us(state.as_of)) / _US_PER_DAY)
+        return replace(state, p=p, as_of=now)
 
     def fit(self, events: pd.DataFrame, catalog: Catalog, *,
             self_levels: Mapping[str, Iterable[SkillLevel]] | None = None) -> MasteryModel:

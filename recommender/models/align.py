@@ -52,18 +52,56 @@ def item_content(catalog: Catalog) -> sp.csr_matrix:
 def content_placement(known_rows: F32, known: NDArray[np.int64], cold: NDArray[np.int64], content: sp.csr_matrix,
                       *, neighbours: int = 20) -> F32:
     """Rows for ``cold`` items: the similarity-weighted mean of the ``neighbours`` most similar known items'
-    rows (``known_rows[j]`` belongs to item ``known[j]``); zeros for an item sharing nothing."""
+    rows (``known_rows[j]`` belongs to item ``known[j]``); zeros for an item sharing nothing.
+
+    Cold items with identical content rows (same skills, levels, type and difficulty: common in a batch)
+    get identical placements, so each distinct row is placed once: the neighbour search over every known
+    item is what a batch of new resources spends its time on.
+    """
     out = np.zeros((len(cold), known_rows.shape[1]), np.float32)
     if not len(cold) or not len(known):
         return out
-    sims = (content[cold] @ content[known].T).toarray()
+    rows = sp.csr_matrix(content[cold])
+    rows.sort_indices()
+    distinct: dict[tuple[bytes, bytes], int] = {}
+    inverse = np.fromiter((distinct.setdefault((rows.indices[a:b].tobytes(), rows.data[a:b].tobytes()), len(distinct))
+                           for a, b in zip(rows.indptr[:-1].tolist(), rows.indptr[1:].tolist())),
+                          dtype=np.int64, count=len(cold))
+    firsts = np.full(len(distinct), -1, np.int64)
+    firsts[inverse[::-1]] = np.arange(len(cold))[::-1]  # the first cold item of each distinct row
+    sims = (rows[firsts] @ content[known].T).toarray()
     k = min(neighbours, len(known))
-    for r in range(len(cold)):
-        top = np.argpartition(-sims[r], k - 1)[:k]
-        w = np.clip(sims[r, top], 0, None)
-        if w.sum() > 0:
-            out[r] = (w[:, None] * known_rows[top]).sum(axis=0) / w.sum()
+    top = _top_k(sims, k)
+    w = np.clip(np.take_along_axis(sims, top, axis=1), 0, None)
+    total = w.sum(axis=1)
+    placed = np.einsum("rk,rkd->rd", w, known_rows[top], dtype=np.float64)
+    ok = total > 0
+    uniq = np.zeros((len(firsts), known_rows.shape[1]), np.float32)
+    uniq[ok] = placed[ok] / total[ok, None]
+    out[:] = uniq[inverse]
     return out
+
+
+def _top_k(sims: NDArray[np.float32], k: int) -> NDArray[np.int64]:
+    """Per row, the columns of the ``k`` largest values (in no order; among equal values any).
+
+    Exact, without partitioning every row in full: the ``k``-th largest of an evenly spaced sample of
+    columns is a threshold at least ``k`` columns of the row reach (the sample's top ``k`` are among them),
+    so the row's top ``k`` are among the columns at or above it, usually a few per cent of the row.
+    """
+    n_rows, n = sims.shape
+    top = np.empty((n_rows, k), np.int64)
+    step = n // (16 * k)
+    if step < 2:  # a small catalog: partition each row in full
+        for r in range(n_rows):
+            top[r] = np.argpartition(-sims[r], k - 1)[:k]
+        return top
+    sample = sims[:, ::step]
+    theta = -np.partition(-sample, k - 1, axis=1)[:, k - 1]
+    for r in range(n_rows):
+        cand = np.flatnonzero(sims[r] >= theta[r])
+        top[r] = cand[np.argpartition(-sims[r, cand], k - 1)[:k]]
+    return top
 
 
 def align_vector(values: NDArray[Any], old: IdMap, new: IdMap, fill: float) -> NDArray[Any]:

@@ -189,7 +189,7 @@ def skill_view(catalog: Catalog, skill_id: str) -> dict[str, Any]:
     g = catalog.graph
     sk = g[skill_id]
     j = catalog.skill_ids.index(skill_id)
-    csc = catalog.item_skill_levels.tocsc()
+    csc = catalog.item_skill_levels_csc
     items = csc.indices[csc.indptr[j]:csc.indptr[j + 1]]
     levels = csc.data[csc.indptr[j]:csc.indptr[j + 1]].astype(np.int64)
     active = catalog.active[items]

@@ -227,7 +227,7 @@ def plan_path(*, mentee_state: MasteryState, goals: Sequence[Goal], catalog: Cat
     already_met = [gl.skill_id for gl in goals if start[gl.skill_id] >= gl.level]
 
     usable = catalog.available_at(now) & ~_index_set(completed, n) & ~_index_set(dismissed, n) & ~np.isnan(scores)
-    csc = catalog.item_skill_levels.tocsc()
+    csc = catalog.item_skill_levels_csc
     cands: dict[str, tuple[NDArray[np.int64], NDArray[np.int64]]] = {}
     best: dict[str, float] = {}
     for s in needed:
@@ -282,9 +282,11 @@ def plan_path(*, mentee_state: MasteryState, goals: Sequence[Goal], catalog: Cat
         is_fresh = fresh[pool] >= freshness_threshold
         sel = fits & is_fresh if (fits & is_fresh).any() else fits
         idx = np.flatnonzero(sel)
-        key = lambda k: (abs(int(levels[k]) - want), catalog.types[pool[k]] not in prefer,  # noqa: E731
-                         -scores[pool[k]], int(catalog.duration_minutes[pool[k]]), int(pool[k]))
-        k = min(idx, key=key)
+        # closest level, then a preferred type, the best score, the shortest, the lowest index
+        cand = pool[idx]
+        other = np.fromiter((t not in prefer for t in catalog.types[cand]), dtype=bool, count=len(cand))
+        k = int(idx[np.lexsort((cand, catalog.duration_minutes[cand], -scores[cand], other,
+                                np.abs(levels[idx] - want)))[0]])
         i = int(pool[k])
         notes: list[str] = []
         if not is_fresh[k]:

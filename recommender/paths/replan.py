@@ -10,6 +10,7 @@ no completion since makes the planner start that skill with an easier resource.
 
 from __future__ import annotations
 
+from functools import cached_property
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -48,10 +49,18 @@ class History:
     events: pd.DataFrame
     item_index: NDArray[np.int64]
 
+    @cached_property
+    def kinds(self) -> NDArray[np.object_]:
+        """The events' types as an array (read per request by several rules)."""
+        return self.events["event_type"].to_numpy(dtype=object)
+
     def items(self, *types: str) -> NDArray[np.int64]:
         """Indices of catalog items that have an event of one of ``types``."""
-        mask = self.events["event_type"].isin(types).to_numpy() & (self.item_index >= 0)
-        return np.unique(self.item_index[mask])
+        kinds = self.kinds
+        mask = np.zeros(len(kinds), dtype=bool)
+        for t in types:
+            mask |= kinds == t
+        return np.unique(self.item_index[mask & (self.item_index >= 0)])
 
 
 def mentee_history(events: pd.DataFrame, catalog: Catalog, *, user_id: str, now: datetime) -> History:
@@ -149,7 +158,8 @@ def replan(*, model: MasteryModel, mentee: Mentee, events: pd.DataFrame, catalog
            pass_score: float = DEFAULT_PASS_SCORE, credit_completed: bool = True,
            credit: CompletionCredit = DEFAULT_CREDIT, planning_threshold: float | None = PLANNING_THRESHOLD,
            state: MasteryState | None = None,
-           practice_spacing_days: float | None = PRACTICE_SPACING_DAYS) -> tuple[MasteryState, LearningPath]:
+           practice_spacing_days: float | None = PRACTICE_SPACING_DAYS,
+           history: History | None = None) -> tuple[MasteryState, LearningPath]:
     """Rebuild the mentee's state from ``events`` and plan towards their goals.
 
     Items the mentee completed, assessed or dismissed are excluded; completed work is
@@ -166,8 +176,9 @@ def replan(*, model: MasteryModel, mentee: Mentee, events: pd.DataFrame, catalog
     completed work alone never marks a goal as met: its credit stops one level below the goal
     unless a passed assessment at the goal's level backs it. Practice items (exercises,
     quizzes) done at least ``practice_spacing_days`` ago may be planned again (``None``: never).
+    ``history``, when given, is :func:`mentee_history` of these events at ``now`` (not rebuilt).
     """
-    hist = mentee_history(events, catalog, user_id=mentee.user_id, now=now)
+    hist = history if history is not None else mentee_history(events, catalog, user_id=mentee.user_id, now=now)
     seed = model.initial_state(catalog, user_id=mentee.user_id, self_levels=mentee.self_levels)
     if state is None:
         state = model.update(seed, hist.events, catalog, now=now)

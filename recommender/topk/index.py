@@ -159,6 +159,46 @@ class ScoringIndex:
         new._build_scan()
         return new
 
+    def with_rows(self, rows: ArrayLike, *, log_freshness: ArrayLike, active: ArrayLike | None) -> ScoringIndex:
+        """A new index whose decay column holds ``log_freshness`` at ``rows`` (one value per row) and whose
+        active mask is ``active``: what an entity write to a few resources changes. Only the scan panels
+        holding those rows are rebuilt (the rest are copied), so the cost is a few array copies instead of
+        a full :meth:`_build_scan`; the answers equal a freshly built index's."""
+        r = np.asarray(rows, dtype=np.int64)
+        lf = np.asarray(log_freshness, dtype=np.float32)
+        if r.shape != lf.shape or (r.size and (r.min() < 0 or r.max() >= self.n_items)):
+            raise IntegrityError(f"rows and log_freshness must match and index the {self.n_items} items")
+        if not np.all(np.isfinite(lf)):
+            raise IntegrityError("log_freshness has non-finite values")
+        new = copy.copy(self)
+        col = self.n_factors + 1
+        if r.size and not np.array_equal(self.matrix_[r, col], lf):
+            new.matrix_ = self.matrix_.copy()
+            new.matrix_[r, col] = lf
+            new._patch_scan(np.unique(r // P))
+        new._set_active(as_mask(active, self.n_items, what="active"))
+        return new
+
+    def _patch_scan(self, blocks: NDArray[np.int64]) -> None:
+        """Rebuild the scan copies of panels ``blocks`` from ``matrix_`` (copy-on-write: the arrays of the
+        index this one was copied from are never written, requests may be reading them)."""
+        self._fallback_panel = None  # rebuilt on first use
+        if self._scans is None:
+            return
+        m, d = self.matrix_, self.n_factors
+        self._panel = self._panel.copy()
+        if self.dtype == "float32":
+            for b in blocks.tolist():
+                self._panel[b] = panels(m[b * P:(b + 1) * P])[0]
+            return
+        self._tail, self._weights = self._tail.copy(), self._weights.copy()
+        for b in blocks.tolist():
+            blk = m[b * P:(b + 1) * P]
+            red, dec = reduced(np.ascontiguousarray(blk[:, :d]), self.dtype)
+            self._panel[b], self._tail[b] = panels(red)[0], panels(np.ascontiguousarray(blk[:, d:]))[0]
+            self._weights[b * P:(b + 1) * P] = bound_weights(blk, dec)
+        self._max_row_norm = float(np.sqrt(np.einsum("ij,ij->i", m, m, dtype=np.float64)).max(initial=0.0))
+
     def with_dtype(self, dtype: str, *, exact: bool = True) -> ScoringIndex:
         """The same index scanning another storage format (shares the float32 matrix)."""
         if dtype not in DTYPES:

@@ -29,19 +29,11 @@ def freshness_histogram(store: AnalyticsStore, bins: int = 10) -> Table:
     return store.cached(("freshness", bins), build)
 
 
-def _fresh_frame(store: AnalyticsStore, threshold: float) -> pd.DataFrame:
-    cat = store.world.catalog
-    return pd.DataFrame({"item_id": cat.items.ids, "freshness": store.freshness(), "active": cat.active,
-                         "fresh": store.freshness() >= threshold})
-
-
 def coverage(store: AnalyticsStore, threshold: float = 0.5) -> Table:
     def build() -> Table:
-        with store.lock:
-            store.con.register("fresh", _fresh_frame(store, threshold))
-            df = store.con.execute("""
+        df = store.sql("""
                 WITH lv AS (SELECT s.skill_id, s.level, COUNT(*) FILTER (WHERE f.active) AS active,
-                                   COUNT(*) FILTER (WHERE f.active AND f.fresh) AS fresh
+                                   COUNT(*) FILTER (WHERE f.active AND f.freshness >= ?) AS fresh
                             FROM item_skills s JOIN fresh f USING (item_id) GROUP BY 1, 2),
                      demand AS (SELECT skill_id, COUNT(*) AS goals FROM goals GROUP BY 1)
                 SELECT k.skill_id, k.name, COALESCE(d.goals, 0) AS goals,
@@ -51,7 +43,7 @@ def coverage(store: AnalyticsStore, threshold: float = 0.5) -> Table:
                 FROM skills k LEFT JOIN lv USING (skill_id) LEFT JOIN demand d USING (skill_id)
                 GROUP BY k.skill_id, k.name, d.goals
                 HAVING COALESCE(SUM(lv.fresh), 0) = 0 OR levels_without_fresh IS NOT NULL
-                ORDER BY goals DESC, fresh_resources, k.skill_id""").df()
+                ORDER BY goals DESC, fresh_resources, k.skill_id""", [threshold])
         return Table.of("coverage", df, f"Skills with a level lacking fresh content (freshness >= {threshold:g}), "
                                         "most demanded (goals) first.")
     return store.cached(("coverage", threshold), build)
@@ -60,16 +52,14 @@ def coverage(store: AnalyticsStore, threshold: float = 0.5) -> Table:
 def replacements(store: AnalyticsStore, item_ids: list[str], threshold: float = 0.5) -> dict[str, str | None]:
     """For each stale item, the freshest active resource teaching its main skill at the nearest level."""
     def build() -> dict[str, str | None]:
-        with store.lock:
-            store.con.register("fresh", _fresh_frame(store, threshold))
-            df = store.con.execute("""
+        df = store.sql("""
                 WITH stale AS (SELECT i.item_id, i.main_skill, s.level FROM items i
                                JOIN item_skills s ON s.item_id = i.item_id AND s.skill_id = i.main_skill),
                      cand AS (SELECT s.item_id, s.skill_id, s.level, f.freshness FROM item_skills s
-                              JOIN fresh f USING (item_id) WHERE f.active AND f.fresh)
+                              JOIN fresh f USING (item_id) WHERE f.active AND f.freshness >= ?)
                 SELECT st.item_id, arg_min(c.item_id, abs(c.level - st.level) * 10 - c.freshness) AS replacement
                 FROM stale st JOIN cand c ON c.skill_id = st.main_skill AND c.item_id <> st.item_id
-                GROUP BY st.item_id""").df()
+                GROUP BY st.item_id""", [threshold])
         return dict(zip(df["item_id"], df["replacement"]))
     table = store.cached(("replacements", threshold), build)
     return {i: table.get(i) for i in item_ids}

@@ -1,112 +1,114 @@
-"""At-risk mentees, a mentor's caseload and a mentee's recent activity, through the pure monitoring core.
+"""At-risk mentees, a mentor's caseload and talking points, a mentee's recent activity.
 
-A small adapter of :mod:`analysis.monitoring`: one :class:`~analysis.monitoring.StatusBook` folds the
-event log as the analytics store reads it (only the new events on each refresh: the fold does not
-depend on order), and :func:`~analysis.monitoring.evaluate_alerts` turns the statuses at the service's
-time into alerts with their reasons. Mentor contacts are not known here, so mentor alerts are not raised.
+Statuses and alerts are the service's live monitor's (:class:`serving.views.monitoring.MonitorView`,
+folded once at start and kept current by ingestion and the timer's sweeps): the console reads them,
+it never folds the log a second time (that fold is per-event Python, seconds of the GIL on the
+demo world). They are read again at most every ``ttl_s`` seconds (30: the console's refresh).
+Without a monitor (``monitoring.enabled`` off) the tables are empty and say why.
 """
 
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 
-from analysis.monitoring import Alert, MenteeStatus, StatusBook, evaluate_alerts
 from serving.analytics.store import AnalyticsStore, Table
 
 __all__ = ["PeopleAnalytics"]
 
+_OFF = "Monitoring is off (monitoring.enabled): no statuses or alerts to show."
+
 
 class PeopleAnalytics:
-    """Statuses and alerts of every mentee, kept current from the analytics store's events."""
+    """Tables about people, from the monitor (statuses, alerts) and the analytics store (activity)."""
 
-    def __init__(self, store: AnalyticsStore) -> None:
-        self.store = store
+    def __init__(self, store: AnalyticsStore, monitor: Callable[[], Any], *, ttl_s: float = 30.0) -> None:
+        self.store, self.monitor, self.ttl_s = store, monitor, ttl_s
         cat = store.world.catalog
-        self.book = StatusBook(item_skill={r.item_id: r.skills[0].skill_id for r in cat.resources if r.skills})
         self.names = {s.skill_id: s.name for s in cat.graph.skills.values()}
-        self._folded = 0
         self._lock = threading.Lock()
-        self._day = None
-        self._statuses: dict[str, MenteeStatus] = {}
-        self._by_user: dict[str, list[Alert]] = {}
+        self._alerts: tuple[tuple, list[dict[str, Any]]] | None = None
+        self._status: dict[tuple, dict[str, Any]] = {}
 
-    def _fold(self) -> set[str]:
-        """Fold the events read since the last fold; the mentees they touch."""
-        with self._lock:  # the store refreshed the log just before (AnalyticsStore.cached)
-            new = self.store.new_events(self._folded)
-            if not len(new):
-                return set()
-            new["timestamp"] = pd.to_datetime(new["ts_us"], unit="us", utc=True).astype("datetime64[us, UTC]")
-            self.book.fold_events(new)
-            self._folded = int(new["seq"].iloc[-1])
-            return set(new["user_id"].unique().tolist())
+    def stamp(self) -> tuple:
+        """When the people tables are read again: every ``ttl_s`` seconds (not on every event: reading all
+        open alerts is Python work a stream of events would otherwise repeat on each page)."""
+        return int(time.monotonic() // self.ttl_s), self.store.clock().date()
 
-    def _alerts(self) -> tuple[dict[str, MenteeStatus], list[Alert]]:
-        """Statuses and alerts at the service's time: on a new day every mentee's, otherwise only those of
-        mentees with new events are recomputed (the others keep today's earlier reading)."""
-        def build() -> tuple[dict[str, MenteeStatus], list[Alert]]:
-            touched = self._fold()
-            now, world = self.store.clock(), self.store.world
-            if now.date() != self._day:
-                self._day, touched = now.date(), set(self.book.states)
-            todo = [u for u in touched if u in world.mentees]
-            fresh = {u: self.book.status(u, now, goals=world.mentees[u].goals, mentee=world.mentees[u]) for u in todo}
-            for u in todo:
-                self._by_user[u] = []
-            for a in evaluate_alerts(list(fresh.values()), skill_names=self.names):
-                self._by_user[a.user_id].append(a)
-            self._statuses.update(fresh)
-            return dict(self._statuses), [a for u in sorted(self._by_user) for a in self._by_user[u]]
-        return self.store.cached(("alerts",), build)  # type: ignore[no-any-return]
+    def _open_alerts(self) -> list[dict[str, Any]]:
+        m = self.monitor()
+        if m is None:
+            return []
+        stamp = self.stamp()
+        got = self._alerts
+        if got is not None and got[0] == stamp:
+            return got[1]
+        alerts = m.alerts(now=self.store.clock(), limit=1_000_000)["alerts"]
+        with self._lock:
+            self._alerts = (stamp, alerts)
+            self._status = {k: v for k, v in self._status.items() if k[1:] == stamp}
+        return alerts
+
+    def _statuses(self, user_ids: list[str]) -> dict[str, dict[str, Any]]:
+        m = self.monitor()
+        if m is None:
+            return {}
+        stamp, now, out = self.stamp(), self.store.clock(), {}
+        for u in user_ids:
+            got = self._status.get((u, *stamp))
+            if got is None:
+                got = self._status[(u, *stamp)] = m.status(u, now)
+            out[u] = got
+        return out
 
     def at_risk(self, user_ids: set[str] | None = None, limit: int = 200) -> Table:
-        """Mentees with alerts, most severe first, each alert's reason and suggested action."""
-        _, alerts = self._alerts()
-        pairs = self.store.pairs()
-        rows = [[a.user_id, pairs.get(a.user_id), a.kind, a.severity, a.reason, a.intervention.kind]
-                for a in alerts if user_ids is None or a.user_id in user_ids]
+        """Mentees with open alerts, most severe first, each alert's reason and suggested action."""
+        rows = [[a["user_id"], a["mentor_id"], a["kind"], a["severity"], a["reason"], a["intervention"]["kind"]]
+                for a in self._open_alerts() if user_ids is None or a["user_id"] in user_ids]
         rows.sort(key=lambda r: (-r[3], r[0], r[2]))
+        notes = (_OFF if self.monitor() is None else
+                 f"{len({r[0] for r in rows})} mentees with open alerts (the service's monitor: "
+                 "docs/monitoring.md); acknowledged and snoozed alerts are left out.")
         return Table("at-risk", ["user_id", "mentor_id", "kind", "severity", "reason", "suggested_action"],
-                     rows[:limit], f"{len({r[0] for r in rows})} mentees with alerts (monitoring rules at the "
-                                   "service's time); mentor contact alerts need session records and are not "
-                                   "raised here.")
+                     rows[:limit], notes)
 
     def talking_points(self, user_ids: set[str]) -> Table:
         """Skills each mentee is stuck on (repeated failed assessments), for the mentor's next session."""
-        statuses, _ = self._alerts()
         rows = []
-        for u in sorted(user_ids):
-            s = statuses.get(u)
-            for st in (s.struggles if s is not None else ()):
-                rows.append([u, st.skill_id, self.names.get(st.skill_id, st.skill_id), st.failed, st.of_last,
-                             st.last_score])
-        return Table("talking-points", ["user_id", "skill_id", "skill", "failed", "of_last", "last_score"], rows,
+        for u, s in sorted(self._statuses(sorted(user_ids)).items()):
+            for st in s["assessments"]["struggles"]:
+                rows.append([u, st["skill_id"], self.names.get(st["skill_id"], st["skill_id"]), st["failed"],
+                             st["of_last"], st["since"]])
+        return Table("talking-points", ["user_id", "skill_id", "skill", "failed", "of_last", "since"], rows,
+                     _OFF if self.monitor() is None else
                      "Skills where the mentee failed repeated assessments: worth a conversation.")
 
     def caseload(self, mentor_id: str) -> Table:
         """A mentor's mentees with their activity and open alerts, and the mentor's capacity in the notes."""
-        pairs = self.store.pairs()
-        mine = sorted(u for u, m in pairs.items() if m == mentor_id)
-        statuses, alerts = self._alerts()
-        n_alerts: dict[str, int] = {}
-        for a in alerts:
-            n_alerts[a.user_id] = n_alerts.get(a.user_id, 0) + 1
+        mine = sorted(u for u, m in self.store.pairs().items() if m == mentor_id)
+        statuses = self._statuses(mine)
         rows = []
         for u in mine:
             s = statuses.get(u)
-            rows.append([u, None if s is None or s.days_since_activity is None else round(s.days_since_activity, 1),
-                         0.0 if s is None else round(s.active_days_per_week, 2), n_alerts.get(u, 0)])
-        cap = self.store.world.mentors[mentor_id].capacity
+            e = None if s is None else s["engagement"]
+            rows.append([u, None if e is None else e["days_since_activity"],
+                         None if e is None else e["active_days_per_week"],
+                         0 if s is None else sum(a["state"] == "open" for a in s["alerts"])])
+        mentor = self.store.world.mentors.get(mentor_id)
+        cap = '?' if mentor is None else mentor.capacity
         return Table("caseload", ["user_id", "days_since_activity", "active_days_per_week", "alerts"], rows,
                      f"{len(mine)} of {cap} places taken.")
 
     def activity(self, user_id: str, limit: int = 20) -> Table:
-        """A mentee's latest events, newest first, with resource titles."""
-        def build() -> Table:
-            df = self.store.sql("""SELECT e.ts, e.event_type, e.item_id, i.title, e.value FROM events e
-                                   LEFT JOIN items i USING (item_id) WHERE e.user_id = ?
-                                   ORDER BY e.ts DESC, e.seq DESC LIMIT ?""", [user_id, limit])
-            return Table.of("activity", df, "The mentee's latest events, newest first.")
-        return self.store.cached(("activity", user_id, limit), build)  # type: ignore[no-any-return]
+        """A mentee's latest events, newest first, with resource titles: read from the log itself (its
+        index on user and time), so the page never waits for the console's copy of the log."""
+        rows = self.store.fetch("SELECT ts_us, event_type, item_id, value FROM events WHERE user_id = ? "
+                                "ORDER BY ts_us DESC, seq DESC LIMIT ?", [user_id, limit])
+        titles = self.store.titles()
+        df = pd.DataFrame([(pd.Timestamp(ts, unit="us", tz="UTC"), kind, item, titles.get(item), value)
+                           for ts, kind, item, value in rows], columns=["ts", "event_type", "item_id", "title", "value"])
+        return Table.of("activity", df, "The mentee's latest events, newest first.")

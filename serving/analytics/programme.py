@@ -52,13 +52,12 @@ def active_weekly(store: AnalyticsStore, weeks: int = 26) -> Table:
 def funnel(store: AnalyticsStore) -> Table:
     def build() -> Table:
         df = store.sql(f"""
-            SELECT
-              COUNT(DISTINCT CASE WHEN event_type = 'impression' THEN user_id || '|' || item_id END) AS recommended,
-              COUNT(DISTINCT CASE WHEN event_type = 'start' THEN user_id || '|' || item_id END) AS started,
-              COUNT(DISTINCT CASE WHEN event_type = 'complete' THEN user_id || '|' || item_id END) AS completed,
-              COUNT(DISTINCT CASE WHEN event_type = 'assess' AND value >= {PASS_SCORE}
-                                  THEN user_id || '|' || item_id END) AS mastered
-            FROM events""")
+            SELECT COUNT(*) FILTER (WHERE imp) AS recommended, COUNT(*) FILTER (WHERE st) AS started,
+                   COUNT(*) FILTER (WHERE co) AS completed, COUNT(*) FILTER (WHERE ma) AS mastered
+            FROM (SELECT bool_or(event_type = 'impression') AS imp, bool_or(event_type = 'start') AS st,
+                         bool_or(event_type = 'complete') AS co,
+                         bool_or(event_type = 'assess' AND value >= {PASS_SCORE}) AS ma
+                  FROM ev GROUP BY user_id, item_id)""")
         r = df.iloc[0]
         rows = pd.DataFrame({"stage": ["recommended", "started", "completed", "mastered"],
                              "pairs": [int(r[c]) for c in ("recommended", "started", "completed", "mastered")]})

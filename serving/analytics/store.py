@@ -1,20 +1,30 @@
-"""The console's analytics engine: duckdb over the event log and the world's tables, refreshed incrementally.
+"""The console's analytics engine: duckdb over a copy of the event log and the world's tables.
 
 duckdb's SQLite scanner is an extension it downloads on first use, which an offline machine
-cannot do; so the event log is read once with Python's ``sqlite3`` (a read-only connection,
-in batches of ``seq``; with the PostgreSQL log, the same query through its pool: ``fetch``) into a
-duckdb table, and every later refresh appends only the events
-whose ``seq`` is past the last one read (the log is append-only). duckdb queries that table beside small tables of the world (mentees' goals, mentors, the mentor
-assignment, resources and their skills). Each analytic is cached under the log's version
-(its last ``seq``) and the day, and the log is looked at again at most every ``refresh_s`` seconds,
-so a page read between two refreshes costs a dict lookup.
+cannot do; so the event log is read with Python's ``sqlite3`` (a read-only connection, in
+batches of ``seq``; with the PostgreSQL log, the same query through its pool: ``fetch``) into a
+duckdb table, and every later :meth:`AnalyticsStore.refresh` appends only the events whose
+``seq`` is past the last one read (the log is append-only). Reading the whole log costs
+seconds, so the copy is also kept as a Parquet snapshot in the data dir (``console/``): a
+restarted service loads it in a fraction of a second and reads only the events stored since.
+The snapshot names the ``seq`` and ``event_id`` of its last row and how many rows it holds,
+and is used only while the log still has that row and that many rows up to it (a new log, or
+a forgotten mentee's deleted events, make it stale: the log is read again).
+
+Tables the world gives (goals, mentors, items, ...) are real duckdb tables, replaced when the
+world changes, so any thread's cursor sees them. Readers use a cursor of their own thread
+(duckdb's MVCC lets them read while the one writer appends); writes take ``_write``.
+Results are cached under the store's version (:meth:`key`): the log's last ``seq`` and row
+count, the world's and the assignment's generations, and the day.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -23,14 +33,19 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from catalog.catalog import World
 from catalog.freshness import catalog_freshness
 
 __all__ = ["AnalyticsStore", "Table"]
 
-_BATCH = 100_000
-_EVENT_COLUMNS = ("seq", "user_id", "item_id", "event_type", "value", "ts_us")
+log = logging.getLogger("skillpath.serving")
+
+_BATCH = 20_000  # rows per read: each batch's conversion holds the GIL, so keep it short
+_SCHEMA = pa.schema([("seq", pa.int64()), ("user_id", pa.string()), ("item_id", pa.string()),
+                     ("event_type", pa.string()), ("value", pa.float64()), ("ts_us", pa.int64())])
+_META, _PARQUET = "events.json", "events-{seq}.parquet"
 
 
 class Table:
@@ -45,6 +60,13 @@ class Table:
     def of(cls, name: str, frame: pd.DataFrame, notes: str = "") -> Table:
         rows = [[_plain(v) for v in r] for r in frame.itertuples(index=False, name=None)]
         return cls(name, [str(c) for c in frame.columns], rows, notes)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "columns": self.columns, "rows": self.rows, "notes": self.notes}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Table:
+        return cls(d["name"], d["columns"], d["rows"], d["notes"])
 
     def records(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, r)) for r in self.rows]
@@ -72,84 +94,181 @@ def _plain(v: Any) -> Any:
     return v
 
 
-class AnalyticsStore:
-    """duckdb over the event log (as Arrow, appended incrementally) and the world's tables.
+def _world_frames(w: World) -> dict[str, pd.DataFrame]:
+    cat = w.catalog
+    goals = [(m.user_id, g.skill_id, g.level, None if g.deadline is None else pd.Timestamp(g.deadline))
+             for m in w.mentees.values() for g in m.goals]
+    selfs = {(m.user_id, s.skill_id): s.level for m in w.mentees.values() for s in m.self_levels}
+    gdf = pd.DataFrame(goals, columns=["user_id", "skill_id", "level", "deadline"])
+    gdf["self_level"] = [selfs.get((u, s), 0) for u, s in zip(gdf["user_id"], gdf["skill_id"])]
+    res = cat.resources
+    return {
+        "goals": gdf,
+        "mentors": pd.DataFrame([(m.mentor_id, m.name, m.capacity) for m in w.mentors.values()],
+                                columns=["mentor_id", "name", "capacity"]),
+        "mentor_skills": pd.DataFrame([(m.mentor_id, s.skill_id, s.level) for m in w.mentors.values()
+                                       for s in m.skills], columns=["mentor_id", "skill_id", "level"]),
+        "items": pd.DataFrame([(r.item_id, r.title, r.type, bool(r.active), r.skills[0].skill_id if r.skills else "")
+                               for r in res], columns=["item_id", "title", "type", "active", "main_skill"]),
+        "item_skills": pd.DataFrame([(r.item_id, s.skill_id, s.level) for r in res for s in r.skills],
+                                    columns=["item_id", "skill_id", "level"]),
+        "skills": pd.DataFrame([(s.skill_id, s.name) for s in cat.graph.skills.values()], columns=["skill_id", "name"]),
+        "mentees": pd.DataFrame({"user_id": list(w.mentees)}),
+    }
 
-    ``pairs()`` gives the persisted mentor assignment (mentee -> mentor or None); ``clock()``
-    the service's time. Thread-safe: one lock around refreshes and queries (duckdb's
-    connection is not shared across threads concurrently).
+
+class AnalyticsStore:
+    """duckdb over the event log (appended incrementally, snapshotted to Parquet) and the world's tables.
+
+    ``pairs()`` gives the persisted mentor assignment (mentee -> mentor or None); ``clock()`` the
+    service's time; ``snapshot_dir`` where the Parquet copy of the log lives (None: no snapshot).
     """
 
     def __init__(self, world: World, events_db: str | Path, *, pairs: Callable[[], Mapping[str, str | None]],
-                 clock: Callable[[], datetime], floor: float = 0.05, refresh_s: float = 30.0,
-                 fetch: Callable[[str, list[Any]], list[tuple]] | None = None) -> None:
-        self.world, self.path, self.pairs, self.clock, self.floor = world, Path(events_db), pairs, clock, floor
+                 clock: Callable[[], datetime], floor: float = 0.05,
+                 fetch: Callable[[str, list[Any]], list[tuple]] | None = None,
+                 snapshot_dir: str | Path | None = None) -> None:
+        self.path, self.pairs, self.clock, self.floor = Path(events_db), pairs, clock, floor
         self.fetch = fetch if fetch is not None else self._sqlite_fetch
-        self.refresh_s = refresh_s
-        self._last_refresh = -float("inf")
+        self.snapshot_dir = None if snapshot_dir is None else Path(snapshot_dir)
         self.con = duckdb.connect(":memory:")
-        self.con.execute("SET threads TO 1")
-        self.lock = threading.RLock()
-        self._created = False
-        self._seq = 0
+        self.con.execute("SET threads TO 1")  # one core for the console: the service's requests keep the other
+        self.con.execute("CREATE TABLE ev (seq BIGINT, user_id VARCHAR, item_id VARCHAR, event_type VARCHAR, "
+                         "value DOUBLE, ts_us BIGINT)")
+        self.con.execute("CREATE VIEW events AS SELECT seq, user_id, item_id, event_type, value, "
+                         "make_timestamp(ts_us) AS ts, ts_us FROM ev")
+        self._local = threading.local()
+        self._write = threading.RLock()
+        self._cache_lock = threading.Lock()
         self._cache: dict[tuple, Any] = {}
-        self._pairs_key: tuple | None = None
-        self._register_world()
+        self._seq = self._rows = 0
+        self._snap_seq = 0
+        self._world_gen = self._pairs_gen = 0
+        self._pairs_key: int | None = None
+        self._fresh_day = None
+        self.world = world
+        self.set_world(world)
 
-    # ------------------------------------------------------------ tables
-    def _register_world(self) -> None:
-        w, cat = self.world, self.world.catalog
-        goals = [(m.user_id, g.skill_id, g.level, None if g.deadline is None else pd.Timestamp(g.deadline))
-                 for m in w.mentees.values() for g in m.goals]
-        selfs = {(m.user_id, s.skill_id): s.level for m in w.mentees.values() for s in m.self_levels}
-        gdf = pd.DataFrame(goals, columns=["user_id", "skill_id", "level", "deadline"])
-        gdf["self_level"] = [selfs.get((u, s), 0) for u, s in zip(gdf["user_id"], gdf["skill_id"])]
-        mentors = pd.DataFrame([(m.mentor_id, m.name, m.capacity) for m in w.mentors.values()],
-                               columns=["mentor_id", "name", "capacity"])
-        msk = pd.DataFrame([(m.mentor_id, s.skill_id, s.level) for m in w.mentors.values() for s in m.skills],
-                           columns=["mentor_id", "skill_id", "level"])
-        res = cat.resources
-        items = pd.DataFrame([(r.item_id, r.title, r.type, bool(r.active), r.skills[0].skill_id if r.skills else "")
-                              for r in res], columns=["item_id", "title", "type", "active", "main_skill"])
-        isk = pd.DataFrame([(r.item_id, s.skill_id, s.level) for r in res for s in r.skills],
-                           columns=["item_id", "skill_id", "level"])
-        skills = pd.DataFrame([(s.skill_id, s.name) for s in cat.graph.skills.values()], columns=["skill_id", "name"])
-        mentees = pd.DataFrame({"user_id": list(w.mentees)})
-        for name, df in (("goals", gdf), ("mentors", mentors), ("mentor_skills", msk), ("items", items),
-                         ("item_skills", isk), ("skills", skills), ("mentees", mentees)):
-            self.con.register(name, df)
+    # ------------------------------------------------------------ reading
+    def _cur(self) -> duckdb.DuckDBPyConnection:
+        cur = getattr(self._local, "cur", None)
+        if cur is None:
+            cur = self._local.cur = self.con.cursor()
+        return cur
 
-    def _register_pairs(self) -> None:
-        pairs = self.pairs()
-        key = tuple(sorted((u, m or "") for u, m in pairs.items()))
-        if key == self._pairs_key:
+    def sql(self, query: str, params: list[Any] | None = None) -> pd.DataFrame:
+        """A query on this thread's cursor (readers never wait for the writer)."""
+        return self._cur().execute(query, params or []).df()
+
+    @property
+    def version(self) -> int:
+        return self._seq
+
+    def key(self) -> tuple:
+        """What every cached result depends on: the log (last seq, rows), the world, the assignment, the day."""
+        return self._seq, self._rows, self._world_gen, self._pairs_gen, self.clock().date()
+
+    def cached(self, key: tuple, build: Callable[[], Any]) -> Any:
+        """``build()`` once per (key, :meth:`key`); refreshing is the caller's (:meth:`refresh`)."""
+        full = (*key, *self.key())
+        with self._cache_lock:
+            if full in self._cache:
+                return self._cache[full]
+        out = build()
+        with self._cache_lock:
+            if len(self._cache) > 512:
+                self._cache.clear()
+            self._cache[full] = out
+        return out
+
+    def titles(self) -> dict[str, str]:
+        """Resource titles of the world the store holds (kept with it)."""
+        world = self.world
+        got = getattr(self, "_titles", None)
+        if got is None or got[0] is not world:
+            got = self._titles = (world, {r.item_id: r.title for r in world.catalog.resources})
+        return got[1]
+
+    def freshness(self) -> np.ndarray:
+        """Every item's freshness today (the catalog's half-lives)."""
+        return catalog_freshness(self.world.catalog, self.clock(), floor=self.floor)
+
+    # ------------------------------------------------------------ writing
+    def set_world(self, world: World) -> None:
+        """Replace the world's tables (a catalog edit, a new mentee, a mentor's capacity)."""
+        with self._write:
+            self.world = world
+            cur = self._cur()
+            for name, df in _world_frames(world).items():
+                cur.register("_frame", df)
+                cur.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _frame")
+                cur.unregister("_frame")
+            self._fresh_day = None
+            self._world_gen += 1
+            self._refresh_fresh()
+
+    def _refresh_fresh(self) -> None:
+        """Each item's freshness today and whether it is active (table ``fresh``), once a day."""
+        day = self.clock().date()
+        if day == self._fresh_day:
             return
-        self._pairs_key = key
-        self.con.register("assignment", pd.DataFrame([(u, m) for u, m in pairs.items() if m],
-                                                     columns=["user_id", "mentor_id"]))
+        cat = self.world.catalog
+        df = pd.DataFrame({"item_id": cat.items.ids, "freshness": self.freshness(), "active": cat.active})
+        cur = self._cur()
+        cur.register("_frame", df)
+        cur.execute("CREATE OR REPLACE TABLE fresh AS SELECT * FROM _frame")
+        cur.unregister("_frame")
+        self._fresh_day = day
 
     def refresh(self) -> int:
-        """Append the events stored since the last refresh; returns the log's version (last seq)."""
-        with self.lock:
-            if not self._created:
-                self.con.execute("CREATE TABLE ev (seq BIGINT, user_id VARCHAR, item_id VARCHAR, event_type VARCHAR, "
-                                 "value DOUBLE, ts_us BIGINT)")
-                self.con.execute("CREATE VIEW events AS SELECT seq, user_id, item_id, event_type, value, "
-                                 "make_timestamp(ts_us) AS ts, ts_us FROM ev")
-                self._created = True
+        """Append the events stored since the last refresh (reading the whole log again if rows up to the
+        last one read were deleted); the assignment and the day's freshness too. Returns the last seq."""
+        with self._write:
+            cur = self._cur()
+            if self._rows and self._count_upto(self._seq) != self._rows:  # a mentee forgotten by some process
+                log.info("console: events were deleted from the log; reading it again")
+                cur.execute("DELETE FROM ev")
+                self._seq = self._rows = 0
             while True:
                 rows = self.fetch("SELECT seq, user_id, item_id, event_type, value, ts_us FROM events "
                                   "WHERE seq > ? ORDER BY seq LIMIT ?", [self._seq, _BATCH])
                 if not rows:
                     break
-                batch = pd.DataFrame.from_records(rows, columns=list(_EVENT_COLUMNS))  # noqa: F841
-                self.con.execute("INSERT INTO ev SELECT * FROM batch")
-                self._seq = int(rows[-1][0])
+                cols = list(zip(*rows))
+                batch = pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(cols, _SCHEMA)], schema=_SCHEMA)
+                cur.register("_batch", batch)
+                cur.execute("INSERT INTO ev SELECT * FROM _batch")
+                cur.unregister("_batch")
+                self._seq, self._rows = int(rows[-1][0]), self._rows + len(rows)
                 if len(rows) < _BATCH:
                     break
-            self._register_pairs()
+            self._refresh_pairs()
+            self._refresh_fresh()
             return self._seq
 
+    def _refresh_pairs(self) -> None:
+        pairs = self.pairs()
+        key = hash(frozenset((u, m) for u, m in pairs.items() if m))
+        if key == self._pairs_key:
+            return
+        cur = self._cur()
+        cur.register("_frame", pd.DataFrame([(u, m) for u, m in pairs.items() if m], columns=["user_id", "mentor_id"]))
+        cur.execute("CREATE OR REPLACE TABLE assignment AS SELECT * FROM _frame")
+        cur.unregister("_frame")
+        self._pairs_key = key
+        self._pairs_gen += 1
+
+    def forget(self, user_id: str) -> int:
+        """Drop a forgotten mentee's events from the copy and the snapshot (which is written again later)."""
+        with self._write:
+            n = int(self._cur().execute("SELECT COUNT(*) FROM ev WHERE user_id = ?", [user_id]).fetchone()[0])
+            if n:
+                self._cur().execute("DELETE FROM ev WHERE user_id = ?", [user_id])
+                self._rows -= n
+                self._drop_snapshot()
+            return n
+
+    # ------------------------------------------------------------ the log
     def _sqlite_fetch(self, sql: str, params: list[Any]) -> list[tuple]:
         """Rows of the SQLite event log, on a read-only connection of this call's own (never the service's)."""
         if not self.path.exists():
@@ -160,35 +279,70 @@ class AnalyticsStore:
         finally:
             conn.close()
 
-    def new_events(self, since_seq: int) -> pd.DataFrame:
-        """The events read with ``seq`` above ``since_seq``, in ``seq`` order (for incremental folds elsewhere)."""
-        with self.lock:
-            return self.con.execute("SELECT seq, user_id, item_id, event_type, value, ts_us FROM ev WHERE seq > ? "
-                                    "ORDER BY seq", [since_seq]).df()
+    def _count_upto(self, seq: int) -> int:
+        rows = self.fetch("SELECT COUNT(*) FROM events WHERE seq <= ?", [seq])
+        return int(rows[0][0]) if rows else 0
+
+    def event_id(self, seq: int) -> str | None:
+        """The ``event_id`` the log stores at ``seq`` (None if none)."""
+        rows = self.fetch("SELECT event_id FROM events WHERE seq = ?", [seq])
+        return rows[0][0] if rows else None
 
     @property
-    def version(self) -> int:
-        return self._seq
+    def rows(self) -> int:
+        return self._rows
 
-    def sql(self, query: str, params: list[Any] | None = None) -> pd.DataFrame:
-        with self.lock:
-            return self.con.execute(query, params or []).df()
+    def holds(self, seq: int, rows: int, event_id: str | None) -> bool:
+        """Whether the log still holds exactly what a copy up to ``seq`` held (the same last row, as many rows)."""
+        return event_id is not None and self.event_id(seq) == event_id and self._count_upto(seq) == rows
 
-    def cached(self, key: tuple, build: Callable[[], Any]) -> Any:
-        """``build()`` once per (key, log version, day): refresh first (at most every ``refresh_s`` seconds,
-        so a stream of event writes does not rebuild every table on every page), then look up."""
-        with self.lock:
-            if time.monotonic() - self._last_refresh >= self.refresh_s:
-                self.refresh()
-                self._last_refresh = time.monotonic()
-            version = self._seq
-            full = (*key, version, self.clock().date())
-            if full not in self._cache:
-                if len(self._cache) > 256:
-                    self._cache.clear()
-                self._cache[full] = build()
-            return self._cache[full]
+    # ------------------------------------------------------------ the snapshot
+    def load_snapshot(self) -> bool:
+        """Start from the Parquet snapshot if the log still holds exactly what it copied; whether it did."""
+        d = self.snapshot_dir
+        if d is None or self._rows or not (d / _META).exists():
+            return False
+        try:
+            meta = json.loads((d / _META).read_text())
+            seq, rows, event_id = int(meta["seq"]), int(meta["rows"]), str(meta["event_id"])
+            path = d / _PARQUET.format(seq=seq)
+            if not path.exists() or not self.holds(seq, rows, event_id):
+                return False
+            with self._write:
+                self._cur().execute("INSERT INTO ev SELECT * FROM read_parquet(?)", [str(path)])
+                self._seq, self._rows, self._snap_seq = seq, rows, seq
+            return True
+        except (OSError, ValueError, KeyError, duckdb.Error):
+            log.warning("console: the snapshot in %s is unreadable; reading the log", d, exc_info=True)
+            return False
 
-    def freshness(self) -> np.ndarray:
-        """Every item's freshness today (the catalog's half-lives)."""
-        return catalog_freshness(self.world.catalog, self.clock(), floor=self.floor)
+    def save_snapshot(self, every: int = 10_000) -> bool:
+        """Write the copy to Parquet when it holds ``every`` events more than the snapshot; whether it did.
+        Atomic (a temp file renamed), so any worker may write while others read."""
+        d = self.snapshot_dir
+        if d is None or self._seq == 0 or self._seq - self._snap_seq < every:
+            return False
+        with self._write:
+            seq, rows = self._seq, self._rows
+            event_id = self.event_id(seq)
+            if event_id is None:
+                return False
+            d.mkdir(parents=True, exist_ok=True)
+            tmp = d / f".events-{os.getpid()}-{threading.get_ident()}.parquet"
+            self._cur().execute(f"COPY (SELECT * FROM ev ORDER BY seq) TO '{tmp}' (FORMAT parquet)")
+        os.replace(tmp, d / _PARQUET.format(seq=seq))
+        meta_tmp = d / f".{_META}.{os.getpid()}"
+        meta_tmp.write_text(json.dumps({"seq": seq, "rows": rows, "event_id": event_id}))
+        os.replace(meta_tmp, d / _META)
+        for old in d.glob("events-*.parquet"):
+            if old.name != _PARQUET.format(seq=seq):
+                old.unlink(missing_ok=True)
+        self._snap_seq = seq
+        return True
+
+    def _drop_snapshot(self) -> None:
+        d = self.snapshot_dir
+        if d is not None:
+            for f in (d / _META, *d.glob("events-*.parquet")):
+                f.unlink(missing_ok=True)
+        self._snap_seq = 0

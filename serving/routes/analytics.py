@@ -28,7 +28,7 @@ from serving.schemas import ID_REGEX
 from serving.schemas_analytics import AnalyticsTable
 from serving.ui.auth import console_principal
 
-__all__ = ["router", "console_of", "caller", "table_response", "may_read_mentor", "start"]
+__all__ = ["router", "console_of", "caller", "table_response", "may_read_mentor", "start", "stop"]
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 _DATA: weakref.WeakKeyDictionary[Any, ConsoleData] = weakref.WeakKeyDictionary()  # one per running core
@@ -46,17 +46,27 @@ def console_of(request: Request) -> tuple[Any, ConsoleData]:
 
 
 def start(core: Any) -> ConsoleData:
-    """The console data of ``core`` (made once per core; its tables warm in a background thread)."""
+    """The console data of ``core`` (made once per core; its refresher starts building at once)."""
     with _START:
         data = _DATA.get(core)
         if data is None:
             s = core.settings
-            data = ConsoleData(core.world, DataDir(s.data_dir).events_db, pairs=core.mentors.pairs, clock=core.clock,
-                               stale=lambda: core.stale_reach.report(), floor=s.scoring.freshness_floor,
-                               threshold=s.scoring.stale_threshold, fetch=_pg_fetch(core.log))
+            data = ConsoleData(lambda: core.world, DataDir(s.data_dir).events_db, pairs=core.mentors.pairs,
+                               clock=core.clock, stale=lambda: core.stale_reach.report(),
+                               floor=s.scoring.freshness_floor, threshold=s.scoring.stale_threshold,
+                               monitor=lambda: core.monitor, model=lambda: getattr(core._bundle, "version", None),
+                               fetch=_pg_fetch(core.log), snapshot_dir=DataDir(s.data_dir).root / "console")
+            core.forgetters.register("console", data.forget)
             _DATA[core] = data
-            data.warm()
+            data.start()
     return data
+
+
+def stop(core: Any) -> None:
+    """Stop ``core``'s console refresher (the service is shutting down)."""
+    data = _DATA.get(core)
+    if data is not None:
+        data.stop()
 
 
 def _pg_fetch(log: Any) -> Any:

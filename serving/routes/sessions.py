@@ -74,7 +74,10 @@ async def post_sessions(req: SessionsRequest, request: Request) -> Response:
 
     def record() -> Any:  # the first call opens the store (a write lock): off the loop too
         view = core.sessions
-        return view.record(view.parse(records, collection="sessions"))
+        res = view.record(view.parse(records, collection="sessions"))
+        if getattr(core, "monitor", None) is not None and res.accepted:
+            core.monitor.mark_dirty({r["mentee_id"] for r in records})   # contact changed: re-evaluate them
+        return res
     return _json(await _offload(request, record))
 
 

@@ -10,14 +10,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
 import anyio.to_thread
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from serving.access import Principal
 from serving.routes.analytics import caller, console_of, may_read_mentor
 from serving.schemas import RecommendRequest
 from serving.schemas_assistant import AssistantRequest
@@ -25,39 +23,23 @@ from serving.schemas_paths import PathRequest
 from serving.ui import auth
 from serving.ui.html import bar_chart, esc, frame, line_chart, section, table_html
 from serving.ui.mentee import mentee_body
+from serving.ui.view import CURATORS, LEADS, Page, html, open_page, read_form
 
 __all__ = ["router", "STATIC", "static_files"]
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 STATIC = Path(__file__).parent / "static"
-_MAX_FORM = 4096
 
 
 def static_files() -> StaticFiles:
     return StaticFiles(directory=STATIC)
 
 
-def _html(body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(body, status_code=status, headers={"cache-control": "no-store",
-                                                            "x-frame-options": "DENY",
-                                                            "referrer-policy": "same-origin"})
-
-
-def _who(request: Request) -> tuple[Any, Any, Principal] | RedirectResponse:
-    core, data = console_of(request)
-    try:
-        return core, data, caller(request, core)
-    except HTTPException as e:
-        if request.headers.get("authorization"):
-            raise
-        if e.status_code == 401:
-            return RedirectResponse("/ui/login", status_code=303)
-        raise
-
-
-def _forbidden(p: Principal, what: str, csrf: str) -> HTMLResponse:
-    return _html(frame("Not allowed", f'<p class="error">A {esc(p.role)} key may not open {esc(what)}.</p>',
-                       principal=p, csrf=csrf), 403)
+def _stamp(data: Any) -> str:
+    """When the tables on the page were built (they are rebuilt in the background as the log grows)."""
+    at = data.built_at
+    return "" if at is None else (f'<p class="notes">Tables built {esc(at.strftime("%Y-%m-%d %H:%M"))} UTC from the '
+                                  f"event log; rebuilt in the background as events arrive.</p>")
 
 
 # ------------------------------------------------------------------ sign-in
@@ -72,23 +54,16 @@ def login_form(request: Request, error: str = "") -> HTMLResponse:
             f'<input type="hidden" name="csrf" value="{esc(token)}"><button type="submit">Sign in</button></form>'
             f'<p class="muted">Your key stays in this form: the console keeps a signed session cookie, '
             f"never the key.</p></div>")
-    resp = _html(frame("Sign in", body, principal=None))
+    resp = html(frame("Sign in", body, principal=None))
     resp.set_cookie(auth.NONCE_COOKIE, nonce, httponly=True, samesite="strict", path="/ui")
     return resp
-
-
-async def _form(request: Request) -> dict[str, str]:
-    raw = await request.body()
-    if len(raw) > _MAX_FORM:
-        raise HTTPException(413, f"form over {_MAX_FORM} bytes")
-    return {k: v[0] for k, v in parse_qs(raw.decode("utf-8", "replace")).items()}
 
 
 @router.post("/login")
 async def login(request: Request) -> Response:
     core, _ = console_of(request)
     keys = core.settings.serving.api_keys
-    form = await _form(request)
+    form = await read_form(request)
     nonce = request.cookies.get(auth.NONCE_COOKIE, "")
     if not nonce or form.get("csrf", "") != auth.login_csrf(nonce, keys):
         return login_form(request, "The form expired: please sign in again.")
@@ -106,7 +81,7 @@ async def login(request: Request) -> Response:
 @router.post("/logout")
 async def logout(request: Request) -> Response:
     core, _ = console_of(request)
-    form = await _form(request)
+    form = await read_form(request)
     auth.check_csrf(request, core.settings.serving.api_keys, form.get("csrf", ""))
     resp = RedirectResponse("/ui/login", status_code=303)
     resp.delete_cookie(auth.COOKIE, path="/")
@@ -115,10 +90,10 @@ async def logout(request: Request) -> Response:
 
 @router.get("")
 def home(request: Request) -> Response:
-    got = _who(request)
-    if isinstance(got, RedirectResponse):
-        return got
-    p = got[2]
+    pg = open_page(request, lambda p: True, "the console")
+    if not isinstance(pg, Page):
+        return pg
+    p = pg.p
     target = {"lead": "/ui/programme", "admin": "/ui/programme", "curator": "/ui/content",
               "mentor": f"/ui/mentors/{p.subject}", "mentee": f"/ui/mentees/{p.subject}"}.get(p.role, "/ui/models")
     return RedirectResponse(target, status_code=303)
@@ -127,15 +102,10 @@ def home(request: Request) -> Response:
 # ------------------------------------------------------------------ pages
 @router.get("/programme")
 def programme_page(request: Request) -> Response:
-    got = _who(request)
-    if isinstance(got, RedirectResponse):
-        return got
-    core, data, p = got
-    csrf = auth.csrf_token(request, core.settings.serving.api_keys)
-    if p.role not in ("admin", "lead"):
-        return _forbidden(p, "the programme page", csrf)
-    body = data.page(("programme",), lambda: _programme_body(data))
-    return _html(frame("Programme", body, principal=p, csrf=csrf))
+    pg = open_page(request, LEADS, "the programme page")
+    if not isinstance(pg, Page):
+        return pg
+    return pg.render("Programme", pg.data.page(("programme",), lambda: _programme_body(pg.data), people=True))
 
 
 def _programme_body(data: Any) -> str:
@@ -159,21 +129,16 @@ def _programme_body(data: Any) -> str:
         section("Cohorts by start month (95% intervals)",
                 bar_chart([str(c)[:7] for c in co.column("cohort")], co.column("mean_completed"), title="mean completed per cohort",
                           fmt="{:.1f}") + table_html(co, ep + "cohorts"), wide=True),
-    ]) + "</div>"
+    ]) + "</div>" + _stamp(data)
     return body
 
 
 @router.get("/content")
 def content_page(request: Request) -> Response:
-    got = _who(request)
-    if isinstance(got, RedirectResponse):
-        return got
-    core, data, p = got
-    csrf = auth.csrf_token(request, core.settings.serving.api_keys)
-    if p.role not in ("admin", "lead", "curator"):
-        return _forbidden(p, "the content page", csrf)
-    body = data.page(("content",), lambda: _content_body(data))
-    return _html(frame("Content", body, principal=p, csrf=csrf))
+    pg = open_page(request, CURATORS, "the content page")
+    if not isinstance(pg, Page):
+        return pg
+    return pg.render("Content", pg.data.page(("content",), lambda: _content_body(pg.data)))
 
 
 def _content_body(data: Any) -> str:
@@ -188,32 +153,31 @@ def _content_body(data: Any) -> str:
         section("Stale resources: reach and replacement", table_html(stale, ep + "stale", limit=25), wide=True),
         section("Content effectiveness", table_html(data.content("effectiveness"), ep + "effectiveness", limit=15),
                 wide=True),
-        section("Catalog", '<p>Editing and retiring resources goes through the platform API (<a href="/docs">'
-                "API docs</a>); this console links to it until that API lands.</p>"),
-    ]) + "</div>"
+        section("Catalog", '<p>Browse, edit and retire resources in the <a href="/ui/catalog">catalog browser</a> '
+                '(curators; the same validation and change log as <code>PATCH</code> and <code>DELETE '
+                '/resources/{id}</code>, <a href="/docs">API docs</a>).</p>'),
+    ]) + "</div>" + _stamp(data)
     return body
 
 
 @router.get("/mentees/{user_id}")
 async def mentee_page(request: Request, user_id: str) -> Response:
-    got = _who(request)
-    if isinstance(got, RedirectResponse):
-        return got
-    core, data, p = got
-    csrf = auth.csrf_token(request, core.settings.serving.api_keys)
-    if not p.may_read_mentee(user_id, core.mentor_of):
-        return _forbidden(p, f"mentee {user_id}'s page", csrf)
+    pg = open_page(request, lambda p: p.may_read_mentee(user_id, request.app.state.core.mentor_of),
+                   f"mentee {user_id}'s page")
+    if not isinstance(pg, Page):
+        return pg
+    core, data = pg.core, pg.data
     if user_id not in core.world.mentees:
-        return _html(frame("Unknown mentee", f"<p>No mentee {esc(user_id)}.</p>", principal=p, csrf=csrf), 404)
+        return pg.render("Unknown mentee", f"<p>No mentee {esc(user_id)}.</p>", 404)
 
     def build() -> str:
         nxt = core.recommend(RecommendRequest(user_id=user_id, k=5, mode="path"))
         plan = core.path(PathRequest(user_id=user_id), mentors=False)
         return mentee_body(core, data, user_id, nxt, plan)
-    # the same page until the mentee's events, the model, the mentor assignment or the day change
+    # the same page until the mentee's events, the model, the mentor assignment, the monitor or the day change
     key = ("mentee", user_id, core.log.last_seq(user_id), core.bundle.version, core.mentor_of(user_id))
-    body = await anyio.to_thread.run_sync(lambda: data.page(key, build))
-    return _html(frame(f"Mentee {user_id}", body, principal=p, csrf=csrf))
+    body = await anyio.to_thread.run_sync(lambda: data.page(key, build, people=True))
+    return pg.render(f"Mentee {user_id}", body)
 
 
 @router.post("/mentees/{user_id}/ask")
@@ -239,35 +203,34 @@ async def ask(request: Request, user_id: str) -> Response:
 
 @router.get("/mentors/{mentor_id}")
 def mentor_page(request: Request, mentor_id: str) -> Response:
-    got = _who(request)
-    if isinstance(got, RedirectResponse):
-        return got
-    core, data, p = got
-    csrf = auth.csrf_token(request, core.settings.serving.api_keys)
-    if not may_read_mentor(p, mentor_id):
-        return _forbidden(p, f"mentor {mentor_id}'s page", csrf)
-    if mentor_id not in core.world.mentors:
-        return _html(frame("Unknown mentor", f"<p>No mentor {esc(mentor_id)}.</p>", principal=p, csrf=csrf), 404)
-    ep = f"/analytics/mentors/{mentor_id}/"
-    case = data.mentor(mentor_id, "caseload")
+    pg = open_page(request, lambda p: may_read_mentor(p, mentor_id), f"mentor {mentor_id}'s page")
+    if not isinstance(pg, Page):
+        return pg
+    m = pg.core.world.mentors.get(mentor_id)
+    if m is None:
+        return pg.render("Unknown mentor", f"<p>No mentor {esc(mentor_id)}.</p>", 404)
+    body = pg.data.page(("mentor", mentor_id, m.name, m.capacity), lambda: _mentor_body(pg.data, m), people=True)
+    return pg.render(f"Mentor {m.name or mentor_id}", body)
+
+
+def _mentor_body(data: Any, m: Any) -> str:
+    ep = f"/analytics/mentors/{m.mentor_id}/"
+    case = data.mentor(m.mentor_id, "caseload")
     links = "".join(f'<li><a href="/ui/mentees/{esc(u)}">{esc(u)}</a></li>' for u in case.column("user_id"))
-    m = core.world.mentors[mentor_id]
-    body = (f'<div class="kpis"><div class="kpi"><b>{len(case.rows)} / {m.capacity}</b>places taken</div>'
+    return (f'<div class="kpis"><div class="kpi"><b>{len(case.rows)} / {m.capacity}</b>places taken</div>'
             f'<div class="kpi"><b>{esc(m.name)}</b>mentor</div></div><div class="grid">'
             + section("Mentees", table_html(case, ep + "caseload") + f"<ul>{links}</ul>")
-            + section("Alerts", table_html(data.mentor(mentor_id, "alerts"), ep + "alerts", limit=25))
-            + section("Talking points", table_html(data.mentor(mentor_id, "talking-points"), ep + "talking-points"))
+            + section("Alerts", table_html(data.mentor(m.mentor_id, "alerts"), ep + "alerts", limit=25))
+            + section("Talking points", table_html(data.mentor(m.mentor_id, "talking-points"), ep + "talking-points"))
             + "</div>")
-    return _html(frame(f"Mentor {m.name or mentor_id}", body, principal=p, csrf=csrf))
 
 
 @router.get("/models")
 def models_page(request: Request) -> Response:
-    got = _who(request)
-    if isinstance(got, RedirectResponse):
-        return got
-    core, _, p = got
-    csrf = auth.csrf_token(request, core.settings.serving.api_keys)
+    pg = open_page(request, lambda p: True, "the models page")
+    if not isinstance(pg, Page):
+        return pg
+    core = pg.core
     rows = []
     b = core._bundle
     if b is not None:
@@ -282,4 +245,4 @@ def models_page(request: Request) -> Response:
                       "<p>Each training run logs its offline metrics (recall, NDCG, coverage per split) and plots "
                       "to MLflow; open them in the MLflow UI: <code>make mlflow-ui</code>, then "
                       '<a href="http://127.0.0.1:5000" rel="noopener">http://127.0.0.1:5000</a>.</p>'))
-    return _html(frame("Models", body, principal=p, csrf=csrf))
+    return pg.render("Models", body)

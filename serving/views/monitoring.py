@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.monitoring import (
-    FEATURE_NAMES, Alert, AtRiskClassifier, MenteeStatus, MentorContact, MonitorThresholds, StatusBook,
+    FEATURE_NAMES, AtRiskClassifier, MenteeStatus, MentorContact, MonitorThresholds, StatusBook,
     evaluate_alerts, feature_vector,
 )
 from analysis.monitoring.inputs import from_us, to_us
@@ -37,6 +37,8 @@ from catalog.eventlog import EventLog
 from catalog.settings import Settings
 from serving.errors import Forbidden
 from serving.views.mentors import MentorsView
+from serving.views.monitor_json import iso_z, alert_json, status_json
+from serving.views.monitor_sessions import ContactSource, SessionContacts
 
 __all__ = ["MonitorView", "alert_json", "status_json", "Cohort", "parse_cohort", "open_monitor", "AT_RISK_DIR",
            "AT_RISK_FILE"]
@@ -45,48 +47,6 @@ __all__ = ["MonitorView", "alert_json", "status_json", "Cohort", "parse_cohort",
 AT_RISK_DIR, AT_RISK_FILE = "at_risk", "model.npz"
 
 _COMPLETE = EVENT_CODE["complete"]
-
-
-def _iso(us: int | None) -> str | None:
-    return None if us is None else from_us(us).isoformat().replace("+00:00", "Z")
-
-
-def alert_json(a: Alert, *, risk: float | None, mentor_id: str | None) -> dict[str, Any]:
-    """An alert as the JSON the API answers and the webhook receives."""
-    details = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in a.details.items()}
-    return {"alert_id": a.alert_id, "user_id": a.user_id, "kind": a.kind, "severity": a.severity,
-            "reason": a.reason, "at": _iso(a.at_us), "intervention": {"kind": a.intervention.kind,
-                                                                      "params": dict(a.intervention.params)},
-            "details": details, "risk": risk, "mentor_id": mentor_id}
-
-
-def _num(x: float | None) -> float | None:
-    return None if x is None or not math.isfinite(x) else round(float(x), 4)
-
-
-def status_json(s: MenteeStatus, *, risk: float | None, alerts: list[dict[str, Any]]) -> dict[str, Any]:
-    """A status as ``GET /mentees/{id}/status`` answers it."""
-    m = s.mentor
-    return {
-        "user_id": s.user_id, "at": _iso(s.at_us),
-        "engagement": {"active_days_7d": s.active_days_7d, "active_days_per_week": _num(s.active_days_per_week),
-                       "active_days_per_week_prev": _num(s.active_days_per_week_prev),
-                       "trend": _num(s.engagement_trend), "last_activity": _iso(s.last_activity_us),
-                       "days_since_activity": _num(s.days_since_activity), "usual_gap_days": _num(s.usual_gap_days)},
-        "assessments": {"count": s.assessments, "failed": s.assessments_failed,
-                        "recent_scores": [round(x, 2) for x in s.recent_scores],
-                        "struggles": [{"skill_id": x.skill_id, "failed": x.failed, "of_last": x.of_last,
-                                       "since": _iso(x.since_us)} for x in s.struggles]},
-        "dismiss_run": s.dismiss_run,
-        "goals": [{"skill_id": g.skill_id, "level": g.level, "deadline": _iso(g.deadline_us), "mastery": _num(g.mastery),
-                   "target": _num(g.target), "gain_per_week": _num(g.gain_per_week),
-                   "projected": _iso(g.projected_us), "weeks_late": _num(g.weeks_late), "reached": g.reached,
-                   "overdue": g.overdue} for g in s.goals],
-        "mentor": None if m is None else {"mentor_id": m.mentor.mentor_id,
-                                          "assignment_age_days": _num(m.assignment_age_days),
-                                          "days_since_contact": _num(m.days_since_contact)},
-        "risk": risk, "alerts": alerts,
-    }
 
 
 class Cohort:
@@ -130,9 +90,12 @@ class MonitorView:
     def __init__(self, world: World, log: EventLog, store: AlertStore, *, pairs: Callable[[], Mapping[str, str | None]],
                  assigned_at: Callable[[], datetime | None], model: AtRiskClassifier | None = None,
                  thresholds: MonitorThresholds | None = None, webhook_urls: tuple[str, ...] = (),
-                 sweep_interval_s: float = 300.0) -> None:
+                 sweep_interval_s: float = 300.0, sessions: SessionContacts | None = None) -> None:
         th = thresholds or MonitorThresholds()
-        # No session records reach the monitor yet: "no contact" would only measure the assignment's age.
+        # "No contact" is measured once sessions are recorded: without any, it would measure only the
+        # assignment's age (_statuses switches the rule on at the first recorded session).
+        self.base_thresholds = th
+        self.sessions = sessions or SessionContacts(lambda: None)
         self.thresholds = replace(th, mentor_silence_days=math.inf)
         self.world, self.log, self.store, self.model = world, log, store, model
         self.pairs, self.assigned_at = pairs, assigned_at
@@ -176,6 +139,11 @@ class MonitorView:
         mentees' alerts are re-evaluated at the next read of the alert list or tick, off the ingest path."""
         return len(self.catch_up())
 
+    def mark_dirty(self, users: Iterable[str]) -> None:
+        """Re-evaluate ``users`` at the next read or tick (a session recorded for them, for example)."""
+        with self._lock:
+            self._dirty |= set(users)
+
     def refresh_dirty(self, now: datetime) -> list[str]:
         """Re-evaluate the mentees touched since their last evaluation; the alert ids new here."""
         with self._lock:
@@ -205,10 +173,15 @@ class MonitorView:
         mid = pairs.get(user_id)
         if mid and assigned is not None and mid in self.world.mentors:
             mentor = self.world.mentors[mid]
-            out["mentor"] = MentorContact(mid, assigned, None, mentor.skills, mentor.name)
+            out["mentor"] = MentorContact(mid, assigned, None, mentor.skills, mentor.name,
+                                          *self.sessions.marks(user_id, mid))
         return out
 
     def _statuses(self, users: Iterable[str], now_us: int) -> list[MenteeStatus]:
+        self.sessions.refresh()
+        th = self.base_thresholds if self.sessions.any else replace(self.base_thresholds,
+                                                                   mentor_silence_days=math.inf)
+        self.thresholds = th       # what refresh() evaluates alerts with (the kept states do not use it)
         pairs, assigned = self.pairs(), self.assigned_at()
         book, out = self.book, []
         for u in users:
@@ -247,7 +220,7 @@ class MonitorView:
             self._first_seen.update(seen)
             for rows in by_user.values():
                 for a in rows:
-                    a["first_seen"] = _iso(self._first_seen.get(a["alert_id"]))
+                    a["first_seen"] = iso_z(self._first_seen.get(a["alert_id"]))
                     body = {k: v for k, v in a.items() if k != "mentor_id"}
                     self._frag[a["alert_id"]] = json.dumps(body, separators=(",", ":"), allow_nan=False)[:-1]
             for u, rows in by_user.items():
@@ -282,7 +255,7 @@ class MonitorView:
         if ack.state == "snooze" and now_us >= (ack.until_us or 0):
             return {**a, "state": "open", "snoozed_until": None}
         return {**a, "state": "acknowledged" if ack.state == "ack" else "snoozed",
-                "snoozed_until": _iso(ack.until_us)}
+                "snoozed_until": iso_z(ack.until_us)}
 
     def _rows(self) -> list[tuple[str, str, dict[str, Any]]]:
         with self._lock:
@@ -321,7 +294,7 @@ class MonitorView:
             if ack is not None and ack.silences(now_us):
                 if not include_acknowledged:
                     continue
-                state, until = ("acknowledged", None) if ack.state == "ack" else ("snoozed", _iso(ack.until_us))
+                state, until = ("acknowledged", None) if ack.state == "ack" else ("snoozed", iso_z(ack.until_us))
             if len(out) == limit:
                 nxt = _cursor(out[-1][0]["user_id"], out[-1][0]["alert_id"])
                 break
@@ -374,7 +347,7 @@ class MonitorView:
         ack = self.store.ack(alert_id, by=by, now_us=to_us(now), until_us=None if until is None else to_us(until),
                              note=note)
         return {"alert_id": alert_id, "user_id": rec.user_id, "state": "acknowledged" if ack.state == "ack"
-                else "snoozed", "snoozed_until": _iso(ack.until_us), "by": by, "at": _iso(ack.at_us), "note": note}
+                else "snoozed", "snoozed_until": iso_z(ack.until_us), "by": by, "at": iso_z(ack.at_us), "note": note}
 
     def forget(self, user_id: str) -> int:
         """Forget a mentee: their status and their alerts, acknowledgements and outbox rows."""
@@ -386,7 +359,7 @@ class MonitorView:
 
 
 def open_monitor(settings: Settings, world: World, log: EventLog, mentors: MentorsView,
-                 now: datetime) -> MonitorView | None:
+                 now: datetime, sessions: Callable[[], ContactSource | None] | None = None) -> MonitorView | None:
     """The service's monitor (None when ``monitoring.enabled`` is off): the alert store beside the event log,
     the at-risk model when one is saved, statuses folded from the whole log and a first sweep."""
     ms = settings.monitoring
@@ -401,10 +374,10 @@ def open_monitor(settings: Settings, world: World, log: EventLog, mentors: Mento
         except FileNotFoundError:
             return None
 
-    # Beside the SQLite event log; with a PostgreSQL log, in the data dir (local to this machine).
-    data = DataDir(settings.data_dir)
-    store_path = data.root / "monitor.db" if settings.database_url else data.events_db
-    view = MonitorView(world, log, AlertStore(store_path), pairs=mentors.pairs, assigned_at=assigned_at, model=model,
-                       webhook_urls=ms.webhooks, sweep_interval_s=ms.sweep_interval_s)
+    # Beside the event log: the data dir's SQLite file, or PostgreSQL shared by the replicas.
+    store = AlertStore(DataDir(settings.data_dir).events_db, database_url=settings.database_url)
+    view = MonitorView(world, log, store, pairs=mentors.pairs, assigned_at=assigned_at, model=model,
+                       webhook_urls=ms.webhooks, sweep_interval_s=ms.sweep_interval_s,
+                       sessions=SessionContacts(sessions) if sessions is not None else None)
     view.sweep(now)
     return view

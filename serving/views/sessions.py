@@ -199,7 +199,9 @@ class SessionsView:
 
 
 def open_sessions(settings: Settings, *, world: World | Callable[[], World], log_: EventLog, clock: Callable[[], datetime]) -> SessionsView:
-    """The view over the data dir's session store (``events.db``), as ``settings.sessions`` configures it."""
+    """The view over the session store (the data dir's ``events.db``, or PostgreSQL with ``database_url``),
+    as ``settings.sessions`` configures it."""
     ss = settings.sessions
-    store = SessionStore(DataDir(settings.data_dir).events_db, store_text=ss.store_text)
+    store = SessionStore(DataDir(settings.data_dir).events_db, store_text=ss.store_text,
+                         database_url=settings.database_url)
     return SessionsView(world, store, log_, clock=clock, config=HealthConfig(target_per_month=ss.target_per_month))

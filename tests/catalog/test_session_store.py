@@ -1,4 +1,8 @@
-"""The session store: idempotent puts, conflicts, lists, the privacy switch, forgetting, durability."""
+"""The session store: idempotent puts, conflicts, lists, the privacy switch, forgetting, durability.
+
+The contract tests run on both backends (the data dir's SQLite file, a real PostgreSQL server);
+the ones reading the file's bytes are SQLite's own.
+"""
 
 from __future__ import annotations
 
@@ -21,8 +25,15 @@ def session(sid: str, mentor: str = "m1", mentee: str = "u1", day: int = 0, **kw
     return Session(sid, mentor, mentee, T0 + timedelta(days=day), 45, "video", **kw)
 
 
-def test_put_is_idempotent_and_a_changed_body_is_a_conflict_naming_the_id(tmp_path):
-    with SessionStore(tmp_path / "events.db") as store:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
+def new_store(request, tmp_path):
+    """Opens the session store on the test's backend (call again for another connection, as a replica would)."""
+    url = request.getfixturevalue("pg_url") if request.param == "postgres" else None
+    return lambda: SessionStore(tmp_path / "events.db", database_url=url)
+
+
+def test_put_is_idempotent_and_a_changed_body_is_a_conflict_naming_the_id(new_store):
+    with new_store() as store:
         a, b = session("s-1", transcript=SECRET), session("s-2", day=7)
         first = store.put([a, b], analyses={"s-1": {"skills": ["python"]}})
         assert (first.accepted, first.duplicates, first.session_ids) == (2, 0, ["s-1", "s-2"])
@@ -38,16 +49,16 @@ def test_put_is_idempotent_and_a_changed_body_is_a_conflict_naming_the_id(tmp_pa
         assert store.get("s-1").analysis == {"skills": ["python"]}  # the first analysis stays
 
 
-def test_a_batch_that_repeats_an_id_with_two_bodies_is_refused(tmp_path):
-    with SessionStore(tmp_path / "events.db") as store:
+def test_a_batch_that_repeats_an_id_with_two_bodies_is_refused(new_store):
+    with new_store() as store:
         with pytest.raises(SessionConflictError):
             store.put([session("s-1"), session("s-1", day=1)])
         assert store.count() == 0
         assert store.put([session("s-1"), session("s-1")]).accepted == 1
 
 
-def test_lists_by_mentee_and_by_mentor_oldest_first(tmp_path):
-    with SessionStore(tmp_path / "events.db") as store:
+def test_lists_by_mentee_and_by_mentor_oldest_first(new_store):
+    with new_store() as store:
         store.put([session("c", "m1", "u1", day=5), session("a", "m1", "u2", day=1), session("b", "m2", "u1", day=2)])
         assert [s.session.session_id for s in store.by_mentee("u1")] == ["b", "c"]
         assert [s.session.session_id for s in store.by_mentor("m1")] == ["a", "c"]
@@ -96,3 +107,42 @@ def test_shares_the_event_log_file_and_survives_reopening(tmp_path):
         assert c.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     with EventLog(db) as log:  # the event log still opens the file
         assert log.count() == 0
+
+
+def test_two_replicas_storing_the_same_sessions_at_once_store_each_once(new_store):
+    import threading
+
+    batch = [session(f"s-{i}", mentee=f"u{i % 7}", day=i % 30) for i in range(300)]
+    results, errors = [], []
+
+    def replica() -> None:
+        try:
+            with new_store() as mine:
+                results.append(sum(mine.put(batch[k:k + 25]).accepted for k in range(0, len(batch), 25)))
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+    threads = [threading.Thread(target=replica) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    with new_store() as store:
+        assert sum(results) == 300 == store.count()
+        with pytest.raises(SessionConflictError):  # and a changed body is still a conflict on the other replica
+            store.put([replace(batch[0], ratings=Ratings(mentee=1))])
+
+
+def test_contacts_and_version_follow_what_is_stored_and_forgotten(new_store):
+    """What the monitor reads as mentor contact: start and the mentee's rating, no texts; the version moves."""
+    with new_store() as store:
+        v0 = store.version()
+        store.put([session("s2", day=5, ratings=Ratings(mentee=2)), session("s1", mentee="u2", day=1)])
+        v1 = store.version()
+        got = store.contacts()
+        assert [(u, m, r) for u, m, _, r in got] == [("u2", "m1", None), ("u1", "m1", 2)]
+        assert got[0][2] < got[1][2]
+        store.put([session("s2", day=5, ratings=Ratings(mentee=2))])     # a replay changes nothing
+        assert store.version() == v1 != v0
+        store.forget_user("u2")
+        assert store.version() != v1 and [c[0] for c in store.contacts()] == ["u1"]

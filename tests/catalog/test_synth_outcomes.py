@@ -28,8 +28,25 @@ def test_outcomes_are_labelled_with_causes(sw):
     assert (o[~o.outcome.isin(["dropped", "stalled"])].cause == "").all()
     assert o[o.outcome == "dropped"].left_at.notna().all()
     assert o[o.outcome.isin(["stalled", "active"])].left_at.isna().all()
-    assert set(o.mentor_id) <= set(sw.world.mentors)
-    assert {"content_too_hard", "goal_too_far", "mentor_mismatch", "motivation"} <= set(bad.cause)
+    assert set(o.mentor_id) <= set(sw.world.mentors) | {""}
+    assert {"content_too_hard", "goal_too_far", "motivation"} <= set(bad.cause)
+
+
+def test_one_capacity_respecting_assignment_shared_by_outcomes_and_sessions(sw):
+    o = sw.outcomes
+    taken = o[o.mentor_id != ""].mentor_id.value_counts()
+    assert len(taken) == len(sw.world.mentors)                       # every mentor takes someone
+    assert all(n <= sw.world.mentors[m].capacity for m, n in taken.items())
+    assert taken.sum() < len(o) // 2                                 # capacity, not everyone, is mentored
+    assigned = set(zip(o.user_id, o.mentor_id))
+    pairs = set(zip(sw.sessions.pairs.mentee_id, sw.sessions.pairs.mentor_id))
+    met = {(s.mentee_id, s.mentor_id) for s in sw.sessions.sessions}
+    assert pairs and pairs <= assigned and met <= assigned
+    # The pair's hidden quality is the outcome's poor_mentoring flag.
+    poor = set(o[o.poor_mentoring].user_id)
+    truth = sw.sessions.pairs.set_index("mentee_id").quality
+    assert all((truth[u] == "poor") == (u in poor) for u in truth.index)
+    assert not (o.poor_mentoring & (o.mentor_id == "")).any()
 
 
 def test_no_activity_after_leaving(sw):
@@ -48,7 +65,7 @@ def test_risk_factors_shorten_tenure(sw):
     o = sw.outcomes
     end = sw.events.timestamp.max()
     tenure = (o.left_at.fillna(end) - o.joined_at).dt.days
-    for factor in ("low_time_budget", "goal_too_far", "mentor_mismatch"):
+    for factor in ("low_time_budget", "goal_too_far", "mentor_mismatch", "poor_mentoring"):
         flagged = o[factor].to_numpy()
         assert flagged.any()
         assert tenure[flagged].mean() < tenure[~flagged].mean(), factor

@@ -184,6 +184,7 @@ def test_feast_apply_sees_only_the_declared_objects(feast_imported, tmp_path, mo
     monkeypatch.chdir(REPO)
     monkeypatch.syspath_prepend(str(REPO))
     contents = parse_repo(REPO)
-    assert sorted(v.name for v in contents.feature_views) == ["mentee_engagement", "mentee_skill_state", "resource_stats"]
+    assert sorted(v.name for v in contents.feature_views) == ["mentee_engagement", "mentee_skill_state", "mentee_status",
+                                                              "resource_stats"]
     assert sorted(e.name for e in contents.entities if not e.name.startswith("__")) == ["mentee", "resource", "skill"]
     assert all(str(tmp_path) in s.path for s in contents.data_sources if hasattr(s, "path") and s.path)

@@ -51,3 +51,38 @@ def test_removed_and_reordered_items_are_skipped_by_id(tmp_path):
     src = model.id_maps_["items"]
     for j, r in enumerate(kept[:5]):
         np.testing.assert_array_equal(aligned.item_factors_[j], model.item_factors_[src.index(r.item_id)])
+
+
+def test_placement_of_identical_content_rows_is_shared_and_exact():
+    """Distinct content rows are placed once; the answer equals placing every cold item on its own."""
+    import scipy.sparse as sp
+
+    from recommender.models.align import content_placement
+
+    rng = np.random.default_rng(5)
+    base = sp.random(30, 12, density=0.3, random_state=1, format="csr", dtype=np.float32)
+    content = sp.vstack([base, base[[3, 3, 7, 3, 11]]], format="csr")  # cold rows: duplicates of 3 and 7
+    known, cold = np.arange(30), np.arange(30, 35)
+    V = rng.normal(size=(30, 4)).astype(np.float32)
+    got = content_placement(V, known, cold, content, neighbours=5)
+    sims = (content[cold] @ content[known].T).toarray()
+    for r in range(len(cold)):  # the reference: one cold item at a time
+        top = np.argpartition(-sims[r], 4)[:5]
+        w = np.clip(sims[r, top], 0, None)
+        want = (w[:, None] * V[top]).sum(axis=0) / w.sum() if w.sum() > 0 else np.zeros(4)
+        assert np.allclose(got[r], want, atol=1e-6)
+    assert np.array_equal(got[0], got[1]) and np.array_equal(got[0], got[3])
+
+
+def test_top_k_by_threshold_equals_a_full_partition():
+    from recommender.models.align import _top_k
+
+    rng = np.random.default_rng(8)
+    sims = rng.random((40, 5000)).astype(np.float32)
+    sims[3] = 0.0  # a row sharing nothing with any known item: every column ties
+    sims[5, :100] = 2.0  # ties above the threshold
+    got = _top_k(sims, 20)
+    for r in range(len(sims)):
+        want = np.sort(sims[r])[-20:]
+        assert np.array_equal(np.sort(sims[r, got[r]]), want)  # the same values (any of equal ones)
+        assert len(set(got[r].tolist())) == 20

@@ -72,3 +72,29 @@ def test_mastery_is_the_planners_and_ignores_events_after_now(tiny_world):
     assert np.array_equal(ctx.mastery(model).p, expected.p)
     assert ctx.exclude.tolist().count(tiny_world.catalog.items.index("pr-new")) == 1  # still never recommended
     assert ctx.mastery(model).mastery("prompting") < 0.5
+
+
+@pytest.mark.parametrize("half_life", [None, 10.0])
+def test_mastery_remembered_and_advanced_equals_refolding(tiny_world, half_life):
+    """The context folds the events once and moves the state to a later now: the same numbers as
+    refolding at that now, with forgetting on or off; an event that becomes due is folded in."""
+    model = MasteryModel(BKTParams(prior=0.2, learn=0.2, slip=0.1, guess=0.2), forgetting_half_life_days=half_life)
+    events = ev(EVENTS + [("u1", "pr-new", "assess", 100.0, "2026-11-20")])
+    ctx = mentee_context(tiny_world, "u1", now=NOW, events=events)
+    first = ctx.mastery(model)
+    for later in (NOW + timedelta(days=3), NOW + timedelta(days=30)):  # the second passes the 11-20 event
+        got = ctx.with_request(now=later).mastery(model)
+        expected = rebuild_state(model, tiny_world.mentees["u1"], events, tiny_world.catalog, now=later)
+        assert got.as_of == later
+        np.testing.assert_allclose(got.p, expected.p, rtol=1e-12, atol=1e-15)
+    if half_life is not None:
+        assert not np.allclose(ctx.with_request(now=NOW + timedelta(days=3)).mastery(model).p, first.p)
+
+
+def test_a_mentee_without_evidence_does_not_decay(tiny_world):
+    model = MasteryModel(forgetting_half_life_days=5.0)
+    ctx = mentee_context(tiny_world, "u2", now=NOW, events=ev([]))
+    a = ctx.mastery(model)
+    b = ctx.with_request(now=NOW + timedelta(days=50)).mastery(model)
+    expected = rebuild_state(model, tiny_world.mentees["u2"], ev([]), tiny_world.catalog, now=NOW + timedelta(days=50))
+    assert np.array_equal(a.p, b.p) and np.array_equal(b.p, expected.p)

@@ -1,5 +1,5 @@
 """The console's analytics in-process: duckdb tables equal counts taken straight from the log, refreshed
-incrementally, on the SQLite log and on the PostgreSQL one."""
+incrementally and restarted from their Parquet snapshot, on the SQLite log and on the PostgreSQL one."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import pytest
 
 from catalog.eventlog import EventLog
 from serving.analytics import content, programme
-from serving.analytics.people import PeopleAnalytics
 from serving.analytics.store import AnalyticsStore
 
 
@@ -35,6 +34,7 @@ def _pairs(rows, kind, min_value=None):
 
 
 def _check_store(store, rows):
+    store.refresh()
     funnel = programme.funnel(store)
     assert funnel.column("pairs") == [_pairs(rows, "impression"), _pairs(rows, "start"), _pairs(rows, "complete"),
                                       _pairs(rows, "assess", programme.PASS_SCORE)]
@@ -46,8 +46,7 @@ def test_tables_count_what_the_log_holds_and_follow_appends(tiny_world, as_of, t
     log = EventLog(tmp_path / "events.db")
     first = _events(tiny_world, as_of)
     log.append(first)
-    store = AnalyticsStore(tiny_world, tmp_path / "events.db", pairs=lambda: {"u1": "m1"}, clock=lambda: as_of,
-                           refresh_s=0)
+    store = AnalyticsStore(tiny_world, tmp_path / "events.db", pairs=lambda: {"u1": "m1"}, clock=lambda: as_of)
     _check_store(store, first)
     v1 = store.version
     more = _events(tiny_world, as_of, n_days=3, tag="b")
@@ -67,15 +66,31 @@ def test_cohort_intervals_and_claims():
     assert programme.wilson(0, 0) != programme.wilson(0, 0)  # nan: no interval without mentees
 
 
-def test_at_risk_reasons_come_from_the_monitoring_rules(tiny_world, as_of, tmp_path):
+def test_a_restart_starts_from_the_snapshot_unless_the_log_changed_under_it(tiny_world, as_of, tmp_path):
     log = EventLog(tmp_path / "events.db")
-    rows = _events(tiny_world, as_of - timedelta(days=60))  # then silence for two months
-    log.append(rows)
-    store = AnalyticsStore(tiny_world, tmp_path / "events.db", pairs=dict, clock=lambda: as_of, refresh_s=0)
-    table = PeopleAnalytics(store).at_risk()
-    silent = [r for r in table.records() if r["kind"] == "silence"]
-    assert {r["user_id"] for r in silent} == set(tiny_world.mentees)
-    assert all("no activity for" in r["reason"] for r in silent)
+    first = _events(tiny_world, as_of)
+    log.append(first)
+
+    def store():
+        return AnalyticsStore(tiny_world, tmp_path / "events.db", pairs=dict, clock=lambda: as_of,
+                              snapshot_dir=tmp_path / "console")
+    a = store()
+    a.refresh()
+    assert a.save_snapshot(every=1) and not a.save_snapshot(every=1)  # nothing new: no second write
+    more = _events(tiny_world, as_of, n_days=2, tag="b")
+    log.append(more)
+    b = store()
+    assert b.load_snapshot() and b.version == len(first)  # the copy up to the snapshot, then the log
+    _check_store(b, first + more)
+    assert b.save_snapshot(every=1)
+    gone = sorted(tiny_world.mentees)[0]
+    log.forget_user(gone)  # the log no longer holds what the snapshot copied: read it again
+    kept = [r for r in first + more if r["user_id"] != gone]
+    c = store()
+    assert not c.load_snapshot()
+    _check_store(c, kept)
+    b.refresh()  # a running copy notices the deletion too
+    _check_store(b, kept)
     log.close()
 
 
@@ -86,6 +101,44 @@ def test_the_postgresql_log_gives_the_same_tables(tiny_world, as_of, tmp_path, p
     rows = _events(tiny_world, as_of)
     with PgEventLog(pg_url) as pg:
         pg.append(rows)
-        store = AnalyticsStore(tiny_world, tmp_path / "none.db", pairs=dict, clock=lambda: as_of, refresh_s=0,
-                               fetch=pg._fetch)
+        store = AnalyticsStore(tiny_world, tmp_path / "none.db", pairs=dict, clock=lambda: as_of, fetch=pg._fetch,
+                               snapshot_dir=tmp_path / "console")
         _check_store(store, rows)
+        assert store.save_snapshot(every=1)
+        again = AnalyticsStore(tiny_world, tmp_path / "none.db", pairs=dict, clock=lambda: as_of, fetch=pg._fetch,
+                               snapshot_dir=tmp_path / "console")
+        assert again.load_snapshot()
+        _check_store(store, rows)
+
+
+def test_a_restarted_console_shows_its_saved_tables_before_any_build(tiny_world, as_of, tmp_path):
+    from types import SimpleNamespace
+
+    from serving.analytics.console import CONTENT, PROGRAMME, ConsoleData
+
+    log = EventLog(tmp_path / "events.db")
+    log.append(_events(tiny_world, as_of))
+    report = SimpleNamespace(items=[], n_active=int(tiny_world.catalog.active.sum()), threshold=0.5)
+
+    def console():
+        return ConsoleData(lambda: tiny_world, tmp_path / "events.db", pairs=dict, clock=lambda: as_of,
+                           stale=lambda: report, floor=0.05, threshold=0.5, snapshot_dir=tmp_path / "console")
+    first = console()
+    assert first.rebuild() and not first.rebuild()  # nothing changed: no second build
+    again = console()  # no thread started, nothing built: the saved set answers
+    names = [n for n in PROGRAMME + CONTENT if n != "at-risk"]
+    assert all(again.content(n).rows == first.content(n).rows for n in names)
+    assert again.programme("at-risk").rows == [] and "Monitoring is off" in again.programme("at-risk").notes
+    more = _events(tiny_world, as_of, n_days=1, tag="c")
+    log.append(more)
+    assert again.rebuild()  # the snapshot, then the new events
+    counted = sum(again.programme("active-weekly").column("events"))
+    assert counted == sum(first.programme("active-weekly").column("events")) + sum(
+        r["event_type"] != "impression" for r in more)
+    log.close()
+    for f in tmp_path.glob("events.db*"):  # another world's log under the same path
+        f.unlink()
+    other = EventLog(tmp_path / "events.db")
+    other.append(_events(tiny_world, as_of, n_days=3, tag="z"))
+    assert console().built_at is None  # the saved tables are not shown over a log they were not built from
+    other.close()

@@ -119,3 +119,43 @@ def test_sign_in_sets_an_httponly_cookie_and_forms_need_csrf(console):
     assert out.status_code == 303
     c.cookies.clear()
     assert c.get("/ui/programme", follow_redirects=False).status_code == 303
+
+
+def test_the_at_risk_table_is_the_monitors_open_alerts(console):
+    c, _, _ = console
+    table = c.get("/analytics/programme/at-risk", headers=_bearer(LEAD)).json()
+    listed = c.get("/monitor/alerts?limit=1000", headers=_bearer(ADMIN)).json()["alerts"]
+    want = sorted(([a["user_id"], a["mentor_id"], a["kind"], a["severity"], a["reason"], a["intervention"]["kind"]]
+                   for a in listed), key=lambda r: (-r[3], r[0], r[2]))
+    assert table["rows"] == want[:200] and len(want) > 0
+
+
+def test_a_curator_edits_and_retires_through_the_entity_operations(console, service_env):
+    c, _, _ = console
+    item = sorted(r.item_id for r in service_env.world.catalog.resources if r.active)[1]
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    found = c.get(f"/ui/catalog?q={item}", headers=_bearer(CURATOR))
+    assert found.status_code == 200 and f'href="/ui/catalog/{item}"' in found.text
+    version = c.get(f"/resources/{item}").json()["version"]
+    body = f"title=Renamed&difficulty=4&version={version}"
+    assert c.post(f"/ui/catalog/{item}", content=body, headers={**form, **_bearer(LEAD)}).status_code == 403
+    r = c.post(f"/ui/catalog/{item}", content=body, headers={**form, **_bearer(CURATOR)}, follow_redirects=False)
+    assert r.status_code == 303
+    stored = c.get(f"/resources/{item}").json()
+    assert stored["entity"]["title"] == "Renamed" and stored["entity"]["difficulty"] == 4
+    assert stored["version"] == version + 1
+    stale = c.post(f"/ui/catalog/{item}", content=body.replace("Renamed", "Again"),
+                   headers={**form, **_bearer(CURATOR)})  # the version the form showed is gone: refused
+    assert stale.status_code == 412 and c.get(f"/resources/{item}").json()["entity"]["title"] == "Renamed"
+    bad = c.post(f"/ui/catalog/{item}", content=f"difficulty=9&version={version + 1}",
+                 headers={**form, **_bearer(CURATOR)})
+    assert bad.status_code == 400 and "difficulty" in bad.text
+    gone = c.post(f"/ui/catalog/{item}/retire", content=f"version={version + 1}",
+                  headers={**form, **_bearer(CURATOR)}, follow_redirects=False)
+    assert gone.status_code == 303 and c.get(f"/resources/{item}").json()["entity"]["active"] is False
+    changes, since = [], 0
+    while page := c.get(f"/admin/changes?kind=resources&limit=1000&since={since}",
+                        headers=_bearer(ADMIN)).json()["changes"]:
+        changes, since = changes + page, page[-1]["seq"]
+    assert [ch["op"] for ch in changes if ch["id"] == item][-2:] == ["patch", "patch"]
+    assert all(ch["actor"].startswith("curator") for ch in changes if ch["id"] == item and ch["op"] == "patch")

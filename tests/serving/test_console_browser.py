@@ -7,27 +7,25 @@ another mentee's page (403), and the chat panel answers.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import pytest
 
-from tests.serving.test_docs_browser import ARGS, CHROMIUM, base_url  # noqa: F401  (the served-app fixture)
+from tests.serving.browser import app_url, offline_page  # noqa: F401  (the served-app fixture)
 
 pytestmark = pytest.mark.integration
 
-LEAD, MENTEE = "lead-key-0123456789", "mentee-key-0123456789"
+LEAD, MENTEE, CURATOR = "lead-key-0123456789", "mentee-key-0123456789", "curator-key-0123456789"
 
 
 @pytest.fixture
 def keys(service_env, monkeypatch):
     users = sorted(service_env.world.mentees)
-    monkeypatch.setenv("SKILLPATH_API_KEYS", f"{LEAD}:lead,{MENTEE}:mentee:{users[0]}")
+    monkeypatch.setenv("SKILLPATH_API_KEYS", f"{LEAD}:lead,{MENTEE}:mentee:{users[0]},{CURATOR}:curator")
     return users[0], users[1], sorted(service_env.world.mentors)[0]
 
 
 @pytest.fixture
-def base(keys, base_url):  # noqa: F811  (keys first: the server reads them when it starts)
-    return base_url
+def base(keys, app_url):  # noqa: F811  (keys first: the server reads them when it starts)
+    return app_url
 
 
 def _sign_in(page, base: str, key: str) -> None:
@@ -39,61 +37,66 @@ def _sign_in(page, base: str, key: str) -> None:
 
 
 def test_console_pages_offline(base, keys):
-    from playwright.sync_api import sync_playwright
-
     me, other, mentor = keys
-    blocked: list[str] = []
-    errors: list[str] = []
-    failed: list[str] = []
+    with offline_page() as (page, seen):
+        _sign_in(page, base, LEAD)
+        assert page.url.endswith("/ui/programme")
+        for path, charts in (("/ui/programme", 3), ("/ui/content", 1), (f"/ui/mentees/{me}", 1),
+                             (f"/ui/mentors/{mentor}", 0), ("/ui/models", 0), ("/ui/catalog", 0)):
+            page.goto(base + path, wait_until="networkidle")
+            assert page.locator("main h1").count() == 1, path
+            assert page.locator("svg.chart").count() >= charts, path
+        # the funnel's numbers on the page are the endpoint's
+        page.goto(base + "/ui/programme", wait_until="networkidle")
+        shown = page.eval_on_selector('table[data-endpoint="/analytics/programme/funnel"]',
+                                      "t => [...t.tBodies[0].rows].map(r => [...r.cells].map(c => c.textContent))")
+        api = page.request.get(base + "/analytics/programme/funnel").json()
+        assert shown == [[str(v) for v in r] for r in api["rows"]]
+        page.context.clear_cookies()
 
-    def only_loopback(route) -> None:
-        if urlsplit(route.request.url).hostname == "127.0.0.1":
-            route.continue_()
-        else:
-            blocked.append(route.request.url)
-            route.abort()
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-            ctx.route("**/*", only_loopback)
-            page = ctx.new_page()
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            # A request the browser itself cancelled (the page navigated away while the favicon
-            # loaded: net::ERR_ABORTED) is not a failed answer; every other failure is.
-            page.on("requestfailed", lambda r: None if "ERR_ABORTED" in (r.failure or "") else failed.append(
-                f"{r.url} {r.failure}"))
-            page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
-            _sign_in(page, base, LEAD)
-            assert page.url.endswith("/ui/programme")
-            for path, charts in (("/ui/programme", 3), ("/ui/content", 1), (f"/ui/mentees/{me}", 1),
-                                 (f"/ui/mentors/{mentor}", 0), ("/ui/models", 0)):
-                page.goto(base + path, wait_until="networkidle")
-                assert page.locator("main h1").count() == 1, path
-                assert page.locator("svg.chart").count() >= charts, path
-            # the funnel's numbers on the page are the endpoint's
-            page.goto(base + "/ui/programme", wait_until="networkidle")
-            shown = page.eval_on_selector('table[data-endpoint="/analytics/programme/funnel"]',
-                                          "t => [...t.tBodies[0].rows].map(r => [...r.cells].map(c => c.textContent))")
-            api = page.request.get(base + "/analytics/programme/funnel").json()
-            assert shown == [[str(v) for v in r] for r in api["rows"]]
-            page.context.clear_cookies()
-
-            _sign_in(page, base, MENTEE)
-            assert page.url.endswith(f"/ui/mentees/{me}")
-            page.fill("#chat-input", "what should I do next?")
-            page.click("#chat-form button")
-            page.wait_for_function("document.querySelectorAll('#chat-log p').length >= 2", timeout=30_000)
-            answer = page.text_content("#chat-log")
-            seen_errors = list(errors)  # before the refusal below, which Chromium logs as an error
-            resp = page.goto(f"{base}/ui/mentees/{other}", wait_until="load")
-            assert resp is not None and resp.status == 403
-            failed.remove(f"403 {base}/ui/mentees/{other}")  # the one refusal this test asked for
-        finally:
-            browser.close()
+        _sign_in(page, base, MENTEE)
+        assert page.url.endswith(f"/ui/mentees/{me}")
+        page.fill("#chat-input", "what should I do next?")
+        page.click("#chat-form button")
+        page.wait_for_function("document.querySelectorAll('#chat-log p').length >= 2", timeout=30_000)
+        answer = page.text_content("#chat-log")
+        seen_errors = list(seen.errors)  # before the refusal below, which Chromium logs as an error
+        resp = page.goto(f"{base}/ui/mentees/{other}", wait_until="load")
+        assert resp is not None and resp.status == 403
+        seen.failed.remove(f"403 {base}/ui/mentees/{other}")  # the one refusal this test asked for
     assert "Mentor:" in answer and "Error" not in answer, answer
     assert not seen_errors, seen_errors
-    assert not failed, failed
-    assert not blocked, blocked
+    assert not seen.failed, seen.failed
+    assert not seen.blocked, seen.blocked
+
+
+def test_a_curator_edits_and_retires_a_resource_in_the_browser(base, service_env):
+    item = sorted(r.item_id for r in service_env.world.catalog.resources if r.active)[0]
+    with offline_page() as (page, seen):
+        _sign_in(page, base, CURATOR)
+        assert page.url.endswith("/ui/content")
+        page.click("a[href='/ui/catalog']")
+        page.fill("input[name=q]", item)
+        page.click("form.search button")
+        page.click(f"a[href='/ui/catalog/{item}']")
+        page.fill("#f-title", "Edited in the console")
+        page.click("form.edit button")
+        page.wait_for_load_state("load")
+        assert "Saved" in page.text_content("main")
+        stored = page.request.get(f"{base}/resources/{item}").json()
+        assert stored["entity"]["title"] == "Edited in the console" and stored["version"] == 2
+        page.fill("#f-difficulty", "9")  # out of range: the API's validation, named, nothing stored
+        page.click("form.edit button")
+        assert "difficulty" in page.text_content(".error")
+        seen.failed.remove(f"400 {base}/ui/catalog/{item}")  # the one refusal asked for, which Chromium logs too
+        seen.errors.remove("Failed to load resource: the server responded with a status of 400 (Bad Request)")
+        page.click("form.retire button")
+        page.wait_for_load_state("load")
+        assert "Retired" in page.text_content("main")
+        stored = page.request.get(f"{base}/resources/{item}").json()
+        assert stored["entity"]["active"] is False and stored["version"] == 3
+        changes = page.request.get(f"{base}/admin/changes")
+    assert changes.status == 401  # the change log stays behind an API key; the console's cookie is not one
+    assert not seen.errors, seen.errors
+    assert not seen.failed, seen.failed
+    assert not seen.blocked, seen.blocked

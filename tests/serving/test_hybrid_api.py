@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from starlette.testclient import TestClient
 
 
@@ -38,3 +40,42 @@ def test_model_mode_stays_pure(asgi_app, service_env):
         out = _rec(c, user_id="u001", k=5, mode="model")
     assert out["mode"] == "model"
     assert not any(r.startswith("chosen ") for i in out["items"] for r in i["reasons"])
+
+
+def test_a_remembered_answer_gives_way_to_the_next_event(client, service_env):
+    """The hybrid answer is remembered per mentee, but their next event replaces it."""
+    user = sorted(service_env.user_block)[-1]
+    first = _rec(client, user_id=user, k=10)
+    assert _rec(client, user_id=user, k=10) == first
+    top = first["items"][0]["item_id"]
+    r = client.post("/events", json={"events": [{"user_id": user, "item_id": top, "event_type": "complete",
+                                                 "timestamp": datetime.now(timezone.utc).isoformat()}]})
+    assert r.status_code == 200, r.text
+    after = _rec(client, user_id=user, k=10)
+    assert after != first and top not in [i["item_id"] for i in after["items"]]
+
+
+def test_the_views_history_is_the_planners(service_env):
+    """The view builds the planner's history from the context's rows; it equals mentee_history's."""
+    from datetime import timedelta
+
+    import pandas as pd
+
+    from catalog.settings import load_settings
+    from recommender.paths.replan import mentee_history
+    from serving.app import SkillPathApp
+    from serving.views.hybrid import _history
+
+    app = SkillPathApp.from_settings(load_settings(data_dir=service_env.root), model_dir=service_env.model_dir)
+    try:
+        user = sorted(service_env.user_block)[0]
+        ctx = app.contexts.get(user, now=app.clock())
+        assert ctx.n_events > 2
+        cut = pd.Timestamp(ctx.rows[ctx.n_events // 2][3], unit="us", tz="UTC").to_pydatetime()
+        for now in (cut, cut + timedelta(microseconds=1), app.clock()):
+            c = ctx.with_request(now=now)
+            got, want = _history(c), mentee_history(c.events, c.catalog, user_id=user, now=now)
+            pd.testing.assert_frame_equal(got.events, want.events)
+            assert got.item_index.tolist() == want.item_index.tolist()
+    finally:
+        app.close()

@@ -180,3 +180,40 @@ def test_ack_needs_a_key_and_other_methods_are_405(asgi_app, service_env):
         r = c.request("TRACE", "/monitor/alerts")
         assert r.status_code == 405 and r.headers["allow"] == "GET"
         assert c.delete("/mentees/u000/status").status_code == 405
+
+
+def test_recorded_sessions_are_mentor_contact(client, service_env):
+    """A session recorded over POST /sessions is contact: the status and the no-contact alert follow it."""
+    import os
+    import time
+
+    assigned = client.post("/mentors/assign", json={"user_ids": ["u002"]}).json()["pairs"]
+    mentor = assigned[0]["mentor_id"]
+    assert mentor
+    path = service_env.root / "reports" / "mentor_assignment.csv"
+    forty_days_ago = time.time() - 40 * 86400
+    os.utime(path, (forty_days_ago, forty_days_ago))
+
+    def contact():
+        return client.get("/mentees/u002/status").json()["mentor"]
+
+    def no_contact_alerts():
+        return [a for a in client.get("/monitor/alerts", params={"limit": 20000}).json()["alerts"]
+                if a["user_id"] == "u002" and a["kind"] == "mentor_no_contact"]
+    before = contact()
+    assert before["mentor_id"] == mentor and before["days_since_contact"] > 39.9
+    assert before["sessions_recent"] == 0 and before["recent_rating"] is None
+    # A session 35 days ago: sessions are recorded (so no contact is measured), the last 35 days ago.
+    when = lambda d: (datetime.now(timezone.utc) - timedelta(days=d)).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+    first = {"session_id": "mc-1", "mentor_id": mentor, "mentee_id": "u002", "started_at": when(35),
+             "duration_minutes": 30, "channel": "video", "ratings": {"mentee": 2}}
+    assert client.post("/sessions", json={"sessions": [first]}).status_code == 200, "session refused"
+    (alert,) = no_contact_alerts()
+    assert alert["reason"].startswith("no session with mentor ") and contact()["sessions_recent"] == 1
+    assert 34.9 < contact()["days_since_contact"] < 35.1 and contact()["recent_rating"] == 2
+    # A session two days ago: contact, and the alert is gone.
+    recent = dict(first, session_id="mc-2", started_at=when(2), ratings={"mentee": 4})
+    assert client.post("/sessions", json={"sessions": [recent]}).status_code == 200
+    now = contact()
+    assert 1.9 < now["days_since_contact"] < 2.1 and now["sessions_recent"] == 2 and now["recent_rating"] == 3
+    assert no_contact_alerts() == []

@@ -1,9 +1,10 @@
-"""Two real service replicas sharing one PostgreSQL event log.
+"""Two real service replicas sharing one PostgreSQL event log and entity store.
 
 Each replica is its own `bentoml serve` (own data dir copy, own port) with
-``SKILLPATH_DATABASE_URL`` pointing at one real PostgreSQL server: an event acknowledged by
-one replica changes the other's next answer, and while the database is down writes are a
-503 with ``Retry-After`` (nothing acknowledged), after which the replicas recover by themselves.
+``SKILLPATH_DATABASE_URL`` pointing at one real PostgreSQL server: an event or an entity
+write acknowledged by one replica changes the other's next answer, a mentee forgotten
+through one is gone from both, and while the database is down writes are a 503 with
+``Retry-After`` (nothing acknowledged), after which the replicas recover by themselves.
 """
 
 from __future__ import annotations
@@ -76,6 +77,32 @@ def test_replicas_see_each_others_writes_and_survive_a_database_restart(served, 
                 assert top not in _top(cb, user)  # the other replica's very next answer
                 lags.append(time.monotonic() - acked)
             assert max(lags) < 1.0, lags  # one request's time: no polling interval in between
+
+            # an entity write: a resource retired through A leaves B's next answer (B was notified, no poll)
+            ent_lags = []
+            for user in ("u004", "u005", "u006"):
+                top = _top(cb, user)[0]
+                r = ca.delete(f"/resources/{top}", headers=AUTH)
+                assert r.status_code == 200 and r.json()["entity"]["active"] is False, r.text
+                acked = time.monotonic()
+                assert top not in _top(cb, user)
+                ent_lags.append(time.monotonic() - acked)
+                assert cb.get(f"/resources/{top}").json()["entity"]["active"] is False
+            assert max(ent_lags) < 1.0, ent_lags
+
+            # forgetting through A: events and profile gone for B too, and a replay through B stores nothing
+            with PgEventLog(pg.url) as log:
+                old = log.user_events("u007")
+            assert len(old) > 0 and cb.get("/mentees/u007").status_code == 200
+            r = ca.delete("/mentees/u007", headers=AUTH)
+            assert r.status_code == 200 and r.json()["removed"]["events"] == len(old), r.text
+            assert cb.get("/mentees/u007").status_code == 404
+            replay = [{"event_id": e.event_id, "user_id": "u007", "item_id": e.item_id, "event_type": e.event_type,
+                       "timestamp": e.timestamp.isoformat()} for e in old.head(5).itertuples()]
+            r = cb.post("/events", json={"events": replay}, headers=AUTH)
+            assert r.status_code == 200 and r.json()["accepted"] == 0, r.text
+            with PgEventLog(pg.url) as log:
+                assert log.user_events("u007").empty
 
             pg.stop(kill=True)
             down = ca.post("/events", headers=AUTH, json={"events": [{

@@ -50,3 +50,20 @@ def test_mentees_forget_and_path_without_profile(capsys, data):
     with EventLog(data.events_db) as log:
         assert log.user_events("walk-in").empty
     assert run(capsys, data, "mentees", "forget", "nobody")[0] == 2
+
+
+def test_skills_retire_and_mentors_forget(capsys, data):
+    code, _, err = run(capsys, data, "skills", "retire", "python")  # still taught and required: refused
+    assert code == 2 and err.count("\n") == 1 and "still used by" in err and "resource" in err
+    assert run(capsys, data, "skills", "add", "cobol", "--name", "COBOL")[0] == 0
+    code, out, err = run(capsys, data, "skills", "retire", "cobol")
+    assert code == 0 and "cobol" in out, err
+    code, _, err = run(capsys, data, "skills", "retire", "cobol")
+    assert code == 2 and err.count("\n") == 1 and "cobol" in err
+    assert run(capsys, data, "mentors", "add", "m9", "--skills", "python:5", "--capacity", "2")[0] == 0
+    code, out, err = run(capsys, data, "mentors", "forget", "m9")
+    assert code == 0 and "m9" in out, err
+    code, _, err = run(capsys, data, "mentors", "show", "m9")
+    assert code == 2 and "m9" in err
+    code, out, _ = run(capsys, data, "audit", "--kind", "mentors", "--format", "csv")
+    assert "m9" in out and "delete" in out

@@ -29,7 +29,7 @@ def test_build_apply_materialize_show(tmp_path, capsys, monkeypatch):
     code, out, err = _run(capsys, "--data-dir", d, "features", "build", "--format", "json")
     assert code == 0, err
     built = {r["table"]: r for r in map(json.loads, out.splitlines())}
-    assert set(built) == {"mentee_engagement", "mentee_skill_state", "resource_stats"}
+    assert set(built) == {"mentee_engagement", "mentee_skill_state", "resource_stats", "mentee_status"}
     assert built["mentee_engagement"]["entities"] == events.user_id.nunique()
 
     code, out, err = _run(capsys, "--data-dir", d, "features", "show", "u1")

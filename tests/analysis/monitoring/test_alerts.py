@@ -10,6 +10,7 @@ from analysis.monitoring import (
     ALERT_KINDS, INTERVENTION_KINDS, Candidates, MentorContact, MentorOption, PlanStep, ResourceOption, alert_id,
     alerts_for, evaluate_alerts, status_at,
 )
+from analysis.monitoring.inputs import session_marks
 from catalog.schema import Goal, SkillLevel
 
 from .conftest import T0, frame
@@ -84,7 +85,8 @@ def test_every_kind_can_fire_and_interventions_are_known():
                             "timestamp": [T0, T0 + timedelta(days=1)]})
     at = T0 + timedelta(days=40)
     goals = [Goal("mlops", 3, (T0 + timedelta(days=90)).date()), Goal("sql-joins", 4, (T0 + timedelta(days=30)).date())]
-    mentor = MentorContact("m1", T0, None, (), "Ada")
+    # One session, rated 2 by the mentee, on day 2: 38 days without contact and a low rating at day 40.
+    mentor = MentorContact("m1", T0, None, (), "Ada", *session_marks([(T0 + timedelta(days=2), 2)]))
     s = status_at(frame(rows), "u", at, mastery=mastery, goals=goals, plan=[STEP], mentor=mentor, item_skill=SKILLS)
     alerts = alerts_for(s, risk=0.9, candidates=Candidates(rematch=MentorOption("m2", "", (SkillLevel("sql-joins", 4),))))
     assert set(_kinds(alerts)) == set(ALERT_KINDS) - {"engagement_drop"}   # silence wins over a drop

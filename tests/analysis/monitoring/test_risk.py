@@ -81,3 +81,13 @@ def test_a_demographic_column_never_reaches_the_model(data, column):
 def test_the_status_features_hold_no_demographic_attribute():
     check_no_demographics(FEATURE_NAMES)
     check_no_demographics(["studied_credits", "num_of_prev_attempts", "registration_day"])
+
+
+def test_a_feature_with_no_value_at_all_is_fit_and_ignored(data, model):
+    """Regression: mentor ratings are all NaN where no session is recorded; the booster's binning used to fail."""
+    X, y = data
+    blank = X.assign(f5=np.nan)
+    m = AtRiskClassifier(max_iter=40, cv=3).fit(blank, y)
+    p = m.predict_proba(blank)[:, 1]
+    np.testing.assert_allclose(p, model.predict_proba(X)[:, 1], atol=1e-12)
+    np.testing.assert_allclose(m.predict_proba(blank.assign(f5=3.0))[:, 1], p, atol=1e-12)

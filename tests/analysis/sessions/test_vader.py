@@ -41,7 +41,7 @@ def test_hand_picked_rules(reference, vader, text):
 def test_every_labelled_and_synthetic_sentence(reference, vader):
     texts = [json.loads(line)["text"] for name in ("skill_mentions.jsonl", "action_items.jsonl")
              for line in (DATA / name).read_text().splitlines()]
-    sw = generate(SynthConfig(seed=5, n_mentees=150, n_items=200, n_mentors=8, days=60))
+    sw = generate(SynthConfig(seed=5, n_mentees=300, n_items=200, n_mentors=20, days=90))
     for s in sw.sessions.sessions:
         texts += sentences(s.transcript) + [s.transcript] + [s.notes, s.comments.mentee]
     assert len(texts) > 1000

@@ -1,8 +1,12 @@
-"""The entity store: validation before storage, versions, the change log, cycles, references, migrations."""
+"""The entity store: validation before storage, versions, the change log, cycles, references, migrations.
+
+Every test here runs on both backends (SQLite in the event log's file, a real PostgreSQL server).
+"""
 
 from __future__ import annotations
 
 import sqlite3
+import time
 
 import pytest
 
@@ -14,14 +18,37 @@ from catalog.store.sqlite import SQLiteEntityStore
 NOW = 1_800_000_000_000_000
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
+def new_store(request, tmp_path):
+    """Opens another store on the same database (another process or replica would), closed after the test."""
+    opened = []
+    if request.param == "sqlite":
+        db = tmp_path / "events.db"
+        EventLog(db).close()  # the store lives in the event log's file
+
+        def make():
+            return SQLiteEntityStore(db)
+    else:
+        from catalog.store.pg import PgEntityStore
+
+        url = request.getfixturevalue("pg_url")
+
+        def make():
+            return PgEntityStore(url)
+
+    def opener():
+        opened.append(make())
+        return opened[-1]
+    yield opener
+    for st in opened:
+        st.close()
+
+
 @pytest.fixture
-def ents(tmp_path, tiny_world):
-    db = tmp_path / "events.db"
-    EventLog(db).close()  # the store lives in the event log's file
-    e = Entities(SQLiteEntityStore(db))
+def ents(new_store, tiny_world):
+    e = Entities(new_store())
     e.import_world(tiny_world, actor="test", now_us=NOW)
-    yield e
-    e.store.close()
+    return e
 
 
 def _res(item_id: str, skills, **kw) -> dict:
@@ -86,16 +113,66 @@ def test_unknown_goal_refused_and_skill_in_use_not_deleted(ents):
         ents.delete("skills", "python", actor="k", now_us=NOW)
 
 
-def test_retire_keeps_history_and_other_process_syncs(ents, tmp_path):
+def _synced(e: Entities, timeout: float = 5.0) -> bool:
+    """``e.sync()`` until it sees a change (a notified store hears of it a few ms after COMMIT)."""
+    deadline = time.monotonic() + timeout
+    while not e.sync():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.002)
+    return True
+
+
+def test_retire_keeps_history_and_other_process_syncs(ents, new_store):
     item = ents.ids("resources")[0]
     s = ents.retire(item, actor="k", now_us=NOW)
     assert s.doc["active"] is False and s.version == 2
     assert not ents.world().catalog.active[ents.world().catalog.items.index(item)]
-    other = Entities(SQLiteEntityStore(tmp_path / "events.db"))
+    other = Entities(new_store())
     ents.put("mentors", [{"mentor_id": "m9", "skills": "python:5", "capacity": 3}], actor="k", now_us=NOW)
-    assert other.sync() and other.get("mentors", "m9").doc["capacity"] == 3
+    assert _synced(other) and other.get("mentors", "m9").doc["capacity"] == 3
     assert not other.sync()
-    other.store.close()
+    ents.delete("mentors", "m9", actor="k", now_us=NOW)
+    assert _synced(other) and other.find("mentors", "m9") is None
+
+
+def test_a_write_interleaved_with_another_stores_is_not_skipped(ents, new_store):
+    """Regression: a writer used to take the store's revision after its own write as "seen", skipping
+    another process's write committed just before it (its entity never appeared until a restart)."""
+    other = Entities(new_store())
+    real_write = ents.store.write
+
+    def write_after_the_others(*args, **kwargs):  # the other process commits between our sync and our write
+        other.put("mentors", [{"mentor_id": "m-other", "skills": "python:5", "capacity": 2}], actor="b", now_us=NOW)
+        return real_write(*args, **kwargs)
+    ents.store.write = write_after_the_others
+    ents.put("mentors", [{"mentor_id": "m-mine", "skills": "python:4", "capacity": 1}], actor="a", now_us=NOW)
+    deadline = time.monotonic() + 5
+    while ents.find("mentors", "m-other") is None and time.monotonic() < deadline:
+        ents.sync()
+        time.sleep(0.002)
+    assert ents.find("mentors", "m-other") is not None and ents.find("mentors", "m-mine") is not None
+
+
+def test_order_survives_reopening_and_delete_then_create(ents, new_store):
+    ents.put("mentors", [{"mentor_id": f"m-{i}", "skills": "python:3", "capacity": 1} for i in (3, 1, 2)],
+             actor="k", now_us=NOW)
+    ents.delete("mentors", "m-1", actor="k", now_us=NOW)
+    [again] = ents.put("mentors", [{"mentor_id": "m-1", "skills": "python:3", "capacity": 4}], actor="k", now_us=NOW)
+    assert again.version == 1  # a re-created entity starts again, on both backends
+    reopened = Entities(new_store())
+    assert reopened.ids("mentors")[-3:] == ["m-3", "m-2", "m-1"] == ents.ids("mentors")[-3:]
+    assert [c.op for c in reopened.store.changes(kind="mentors", entity_id="m-1")] == ["put", "delete", "put"]
+
+
+def test_tombstones_and_meta(ents):
+    assert ents.store.tombstones() == set() and ents.store.get_meta("k") is None
+    ents.store.tombstone("u1", actor="k", now_us=NOW)
+    ents.store.tombstone("u1", actor="k2", now_us=NOW + 1)
+    assert ents.store.tombstones(["u1", "u2"]) == {"u1"} == ents.store.tombstones()
+    ents.store.set_meta("k", "v1")
+    ents.store.set_meta("k", "v2")
+    assert ents.store.get_meta("k") == "v2"
 
 
 def test_migrations_recorded_once(tmp_path):

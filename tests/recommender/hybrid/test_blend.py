@@ -231,3 +231,56 @@ def test_no_diversity_is_the_relevance_order(small_world):
     slow = mmr_select(cat, parts, everything, 10, dataclasses.replace(w, diversity=1e-300))
     assert fast.items.tolist() == slow.items.tolist() and fast.chosen_by == slow.chosen_by
     assert blend.CANDIDATES >= 10
+
+def test_mmr_pool_matches_sorting_every_candidate(small_world):
+    """The pool taken from the items at or above the CANDIDATES-th relevance equals sorting them all
+    (relevance, then the CF part, then the index), ties at the boundary included."""
+    from recommender.hybrid.blend import CANDIDATES, PARTS
+
+    cat = small_world.world.catalog
+    rng = np.random.default_rng(5)
+    w = HybridWeights(cf=1.0, goal=1.0, gap=0.5, plan=1.0, diversity=0.0)  # no diversity: the pool order shows
+    for trial in range(20):
+        parts = np.round(rng.random((cat.n_items, len(PARTS))), 1)  # coarse values: many ties
+        parts[rng.random(cat.n_items) < 0.5, 1:] = 0.0
+        cand = rng.random(cat.n_items) < 0.9
+        k = int(rng.integers(1, CANDIDATES + 50))
+        got = mmr_select(cat, parts, cand, k, w)
+        idx = np.flatnonzero(cand)
+        rel = parts @ w.as_array()
+        expected = idx[np.lexsort((idx, -parts[idx, 0], -rel[idx]))][:k]
+        assert got.items.tolist() == expected.tolist(), trial
+
+
+def _full_percentile(scores, ok):
+    """The reference: every candidate's rank percentile (ties share the lower rank)."""
+    out = np.zeros(len(scores))
+    idx = np.flatnonzero(ok)
+    _, inv, counts = np.unique(scores[idx], return_inverse=True, return_counts=True)
+    out[idx] = (np.cumsum(counts) - counts + 1)[inv] / len(idx)
+    return out
+
+
+def test_cf_part_where_it_decides_gives_the_lists_of_every_percentile(small_world, monkeypatch):
+    """blend_parts computes the CF percentile only for marked items and the best TOP_CF by score;
+    the lists equal those from every candidate's percentile, for any weights (CF off included)."""
+    import recommender.hybrid.blend as blend
+
+    monkeypatch.setattr(blend, "TOP_CF", 250)  # the small world has 400 items: make the cut bite
+    cat = small_world.world.catalog
+    rng = np.random.default_rng(11)
+    levels = np.zeros(cat.n_skills, dtype=np.int64)
+    goals = (Goal(cat.skill_ids.ids[-1], 3),)
+    for trial in range(10):
+        cf = np.round(rng.normal(size=cat.n_items), 1)  # ties
+        cf[rng.random(cat.n_items) < 0.05] = np.nan
+        cand = rng.random(cat.n_items) < 0.9
+        parts = blend_parts(cat, cf_scores=cf, candidates=cand, levels=levels, goals=goals, plan_items=[3, 7])
+        ok = cand & np.isfinite(cf)
+        ref = parts.copy()
+        ref[:, 0] = _full_percentile(cf, ok)
+        marked = parts[:, 0] > 0
+        assert np.array_equal(parts[marked, 0], ref[marked, 0])
+        for w in (HybridWeights(), HybridWeights(cf=0.0, goal=1.0, diversity=0.0), HybridWeights(cf=3.0, plan=0.0)):
+            for k in (1, 10, 240):
+                assert mmr_select(cat, parts, ok, k, w).items.tolist() == mmr_select(cat, ref, ok, k, w).items.tolist()
