@@ -69,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--users", type=int, default=600, help="TEST mentees (0 = all)")
     ap.add_argument("--tune-users", type=int, default=300, help="validation mentees the weights are tuned on")
     ap.add_argument("--no-tune", action="store_true", help="use the shipped weights (recommender/hybrid)")
+    ap.add_argument("--grid", default=None,
+                    help='weight grid as JSON, e.g. {"plan": [0, 1], "goal": [1], "gap": [0], "explore": [0], '
+                         '"diversity": [0]} (default: training.hybrid_eval.WEIGHT_GRID)')
     ap.add_argument("--out", default=None, help="write the figures as JSON")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
@@ -88,12 +91,13 @@ def main(argv: list[str] | None = None) -> int:
         vusers = _users(vtruth, args.tune_users, 1)
         cf_v, _ = _pure(vmodel, vp, vtruth, vusers, k)
         vin = hybrid_inputs_for(vmodel, vp, world, vusers, now=vnow)
-        tuned = tune_weights(world, vin, vtruth, vusers, cf_ndcg=float(cf_v.mean()), k=k)
+        grid = json.loads(args.grid) if args.grid else None
+        tuned = tune_weights(world, vin, vtruth, vusers, cf_ndcg=float(cf_v.mean()), k=k, grid=grid)
         weights = tuned.chosen
         print(f"\n## Weights tuned on validation (TRAIN only; {len(vusers)} mentees): {weights.to_dict()}; "
               f"validation ndcg@{k} of {args.default_model} {tuned.cf_ndcg:.4f}")
-        for w, nd, cov in sorted(tuned.trials, key=lambda t: -t[1])[:8]:
-            print(f"  {w.to_dict()}: ndcg {nd:.4f} coverage {cov:.3f}")
+        for w, nd, cov in sorted(tuned.trials, key=lambda t: -t[1]):
+            print(f"  {w.to_dict()}: ndcg {nd:.4f} (x{nd / max(tuned.cf_ndcg, 1e-12):.3f}) coverage {cov:.3f}")
     prepared = prepare(world, train, test, id_events=[data.events])
     truth = _drop_seen(truth_of(prepared), prepared)
     users = _users(truth, args.users, 2)
@@ -118,7 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n## TEST ({len(users)} mentees; same mentees, same metric code)\n")
     print(f"| list | ndcg@{k} | coverage@{k} |")
     print("| --- | ---: | ---: |")
-    out = {"split": args.split, "n_users": int(len(users)), "weights": weights.to_dict(), "lists": {}}
+    out = {"split": args.split, "n_users": int(len(users)), "weights": weights.to_dict(), "lists": {},
+           "command": "python benchmarks/hybrid.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+           "tuning": None if tuned is None else {
+               "validation_users": int(len(vusers)), "cf_ndcg": tuned.cf_ndcg,
+               "trials": [{**w.to_dict(), "ndcg": nd, "coverage": cov} for w, nd, cov in tuned.trials]}}
     for key in per_user:
         cov = catalog_coverage(lists[key], world.catalog.n_items)
         print(f"| {key} | {per_user[key].mean():.4f} | {cov:.3f} |")

@@ -8,7 +8,10 @@ of weight settings rank from them cheaply (:func:`rank_hybrid`).
 :func:`tune_weights` picks the weights on a validation window cut from the TRAINING events
 (never the test window): the setting with the most learning weight (``plan + goal + gap``)
 whose validation NDCG@k is within ``tolerance`` of the collaborative model's own, ties
-broken by coverage then NDCG; if none is, the best NDCG.
+broken by coverage then NDCG; if none is, the best NDCG. Exploration (``explore``) and
+diversity carry no learning weight: they are kept only where they raise coverage within the
+same NDCG budget. Coverage depends on how many lists are pooled, so tune on as many
+validation mentees as the test reports.
 """
 
 from __future__ import annotations
@@ -36,10 +39,11 @@ from training.data import Prepared
 __all__ = ["WEIGHT_GRID", "TunedWeights", "hybrid_inputs_for", "rank_hybrid", "ndcg_per_user", "tune_weights"]
 
 WEIGHT_GRID: dict[str, list[float]] = {
-    "plan": [0.0, 0.5, 1.0, 2.0],
+    "plan": [0.0, 0.3, 1.0],
     "goal": [0.0, 0.3, 1.0],
     "gap": [0.0, 0.2],
-    "diversity": [0.0, 0.1, 0.3],
+    "explore": [0.0, 0.01, 0.03],
+    "diversity": [0.0, 0.1],
 }
 
 
@@ -102,8 +106,9 @@ def tune_weights(world: World, inputs: Sequence[HybridInputs], truth: sp.csr_mat
     """Pick the weights (module docstring) from ``inputs`` of validation users against ``truth``."""
     g = grid or WEIGHT_GRID
     trials: list[tuple[HybridWeights, float, float]] = []
-    for plan, goal, gap, div in itertools.product(g["plan"], g["goal"], g["gap"], g["diversity"]):
-        w = HybridWeights(cf=1.0, plan=plan, goal=goal, gap=gap, diversity=div)
+    for plan, goal, gap, explore, div in itertools.product(g["plan"], g["goal"], g["gap"], g.get("explore", [0.0]),
+                                                           g["diversity"]):
+        w = HybridWeights(cf=1.0, plan=plan, goal=goal, gap=gap, explore=explore, diversity=div)
         ranked = rank_hybrid(world, inputs, w, k)
         trials.append((w, float(ndcg_per_user(ranked, truth, users, k).mean()),
                        catalog_coverage(ranked, world.catalog.n_items)))

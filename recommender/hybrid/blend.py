@@ -5,15 +5,25 @@ Per candidate item ``i`` five parts, each in [0, 1]:
 - ``cf``: the collaborative model's score as a percentile among the candidates (scale-free,
   so any model, or the cold start, blends alike);
 - ``goal``: 1 if ``i`` teaches one of the mentee's goal skills above the level held,
-  ``PREREQ_GOAL`` if it teaches an unmet prerequisite of a goal (transitively), else 0;
+  ``PREREQ_GOAL`` if it teaches an unmet prerequisite of a goal (transitively), ``HELD_GOAL``
+  if it teaches a goal skill believed held already (mastery estimates run ahead of the truth,
+  so goal material keeps its place until assessments back it; the planner falls back to goal
+  items the same way), else 0;
 - ``gap``: the mastery gap it fills: ``2 ** -|L - (c + 1)|`` for a needed skill taught at
   level ``L > c`` (``c`` the level held), 1 for the next level up, 0 for material already held;
-- ``plan``: ``1 / (1 + position)`` for the planner's next steps (1 for the first), else 0;
+- ``plan``: ``1 / (1 + position)`` for the ``plan_items`` given; :mod:`~recommender.hybrid.next_up`
+  gives only the planner's next step (served by the most engaging resource at its skill and
+  level), so the plan decides the first slot and the model the rest (later planned steps cost
+  validation NDCG and taught no more on the simulator);
+- ``explore``: calibrated exploration, a uniform draw in [0, 1) fixed per (mentee, item) (seeded by
+  the mentee's id, so a mentee's list is stable between requests while two mentees with the same
+  history see different near-ties), drawn where the CF part is computed; its weight is tuned on
+  validation so coverage rises only while NDCG stays within tolerance;
 - readiness is a hard rule, not a weight: an item whose main skill (its first tag) has a
   prerequisite the mentee does not hold at the level the graph asks is never a candidate
   (a planner step counts as ready when the skill it was planned for is, the planner's own rule).
 
-``relevance = w_cf cf + w_goal goal + w_gap gap + w_plan plan``; the list is then chosen by
+``relevance = w_cf cf + w_goal goal + w_gap gap + w_plan plan + w_explore explore``; the list is then chosen by
 maximal marginal relevance over skills: each next item maximises
 ``relevance - diversity * overlap``, where ``overlap`` is the largest Jaccard overlap of its
 skills with an item already chosen. Each item keeps the part that contributed most as
@@ -26,6 +36,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import zlib
+
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
@@ -34,11 +46,13 @@ from catalog.catalog import Catalog
 from catalog.errors import ConfigError
 from catalog.schema import Goal
 
-__all__ = ["PARTS", "PREREQ_GOAL", "HybridWeights", "DEFAULT_WEIGHTS", "HybridList", "required_levels",
-           "ready_items", "skill_ready", "main_skills", "blend_parts", "mmr_select"]
+__all__ = ["PARTS", "LEARNING_PARTS", "PREREQ_GOAL", "HELD_GOAL", "HybridWeights", "DEFAULT_WEIGHTS", "HybridList",
+           "required_levels", "ready_items", "skill_ready", "main_skills", "explore_draws", "blend_parts", "mmr_select"]
 
-PARTS: tuple[str, ...] = ("cf", "goal", "gap", "plan")
+PARTS: tuple[str, ...] = ("cf", "goal", "gap", "plan", "explore")
+LEARNING_PARTS: tuple[str, ...] = ("goal", "gap", "plan")
 PREREQ_GOAL = 0.5   # an unmet prerequisite of a goal counts half a goal skill
+HELD_GOAL = 0.5     # so does a goal skill believed held (practice until assessments confirm it)
 CANDIDATES = 200    # MMR runs over the best this many items by relevance
 TOP_CF = 1_000      # the CF part is computed for the best this many candidates by score (and marked items)
 
@@ -51,6 +65,7 @@ class HybridWeights:
     goal: float = 0.3
     gap: float = 0.2
     plan: float = 1.0
+    explore: float = 0.0
     diversity: float = 0.3
 
     def __post_init__(self) -> None:
@@ -58,7 +73,7 @@ class HybridWeights:
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and np.isfinite(v) and v >= 0):
                 raise ConfigError(f"hybrid weight {name} must be a finite number >= 0, got {v!r}")
-        if not any(getattr(self, p) > 0 for p in PARTS):
+        if not any(getattr(self, p) > 0 for p in PARTS if p != "explore"):
             raise ConfigError("at least one hybrid weight among cf, goal, gap, plan must be > 0")
 
     def as_array(self) -> NDArray[np.float64]:
@@ -68,10 +83,11 @@ class HybridWeights:
         return {p: float(getattr(self, p)) for p in (*PARTS, "diversity")}
 
 
-# Chosen on validation windows cut from the synthetic world's training window (never its test window):
-# the most learning-weighted setting whose inner-validation NDCG@10 stays within 2 % of the CF part
-# alone (training/hybrid_tune.py, docs/hybrid.md).
-DEFAULT_WEIGHTS = HybridWeights(cf=1.0, goal=1.0, gap=0.2, plan=2.0, diversity=0.1)
+# The tuner's choice on a validation window cut from the synthetic world's training window (seed 7,
+# temporal, 400 mentees; never its test window): the most learning weight whose validation NDCG@10
+# stays within 2 % of BPR alone (training/hybrid_eval.py). Recorded with every trial in
+# benchmarks/results/hybrid_synth_temporal.json; tests/training/test_hybrid_tune.py keeps the two equal.
+DEFAULT_WEIGHTS = HybridWeights(cf=1.0, goal=1.0, gap=0.0, plan=0.3, explore=0.0, diversity=0.0)
 
 
 @dataclass(frozen=True)
@@ -129,10 +145,17 @@ def _percentile(scores: NDArray[np.float64], ok: NDArray[np.bool_], rows: NDArra
     return (below[np.searchsorted(sv, vals, side="left")] + 1) / len(allv)
 
 
+def explore_draws(user_key: str, n: int) -> NDArray[np.float64]:
+    """``n`` uniform draws in [0, 1) fixed by ``user_key`` (crc32 seed: the same on every process and run)."""
+    return np.random.default_rng(zlib.crc32(user_key.encode("utf-8"))).random(n)
+
+
 def blend_parts(catalog: Catalog, *, cf_scores: NDArray[np.floating], candidates: NDArray[np.bool_],
-                levels: NDArray[np.int64], goals: Sequence[Goal], plan_items: Sequence[int]) -> NDArray[np.float64]:
-    """The ``n_items x len(PARTS)`` part matrix (zeros outside ``candidates``; the CF part only where it
-    can decide a list of up to :data:`TOP_CF` items, see the comment at its end)."""
+                levels: NDArray[np.int64], goals: Sequence[Goal], plan_items: Sequence[int],
+                user_key: str | None = None) -> NDArray[np.float64]:
+    """The ``n_items x len(PARTS)`` part matrix (zeros outside ``candidates``; the CF and explore parts
+    only where the CF part can decide a list of up to :data:`TOP_CF` items, see the comment at its
+    end; ``explore`` is 0 without a ``user_key``)."""
     n = catalog.n_items
     cf = np.asarray(cf_scores, dtype=np.float64)
     if cf.shape != (n,) or levels.shape != (catalog.n_skills,):
@@ -145,6 +168,13 @@ def blend_parts(catalog: Catalog, *, cf_scores: NDArray[np.floating], candidates
     req = required_levels(catalog, goals, held)
     goal_set = {g.skill_id for g in goals}
     m = catalog.item_skill_levels_csc
+    for s in goal_set - set(req):
+        if s in held:
+            j = ids.index(s)
+            items = m.indices[m.indptr[j]:m.indptr[j + 1]]
+            items = items[ok[items]]
+            parts[items, 1] = np.maximum(parts[items, 1], HELD_GOAL)
+            touched.append(items)
     for s, target in req.items():
         j = ids.index(s)
         items = m.indices[m.indptr[j]:m.indptr[j + 1]]
@@ -171,6 +201,10 @@ def blend_parts(catalog: Catalog, *, cf_scores: NDArray[np.floating], candidates
         cand = cand[c >= np.partition(c, len(c) - TOP_CF)[len(c) - TOP_CF]]
     rows = np.unique(np.concatenate([cand, *touched])) if touched else cand
     parts[rows, 0] = _percentile(cf, ok, rows)
+    if user_key is not None:
+        # exploration reorders near-ties among these rows only (an item outside has no part that
+        # could lift it past the pool of the best CANDIDATES <= TOP_CF at the tuned weights)
+        parts[rows, 4] = explore_draws(user_key, n)[rows]
     return parts
 
 
@@ -197,6 +231,11 @@ def mmr_select(catalog: Catalog, parts: NDArray[np.float64], candidates: NDArray
         idx = idx[r >= np.partition(r, len(idx) - m)[len(idx) - m]]
     order = np.lexsort((idx, -parts[idx, 0], -rel[idx]))
     pool = idx[order[:m]]
+    if weights.diversity == 0:  # no penalty: MMR is the relevance order (skips the pool's skill overlaps)
+        sel = pool[:k]
+        c = parts[sel] * w
+        by = [PARTS[int(np.argmax(row))] if row.max() > 0 else "cf" for row in c]
+        return HybridList(sel.astype(np.int64), rel[sel], parts[sel], by)
     S = _skill_sets(catalog, pool)
     inter = (S @ S.T).toarray()
     size = np.asarray(S.sum(axis=1)).ravel()

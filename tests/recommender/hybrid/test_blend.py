@@ -13,8 +13,9 @@ from catalog.errors import ConfigError
 from catalog.freshness import catalog_freshness
 from catalog.schema import Goal
 from catalog.synth import SynthConfig, generate
-from recommender.hybrid import HybridWeights, hybrid_next_up, hybrid_reasons, mmr_select, ready_items
-from recommender.hybrid.blend import blend_parts
+from recommender.hybrid import PARTS, HybridWeights, hybrid_inputs, hybrid_next_up, hybrid_reasons, lead_step, \
+    mmr_select, ready_items
+from recommender.hybrid.blend import HELD_GOAL, blend_parts
 from recommender.mastery import MasteryModel
 
 
@@ -135,11 +136,101 @@ def test_weights_are_validated():
 
 
 def test_empty_candidates(tiny_catalog):
-    parts = np.zeros((tiny_catalog.n_items, 4))
+    parts = np.zeros((tiny_catalog.n_items, len(PARTS)))
     out = mmr_select(tiny_catalog, parts, np.zeros(tiny_catalog.n_items, bool), 5, HybridWeights())
     assert len(out.items) == 0
 
 
+
+def test_explore_spreads_lists_across_mentees_with_one_history(small_world):
+    """Calibrated exploration: two mentees with the same history and scores see different near-ties
+    (coverage), each mentee's list is the same on every request, and weight 0 changes nothing."""
+    world, events, now = small_world.world, small_world.events, small_world.config.end
+    cat = world.catalog
+    uid = sorted(world.mentees)[4]
+    twin = dataclasses.replace(world.mentee(uid), user_id=uid + "-twin")
+    ev = events[events["user_id"] == uid]
+    twin_ev = ev.assign(user_id=twin.user_id)
+    cf = np.random.default_rng(0).normal(size=cat.n_items)
+    lists = {}
+    for w in (0.0, 0.3):
+        for m, e in ((world.mentee(uid), ev), (twin, twin_ev), (world.mentee(uid), ev)):
+            mm = MasteryModel()
+            st = mm.update(mm.initial_state(cat, user_id=m.user_id, self_levels=m.self_levels), e, cat, now=now)
+            r = hybrid_next_up(catalog=cat, mentee=m, events=e, now=now, state=st, cf_scores=cf,
+                               allowed=cat.available_at(now), freshness=catalog_freshness(cat, now), k=10,
+                               weights=HybridWeights(explore=w))
+            lists.setdefault(w, []).append(r.chosen.items.tolist())
+    assert lists[0.0][0] == lists[0.0][1] == lists[0.0][2]
+    assert lists[0.3][0] == lists[0.3][2]  # stable for one mentee
+    assert lists[0.3][0] != lists[0.3][1]  # different near-ties for the twin
+
+
+def test_goal_already_believed_held_keeps_its_items_in_play(small_world):
+    """Regression (path evaluation): once mastery read a goal as met, the default list dropped goal
+    material while assessments still failed; its items keep HELD_GOAL."""
+    cat = small_world.world.catalog
+    levels = np.full(cat.n_skills, 5, dtype=np.int64)
+    goal = cat.graph.order[-1]
+    everything = np.ones(cat.n_items, dtype=bool)
+    parts = blend_parts(cat, cf_scores=np.zeros(cat.n_items), candidates=everything, levels=levels,
+                        goals=(Goal(goal, 3),), plan_items=[])
+    teaches = np.asarray(cat.item_skill_levels[:, cat.skill_ids.index(goal)].todense()).ravel() > 0
+    assert teaches.any()
+    assert np.all(parts[teaches, 1] == HELD_GOAL) and np.all(parts[~teaches, 1] == 0)
+
+
+def test_lead_step_serves_the_step_with_the_most_engaging_equivalent(small_world):
+    """The plan's first step (a skill at a level) is served by the candidate the model rates highest
+    among those teaching that skill at that level; the planner's item when none beats it."""
+    world, events, now = small_world.world, small_world.events, small_world.config.end
+    cat = world.catalog
+    csc = cat.item_skill_levels.tocsc()
+    fresh = catalog_freshness(cat, now)
+    checked = 0
+    for uid in sorted(world.mentees)[:30]:
+        mentee = world.mentee(uid)
+        ev = events[events["user_id"] == uid]
+        mm = MasteryModel()
+        st = mm.update(mm.initial_state(cat, user_id=uid, self_levels=mentee.self_levels), ev, cat, now=now)
+        cf = np.random.default_rng(len(uid)).normal(size=cat.n_items)
+        x = hybrid_inputs(catalog=cat, mentee=mentee, events=ev, now=now, state=st, cf_scores=cf,
+                          allowed=cat.available_at(now), freshness=fresh)
+        if not x.path.steps:
+            continue
+        step = x.path.steps[0]
+        j = cat.skill_ids.index(step.skill_id)
+        items = csc.indices[csc.indptr[j]:csc.indptr[j + 1]]
+        lv = csc.data[csc.indptr[j]:csc.indptr[j + 1]]
+        eq = items[(lv == step.level) & x.candidates[items] & (fresh[items] >= 0.5)]
+        eq = np.append(eq, step.item_index)
+        assert cf[step.item_index] >= cf[eq].max() - 1e-12
+        assert x.parts[step.item_index, PARTS.index("plan")] == 1.0
+        assert (x.parts[:, PARTS.index("plan")] > 0).sum() == 1
+        # the plan item leads a plan-weighted list
+        out = mmr_select(cat, x.parts, x.candidates, 5, HybridWeights(plan=5.0))
+        assert out.items[0] == step.item_index and out.chosen_by[0] == "plan"
+        checked += 1
+    assert checked >= 5
+    # without a better equivalent the path is returned as planned
+    assert lead_step(cat, x.path, candidates=np.zeros(cat.n_items, bool), cf_scores=cf, freshness=fresh) is x.path
+
+
+def test_no_diversity_is_the_relevance_order(small_world):
+    """The shortcut for ``diversity=0`` returns what the MMR loop returns with a zero penalty."""
+    from recommender.hybrid import blend
+
+    cat = small_world.world.catalog
+    rng = np.random.default_rng(5)
+    everything = np.ones(cat.n_items, dtype=bool)
+    parts = blend_parts(cat, cf_scores=rng.normal(size=cat.n_items), candidates=everything,
+                        levels=np.ones(cat.n_skills, dtype=np.int64), goals=(Goal(cat.graph.order[-1], 4),),
+                        plan_items=[3, 9], user_key="u1")
+    w = HybridWeights(plan=1.0, goal=1.0, gap=0.2, explore=0.05, diversity=0.0)
+    fast = mmr_select(cat, parts, everything, 10, w)
+    slow = mmr_select(cat, parts, everything, 10, dataclasses.replace(w, diversity=1e-300))
+    assert fast.items.tolist() == slow.items.tolist() and fast.chosen_by == slow.chosen_by
+    assert blend.CANDIDATES >= 10
 
 def test_mmr_pool_matches_sorting_every_candidate(small_world):
     """The pool taken from the items at or above the CANDIDATES-th relevance equals sorting them all
