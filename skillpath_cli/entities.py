@@ -183,7 +183,8 @@ def mentees_list(ctx: click.Context, fmt: str) -> None:
 @click.option("--retrain", is_flag=True, help="Then train and register a model without them (`skillpath train`).")
 @click.pass_context
 def mentees_forget(ctx: click.Context, user_id: str, retrain: bool) -> None:
-    """Forget USER_ID: events, profile, mentor assignment, offline tables, conversations; a tombstone keeps
+    """Forget USER_ID: events, profile, mentor assignment, offline tables, conversations, sessions, monitor
+    rows and online feature rows; a tombstone keeps
     replayed old events out. The served model keeps their vector until the next training."""
     from catalog.logs import open_event_log
     from catalog.store.forget import MODEL_NOTE, Forgetters, forget_mentee
@@ -194,6 +195,8 @@ def mentees_forget(ctx: click.Context, user_id: str, retrain: bool) -> None:
     forgetters.register("mentor_assignment", lambda u: _forget_assignment(dd.reports / "mentor_assignment.csv", u))
     forgetters.register("offline_tables", lambda u: forget_in_parquet(dd, u))
     forgetters.register("conversations", lambda u: _forget_conversations(ctx, dd, u))
+    forgetters.register("sessions", lambda u: _forget_in(ctx, dd, u, "sessions"))
+    forgetters.register("monitor", lambda u: _forget_in(ctx, dd, u, "monitor"))
 
     def run(ents: Any) -> None:
         forgetters.register("online_store", lambda u: _forget_online(ctx, dd, u, ents.ids("skills")))
@@ -229,6 +232,24 @@ def _forget_online(ctx: click.Context, dd: DataDir, user_id: str, skill_ids: lis
     from features.forget import forget_online
 
     return forget_online(dd.root, user_id, online=settings(ctx).features.online_store, skill_ids=skill_ids)
+
+
+def _forget_in(ctx: click.Context, dd: DataDir, user_id: str, kind: str) -> int:
+    """``user_id``'s rows in the service's session or monitor store (the database the service opens)."""
+    url = settings(ctx).database_url
+    if url is None and not dd.events_db.exists():
+        return 0
+    if kind == "monitor":
+        from catalog.alert_store import forget_user
+
+        return forget_user(dd.events_db, user_id, database_url=url)
+    from catalog.session_store import SessionStore
+
+    store = SessionStore(dd.events_db, database_url=url)
+    try:
+        return int(store.forget_user(user_id))
+    finally:
+        store.close()
 
 
 def _forget_conversations(ctx: click.Context, dd: DataDir, user_id: str) -> int:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 
 from catalog.datadir import DataDir
+from catalog.alert_store import AlertStore
 from catalog.eventlog import EventLog
+from catalog.session_store import SessionStore
+from catalog.sessions import Session
 from skillpath_cli.common import run_cli
 from skillpath_cli.main import cli
 
@@ -45,8 +49,19 @@ def test_mentees_forget_and_path_without_profile(capsys, data):
                          "2026-11-01")
     assert code == 0, err
     assert run(capsys, data, "mentees", "add", "u9", "--goals", "pandas:3")[0] == 0
+    sessions = SessionStore(data.events_db)
+    sessions.put([Session("s-walk", "m1", "walk-in", datetime(2026, 10, 2, 10, tzinfo=timezone.utc), 30, "video")])
+    sessions.close()
+    with AlertStore(data.events_db) as alerts:
+        alerts.record([{"alert_id": "al-walk", "user_id": "walk-in", "kind": "silence", "severity": 2,
+                        "reason": "no activity for 16 days"}], now_us=1)
     code, out, err = run(capsys, data, "mentees", "forget", "walk-in")
-    assert code == 0 and "events 1" in out and "next training" in out, err
+    assert code == 0 and "events 1" in out and "sessions 1" in out and "monitor 1" in out and "next training" in out, err
+    sessions = SessionStore(data.events_db)
+    assert sessions.by_mentee("walk-in") == []
+    sessions.close()
+    with AlertStore(data.events_db) as alerts:
+        assert alerts.count() == 0
     with EventLog(data.events_db) as log:
         assert log.user_events("walk-in").empty
     assert run(capsys, data, "mentees", "forget", "nobody")[0] == 2
