@@ -37,7 +37,18 @@ def open_sqlite(path: str | Path, *, timeout: float = 30.0, secure_delete: bool 
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-    conn.execute("PRAGMA journal_mode = WAL")
+    # Switching a fresh file to WAL takes an exclusive lock that SQLite does not wait for (no busy
+    # handler): two processes opening the same new database at once may see "database is locked".
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            break
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                conn.close()
+                raise
+            time.sleep(0.01)
     conn.execute("PRAGMA synchronous = FULL")
     if secure_delete:
         conn.execute("PRAGMA secure_delete = ON")
