@@ -100,12 +100,15 @@ def prepare(root: Path, *, n_items: int, n_mentees: int, days: int, seed: int = 
     return info
 
 
-def request_mix(users: list[str], n: int, *, seed: int) -> list[dict[str, Any]]:
-    """Random known mentees, k=10; 20% filter on 1-2 types, 15% on max_minutes."""
+def request_mix(users: list[str], n: int, *, seed: int, mode: str | None = None) -> list[dict[str, Any]]:
+    """Random known mentees, k=10; 20% filter on 1-2 types, 15% on max_minutes (``mode``: the
+    request's mode; None sends none, so the service's default, hybrid, answers)."""
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(n):
         body: dict[str, Any] = {"user_id": users[int(rng.integers(len(users)))], "k": 10}
+        if mode is not None:
+            body["mode"] = mode
         x = rng.random()
         if x < 0.20:
             body["types"] = sorted(rng.choice(_TYPES, size=int(rng.integers(1, 3)), replace=False).tolist())
@@ -297,7 +300,7 @@ def in_process(root: Path, warm: list[dict[str, Any]], closed: list[dict[str, An
 
 # ---------------------------------------------------------------- the run
 def run(*, root: Path, n_items: int, n_mentees: int, days: int, n_closed: int, rate: float, duration: float,
-        servers: list[str], gap_ms: float = 0.3, progress=print) -> dict[str, Any]:
+        servers: list[str], gap_ms: float = 0.3, mode: str | None = None, progress=print) -> dict[str, Any]:
     load0 = os.getloadavg()
     t_start = time.perf_counter()
     progress(f"world: {n_items} items, {n_mentees} mentees in {root}")
@@ -305,9 +308,10 @@ def run(*, root: Path, n_items: int, n_mentees: int, days: int, n_closed: int, r
     import pandas as pd
 
     users = pd.read_csv(root / "mentees.csv", usecols=["user_id"])["user_id"].astype(str).tolist()
-    warm = [{"user_id": u, "k": 10} for u in users] + request_mix(users, 300, seed=1)
-    closed = request_mix(users, n_closed, seed=2)
-    open_bodies = request_mix(users, int(rate * duration), seed=3)
+    warm = [{"user_id": u, "k": 10, **({"mode": mode} if mode else {})} for u in users] + \
+        request_mix(users, 300, seed=1, mode=mode)
+    closed = request_mix(users, n_closed, seed=2, mode=mode)
+    open_bodies = request_mix(users, int(rate * duration), seed=3, mode=mode)
     progress("in-process")
     out: dict[str, Any] = {"world": world, "in_process": in_process(root, warm, closed, gap_ms)}
     gc.collect()
@@ -389,6 +393,8 @@ def main(argv: list[str] | None = None) -> int:
                    choices=["bentoml-1", "bentoml-2", "fastapi-1"])
     p.add_argument("--gap-ms", type=float, default=0.3,
                    help="idle pause before each paced in-process call (about a loopback round trip; default 0.3)")
+    p.add_argument("--mode", choices=["hybrid", "model", "path"], default=None,
+                   help="the requests' mode (default: none sent, so the service's default, hybrid)")
     p.add_argument("--data-dir", type=Path, default=None)
     p.add_argument("--json", type=Path, default=None, help="write all figures here")
     p.add_argument("--pin", default=None, metavar="S,L",
@@ -403,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     root = a.data_dir or Path(tempfile.gettempdir()) / f"skillpath-restbench-{n_items}"
     out = run(root=root, n_items=n_items, n_mentees=400 if a.quick else 2000, days=30,
               n_closed=300 if a.quick else 500, rate=a.rate, duration=a.duration or (5.0 if a.quick else 20.0),
-              servers=a.servers, gap_ms=a.gap_ms,
+              servers=a.servers, gap_ms=a.gap_ms, mode=a.mode,
               progress=lambda m: print(f"[rest] {m}", file=sys.stderr, flush=True))
     print(table(out))
     print(f"\nin-process load {out['in_process']['load_s']:.1f}s, fallbacks {out['in_process']['fallbacks']}; "
