@@ -6,6 +6,8 @@ and each module applies and materialises once (module-scoped fixtures).
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pandas as pd
 import pytest
 
@@ -53,3 +55,19 @@ def fresh_redis():
     server = _start_redis()
     yield server
     server.close()
+
+
+def materialised_stores(d, world, events, redis_url: str) -> SimpleNamespace:
+    """The feature tables of ``events`` written to ``d`` and materialised into a SQLite and a Redis
+    online store (what the Redis and forgetting tests start from)."""
+    from training.feature_store import apply, materialize, open_store, tables_time_range
+    from training.features import compute_feature_frames, write_feature_frames
+
+    frames = compute_feature_frames(events, world)
+    write_feature_frames(frames, d)
+    lo, hi = tables_time_range(d)
+    sqlite, redis = open_store(d, online="sqlite"), open_store(d, online=redis_url)
+    for store in (sqlite, redis):
+        apply(store)
+        materialize(store, lo, hi)
+    return SimpleNamespace(dir=d, sqlite=sqlite, redis=redis, frames=frames, hi=hi, url=redis_url)

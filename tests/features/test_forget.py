@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 
 import pytest
 
 from features.forget import forget_online
 from features.store import read_online
 from features.tables import MENTEE_ENGAGEMENT, MENTEE_SKILL_STATE, MENTEE_STATUS
-from training.feature_store import apply, materialize, open_store, tables_time_range
-from training.features import compute_feature_frames, write_feature_frames
+from tests.features.conftest import materialised_stores
 
 pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 
 @pytest.fixture(scope="module")
 def stores(tmp_path_factory, feast_imported, redis_server, world, events):
-    d = tmp_path_factory.mktemp("features-forget")
-    frames = compute_feature_frames(events, world)
-    write_feature_frames(frames, d)
-    lo, hi = tables_time_range(d)
-    sqlite, redis = open_store(d, online="sqlite"), open_store(d, online=redis_server.url)
-    for store in (sqlite, redis):
-        apply(store)
-        materialize(store, lo, hi)
-    return SimpleNamespace(dir=d, sqlite=sqlite, redis=redis, frames=frames, url=redis_server.url)
+    return materialised_stores(tmp_path_factory.mktemp("features-forget"), world, events, redis_server.url)
 
 
 def _rows(store, frames, user_id):

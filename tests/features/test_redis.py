@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -13,23 +12,15 @@ import pytest
 from features.store import read_online
 from features.tables import MENTEE_ENGAGEMENT, MENTEE_SKILL_STATE, RESOURCE_STATS
 from serving.features_adapter import OnlineFeatures
-from training.feature_store import apply, materialize, open_store, push_engagement, tables_time_range
-from training.features import compute_feature_frames, write_feature_frames
+from training.feature_store import materialize, open_store, push_engagement, tables_time_range
+from tests.features.conftest import materialised_stores
 
 pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 
 @pytest.fixture(scope="module")
 def stores(tmp_path_factory, feast_imported, redis_server, world, events):
-    d = tmp_path_factory.mktemp("features-redis")
-    frames = compute_feature_frames(events, world)
-    write_feature_frames(frames, d)
-    lo, hi = tables_time_range(d)
-    sqlite, redis = open_store(d, online="sqlite"), open_store(d, online=redis_server.url)
-    for store in (sqlite, redis):
-        apply(store)
-        materialize(store, lo, hi)
-    return SimpleNamespace(dir=d, sqlite=sqlite, redis=redis, frames=frames, hi=hi)
+    return materialised_stores(tmp_path_factory.mktemp("features-redis"), world, events, redis_server.url)
 
 
 def _all_keys(frames):
