@@ -18,7 +18,7 @@ from typing import Any
 
 from catalog.errors import IntegrityError
 
-__all__ = ["KINDS", "ID_FIELD", "TABLES", "Stored", "Change", "Write", "EntityStore", "merge_plan"]
+__all__ = ["KINDS", "ID_FIELD", "TABLES", "Stored", "Change", "Write", "EntityStore", "merge_plan", "changes_query"]
 
 #: Entity kinds, in the order a world is assembled (skills first: the others refer to them).
 KINDS: tuple[str, ...] = ("skills", "resources", "mentees", "mentors")
@@ -141,6 +141,21 @@ class EntityStore(ABC):
             return "deleted"
         keys = list(fields) or sorted(doc)
         return "set " + ", ".join(keys)
+
+
+def changes_query(mark: str, *, since: int, limit: int, kind: str | None,
+                  entity_id: str | None) -> tuple[str, list[object]]:
+    """The change-log query of :meth:`EntityStore.changes` and its parameters, for a driver whose
+    placeholder is ``mark`` (``?`` for SQLite, ``%s`` for psycopg)."""
+    where, params = [f"seq > {mark}"], [since]
+    if kind is not None:
+        where.append(f"kind = {mark}")
+        params.append(kind)
+    if entity_id is not None:
+        where.append(f"id = {mark}")
+        params.append(entity_id)
+    return (f"SELECT seq, at_us, actor, op, kind, id, version, summary FROM entity_changes "
+            f"WHERE {' AND '.join(where)} ORDER BY seq LIMIT {mark}", [*params, int(limit)])
 
 
 def merge_plan(mine: Mapping[int, tuple], theirs: Mapping[str, list[tuple]], where: str) -> tuple[list, list]:

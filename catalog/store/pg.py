@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 from catalog.errors import StorageUnavailableError, VersionConflictError
 from catalog.pgdb import PgPool, migrate, printable
-from catalog.store.base import TABLES, Change, EntityStore, Stored, Write, merge_plan
+from catalog.store.base import TABLES, Change, EntityStore, Stored, Write, changes_query, merge_plan
 
 __all__ = ["PgEntityStore", "MIGRATIONS", "CHANNEL"]
 
@@ -145,15 +145,7 @@ class PgEntityStore(EntityStore):
 
     def changes(self, *, since: int = 0, limit: int = 100, kind: str | None = None,
                 entity_id: str | None = None) -> list[Change]:
-        where, params = ["seq > %s"], [since]
-        if kind is not None:
-            where.append("kind = %s")
-            params.append(kind)
-        if entity_id is not None:
-            where.append("id = %s")
-            params.append(entity_id)
-        rows = self._db.fetch(f"SELECT seq, at_us, actor, op, kind, id, version, summary FROM entity_changes "
-                              f"WHERE {' AND '.join(where)} ORDER BY seq LIMIT %s", [*params, int(limit)])
+        rows = self._db.fetch(*changes_query("%s", since=since, limit=limit, kind=kind, entity_id=entity_id))
         return [Change(int(s), int(at), a, o, k, i, int(v), m) for s, at, a, o, k, i, v, m in rows]
 
     def revision(self) -> int:

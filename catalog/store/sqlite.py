@@ -17,7 +17,7 @@ from pathlib import Path
 
 from catalog.errors import VersionConflictError
 from catalog.sqldb import migrate_sqlite, open_sqlite
-from catalog.store.base import TABLES, Change, EntityStore, Stored, Write, merge_plan
+from catalog.store.base import TABLES, Change, EntityStore, Stored, Write, changes_query, merge_plan
 from catalog.store.migrations import MIGRATIONS
 
 __all__ = ["SQLiteEntityStore"]
@@ -76,17 +76,9 @@ class SQLiteEntityStore(EntityStore):
 
     def changes(self, *, since: int = 0, limit: int = 100, kind: str | None = None,
                 entity_id: str | None = None) -> list[Change]:
-        where, params = ["seq > ?"], [since]
-        if kind is not None:
-            where.append("kind = ?")
-            params.append(kind)
-        if entity_id is not None:
-            where.append("id = ?")
-            params.append(entity_id)
-        sql = (f"SELECT seq, at_us, actor, op, kind, id, version, summary FROM entity_changes "
-               f"WHERE {' AND '.join(where)} ORDER BY seq LIMIT ?")
+        sql, params = changes_query("?", since=since, limit=limit, kind=kind, entity_id=entity_id)
         with self._lock:
-            return [Change(*r) for r in self._db.execute(sql, [*params, int(limit)])]
+            return [Change(*r) for r in self._db.execute(sql, params)]
 
     def revision(self) -> int:
         with self._lock:
