@@ -127,7 +127,7 @@ class SkillPathApp(EntityMethods, ModelMethods, LazyParts):
         self._monitor_open = not settings.monitoring.enabled  # nothing to open when monitoring is off
         self._monitor_lock = threading.Lock()
         if settings.monitoring.enabled:
-            self.forgetters.register("monitoring", lambda u: self.monitor.forget(u))  # type: ignore[union-attr]
+            self.forgetters.register("monitoring", self._forget_monitoring)
         if source is not None:
             try:
                 self.reload()

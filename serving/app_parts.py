@@ -44,6 +44,17 @@ class LazyParts:
                     self._monitor_open = True
         return self._monitor
 
+    def _forget_monitoring(self, user_id: str) -> int:
+        """Forget ``user_id`` in the monitor; one not opened yet is not opened for it (that folds the whole
+        log): its stored rows are deleted, and the fold it starts with later no longer holds their events."""
+        with self._monitor_lock:  # an opening monitor finishes first, then forgets in memory too
+            if not self._monitor_open:
+                from catalog.alert_store import forget_user
+
+                return forget_user(DataDir(self.settings.data_dir).events_db, user_id,
+                                   database_url=self.settings.database_url)
+        return self.monitor.forget(user_id) if self.monitor is not None else 0
+
     def warm_background(self, parts: tuple[str, ...] = ("model extras", "monitor", "assistant")) -> None:
         """What the service builds after it reports ready (each part also builds on first use, behind a
         lock, so a request that needs it first waits for this same build): the bundle's popularity and

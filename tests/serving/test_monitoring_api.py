@@ -217,3 +217,27 @@ def test_recorded_sessions_are_mentor_contact(client, service_env):
     now = contact()
     assert 1.9 < now["days_since_contact"] < 2.1 and now["sessions_recent"] == 2 and now["recent_rating"] == 3
     assert no_contact_alerts() == []
+
+
+def test_forgetting_before_the_monitor_opens_does_not_open_it(service_env):
+    """A forget on a service whose monitor is not built yet deletes the stored monitor rows without folding
+    the whole log for it; the monitor built afterwards has no status for the mentee."""
+    from catalog.alert_store import AlertStore, UnknownAlertError
+    from catalog.datadir import DataDir
+    from catalog.settings import load_settings
+    from serving.app import SkillPathApp
+
+    app = SkillPathApp.from_settings(load_settings(data_dir=service_env.root), model_dir=service_env.model_dir)
+    try:
+        user = sorted(service_env.user_block)[1]
+        with AlertStore(DataDir(service_env.root).events_db) as store:
+            store.record([{"alert_id": "al-forget-me", "user_id": user, "kind": "silence", "severity": 2,
+                           "reason": "no activity for 16 days"}], now_us=1)
+        assert not app._monitor_open
+        removed = app.forget(user, actor="test").removed
+        assert removed["monitoring"] >= 1 and not app._monitor_open
+        with AlertStore(DataDir(service_env.root).events_db) as store, pytest.raises(UnknownAlertError):
+            store.get("al-forget-me")
+        assert app.monitor is not None and app._monitor_open  # opens later, as usual
+    finally:
+        app.close()
