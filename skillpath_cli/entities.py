@@ -59,6 +59,12 @@ def _record(json_text: str | None, fields: dict[str, Any]) -> dict[str, Any]:
     return rec
 
 
+def _put(ctx: click.Context, kind: str, entity_id: str, rec: dict[str, Any]) -> None:
+    """Create or replace one entity and say its new version."""
+    _with_store(ctx, lambda e: click.echo(
+        f"{entity_id}: version {e.put(kind, [rec], actor=_actor(), now_us=_now_us())[0].version}"))
+
+
 def _show(ents: Any, kind: str, entity_id: str) -> None:
     s = ents.get(kind, entity_id)
     click.echo(json.dumps({"id": s.id, "version": s.version, "entity": s.doc}, indent=2))
@@ -109,8 +115,7 @@ def resources_add(ctx: click.Context, item_id: str, title: str | None, type_: st
     """Create or replace ITEM_ID (validated like the API and the files)."""
     rec = _record(json_text, {"item_id": item_id, "title": title, "type": type_, "skills": skills,
                               "published_at": published_at})
-    _with_store(ctx, lambda e: click.echo(
-        f"{item_id}: version {e.put('resources', [rec], actor=_actor(), now_us=_now_us())[0].version}"))
+    _put(ctx, "resources", item_id, rec)
 
 
 @resources.command("show")
@@ -158,8 +163,7 @@ def mentees_add(ctx: click.Context, user_id: str, goals: str | None, minutes_per
                 json_text: str | None) -> None:
     """Create or replace USER_ID's profile."""
     rec = _record(json_text, {"user_id": user_id, "goals": goals, "minutes_per_week": minutes_per_week})
-    _with_store(ctx, lambda e: click.echo(
-        f"{user_id}: version {e.put('mentees', [rec], actor=_actor(), now_us=_now_us())[0].version}"))
+    _put(ctx, "mentees", user_id, rec)
 
 
 @mentees.command("show")
@@ -276,8 +280,7 @@ def mentors_add(ctx: click.Context, mentor_id: str, skills: str | None, capacity
                 json_text: str | None) -> None:
     """Create or replace MENTOR_ID."""
     rec = _record(json_text, {"mentor_id": mentor_id, "skills": skills, "capacity": capacity})
-    _with_store(ctx, lambda e: click.echo(
-        f"{mentor_id}: version {e.put('mentors', [rec], actor=_actor(), now_us=_now_us())[0].version}"))
+    _put(ctx, "mentors", mentor_id, rec)
 
 
 @click.command("show")
@@ -321,8 +324,7 @@ def skills_add(ctx: click.Context, skill_id: str, name: str | None, prerequisite
                json_text: str | None) -> None:
     """Create or replace SKILL_ID in the skill graph."""
     rec = _record(json_text, {"skill_id": skill_id, "name": name, "prerequisites": prerequisites})
-    _with_store(ctx, lambda e: click.echo(
-        f"{skill_id}: version {e.put('skills', [rec], actor=_actor(), now_us=_now_us())[0].version}"))
+    _put(ctx, "skills", skill_id, rec)
 
 
 @click.command("retire")

@@ -36,6 +36,21 @@ def port_is_free(port: int) -> bool:
     return True
 
 
+def wait_ready(base: str, proc: subprocess.Popen, log_path: Path, timeout_s: float = START_TIMEOUT_S) -> None:
+    """Until ``base/readyz`` answers 200; the server's log tail in the error if it exits or times out."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"server not ready in {timeout_s}s:\n{log_path.read_text()[-3000:]}")
+
+
 @dataclass
 class Live:
     proc: subprocess.Popen
@@ -44,17 +59,7 @@ class Live:
     log_path: Path
 
     def wait_ready(self, timeout_s: float = START_TIMEOUT_S) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"server exited with {self.proc.returncode}:\n{self.log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{self.base}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise AssertionError(f"server not ready in {timeout_s}s:\n{self.log_path.read_text()[-3000:]}")
+        wait_ready(self.base, self.proc, self.log_path, timeout_s)
 
     def stop(self) -> None:
         """SIGTERM the process group, SIGKILL it if it lingers."""

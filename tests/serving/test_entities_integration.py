@@ -16,6 +16,7 @@ import pytest
 from catalog.store.sqlite import SQLiteEntityStore
 from skillpath_cli.serve import serve_command
 from tests.serving.conftest import API_KEY
+from tests.serving.live import stop_group
 from tests.serving.test_integration import _free_port, _wait_ready
 
 pytestmark = pytest.mark.integration
@@ -36,18 +37,6 @@ def _start(served, tmp_path, name: str):
     base = f"http://127.0.0.1:{port}"
     _wait_ready(base, proc, log_path)
     return proc, base
-
-
-def _stop(proc, sig=signal.SIGTERM) -> None:
-    try:
-        os.killpg(proc.pid, sig)
-    except ProcessLookupError:
-        return
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
 
 
 def _everywhere(c: httpx.Client, item: str, present: bool, deadline_s: float = 1.0) -> None:
@@ -98,7 +87,7 @@ def test_writes_show_on_every_worker_and_survive_kill_9(served, tmp_path):
         stop.set()
         t.join(timeout=30)
     finally:
-        _stop(proc)
+        stop_group(proc)
     store = SQLiteEntityStore(served.root / "events.db")
     try:
         stored = store.get_many("resources", acked)

@@ -23,8 +23,7 @@ from training.tracking import embedded_uri
 from tests.serving.conftest import API_KEY
 from tests.serving.live import port_is_free, start
 from tests.serving.mlflow_registry import register
-from tests.serving.test_last_good import _artifact_dir, _corrupt
-from tests.serving.world import train_model
+from tests.serving.test_last_good import _artifact_dir, _corrupt, _two_versions
 
 pytestmark = pytest.mark.integration
 
@@ -32,14 +31,7 @@ AUTH = {"authorization": f"Bearer {API_KEY}"}
 
 
 def test_corrupt_champion_then_kill_9_during_ingestion(served, tmp_path):
-    uri = embedded_uri(served.root)
-    (served.root / "mlflow").mkdir()
-    artifacts = served.root / "mlflow" / "artifacts"
-    v1 = register(uri, artifacts, served.model_dir, served.sha256)
-    with EventLog(served.root / "events.db") as log:
-        events = log.read()
-    other = tmp_path / "als-2"
-    v2 = register(uri, artifacts, other, train_model(served.world, events, other, factors=6, seed=1))
+    uri, v1, v2 = _two_versions(served)
     _corrupt(_artifact_dir(uri, v2))
 
     live = start(served.root, tmp_path, workers=2)

@@ -9,7 +9,6 @@ at the end, whatever happens.
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import threading
 import time
@@ -22,33 +21,13 @@ from catalog.eventlog import EventLog
 from training.tracking import embedded_uri
 from skillpath_cli.serve import serve_command
 from tests.serving.conftest import API_KEY
+from tests.serving.live import free_port as _free_port
 from tests.serving.live import stop_group
+from tests.serving.live import wait_ready as _wait_ready
 from tests.serving.mlflow_registry import register
 from tests.serving.world import train_model
 
 pytestmark = pytest.mark.integration
-
-START_TIMEOUT_S = 180
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_ready(base: str, proc: subprocess.Popen, log_path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"server not ready in {START_TIMEOUT_S}s:\n{log_path.read_text()[-3000:]}")
 
 
 def test_real_server(served, tmp_path):
