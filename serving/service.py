@@ -104,6 +104,14 @@ class SkillPathService:
             self.app.background.start("skillpath-webhooks", sender.run, daemon=True)
         if not stop.is_set():
             self.app.warm_background(("assistant",))
+        from serving.routes.analytics import start as console
+
+        first = console(self.app).first_pass  # the console's first table build, started by attach()
+        while not (stop.is_set() or first.wait(0.5)):
+            pass
+        if not stop.is_set():
+            self.app.warmed.set()
+            log.info("background build after readiness finished (/readyz: warm)")
 
     def _timer(self, stop: threading.Event, interval: float) -> None:
         while not stop.wait(interval):
@@ -127,7 +135,8 @@ class SkillPathService:
 
 def _status() -> dict[str, object] | None:
     core = getattr(api.state, "core", None)
-    return None if core is None else {**core.model_status(), "online_features": core.online_status()}
+    return None if core is None else {**core.model_status(), "online_features": core.online_status(),
+                                      "warm": core.warmed.is_set()}
 
 
 SkillPathService.add_asgi_middleware(ReadinessMiddleware, status=_status)
