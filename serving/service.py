@@ -14,6 +14,7 @@ the settings once at its start and hands them to the app it serves.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 
 import bentoml
@@ -73,6 +74,9 @@ class SkillPathService:
         from serving.app import SkillPathApp  # here: `bentoml serve`'s supervisor imports this module too
 
         settings = load_settings()
+        # Shorter GIL turns than Python's 5 ms: a write's or an /events validation's milliseconds of Python
+        # then delay a /recommend beside them by about this much, not by the whole stretch (docs/serving.md).
+        sys.setswitchinterval(settings.serving.switch_interval_ms / 1e3)
         rejected_log.setLevel(logging.INFO)  # one line per rejected request, under BentoML's WARNING default
         self.app = SkillPathApp.from_settings(settings, model_dir=settings.model_dir,
                                               online=_online_features(settings))
