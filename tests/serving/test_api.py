@@ -294,3 +294,14 @@ def test_readyz_says_when_the_build_after_readiness_is_done(client, service_env)
     assert core._bundle._popularity is not None  # computed by the build, not by this read
     assert core._monitor_open and core._assistant is not None
     assert core.gauges()["skillpath_warm"][1] == 1.0  # appended to /metrics
+
+
+def test_the_service_sets_its_switch_interval(client, service_env):
+    """Each worker takes ``serving.switch_interval_ms`` (default 1 ms, Python's is 5 ms): shorter GIL turns
+    bound what a request waits behind a write's Python (docs/serving.md, "Latency under writes")."""
+    import sys
+
+    from serving.api import api
+
+    assert api.state.core.settings.serving.switch_interval_ms == 1.0
+    assert abs(sys.getswitchinterval() - 0.001) < 1e-9
