@@ -91,14 +91,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {label} | x{nd / max(cf, 1e-12):.3f} | {catalog_coverage(ranked, n):.3f} |", flush=True)
 
     row(f"shipped weights {w0.to_dict()}", rank_hybrid(world, inputs, w0, k))
-    for lam in (0.1, 0.3, 0.6):
+    for lam in (0.1, 0.3, 0.6, 1.0, 2.0):
         nov = []
         for x in inputs:
             p = x.parts.copy()
             p[:, ci] = np.clip(p[:, ci] - lam * pop_pct, 0.0, None)
             nov.append(HybridInputs(p, x.candidates, x.path, x.levels))
         row(f"novelty: cf - {lam} x popularity percentile", rank_hybrid(world, nov, w0, k))
-    for m, pool in ((2, 20), (3, 30), (3, 100)):
+    for m, pool in ((2, 20), (3, 30), (3, 100), (5, 200)):
         row(f"last {m} slots from the next {pool} ready items", _pool_lists(world, inputs, w0, k, m, pool))
     for div in (0.3, 1.0):
         row(f"MMR over skills, diversity {div}", rank_hybrid(world, inputs, replace(w0, diversity=div), k))
