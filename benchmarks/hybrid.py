@@ -7,8 +7,9 @@ mentee's events at random, :func:`training.splits.user_holdout`). The hybrid's w
 on a validation window cut from TRAIN the same way (training/hybrid_eval.py), never on TEST.
 The hybrid rides on the validation champion (``--default-model champion``: the family with the
 best validation NDCG, as the service rides on its champion). Every model is fitted on TRAIN with
-its defaults (recency ``auto``, and with the prior off); the same TEST mentees (``--users``, sampled with a fixed seed) are ranked by each pure model
-and by the hybrid over the champion's ``auto`` fit. Prints NDCG@k and coverage@k per list and the
+its defaults (recency ``auto``, and with the prior off); the same TEST mentees (``--users``,
+sampled with a fixed seed) are ranked by each pure model and by the hybrid over the champion's
+``auto`` fit. Prints NDCG@k and coverage@k per list and the
 hybrid's margin over the best pure model with a paired bootstrap 95% CI.
 """
 
