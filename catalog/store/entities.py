@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from catalog.catalog import Catalog, World
-from catalog.errors import BatchValidationError, InvalidValueError, UnknownIdError
+from catalog.errors import BatchValidationError, InvalidValueError, NotReadyError, UnknownIdError
 from catalog.graph import SkillGraph
 from catalog.loaders import parse_records
 from catalog.store.base import ID_FIELD, KINDS, EntityStore, Stored, Write
@@ -49,10 +49,16 @@ def _unknown(kind: str) -> type[UnknownIdError]:
 
 
 class Entities:
-    """The validated entities of one store (see the module docstring); thread-safe."""
+    """The validated entities of one store (see the module docstring); thread-safe.
 
-    def __init__(self, store: EntityStore) -> None:
+    ``only`` (kind -> ids) holds just those entities of those kinds, for a one-shot reader such as
+    ``skillpath recommend``: parsing 6,000 mentees to answer one is most of its start. Such a partial
+    view refuses writes, since validating one (a skill still in use, say) needs every entity.
+    """
+
+    def __init__(self, store: EntityStore, *, only: Mapping[str, Sequence[str]] | None = None) -> None:
         self.store = store
+        self.only = dict(only) if only else None
         self._lock = threading.RLock()
         self._seen = 0
         self._stored: dict[str, dict[str, Stored]] = {k: {} for k in KINDS}
@@ -66,7 +72,9 @@ class Entities:
         """Read every entity from the store (start, or after another process's writes)."""
         with self._lock:
             rev = self.store.revision()
-            stored = {k: {s.id: s for s in self.store.all(k)} for k in KINDS}
+            only = self.only or {}
+            stored = {k: ({i: s for i, s in self.store.get_many(k, list(only[k])).items()} if k in only
+                          else {s.id: s for s in self.store.all(k)}) for k in KINDS}
             objs: dict[str, dict[str, Any]] = {}
             skill_ids = list(stored["skills"])
             for k in KINDS:
@@ -154,6 +162,7 @@ class Entities:
     def put(self, kind: str, records: Sequence[Mapping[str, Any]], *, actor: str, now_us: int, op: str = "put",
             expected: Mapping[str, int | None] | None = None, collection: str = "items") -> list[Stored]:
         """Create or replace every record (all or nothing); ``expected`` maps ids to the version a writer saw."""
+        self._writable()
         if len(records) > MAX_BATCH:
             raise InvalidValueError(collection, f"{len(records)} records; at most {MAX_BATCH} per call")
         with self._lock, paused_gc():
@@ -206,6 +215,7 @@ class Entities:
     def delete(self, kind: str, entity_id: str, *, actor: str, now_us: int, expected: int | None = None,
                op: str = "delete") -> None:
         """Remove a skill nothing refers to, a mentor, or a mentee's profile (forgetting does more)."""
+        self._writable()
         with self._lock:
             self.sync()
             cur = self.get(kind, entity_id)
@@ -221,6 +231,11 @@ class Entities:
             del self._objs[kind][entity_id]
             self._caught_up(1)
             self._bump([kind])
+
+    def _writable(self) -> None:
+        if self.only is not None:
+            raise NotReadyError("this view of the entity store holds only some entities (a one-shot read); "
+                                "open it whole to write")
 
     def _skill_users(self, skill_id: str) -> list[str]:
         o = self._objs
