@@ -48,19 +48,21 @@ _FIRST_BUILD_S = 120.0
 
 class ConsoleData:
     """Tables by section. ``world()`` is the service's current world, ``stale()`` its stale report
-    (``GET /catalog/stale``), ``monitor()`` its live monitor (or None), ``model()`` the served model's
-    version (the stale report's reach depends on it)."""
+    (``GET /catalog/stale``), ``monitor()`` its live monitor (or None), ``monitor_opening()`` whether that
+    monitor is still being built (people tables then say so instead of waiting), ``model()`` the served
+    model's version (the stale report's reach depends on it)."""
 
     def __init__(self, world: Callable[[], World], events_db: str | Path, *,
                  pairs: Callable[[], Mapping[str, str | None]], clock: Callable[[], datetime],
                  stale: Callable[[], Any], floor: float, threshold: float, monitor: Callable[[], Any] = lambda: None,
                  model: Callable[[], Any] = lambda: None, fetch: Callable[[str, list[Any]], list[tuple]] | None = None,
-                 snapshot_dir: str | Path | None = None, refresh_s: float = 30.0) -> None:
+                 snapshot_dir: str | Path | None = None, refresh_s: float = 30.0,
+                 monitor_opening: Callable[[], bool] = lambda: False) -> None:
         self.world_of, self.stale_report, self.threshold, self.model = world, stale, threshold, model
         self.refresh_s = refresh_s
         self.store = AnalyticsStore(world(), events_db, pairs=pairs, clock=clock, floor=floor, fetch=fetch,
                                     snapshot_dir=snapshot_dir)
-        self.people = PeopleAnalytics(self.store, monitor, ttl_s=refresh_s)
+        self.people = PeopleAnalytics(self.store, monitor, ttl_s=refresh_s, opening=monitor_opening)
         self._tables: dict[str, Table] = {}
         self._stamp: tuple | None = None
         self._built_at: datetime | None = None

@@ -11,6 +11,7 @@ import csv
 import io
 import threading
 import weakref
+from collections.abc import Callable
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -56,11 +57,28 @@ def start(core: Any) -> ConsoleData:
                                clock=core.clock, stale=lambda: core.stale_reach.report(),
                                floor=s.scoring.freshness_floor, threshold=s.scoring.stale_threshold,
                                monitor=lambda: core.monitor, model=lambda: getattr(core._bundle, "version", None),
-                               fetch=_pg_fetch(core.log), snapshot_dir=DataDir(s.data_dir).root / "console")
+                               fetch=_pg_fetch(core.log), snapshot_dir=DataDir(s.data_dir).root / "console",
+                               monitor_opening=_monitor_opening(core))
             core.forgetters.register("console", data.forget)
             _DATA[core] = data
             data.start(core.background.start)
     return data
+
+
+def _monitor_opening(core: Any) -> Callable[[], bool]:
+    """Whether ``core``'s monitor is still being built; the first time it is, its build is started in a
+    thread ``core`` owns (the service's own build after readiness may already be under way: the monitor's
+    lock makes the two one build). People tables read it then instead of waiting on the request path."""
+    started = threading.Event()
+
+    def opening() -> bool:
+        if core._monitor_open:
+            return False
+        if not started.is_set():
+            started.set()
+            core.background.start("console-monitor", lambda stop: core.warm_background(("monitor",)))
+        return True
+    return opening
 
 
 def stop(core: Any) -> None:

@@ -142,3 +142,33 @@ def test_a_restarted_console_shows_its_saved_tables_before_any_build(tiny_world,
     other.append(_events(tiny_world, as_of, n_days=3, tag="z"))
     assert console().built_at is None  # the saved tables are not shown over a log they were not built from
     other.close()
+
+
+def test_people_tables_do_not_wait_for_a_monitor_still_opening(tiny_world, as_of, tmp_path):
+    """Issue #20: the programme page waited for the monitor's first fold of the whole log (10-25 s on a first
+    start). While it opens, the at-risk and talking-points tables answer at once and say so; once it is open,
+    the next read (a new stamp: no 30 s wait) shows its alerts."""
+    from types import SimpleNamespace
+
+    from serving.analytics.people import PeopleAnalytics
+
+    log = EventLog(tmp_path / "events.db")
+    log.append(_events(tiny_world, as_of))
+    store = AnalyticsStore(tiny_world, tmp_path / "events.db", pairs=dict, clock=lambda: as_of)
+    state = {"opening": True}
+    alert = {"user_id": "u1", "mentor_id": "m1", "kind": "inactive", "severity": 2, "reason": "quiet",
+             "intervention": {"kind": "check-in"}}
+
+    def monitor():
+        assert not state["opening"], "a people table waited for the monitor while it was opening"
+        return SimpleNamespace(alerts=lambda now, limit: {"alerts": [alert]},
+                               status=lambda u, now: {"assessments": {"struggles": []}})
+    people = PeopleAnalytics(store, monitor, opening=lambda: state["opening"])
+    waiting = people.at_risk()
+    assert waiting.rows == [] and "still starting" in waiting.notes
+    assert "still starting" in people.talking_points({"u1"}).notes
+    before = people.stamp()
+    state["opening"] = False
+    assert people.stamp() != before  # pages cached under the old stamp are not shown again
+    assert people.at_risk().rows == [["u1", "m1", "inactive", 2, "quiet", "check-in"]]
+    log.close()
