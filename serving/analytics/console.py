@@ -110,7 +110,10 @@ class ConsoleData:
     def _run(self, stop: threading.Event) -> None:
         if self.store.load_snapshot():
             log.info("console: event log snapshot loaded up to seq %d", self.store.version)
+        elif self.store.copy_apart():  # a first start: the log is copied by a child process, off our GIL
+            log.info("console: event log copied by a child process up to seq %d", self.store.version)
         due = 0.0
+        self._wake.set()  # the first build at once
         while not (stop.is_set() or self._stop.is_set()) and threading.main_thread().is_alive():
             woke = self._wake.wait(1.0)
             if not woke and time.monotonic() < due:

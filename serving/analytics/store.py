@@ -24,6 +24,8 @@ import json
 import logging
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -37,15 +39,14 @@ import pyarrow as pa
 
 from catalog.catalog import World
 from catalog.freshness import catalog_freshness
+from serving.analytics.logcopy import META, PARQUET, SCHEMA
 
 __all__ = ["AnalyticsStore", "Table"]
 
 log = logging.getLogger("skillpath.serving")
 
 _BATCH = 20_000  # rows per read: each batch's conversion holds the GIL, so keep it short
-_SCHEMA = pa.schema([("seq", pa.int64()), ("user_id", pa.string()), ("item_id", pa.string()),
-                     ("event_type", pa.string()), ("value", pa.float64()), ("ts_us", pa.int64())])
-_META, _PARQUET = "events.json", "events-{seq}.parquet"
+_SCHEMA, _META, _PARQUET = SCHEMA, META, PARQUET  # the snapshot's format (serving.analytics.logcopy writes it too)
 
 
 class Table:
@@ -317,6 +318,24 @@ class AnalyticsStore:
         except (OSError, ValueError, KeyError, duckdb.Error):
             log.warning("console: the snapshot in %s is unreadable; reading the log", d, exc_info=True)
             return False
+
+    def copy_apart(self, timeout_s: float = 600.0) -> bool:
+        """The first copy of a SQLite log, made by a child process (:mod:`serving.analytics.logcopy`: no GIL
+        of the service's, a lower priority) and loaded as the snapshot; whether it was. False (the caller
+        reads the log here) without a snapshot dir, with rows already copied, or on the PostgreSQL log."""
+        d = self.snapshot_dir
+        if d is None or self._rows or self.fetch != self._sqlite_fetch or not self.path.exists():
+            return False
+        try:
+            r = subprocess.run([sys.executable, "-m", "serving.analytics.logcopy", str(self.path), str(d)],
+                               capture_output=True, text=True, timeout=timeout_s)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            log.warning("console: the log copy process did not finish (%s); reading the log here", e)
+            return False
+        if r.returncode != 0:
+            log.warning("console: the log copy process failed; reading the log here: %s", r.stderr.strip()[-500:])
+            return False
+        return self.load_snapshot()
 
     def save_snapshot(self, every: int = 10_000) -> bool:
         """Write the copy to Parquet when it holds ``every`` events more than the snapshot; whether it did.

@@ -172,3 +172,29 @@ def test_people_tables_do_not_wait_for_a_monitor_still_opening(tiny_world, as_of
     assert people.stamp() != before  # pages cached under the old stamp are not shown again
     assert people.at_risk().rows == [["u1", "m1", "inactive", 2, "quiet", "check-in"]]
     log.close()
+
+
+def test_the_first_copy_made_by_a_child_process_equals_reading_the_log_here(tiny_world, as_of, tmp_path):
+    """Issue #20: a first start copied the whole log in the service's process (seconds of its GIL, the
+    programme page waiting 7-15 s). The child process's copy (serving.analytics.logcopy) must hold exactly
+    what reading the log here holds, be taken as the snapshot, and later appends must follow it."""
+    log = EventLog(tmp_path / "events.db")
+    rows = _events(tiny_world, as_of)
+    log.append(rows)
+    here = AnalyticsStore(tiny_world, tmp_path / "events.db", pairs=dict, clock=lambda: as_of)
+    here.refresh()
+    apart = AnalyticsStore(tiny_world, tmp_path / "events.db", pairs=dict, clock=lambda: as_of,
+                           snapshot_dir=tmp_path / "console")
+    assert apart.copy_apart() and (tmp_path / "console" / "events.json").exists()
+    assert (apart.version, apart.rows) == (here.version, here.rows) and apart.rows == len(rows)
+    everything = "SELECT * FROM ev ORDER BY seq"
+    assert apart.sql(everything).equals(here.sql(everything))
+    assert not apart.copy_apart()  # rows already held: nothing to copy
+    more = _events(tiny_world, as_of, n_days=2, tag="d")
+    log.append(more)
+    _check_store(apart, rows + more)  # only the events after the copy are read here
+    log.close()
+    (tmp_path / "console" / "events.json").unlink()
+    missing = AnalyticsStore(tiny_world, tmp_path / "nope.db", pairs=dict, clock=lambda: as_of,
+                             snapshot_dir=tmp_path / "c2")
+    assert not missing.copy_apart()  # no log: nothing to copy, the caller reads (nothing) here
