@@ -41,7 +41,7 @@ from catalog.catalog import World
 from catalog.freshness import catalog_freshness
 from serving.analytics.logcopy import META, PARQUET, SCHEMA
 
-__all__ = ["AnalyticsStore", "Table"]
+__all__ = ["AnalyticsStore", "Table", "start_log_copy"]
 
 log = logging.getLogger("skillpath.serving")
 
@@ -116,6 +116,34 @@ def _world_frames(w: World) -> dict[str, pd.DataFrame]:
         "skills": pd.DataFrame([(s.skill_id, s.name) for s in cat.graph.skills.values()], columns=["skill_id", "name"]),
         "mentees": pd.DataFrame({"user_id": list(w.mentees)}),
     }
+
+
+_PENDING: dict[Path, subprocess.Popen] = {}  # log copies started ahead (start_log_copy), by snapshot dir
+_PENDING_LOCK = threading.Lock()
+
+
+def _spawn(events_db: Path, snapshot_dir: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "serving.analytics.logcopy", str(events_db), str(snapshot_dir)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def start_log_copy(events_db: str | Path, snapshot_dir: str | Path) -> bool:
+    """Start the console's first copy of a SQLite log now, when ``snapshot_dir`` holds no snapshot: the
+    service calls this before it loads its model, so the copy runs on the other core during the start-up
+    and the console's first build finds it made (:meth:`AnalyticsStore.copy_apart` waits for it). Whether
+    a copy was started."""
+    d, db = Path(snapshot_dir).resolve(), Path(events_db)
+    if (d / _META).exists() or not db.exists():
+        return False
+    with _PENDING_LOCK:
+        if d in _PENDING:
+            return False
+        try:
+            _PENDING[d] = _spawn(db, d)
+        except OSError:
+            log.warning("console: could not start the log copy process", exc_info=True)
+            return False
+    return True
 
 
 class AnalyticsStore:
@@ -321,19 +349,25 @@ class AnalyticsStore:
 
     def copy_apart(self, timeout_s: float = 600.0) -> bool:
         """The first copy of a SQLite log, made by a child process (:mod:`serving.analytics.logcopy`: no GIL
-        of the service's, a lower priority) and loaded as the snapshot; whether it was. False (the caller
-        reads the log here) without a snapshot dir, with rows already copied, or on the PostgreSQL log."""
+        of the service's, a lower priority; the one :func:`start_log_copy` started, if any) and loaded as the
+        snapshot; whether it was. False (the caller reads the log here) without a snapshot dir, with rows
+        already copied, or on the PostgreSQL log."""
         d = self.snapshot_dir
         if d is None or self._rows or self.fetch != self._sqlite_fetch or not self.path.exists():
             return False
+        with _PENDING_LOCK:
+            proc = _PENDING.pop(d.resolve(), None)
         try:
-            r = subprocess.run([sys.executable, "-m", "serving.analytics.logcopy", str(self.path), str(d)],
-                               capture_output=True, text=True, timeout=timeout_s)
+            proc = proc or _spawn(self.path, d)
+            _, err = proc.communicate(timeout=timeout_s)
         except (OSError, subprocess.TimeoutExpired) as e:
+            if proc is not None:
+                proc.kill()
+                proc.communicate()
             log.warning("console: the log copy process did not finish (%s); reading the log here", e)
             return False
-        if r.returncode != 0:
-            log.warning("console: the log copy process failed; reading the log here: %s", r.stderr.strip()[-500:])
+        if proc.returncode != 0:
+            log.warning("console: the log copy process failed; reading the log here: %s", (err or "").strip()[-500:])
             return False
         return self.load_snapshot()
 

@@ -23,7 +23,7 @@ from catalog.errors import NotReadyError
 from catalog.eventlog import EventLog
 from serving.access import Forbidden, Principal
 from serving.analytics.console import ConsoleData
-from serving.analytics.store import Table
+from serving.analytics.store import Table, start_log_copy
 from serving.openapi import errors, security
 from serving.schemas import ID_REGEX
 from serving.schemas_analytics import AnalyticsTable
@@ -63,6 +63,15 @@ def start(core: Any) -> ConsoleData:
             _DATA[core] = data
             data.start(core.background.start)
     return data
+
+
+def prefetch(settings: Any) -> bool:
+    """Start the console's first copy of the SQLite log before the service loads its model (a first start
+    on a data dir; :func:`serving.analytics.store.start_log_copy`). Whether one was started."""
+    if settings.database_url is not None:
+        return False
+    dd = DataDir(settings.data_dir)
+    return start_log_copy(dd.events_db, dd.root / "console")
 
 
 def _monitor_opening(core: Any) -> Callable[[], bool]:

@@ -198,3 +198,20 @@ def test_the_first_copy_made_by_a_child_process_equals_reading_the_log_here(tiny
     missing = AnalyticsStore(tiny_world, tmp_path / "nope.db", pairs=dict, clock=lambda: as_of,
                              snapshot_dir=tmp_path / "c2")
     assert not missing.copy_apart()  # no log: nothing to copy, the caller reads (nothing) here
+
+
+def test_a_copy_started_ahead_is_the_one_the_first_build_waits_for(tiny_world, as_of, tmp_path, monkeypatch):
+    """The service starts the copy before it loads its model (serving.routes.analytics.prefetch); the console's
+    first build then takes that copy instead of starting another, and no copy starts over a snapshot."""
+    from serving.analytics import store as store_mod
+
+    log = EventLog(tmp_path / "events.db")
+    log.append(_events(tiny_world, as_of))
+    log.close()
+    assert store_mod.start_log_copy(tmp_path / "events.db", tmp_path / "console")
+    assert not store_mod.start_log_copy(tmp_path / "events.db", tmp_path / "console")  # one at a time
+    monkeypatch.setattr(store_mod, "_spawn", lambda *a: pytest.fail("a second copy was started"))
+    st = AnalyticsStore(tiny_world, tmp_path / "events.db", pairs=dict, clock=lambda: as_of,
+                        snapshot_dir=tmp_path / "console")
+    assert st.copy_apart() and st.rows == len(_events(tiny_world, as_of))
+    assert not store_mod.start_log_copy(tmp_path / "events.db", tmp_path / "console")  # a snapshot is there
