@@ -201,6 +201,13 @@ class ConsoleData:
                 raise NotReadyError("the console's tables are still being built; try again in a minute")
             return self._tables[name]
 
+    def pending(self, name: str) -> bool:
+        """Whether ``name`` is still being built by the very first build (no set built or saved yet). A page
+        may then show its other tables and say this one is coming instead of waiting for it: the stale
+        report (every mentee ranked) takes longest, and on a first start the content page waited 5-7 s for
+        it. Its endpoint still waits (:meth:`content`), so what a page does show equals its endpoint."""
+        return not self._ready.is_set() and name not in self._tables
+
     @property
     def built_at(self) -> datetime | None:
         return self._built_at

@@ -215,3 +215,25 @@ def test_a_copy_started_ahead_is_the_one_the_first_build_waits_for(tiny_world, a
                         snapshot_dir=tmp_path / "console")
     assert st.copy_apart() and st.rows == len(_events(tiny_world, as_of))
     assert not store_mod.start_log_copy(tmp_path / "events.db", tmp_path / "console")  # a snapshot is there
+
+
+def test_a_table_pending_only_while_the_first_build_has_not_made_it(tiny_world, as_of, tmp_path):
+    """The content page shows its stale section as pending (not waiting 5-7 s for every mentee's ranking)
+    only while the first build has not made the table; saved or built, it is shown."""
+    from types import SimpleNamespace
+
+    from serving.analytics.console import ConsoleData
+
+    log = EventLog(tmp_path / "events.db")
+    log.append(_events(tiny_world, as_of))
+    report = SimpleNamespace(items=[], n_active=int(tiny_world.catalog.active.sum()), threshold=0.5)
+
+    def console():
+        return ConsoleData(lambda: tiny_world, tmp_path / "events.db", pairs=dict, clock=lambda: as_of,
+                           stale=lambda: report, floor=0.05, threshold=0.5, snapshot_dir=tmp_path / "console")
+    first = console()
+    assert first.pending("stale") and first.pending("funnel")
+    first.rebuild()
+    assert not first.pending("stale") and not first.pending("funnel")
+    assert not console().pending("stale")  # a restart shows the saved set
+    log.close()
