@@ -42,6 +42,11 @@ class Vader:
         return _v.SentimentIntensityAnalyzer()
 
     @cached_property
+    def _misses(self) -> set[str]:
+        """Lower-cased ASCII words (as ``str.split`` cuts them) whose VADER form is not in the lexicon."""
+        return set()
+
+    @cached_property
     def _emoji(self) -> frozenset[str]:
         return frozenset(k for k in self._analyzer.emojis if len(k) == 1)  # the package compares one character
 
@@ -50,12 +55,26 @@ class Vader:
         return _compound(self._valences(text))
 
     def compounds(self, texts: list[str]) -> list[float]:
-        """:meth:`compound` of each text; texts without a lexicon word cost one C-level set test."""
-        lex, out = self._lexicon.keys(), []
+        """:meth:`compound` of each text; a text of words already known to miss the lexicon costs one set test.
+
+        Whether a word hits the lexicon depends on the word alone (VADER strips its punctuation
+        and lower-cases it), so the lower-cased words seen to miss are remembered (bounded) and a
+        sentence made only of them scores 0 without stripping each word again.
+        """
+        lex, out, misses = self._lexicon.keys(), [], self._misses
         for text in texts:
             if text.isascii():
-                lows = [w if len(s := w.strip(_PUNCT)) <= 2 else s for w in text.lower().split()]
-                out.append(0.0 if lex.isdisjoint(lows) else _compound(self._valences(text, lows)))
+                raw = text.lower().split()
+                if misses.issuperset(raw):
+                    out.append(0.0)
+                    continue
+                lows = [w if len(s := w.strip(_PUNCT)) <= 2 else s for w in raw]
+                if lex.isdisjoint(lows):
+                    out.append(0.0)
+                    if len(misses) < 200_000:  # bounded: texts bring endless new words
+                        misses.update(raw)
+                else:
+                    out.append(_compound(self._valences(text, lows)))
             else:
                 out.append(self.compound(text))
         return out
