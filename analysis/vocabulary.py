@@ -78,7 +78,9 @@ gate group team model series size hepatitis category tier
 
 _MISS = object()
 _TOKEN = re.compile(r"[a-z0-9]+|\+\+|#|/|\.(?=[a-z0-9])")
-_TOKEN_GROUP = re.compile(f"({_TOKEN.pattern})")
+# The lookahead names every token's first character, so the regex engine skips separators without
+# trying each branch on them.
+_TOKEN_GROUP = re.compile(f"(?=[a-z0-9+#/.])({_TOKEN.pattern})")
 
 
 def _split(low: str) -> tuple[list[str], list[int]]:

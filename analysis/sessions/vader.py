@@ -206,8 +206,15 @@ def _negation(valence: float, lows: list[str], start_i: int, i: int) -> float:
     return valence
 
 
+# Every word of a multi-word special case or booster: _idioms can change nothing around words outside it.
+_IDIOM_WORDS = frozenset(w for key in (*_SPECIAL, *(k for k in _BOOST if " " in k)) for w in key.split())
+
+
 def _idioms(valence: float, lows: list[str], i: int) -> float:
     w3, w2, w1, w0 = lows[i - 3], lows[i - 2], lows[i - 1], lows[i]
+    nxt = lows[i + 1:i + 3]
+    if _IDIOM_WORDS.isdisjoint((w3, w2, w1, w0, *nxt)):
+        return valence
     for seq in (f"{w1} {w0}", f"{w2} {w1} {w0}", f"{w2} {w1}", f"{w3} {w2} {w1}", f"{w3} {w2}"):
         if seq in _SPECIAL:
             valence = _SPECIAL[seq]
