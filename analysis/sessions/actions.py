@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["ActionItem", "Owner", "is_action_item", "action_kind", "owner_of", "TASK_VERBS"]
+__all__ = ["ActionItem", "Owner", "is_action_item", "action_kind", "action_kinds", "owner_of", "TASK_VERBS"]
 
 Owner = Literal["mentor", "mentee"]
 Kind = Literal["marker", "commitment", "request", "deadline"]
@@ -191,6 +191,49 @@ def action_kind(sentence: str) -> Kind | None:
 def _marker_words(low: str) -> bool:
     """Whether ``low`` holds one of _MARKERS' phrases as a substring (a cheap test before the search)."""
     return any(p in low for p in _MARKER_PHRASES)
+
+
+# Lower-cased whitespace-cut words by what their _WORDS tokens hold (tokens never span a space, so a
+# sentence's tokens are its words' tokens): no task verb or marker word / no deadline word / no subject.
+# Filled as words are met, bounded; a sentence all of whose words are in them fails action_kind's prefilter.
+_NO_TASK: set[str] = set()
+_NO_DEADLINE: set[str] = set()
+_NO_SUBJECT: set[str] = set()
+_SEEN: set[str] = set()
+_TASK_OR_MARKER = _TASK_WORDS | _MARKER_KEYS
+
+
+def _learn(words: list[str]) -> None:
+    if len(_SEEN) >= 200_000:  # bounded: texts bring endless new words
+        return
+    for w in words:
+        if w not in _SEEN:
+            toks = _WORDS.findall(w)
+            if _TASK_OR_MARKER.isdisjoint(toks):
+                _NO_TASK.add(w)
+            if _DEADLINE_KEYS.isdisjoint(toks):
+                _NO_DEADLINE.add(w)
+            if _SUBJECTS.isdisjoint(toks):
+                _NO_SUBJECT.add(w)
+            _SEEN.add(w)
+
+
+def action_kinds(sentences: list[str], lowered: list[list[str]] | None = None) -> list[Kind | None]:
+    """:func:`action_kind` of each sentence; ``lowered`` (optional) is each one's ``lower().split()``.
+
+    A sentence made only of words already known to fail the prefilter costs set tests, not a
+    tokenisation: ``action_kind``'s prefilter reads nothing but the sentence's tokens.
+    """
+    out: list[Kind | None] = []
+    for k, sent in enumerate(sentences):
+        words = lowered[k] if lowered is not None else sent.lower().split()
+        if _NO_TASK.issuperset(words) and (_NO_DEADLINE.issuperset(words) or _NO_SUBJECT.issuperset(words)):
+            out.append(None)
+            continue
+        out.append(action_kind(sent))
+        if not _SEEN.issuperset(words):
+            _learn(words)
+    return out
 
 
 def is_action_item(sentence: str) -> bool:

@@ -54,17 +54,18 @@ class Vader:
         """The normalised sum in [-1, 1], rounded to 4 places as VADER does."""
         return _compound(self._valences(text))
 
-    def compounds(self, texts: list[str]) -> list[float]:
+    def compounds(self, texts: list[str], lowered: list[list[str]] | None = None) -> list[float]:
         """:meth:`compound` of each text; a text of words already known to miss the lexicon costs one set test.
 
         Whether a word hits the lexicon depends on the word alone (VADER strips its punctuation
         and lower-cases it), so the lower-cased words seen to miss are remembered (bounded) and a
-        sentence made only of them scores 0 without stripping each word again.
+        sentence made only of them scores 0 without stripping each word again. ``lowered``, if
+        given, is each text's ``lower().split()``, already computed.
         """
         lex, out, misses = self._lexicon.keys(), [], self._misses
-        for text in texts:
+        for k, text in enumerate(texts):
             if text.isascii():
-                raw = text.lower().split()
+                raw = lowered[k] if lowered is not None else text.lower().split()
                 if misses.issuperset(raw):
                     out.append(0.0)
                     continue
