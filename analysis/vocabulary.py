@@ -265,7 +265,11 @@ class SkillVocabulary:
             return False  # "plan C", "vitamin C", "grade C"
         if word.isupper():
             return True
-        before = text[:start].rstrip()
+        # the last character before the word that is not a space: a short window first, as copying the
+        # whole text before it cost more than the rest of a long transcript's scan
+        before = text[max(0, start - 64):start].rstrip()
+        if not before and start > 64:
+            before = text[:start].rstrip()
         opens_sentence = not before or before[-1] in ".!?:\n\"'("
         if word[0].isupper() and not opens_sentence:
             return True
