@@ -1,6 +1,7 @@
 """Mentoring sessions: pair-health AUC, skill and action-item extraction, analysis time per session.
 
     .venv/bin/python benchmarks/sessions.py                      # seeds 7 and 11, the default world
+    .venv/bin/python benchmarks/sessions.py --seeds 7 11 13 --baseline main   # timing side by side with main
     .venv/bin/python benchmarks/sessions.py --seeds 3 --json /tmp/dev.json
 
 Four measurements, printed as markdown tables (benchmarks/sessions.md has the latest):
@@ -15,10 +16,12 @@ Four measurements, printed as markdown tables (benchmarks/sessions.md has the la
 2. **Skill extraction** precision/recall on ``benchmarks/data/skill_mentions.jsonl``.
 3. **Action items** precision/recall on ``benchmarks/data/action_items.jsonl``.
 4. **Analysis time** of ``analyse_session`` on 2,000-word transcripts (synthetic sessions
-   joined, and the labelled sentences shuffled into turns), with the fast VADER and, side
-   by side, with ``vaderSentiment``'s analyser; warm (the vocabulary's typo memo filled by
-   other transcripts) and cold (a fresh vocabulary); CPU time (``time.thread_time``) next
-   to wall time, as the machines are shared; and each step's own time.
+   joined, and the labelled sentences shuffled into turns); with ``--baseline REF``, the
+   ``analysis/`` package at that git ref side by side in the same process (alternating, its
+   analyses compared field by field); with ``--package-vader``, ``vaderSentiment``'s own
+   analyser; warm (the vocabulary's memos filled by other transcripts) and cold (a fresh
+   vocabulary); CPU time (``time.thread_time``) next to wall time, as the machines are
+   shared; and each step's own time.
 """
 
 from __future__ import annotations
@@ -350,6 +353,7 @@ def main() -> None:
     ap.add_argument("--transcripts", type=int, default=20, help="2,000-word transcripts timed per kind")
     ap.add_argument("--json", type=Path, default=Path(__file__).resolve().parent / "results" / "sessions.json")
     ap.add_argument("--skip-health", action="store_true")
+    ap.add_argument("--skip-speed", action="store_true", help="no timing (pair health and extraction only)")
     ap.add_argument("--rounds", type=int, default=5, help="times each transcript is analysed per implementation")
     ap.add_argument("--baseline", default=None,
                     help="git ref whose analysis/ package is timed side by side (and compared) in the same run")
@@ -367,28 +371,29 @@ def main() -> None:
     for key, r in result["actions"].items():
         print(f"| {key} | {r['sentences']} | {r['positives']} | {r['precision']:.3f} | {r['recall']:.3f} | "
               f"{r['tp']} | {r['fp']} | {r['fn']} |")
-    result["speed"] = speed_bench(args.seeds[0], args.transcripts, rounds=args.rounds, baseline=args.baseline,
-                                  package_vader=args.package_vader)
-    load = ", ".join(f"{x:.1f}" for x in result["speed"]["load_average"])
-    base = f" vs `{args.baseline}`" if args.baseline else ""
-    print(f"\n## Analysis time per 2,000-word transcript (ms; load average {load} on this machine){base}\n\n"
-          "| transcripts | words | CPU p50 | CPU best-of-rounds p50 | wall best-of-rounds p50 | wall p50 | wall p90 | "
-          "cold p50 | baseline CPU p50 | baseline CPU best p50 | CPU speed-up (p50 / best) | identical analyses |\n"
-          + "| --- " * 12 + "|")
-    for kind, r in result["speed"].items():
-        if not isinstance(r, dict):
-            continue
-        b = r.get("baseline", {})
-        nan = float("nan")
-        print(f"| {kind} | {r['words_median']:.0f} | {r['ms_cpu_p50']:.2f} | {r['ms_cpu_best_p50']:.2f} | "
-              f"{r['ms_best_p50']:.2f} | {r['ms_p50']:.2f} | {r['ms_p90']:.2f} | {r['ms_p50_cold']:.2f} | "
-              f"{b.get('ms_cpu_p50', nan):.2f} | {b.get('ms_cpu_best_p50', nan):.2f} | "
-              f"{r.get('speedup_cpu_vs_baseline', nan):.2f}x / {r.get('speedup_cpu_best_vs_baseline', nan):.2f}x | "
-              f"{r.get('identical_analyses', '-')} |")
-    result["components"] = components_bench(args.seeds[0])
-    print("\n| step (synthetic 2,000-word transcript) | CPU ms, fastest of 20 |\n| --- | --- |")
-    for name, ms in result["components"].items():
-        print(f"| {name} | {ms:.2f} |")
+    if not args.skip_speed:
+        result["speed"] = speed_bench(args.seeds[0], args.transcripts, rounds=args.rounds, baseline=args.baseline,
+                                      package_vader=args.package_vader)
+        load = ", ".join(f"{x:.1f}" for x in result["speed"]["load_average"])
+        base = f" vs `{args.baseline}`" if args.baseline else ""
+        print(f"\n## Analysis time per 2,000-word transcript (ms; load average {load} on this machine){base}\n\n"
+              "| transcripts | words | CPU p50 | CPU best-of-rounds p50 | wall best-of-rounds p50 | wall p50 | wall p90 | "
+              "cold p50 | baseline CPU p50 | baseline CPU best p50 | CPU speed-up (p50 / best) | identical analyses |\n"
+              + "| --- " * 12 + "|")
+        for kind, r in result["speed"].items():
+            if not isinstance(r, dict):
+                continue
+            b = r.get("baseline", {})
+            nan = float("nan")
+            print(f"| {kind} | {r['words_median']:.0f} | {r['ms_cpu_p50']:.2f} | {r['ms_cpu_best_p50']:.2f} | "
+                  f"{r['ms_best_p50']:.2f} | {r['ms_p50']:.2f} | {r['ms_p90']:.2f} | {r['ms_p50_cold']:.2f} | "
+                  f"{b.get('ms_cpu_p50', nan):.2f} | {b.get('ms_cpu_best_p50', nan):.2f} | "
+                  f"{r.get('speedup_cpu_vs_baseline', nan):.2f}x / {r.get('speedup_cpu_best_vs_baseline', nan):.2f}x | "
+                  f"{r.get('identical_analyses', '-')} |")
+        result["components"] = components_bench(args.seeds[0])
+        print("\n| step (synthetic 2,000-word transcript) | CPU ms, fastest of 20 |\n| --- | --- |")
+        for name, ms in result["components"].items():
+            print(f"| {name} | {ms:.2f} |")
     if not args.skip_health:
         result["health"] = [pair_health_bench(seed) for seed in args.seeds]
         print("\n## Pair health AUC (hidden good/poor)\n\n| seed | pairs | evaluated | good | health AUC | "
