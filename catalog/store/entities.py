@@ -169,7 +169,7 @@ class Entities:
         return self._objs[kind][entity_id]
 
     def entities(self, kind: str) -> list[Any]:
-        return list(self._objs[kind].values())
+        return list(self._objs[kind].values())  # one C call: atomic under the GIL while a writer adds
 
     def count(self, kind: str) -> int:
         return len(self._stored[kind])
@@ -177,7 +177,9 @@ class Entities:
     def world(self) -> World:
         """The world the entities make now (raises CycleError only if the store was edited behind our back)."""
         o = self._objs
-        return World(Catalog(o["skills"].values(), o["resources"].values()), dict(o["mentees"]), dict(o["mentors"]))
+        # list()/dict() copy in one C call (atomic under the GIL): a writer thread may add to these dicts meanwhile
+        skills, resources = list(o["skills"].values()), list(o["resources"].values())
+        return World(Catalog(skills, resources), dict(o["mentees"]), dict(o["mentors"]))
 
     def page(self, kind: str, *, after: str | None, limit: int,
              keep: Callable[[Any], bool] | None = None) -> tuple[list[Stored], str | None]:
