@@ -6,7 +6,10 @@ or nothing; each bad record is named by index and field), refuses unknown refere
 something still refers to) and skill graph edits that close a cycle, then writes through
 the store (versions, ``If-Match``, the change log) and keeps the validated entities in
 memory to assemble a :class:`~catalog.catalog.World`. Other processes' writes are picked
-up by :meth:`Entities.sync` (one cheap query when nothing changed).
+up by :meth:`Entities.sync` (one cheap query when nothing changed; then only the entities the
+change log names are read and validated again, so another replica's edit costs O(changed), not a
+reload of every document: at 5,000 resources the reload made a retirement take ~0.5 s to reach
+the other replica's answers under load).
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from catalog.store.docs import to_doc
 __all__ = ["Entities", "MAX_BATCH", "paused_gc"]
 
 MAX_BATCH = 1000
+#: Changes behind beyond which :meth:`Entities.sync` reloads everything (one query per kind beats per-id reads).
+CATCH_UP_MAX = 1000
 
 
 @contextmanager
@@ -92,14 +97,58 @@ class Entities:
             self.kind_generation[k] += 1
 
     def sync(self) -> bool:
-        """Catch up with writes made through other processes; True if anything changed."""
+        """Catch up with writes made through other processes; True if the store moved on.
+
+        Reads only the entities the change log names since the last revision seen; a skill change
+        (other kinds are validated against the skills), or more than :data:`CATCH_UP_MAX` changes,
+        reloads everything instead. The result equals :meth:`reload`'s (tested), creation order included.
+        """
         if self.store.revision() == self._seen:
             return False
         with self._lock:
-            if self.store.revision() == self._seen:
+            rev = self.store.revision()
+            if rev == self._seen:
                 return False
-            self.reload()
+            changes = self.store.changes(since=self._seen, limit=CATCH_UP_MAX + 1)
+            if len(changes) > CATCH_UP_MAX or any(c.kind == "skills" for c in changes):
+                self.reload()
+            else:
+                self._catch_up(changes, rev)
             return True
+
+    def _catch_up(self, changes: Sequence[Any], rev: int) -> None:
+        """Apply ``changes`` (the log after :attr:`revision`) by reading just the entities they name; a kind
+        that gained an entity is read whole, for its place in creation order (a catalog's item order)."""
+        ids: dict[str, set[str]] = {}
+        for c in changes:
+            ids.setdefault(c.kind, set()).add(c.id)
+        skill_ids = list(self._stored["skills"])
+        moved = []
+        for kind, wanted in ids.items():
+            fresh = self.store.get_many(kind, sorted(wanted))
+            if any(i not in self._stored[kind] for i in fresh):
+                stored = {s.id: s for s in self.store.all(kind)}
+                parse = list(stored)
+            else:
+                stored = dict(self._stored[kind])
+                for i in wanted:
+                    if i in fresh:
+                        stored[i] = fresh[i]
+                    else:
+                        stored.pop(i, None)
+                parse = [i for i in fresh if fresh[i] != self._stored[kind].get(i)]
+            if stored == self._stored[kind]:
+                continue  # our own writes, already applied
+            ents, errors = parse_records(kind, [stored[i].doc for i in parse], skill_ids=skill_ids)
+            if errors:
+                raise BatchValidationError(errors, collection=kind, source=f"stored {kind}")
+            new = dict(zip(parse, ents))
+            self._objs[kind] = {i: new[i] if i in new else self._objs[kind][i] for i in stored}
+            self._stored[kind] = stored
+            moved.append(kind)
+        self._seen = max(rev, max(c.seq for c in changes)) if changes else rev
+        if moved:
+            self._bump(moved)
 
     def _caught_up(self, n: int) -> None:
         """After our write of ``n`` changes: we hold everything up to the store's revision only if no other
@@ -128,7 +177,7 @@ class Entities:
         return self._objs[kind][entity_id]
 
     def entities(self, kind: str) -> list[Any]:
-        return list(self._objs[kind].values())
+        return list(self._objs[kind].values())  # one C call: atomic under the GIL while a writer adds
 
     def count(self, kind: str) -> int:
         return len(self._stored[kind])
@@ -136,7 +185,9 @@ class Entities:
     def world(self) -> World:
         """The world the entities make now (raises CycleError only if the store was edited behind our back)."""
         o = self._objs
-        return World(Catalog(o["skills"].values(), o["resources"].values()), dict(o["mentees"]), dict(o["mentors"]))
+        # list()/dict() copy in one C call (atomic under the GIL): a writer thread may add to these dicts meanwhile
+        skills, resources = list(o["skills"].values()), list(o["resources"].values())
+        return World(Catalog(skills, resources), dict(o["mentees"]), dict(o["mentors"]))
 
     def page(self, kind: str, *, after: str | None, limit: int,
              keep: Callable[[Any], bool] | None = None) -> tuple[list[Stored], str | None]:
