@@ -24,6 +24,7 @@ from serving.api import api, attach, detach
 from serving.health import ReadinessMiddleware, metrics_text
 from serving.lifeline import die_with_parent
 from serving.contract import rejected_log
+from serving.routes.analytics import prefetch as prefetch_console
 
 __all__ = ["SkillPathService"]
 
@@ -77,6 +78,7 @@ class SkillPathService:
         # Shorter GIL turns than Python's 5 ms: a write's or an /events validation's milliseconds of Python
         # then delay a /recommend beside them by about this much, not by the whole stretch (docs/serving.md).
         sys.setswitchinterval(settings.serving.switch_interval_ms / 1e3)
+        prefetch_console(settings)  # a first start: the console's copy of the log runs beside the model's load
         rejected_log.setLevel(logging.INFO)  # one line per rejected request, under BentoML's WARNING default
         self.app = SkillPathApp.from_settings(settings, model_dir=settings.model_dir,
                                               online=_online_features(settings))
