@@ -83,8 +83,21 @@ def test_the_log_stores_the_same_and_words_errors_as_before(tmp_path):
 
 
 def test_a_naive_timestamp_is_utc_beside_offsets():
-    """Naive means UTC (docs/events.md) even beside strings with an offset. The column path gets this wrong
-    today (pandas applies the first string's offset to the naive one: 2026-05-03T00:00:00 becomes 22:00 the
-    day before), which is why the equality test above does not mix the two in one batch."""
+    """Naive means UTC (docs/events.md) even beside strings with an offset (the column path: the test below)."""
     rows = plain_rows([{**PLAIN[3], "event_id": "a"}, {**PLAIN[3], "event_id": "b", "timestamp": "2026-05-03T00:00:00"}])
     assert rows[1][5] == int(datetime(2026, 5, 3, tzinfo=UTC).timestamp()) * 1_000_000
+
+
+def test_the_column_path_keeps_naive_timestamps_utc_beside_offsets():
+    """Regression: pandas 2.x parsing one batch applies an earlier string's offset to the naive strings
+    after it (2026-05-03T00:00:00 became 22:00 the day before); the column path parses them apart."""
+    recs = [{**PLAIN[3], "event_id": "a"}, {**PLAIN[3], "event_id": "b", "timestamp": "2026-05-03T00:00:00"},
+            {**PLAIN[4], "event_id": "c"}, {**PLAIN[2], "event_id": "d", "timestamp": "2026-05-03T00:00:00-05:00"}]
+    rows = _columns(recs)
+    by_id = {r[0]: r[5] for r in rows}
+    us = lambda d: int(d.timestamp()) * 1_000_000  # noqa: E731
+    assert by_id["b"] == us(datetime(2026, 5, 3, tzinfo=UTC))
+    assert by_id["a"] == us(datetime(2026, 5, 2, 6, 0, tzinfo=UTC)) + 500_000
+    assert by_id["c"] == us(datetime(2026, 5, 3, 9, 0, tzinfo=UTC))
+    assert by_id["d"] == us(datetime(2026, 5, 3, 5, 0, tzinfo=UTC))
+    assert plain_rows(recs[:2])[1][5] == by_id["b"]  # and the plain path agrees
