@@ -11,8 +11,10 @@ Starts the real service (``skillpath serve``: BentoML, 1 worker) on a demo world
 2. warm: each page ``--repeat`` times (p50, p95);
 3. after a write: 50 new events posted, then each page once at once (a write makes the tables
    stale: this is what a page costs then), and how long until ``active-weekly`` shows the write;
-4. ``/recommend`` alone for ``--seconds`` s (closed loop, one client), then the same while a second client
-   loads console pages in a loop and a third posts an event every second: p50/p99 side by side;
+4. ``/recommend`` (closed loop, one client) for ``--seconds`` s alone and as long with a second client
+   loading console pages at ``--console-rate`` pages/s, in alternating segments, while a third posts
+   an event every second throughout: p50/p99 side by side, per rate (a paced rate is people using the
+   console; 0, pages back to back, is a stress test);
 5. restart: the service stopped and started again on the same data dir, each page once after ``/readyz``.
 
 Times are client-side on 127.0.0.1 (the server time plus a loopback round trip).
@@ -85,11 +87,13 @@ def _time(c: httpx.Client, path: str) -> float:
     return ms
 
 
-def _recommend_loop(url: str, users: list[str], seconds: float) -> list[float]:
+def _recommend_loop(url: str, users: list[str], seconds: float, *, start: list[int] | None = None) -> list[float]:
+    """Closed loop over ``users`` for ``seconds``; ``start`` (a one-item list) carries the position on."""
     out = []
+    pos = start if start is not None else [0]
     with httpx.Client(base_url=url, timeout=30) as c:
         end = time.perf_counter() + seconds
-        k = 0
+        k = pos[0]
         while time.perf_counter() < end:
             t = time.perf_counter()
             r = c.post("/recommend", json={"user_id": users[k % len(users)], "k": 10})
@@ -97,6 +101,7 @@ def _recommend_loop(url: str, users: list[str], seconds: float) -> list[float]:
             if r.status_code != 200:
                 raise RuntimeError(r.text[:300])
             k += 1
+    pos[0] = k
     return out
 
 
@@ -141,6 +146,11 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--repeat", type=int, default=10)
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--fresh", action="store_true", help="remove DIR/console (snapshot, saved tables) first")
+    ap.add_argument("--console-rate", type=float, action="append",
+                    help="console pages per second while /recommend is timed (paced; repeat for several runs; "
+                         "0 = back to back, a stress test). Default: 2 (about four people reading a page every "
+                         "2 s) and 0")
+    ap.add_argument("--segments", type=int, default=4, help="alternating alone/with-console segments per rate")
     ap.add_argument("--json", type=Path)
     a = ap.parse_args(argv)
     root = a.data_dir.resolve()
@@ -172,7 +182,9 @@ def main(argv: list[str] | None = None) -> dict:
                 out["pages"][p].update(warm_p50_ms=float(np.percentile(ts, 50)),
                                        warm_p95_ms=float(np.percentile(ts, 95)))
         out["after_write"] = _after_write(server, pages, users, items)
-        out["recommend"] = _side_by_side(server, pages, users, items, a.seconds)
+        out["recommend_by_rate"] = [_side_by_side(server, pages, users, items, a.seconds, rate=r, segments=a.segments)
+                                    for r in (a.console_rate or [2.0, 0.0])]
+        out["recommend"] = out["recommend_by_rate"][0]
     finally:
         server.stop()
     server = DemoServer(root, log_path)
@@ -188,15 +200,25 @@ def main(argv: list[str] | None = None) -> dict:
     return out
 
 
-def _side_by_side(server: DemoServer, pages: list[str], users: list[str], items: list[str], seconds: float) -> dict:
-    alone = _recommend_loop(server.url, users, seconds)
-    stop = threading.Event()
+def _side_by_side(server: DemoServer, pages: list[str], users: list[str], items: list[str], seconds: float, *,
+                  rate: float, segments: int) -> dict:
+    """``/recommend`` alone and with the console in use, in alternating segments (alone, with, alone, ...)
+    so drift (the machine, the service's caches warming) falls on both alike; an event a second in both.
+    ``rate``: console pages per second, paced (people reading pages); 0 sends them back to back."""
+    stop, browsing = threading.Event(), threading.Event()
     console_ms: list[float] = []
+    pos = [0]
 
     def browse() -> None:
         with httpx.Client(base_url=server.url, timeout=120, headers={"authorization": f"Bearer {LEAD}"}) as c:
-            k = 0
+            k, nxt = 0, time.perf_counter()
             while not stop.is_set():
+                if not browsing.wait(0.05):
+                    nxt = time.perf_counter()
+                    continue
+                if rate > 0:
+                    time.sleep(max(0.0, nxt - time.perf_counter()))
+                    nxt += 1.0 / rate
                 console_ms.append(_time(c, pages[k % len(pages)]))
                 k += 1
 
@@ -208,13 +230,23 @@ def _side_by_side(server: DemoServer, pages: list[str], users: list[str], items:
     threads = [threading.Thread(target=browse), threading.Thread(target=write)]
     for t in threads:
         t.start()
-    together = _recommend_loop(server.url, users, seconds)
-    stop.set()
-    for t in threads:
-        t.join()
+    alone: list[float] = []
+    together: list[float] = []
+    try:
+        for seg in range(2 * segments):
+            with_console = seg % 2 == 1
+            (browsing.set if with_console else browsing.clear)()
+            ts = _recommend_loop(server.url, users, seconds / segments, start=pos)
+            (together if with_console else alone).extend(ts)
+    finally:
+        stop.set()
+        browsing.set()
+        for t in threads:
+            t.join()
+
     def stats(ts: list[float]) -> dict[str, float]:
         return {"n": len(ts), **{f"p{q}_ms": float(np.percentile(ts, q)) for q in (50, 95, 99)}, "max_ms": max(ts)}
-    return {"alone": stats(alone),
+    return {"console_rate": rate, "segments": segments, "alone": stats(alone),
             "with_console": {**stats(together), "console_pages": len(console_ms),
                              "console_p50_ms": float(np.percentile(console_ms, 50)) if console_ms else None}}
 
