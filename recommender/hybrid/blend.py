@@ -47,7 +47,8 @@ from catalog.errors import ConfigError
 from catalog.schema import Goal
 
 __all__ = ["PARTS", "LEARNING_PARTS", "PREREQ_GOAL", "HELD_GOAL", "HybridWeights", "DEFAULT_WEIGHTS", "HybridList",
-           "required_levels", "ready_items", "skill_ready", "main_skills", "explore_draws", "blend_parts", "mmr_select"]
+           "required_levels", "ready_items", "skill_ready", "main_skills", "explore_draws", "blend_parts", "mmr_select",
+           "mmr_rows", "percentile_among", "CANDIDATES", "TOP_CF"]
 
 PARTS: tuple[str, ...] = ("cf", "goal", "gap", "plan", "explore")
 LEARNING_PARTS: tuple[str, ...] = ("goal", "gap", "plan")
@@ -131,17 +132,20 @@ def ready_items(catalog: Catalog, levels: NDArray[np.int64]) -> NDArray[np.bool_
 
 
 def _percentile(scores: NDArray[np.float64], ok: NDArray[np.bool_], rows: NDArray[np.int64]) -> NDArray[np.float64]:
-    """Rank percentile in (0, 1] of ``scores[rows]`` among the ``ok`` items (ties share the lower rank).
+    """Rank percentile in (0, 1] of ``scores[rows]`` among the ``ok`` items (ties share the lower rank)."""
+    return percentile_among(scores[ok], scores[rows])
 
-    Counts, for each of the few ``rows``, the ``ok`` scores below it with one search of every
-    score among the sorted row scores: no sort of the whole catalog."""
-    allv = scores[ok]
-    if not len(rows) or not len(allv):
-        return np.zeros(len(rows))
-    vals = scores[rows]
+
+def percentile_among(allv: NDArray[np.float64], vals: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Rank percentile in (0, 1] of each of ``vals`` among ``allv`` (ties share the lower rank).
+
+    Counts, for each of the few ``vals``, the scores below it with one search of every score
+    among the sorted ``vals``: no sort of ``allv``."""
+    if not len(vals) or not len(allv):
+        return np.zeros(len(vals))
     sv = np.sort(vals)
     below = np.cumsum(np.bincount(np.searchsorted(sv, allv, side="right"), minlength=len(sv) + 1))
-    # below[k]: how many ok scores are smaller than sv[k] (equal ones share the first position)
+    # below[k]: how many scores are smaller than sv[k] (equal ones share the first position)
     return (below[np.searchsorted(sv, vals, side="left")] + 1) / len(allv)
 
 
@@ -216,32 +220,40 @@ def _skill_sets(catalog: Catalog, idx: NDArray[np.int64]) -> sp.csr_matrix:
 def mmr_select(catalog: Catalog, parts: NDArray[np.float64], candidates: NDArray[np.bool_], k: int,
                weights: HybridWeights) -> HybridList:
     """Up to ``k`` candidates chosen by maximal marginal relevance over skills (module docstring)."""
+    idx = np.flatnonzero(candidates)
+    return mmr_rows(catalog, idx, parts[idx], k, weights)
+
+
+def mmr_rows(catalog: Catalog, idx: NDArray[np.integer], parts: NDArray[np.float64], k: int,
+             weights: HybridWeights) -> HybridList:
+    """:func:`mmr_select` over the candidates ``idx`` (ascending item indices) with their part rows.
+
+    Candidates whose parts are all zero may be left out of ``idx``: each of them ranks below every
+    candidate with a CF part (relevance, then CF part, then index), and :func:`blend_parts` gives a
+    CF part to at least ``min(TOP_CF, candidates)`` >= the pool size, so they never reach the pool."""
     if not 1 <= k <= TOP_CF:
         raise ConfigError(f"k must be in 1..{TOP_CF}, got {k}")
     w = weights.as_array()
-    rel = parts @ w
-    idx = np.flatnonzero(candidates)
     if not len(idx):
         return HybridList(np.zeros(0, np.int64), np.zeros(0), np.zeros((0, len(PARTS))), [])
+    rel_all = parts @ w
     # best CANDIDATES by relevance, ties by CF part then index (deterministic); sorting only the
     # items at or above the CANDIDATES-th relevance (ties included) gives the same pool
     m = max(CANDIDATES, k)
+    pos = np.arange(len(idx))
     if len(idx) > m:
-        r = rel[idx]
-        idx = idx[r >= np.partition(r, len(idx) - m)[len(idx) - m]]
-    order = np.lexsort((idx, -parts[idx, 0], -rel[idx]))
-    pool = idx[order[:m]]
+        pos = pos[rel_all >= np.partition(rel_all, len(idx) - m)[len(idx) - m]]
+    pos = pos[np.lexsort((idx[pos], -parts[pos, 0], -rel_all[pos]))[:m]]
+    pool, r, pparts = idx[pos], rel_all[pos], parts[pos]
     if weights.diversity == 0:  # no penalty: MMR is the relevance order (skips the pool's skill overlaps)
-        sel = pool[:k]
-        c = parts[sel] * w
+        c = pparts[:k] * w
         by = [PARTS[int(np.argmax(row))] if row.max() > 0 else "cf" for row in c]
-        return HybridList(sel.astype(np.int64), rel[sel], parts[sel], by)
+        return HybridList(pool[:k].astype(np.int64), r[:k], pparts[:k], by)
     S = _skill_sets(catalog, pool)
     inter = (S @ S.T).toarray()
     size = np.asarray(S.sum(axis=1)).ravel()
     union = size[:, None] + size[None, :] - inter
     jac = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-    r = rel[pool]
     overlap = np.zeros(len(pool))
     taken = np.zeros(len(pool), dtype=bool)
     chosen: list[int] = []
@@ -254,10 +266,9 @@ def mmr_select(catalog: Catalog, parts: NDArray[np.float64], candidates: NDArray
         if p != best_rel and r[p] < r[best_rel]:
             by.append("diversity")
         else:
-            c = parts[pool[p]] * w
+            c = pparts[p] * w
             by.append(PARTS[int(np.argmax(c))] if c.max() > 0 else "cf")
         chosen.append(p)
         taken[p] = True
         overlap = np.maximum(overlap, jac[p])
-    sel = pool[chosen]
-    return HybridList(sel.astype(np.int64), rel[sel], parts[sel], by)
+    return HybridList(pool[chosen].astype(np.int64), r[chosen], pparts[chosen], by)
