@@ -118,40 +118,29 @@ class PreparedNextUp:
         return HybridResult(mmr_rows(cat, u[rows], parts, k, weights), path, self.levels)
 
 
-def _marks(catalog: Catalog, levels: NDArray[np.int64], goals: tuple) -> tuple[NDArray[np.int64], NDArray[np.float64],
+def _marks(catalog: Catalog, levels: NDArray[np.int64], goals: tuple) -> tuple[NDArray[np.float64],
                                                                              NDArray[np.float64]]:
-    """Items teaching a needed skill with their goal and gap parts (:func:`blend_parts` before candidates)."""
+    """Per item the goal and gap parts :func:`blend_parts` gives before candidates are cut (catalog-length,
+    built once per context), and whether an item teaches a needed skill at all (NaN goal = it does not)."""
     ids = catalog.skill_ids
     held = {s: int(levels[j]) for j, s in enumerate(ids)}
     req = required_levels(catalog, goals, held)
     m = catalog.item_skill_levels_csc
-    idx: list[NDArray[np.int64]] = []
-    gl: list[NDArray[np.float64]] = []
-    gp: list[NDArray[np.float64]] = []
+    goal, gap = np.full(catalog.n_items, np.nan), np.zeros(catalog.n_items)
     for s in {g.skill_id for g in goals} - set(req):
         if s in held:
             j = ids.index(s)
-            items = m.indices[m.indptr[j]:m.indptr[j + 1]].astype(np.int64)
-            idx.append(items)
-            gl.append(np.full(len(items), HELD_GOAL))
-            gp.append(np.zeros(len(items)))
+            items = m.indices[m.indptr[j]:m.indptr[j + 1]]
+            goal[items] = np.fmax(goal[items], HELD_GOAL)
     goal_set = {g.skill_id for g in goals}
     for s in req:
         j = ids.index(s)
-        items = m.indices[m.indptr[j]:m.indptr[j + 1]].astype(np.int64)
+        items = m.indices[m.indptr[j]:m.indptr[j + 1]]
         lv = m.data[m.indptr[j]:m.indptr[j + 1]].astype(np.int64)
         above = lv > held[s]
-        idx.append(items)
-        gl.append(np.where(above, 1.0 if s in goal_set else PREREQ_GOAL, 0.0))
-        gp.append(np.exp2(-np.abs(lv - (held[s] + 1))) * above)
-    if not idx:
-        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
-    i, g, p = np.concatenate(idx), np.concatenate(gl), np.concatenate(gp)
-    uniq, inv = np.unique(i, return_inverse=True)
-    goal, gap = np.zeros(len(uniq)), np.zeros(len(uniq))
-    np.maximum.at(goal, inv, g)
-    np.maximum.at(gap, inv, p)
-    return uniq, goal, gap
+        goal[items] = np.fmax(goal[items], np.where(above, 1.0 if s in goal_set else PREREQ_GOAL, 0.0))
+        gap[items] = np.maximum(gap[items], np.exp2(-np.abs(lv - (held[s] + 1))) * above)
+    return goal, gap
 
 
 def prepare_next_up(*, catalog: Catalog, mentee: Mentee, events: pd.DataFrame, now: datetime, state: MasteryState,
@@ -186,13 +175,11 @@ def prepare_next_up(*, catalog: Catalog, mentee: Mentee, events: pd.DataFrame, n
         for j in need:
             teaches[m.indices[m.indptr[j]:m.indptr[j + 1]]] = True
         plannable &= teaches
-    mark_idx, goal_v, gap_v = _marks(catalog, levels, tuple(mentee.goals))
+    goal_n, gap_n = _marks(catalog, levels, tuple(mentee.goals))
     u = np.flatnonzero(ready | plannable)
-    pos = np.searchsorted(mark_idx, u)
-    hit = pos < len(mark_idx)
-    hit[hit] = mark_idx[pos[hit]] == u[hit]
-    goal, gap = np.zeros(len(u)), np.zeros(len(u))
-    goal[hit], gap[hit] = goal_v[pos[hit]], gap_v[pos[hit]]
+    goal, gap = goal_n[u], gap_n[u]
+    hit = ~np.isnan(goal)
+    goal[~hit] = 0.0
     return PreparedNextUp(catalog=catalog, mentee=mentee, now=now, levels=levels, skill_ok=skill_ok, plan=plan,
                           plan_steps=plan_steps, u=u.astype(np.int32), cf=cf[u], ready=ready[u],
                           plannable=plannable[u], marked=hit, goal=_small(goal), gap=_small(gap), freshness=freshness,
