@@ -126,8 +126,10 @@ class MenteeContext:
         _, rows, n, state = hit
         if n > self.n_upto_now or state.as_of is None or state.as_of > self.now or self.rows[:n] != rows[:n]:
             return None
-        return model.update(state, _rows_frame(self.user_id, self.rows[n:self.n_upto_now]), self.catalog,
-                            now=self.now)  # type: ignore[no-any-return]
+        new = [r for r in self.rows[n:self.n_upto_now] if r[1] in ("assess", "complete")]  # the evidence kinds
+        if not new:  # views, likes, dismissals: no evidence, so update would only move the clock
+            return model.advance(state, now=self.now, catalog=self.catalog)  # type: ignore[no-any-return]
+        return model.update(state, _rows_frame(self.user_id, new), self.catalog, now=self.now)  # type: ignore[no-any-return]
 
     def with_request(self, *, now: datetime, goals: Iterable[GoalSpec | Goal] | None = None) -> MenteeContext:
         """The same events at another ``now`` and, if given, for other goals (sharing :attr:`memo`)."""

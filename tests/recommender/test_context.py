@@ -104,9 +104,12 @@ NEW = [("u1", "py-101", "assess", 90.0, "2026-10-07"), ("u1", "sql-101", "comple
        ("u1", "pd-101", "view", np.nan, "2026-10-09")]
 
 
+VIEW = [("u1", "pd-101", "view", np.nan, "2026-10-09")]
+
+
 @pytest.mark.parametrize("half_life", [None, 10.0])
-@pytest.mark.parametrize("extra", [NEW, [("u1", "pd-101", "complete", np.nan, "2026-10-02")]],
-                         ids=["appended", "before-earlier-events"])
+@pytest.mark.parametrize("extra", [NEW, VIEW, [("u1", "pd-101", "complete", np.nan, "2026-10-02")]],
+                         ids=["appended", "a-view", "before-earlier-events"])
 def test_mastery_carried_from_the_earlier_context_equals_refolding(tiny_world, monkeypatch, half_life, extra):
     """A new event makes a new context; it folds only the events after the earlier context's (the event
     path of /recommend) when that is exactly the full fold: appended events, forgetting off. Otherwise it
@@ -123,9 +126,12 @@ def test_mastery_carried_from_the_earlier_context_equals_refolding(tiny_world, m
     monkeypatch.setattr(MasteryModel, "update", lambda self, st, e, c, *, now: folded.append(len(e)) or update(
         self, st, e, c, now=now))
     got = ctx.mastery(model)
+    mine = list(folded)  # what this context folded (the checks below fold again)
     expected = rebuild_state(model, tiny_world.mentees["u1"], events, tiny_world.catalog, now=later_now)
     assert np.array_equal(got.p, expected.p) and np.array_equal(got.n_evidence, expected.n_evidence)
     assert np.array_equal(got.last_update_us, expected.last_update_us) and got.as_of == later_now
-    carried = half_life is None and extra is NEW
-    assert folded[0] == (len(NEW) if carried else ctx.n_events)
-    assert not np.array_equal(got.p, earlier.mastery(model).p)  # the new events moved mastery
+    if half_life is not None or extra not in (NEW, VIEW):
+        assert mine == [ctx.n_events]  # refolded from the start
+    else:  # only the new evidence (an assessment and a completion; a view is none) is folded
+        assert mine == ([2] if extra is NEW else [])
+    assert np.array_equal(got.p, earlier.mastery(model).p) == (extra is VIEW and half_life is None)
