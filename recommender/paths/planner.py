@@ -223,7 +223,7 @@ def plan_path(*, mentee_state: MasteryState, goals: Sequence[Goal], catalog: Cat
     g = catalog.graph
     name = lambda s: g.skills[s].name  # noqa: E731
     lv = np.asarray(level_of(mentee_state.p, mentee_state.threshold))
-    start = {s: int(lv[j]) for j, s in enumerate(catalog.skill_ids)}
+    start = dict(zip(catalog.skill_ids, lv.tolist()))
     worked = {s: L for s, L in (progress or {}).items() if L > start[s]}
     start.update(worked)
     req = _required_levels(goals, catalog, start, prerequisites)
@@ -288,7 +288,9 @@ def plan_path(*, mentee_state: MasteryState, goals: Sequence[Goal], catalog: Cat
         idx = np.flatnonzero(sel)
         # closest level, then a preferred type, the best score, the shortest, the lowest index
         cand = pool[idx]
-        other = np.fromiter((t not in prefer for t in catalog.types[cand]), dtype=bool, count=len(cand))
+        other = np.ones(len(cand), dtype=bool)
+        for t in prefer:  # a few types at most: one vectorised comparison each
+            other &= catalog.types[cand] != t
         k = int(idx[np.lexsort((cand, catalog.duration_minutes[cand], -scores[cand], other,
                                 np.abs(levels[idx] - want)))[0]])
         i = int(pool[k])
