@@ -47,7 +47,7 @@ from catalog.errors import ConfigError
 from catalog.schema import Goal
 
 __all__ = ["PARTS", "LEARNING_PARTS", "PREREQ_GOAL", "HELD_GOAL", "HybridWeights", "DEFAULT_WEIGHTS", "HybridList",
-           "required_levels", "ready_items", "skill_ready", "main_skills", "explore_draws", "blend_parts", "mmr_select",
+           "required_levels", "goal_gap_parts", "ready_items", "skill_ready", "main_skills", "explore_draws", "blend_parts", "mmr_select",
            "mmr_rows", "percentile_among", "CANDIDATES", "TOP_CF"]
 
 PARTS: tuple[str, ...] = ("cf", "goal", "gap", "plan", "explore")
@@ -154,6 +154,31 @@ def explore_draws(user_key: str, n: int) -> NDArray[np.float64]:
     return np.random.default_rng(zlib.crc32(user_key.encode("utf-8"))).random(n)
 
 
+def goal_gap_parts(catalog: Catalog, levels: NDArray[np.int64], goals: Sequence[Goal]) -> tuple[NDArray[np.float64],
+                                                                             NDArray[np.float64]]:
+    """Per item the goal and gap parts before candidates are cut (catalog-length); NaN goal: the item teaches
+    no needed skill (no part marks it, so it gets a CF part only among the best by score)."""
+    ids = catalog.skill_ids
+    held = {s: int(levels[j]) for j, s in enumerate(ids)}
+    req = required_levels(catalog, goals, held)
+    m = catalog.item_skill_levels_csc
+    goal, gap = np.full(catalog.n_items, np.nan), np.zeros(catalog.n_items)
+    for s in {g.skill_id for g in goals} - set(req):
+        if s in held:
+            j = ids.index(s)
+            items = m.indices[m.indptr[j]:m.indptr[j + 1]]
+            goal[items] = np.fmax(goal[items], HELD_GOAL)
+    goal_set = {g.skill_id for g in goals}
+    for s in req:
+        j = ids.index(s)
+        items = m.indices[m.indptr[j]:m.indptr[j + 1]]
+        lv = m.data[m.indptr[j]:m.indptr[j + 1]].astype(np.int64)
+        above = lv > held[s]
+        goal[items] = np.fmax(goal[items], np.where(above, 1.0 if s in goal_set else PREREQ_GOAL, 0.0))
+        gap[items] = np.maximum(gap[items], np.exp2(-np.abs(lv - (held[s] + 1))) * above)
+    return goal, gap
+
+
 def blend_parts(catalog: Catalog, *, cf_scores: NDArray[np.floating], candidates: NDArray[np.bool_],
                 levels: NDArray[np.int64], goals: Sequence[Goal], plan_items: Sequence[int],
                 user_key: str | None = None) -> NDArray[np.float64]:
@@ -166,32 +191,10 @@ def blend_parts(catalog: Catalog, *, cf_scores: NDArray[np.floating], candidates
         raise ConfigError(f"cf_scores need one value per item ({n}) and levels one per skill ({catalog.n_skills})")
     ok = candidates & np.isfinite(cf)
     parts = np.zeros((n, len(PARTS)))
-    touched: list[NDArray[np.integer]] = []
-    ids = catalog.skill_ids
-    held = {s: int(levels[j]) for j, s in enumerate(ids)}
-    req = required_levels(catalog, goals, held)
-    goal_set = {g.skill_id for g in goals}
-    m = catalog.item_skill_levels_csc
-    for s in goal_set - set(req):
-        if s in held:
-            j = ids.index(s)
-            items = m.indices[m.indptr[j]:m.indptr[j + 1]]
-            items = items[ok[items]]
-            parts[items, 1] = np.maximum(parts[items, 1], HELD_GOAL)
-            touched.append(items)
-    for s, target in req.items():
-        j = ids.index(s)
-        items = m.indices[m.indptr[j]:m.indptr[j + 1]]
-        lv = m.data[m.indptr[j]:m.indptr[j + 1]].astype(np.int64)
-        keep = ok[items]  # parts stay zero outside the candidates
-        items, lv = items[keep], lv[keep]
-        c = held[s]
-        above = lv > c
-        g = 1.0 if s in goal_set else PREREQ_GOAL
-        parts[items[above], 1] = np.maximum(parts[items[above], 1], g)
-        fit = np.exp2(-np.abs(lv - (c + 1))) * above
-        parts[items, 2] = np.maximum(parts[items, 2], fit)
-        touched.append(items)
+    goal, gap = goal_gap_parts(catalog, levels, goals)
+    marked = ok & ~np.isnan(goal)  # parts stay zero outside the candidates
+    parts[marked, 1], parts[marked, 2] = goal[marked], gap[marked]
+    touched: list[NDArray[np.integer]] = [np.flatnonzero(marked)]
     for pos, i in enumerate(plan_items):
         if ok[int(i)]:
             parts[int(i), 3] = max(parts[int(i), 3], 1.0 / (1 + pos))

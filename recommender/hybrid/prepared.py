@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 
 from catalog.catalog import Catalog
 from catalog.schema import Mentee
-from recommender.hybrid.blend import HELD_GOAL, PARTS, PREREQ_GOAL, TOP_CF, HybridWeights, explore_draws, mmr_rows, \
+from recommender.hybrid.blend import PARTS, TOP_CF, HybridWeights, explore_draws, goal_gap_parts, mmr_rows, \
     percentile_among, required_levels, skill_ready
 from recommender.hybrid.next_up import PLAN_STEPS, HybridResult, lead_step, planning_levels
 from recommender.mastery import MasteryModel, MasteryState
@@ -118,31 +118,6 @@ class PreparedNextUp:
         return HybridResult(mmr_rows(cat, u[rows], parts, k, weights), path, self.levels)
 
 
-def _marks(catalog: Catalog, levels: NDArray[np.int64], goals: tuple) -> tuple[NDArray[np.float64],
-                                                                             NDArray[np.float64]]:
-    """Per item the goal and gap parts :func:`blend_parts` gives before candidates are cut (catalog-length,
-    built once per context), and whether an item teaches a needed skill at all (NaN goal = it does not)."""
-    ids = catalog.skill_ids
-    held = {s: int(levels[j]) for j, s in enumerate(ids)}
-    req = required_levels(catalog, goals, held)
-    m = catalog.item_skill_levels_csc
-    goal, gap = np.full(catalog.n_items, np.nan), np.zeros(catalog.n_items)
-    for s in {g.skill_id for g in goals} - set(req):
-        if s in held:
-            j = ids.index(s)
-            items = m.indices[m.indptr[j]:m.indptr[j + 1]]
-            goal[items] = np.fmax(goal[items], HELD_GOAL)
-    goal_set = {g.skill_id for g in goals}
-    for s in req:
-        j = ids.index(s)
-        items = m.indices[m.indptr[j]:m.indptr[j + 1]]
-        lv = m.data[m.indptr[j]:m.indptr[j + 1]].astype(np.int64)
-        above = lv > held[s]
-        goal[items] = np.fmax(goal[items], np.where(above, 1.0 if s in goal_set else PREREQ_GOAL, 0.0))
-        gap[items] = np.maximum(gap[items], np.exp2(-np.abs(lv - (held[s] + 1))) * above)
-    return goal, gap
-
-
 def prepare_next_up(*, catalog: Catalog, mentee: Mentee, events: pd.DataFrame, now: datetime, state: MasteryState,
                     cf_scores: NDArray[np.floating], allowed: NDArray[np.bool_], freshness: NDArray[np.floating],
                     mastery_model: MasteryModel | None = None, plan_steps: int = PLAN_STEPS,
@@ -175,7 +150,7 @@ def prepare_next_up(*, catalog: Catalog, mentee: Mentee, events: pd.DataFrame, n
         for j in need:
             teaches[m.indices[m.indptr[j]:m.indptr[j + 1]]] = True
         plannable &= teaches
-    goal_n, gap_n = _marks(catalog, levels, tuple(mentee.goals))
+    goal_n, gap_n = goal_gap_parts(catalog, levels, tuple(mentee.goals))
     u = np.flatnonzero(ready | plannable)
     goal, gap = goal_n[u], gap_n[u]
     hit = ~np.isnan(goal)
