@@ -78,7 +78,9 @@ gate group team model series size hepatitis category tier
 
 _MISS = object()
 _TOKEN = re.compile(r"[a-z0-9]+|\+\+|#|/|\.(?=[a-z0-9])")
-_TOKEN_GROUP = re.compile(f"({_TOKEN.pattern})")
+# The lookahead names every token's first character, so the regex engine skips separators without
+# trying each branch on them.
+_TOKEN_GROUP = re.compile(f"(?=[a-z0-9+#/.])({_TOKEN.pattern})")
 
 
 def _split(low: str) -> tuple[list[str], list[int]]:
@@ -153,6 +155,10 @@ class SkillVocabulary:
         self._widths = {t: sorted(w, reverse=True) for t, w in widths.items()}  # longest first
         # raw spellings whose stem starts a form: the scan skips every other token without stemming it
         self._first = {v for t in self._widths for v in (t, t + "s", t[:-1] + "ies" if t.endswith("y") else t)}
+        # raw start token -> the longest form its stem starts (0: its stem starts none, "s" being no plural)
+        self._reach = {v: self._widths[st][0] if (st := _stem(v)) in self._widths else 0 for v in self._first}
+        # the next ``reach`` raw tokens -> what _exact_form finds there; same answers, one dict lookup
+        self._exact_memo: dict[tuple[str, ...], tuple[str, int, bool] | None] = {}
         fuzzy: dict[tuple[str, int], list[tuple[tuple[str, ...], str]]] = {}
         for form, sid in [*self._forms.items(), *spellings.items()]:
             text = " ".join(form)
@@ -188,7 +194,7 @@ class SkillVocabulary:
         words, spans = _split(text.lower())
         out: list[Mention] = []
         n = len(words)
-        first, memo = self._first, self._fuzzy_memo
+        first, memo, reach, exact_memo = self._first, self._fuzzy_memo, self._reach, self._exact_memo
         # Only tokens that can start a name (or, for typos, long ones) are looked at; the rest are skipped
         # in one pass, which is what a scan of a long transcript spends most of its time on.
         if fuzzy:
@@ -200,7 +206,16 @@ class SkillVocabulary:
             if i < free:
                 continue
             w = words[i]
-            hit = self._exact(text, spans, words, i, ambiguous) if w in first else None
+            hit = None
+            if w in first:
+                key = tuple(words[i:i + reach[w]])
+                form = exact_memo.get(key, _MISS)  # type: ignore[arg-type]
+                if form is _MISS:
+                    form = self._exact_form(words, i)
+                    if len(exact_memo) < 200_000:  # bounded: texts bring endless new words
+                        exact_memo[key] = form
+                if form is not None and (not form[2] or self._named(text, spans, words, i, ambiguous)):
+                    hit = form[0], form[1], 1.0
             if hit is None and fuzzy and len(w) >= 6:
                 key = (w, words[i + 1] if i + 1 < n else "")
                 hit = memo.get(key, _MISS)  # type: ignore[arg-type]
@@ -221,19 +236,20 @@ class SkillVocabulary:
         return list(dict.fromkeys(m.skill_id for m in self.find(text, **kw)))  # type: ignore[arg-type]
 
     # ------------------------------------------------------------ matching
-    def _exact(self, text: str, spans: list[int], words: list[str], i: int,
-               ambiguous: Ambiguity) -> tuple[str, int, float] | None:
+    def _exact_form(self, words: list[str], i: int) -> tuple[str, int, bool] | None:
+        """The longest form starting at token ``i``: its skill, its width, and whether it is an everyday word.
+
+        A pure function of the next few tokens (``find`` remembers it); an everyday word
+        still has to be written as a name (:meth:`_named`), which reads the text around it.
+        """
         first = _stem(words[i])
         for width in self._widths.get(first, ()):
             if i + width > len(words):
                 continue
             form = (first, *(_stem(w) for w in words[i + 1:i + width]))
             sid = self._forms.get(form)
-            if sid is None:
-                continue
-            if width == 1 and first in COMMON_WORDS and not self._named(text, spans, words, i, ambiguous):
-                return None
-            return sid, width, 1.0
+            if sid is not None:
+                return sid, width, width == 1 and first in COMMON_WORDS
         return None
 
     @staticmethod
@@ -249,7 +265,11 @@ class SkillVocabulary:
             return False  # "plan C", "vitamin C", "grade C"
         if word.isupper():
             return True
-        before = text[:start].rstrip()
+        # the last character before the word that is not a space: a short window first, as copying the
+        # whole text before it cost more than the rest of a long transcript's scan
+        before = text[max(0, start - 64):start].rstrip()
+        if not before and start > 64:
+            before = text[:start].rstrip()
         opens_sentence = not before or before[-1] in ".!?:\n\"'("
         if word[0].isupper() and not opens_sentence:
             return True

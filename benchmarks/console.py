@@ -5,7 +5,9 @@ Starts the real service (``skillpath serve``: BentoML, 1 worker) on a demo world
 ``skillpath train``; 6,000 mentees, ~350k events) with a lead key, then:
 
 1. first start (``--fresh`` removes the console's saved snapshot and tables first): right after
-   ``/readyz``, each page once; the first pages wait for whatever the console still has to build;
+   ``/readyz``, each page once; the first pages wait for whatever the console still has to build
+   (the content page shows its stale section as pending on a first build), then how long after
+   readiness the first build's last table (``/analytics/content/stale``, which waits) answers;
 2. warm: each page ``--repeat`` times (p50, p95);
 3. after a write: 50 new events posted, then each page once at once (a write makes the tables
    stale: this is what a page costs then), and how long until ``active-weekly`` shows the write;
@@ -158,8 +160,12 @@ def main(argv: list[str] | None = None) -> dict:
     pages = _pages(root)
     try:
         out["ready_s"] = server.wait_ready()
+        ready_at = time.perf_counter()
         for p, ms in _cold(server, pages).items():
             out["pages"][p] = {"cold_ms": ms}
+        with httpx.Client(base_url=server.url, timeout=300, headers={"authorization": f"Bearer {LEAD}"}) as c:
+            _time(c, "/analytics/content/stale")  # waits for the first build's last table
+        out["all_tables_after_ready_s"] = time.perf_counter() - ready_at
         with httpx.Client(base_url=server.url, timeout=120, headers={"authorization": f"Bearer {LEAD}"}) as c:
             for p in pages:
                 ts = [_time(c, p) for _ in range(a.repeat)]

@@ -1,6 +1,7 @@
 """Mentoring sessions: pair-health AUC, skill and action-item extraction, analysis time per session.
 
     .venv/bin/python benchmarks/sessions.py                      # seeds 7 and 11, the default world
+    .venv/bin/python benchmarks/sessions.py --seeds 7 11 13 --baseline main   # timing side by side with main
     .venv/bin/python benchmarks/sessions.py --seeds 3 --json /tmp/dev.json
 
 Four measurements, printed as markdown tables (benchmarks/sessions.md has the latest):
@@ -15,10 +16,12 @@ Four measurements, printed as markdown tables (benchmarks/sessions.md has the la
 2. **Skill extraction** precision/recall on ``benchmarks/data/skill_mentions.jsonl``.
 3. **Action items** precision/recall on ``benchmarks/data/action_items.jsonl``.
 4. **Analysis time** of ``analyse_session`` on 2,000-word transcripts (synthetic sessions
-   joined, and the labelled sentences shuffled into turns), with the fast VADER and, side
-   by side, with ``vaderSentiment``'s analyser; warm (the vocabulary's typo memo filled by
-   other transcripts) and cold (a fresh vocabulary); CPU time (``time.thread_time``) next
-   to wall time, as the machines are shared; and each step's own time.
+   joined, and the labelled sentences shuffled into turns); with ``--baseline REF``, the
+   ``analysis/`` package at that git ref side by side in the same process (alternating, its
+   analyses compared field by field); with ``--package-vader``, ``vaderSentiment``'s own
+   analyser; warm (the vocabulary's memos filled by other transcripts) and cold (a fresh
+   vocabulary); CPU time (``time.thread_time``) next to wall time, as the machines are
+   shared; and each step's own time.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import random
 import statistics
 import time
 from collections import defaultdict
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -184,13 +188,14 @@ def _long_transcripts(seed: int, n: int) -> dict[str, list[str]]:
     return {"synthetic": synth, "labelled sentences": labelled}
 
 
-def _time_each(texts: list[str], vocab: SkillVocabulary) -> list[tuple[float, float]]:
-    """(wall, CPU) seconds of one ``analyse_session`` per transcript."""
+def _time_each(texts: list[str], vocab: SkillVocabulary, fn=None) -> list[tuple[float, float]]:
+    """(wall, CPU) seconds of one ``analyse_session`` (or ``fn``) per transcript."""
+    fn = fn or analyse_session
     out = []
     for k, text in enumerate(texts):
         s = Session(f"b{k}", "m1", "u1", datetime(2026, 1, 1, tzinfo=timezone.utc), 60, "video", transcript=text)
         w0, c0 = time.perf_counter(), time.thread_time()
-        analyse_session(s, vocabulary=vocab)
+        fn(s, vocabulary=vocab)
         out.append((time.perf_counter() - w0, time.thread_time() - c0))
     return out
 
@@ -209,42 +214,104 @@ class _PackageVader:
         return [self._a.polarity_scores(t)["compound"] for t in texts]
 
 
-def speed_bench(seed: int, n: int, rounds: int = 3) -> dict:
-    """Per kind of transcript: wall and CPU time of ``analyse_session``, fast VADER and the package's, alternated.
+def load_baseline(ref: str):
+    """``analyse_session`` and ``SkillVocabulary`` of the ``analysis`` package at git ``ref``, beside the current one.
 
-    Each measured transcript is analysed once per round and VADER; ``ms_best_p50`` is the median
-    over transcripts of each one's fastest round (the least disturbed by other processes on a
-    shared machine), ``ms_p50``/``ms_p90`` are over every run.
+    The package at ``ref`` is extracted to a temporary directory and imported under the same
+    names, then moved out of ``sys.modules`` so the current package is restored: both run in
+    one process, on the same transcripts, alternately (only ``analysis/`` is taken from ``ref``).
+    """
+    import importlib
+    import subprocess
+    import sys
+    import tempfile
+
+    tmp = tempfile.mkdtemp(prefix="sessions-baseline-")
+    root = Path(__file__).resolve().parent.parent
+    tar = subprocess.run(["git", "-C", str(root), "archive", ref, "analysis"], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", tmp], input=tar, check=True)
+    ours = {k: sys.modules.pop(k) for k in list(sys.modules) if k == "analysis" or k.startswith("analysis.")}
+    sys.path.insert(0, tmp)
+    try:
+        old_analyse = importlib.import_module("analysis.sessions.analyse")
+        old_vocab = importlib.import_module("analysis.vocabulary")
+        assert old_analyse.__file__.startswith(tmp)
+    finally:
+        sys.path.remove(tmp)
+        for k in [k for k in sys.modules if k == "analysis" or k.startswith("analysis.")]:
+            del sys.modules[k]
+        sys.modules.update(ours)
+    return old_analyse.analyse_session, old_vocab.SkillVocabulary
+
+
+def speed_bench(seed: int, n: int, rounds: int = 5, baseline: str | None = None, package_vader: bool = False) -> dict:
+    """Per kind of transcript: CPU and wall time of ``analyse_session``, and of ``baseline``'s, alternated.
+
+    Each measured transcript is analysed once per round and implementation; ``ms_cpu_p50`` is the
+    median over transcripts of each one's median CPU time over the rounds, ``ms_best_p50`` the median
+    of each one's fastest wall time (the least disturbed by other processes on a shared machine).
+    With ``baseline`` (a git ref) the analyses of both are also compared, field by field.
     """
     skills = build_skills(skill_specs(), np.random.default_rng(0))
     kinds = _long_transcripts(seed, 2 * n)
     out: dict = {"load_average": os.getloadavg()}
+    impls = {"current": (analyse_session, SkillVocabulary)}
+    if baseline:
+        impls["baseline"] = load_baseline(baseline)
+        out["baseline_ref"] = baseline
     fast = analyse_mod._vader
     for kind, texts in kinds.items():
         warm_texts, measured = texts[:n], texts[n:]
-        vocab = SkillVocabulary(skills)
-        _time_each(warm_texts, vocab)  # fills the typo memo with other transcripts' words
+        sessions = [Session(f"b{k}", "m1", "u1", datetime(2026, 1, 1, tzinfo=timezone.utc), 60, "video", transcript=t)
+                    for k, t in enumerate(measured)]
+        vocabs = {}
+        for name, (fn, cls) in impls.items():
+            vocabs[name] = cls(skills)
+            for t in warm_texts:  # fills the vocabulary's (and VADER's) memos with other transcripts' words
+                fn(replace(sessions[0], transcript=t), vocabulary=vocabs[name])
         cold = [w for w, _ in _time_each(measured[:5], SkillVocabulary(skills))]
-        runs: dict[str, list[list[tuple[float, float]]]] = {"fast": [], "package": []}
-        for _ in range(rounds):  # alternate the two VADERs so both see the same machine load
-            for name, impl in (("fast", fast), ("package", _PackageVader())):
-                analyse_mod._vader = impl
+        same = None
+        if baseline:
+            same = sum(impls["current"][0](s, vocabulary=vocabs["current"]).to_dict()
+                       == impls["baseline"][0](s, vocabulary=vocabs["baseline"]).to_dict() for s in sessions)
+        runs: dict[str, list[list[tuple[float, float]]]] = {name: [] for name in impls}
+        for rnd in range(rounds):  # alternate transcript by transcript, so that both see the same machine load
+            for name in impls:
+                runs[name].append([])
+            for k, text in enumerate(measured):
+                order = list(impls.items())
+                if (k + rnd) % 2:  # who goes first alternates: the second finds the text in cache
+                    order.reverse()
+                for name, (fn, _cls) in order:
+                    runs[name][-1].extend(_time_each([text], vocabs[name], fn))
+        if package_vader:
+            runs["package_vader"] = []
+            for _ in range(rounds):
+                analyse_mod._vader = _PackageVader()
                 try:
-                    runs[name].append(_time_each(measured, vocab))
+                    runs["package_vader"].append(_time_each(measured, vocabs["current"]))
                 finally:
                     analyse_mod._vader = fast
 
         def stats(name: str) -> dict[str, float]:
             wall = [w for r in runs[name] for w, _ in r]
-            cpu = [c for r in runs[name] for _, c in r]
+            cpu = [statistics.median(r[k][1] for r in runs[name]) for k in range(len(measured))]
             best = [min(r[k][0] for r in runs[name]) for k in range(len(measured))]
+            cpu_best = [min(r[k][1] for r in runs[name]) for k in range(len(measured))]
             return {"ms_p50": statistics.median(wall) * 1000, "ms_p90": float(np.percentile(wall, 90)) * 1000,
-                    "ms_cpu_p50": statistics.median(cpu) * 1000, "ms_best_p50": statistics.median(best) * 1000}
+                    "ms_cpu_p50": statistics.median(cpu) * 1000, "ms_best_p50": statistics.median(best) * 1000,
+                    "ms_cpu_best_p50": statistics.median(cpu_best) * 1000}
 
-        f, p = stats("fast"), stats("package")
         out[kind] = {"words_median": statistics.median(len(t.split()) for t in measured), "transcripts": len(measured),
-                     **f, "ms_p50_cold": statistics.median(cold) * 1000,
-                     "with_package_vader": p, "speedup_vs_package_vader": p["ms_best_p50"] / f["ms_best_p50"]}
+                     "rounds": rounds, **stats("current"), "ms_p50_cold": statistics.median(cold) * 1000}
+        if baseline:
+            b = stats("baseline")
+            out[kind]["baseline"] = b
+            out[kind]["identical_analyses"] = f"{same}/{len(sessions)}"
+            out[kind]["speedup_cpu_vs_baseline"] = b["ms_cpu_p50"] / out[kind]["ms_cpu_p50"]
+            out[kind]["speedup_cpu_best_vs_baseline"] = b["ms_cpu_best_p50"] / out[kind]["ms_cpu_best_p50"]
+        if package_vader:
+            out[kind]["with_package_vader"] = stats("package_vader")
     return out
 
 
@@ -286,6 +353,11 @@ def main() -> None:
     ap.add_argument("--transcripts", type=int, default=20, help="2,000-word transcripts timed per kind")
     ap.add_argument("--json", type=Path, default=Path(__file__).resolve().parent / "results" / "sessions.json")
     ap.add_argument("--skip-health", action="store_true")
+    ap.add_argument("--skip-speed", action="store_true", help="no timing (pair health and extraction only)")
+    ap.add_argument("--rounds", type=int, default=5, help="times each transcript is analysed per implementation")
+    ap.add_argument("--baseline", default=None,
+                    help="git ref whose analysis/ package is timed side by side (and compared) in the same run")
+    ap.add_argument("--package-vader", action="store_true", help="also time vaderSentiment's own analyser")
     args = ap.parse_args()
     vocab = SkillVocabulary(build_skills(skill_specs(), np.random.default_rng(0)))
     result: dict = {"skills": skills_bench(vocab), "actions": actions_bench()}
@@ -299,21 +371,29 @@ def main() -> None:
     for key, r in result["actions"].items():
         print(f"| {key} | {r['sentences']} | {r['positives']} | {r['precision']:.3f} | {r['recall']:.3f} | "
               f"{r['tp']} | {r['fp']} | {r['fn']} |")
-    result["speed"] = speed_bench(args.seeds[0], args.transcripts)
-    load = ", ".join(f"{x:.1f}" for x in result["speed"]["load_average"])
-    print(f"\n## Analysis time per 2,000-word transcript (ms; load average {load} on this machine)\n\n"
-          "| transcripts | words | CPU p50 | wall best-of-3 p50 | wall p50 | wall p90 | cold p50 | with vaderSentiment: "
-          "best-of-3 p50 | speed-up |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for kind, r in result["speed"].items():
-        if kind == "load_average":
-            continue
-        print(f"| {kind} | {r['words_median']:.0f} | {r['ms_cpu_p50']:.2f} | {r['ms_best_p50']:.2f} | {r['ms_p50']:.2f} | "
-              f"{r['ms_p90']:.2f} | {r['ms_p50_cold']:.2f} | {r['with_package_vader']['ms_best_p50']:.2f} | "
-              f"{r['speedup_vs_package_vader']:.2f}x |")
-    result["components"] = components_bench(args.seeds[0])
-    print("\n| step (synthetic 2,000-word transcript) | CPU ms, fastest of 20 |\n| --- | --- |")
-    for name, ms in result["components"].items():
-        print(f"| {name} | {ms:.2f} |")
+    if not args.skip_speed:
+        result["speed"] = speed_bench(args.seeds[0], args.transcripts, rounds=args.rounds, baseline=args.baseline,
+                                      package_vader=args.package_vader)
+        load = ", ".join(f"{x:.1f}" for x in result["speed"]["load_average"])
+        base = f" vs `{args.baseline}`" if args.baseline else ""
+        print(f"\n## Analysis time per 2,000-word transcript (ms; load average {load} on this machine){base}\n\n"
+              "| transcripts | words | CPU p50 | CPU best-of-rounds p50 | wall best-of-rounds p50 | wall p50 | wall p90 | "
+              "cold p50 | baseline CPU p50 | baseline CPU best p50 | CPU speed-up (p50 / best) | identical analyses |\n"
+              + "| --- " * 12 + "|")
+        for kind, r in result["speed"].items():
+            if not isinstance(r, dict):
+                continue
+            b = r.get("baseline", {})
+            nan = float("nan")
+            print(f"| {kind} | {r['words_median']:.0f} | {r['ms_cpu_p50']:.2f} | {r['ms_cpu_best_p50']:.2f} | "
+                  f"{r['ms_best_p50']:.2f} | {r['ms_p50']:.2f} | {r['ms_p90']:.2f} | {r['ms_p50_cold']:.2f} | "
+                  f"{b.get('ms_cpu_p50', nan):.2f} | {b.get('ms_cpu_best_p50', nan):.2f} | "
+                  f"{r.get('speedup_cpu_vs_baseline', nan):.2f}x / {r.get('speedup_cpu_best_vs_baseline', nan):.2f}x | "
+                  f"{r.get('identical_analyses', '-')} |")
+        result["components"] = components_bench(args.seeds[0])
+        print("\n| step (synthetic 2,000-word transcript) | CPU ms, fastest of 20 |\n| --- | --- |")
+        for name, ms in result["components"].items():
+            print(f"| {name} | {ms:.2f} |")
     if not args.skip_health:
         result["health"] = [pair_health_bench(seed) for seed in args.seeds]
         print("\n## Pair health AUC (hidden good/poor)\n\n| seed | pairs | evaluated | good | health AUC | "

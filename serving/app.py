@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, get_args
@@ -181,11 +181,15 @@ class SkillPathApp(EntityMethods, ModelMethods, LazyParts):
 
     @classmethod
     def from_settings(cls, settings: Settings, *, model_dir: str | Path | None = None,
-                      clock: Callable[[], datetime] = utcnow, online: object | None = None) -> SkillPathApp:
+                      clock: Callable[[], datetime] = utcnow, online: object | None = None,
+                      mentees: Sequence[str] | None = None) -> SkillPathApp:
+        """``mentees``: hold only these mentees' profiles (a one-shot command answering for them; the entity
+        store is then read-only in this process)."""
         dd = DataDir(settings.data_dir)
         if not dd.has_world() and not dd.events_db.exists():
             raise NotReadyError(f"no world in {dd.root}; run `skillpath data synth` or `skillpath data import`")
-        entities = open_entities(dd.events_db, data_dir=dd, database_url=settings.database_url)
+        entities = open_entities(dd.events_db, data_dir=dd, database_url=settings.database_url,
+                                 only=None if mentees is None else {"mentees": list(mentees)})
         return cls(settings, world=entities.world(), log_=open_event_log(dd.root, settings.database_url),
                    source=model_source_from_settings(settings, model_dir=model_dir), clock=clock, online=online,
                    entities=entities)

@@ -19,9 +19,12 @@ import sqlite3
 import threading
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from analysis.assistant import ConversationState
 from catalog.errors import InvalidValueError
+
+if TYPE_CHECKING:  # the assistant's package loads its search stack: only a conversation read needs it
+    from analysis.assistant import ConversationState
 
 __all__ = ["ConversationStore", "new_conversation_id", "UNKNOWN_CONVERSATION"]
 
@@ -70,6 +73,8 @@ class ConversationStore:
                                    (conversation_id,)).fetchone()
         if row is None or row[0] != user_id or _us(now) - int(row[2]) > self.ttl_us:
             raise InvalidValueError("conversation_id", UNKNOWN_CONVERSATION)
+        from analysis.assistant import ConversationState
+
         return ConversationState.from_dict(json.loads(row[1]))
 
     def save(self, conversation_id: str, user_id: str, state: ConversationState, *, now: datetime) -> None:

@@ -23,6 +23,7 @@ from serving.api import api, attach, detach
 from serving.health import ReadinessMiddleware, metrics_text
 from serving.lifeline import die_with_parent
 from serving.contract import rejected_log
+from serving.routes.analytics import prefetch as prefetch_console
 
 __all__ = ["SkillPathService"]
 
@@ -73,6 +74,7 @@ class SkillPathService:
         from serving.app import SkillPathApp  # here: `bentoml serve`'s supervisor imports this module too
 
         settings = load_settings()
+        prefetch_console(settings)  # a first start: the console's copy of the log runs beside the model's load
         rejected_log.setLevel(logging.INFO)  # one line per rejected request, under BentoML's WARNING default
         self.app = SkillPathApp.from_settings(settings, model_dir=settings.model_dir,
                                               online=_online_features(settings))

@@ -1,5 +1,6 @@
 """``skillpath db``: the event log's and entity store's database: upgrade its schema, move it between SQLite
-and PostgreSQL."""
+and PostgreSQL (every table: entities, change log, tombstones, events, sessions, monitor alerts, acknowledgements
+and the webhook outbox)."""
 
 from __future__ import annotations
 
@@ -57,7 +58,8 @@ def upgrade(ctx: click.Context) -> None:
 
 
 def _copy(src, dst, src_store, dst_store) -> tuple[int, int, dict[str, int]]:
-    """Entities first (their tombstones keep forgotten mentees' events out), then events; both idempotent."""
+    """Entities first (their tombstones keep forgotten mentees' events out), then events; both idempotent.
+    The side tables follow (:func:`catalog.side_copy.copy_side_tables`), after the tombstones too."""
     from catalog.logs import copy_events
 
     try:
@@ -69,17 +71,21 @@ def _copy(src, dst, src_store, dst_store) -> tuple[int, int, dict[str, int]]:
         return (*copy_events(src, dst, on_batch=bar.update), entities)
 
 
-def _said(entities: dict[str, int]) -> str:
-    return f"{entities['entities']} entities, {entities['entity_changes']} new change-log lines"
+def _said(entities: dict[str, int], sides: dict[str, int]) -> str:
+    return (f"{entities['entities']} entities, {entities['entity_changes']} new change-log lines, "
+            f"{sides['sessions']} sessions, {sides['monitor_alerts']} alerts, {sides['monitor_acks']} "
+            f"acknowledgements, {sides['monitor_outbox']} webhook deliveries")
 
 
 @db.command("export")
 @_URL
 @click.pass_context
 def export_(ctx: click.Context, url: str | None) -> None:
-    """Copy the data dir's SQLite event log and entity store into PostgreSQL (idempotent: run it again to resume)."""
+    """Copy the data dir's SQLite database (events, entities, sessions, alerts, webhook outbox) into PostgreSQL
+    (idempotent: run it again to resume)."""
     from catalog.eventlog import EventLog
     from catalog.pg_eventlog import PgEventLog
+    from catalog.side_copy import copy_side_tables
     from catalog.store.pg import PgEntityStore
     from catalog.store.sqlite import SQLiteEntityStore
 
@@ -90,16 +96,19 @@ def export_(ctx: click.Context, url: str | None) -> None:
     dst = PgEventLog(target)
     accepted, dup, ents = _copy(EventLog(dd.events_db), dst, SQLiteEntityStore(dd.events_db),
                                 PgEntityStore(target, listen=False))
-    click.echo(f"exported {accepted} events to {dst!r} ({dup} already there) and {_said(ents)}")
+    sides = copy_side_tables(dd.events_db, None, dd.events_db, target)
+    click.echo(f"exported {accepted} events to {dst!r} ({dup} already there) and {_said(ents, sides)}")
 
 
 @db.command("import")
 @_URL
 @click.pass_context
 def import_(ctx: click.Context, url: str | None) -> None:
-    """Copy the PostgreSQL event log and entity store into the data dir's SQLite file (idempotent)."""
+    """Copy the PostgreSQL database (events, entities, sessions, alerts, webhook outbox) into the data dir's
+    SQLite file (idempotent)."""
     from catalog.eventlog import EventLog
     from catalog.pg_eventlog import PgEventLog
+    from catalog.side_copy import copy_side_tables
     from catalog.store.pg import PgEntityStore
     from catalog.store.sqlite import SQLiteEntityStore
 
@@ -109,4 +118,5 @@ def import_(ctx: click.Context, url: str | None) -> None:
     dst = EventLog(dd.events_db)  # creates the file's event table before the store's
     accepted, dup, ents = _copy(PgEventLog(source), dst, PgEntityStore(source, listen=False),
                                 SQLiteEntityStore(dd.events_db))
-    click.echo(f"imported {accepted} events into {dd.events_db} ({dup} already there) and {_said(ents)}")
+    sides = copy_side_tables(dd.events_db, source, dd.events_db, None)
+    click.echo(f"imported {accepted} events into {dd.events_db} ({dup} already there) and {_said(ents, sides)}")

@@ -27,6 +27,7 @@ def recommend(ctx: click.Context, user_id: str, k: int, goals: tuple[str, ...], 
     """Recommend resources to USER_ID exactly as POST /recommend would, with reasons."""
     from pydantic import ValidationError
 
+    from recommender.topk.panels import use_reference_path
     from serving.app import SkillPathApp
     from serving.schemas import RecommendRequest
 
@@ -37,7 +38,8 @@ def recommend(ctx: click.Context, user_id: str, k: int, goals: tuple[str, ...], 
         raise UsageFailure(f"{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
     s = settings(ctx)
     kw = {"clock": (lambda: as_of)} if as_of else {}
-    app = SkillPathApp.from_settings(s, model_dir=model_dir or s.model_dir, **kw)
+    use_reference_path()  # one ranking: numpy's top-k beats loading numba's compiled scans
+    app = SkillPathApp.from_settings(s, model_dir=model_dir or s.model_dir, mentees=[user_id], **kw)
     try:
         resp = app.recommend(request)
     finally:

@@ -6,19 +6,22 @@ seen and dismissed items excluded as in :func:`training.evaluate.rank_users`), s
 of weight settings rank from them cheaply (:func:`rank_hybrid`).
 
 :func:`tune_weights` picks the weights on a validation window cut from the TRAINING events
-(never the test window): the setting with the most learning weight (``plan + goal + gap``)
-whose validation NDCG@k is within ``tolerance`` of the collaborative model's own, ties
-broken by coverage then NDCG; if none is, the best NDCG. Exploration (``explore``) and
-diversity carry no learning weight: they are kept only where they raise coverage within the
-same NDCG budget. Coverage depends on how many lists are pooled, so tune on as many
-validation mentees as the test reports.
+(never the test window), against the validation champion's own NDCG@k (the family the blend
+rides on, :func:`champion_on_validation`): among settings within ``tolerance`` of it, those
+meeting the coverage floor if any do (a stated product floor, not a tie-break); among them the
+most learning weight (``plan + goal + gap``, whose value, learning, NDCG cannot see), ties by
+NDCG. ``explore`` and ``diversity`` carry no learning weight, so a setting using them is kept
+only if it beats the same setting without them beyond noise (paired bootstrap over validation
+users) or meets the floor where that one does not: ties go to the simpler setting. If nothing is
+within the budget, the best NDCG. Coverage depends on how many lists are pooled, so tune on as
+many validation mentees as the test reports.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import numpy as np
@@ -34,9 +37,10 @@ from recommender.hybrid import HybridInputs, HybridWeights, hybrid_inputs, mmr_s
 from recommender.mastery import MasteryModel
 from recommender.metrics import catalog_coverage, ndcg_at_k
 from recommender.models import Recommender
+from training.autoprior import paired_bootstrap
 from training.data import Prepared
 
-__all__ = ["WEIGHT_GRID", "TunedWeights", "hybrid_inputs_for", "rank_hybrid", "ndcg_per_user", "tune_weights"]
+__all__ = ["WEIGHT_GRID", "COVERAGE_FLOOR", "TunedWeights", "champion_on_validation", "hybrid_inputs_for", "rank_hybrid", "ndcg_per_user", "tune_weights"]
 
 WEIGHT_GRID: dict[str, list[float]] = {
     "plan": [0.0, 0.3, 1.0],
@@ -45,6 +49,7 @@ WEIGHT_GRID: dict[str, list[float]] = {
     "explore": [0.0, 0.01, 0.03],
     "diversity": [0.0, 0.1],
 }
+COVERAGE_FLOOR = 0.20  # the product requirement on coverage@10 (issue #17), a floor on the validation lists
 
 
 def hybrid_inputs_for(model: Recommender, prepared: Prepared, world: World, users: Iterable[int], *,
@@ -93,28 +98,60 @@ def ndcg_per_user(ranked: NDArray[np.int64], truth: sp.csr_matrix, users: NDArra
 
 @dataclass(frozen=True)
 class TunedWeights:
-    """The chosen weights and every setting's validation NDCG@k and coverage@k."""
+    """The chosen weights, the budget's reference and every setting's validation NDCG@k and coverage@k.
+
+    ``floor_met`` says whether any setting within the NDCG budget met the coverage floor.
+    """
 
     chosen: HybridWeights
     cf_ndcg: float
     trials: list[tuple[HybridWeights, float, float]]
+    floor_met: bool = False
+    coverage_floor: float = COVERAGE_FLOOR
+
+
+def _simpler(w: HybridWeights) -> HybridWeights:
+    return replace(w, explore=0.0, diversity=0.0)
 
 
 def tune_weights(world: World, inputs: Sequence[HybridInputs], truth: sp.csr_matrix, users: NDArray[np.int64],
-                 *, cf_ndcg: float, k: int = 10, tolerance: float = 0.02,
-                 grid: dict[str, list[float]] | None = None) -> TunedWeights:
-    """Pick the weights (module docstring) from ``inputs`` of validation users against ``truth``."""
+                 *, cf_ndcg: float, k: int = 10, tolerance: float = 0.02, coverage_floor: float = COVERAGE_FLOOR,
+                 grid: dict[str, list[float]] | None = None, seed: int = 0) -> TunedWeights:
+    """Pick the weights (the rule in the module docstring and docs/hybrid.md) from ``inputs`` of
+    validation users against ``truth``; ``cf_ndcg`` is the validation champion's own NDCG@k."""
     g = grid or WEIGHT_GRID
     trials: list[tuple[HybridWeights, float, float]] = []
+    per_user: dict[HybridWeights, NDArray[np.float64]] = {}
     for plan, goal, gap, explore, div in itertools.product(g["plan"], g["goal"], g["gap"], g.get("explore", [0.0]),
                                                            g["diversity"]):
         w = HybridWeights(cf=1.0, plan=plan, goal=goal, gap=gap, explore=explore, diversity=div)
         ranked = rank_hybrid(world, inputs, w, k)
-        trials.append((w, float(ndcg_per_user(ranked, truth, users, k).mean()),
-                       catalog_coverage(ranked, world.catalog.n_items)))
-    ok = [t for t in trials if t[1] >= (1 - tolerance) * cf_ndcg]
-    if ok:
-        best = max(ok, key=lambda t: (t[0].plan + t[0].goal + t[0].gap, t[2], t[1]))
-    else:
-        best = max(trials, key=lambda t: t[1])
-    return TunedWeights(best[0], cf_ndcg, trials)
+        per_user[w] = ndcg_per_user(ranked, truth, users, k)
+        trials.append((w, float(per_user[w].mean()), catalog_coverage(ranked, world.catalog.n_items)))
+    cov = {t[0]: t[2] for t in trials}
+    budget = (1 - tolerance) * cf_ndcg
+
+    def admissible(w: HybridWeights) -> bool:
+        base = _simpler(w)
+        if base == w:
+            return True
+        if base not in per_user:  # no simpler setting in the grid to compare with
+            return False
+        if cov[w] >= coverage_floor > cov[base]:
+            return True  # it meets the stated floor where the simpler setting does not
+        return paired_bootstrap(per_user[w], per_user[base], seed=seed)[1] > 0
+
+    kept = [t for t in trials if admissible(t[0])] or trials
+    ok = [t for t in kept if t[1] >= budget]
+    if not ok:
+        return TunedWeights(max(kept, key=lambda t: t[1])[0], cf_ndcg, trials, False, coverage_floor)
+    floor = [t for t in ok if t[2] >= coverage_floor]
+    best = max(floor or ok, key=lambda t: (t[0].plan + t[0].goal + t[0].gap, t[1], _simpler(t[0]) == t[0]))
+    return TunedWeights(best[0], cf_ndcg, trials, bool(floor), coverage_floor)
+
+
+def champion_on_validation(scores: dict[str, NDArray[np.float64]]) -> str:
+    """The family with the best mean validation NDCG (per-user arrays by name); ties: the first given."""
+    if not scores:
+        raise ConfigError("no model to choose a champion from")
+    return max(scores, key=lambda name: (float(np.mean(scores[name])), -list(scores).index(name)))

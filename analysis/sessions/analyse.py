@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from analysis.sessions.actions import ActionItem, action_kind, owner_of
+from analysis.sessions.actions import ActionItem, action_kind, action_kinds, owner_of
 from analysis.sessions.transcript import Transcript, parse_transcript, sentences
 from analysis.sessions.vader import Vader
 from analysis.vocabulary import SkillVocabulary
@@ -178,9 +178,13 @@ def analyse_session(session: Session, *, vocabulary: SkillVocabulary, mentor_nam
     context: list[str] = []
     said = [(turn, sentences(turn.text)) for turn in transcript.turns]
     flat = [x for _, sents in said for x in sents]
+    # one lower-cased word cut per sentence, shared by VADER and the action rules' prefilter
+    lowered = [x.lower().split() for x in flat]
     found_all = iter(mentions_by_sentence(vocabulary, flat, fuzzy=fuzzy))
-    spoken = [x for turn, sents in said if turn.speaker in scores for x in sents]
-    tones = iter(_vader.compounds(spoken))
+    kinds = iter(action_kinds(flat, lowered))
+    side_of = [turn.speaker for turn, sents in said for _ in sents]
+    spoken = [k for k, side in enumerate(side_of) if side in scores]
+    tones = iter(_vader.compounds([flat[k] for k in spoken], [lowered[k] for k in spoken]))
     for turn, sents in said:
         last: list[str] = []
         for sent in sents:
@@ -192,7 +196,7 @@ def analyse_session(session: Session, *, vocabulary: SkillVocabulary, mentor_nam
                 scores[turn.speaker].append(next(tones))
             if turn.speaker == "mentee" and is_question(sent):
                 questions += 1
-            kind = action_kind(sent)
+            kind = next(kinds)
             if kind is not None:
                 owner = owner_of(sent, kind, turn.speaker)
                 items.append(ActionItem(sent, turn.speaker, owner, kind, tuple(named or last or context)))

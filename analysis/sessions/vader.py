@@ -42,6 +42,11 @@ class Vader:
         return _v.SentimentIntensityAnalyzer()
 
     @cached_property
+    def _misses(self) -> set[str]:
+        """Lower-cased ASCII words (as ``str.split`` cuts them) whose VADER form is not in the lexicon."""
+        return set()
+
+    @cached_property
     def _emoji(self) -> frozenset[str]:
         return frozenset(k for k in self._analyzer.emojis if len(k) == 1)  # the package compares one character
 
@@ -49,13 +54,28 @@ class Vader:
         """The normalised sum in [-1, 1], rounded to 4 places as VADER does."""
         return _compound(self._valences(text))
 
-    def compounds(self, texts: list[str]) -> list[float]:
-        """:meth:`compound` of each text; texts without a lexicon word cost one C-level set test."""
-        lex, out = self._lexicon.keys(), []
-        for text in texts:
+    def compounds(self, texts: list[str], lowered: list[list[str]] | None = None) -> list[float]:
+        """:meth:`compound` of each text; a text of words already known to miss the lexicon costs one set test.
+
+        Whether a word hits the lexicon depends on the word alone (VADER strips its punctuation
+        and lower-cases it), so the lower-cased words seen to miss are remembered (bounded) and a
+        sentence made only of them scores 0 without stripping each word again. ``lowered``, if
+        given, is each text's ``lower().split()``, already computed.
+        """
+        lex, out, misses = self._lexicon.keys(), [], self._misses
+        for k, text in enumerate(texts):
             if text.isascii():
-                lows = [w if len(s := w.strip(_PUNCT)) <= 2 else s for w in text.lower().split()]
-                out.append(0.0 if lex.isdisjoint(lows) else _compound(self._valences(text, lows)))
+                raw = lowered[k] if lowered is not None else text.lower().split()
+                if misses.issuperset(raw):
+                    out.append(0.0)
+                    continue
+                lows = [w if len(s := w.strip(_PUNCT)) <= 2 else s for w in raw]
+                if lex.isdisjoint(lows):
+                    out.append(0.0)
+                    if len(misses) < 200_000:  # bounded: texts bring endless new words
+                        misses.update(raw)
+                else:
+                    out.append(_compound(self._valences(text, lows)))
             else:
                 out.append(self.compound(text))
         return out
@@ -187,8 +207,15 @@ def _negation(valence: float, lows: list[str], start_i: int, i: int) -> float:
     return valence
 
 
+# Every word of a multi-word special case or booster: _idioms can change nothing around words outside it.
+_IDIOM_WORDS = frozenset(w for key in (*_SPECIAL, *(k for k in _BOOST if " " in k)) for w in key.split())
+
+
 def _idioms(valence: float, lows: list[str], i: int) -> float:
     w3, w2, w1, w0 = lows[i - 3], lows[i - 2], lows[i - 1], lows[i]
+    nxt = lows[i + 1:i + 3]
+    if _IDIOM_WORDS.isdisjoint((w3, w2, w1, w0, *nxt)):
+        return valence
     for seq in (f"{w1} {w0}", f"{w2} {w1} {w0}", f"{w2} {w1}", f"{w3} {w2} {w1}", f"{w3} {w2}"):
         if seq in _SPECIAL:
             valence = _SPECIAL[seq]

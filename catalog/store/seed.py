@@ -10,6 +10,7 @@ last import, e.g. after ``skillpath data import`` or an edited ``resources.csv``
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from catalog.catalog import World
@@ -45,20 +46,27 @@ def open_store(db_path: str | Path, database_url: str | None = None) -> EntitySt
 
 
 def open_entities(db_path: str | Path, *, data_dir: DataDir | None = None, world: World | None = None,
-                  actor: str = "import", database_url: str | None = None) -> Entities:
+                  actor: str = "import", database_url: str | None = None,
+                  only: Mapping[str, Sequence[str]] | None = None) -> Entities:
     """The store the settings name (:func:`open_store`), seeded from ``data_dir``'s files or ``world``.
 
     ``world`` seeds an empty store (a caller that already holds one); ``data_dir`` imports
     its files when their fingerprint changed since the last import (on PostgreSQL the
     fingerprint is shared: replicas started from copies of one data dir import it once).
+    ``only``: a read-only view of just those entities (:class:`Entities`), unless an import is due,
+    which needs them all.
     """
-    ents = Entities(open_store(db_path, database_url))
+    store = open_store(db_path, database_url)
     now_us = time.time_ns() // 1000
     if data_dir is not None and data_dir.has_world():
         fp = files_fingerprint(data_dir)
-        if ents.store.get_meta(FINGERPRINT_KEY) != fp:
-            ents.import_world(world if world is not None else load_world(data_dir), actor=actor, now_us=now_us)
-            ents.store.set_meta(FINGERPRINT_KEY, fp)
-    elif world is not None and ents.count("skills") == 0:
+        if store.get_meta(FINGERPRINT_KEY) == fp:
+            return Entities(store, only=only)
+        ents = Entities(store)
+        ents.import_world(world if world is not None else load_world(data_dir), actor=actor, now_us=now_us)
+        ents.store.set_meta(FINGERPRINT_KEY, fp)
+        return ents
+    ents = Entities(store, only=only if world is None else None)
+    if world is not None and ents.count("skills") == 0:
         ents.import_world(world, actor=actor, now_us=now_us)
     return ents

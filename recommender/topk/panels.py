@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from catalog.errors import IntegrityError
 
-__all__ = ["P", "compiled_scans", "aligned", "panels", "reduced", "bound_weights"]
+__all__ = ["P", "compiled_scans", "use_reference_path", "aligned", "panels", "reduced", "bound_weights"]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,14 @@ def compiled_scans() -> ModuleType | None:
                 scan = None
             _SCANS.append(scan)
         return _SCANS[0]
+
+
+def use_reference_path() -> None:
+    """Answer every later index from the numpy reference path (the same answers), for a process that
+    ranks once: loading numba and its cached scans costs it about a second, more than the one ranking."""
+    with _SCANS_LOCK:
+        if not _SCANS:
+            _SCANS.append(None)
 
 
 def aligned(size: int, dtype: Any) -> NDArray:

@@ -48,19 +48,21 @@ _FIRST_BUILD_S = 120.0
 
 class ConsoleData:
     """Tables by section. ``world()`` is the service's current world, ``stale()`` its stale report
-    (``GET /catalog/stale``), ``monitor()`` its live monitor (or None), ``model()`` the served model's
-    version (the stale report's reach depends on it)."""
+    (``GET /catalog/stale``), ``monitor()`` its live monitor (or None), ``monitor_opening()`` whether that
+    monitor is still being built (people tables then say so instead of waiting), ``model()`` the served
+    model's version (the stale report's reach depends on it)."""
 
     def __init__(self, world: Callable[[], World], events_db: str | Path, *,
                  pairs: Callable[[], Mapping[str, str | None]], clock: Callable[[], datetime],
                  stale: Callable[[], Any], floor: float, threshold: float, monitor: Callable[[], Any] = lambda: None,
                  model: Callable[[], Any] = lambda: None, fetch: Callable[[str, list[Any]], list[tuple]] | None = None,
-                 snapshot_dir: str | Path | None = None, refresh_s: float = 30.0) -> None:
+                 snapshot_dir: str | Path | None = None, refresh_s: float = 30.0,
+                 monitor_opening: Callable[[], bool] = lambda: False) -> None:
         self.world_of, self.stale_report, self.threshold, self.model = world, stale, threshold, model
         self.refresh_s = refresh_s
         self.store = AnalyticsStore(world(), events_db, pairs=pairs, clock=clock, floor=floor, fetch=fetch,
                                     snapshot_dir=snapshot_dir)
-        self.people = PeopleAnalytics(self.store, monitor, ttl_s=refresh_s)
+        self.people = PeopleAnalytics(self.store, monitor, ttl_s=refresh_s, opening=monitor_opening)
         self._tables: dict[str, Table] = {}
         self._stamp: tuple | None = None
         self._built_at: datetime | None = None
@@ -108,7 +110,10 @@ class ConsoleData:
     def _run(self, stop: threading.Event) -> None:
         if self.store.load_snapshot():
             log.info("console: event log snapshot loaded up to seq %d", self.store.version)
+        elif self.store.copy_apart():  # a first start: the log is copied by a child process, off our GIL
+            log.info("console: event log copied by a child process up to seq %d", self.store.version)
         due = 0.0
+        self._wake.set()  # the first build at once
         while not (stop.is_set() or self._stop.is_set()) and threading.main_thread().is_alive():
             woke = self._wake.wait(1.0)
             if not woke and time.monotonic() < due:
@@ -195,6 +200,13 @@ class ConsoleData:
             if not self._built.wait_for(lambda: name in self._tables, _FIRST_BUILD_S):
                 raise NotReadyError("the console's tables are still being built; try again in a minute")
             return self._tables[name]
+
+    def pending(self, name: str) -> bool:
+        """Whether ``name`` is still being built by the very first build (no set built or saved yet). A page
+        may then show its other tables and say this one is coming instead of waiting for it: the stale
+        report (every mentee ranked) takes longest, and on a first start the content page waited 5-7 s for
+        it. Its endpoint still waits (:meth:`content`), so what a page does show equals its endpoint."""
+        return not self._ready.is_set() and name not in self._tables
 
     @property
     def built_at(self) -> datetime | None:

@@ -21,13 +21,16 @@ from serving.analytics.store import AnalyticsStore, Table
 __all__ = ["PeopleAnalytics"]
 
 _OFF = "Monitoring is off (monitoring.enabled): no statuses or alerts to show."
+_OPENING = ("The monitor is still starting (it folds the whole log once, right after the service is ready): "
+            "statuses and alerts show here in a minute.")
 
 
 class PeopleAnalytics:
     """Tables about people, from the monitor (statuses, alerts) and the analytics store (activity)."""
 
-    def __init__(self, store: AnalyticsStore, monitor: Callable[[], Any], *, ttl_s: float = 30.0) -> None:
-        self.store, self.monitor, self.ttl_s = store, monitor, ttl_s
+    def __init__(self, store: AnalyticsStore, monitor: Callable[[], Any], *, ttl_s: float = 30.0,
+                 opening: Callable[[], bool] = lambda: False) -> None:
+        self.store, self.monitor, self.ttl_s, self.opening = store, monitor, ttl_s, opening
         cat = store.world.catalog
         self.names = {s.skill_id: s.name for s in cat.graph.skills.values()}
         self._lock = threading.Lock()
@@ -37,10 +40,17 @@ class PeopleAnalytics:
     def stamp(self) -> tuple:
         """When the people tables are read again: every ``ttl_s`` seconds (not on every event: reading all
         open alerts is Python work a stream of events would otherwise repeat on each page)."""
-        return int(time.monotonic() // self.ttl_s), self.store.clock().date()
+        return int(time.monotonic() // self.ttl_s), self.store.clock().date(), self.opening()
+
+    def _note(self, ready: str) -> str:
+        """Why a people table is empty, or ``ready``. While the monitor opens (``opening()``), pages do not
+        wait for it: on a first start that fold took 10-25 s, and every programme page view waited."""
+        if self.opening():
+            return _OPENING
+        return _OFF if self.monitor() is None else ready
 
     def _open_alerts(self) -> list[dict[str, Any]]:
-        m = self.monitor()
+        m = None if self.opening() else self.monitor()
         if m is None:
             return []
         stamp = self.stamp()
@@ -54,7 +64,7 @@ class PeopleAnalytics:
         return alerts
 
     def _statuses(self, user_ids: list[str]) -> dict[str, dict[str, Any]]:
-        m = self.monitor()
+        m = None if self.opening() else self.monitor()
         if m is None:
             return {}
         stamp, now, out = self.stamp(), self.store.clock(), {}
@@ -70,9 +80,8 @@ class PeopleAnalytics:
         rows = [[a["user_id"], a["mentor_id"], a["kind"], a["severity"], a["reason"], a["intervention"]["kind"]]
                 for a in self._open_alerts() if user_ids is None or a["user_id"] in user_ids]
         rows.sort(key=lambda r: (-r[3], r[0], r[2]))
-        notes = (_OFF if self.monitor() is None else
-                 f"{len({r[0] for r in rows})} mentees with open alerts (the service's monitor: "
-                 "docs/monitoring.md); acknowledged and snoozed alerts are left out.")
+        notes = self._note(f"{len({r[0] for r in rows})} mentees with open alerts (the service's monitor: "
+                           "docs/monitoring.md); acknowledged and snoozed alerts are left out.")
         return Table("at-risk", ["user_id", "mentor_id", "kind", "severity", "reason", "suggested_action"],
                      rows[:limit], notes)
 
@@ -84,8 +93,7 @@ class PeopleAnalytics:
                 rows.append([u, st["skill_id"], self.names.get(st["skill_id"], st["skill_id"]), st["failed"],
                              st["of_last"], st["since"]])
         return Table("talking-points", ["user_id", "skill_id", "skill", "failed", "of_last", "since"], rows,
-                     _OFF if self.monitor() is None else
-                     "Skills where the mentee failed repeated assessments: worth a conversation.")
+                     self._note("Skills where the mentee failed repeated assessments: worth a conversation."))
 
     def caseload(self, mentor_id: str) -> Table:
         """A mentor's mentees with their activity and open alerts, and the mentor's capacity in the notes."""

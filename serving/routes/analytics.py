@@ -11,6 +11,7 @@ import csv
 import io
 import threading
 import weakref
+from collections.abc import Callable
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -22,7 +23,7 @@ from catalog.errors import NotReadyError
 from catalog.eventlog import EventLog
 from serving.access import Forbidden, Principal
 from serving.analytics.console import ConsoleData
-from serving.analytics.store import Table
+from serving.analytics.store import Table, start_log_copy
 from serving.openapi import errors, security
 from serving.schemas import ID_REGEX
 from serving.schemas_analytics import AnalyticsTable
@@ -56,11 +57,37 @@ def start(core: Any) -> ConsoleData:
                                clock=core.clock, stale=lambda: core.stale_reach.report(),
                                floor=s.scoring.freshness_floor, threshold=s.scoring.stale_threshold,
                                monitor=lambda: core.monitor, model=lambda: getattr(core._bundle, "version", None),
-                               fetch=_pg_fetch(core.log), snapshot_dir=DataDir(s.data_dir).root / "console")
+                               fetch=_pg_fetch(core.log), snapshot_dir=DataDir(s.data_dir).root / "console",
+                               monitor_opening=_monitor_opening(core))
             core.forgetters.register("console", data.forget)
             _DATA[core] = data
             data.start(core.background.start)
     return data
+
+
+def prefetch(settings: Any) -> bool:
+    """Start the console's first copy of the SQLite log before the service loads its model (a first start
+    on a data dir; :func:`serving.analytics.store.start_log_copy`). Whether one was started."""
+    if settings.database_url is not None:
+        return False
+    dd = DataDir(settings.data_dir)
+    return start_log_copy(dd.events_db, dd.root / "console")
+
+
+def _monitor_opening(core: Any) -> Callable[[], bool]:
+    """Whether ``core``'s monitor is still being built; the first time it is, its build is started in a
+    thread ``core`` owns (the service's own build after readiness may already be under way: the monitor's
+    lock makes the two one build). People tables read it then instead of waiting on the request path."""
+    started = threading.Event()
+
+    def opening() -> bool:
+        if core._monitor_open:
+            return False
+        if not started.is_set():
+            started.set()
+            core.background.start("console-monitor", lambda stop: core.warm_background(("monitor",)))
+        return True
+    return opening
 
 
 def stop(core: Any) -> None:

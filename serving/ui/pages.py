@@ -144,13 +144,16 @@ def content_page(request: Request) -> Response:
 def _content_body(data: Any) -> str:
     ep = "/analytics/content/"
     fr = data.content("freshness")
-    stale = data.content("stale")
+    stale = ('<p class="notes">On this first start the stale report (every mentee ranked, for each stale '
+             'resource\'s reach) is still being computed: reload in a minute, or read '
+             f'<a href="{ep}stale">{ep}stale</a>, which waits for it.</p>' if data.pending("stale")
+             else table_html(data.content("stale"), ep + "stale", limit=25))
     body = '<div class="grid">' + "".join([
         section("Freshness of active resources", bar_chart([f"{x:.1f}" for x in fr.column("from")],
                                                           fr.column("resources"), title="freshness histogram")
                 + table_html(fr, ep + "freshness")),
         section("Coverage gaps per skill", table_html(data.content("coverage"), ep + "coverage", limit=15)),
-        section("Stale resources: reach and replacement", table_html(stale, ep + "stale", limit=25), wide=True),
+        section("Stale resources: reach and replacement", stale, wide=True),
         section("Content effectiveness", table_html(data.content("effectiveness"), ep + "effectiveness", limit=15),
                 wide=True),
         section("Catalog", '<p>Browse, edit and retire resources in the <a href="/ui/catalog">catalog browser</a> '

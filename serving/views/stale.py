@@ -116,7 +116,11 @@ class StaleReach:
     def _compute(self, bundle: ModelBundle, users: IdMap) -> tuple[NDArray[np.int64], NDArray[np.int64], int]:
         U = cast(FactorRecommender, bundle.model).user_factors_
         inter = build_interactions(read_log(self.log), users=users, items=self.catalog.items, on_unknown="drop")
-        exclude = [np.concatenate([inter.seen[u].indices, inter.dismissed[u].indices]).astype(np.int64)
+        # each row's columns straight from the CSR arrays: indexing the matrices row by row built 12,000 sparse
+        # matrices (1.2 s of a 4.2 s report on the demo world, holding the GIL)
+        seen, dis = inter.seen.tocsr(), inter.dismissed.tocsr()
+        sp_, si, dp, di = seen.indptr, seen.indices, dis.indptr, dis.indices
+        exclude = [np.concatenate([si[sp_[u]:sp_[u + 1]], di[dp[u]:dp[u + 1]]]).astype(np.int64)
                    for u in range(len(U))]
         n = self.catalog.n_items
         counts = []

@@ -127,3 +127,9 @@ def test_fuzzy_answers_do_not_depend_on_what_was_read_before(vocab: SkillVocabul
     first = [(m.skill_id, m.start, m.score) for m in fresh.find(text, fuzzy=True)]
     fresh.find("kuberentes pods and tensorflw graphs", fuzzy=True)  # fills the memo with other neighbours
     assert [(m.skill_id, m.start, m.score) for m in fresh.find(text, fuzzy=True)] == first
+
+
+def test_an_everyday_name_after_a_long_run_of_spaces_reads_the_text_before_them(vocab: SkillVocabulary) -> None:
+    """The 'opens a sentence' test looks at a short window first; past 64 spaces it must read further back."""
+    assert ids(vocab, "We used" + " " * 100 + "Go in the backend") == ["go"]
+    assert ids(vocab, "We stopped." + " " * 100 + "Go in the backend") == []

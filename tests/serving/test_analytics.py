@@ -142,3 +142,98 @@ def test_a_restarted_console_shows_its_saved_tables_before_any_build(tiny_world,
     other.append(_events(tiny_world, as_of, n_days=3, tag="z"))
     assert console().built_at is None  # the saved tables are not shown over a log they were not built from
     other.close()
+
+
+def test_people_tables_do_not_wait_for_a_monitor_still_opening(tiny_world, as_of, tmp_path):
+    """Issue #20: the programme page waited for the monitor's first fold of the whole log (10-25 s on a first
+    start). While it opens, the at-risk and talking-points tables answer at once and say so; once it is open,
+    the next read (a new stamp: no 30 s wait) shows its alerts."""
+    from types import SimpleNamespace
+
+    from serving.analytics.people import PeopleAnalytics
+
+    log = EventLog(tmp_path / "events.db")
+    log.append(_events(tiny_world, as_of))
+    store = AnalyticsStore(tiny_world, tmp_path / "events.db", pairs=dict, clock=lambda: as_of)
+    state = {"opening": True}
+    alert = {"user_id": "u1", "mentor_id": "m1", "kind": "inactive", "severity": 2, "reason": "quiet",
+             "intervention": {"kind": "check-in"}}
+
+    def monitor():
+        assert not state["opening"], "a people table waited for the monitor while it was opening"
+        return SimpleNamespace(alerts=lambda now, limit: {"alerts": [alert]},
+                               status=lambda u, now: {"assessments": {"struggles": []}})
+    people = PeopleAnalytics(store, monitor, opening=lambda: state["opening"])
+    waiting = people.at_risk()
+    assert waiting.rows == [] and "still starting" in waiting.notes
+    assert "still starting" in people.talking_points({"u1"}).notes
+    before = people.stamp()
+    state["opening"] = False
+    assert people.stamp() != before  # pages cached under the old stamp are not shown again
+    assert people.at_risk().rows == [["u1", "m1", "inactive", 2, "quiet", "check-in"]]
+    log.close()
+
+
+def test_the_first_copy_made_by_a_child_process_equals_reading_the_log_here(tiny_world, as_of, tmp_path):
+    """Issue #20: a first start copied the whole log in the service's process (seconds of its GIL, the
+    programme page waiting 7-15 s). The child process's copy (serving.analytics.logcopy) must hold exactly
+    what reading the log here holds, be taken as the snapshot, and later appends must follow it."""
+    log = EventLog(tmp_path / "events.db")
+    rows = _events(tiny_world, as_of)
+    log.append(rows)
+    here = AnalyticsStore(tiny_world, tmp_path / "events.db", pairs=dict, clock=lambda: as_of)
+    here.refresh()
+    apart = AnalyticsStore(tiny_world, tmp_path / "events.db", pairs=dict, clock=lambda: as_of,
+                           snapshot_dir=tmp_path / "console")
+    assert apart.copy_apart() and (tmp_path / "console" / "events.json").exists()
+    assert (apart.version, apart.rows) == (here.version, here.rows) and apart.rows == len(rows)
+    everything = "SELECT * FROM ev ORDER BY seq"
+    assert apart.sql(everything).equals(here.sql(everything))
+    assert not apart.copy_apart()  # rows already held: nothing to copy
+    more = _events(tiny_world, as_of, n_days=2, tag="d")
+    log.append(more)
+    _check_store(apart, rows + more)  # only the events after the copy are read here
+    log.close()
+    (tmp_path / "console" / "events.json").unlink()
+    missing = AnalyticsStore(tiny_world, tmp_path / "nope.db", pairs=dict, clock=lambda: as_of,
+                             snapshot_dir=tmp_path / "c2")
+    assert not missing.copy_apart()  # no log: nothing to copy, the caller reads (nothing) here
+
+
+def test_a_copy_started_ahead_is_the_one_the_first_build_waits_for(tiny_world, as_of, tmp_path, monkeypatch):
+    """The service starts the copy before it loads its model (serving.routes.analytics.prefetch); the console's
+    first build then takes that copy instead of starting another, and no copy starts over a snapshot."""
+    from serving.analytics import store as store_mod
+
+    log = EventLog(tmp_path / "events.db")
+    log.append(_events(tiny_world, as_of))
+    log.close()
+    assert store_mod.start_log_copy(tmp_path / "events.db", tmp_path / "console")
+    assert not store_mod.start_log_copy(tmp_path / "events.db", tmp_path / "console")  # one at a time
+    monkeypatch.setattr(store_mod, "_spawn", lambda *a: pytest.fail("a second copy was started"))
+    st = AnalyticsStore(tiny_world, tmp_path / "events.db", pairs=dict, clock=lambda: as_of,
+                        snapshot_dir=tmp_path / "console")
+    assert st.copy_apart() and st.rows == len(_events(tiny_world, as_of))
+    assert not store_mod.start_log_copy(tmp_path / "events.db", tmp_path / "console")  # a snapshot is there
+
+
+def test_a_table_pending_only_while_the_first_build_has_not_made_it(tiny_world, as_of, tmp_path):
+    """The content page shows its stale section as pending (not waiting 5-7 s for every mentee's ranking)
+    only while the first build has not made the table; saved or built, it is shown."""
+    from types import SimpleNamespace
+
+    from serving.analytics.console import ConsoleData
+
+    log = EventLog(tmp_path / "events.db")
+    log.append(_events(tiny_world, as_of))
+    report = SimpleNamespace(items=[], n_active=int(tiny_world.catalog.active.sum()), threshold=0.5)
+
+    def console():
+        return ConsoleData(lambda: tiny_world, tmp_path / "events.db", pairs=dict, clock=lambda: as_of,
+                           stale=lambda: report, floor=0.05, threshold=0.5, snapshot_dir=tmp_path / "console")
+    first = console()
+    assert first.pending("stale") and first.pending("funnel")
+    first.rebuild()
+    assert not first.pending("stale") and not first.pending("funnel")
+    assert not console().pending("stale")  # a restart shows the saved set
+    log.close()

@@ -123,8 +123,8 @@ def test_sign_in_sets_an_httponly_cookie_and_forms_need_csrf(console):
 
 def test_the_at_risk_table_is_the_monitors_open_alerts(console):
     c, _, _ = console
+    listed = c.get("/monitor/alerts?limit=1000", headers=_bearer(ADMIN)).json()["alerts"]  # waits for the monitor
     table = c.get("/analytics/programme/at-risk", headers=_bearer(LEAD)).json()
-    listed = c.get("/monitor/alerts?limit=1000", headers=_bearer(ADMIN)).json()["alerts"]
     want = sorted(([a["user_id"], a["mentor_id"], a["kind"], a["severity"], a["reason"], a["intervention"]["kind"]]
                    for a in listed), key=lambda r: (-r[3], r[0], r[2]))
     assert table["rows"] == want[:200] and len(want) > 0

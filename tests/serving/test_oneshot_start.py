@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from datetime import datetime, timezone
 import sys
 from pathlib import Path
 
+import pytest
 from mlflow import MlflowClient
 
 from training.registry import MlflowModelSource
@@ -91,3 +93,70 @@ def test_whole_log_parts_wait_for_first_use_and_answer_alike(served):
         assert [r.model_dump() for r in built] == [r.model_dump() for r in lazy]
     finally:
         app.close()
+
+
+def test_one_mentee_view_answers_as_the_whole_world_and_refuses_writes(served):
+    """Issue #22: `skillpath recommend` reads only its mentee's profile from the entity store (parsing all
+    6,000 was most of its start) and ranks with numpy's top-k instead of loading numba's scans. Every mode's
+    answer must still be the whole service's, for a mentee with a profile, with goals given, and for one
+    the store does not know; and such a partial view must refuse to write."""
+    from catalog.errors import NotReadyError, SkillPathError
+    from catalog.settings import load_settings
+    from serving.app import SkillPathApp
+    from serving.schemas import RecommendRequest
+
+    settings = load_settings(data_dir=str(served.root))
+    now = datetime.now(timezone.utc)  # one clock: freshness moves with time
+    full = SkillPathApp.from_settings(settings, model_dir=served.model_dir, clock=lambda: now)
+    some = list(full.world.mentees)[:3]
+    skill = next(iter(full.world.catalog.skills))
+    asks = [RecommendRequest(user_id=u, k=5, mode=m) for u in some for m in ("model", "hybrid", "path")]
+    asks += [RecommendRequest(user_id=some[0], k=5, goal_skills=[skill]), RecommendRequest(user_id="nobody", k=5)]
+
+    def answer(app, req):
+        try:
+            return app.recommend(req).model_dump()
+        except SkillPathError as e:
+            return type(e).__name__, str(e)
+
+    try:
+        for req in asks:
+            one = SkillPathApp.from_settings(settings, model_dir=served.model_dir, mentees=[req.user_id],
+                                             clock=lambda: now)
+            try:
+                assert len(one.world.mentees) <= 1 and one.entities.only == {"mentees": [req.user_id]}
+                assert answer(one, req) == answer(full, req), req
+            finally:
+                one.close()
+        one = SkillPathApp.from_settings(settings, model_dir=served.model_dir, mentees=[some[0]])
+        try:
+            with pytest.raises(NotReadyError, match="one-shot"):
+                one.entities.delete("mentees", some[0], actor="t", now_us=1)
+            with pytest.raises(NotReadyError, match="one-shot"):
+                one.entities.put("mentees", [full.entities.get("mentees", some[0]).doc], actor="t", now_us=1)
+        finally:
+            one.close()
+    finally:
+        full.close()
+
+
+def test_cli_answer_equals_the_service_answer(served):
+    """The CLI's numpy top-k and one-mentee view give the in-process service's list (compiled scans here)."""
+    from catalog.settings import load_settings
+    from serving.app import SkillPathApp
+    from serving.schemas import RecommendRequest
+
+    env = _env(served.root)
+    env["SKILLPATH_MODEL_DIR"] = str(served.model_dir)
+    user = next(iter(served.world.mentees))
+    r = subprocess.run([sys.executable, "-m", "skillpath_cli.main", "recommend", user, "--k", "5", "--format", "json"],
+                       cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    cli = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+    app = SkillPathApp.from_settings(load_settings(data_dir=str(served.root)), model_dir=served.model_dir)
+    try:
+        resp = app.recommend(RecommendRequest(user_id=user, k=5))
+    finally:
+        app.close()
+    assert [(c["item_id"], c["reasons"]) for c in cli] == [(i.item_id, "; ".join(i.reasons)) for i in resp.items]
+    assert [c["score"] for c in cli] == pytest.approx([round(i.score, 4) for i in resp.items], abs=1e-4)

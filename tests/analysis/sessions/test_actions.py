@@ -56,3 +56,15 @@ def test_the_rules_hold_on_the_dev_part_of_the_labelled_set():
     fp = sum(is_action_item(r["text"]) and not r["action_item"] for r in dev)
     fn = sum(not is_action_item(r["text"]) and r["action_item"] for r in dev)
     assert tp / (tp + fp) >= 0.9 and tp / (tp + fn) >= 0.9
+
+
+def test_action_kinds_skips_only_what_action_kind_rejects():
+    """The word-flag prefilter of action_kinds gives action_kind's answers, first and second time a word is met."""
+    from analysis.sessions.actions import action_kinds
+
+    rows = [json.loads(line) for line in DATA.read_text().splitlines() if line.strip()]
+    texts = [r["text"] for r in rows]
+    texts += [t.upper() for t in texts[:50]] + ["I'll-draft the plan by Friday.", "we're done", "-- ok --", "So."]
+    want = [action_kind(t) for t in texts]
+    assert action_kinds(texts) == want
+    assert action_kinds(texts, [t.lower().split() for t in texts]) == want

@@ -70,3 +70,16 @@ def test_random_word_salad_exercising_every_rule(reference, vader):
 def test_compounds_of_many_texts(reference, vader):
     texts = ["", "ok", "Great work!", "not bad at all", "😀 fine", "meh...", "I am so angry!!!", "x y z"]
     assert vader.compounds(texts) == [reference.polarity_scores(t)["compound"] for t in texts]
+
+
+def test_compounds_remembering_misses_give_the_same_scores_twice(reference):
+    """Regression for the misses memo: a word once seen without a lexicon hit, then in a sentence with one."""
+    from analysis.sessions.vader import Vader
+
+    fresh = Vader()
+    texts = ["the build ran", "the build ran fine", "THE BUILD RAN", "ran.", "ok.", "ok", "no, the build ran great"]
+    lowered = [t.lower().split() for t in texts]
+    want = [reference.polarity_scores(t)["compound"] for t in texts]
+    assert fresh.compounds(texts) == want
+    assert fresh.compounds(texts, lowered) == want  # second pass: most words now remembered
+    assert "build" in fresh._misses and "fine" not in fresh._misses
