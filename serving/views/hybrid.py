@@ -1,10 +1,11 @@
 """``POST /recommend`` in its default mode ``hybrid``: the blend of :mod:`recommender.hybrid`.
 
 The model's scores of the mentee (its cold start when it cannot place them) with today's
-freshness term, the request's filters (types, minutes, excluded and seen items, stale
-items, and the requested goal skills as in mode ``model``), the mentee's mastery and plan
-go into :func:`recommender.hybrid.hybrid_next_up`; each item's first reason says which
-part of the blend chose it.
+freshness term, the mentee's mastery, exclusions and plan inputs go into
+:func:`recommender.hybrid.prepared.prepare_next_up` once per context; the request's filters
+(types, minutes, excluded items, stale items, and the requested goal skills as in mode
+``model``) go into its ``select``, which equals :func:`recommender.hybrid.hybrid_next_up`
+with them. Each item's first reason says which part of the blend chose it.
 """
 
 from __future__ import annotations
@@ -88,8 +89,9 @@ def hybrid_recommend(req: RecommendRequest, ctx: MenteeContext, b: ModelBundle, 
     The answer is remembered with the mentee's context (so a new event of theirs, a profile or
     catalog change drops it) for the same request, bundle (model and catalog view: a reload,
     a catalog write or the view's daily refresh makes a new one), events read and hour of the
-    clock: planning a path per request is what this mode costs, and nothing it reads changes
-    in between but time, to which the answer is exact to the hour (freshness is daily).
+    clock: nothing it reads changes in between but time, to which the answer is exact to the
+    hour (freshness is daily). A request not answered yet costs the filter's half only
+    (:func:`_prepared` keeps the rest).
     """
     key = (req.k, tuple(req.types or ()), req.max_minutes, tuple(req.exclude_item_ids or ()), req.include_stale,
            ctx.goals, ctx.goals_requested, ctx.n_upto_now, int(ctx.now.timestamp() // ANSWER_CLOCK_S), weights)
