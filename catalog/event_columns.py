@@ -104,6 +104,60 @@ def parse_types(col: pd.Series) -> tuple[Objects, Reasons]:
     return clean, reasons
 
 
+_ZONED = re.compile(r"[T ]\d.*(?:[Zz]|[+-]\d\d(?::?\d\d)?)\s*$")
+
+
+def _zoned(arr: NDArray[np.object_]) -> NDArray[np.bool_]:
+    """Which strings end in a UTC offset or ``Z`` after a time: vectorised over a fixed-width copy
+    (the per-string regex cost 1.5 us a row, five times pandas' parse); the regex for long strings."""
+    n = len(arr)
+    lens = np.fromiter(map(len, arr), dtype=np.int64, count=n)
+    if not n or lens.max() > 64:
+        return np.fromiter((_ZONED.search(a) is not None for a in arr), dtype=bool, count=n)
+    w = int(lens.max())
+    flat = np.asarray(arr.astype(f"U{w}")).view(np.uint32)
+    codes = flat.reshape(n, w)
+    starts = np.arange(n, dtype=np.int64) * w
+
+    def at(back: int) -> NDArray[np.uint32]:
+        pos = lens - back
+        return np.where(pos >= 0, flat.take(starts + np.maximum(pos, 0)), 0)
+
+    sign = lambda c: (c == ord("+")) | (c == ord("-"))  # noqa: E731
+    last = at(1)
+    tail = (last == ord("Z")) | (last == ord("z")) | sign(at(6)) | sign(at(5)) | sign(at(3))
+    timed = np.zeros(n, dtype=bool)
+    if w > 10:
+        c10 = codes[:, 10]
+        timed = (lens > 10) & ((c10 == ord("T")) | (c10 == ord("t")) | (c10 == ord(" ")))
+    return tail & timed
+
+
+def _to_us(arr: NDArray[np.object_]) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+    try:
+        parsed = pd.to_datetime(arr, utc=True, format="ISO8601", errors="coerce")
+        return parsed.asi8 // 1000, np.asarray(parsed.isna())
+    except (ValueError, TypeError, OverflowError):
+        return np.zeros(len(arr), dtype=np.int64), np.ones(len(arr), dtype=bool)
+
+
+def _parse_iso(arr: NDArray[np.object_]) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+    """pandas' batch parse, with naive strings parsed apart from zoned ones when a batch mixes them:
+    pandas 2.x applies an earlier string's offset to the naive strings after it in one call
+    (``["...T10:00+02:00", "...T10:00"]`` both become 08:00 UTC), and naive means UTC here."""
+    n = len(arr)
+    is_str = np.ones(n, dtype=bool) if _all_str(arr) else np.fromiter((isinstance(a, str) for a in arr), bool, n)
+    zoned = np.zeros(n, dtype=bool)
+    zoned[is_str] = _zoned(arr[is_str])
+    parts = [p for p in (~is_str, zoned, is_str & ~zoned) if p.any()]
+    if len(parts) < 2 or (len(parts) == 2 and not zoned.any()):  # only naive strings beside non-strings is safe
+        return _to_us(arr)
+    us, nat = np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool)
+    for part in parts:
+        us[part], nat[part] = _to_us(arr[part])
+    return us, nat
+
+
 def parse_timestamps(col: pd.Series) -> tuple[NDArray[np.int64], Reasons]:
     """UTC microseconds since the epoch with :func:`catalog.schema.parse_timestamp` rules.
 
@@ -122,12 +176,7 @@ def parse_timestamps(col: pd.Series) -> tuple[NDArray[np.int64], Reasons]:
         arr = col.to_numpy(dtype=object)
     else:
         arr = _objects(col)
-        try:
-            parsed = pd.to_datetime(arr, utc=True, format="ISO8601", errors="coerce")
-            us = parsed.asi8 // 1000
-            nat = np.asarray(parsed.isna())
-        except (ValueError, TypeError, OverflowError):
-            us, nat = np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool)
+        us, nat = _parse_iso(arr)
         missing = np.asarray(pd.isna(arr), dtype=bool)
         if _all_str(arr):
             short = np.fromiter(map(len, arr), dtype=np.int64, count=n) < 10

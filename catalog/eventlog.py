@@ -37,7 +37,7 @@ from catalog.errors import DataValidationError, IntegrityError, RowError
 from catalog.event_rows import (
     AppendResult, PendingBatch, conflicting_rows, dt, filters, frame, to_rows, us,
 )
-from catalog.events import validate_events_with_lines
+from catalog.event_fast import validated_rows
 from catalog.sqldb import open_sqlite
 from catalog.writers import atomic_write_parquet
 
@@ -170,12 +170,10 @@ class EventLog:
         (default: the wall clock). Raises :class:`DataValidationError` (nothing stored)
         if any event is invalid or reuses a stored ``event_id`` with other content.
         """
-        df = events if isinstance(events, pd.DataFrame) else pd.DataFrame.from_records(list(events))
-        if df.empty:
+        rows, lines = validated_rows(events, known_items=known_items, known_users=known_users,
+                                     line_offset=line_offset, source=source)
+        if not rows:
             return AppendResult(0, 0, [])
-        canon, lines = validate_events_with_lines(df, known_items=known_items, known_users=known_users,
-                                                  line_offset=line_offset, source=source)
-        rows = to_rows(canon)
         ingested = us(now) if now is not None else time.time_ns() // 1000
         batch = PendingBatch(rows, lines, source, ingested)
         if not self.group_commit:

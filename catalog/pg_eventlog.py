@@ -34,7 +34,7 @@ import pandas as pd
 
 from catalog.errors import DataValidationError, RowError
 from catalog.event_rows import AppendResult, conflicting_rows, dt, filters, frame, to_rows, us
-from catalog.events import validate_events_with_lines
+from catalog.event_fast import validated_rows
 from catalog.pgdb import PgPool, migrate
 from catalog.writers import atomic_write_parquet
 
@@ -107,13 +107,11 @@ class PgEventLog:
                known_items: Collection[str] | None = None, known_users: Collection[str] | None = None,
                line_offset: int = 1, source: str = "", now: datetime | None = None) -> AppendResult:
         """Validate and durably store a batch; return only after COMMIT (see the module docstring)."""
-        df = events if isinstance(events, pd.DataFrame) else pd.DataFrame.from_records(list(events))
-        if df.empty:
+        rows, lines = validated_rows(events, known_items=known_items, known_users=known_users,
+                                     line_offset=line_offset, source=source)
+        if not rows:
             return AppendResult(0, 0, [])
-        canon, lines = validate_events_with_lines(df, known_items=known_items, known_users=known_users,
-                                                  line_offset=line_offset, source=source)
-        rows = to_rows(canon)
-        ids = canon["event_id"].tolist()
+        ids = [r[0] for r in rows]
         ingested = us(now) if now is not None else time.time_ns() // 1000
         with self._conn() as conn, conn.transaction():
             conn.execute("LOCK TABLE events IN ROW EXCLUSIVE MODE")  # before the tombstones: see forget_user

@@ -121,6 +121,11 @@ class ServingSettings(_Strict):
         False, description="Require a key for read endpoints too.")
     reload_interval_s: float = Field(60.0, ge=0, description="Poll the registry for a new champion; 0 = off.")
     max_body_bytes: int = Field(1 << 20, gt=0, description="Largest request body (413 above it).")
+    switch_interval_ms: float = Field(
+        1.0, gt=0, le=100, description="The worker's `sys.setswitchinterval`: how long a thread holding the GIL "
+                                       "keeps it while another waits (Python's default is 5 ms). A write or an "
+                                       "/events validation holds the GIL for milliseconds of Python; 1 ms bounds "
+                                       "what a /recommend beside it waits (docs/serving.md, Latency under writes).")
     access_log: Annotated[bool, EnvName("SKILLPATH_ACCESS_LOG")] = Field(
         False, description="BentoML's access log (costs throughput).")
     tracing: Annotated[bool, EnvName("SKILLPATH_TRACING")] = Field(

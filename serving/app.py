@@ -94,6 +94,9 @@ class SkillPathApp(EntityMethods, ModelMethods, LazyParts):
         self.settings, self.log, self.source = settings, log_, source
         self.clock = clock
         self.background = Background()  # its threads are joined by close()
+        #: Set when the service's build after readiness (popularity, monitor, assistant, console tables) has
+        #: finished: until then it competes with requests for the GIL, so benchmarks wait for it (``/readyz``).
+        self.warmed = threading.Event()
         self.online = online
         self.sync = None if online is None else OnlineSync(online, rows_for=self._engagement_rows,
                                                             users=self._log_users, now=clock)

@@ -21,7 +21,7 @@ from recommender.inferred import goals_from_history
 from recommender.models.content import ContentRecommender
 from serving.bundle import ModelBundle
 from serving.conversations import ConversationStore
-from serving.live import patched, rebundle, resource_delta
+from serving.live import patched, rebundle, resource_delta, touched_delta
 from serving.mentee_goals import with_goal
 from serving.schemas_entities import ForgetResponse
 from training.registry import LoadedModel
@@ -87,7 +87,11 @@ class EntityMethods:
         if not kinds & {"skills", "resources"}:
             self._derive(World(old.catalog, mentees, mentors), catalog_changed=False)
             return
-        delta = None if "skills" in kinds else resource_delta(old.catalog, ents.entities("resources"))
+        delta = None
+        if "skills" not in kinds:  # the written ids first (O(written)); a scan of them all when not known
+            delta = touched_delta(old.catalog, ents, ents.touched("resources", self._gen))
+            if delta is None:
+                delta = resource_delta(old.catalog, ents.entities("resources"))
         if delta is not None and not delta.added:
             rows = delta.rows
             cat = old.catalog.with_resources(delta.changed)

@@ -82,7 +82,9 @@ class ModelMethods:
 
     def gauges(self) -> dict[str, tuple[str, float]]:
         """Extra Prometheus gauges (name -> (help, value)) from the parts that keep some."""
-        return {} if self.sync is None else self.sync.gauges()
+        warm = {"skillpath_warm": ("1 once the build after readiness has finished (`/readyz` `warm`).",
+                                   float(self.warmed.is_set()))}
+        return warm if self.sync is None else {**warm, **self.sync.gauges()}
 
     def _cocompletion(self, model: Recommender) -> CoCompletion | None:
         users = getattr(model, "id_maps_", {}).get("users")

@@ -33,10 +33,14 @@ class ReadinessStatus(BaseModel):
     last_error: str | None = Field(description="The last failed load, if any.", examples=[None])
     online_features: str | None = Field(None, description="The online feature store: off, ok, rebuilding, "
                                                           "timeout or unavailable.", examples=["off"])
+    warm: bool = Field(False, description="Whether the build that follows readiness (cold-start popularity, "
+                                          "the monitor's fold, the assistant's index, the console's tables) has "
+                                          "finished. The service answers before it does, a little slower while it "
+                                          "runs: wait for `true` before measuring latency.", examples=[True])
 
 Status = Callable[[], Mapping[str, Any] | None]
 _NOT_STARTED = {"ready": False, "model_version": None, "champion_version": None, "fallback_reason": None,
-                "last_error": "the service is starting"}
+                "last_error": "the service is starting", "warm": False}
 
 
 class ReadinessMiddleware:

@@ -14,6 +14,7 @@ the settings once at its start and hands them to the app it serves.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 
 import bentoml
@@ -74,6 +75,9 @@ class SkillPathService:
         from serving.app import SkillPathApp  # here: `bentoml serve`'s supervisor imports this module too
 
         settings = load_settings()
+        # Shorter GIL turns than Python's 5 ms: a write's or an /events validation's milliseconds of Python
+        # then delay a /recommend beside them by about this much, not by the whole stretch (docs/serving.md).
+        sys.setswitchinterval(settings.serving.switch_interval_ms / 1e3)
         prefetch_console(settings)  # a first start: the console's copy of the log runs beside the model's load
         rejected_log.setLevel(logging.INFO)  # one line per rejected request, under BentoML's WARNING default
         self.app = SkillPathApp.from_settings(settings, model_dir=settings.model_dir,
@@ -106,6 +110,14 @@ class SkillPathService:
             self.app.background.start("skillpath-webhooks", sender.run, daemon=True)
         if not stop.is_set():
             self.app.warm_background(("assistant",))
+        from serving.routes.analytics import start as console
+
+        first = console(self.app).first_pass  # the console's first table build, started by attach()
+        while not (stop.is_set() or first.wait(0.5)):
+            pass
+        if not stop.is_set():
+            self.app.warmed.set()
+            log.info("background build after readiness finished (/readyz: warm)")
 
     def _timer(self, stop: threading.Event, interval: float) -> None:
         while not stop.wait(interval):
@@ -129,7 +141,8 @@ class SkillPathService:
 
 def _status() -> dict[str, object] | None:
     core = getattr(api.state, "core", None)
-    return None if core is None else {**core.model_status(), "online_features": core.online_status()}
+    return None if core is None else {**core.model_status(), "online_features": core.online_status(),
+                                      "warm": core.warmed.is_set()}
 
 
 SkillPathService.add_asgi_middleware(ReadinessMiddleware, status=_status)

@@ -30,6 +30,7 @@ from catalog.store.docs import to_doc
 __all__ = ["Entities", "MAX_BATCH", "paused_gc"]
 
 MAX_BATCH = 1000
+_TOUCHED_KEPT = 256  # generations of written ids :meth:`Entities.touched` can answer for
 #: Changes behind beyond which :meth:`Entities.sync` reloads everything (one query per kind beats per-id reads).
 CATCH_UP_MAX = 1000
 
@@ -70,6 +71,10 @@ class Entities:
         self._objs: dict[str, dict[str, Any]] = {k: {} for k in KINDS}
         self.generation = 0  # +1 whenever the entities in memory change
         self.kind_generation = {k: 0 for k in KINDS}  # the same, per kind
+        # Which ids this process's own writes touched, per generation (the last :data:`_TOUCHED_KEPT`), so a
+        # reader applying them looks at those entities only, not a scan of them all (:meth:`touched`).
+        self._touched: list[tuple[int, str, frozenset[str]]] = []
+        self._touched_floor = 0  # before this generation, nothing is known (start, another process's writes)
         self.reload()
 
     # ------------------------------------------------------------ reading
@@ -90,11 +95,29 @@ class Entities:
             changed = [k for k in KINDS if self._stored[k] != stored[k]]
             self._stored, self._objs, self._seen = stored, objs, rev
             self._bump(changed)
+            self._touched, self._touched_floor = [], self.generation
 
-    def _bump(self, kinds: Sequence[str]) -> None:
+    def _bump(self, kinds: Sequence[str], ids: Sequence[str] | None = None) -> None:
         self.generation += 1
         for k in kinds:
             self.kind_generation[k] += 1
+        if ids is not None:
+            self._touched.append((self.generation, kinds[0], frozenset(ids)))
+            del self._touched[:-_TOUCHED_KEPT]
+        elif kinds:  # a change whose ids are not known: nothing before it can be answered
+            self._touched, self._touched_floor = [], self.generation
+
+    def touched(self, kind: str, since: int) -> frozenset[str] | None:
+        """Ids of ``kind`` this process wrote after generation ``since`` (None: not known, e.g. another
+        process wrote, or too many writes ago; read everything then). Written ids may be new ones."""
+        with self._lock:
+            if since < self._touched_floor or (self._touched and self._touched[0][0] > since + 1):
+                return None
+            out: set[str] = set()
+            for gen, k, ids in self._touched:
+                if gen > since and k == kind:
+                    out |= ids
+            return frozenset(out)
 
     def sync(self) -> bool:
         """Catch up with writes made through other processes; True if the store moved on.
@@ -176,6 +199,9 @@ class Entities:
     def entity(self, kind: str, entity_id: str) -> Any:
         return self._objs[kind][entity_id]
 
+    def find_entity(self, kind: str, entity_id: str) -> Any | None:
+        return self._objs[kind].get(entity_id)
+
     def entities(self, kind: str) -> list[Any]:
         return list(self._objs[kind].values())  # one C call: atomic under the GIL while a writer adds
 
@@ -242,7 +268,7 @@ class Entities:
                 self._objs[kind][s.id] = new[s.id]
             if writes:
                 self._caught_up(len(writes))
-                self._bump([kind])
+                self._bump([kind], [w.id for w in writes])
             return [self._stored[kind][i] for i in new]
 
     def patch(self, kind: str, entity_id: str, fields: Mapping[str, Any], *, actor: str, now_us: int,
@@ -281,7 +307,7 @@ class Entities:
             del self._stored[kind][entity_id]
             del self._objs[kind][entity_id]
             self._caught_up(1)
-            self._bump([kind])
+            self._bump([kind], [entity_id])
 
     def _writable(self) -> None:
         if self.only is not None:

@@ -68,6 +68,8 @@ class ConsoleData:
         self._built_at: datetime | None = None
         self._pages: dict[tuple, str] = {}
         self._ready = threading.Event()
+        #: Set once the refresher's first pass has run (built or failed): the service reports ``warm`` after it.
+        self.first_pass = threading.Event()
         self._built = threading.Condition()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -123,6 +125,7 @@ class ConsoleData:
                 self.rebuild()
             except Exception:  # the last good set keeps serving; the next tick tries again
                 log.exception("console: rebuilding the analytics failed")
+            self.first_pass.set()
             due = time.monotonic() + self.refresh_s
 
     def rebuild(self) -> bool:

@@ -98,3 +98,19 @@ def test_available_at_needs_active_and_already_published(tiny_catalog):
     assert not after[ix("docs-x")]  # inactive whatever the date
     assert after.sum() == cat.active.sum()
     assert before.sum() == cat.active.sum() - 1
+
+
+@pytest.mark.parametrize("few", [True, False])
+def test_half_lives_of_some_rows_equal_those_of_all(tiny_catalog, monkeypatch, few):
+    """``rows`` (an entity write's) read each row's slice directly below ``_FEW_ROWS`` and through scipy above:
+    both equal the whole catalog's resolution at those rows, in the order given, repeats included."""
+    import catalog.freshness as fr
+
+    monkeypatch.setattr(fr, "_FEW_ROWS", 64 if few else 0)
+    full = resolve_half_lives(tiny_catalog)
+    rows = np.array([3, 0, tiny_catalog.n_items - 1, 3])
+    got = resolve_half_lives(tiny_catalog, rows=rows)
+    assert np.array_equal(got.days, full.days[rows]) and np.array_equal(got.source, full.source[rows])
+    assert len(set(full.source.tolist())) > 1  # the fixture exercises more than one rule
+    empty = resolve_half_lives(tiny_catalog, rows=np.array([], dtype=np.int64))
+    assert empty.days.shape == (0,) and empty.source.shape == (0,)

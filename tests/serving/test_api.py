@@ -275,3 +275,33 @@ def test_events_without_id_or_type_get_the_ids_file_imports_give(client, service
     row = stored[stored.event_id == from_file.event_id[0]]
     assert len(row) == 1 and row.event_type.iloc[0] == "view"
     assert pd.Timestamp(row.timestamp.iloc[0]) == pd.Timestamp("2026-10-30T10:00:00Z")
+
+
+def test_readyz_says_when_the_build_after_readiness_is_done(client, service_env):
+    """``warm`` turns true once popularity, the monitor, the assistant and the console's first build are done
+    (benchmarks wait for it: the build competes with requests for the GIL); the ``skillpath_warm`` gauge too."""
+    import time
+
+    from serving.api import api
+
+    core = api.state.core
+    body = client.get("/readyz").json()
+    assert body["ready"] is True and body["warm"] is core.warmed.is_set()
+    deadline = time.monotonic() + 120
+    while not client.get("/readyz").json()["warm"]:
+        assert time.monotonic() < deadline, "the background build never finished"
+        time.sleep(0.2)
+    assert core._bundle._popularity is not None  # computed by the build, not by this read
+    assert core._monitor_open and core._assistant is not None
+    assert core.gauges()["skillpath_warm"][1] == 1.0  # appended to /metrics
+
+
+def test_the_service_sets_its_switch_interval(client, service_env):
+    """Each worker takes ``serving.switch_interval_ms`` (default 1 ms, Python's is 5 ms): shorter GIL turns
+    bound what a request waits behind a write's Python (docs/serving.md, "Latency under writes")."""
+    import sys
+
+    from serving.api import api
+
+    assert api.state.core.settings.serving.switch_interval_ms == 1.0
+    assert abs(sys.getswitchinterval() - 0.001) < 1e-9

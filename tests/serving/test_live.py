@@ -149,3 +149,27 @@ def test_contexts_carry_over_until_the_profile_changes(tmp_path, tiny_world, tin
         grown = World(tiny_world.catalog.with_resources({}, _added()), w3.mentees, w3.mentors)
         c4 = c2.over(grown)
         assert c4._cache is not c2._cache and c4.get("u2", now=AS_OF).history.shape[1] == grown.catalog.n_items
+
+
+def test_touched_delta_equals_the_full_scan(tmp_path, tiny_world):
+    """The O(written) delta from the store's written ids equals :func:`resource_delta`'s scan of every
+    resource; a new id, an unknown set of ids or a removal leaves the decision to the scan (None)."""
+    from catalog.store.entities import Entities
+    from catalog.store.sqlite import SQLiteEntityStore
+    from serving.live import touched_delta
+
+    ents = Entities(SQLiteEntityStore(tmp_path / "events.db"))
+    ents.import_world(tiny_world, actor="t", now_us=1)
+    cat, g = ents.world().catalog, ents.generation
+    a, b = ents.ids("resources")[1], ents.ids("resources")[4]
+    ents.retire(a, actor="t", now_us=2)
+    ents.patch("resources", b, {"duration_minutes": 7}, actor="t", now_us=2)
+    ents.patch("resources", b, {"duration_minutes": 7}, actor="t", now_us=2)  # a replay: no new version
+    got = touched_delta(cat, ents, ents.touched("resources", g))
+    want = resource_delta(cat, ents.entities("resources"))
+    assert got is not None and got.changed == want.changed and sorted(got.changed) == [1, 4] and got.added == []
+    assert touched_delta(cat, ents, None) is None
+    ents.put("resources", [{"item_id": "new-9", "title": "N", "type": "book", "skills": "python:1",
+                            "published_at": "2024-01-01"}], actor="t", now_us=3)
+    assert touched_delta(cat, ents, ents.touched("resources", g)) is None  # appended: the scan places it
+    ents.store.close()

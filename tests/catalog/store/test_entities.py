@@ -193,6 +193,27 @@ def test_pages_with_cursor_and_filter(ents):
     assert ids == [i for i in w.items.to_list() if w.resource(i).active]
 
 
+def test_touched_names_this_process_writes_or_says_it_does_not_know(ents, new_store):
+    """What a reader applying writes may look at instead of scanning every entity: the ids written after a
+    generation, per kind; None once anything it cannot name happened (another process's write, a reload)."""
+    g0 = ents.generation
+    assert ents.touched("resources", g0) == frozenset()
+    first, second = ents.ids("resources")[:2]
+    ents.retire(first, actor="k", now_us=NOW)
+    g1 = ents.generation
+    ents.patch("resources", second, {"title": "Renamed"}, actor="k", now_us=NOW)
+    ents.put("mentors", [{"mentor_id": "m9", "skills": "python:5", "capacity": 3}], actor="k", now_us=NOW)
+    assert ents.touched("resources", g0) == {first, second} and ents.touched("resources", g1) == {second}
+    assert ents.touched("mentors", g0) == {"m9"} and ents.touched("resources", ents.generation) == frozenset()
+    other = Entities(new_store())
+    other.put("resources", [_res("from-elsewhere", "python:1")], actor="b", now_us=NOW)
+    assert _synced(ents)
+    assert ents.touched("resources", g0) is None and ents.touched("resources", g1) is None  # not ours: unknown
+    g2 = ents.generation
+    ents.retire(second, actor="k", now_us=NOW)
+    assert ents.touched("resources", g2) == {second}
+
+
 def _held(e: Entities) -> list:
     """What a reader holds, in order: stored documents with versions, and the validated entities."""
     from catalog.store.base import KINDS
