@@ -86,15 +86,7 @@ class MenteeContext:
         return self.cached("events", self._frame)
 
     def _frame(self) -> pd.DataFrame:
-        rows = self.rows
-        return pd.DataFrame({
-            "user_id": pd.Series([self.user_id] * len(rows), dtype=object),
-            "item_id": pd.Series([r[0] for r in rows], dtype=object),
-            "event_type": pd.Series([r[1] for r in rows], dtype=object),
-            "value": np.array([np.nan if r[2] is None else r[2] for r in rows], dtype=np.float64),
-            "timestamp": pd.to_datetime(np.array([r[3] for r in rows], dtype=np.int64), unit="us", utc=True
-                                        ).astype("datetime64[us, UTC]"),
-        })
+        return _rows_frame(self.user_id, self.rows)
 
     @property
     def n_upto_now(self) -> int:
@@ -110,10 +102,34 @@ class MenteeContext:
         hit = self.memo.get(key)
         if hit is not None and hit[0] is model and hit[1].as_of <= self.now:
             return model.advance(hit[1], now=self.now, catalog=self.catalog)  # type: ignore[no-any-return]
-        seed = model.initial_state(self.catalog, user_id=self.user_id, self_levels=self.mentee.self_levels)
-        state = model.update(seed, self.events, self.catalog, now=self.now)
+        state = self._carried(model)
+        if state is None:
+            seed = model.initial_state(self.catalog, user_id=self.user_id, self_levels=self.mentee.self_levels)
+            state = model.update(seed, self.events, self.catalog, now=self.now)
         self.memo[key] = (model, state)
         return state
+
+    def carry_from(self, earlier: MenteeContext) -> None:
+        """Offer ``earlier``'s folded mastery (the same mentee, profile and catalog, fewer events) to this
+        context, so :meth:`mastery` folds only the events since: the cost of a new event is that event."""
+        for key, val in list(earlier.memo.items()):
+            if isinstance(key, tuple) and key[0] == "mastery":
+                self.memo[("mastery-carry", key[1], key[2])] = (val[0], earlier.rows, key[3], val[1])
+
+    def _carried(self, model: MasteryModel) -> MasteryState | None:
+        """Mastery from a carried state (:meth:`carry_from`) and the events after it, or None when that is not
+        exactly the full fold: the earlier events must be this context's first ones, in the same order, and
+        forgetting off (with it on, decaying in two stretches may round differently from one)."""
+        hit = self.memo.get(("mastery-carry", id(model), id(model.params_)))
+        if hit is None or hit[0] is not model or model.forgetting_half_life_days is not None:
+            return None
+        _, rows, n, state = hit
+        if n > self.n_upto_now or state.as_of is None or state.as_of > self.now or self.rows[:n] != rows[:n]:
+            return None
+        new = [r for r in self.rows[n:self.n_upto_now] if r[1] in ("assess", "complete")]  # the evidence kinds
+        if not new:  # views, likes, dismissals: no evidence, so update would only move the clock
+            return model.advance(state, now=self.now, catalog=self.catalog)  # type: ignore[no-any-return]
+        return model.update(state, _rows_frame(self.user_id, new), self.catalog, now=self.now)  # type: ignore[no-any-return]
 
     def with_request(self, *, now: datetime, goals: Iterable[GoalSpec | Goal] | None = None) -> MenteeContext:
         """The same events at another ``now`` and, if given, for other goals (sharing :attr:`memo`)."""
@@ -124,6 +140,19 @@ class MenteeContext:
         new = object.__new__(MenteeContext)  # a shallow copy without copy.copy's reduce protocol: once per request
         new.__dict__.update(self.__dict__, **fields)
         return new
+
+
+def _rows_frame(user_id: str, rows: Sequence[EventRow]) -> pd.DataFrame:
+    """``rows`` of ``user_id`` as an events frame (``user_id, item_id, event_type, value, timestamp``)."""
+    return pd.DataFrame({
+        "user_id": pd.Series([user_id] * len(rows), dtype=object),
+        "item_id": pd.Series([r[0] for r in rows], dtype=object),
+        "event_type": pd.Series([r[1] for r in rows], dtype=object),
+        "value": np.array([np.nan if r[2] is None else r[2] for r in rows], dtype=np.float64),
+        "timestamp": pd.to_datetime(np.array([r[3] for r in rows], dtype=np.int64), unit="us", utc=True
+                                    ).astype("datetime64[us, UTC]"),
+    })
+
 
 
 def _check_now(now: datetime) -> None:

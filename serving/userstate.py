@@ -82,8 +82,12 @@ class MenteeContexts:
                         hit = self._cache[user_id] = (seq, ctx)
                     self._cache.move_to_end(user_id)
         if hit is None or hit[0] != seq:
+            earlier = hit[1] if hit is not None else None
             rows = self.log.user_rows(user_id) if seq else ()
             hit = (seq, mentee_context(self.world, user_id, now=now, events=rows, weights=self.weights))
+            if earlier is not None and earlier.catalog is hit[1].catalog and (
+                    earlier.mentee is hit[1].mentee or not (earlier.has_profile or hit[1].has_profile)):
+                hit[1].carry_from(earlier)  # new events of the same mentee: fold only those into mastery
             with self._lock:
                 old = self._cache.get(user_id)
                 if old is None or old[0] <= seq:

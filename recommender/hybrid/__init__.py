@@ -3,7 +3,9 @@ planner's next step, calibrated exploration and the collaborative model's predic
 diversified list.
 
 - :mod:`~recommender.hybrid.blend`: the parts, the weights and the MMR selection (pure arrays);
-- :mod:`~recommender.hybrid.next_up`: one mentee's list from their mastery, plan and scores.
+- :mod:`~recommender.hybrid.next_up`: one mentee's list from their mastery, plan and scores (the reference path);
+- :mod:`~recommender.hybrid.prepared`: the same list in two halves, the filter-free one once per
+  mentee context and a cheap per-filter selection (what the service runs).
 
 See ``docs/hybrid.md``.
 """

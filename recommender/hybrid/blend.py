@@ -47,7 +47,8 @@ from catalog.errors import ConfigError
 from catalog.schema import Goal
 
 __all__ = ["PARTS", "LEARNING_PARTS", "PREREQ_GOAL", "HELD_GOAL", "HybridWeights", "DEFAULT_WEIGHTS", "HybridList",
-           "required_levels", "ready_items", "skill_ready", "main_skills", "explore_draws", "blend_parts", "mmr_select"]
+           "required_levels", "goal_gap_parts", "ready_items", "skill_ready", "main_skills", "explore_draws", "blend_parts", "mmr_select",
+           "mmr_rows", "percentile_among", "CANDIDATES", "TOP_CF"]
 
 PARTS: tuple[str, ...] = ("cf", "goal", "gap", "plan", "explore")
 LEARNING_PARTS: tuple[str, ...] = ("goal", "gap", "plan")
@@ -133,23 +134,51 @@ def ready_items(catalog: Catalog, levels: NDArray[np.int64]) -> NDArray[np.bool_
 
 
 def _percentile(scores: NDArray[np.float64], ok: NDArray[np.bool_], rows: NDArray[np.int64]) -> NDArray[np.float64]:
-    """Rank percentile in (0, 1] of ``scores[rows]`` among the ``ok`` items (ties share the lower rank).
+    """Rank percentile in (0, 1] of ``scores[rows]`` among the ``ok`` items (ties share the lower rank)."""
+    return percentile_among(scores[ok], scores[rows])
 
-    Counts, for each of the few ``rows``, the ``ok`` scores below it with one search of every
-    score among the sorted row scores: no sort of the whole catalog."""
-    allv = scores[ok]
-    if not len(rows) or not len(allv):
-        return np.zeros(len(rows))
-    vals = scores[rows]
+
+def percentile_among(allv: NDArray[np.float64], vals: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Rank percentile in (0, 1] of each of ``vals`` among ``allv`` (ties share the lower rank).
+
+    Counts, for each of the few ``vals``, the scores below it with one search of every score
+    among the sorted ``vals``: no sort of ``allv``."""
+    if not len(vals) or not len(allv):
+        return np.zeros(len(vals))
     sv = np.sort(vals)
     below = np.cumsum(np.bincount(np.searchsorted(sv, allv, side="right"), minlength=len(sv) + 1))
-    # below[k]: how many ok scores are smaller than sv[k] (equal ones share the first position)
+    # below[k]: how many scores are smaller than sv[k] (equal ones share the first position)
     return (below[np.searchsorted(sv, vals, side="left")] + 1) / len(allv)
 
 
 def explore_draws(user_key: str, n: int) -> NDArray[np.float64]:
     """``n`` uniform draws in [0, 1) fixed by ``user_key`` (crc32 seed: the same on every process and run)."""
     return np.random.default_rng(zlib.crc32(user_key.encode("utf-8"))).random(n)
+
+
+def goal_gap_parts(catalog: Catalog, levels: NDArray[np.int64], goals: Sequence[Goal]) -> tuple[NDArray[np.float64],
+                                                                             NDArray[np.float64]]:
+    """Per item the goal and gap parts before candidates are cut (catalog-length); NaN goal: the item teaches
+    no needed skill (no part marks it, so it gets a CF part only among the best by score)."""
+    ids = catalog.skill_ids
+    held = {s: int(levels[j]) for j, s in enumerate(ids)}
+    req = required_levels(catalog, goals, held)
+    m = catalog.item_skill_levels_csc
+    goal, gap = np.full(catalog.n_items, np.nan), np.zeros(catalog.n_items)
+    for s in {g.skill_id for g in goals} - set(req):
+        if s in held:
+            j = ids.index(s)
+            items = m.indices[m.indptr[j]:m.indptr[j + 1]]
+            goal[items] = np.fmax(goal[items], HELD_GOAL)
+    goal_set = {g.skill_id for g in goals}
+    for s in req:
+        j = ids.index(s)
+        items = m.indices[m.indptr[j]:m.indptr[j + 1]]
+        lv = m.data[m.indptr[j]:m.indptr[j + 1]].astype(np.int64)
+        above = lv > held[s]
+        goal[items] = np.fmax(goal[items], np.where(above, 1.0 if s in goal_set else PREREQ_GOAL, 0.0))
+        gap[items] = np.maximum(gap[items], np.exp2(-np.abs(lv - (held[s] + 1))) * above)
+    return goal, gap
 
 
 def blend_parts(catalog: Catalog, *, cf_scores: NDArray[np.floating], candidates: NDArray[np.bool_],
@@ -164,32 +193,10 @@ def blend_parts(catalog: Catalog, *, cf_scores: NDArray[np.floating], candidates
         raise ConfigError(f"cf_scores need one value per item ({n}) and levels one per skill ({catalog.n_skills})")
     ok = candidates & np.isfinite(cf)
     parts = np.zeros((n, len(PARTS)))
-    touched: list[NDArray[np.integer]] = []
-    ids = catalog.skill_ids
-    held = {s: int(levels[j]) for j, s in enumerate(ids)}
-    req = required_levels(catalog, goals, held)
-    goal_set = {g.skill_id for g in goals}
-    m = catalog.item_skill_levels_csc
-    for s in goal_set - set(req):
-        if s in held:
-            j = ids.index(s)
-            items = m.indices[m.indptr[j]:m.indptr[j + 1]]
-            items = items[ok[items]]
-            parts[items, 1] = np.maximum(parts[items, 1], HELD_GOAL)
-            touched.append(items)
-    for s, target in req.items():
-        j = ids.index(s)
-        items = m.indices[m.indptr[j]:m.indptr[j + 1]]
-        lv = m.data[m.indptr[j]:m.indptr[j + 1]].astype(np.int64)
-        keep = ok[items]  # parts stay zero outside the candidates
-        items, lv = items[keep], lv[keep]
-        c = held[s]
-        above = lv > c
-        g = 1.0 if s in goal_set else PREREQ_GOAL
-        parts[items[above], 1] = np.maximum(parts[items[above], 1], g)
-        fit = np.exp2(-np.abs(lv - (c + 1))) * above
-        parts[items, 2] = np.maximum(parts[items, 2], fit)
-        touched.append(items)
+    goal, gap = goal_gap_parts(catalog, levels, goals)
+    marked = ok & ~np.isnan(goal)  # parts stay zero outside the candidates
+    parts[marked, 1], parts[marked, 2] = goal[marked], gap[marked]
+    touched: list[NDArray[np.integer]] = [np.flatnonzero(marked)]
     for pos, i in enumerate(plan_items):
         if ok[int(i)]:
             parts[int(i), 3] = max(parts[int(i), 3], 1.0 / (1 + pos))
@@ -218,32 +225,40 @@ def _skill_sets(catalog: Catalog, idx: NDArray[np.int64]) -> sp.csr_matrix:
 def mmr_select(catalog: Catalog, parts: NDArray[np.float64], candidates: NDArray[np.bool_], k: int,
                weights: HybridWeights) -> HybridList:
     """Up to ``k`` candidates chosen by maximal marginal relevance over skills (module docstring)."""
+    idx = np.flatnonzero(candidates)
+    return mmr_rows(catalog, idx, parts[idx], k, weights)
+
+
+def mmr_rows(catalog: Catalog, idx: NDArray[np.integer], parts: NDArray[np.float64], k: int,
+             weights: HybridWeights) -> HybridList:
+    """:func:`mmr_select` over the candidates ``idx`` (ascending item indices) with their part rows.
+
+    Candidates whose parts are all zero may be left out of ``idx``: each of them ranks below every
+    candidate with a CF part (relevance, then CF part, then index), and :func:`blend_parts` gives a
+    CF part to at least ``min(TOP_CF, candidates)`` >= the pool size, so they never reach the pool."""
     if not 1 <= k <= TOP_CF:
         raise ConfigError(f"k must be in 1..{TOP_CF}, got {k}")
     w = weights.as_array()
-    rel = parts @ w
-    idx = np.flatnonzero(candidates)
     if not len(idx):
         return HybridList(np.zeros(0, np.int64), np.zeros(0), np.zeros((0, len(PARTS))), [])
+    rel_all = parts @ w
     # best CANDIDATES by relevance, ties by CF part then index (deterministic); sorting only the
     # items at or above the CANDIDATES-th relevance (ties included) gives the same pool
     m = max(CANDIDATES, k)
+    pos = np.arange(len(idx))
     if len(idx) > m:
-        r = rel[idx]
-        idx = idx[r >= np.partition(r, len(idx) - m)[len(idx) - m]]
-    order = np.lexsort((idx, -parts[idx, 0], -rel[idx]))
-    pool = idx[order[:m]]
+        pos = pos[rel_all >= np.partition(rel_all, len(idx) - m)[len(idx) - m]]
+    pos = pos[np.lexsort((idx[pos], -parts[pos, 0], -rel_all[pos]))[:m]]
+    pool, r, pparts = idx[pos], rel_all[pos], parts[pos]
     if weights.diversity == 0:  # no penalty: MMR is the relevance order (skips the pool's skill overlaps)
-        sel = pool[:k]
-        c = parts[sel] * w
+        c = pparts[:k] * w
         by = [PARTS[int(np.argmax(row))] if row.max() > 0 else "cf" for row in c]
-        return HybridList(sel.astype(np.int64), rel[sel], parts[sel], by)
+        return HybridList(pool[:k].astype(np.int64), r[:k], pparts[:k], by)
     S = _skill_sets(catalog, pool)
     inter = (S @ S.T).toarray()
     size = np.asarray(S.sum(axis=1)).ravel()
     union = size[:, None] + size[None, :] - inter
     jac = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-    r = rel[pool]
     overlap = np.zeros(len(pool))
     taken = np.zeros(len(pool), dtype=bool)
     chosen: list[int] = []
@@ -256,10 +271,9 @@ def mmr_select(catalog: Catalog, parts: NDArray[np.float64], candidates: NDArray
         if p != best_rel and r[p] < r[best_rel]:
             by.append("diversity")
         else:
-            c = parts[pool[p]] * w
+            c = pparts[p] * w
             by.append(PARTS[int(np.argmax(c))] if c.max() > 0 else "cf")
         chosen.append(p)
         taken[p] = True
         overlap = np.maximum(overlap, jac[p])
-    sel = pool[chosen]
-    return HybridList(sel.astype(np.int64), rel[sel], parts[sel], by)
+    return HybridList(pool[chosen].astype(np.int64), r[chosen], pparts[chosen], by)

@@ -177,7 +177,8 @@ def plan_path(*, mentee_state: MasteryState, goals: Sequence[Goal], catalog: Cat
               minutes_per_week: int, horizon_weeks: int, now: datetime, max_steps: int = 20,
               preferred_types: Iterable[str] = (), prerequisites: bool = True,
               freshness_threshold: float = 0.5, remediation: Mapping[str, int] | None = None,
-              max_stretch: int = 1, progress: Mapping[str, int] | None = None) -> LearningPath:
+              max_stretch: int = 1, progress: Mapping[str, int] | None = None,
+              usable: NDArray[np.bool_] | None = None) -> LearningPath:
     """Plan resources, in order, that take the mentee from ``mentee_state`` to ``goals``.
 
     Parameters
@@ -192,6 +193,9 @@ def plan_path(*, mentee_state: MasteryState, goals: Sequence[Goal], catalog: Cat
     progress : skill id -> level reached by completed work (see
         :func:`recommender.paths.replan.progress_levels`); planning starts from the higher of
         it and the mastery level.
+    usable : the items that may be planned, when the caller already holds them: exactly
+        ``catalog.available_at(now) & ~completed & ~dismissed & ~isnan(scores)`` (a caller
+        planning under many filters keeps the unfiltered mask and ANDs each filter in).
 
     Raises
     ------
@@ -219,14 +223,15 @@ def plan_path(*, mentee_state: MasteryState, goals: Sequence[Goal], catalog: Cat
     g = catalog.graph
     name = lambda s: g.skills[s].name  # noqa: E731
     lv = np.asarray(level_of(mentee_state.p, mentee_state.threshold))
-    start = {s: int(lv[j]) for j, s in enumerate(catalog.skill_ids)}
+    start = dict(zip(catalog.skill_ids, lv.tolist()))
     worked = {s: L for s, L in (progress or {}).items() if L > start[s]}
     start.update(worked)
     req = _required_levels(goals, catalog, start, prerequisites)
     needed = {s: lvl for s, lvl in req.items() if start[s] < lvl}
     already_met = [gl.skill_id for gl in goals if start[gl.skill_id] >= gl.level]
 
-    usable = catalog.available_at(now) & ~_index_set(completed, n) & ~_index_set(dismissed, n) & ~np.isnan(scores)
+    if usable is None:
+        usable = catalog.available_at(now) & ~_index_set(completed, n) & ~_index_set(dismissed, n) & ~np.isnan(scores)
     csc = catalog.item_skill_levels_csc
     cands: dict[str, tuple[NDArray[np.int64], NDArray[np.int64]]] = {}
     best: dict[str, float] = {}
@@ -246,7 +251,6 @@ def plan_path(*, mentee_state: MasteryState, goals: Sequence[Goal], catalog: Cat
     prefer = frozenset(preferred_types)
     budget = minutes_per_week * horizon_weeks
     now_us = int(now.timestamp() * 1e6)
-    ref_us = np.where(catalog.updated_us != _NAT, catalog.updated_us, catalog.published_us)
 
     used = np.zeros(n, dtype=bool)
     steps: list[PathStep] = []
@@ -284,13 +288,16 @@ def plan_path(*, mentee_state: MasteryState, goals: Sequence[Goal], catalog: Cat
         idx = np.flatnonzero(sel)
         # closest level, then a preferred type, the best score, the shortest, the lowest index
         cand = pool[idx]
-        other = np.fromiter((t not in prefer for t in catalog.types[cand]), dtype=bool, count=len(cand))
+        other = np.ones(len(cand), dtype=bool)
+        for t in prefer:  # a few types at most: one vectorised comparison each
+            other &= catalog.types[cand] != t
         k = int(idx[np.lexsort((cand, catalog.duration_minutes[cand], -scores[cand], other,
                                 np.abs(levels[idx] - want)))[0]])
         i = int(pool[k])
         notes: list[str] = []
         if not is_fresh[k]:
-            age = format_age((now_us - ref_us[i]) / 86_400e6)
+            ref_us = catalog.updated_us[i] if catalog.updated_us[i] != _NAT else catalog.published_us[i]
+            age = format_age((now_us - ref_us) / 86_400e6)
             notes.append(f"only material available at this level is {age} old" if not is_fresh.any()
                          else f"fresher material does not fit your time budget; this is {age} old")
         if catalog.types[i] in prefer:

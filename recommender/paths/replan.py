@@ -26,7 +26,7 @@ from recommender.paths.credit import DEFAULT_CREDIT, CompletionCredit, progress_
 from recommender.paths.planner import LearningPath, plan_path
 
 __all__ = ["DEFAULT_MINUTES_PER_WEEK", "DEFAULT_PASS_SCORE", "PLANNING_THRESHOLD", "PRACTICE_TYPES",
-           "PRACTICE_SPACING_DAYS", "History", "mentee_history", "failed_assessments", "progress_levels",
+           "PRACTICE_SPACING_DAYS", "History", "PlanInputs", "plan_inputs", "plan_from", "mentee_history", "failed_assessments", "progress_levels",
            "practice_due", "assessed_levels", "rebuild_state", "replan"]
 
 DEFAULT_MINUTES_PER_WEEK = 120  # when the mentee did not say
@@ -151,33 +151,30 @@ def rebuild_state(model: MasteryModel, mentee: Mentee, events: pd.DataFrame, cat
     return model.update(state, events, catalog, now=now)
 
 
-def replan(*, model: MasteryModel, mentee: Mentee, events: pd.DataFrame, catalog: Catalog,
-           scores: NDArray[np.floating], freshness: NDArray[np.floating], now: datetime,
-           horizon_weeks: int = 12, max_steps: int = 20, minutes_per_week: int | None = None,
-           prerequisites: bool = True, freshness_threshold: float = 0.5,
-           pass_score: float = DEFAULT_PASS_SCORE, credit_completed: bool = True,
-           credit: CompletionCredit = DEFAULT_CREDIT, planning_threshold: float | None = PLANNING_THRESHOLD,
-           state: MasteryState | None = None,
-           practice_spacing_days: float | None = PRACTICE_SPACING_DAYS,
-           history: History | None = None) -> tuple[MasteryState, LearningPath]:
-    """Rebuild the mentee's state from ``events`` and plan towards their goals.
+@dataclass(frozen=True)
+class PlanInputs:
+    """What :func:`plan_path` reads of one mentee's history at ``now``, before any scores: the state it
+    plans from (failed assessments applied), completion credit, and the items never to plan again.
 
-    Items the mentee completed, assessed or dismissed are excluded; completed work is
-    credited with :func:`progress_levels` under ``credit`` (a fraction of a level per
-    completion; ``credit_completed=False`` plans from BKT mastery alone). Levels are read
-    for planning with ``planning_threshold`` (:data:`PLANNING_THRESHOLD`; ``None`` = the
-    model's own bar); the returned state keeps the model's threshold. ``minutes_per_week``
-    defaults to the mentee's own, else :data:`DEFAULT_MINUTES_PER_WEEK`. ``state``, when given, is
-    the mastery ``model`` reaches from these events at ``now`` (a
-    :meth:`recommender.context.MenteeContext.mastery`), so it is not rebuilt.
+    Depends on the events and the clock only, so a caller that plans for the same mentee under
+    several item filters (the hybrid list's request filters) builds it once."""
 
-    Mastery is not taken on trust where the answers disagree: a skill whose latest assessment
-    failed at level L is planned from at most level L - 1 (BKT may still read it higher), and
-    completed work alone never marks a goal as met: its credit stops one level below the goal
-    unless a passed assessment at the goal's level backs it. Practice items (exercises,
-    quizzes) done at least ``practice_spacing_days`` ago may be planned again (``None``: never).
-    ``history``, when given, is :func:`mentee_history` of these events at ``now`` (not rebuilt).
-    """
+    state: MasteryState
+    plan_state: MasteryState
+    progress: dict[str, int] | None
+    failed: dict[str, int]
+    completed: NDArray[np.int64]
+    dismissed: NDArray[np.int64]
+    minutes_per_week: int
+
+
+def plan_inputs(*, model: MasteryModel, mentee: Mentee, events: pd.DataFrame, catalog: Catalog, now: datetime,
+                minutes_per_week: int | None = None, pass_score: float = DEFAULT_PASS_SCORE,
+                credit_completed: bool = True, credit: CompletionCredit = DEFAULT_CREDIT,
+                planning_threshold: float | None = PLANNING_THRESHOLD, state: MasteryState | None = None,
+                practice_spacing_days: float | None = PRACTICE_SPACING_DAYS,
+                history: History | None = None) -> PlanInputs:
+    """The score-independent half of :func:`replan` (same parameters; see there)."""
     hist = history if history is not None else mentee_history(events, catalog, user_id=mentee.user_id, now=now)
     seed = model.initial_state(catalog, user_id=mentee.user_id, self_levels=mentee.self_levels)
     if state is None:
@@ -207,13 +204,55 @@ def replan(*, model: MasteryModel, mentee: Mentee, events: pd.DataFrame, catalog
     if practice_spacing_days is not None:
         completed = np.setdiff1d(completed, practice_due(hist, catalog, now=now, spacing_days=practice_spacing_days))
     mpw = minutes_per_week or mentee.minutes_per_week or DEFAULT_MINUTES_PER_WEEK
-    path = plan_path(
-        mentee_state=plan_state, goals=mentee.goals, catalog=catalog, scores=scores, freshness=freshness,
-        completed=completed, dismissed=hist.items("dismiss"),
-        minutes_per_week=mpw, horizon_weeks=horizon_weeks, now=now, max_steps=max_steps,
+    return PlanInputs(state, plan_state, progress, failed, completed, hist.items("dismiss"), mpw)
+
+
+def plan_from(inputs: PlanInputs, *, mentee: Mentee, catalog: Catalog, scores: NDArray[np.floating],
+              freshness: NDArray[np.floating], now: datetime, horizon_weeks: int = 12, max_steps: int = 20,
+              prerequisites: bool = True, freshness_threshold: float = 0.5,
+              usable: NDArray[np.bool_] | None = None) -> LearningPath:
+    """:func:`plan_path` from ``inputs``; ``usable`` (see :func:`plan_path`) when the caller knows it."""
+    return plan_path(
+        mentee_state=inputs.plan_state, goals=mentee.goals, catalog=catalog, scores=scores, freshness=freshness,
+        completed=inputs.completed, dismissed=inputs.dismissed,
+        minutes_per_week=inputs.minutes_per_week, horizon_weeks=horizon_weeks, now=now, max_steps=max_steps,
         preferred_types=mentee.preferred_types, prerequisites=prerequisites,
-        freshness_threshold=freshness_threshold,
-        remediation=failed,
-        progress=progress,
-    )
-    return state, path
+        freshness_threshold=freshness_threshold, remediation=inputs.failed, progress=inputs.progress,
+        usable=usable)
+
+
+def replan(*, model: MasteryModel, mentee: Mentee, events: pd.DataFrame, catalog: Catalog,
+           scores: NDArray[np.floating], freshness: NDArray[np.floating], now: datetime,
+           horizon_weeks: int = 12, max_steps: int = 20, minutes_per_week: int | None = None,
+           prerequisites: bool = True, freshness_threshold: float = 0.5,
+           pass_score: float = DEFAULT_PASS_SCORE, credit_completed: bool = True,
+           credit: CompletionCredit = DEFAULT_CREDIT, planning_threshold: float | None = PLANNING_THRESHOLD,
+           state: MasteryState | None = None,
+           practice_spacing_days: float | None = PRACTICE_SPACING_DAYS,
+           history: History | None = None) -> tuple[MasteryState, LearningPath]:
+    """Rebuild the mentee's state from ``events`` and plan towards their goals.
+
+    Items the mentee completed, assessed or dismissed are excluded; completed work is
+    credited with :func:`progress_levels` under ``credit`` (a fraction of a level per
+    completion; ``credit_completed=False`` plans from BKT mastery alone). Levels are read
+    for planning with ``planning_threshold`` (:data:`PLANNING_THRESHOLD`; ``None`` = the
+    model's own bar); the returned state keeps the model's threshold. ``minutes_per_week``
+    defaults to the mentee's own, else :data:`DEFAULT_MINUTES_PER_WEEK`. ``state``, when given, is
+    the mastery ``model`` reaches from these events at ``now`` (a
+    :meth:`recommender.context.MenteeContext.mastery`), so it is not rebuilt.
+
+    Mastery is not taken on trust where the answers disagree: a skill whose latest assessment
+    failed at level L is planned from at most level L - 1 (BKT may still read it higher), and
+    completed work alone never marks a goal as met: its credit stops one level below the goal
+    unless a passed assessment at the goal's level backs it. Practice items (exercises,
+    quizzes) done at least ``practice_spacing_days`` ago may be planned again (``None``: never).
+    ``history``, when given, is :func:`mentee_history` of these events at ``now`` (not rebuilt).
+    """
+    x = plan_inputs(model=model, mentee=mentee, events=events, catalog=catalog, now=now,
+                    minutes_per_week=minutes_per_week, pass_score=pass_score, credit_completed=credit_completed,
+                    credit=credit, planning_threshold=planning_threshold, state=state,
+                    practice_spacing_days=practice_spacing_days, history=history)
+    path = plan_from(x, mentee=mentee, catalog=catalog, scores=scores, freshness=freshness, now=now,
+                     horizon_weeks=horizon_weeks, max_steps=max_steps, prerequisites=prerequisites,
+                     freshness_threshold=freshness_threshold)
+    return x.state, path

@@ -1,19 +1,26 @@
 """``POST /recommend`` in its default mode ``hybrid``: the blend of :mod:`recommender.hybrid`.
 
 The model's scores of the mentee (its cold start when it cannot place them) with today's
-freshness term, the request's filters (types, minutes, excluded and seen items, stale
-items, and the requested goal skills as in mode ``model``), the mentee's mastery and plan
-go into :func:`recommender.hybrid.hybrid_next_up`; each item's first reason says which
-part of the blend chose it.
+freshness term, the mentee's mastery, exclusions and plan inputs go into
+:func:`recommender.hybrid.prepared.prepare_next_up` once per context; the request's filters
+(types, minutes, excluded items, stale items, and the requested goal skills as in mode
+``model``) go into its ``select``, which equals :func:`recommender.hybrid.hybrid_next_up`
+with them. Each item's first reason says which part of the blend chose it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import threading
+import weakref
 from collections import OrderedDict
+from typing import Any
+
+import numpy as np
 
 from recommender.context import MenteeContext
-from recommender.hybrid import DEFAULT_WEIGHTS, HybridWeights, hybrid_next_up, hybrid_reasons
+from recommender.hybrid import DEFAULT_WEIGHTS, HybridWeights, hybrid_reasons
+from recommender.hybrid.prepared import PreparedNextUp, prepare_next_up
 from recommender.mastery import MasteryModel
 from recommender.paths.replan import History
 from serving.bundle import ModelBundle
@@ -25,6 +32,41 @@ __all__ = ["hybrid_recommend"]
 _MASTERY = MasteryModel()
 ANSWER_CLOCK_S = 3600  # a remembered answer's clock precision (see hybrid_recommend)
 MAX_ANSWERS = 16       # remembered answers per mentee context (request variants x hours)
+MAX_PREPARED_BYTES = 256 << 20  # the filter-free halves remembered per process (~0.3 MB a mentee at 100k items)
+
+
+class _Prepared:
+    """A process-wide LRU of :class:`PreparedNextUp` bounded by their bytes.
+
+    Each holds a few arrays over the items a mentee's list can draw on (a fifth of a 100k
+    catalog), too much to keep with every cached context; an entry is valid for the context
+    whose event rows it was built from (identity: a new event makes a new tuple) and the bundle."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes, self.nbytes = max_bytes, 0
+        self._d: OrderedDict[Any, tuple[Any, ...]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, rows: object, b: ModelBundle) -> tuple[PreparedNextUp, str] | None:
+        with self._lock:
+            hit = self._d.get(key)
+            if hit is None or hit[0] is not rows or hit[1]() is not b:
+                return None
+            self._d.move_to_end(key)
+            return hit[2], hit[3]
+
+    def put(self, key: Any, rows: object, b: ModelBundle, prep: PreparedNextUp, source: str) -> None:
+        with self._lock:
+            old = self._d.pop(key, None)
+            if old is not None:
+                self.nbytes -= old[2].nbytes
+            self._d[key] = (rows, weakref.ref(b), prep, source)  # never what keeps a replaced bundle alive
+            self.nbytes += prep.nbytes
+            while self.nbytes > self.max_bytes and len(self._d) > 1:
+                self.nbytes -= self._d.popitem(last=False)[1][2].nbytes
+
+
+_PREPARED = _Prepared(MAX_PREPARED_BYTES)
 
 
 def _history(ctx: MenteeContext) -> History:
@@ -47,8 +89,9 @@ def hybrid_recommend(req: RecommendRequest, ctx: MenteeContext, b: ModelBundle, 
     The answer is remembered with the mentee's context (so a new event of theirs, a profile or
     catalog change drops it) for the same request, bundle (model and catalog view: a reload,
     a catalog write or the view's daily refresh makes a new one), events read and hour of the
-    clock: planning a path per request is what this mode costs, and nothing it reads changes
-    in between but time, to which the answer is exact to the hour (freshness is daily).
+    clock: nothing it reads changes in between but time, to which the answer is exact to the
+    hour (freshness is daily). A request not answered yet costs the filter's half only
+    (:func:`_prepared` keeps the rest).
     """
     key = (req.k, tuple(req.types or ()), req.max_minutes, tuple(req.exclude_item_ids or ()), req.include_stale,
            ctx.goals, ctx.goals_requested, ctx.n_upto_now, int(ctx.now.timestamp() // ANSWER_CLOCK_S), weights)
@@ -64,20 +107,39 @@ def hybrid_recommend(req: RecommendRequest, ctx: MenteeContext, b: ModelBundle, 
     return resp if resp.online_features == online else resp.model_copy(update={"online_features": online})
 
 
+def _prepared(ctx: MenteeContext, b: ModelBundle, weights: HybridWeights) -> tuple[PreparedNextUp, str]:
+    """The filter-free half of the mentee's list (:func:`~recommender.hybrid.prepared.prepare_next_up`),
+    remembered like the answers (same events, bundle, goals, events read and hour; in :data:`_PREPARED`),
+    so a request with a filter not seen before costs only :meth:`PreparedNextUp.select`."""
+    key = (ctx.user_id, ctx.goals, ctx.goals_requested, ctx.n_upto_now, int(ctx.now.timestamp() // ANSWER_CLOCK_S),
+           weights.explore > 0)
+    hit = _PREPARED.get(key, ctx.rows, b)
+    if hit is not None:
+        return hit
+    view = b.view
+    allowed = view.available.copy()
+    allowed[ctx.exclude] = False
+    base, source = b.scores(ctx)
+    prep = prepare_next_up(catalog=view.catalog, mentee=dataclasses.replace(ctx.mentee, goals=ctx.goals),
+                           events=ctx.events, now=ctx.now, state=ctx.mastery(_MASTERY),
+                           cf_scores=base + view.freshness_weight * view.log_freshness, allowed=allowed,
+                           freshness=view.freshness, mastery_model=_MASTERY, history=_history(ctx),
+                           explore=weights.explore > 0)
+    _PREPARED.put(key, ctx.rows, b, prep, source)
+    return prep, source
+
+
 def _answer(req: RecommendRequest, ctx: MenteeContext, b: ModelBundle, weights: HybridWeights) -> RecommendResponse:
     view, cat = b.view, b.view.catalog
     filter_skills = tuple(sorted(set(ctx.goal_skills.tolist()))) if ctx.goals_requested else ()
     mask = view.allow_mask(types=tuple(sorted(set(req.types or ()))), max_minutes=req.max_minutes,
                            skills=filter_skills, include_stale=req.include_stale)
-    allowed = view.available.copy() if mask is None else view.available & mask.mask
-    allowed[ctx.exclude] = False
-    allowed[item_indices(cat, req.exclude_item_ids, "exclude_item_ids")] = False
-    base, source = b.scores(ctx)
-    cf = base + view.freshness_weight * view.log_freshness
-    mentee = dataclasses.replace(ctx.mentee, goals=ctx.goals)
-    res = hybrid_next_up(catalog=cat, mentee=mentee, events=ctx.events, now=ctx.now, state=ctx.mastery(_MASTERY),
-                         cf_scores=cf, allowed=allowed, freshness=view.freshness, k=req.k, weights=weights,
-                         mastery_model=_MASTERY, history=_history(ctx))
+    keep = None if mask is None else mask.mask
+    if req.exclude_item_ids:
+        keep = np.ones(cat.n_items, dtype=bool) if keep is None else keep.copy()
+        keep[item_indices(cat, req.exclude_item_ids, "exclude_item_ids")] = False
+    prep, source = _prepared(ctx, b, weights)
+    res = prep.select(keep, req.k, weights)
     reasons = hybrid_reasons(cat, res, ctx.goals)
     texts, fresh = view.texts, view.freshness
     items = []

@@ -98,3 +98,40 @@ def test_a_mentee_without_evidence_does_not_decay(tiny_world):
     b = ctx.with_request(now=NOW + timedelta(days=50)).mastery(model)
     expected = rebuild_state(model, tiny_world.mentees["u2"], ev([]), tiny_world.catalog, now=NOW + timedelta(days=50))
     assert np.array_equal(a.p, b.p) and np.array_equal(b.p, expected.p)
+
+
+NEW = [("u1", "py-101", "assess", 90.0, "2026-10-07"), ("u1", "sql-101", "complete", np.nan, "2026-10-08"),
+       ("u1", "pd-101", "view", np.nan, "2026-10-09")]
+
+
+VIEW = [("u1", "pd-101", "view", np.nan, "2026-10-09")]
+
+
+@pytest.mark.parametrize("half_life", [None, 10.0])
+@pytest.mark.parametrize("extra", [NEW, VIEW, [("u1", "pd-101", "complete", np.nan, "2026-10-02")]],
+                         ids=["appended", "a-view", "before-earlier-events"])
+def test_mastery_carried_from_the_earlier_context_equals_refolding(tiny_world, monkeypatch, half_life, extra):
+    """A new event makes a new context; it folds only the events after the earlier context's (the event
+    path of /recommend) when that is exactly the full fold: appended events, forgetting off. Otherwise it
+    refolds everything. Either way the state is bit for bit the full fold's."""
+    model = MasteryModel(BKTParams(prior=0.2, learn=0.2, slip=0.1, guess=0.2), forgetting_half_life_days=half_life)
+    earlier = mentee_context(tiny_world, "u1", now=NOW, events=ev(EVENTS))
+    earlier.with_request(now=NOW - timedelta(days=1)).mastery(model)
+    later_now = NOW + timedelta(hours=1)
+    events = ev(EVENTS + extra)
+    ctx = mentee_context(tiny_world, "u1", now=later_now, events=events)
+    ctx.carry_from(earlier)
+    folded: list[int] = []
+    update = MasteryModel.update
+    monkeypatch.setattr(MasteryModel, "update", lambda self, st, e, c, *, now: folded.append(len(e)) or update(
+        self, st, e, c, now=now))
+    got = ctx.mastery(model)
+    mine = list(folded)  # what this context folded (the checks below fold again)
+    expected = rebuild_state(model, tiny_world.mentees["u1"], events, tiny_world.catalog, now=later_now)
+    assert np.array_equal(got.p, expected.p) and np.array_equal(got.n_evidence, expected.n_evidence)
+    assert np.array_equal(got.last_update_us, expected.last_update_us) and got.as_of == later_now
+    if half_life is not None or extra not in (NEW, VIEW):
+        assert mine == [ctx.n_events]  # refolded from the start
+    else:  # only the new evidence (an assessment and a completion; a view is none) is folded
+        assert mine == ([2] if extra is NEW else [])
+    assert np.array_equal(got.p, earlier.mastery(model).p) == (extra is VIEW and half_life is None)

@@ -79,3 +79,42 @@ def test_the_views_history_is_the_planners(service_env):
             assert got.item_index.tolist() == want.item_index.tolist()
     finally:
         app.close()
+
+
+def test_answers_after_an_event_and_a_new_filter_equal_a_fresh_services(service_env):
+    """The remembered halves (the filter-free half per context, the mastery carried into the context an
+    event makes) give the answers a service that remembers nothing gives: after a view and an assessment,
+    unfiltered and with a filter neither service saw before."""
+    from datetime import timedelta
+    from catalog.settings import load_settings
+    from serving.app import SkillPathApp
+    from serving.schemas import EventsRequest, RecommendRequest
+
+    settings = load_settings(data_dir=service_env.root)
+    at = datetime.now(timezone.utc)
+    clock = lambda: at  # noqa: E731  (one clock for both services: freshness decays by the second)
+    warm = SkillPathApp.from_settings(settings, model_dir=service_env.model_dir, clock=clock)
+    try:
+        user = sorted(service_env.user_block)[1]
+        first = warm.recommend(RecommendRequest(user_id=user, k=10))
+        warm.recommend(RecommendRequest(user_id=user, k=10, max_minutes=60))
+        ctx = warm.contexts.get(user, now=warm.clock())
+        items = [i.item_id for i in first.items]
+        now = (at - timedelta(minutes=1)).isoformat()
+        for n, (kind, value) in enumerate((("view", None), ("assess", 85.0))):
+            warm.ingest(EventsRequest(events=[{"user_id": user, "item_id": items[n], "event_type": kind,
+                                               "value": value, "timestamp": now}]))
+            got = [warm.recommend(RecommendRequest(user_id=user, k=10, **f)) for f in ({}, {"types": ["video"]})]
+            after = warm.contexts.get(user, now=warm.clock())
+            assert after.rows is not ctx.rows  # a new context, carried from the last
+            assert any(k[0] == "mastery-carry" for k in after.memo if isinstance(k, tuple))
+            fresh = SkillPathApp.from_settings(settings, model_dir=service_env.model_dir, clock=clock)
+            try:
+                want = [fresh.recommend(RecommendRequest(user_id=user, k=10, **f)) for f in ({}, {"types": ["video"]})]
+            finally:
+                fresh.close()
+            assert [g.model_dump() for g in got] == [w.model_dump() for w in want]
+            ctx = after
+        assert got[0] != first  # the assessment (or the view's exclusion) changed the answer
+    finally:
+        warm.close()
