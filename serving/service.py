@@ -51,6 +51,23 @@ def _online_features(settings: Settings) -> object | None:
     return online
 
 
+def freeze_start_state() -> int:
+    """Move every object alive now (the catalog, the model, the monitor, the assistant's index, the
+    console's tables) out of the cyclic garbage collector's reach; returns how many were moved.
+
+    A full collection scans every tracked object: with the start state in place that held the GIL
+    for 0.2-0.5 s, a stall every few tens of seconds that was the whole 99th percentile at 300
+    req/s. The start state lives as long as the worker; what replaces parts of it later (a catalog
+    write, a model reload) is still freed by reference counting, and what is allocated after this
+    call is collected as before.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
+
+
 def _in_worker() -> bool:
     """Whether this process is a worker BentoML's supervisor started (not a test or the CLI in-process)."""
     from bentoml._internal.context import server_context
@@ -116,6 +133,7 @@ class SkillPathService:
         while not (stop.is_set() or first.wait(0.5)):
             pass
         if not stop.is_set():
+            freeze_start_state()
             self.app.warmed.set()
             log.info("background build after readiness finished (/readyz: warm)")
 
