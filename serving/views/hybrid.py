@@ -32,7 +32,7 @@ __all__ = ["hybrid_recommend"]
 _MASTERY = MasteryModel()
 ANSWER_CLOCK_S = 3600  # a remembered answer's clock precision (see hybrid_recommend)
 MAX_ANSWERS = 16       # remembered answers per mentee context (request variants x hours)
-MAX_PREPARED_BYTES = 256 << 20  # the filter-free halves remembered per process (~0.3 MB a mentee at 100k items)
+MAX_PREPARED_BYTES = 1024 << 20  # the filter-free halves remembered per process (~0.42 MB a mentee at 100k items)
 
 
 class _Prepared:
