@@ -36,34 +36,39 @@ MAX_PREPARED_BYTES = 1024 << 20  # the filter-free halves remembered per process
 
 
 class _Prepared:
-    """A process-wide LRU of :class:`PreparedNextUp` bounded by their bytes.
+    """A process-wide LRU of :class:`PreparedNextUp` bounded by their bytes, one per mentee.
 
     Each holds a few arrays over the items a mentee's list can draw on (a fifth of a 100k
     catalog), too much to keep with every cached context; an entry is valid for the context
-    whose event rows it was built from (identity: a new event makes a new tuple) and the bundle."""
+    whose event rows it was built from (identity: a new event makes a new tuple), its key
+    (goals, events read, hour) and the bundle. Only a mentee's latest half is kept: a new
+    event or hour replaces it at once, so superseded halves never pile up to the bound."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes, self.nbytes = max_bytes, 0
         self._d: OrderedDict[Any, tuple[Any, ...]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Any, rows: object, b: ModelBundle) -> tuple[PreparedNextUp, str] | None:
-        with self._lock:
-            hit = self._d.get(key)
-            if hit is None or hit[0] is not rows or hit[1]() is not b:
-                return None
-            self._d.move_to_end(key)
-            return hit[2], hit[3]
+    def __len__(self) -> int:
+        return len(self._d)
 
-    def put(self, key: Any, rows: object, b: ModelBundle, prep: PreparedNextUp, source: str) -> None:
+    def get(self, user: str, key: Any, rows: object, b: ModelBundle) -> tuple[PreparedNextUp, str] | None:
         with self._lock:
-            old = self._d.pop(key, None)
+            hit = self._d.get(user)
+            if hit is None or hit[0] != key or hit[1] is not rows or hit[2]() is not b:
+                return None
+            self._d.move_to_end(user)
+            return hit[3], hit[4]
+
+    def put(self, user: str, key: Any, rows: object, b: ModelBundle, prep: PreparedNextUp, source: str) -> None:
+        with self._lock:
+            old = self._d.pop(user, None)
             if old is not None:
-                self.nbytes -= old[2].nbytes
-            self._d[key] = (rows, weakref.ref(b), prep, source)  # never what keeps a replaced bundle alive
+                self.nbytes -= old[3].nbytes
+            self._d[user] = (key, rows, weakref.ref(b), prep, source)  # never what keeps a replaced bundle alive
             self.nbytes += prep.nbytes
             while self.nbytes > self.max_bytes and len(self._d) > 1:
-                self.nbytes -= self._d.popitem(last=False)[1][2].nbytes
+                self.nbytes -= self._d.popitem(last=False)[1][3].nbytes
 
 
 _PREPARED = _Prepared(MAX_PREPARED_BYTES)
@@ -111,9 +116,9 @@ def _prepared(ctx: MenteeContext, b: ModelBundle, weights: HybridWeights) -> tup
     """The filter-free half of the mentee's list (:func:`~recommender.hybrid.prepared.prepare_next_up`),
     remembered like the answers (same events, bundle, goals, events read and hour; in :data:`_PREPARED`),
     so a request with a filter not seen before costs only :meth:`PreparedNextUp.select`."""
-    key = (ctx.user_id, ctx.goals, ctx.goals_requested, ctx.n_upto_now, int(ctx.now.timestamp() // ANSWER_CLOCK_S),
+    key = (ctx.goals, ctx.goals_requested, ctx.n_upto_now, int(ctx.now.timestamp() // ANSWER_CLOCK_S),
            weights.explore > 0)
-    hit = _PREPARED.get(key, ctx.rows, b)
+    hit = _PREPARED.get(ctx.user_id, key, ctx.rows, b)
     if hit is not None:
         return hit
     view = b.view
@@ -125,7 +130,7 @@ def _prepared(ctx: MenteeContext, b: ModelBundle, weights: HybridWeights) -> tup
                            cf_scores=base + view.freshness_weight * view.log_freshness, allowed=allowed,
                            freshness=view.freshness, mastery_model=_MASTERY, history=_history(ctx),
                            explore=weights.explore > 0)
-    _PREPARED.put(key, ctx.rows, b, prep, source)
+    _PREPARED.put(ctx.user_id, key, ctx.rows, b, prep, source)
     return prep, source
 
 
