@@ -24,7 +24,7 @@ from recommender.mastery import MasteryModel, MasteryState
 from recommender.paths.planner import LearningPath
 from recommender.paths.replan import PLANNING_THRESHOLD, History, mentee_history, progress_levels, replan
 
-__all__ = ["PLAN_STEPS", "lead_step", "HybridInputs", "HybridResult", "hybrid_inputs", "planning_levels", "hybrid_next_up", "hybrid_reasons"]
+__all__ = ["PLAN_STEPS", "lead_step", "scored_levels", "HybridInputs", "HybridResult", "hybrid_inputs", "planning_levels", "hybrid_next_up", "hybrid_reasons"]
 
 PLAN_STEPS = 5  # planner steps planned (the first leads the blend; the rest are named in the reasons)
 LEAD_MIN_FRESHNESS = 0.5  # the planner's own freshness bar (recommender.paths.planner.plan_path)
@@ -55,6 +55,19 @@ def planning_levels(model: MasteryModel, mentee: Mentee, events: pd.DataFrame, c
     return lv
 
 
+def scored_levels(model: MasteryModel, mentee: Mentee, events: pd.DataFrame, catalog: Catalog, *, now: datetime,
+                  state: MasteryState, cf_scores: NDArray[np.floating], allowed: NDArray[np.bool_],
+                  history: History | None) -> tuple[NDArray[np.float64], NDArray[np.bool_], History | None, NDArray[np.int64]]:
+    """What both halves of the blend start from: the scores as float64, ``allowed`` without items the
+    model cannot score, the mentee's history at ``now`` (built unless given) and the planning levels."""
+    cf = np.asarray(cf_scores, dtype=np.float64)
+    allowed = np.asarray(allowed, dtype=bool) & np.isfinite(cf)
+    if history is None and len(events):
+        history = mentee_history(events, catalog, user_id=mentee.user_id, now=now)
+    levels = planning_levels(model, mentee, events, catalog, now=now, state=state, history=history)
+    return cf, allowed, history, levels
+
+
 @dataclass(frozen=True)
 class HybridInputs:
     """Everything the blend needs for one mentee before the weights: parts, candidates, plan, levels."""
@@ -73,11 +86,8 @@ def hybrid_inputs(*, catalog: Catalog, mentee: Mentee, events: pd.DataFrame, now
     ``history``: the mentee's :func:`~recommender.paths.replan.mentee_history` at ``now``, if at hand;
     ``explore=False`` skips the exploration draws when their weight is 0."""
     model = mastery_model or MasteryModel()
-    cf = np.asarray(cf_scores, dtype=np.float64)
-    allowed = np.asarray(allowed, dtype=bool) & np.isfinite(cf)
-    if history is None and len(events):
-        history = mentee_history(events, catalog, user_id=mentee.user_id, now=now)
-    levels = planning_levels(model, mentee, events, catalog, now=now, state=state, history=history)
+    cf, allowed, history, levels = scored_levels(model, mentee, events, catalog, now=now, state=state,
+                                                 cf_scores=cf_scores, allowed=allowed, history=history)
     path = LearningPath([])
     if mentee.goals and plan_steps > 0:
         _, path = replan(model=model, mentee=mentee, events=events, catalog=catalog,

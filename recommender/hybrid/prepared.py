@@ -29,10 +29,10 @@ from catalog.catalog import Catalog
 from catalog.schema import Mentee
 from recommender.hybrid.blend import PARTS, TOP_CF, HybridWeights, explore_draws, goal_gap_parts, mmr_rows, \
     percentile_among, required_levels, skill_ready
-from recommender.hybrid.next_up import PLAN_STEPS, HybridResult, lead_step, planning_levels
+from recommender.hybrid.next_up import PLAN_STEPS, HybridResult, lead_step, scored_levels
 from recommender.mastery import MasteryModel, MasteryState
 from recommender.paths.planner import LearningPath
-from recommender.paths.replan import History, PlanInputs, mentee_history, plan_from, plan_inputs
+from recommender.paths.replan import History, PlanInputs, plan_from, plan_inputs
 
 __all__ = ["PreparedNextUp", "prepare_next_up"]
 
@@ -125,11 +125,8 @@ def prepare_next_up(*, catalog: Catalog, mentee: Mentee, events: pd.DataFrame, n
     """The filter-independent half of :func:`~recommender.hybrid.next_up.hybrid_next_up` (same parameters;
     ``allowed`` without the request's filters, which :meth:`PreparedNextUp.select` takes)."""
     model = mastery_model or MasteryModel()
-    cf = np.asarray(cf_scores, dtype=np.float64)
-    allowed = np.asarray(allowed, dtype=bool) & np.isfinite(cf)
-    if history is None and len(events):
-        history = mentee_history(events, catalog, user_id=mentee.user_id, now=now)
-    levels = planning_levels(model, mentee, events, catalog, now=now, state=state, history=history)
+    cf, allowed, history, levels = scored_levels(model, mentee, events, catalog, now=now, state=state,
+                                                 cf_scores=cf_scores, allowed=allowed, history=history)
     skill_ok = skill_ready(catalog, levels)
     ready = allowed & skill_ok[catalog.main_skill]
     plan = None

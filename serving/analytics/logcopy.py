@@ -22,7 +22,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["SCHEMA", "META", "PARQUET", "copy_log"]
+__all__ = ["SCHEMA", "META", "PARQUET", "copy_log", "publish"]
 
 SCHEMA = pa.schema([("seq", pa.int64()), ("user_id", pa.string()), ("item_id", pa.string()),
                     ("event_type", pa.string()), ("value", pa.float64()), ("ts_us", pa.int64())])
@@ -56,14 +56,21 @@ def copy_log(events_db: str | Path, out_dir: str | Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
     tmp = out / f".events-copy-{os.getpid()}.parquet"
     pq.write_table(pa.concat_tables(batches), tmp)
-    os.replace(tmp, out / PARQUET.format(seq=seq))
-    meta_tmp = out / f".{META}.copy-{os.getpid()}"
+    publish(out, tmp, seq=seq, rows=rows, event_id=event_id, tag="copy")
+    return rows
+
+
+def publish(out: Path, parquet_tmp: Path, *, seq: int, rows: int, event_id: str, tag: str = "") -> None:
+    """Make the written ``parquet_tmp`` the snapshot of ``out`` up to ``seq``: renamed into place, then
+    its ``events.json`` (also renamed, so a reader sees the old snapshot or the new, never half of one),
+    then older Parquet files removed."""
+    os.replace(parquet_tmp, out / PARQUET.format(seq=seq))
+    meta_tmp = out / f".{META}.{tag}{os.getpid()}"
     meta_tmp.write_text(json.dumps({"seq": seq, "rows": rows, "event_id": event_id}))
     os.replace(meta_tmp, out / META)
     for old in out.glob("events-*.parquet"):
         if old.name != PARQUET.format(seq=seq):
             old.unlink(missing_ok=True)
-    return rows
 
 
 def main(argv: list[str]) -> int:

@@ -39,7 +39,7 @@ import pyarrow as pa
 
 from catalog.catalog import World
 from catalog.freshness import catalog_freshness
-from serving.analytics.logcopy import META, PARQUET, SCHEMA
+from serving.analytics.logcopy import META, PARQUET, SCHEMA, publish
 
 __all__ = ["AnalyticsStore", "Table", "start_log_copy"]
 
@@ -385,13 +385,7 @@ class AnalyticsStore:
             d.mkdir(parents=True, exist_ok=True)
             tmp = d / f".events-{os.getpid()}-{threading.get_ident()}.parquet"
             self._cur().execute(f"COPY (SELECT * FROM ev ORDER BY seq) TO '{tmp}' (FORMAT parquet)")
-        os.replace(tmp, d / _PARQUET.format(seq=seq))
-        meta_tmp = d / f".{_META}.{os.getpid()}"
-        meta_tmp.write_text(json.dumps({"seq": seq, "rows": rows, "event_id": event_id}))
-        os.replace(meta_tmp, d / _META)
-        for old in d.glob("events-*.parquet"):
-            if old.name != _PARQUET.format(seq=seq):
-                old.unlink(missing_ok=True)
+        publish(d, tmp, seq=seq, rows=rows, event_id=event_id)
         self._snap_seq = seq
         return True
 
