@@ -107,11 +107,10 @@ def parse_types(col: pd.Series) -> tuple[Objects, Reasons]:
 _ZONED = re.compile(r"[T ]\d.*(?:[Zz]|[+-]\d\d(?::?\d\d)?)\s*$")
 
 
-def _zoned(arr: NDArray[np.object_]) -> NDArray[np.bool_]:
-    """Which strings end in a UTC offset or ``Z`` after a time: vectorised over a fixed-width copy
-    (the per-string regex cost 1.5 us a row, five times pandas' parse); the regex for long strings."""
+def _zoned(arr: NDArray[np.object_], lens: NDArray[np.int64]) -> NDArray[np.bool_]:
+    """Which strings (``lens``: their lengths) end in a UTC offset or ``Z`` after a time: vectorised over a
+    fixed-width copy (the per-string regex cost 1.5 us a row, five times pandas' parse); the regex for long strings."""
     n = len(arr)
-    lens = np.fromiter(map(len, arr), dtype=np.int64, count=n)
     if not n or lens.max() > 64:
         return np.fromiter((_ZONED.search(a) is not None for a in arr), dtype=bool, count=n)
     w = int(lens.max())
@@ -141,14 +140,20 @@ def _to_us(arr: NDArray[np.object_]) -> tuple[NDArray[np.int64], NDArray[np.bool
         return np.zeros(len(arr), dtype=np.int64), np.ones(len(arr), dtype=bool)
 
 
-def _parse_iso(arr: NDArray[np.object_]) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+def _parse_iso(arr: NDArray[np.object_], lens: NDArray[np.int64] | None) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
     """pandas' batch parse, with naive strings parsed apart from zoned ones when a batch mixes them:
     pandas 2.x applies an earlier string's offset to the naive strings after it in one call
-    (``["...T10:00+02:00", "...T10:00"]`` both become 08:00 UTC), and naive means UTC here."""
+    (``["...T10:00+02:00", "...T10:00"]`` both become 08:00 UTC), and naive means UTC here.
+    ``lens``: each string's length when every value is a string, else None."""
     n = len(arr)
-    is_str = np.ones(n, dtype=bool) if _all_str(arr) else np.fromiter((isinstance(a, str) for a in arr), bool, n)
     zoned = np.zeros(n, dtype=bool)
-    zoned[is_str] = _zoned(arr[is_str])
+    if lens is not None:
+        is_str = np.ones(n, dtype=bool)
+        zoned[:] = _zoned(arr, lens)
+    else:
+        is_str = np.fromiter((isinstance(a, str) for a in arr), bool, n)
+        strs = arr[is_str]
+        zoned[is_str] = _zoned(strs, np.fromiter(map(len, strs), dtype=np.int64, count=len(strs)))
     parts = [p for p in (~is_str, zoned, is_str & ~zoned) if p.any()]
     if len(parts) < 2 or (len(parts) == 2 and not zoned.any()):  # only naive strings beside non-strings is safe
         return _to_us(arr)
@@ -176,10 +181,11 @@ def parse_timestamps(col: pd.Series) -> tuple[NDArray[np.int64], Reasons]:
         arr = col.to_numpy(dtype=object)
     else:
         arr = _objects(col)
-        us, nat = _parse_iso(arr)
+        lens = np.fromiter(map(len, arr), dtype=np.int64, count=n) if _all_str(arr) else None
+        us, nat = _parse_iso(arr, lens)
         missing = np.asarray(pd.isna(arr), dtype=bool)
-        if _all_str(arr):
-            short = np.fromiter(map(len, arr), dtype=np.int64, count=n) < 10
+        if lens is not None:
+            short = lens < 10
             missing |= np.fromiter(map(str.isspace, arr), dtype=bool, count=n) | (arr == "")
         else:
             short = np.zeros(n, dtype=bool)
