@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,8 @@ class Service(rest.Server):
                 "--port", str(self.port), "--working-dir", str(code)]
         full = dict(os.environ, SKILLPATH_DATA_DIR=str(root), SKILLPATH_MODEL_DIR=str(root / "models" / "als"),
                     SKILLPATH_WORKERS="1", SKILLPATH_API_KEYS=KEY, PYTHONPATH=str(code), **env)
+        if full.get("SKILLPATH_PROBE_DIR"):  # the watchdog / tracemalloc probe of benchmarks/probe (--probe-dir)
+            full["PYTHONPATH"] = f"{REPO / 'benchmarks' / 'probe'}{os.pathsep}{code}"
         with open(log_path, "wb") as out:
             self.proc = subprocess.Popen(argv, env=full, cwd=code, stdout=out, stderr=subprocess.STDOUT,
                                          start_new_session=True)
@@ -87,10 +90,14 @@ def _mix(users: list[str], items: list[str], n: int, *, tag: str, seed: int) -> 
 
 
 def one(code: Path, base_root: Path, tmp: Path, *, name: str, redis: bool, rate: float, duration: float,
-        users: list[str], items: list[str]) -> dict[str, Any]:
+        users: list[str], items: list[str], probe: dict[str, str] | None = None) -> dict[str, Any]:
     root = tmp / name
     shutil.copytree(base_root, root)
     env: dict[str, str] = {}
+    probe_env: dict[str, str] = {}
+    if probe:
+        (Path(probe["SKILLPATH_PROBE_DIR"]) / name).mkdir(parents=True, exist_ok=True)
+        probe_env = dict(probe, SKILLPATH_PROBE_DIR=str(Path(probe["SKILLPATH_PROBE_DIR"]) / name))
     server = None
     from tests.features.redis_server import RedisServer
 
@@ -100,7 +107,7 @@ def one(code: Path, base_root: Path, tmp: Path, *, name: str, redis: bool, rate:
             url = f"{rs.url}/0?socket_timeout=0.5&socket_connect_timeout=0.5"
             _features(root, url)
             env = {"SKILLPATH_ONLINE_FEATURES": "1", "SKILLPATH_ONLINE_STORE": url}
-        server = Service(code, root, tmp / f"{name}.log", env)
+        server = Service(code, root, tmp / f"{name}.log", {**env, **probe_env})
         ready_s = server.wait_ready()
         warm_s = server.wait_warm()  # the build after readiness is not what this measures
         auth = f"Bearer {KEY}"
@@ -109,10 +116,10 @@ def one(code: Path, base_root: Path, tmp: Path, *, name: str, redis: bool, rate:
                                                 "auth": auth}}, tmp, 300)
         rss0 = server.rss_mb()
         mix = _mix(users, items, int(rate * duration), tag=f"{name}-run", seed=2)
-        cpu0 = server.cpu_s()
+        cpu0, t0 = server.cpu_s(), time.time()
         res = rest._load({"url": server.url, "open": {"bodies": [], "mix": mix, "rate": rate,
                                                       "duration_s": duration, "auth": auth}}, tmp, duration + 600)
-        rss1 = server.rss_mb()
+        rss1, t1 = server.rss_mb(), time.time()
         o = res["open"]
         lag = o.get("send_lag_ms") or {}
         return {"run": name, "redis": redis, "ready_s": round(ready_s, 1), "warm_after_ready_s": round(warm_s, 1), "sent": o["sent"], "ok": o["ok"],
@@ -120,7 +127,7 @@ def one(code: Path, base_root: Path, tmp: Path, *, name: str, redis: bool, rate:
                 "recommend_ms": o["by_path_ms"].get("/recommend"), "events_ms": o["by_path_ms"].get("/events"),
                 "server_cpu_ms_per_req": round((server.cpu_s() - cpu0) / max(o["sent"], 1) * 1e3, 2),
                 "client_cpu_share": round(o.get("client_cpu_share", 0.0), 2), "send_lag_p99_ms": lag.get("p99"),
-                "rss_mb_start": round(rss0, 1), "rss_mb_end": round(rss1, 1),
+                "window_unix": [round(t0, 3), round(t1, 3)], "rss_mb_start": round(rss0, 1), "rss_mb_end": round(rss1, 1),
                 "rss_growth_pct": round(100 * (rss1 - rss0) / rss0, 2) if rss0 else None}
     finally:
         if server is not None:
@@ -151,7 +158,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--mentees", type=int, default=1000)
     p.add_argument("--redis", choices=["both", "off", "on"], default="both")
     p.add_argument("--json", type=Path, default=None)
+    p.add_argument("--probe-dir", type=Path, default=None,
+                   help="run each server with benchmarks/probe/sitecustomize.py, writing here (one folder per run)")
+    p.add_argument("--watchdog-ms", type=float, default=25.0, help="with --probe-dir: dump stacks on GIL holds over this")
+    p.add_argument("--tracemalloc-every-s", type=float, default=0.0,
+                   help="with --probe-dir: a tracemalloc snapshot this often (slows the server; own runs)")
+    p.add_argument("--watchdog-stacks", action="store_true",
+                   help="with --probe-dir: also dump every thread's stack on a hold (unsafe: can crash a worker)")
+    p.add_argument("--gc-census-every-s", type=float, default=0.0,
+                   help="with --probe-dir: the commonest types in the collector's oldest generation this often")
     args = p.parse_args(argv)
+    probe = None
+    if args.probe_dir:
+        probe = {"SKILLPATH_PROBE_DIR": str(args.probe_dir.resolve())}
+        if args.watchdog_ms > 0:
+            probe["SKILLPATH_WATCHDOG_MS"] = str(args.watchdog_ms)
+            probe["SKILLPATH_WATCHDOG_STACKS"] = "1" if args.watchdog_stacks else "0"
+        if args.gc_census_every_s > 0:
+            probe["SKILLPATH_GC_CENSUS_EVERY_S"] = str(args.gc_census_every_s)
+        if args.tracemalloc_every_s > 0:
+            probe["SKILLPATH_TRACEMALLOC_EVERY_S"] = str(args.tracemalloc_every_s)
     data = REPO / "benchmarks" / "data" / "resilience"
     info = rest.prepare(data, n_items=args.items, n_mentees=args.mentees, days=60)
     from catalog.datadir import DataDir
@@ -172,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
                 name = f"{label}-{'redis' if redis else 'plain'}"
                 print(f"running {name} ...", file=sys.stderr, flush=True)
                 rows.append(one(code, data, tmp, name=name, redis=redis, rate=args.rate, duration=args.duration,
-                                users=users, items=items))
+                                users=users, items=items, probe=probe))
                 print(table(rows[-1:]), file=sys.stderr, flush=True)
     machine = {"cpus": os.cpu_count(), "loadavg_1min": round(os.getloadavg()[0], 2), "rate": args.rate,
                "duration_s": args.duration, "world": info["config"]}

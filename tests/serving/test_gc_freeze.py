@@ -8,6 +8,11 @@ import gc
 from serving.service import freeze_start_state
 
 
+class _Leaf:
+    def __init__(self, i: int) -> None:
+        self.i = i
+
+
 class _Node:
     def __init__(self) -> None:
         self.me = self  # a reference cycle: only the cyclic collector frees it
@@ -25,3 +30,29 @@ def test_the_start_state_is_frozen_and_later_garbage_still_collected():
     finally:
         gc.unfreeze()
     assert any(o is start_state for o in gc.get_objects())
+
+
+def test_after_warm_up_each_full_collection_freezes_its_survivors_and_young_cycles_are_still_collected():
+    """Regression: after the start-state freeze, every full collection rescanned the serving caches
+    (0.1-0.9 s GIL holds every few seconds at 300 req/s, benchmarks/resilience.md)."""
+    from serving.service import _freeze_survivors, freeze_after_full_collections
+
+    try:
+        assert freeze_after_full_collections()
+        assert not freeze_after_full_collections()  # installed once per process
+        gc.collect()
+        cache = [_Leaf(i) for i in range(1000)]  # what a cache holds after the freeze (tracked, no cycle)
+        for _ in range(100):
+            _Node()
+        before = gc.get_freeze_count()
+        assert gc.collect(1) >= 100  # a young collection: garbage cycles are freed, nothing frozen
+        assert gc.get_freeze_count() == before
+        for _ in range(100):
+            _Node()
+        assert gc.collect() >= 100  # a full collection frees cycles first, then freezes the survivors
+        assert gc.get_freeze_count() >= before + len(cache)
+        assert not any(o is cache for o in gc.get_objects())  # out of the next full collection's scan
+        del cache  # a frozen object that dies by reference count is still freed
+    finally:
+        gc.callbacks.remove(_freeze_survivors)
+        gc.unfreeze()
