@@ -127,6 +127,7 @@ def one(code: Path, base_root: Path, tmp: Path, *, name: str, redis: bool, rate:
                 "recommend_ms": o["by_path_ms"].get("/recommend"), "events_ms": o["by_path_ms"].get("/events"),
                 "server_cpu_ms_per_req": round((server.cpu_s() - cpu0) / max(o["sent"], 1) * 1e3, 2),
                 "client_cpu_share": round(o.get("client_cpu_share", 0.0), 2), "send_lag_p99_ms": lag.get("p99"),
+                "schedule_lag_p99_ms": (o.get("schedule_lag_ms") or {}).get("p99"),
                 "window_unix": [round(t0, 3), round(t1, 3)], "rss_mb_start": round(rss0, 1), "rss_mb_end": round(rss1, 1),
                 "rss_growth_pct": round(100 * (rss1 - rss0) / rss0, 2) if rss0 else None}
     finally:
@@ -138,14 +139,16 @@ def one(code: Path, base_root: Path, tmp: Path, *, name: str, redis: bool, rate:
 
 def table(rows: list[dict[str, Any]]) -> str:
     head = ("| run | Redis | sent | errors | achieved req/s | /recommend p50 / p99 ms | /events p50 / p99 ms "
-            "| RSS growth | server CPU ms/req | send lag p99 ms |\n|---|---|---|---|---|---|---|---|---|---|")
+            "| RSS growth | server CPU ms/req | send lag p99 ms | generator's own lag p99 ms |"
+            "\n|---|---|---|---|---|---|---|---|---|---|---|")
     lines = [head]
     for r in rows:
         rec, ev = r["recommend_ms"] or {}, r["events_ms"] or {}
         lines.append(f"| {r['run']} | {'on' if r['redis'] else 'off'} | {r['sent']:,} | {r['errors']} | "
                      f"{r['achieved_rps']} | {rec.get('p50', float('nan')):.1f} / {rec.get('p99', float('nan')):.1f} | "
                      f"{ev.get('p50', float('nan')):.1f} / {ev.get('p99', float('nan')):.1f} | {r['rss_growth_pct']} % | "
-                     f"{r.get('server_cpu_ms_per_req', float('nan'))} | {r.get('send_lag_p99_ms') or float('nan'):.1f} |")
+                     f"{r.get('server_cpu_ms_per_req', float('nan'))} | {r.get('send_lag_p99_ms') or float('nan'):.1f} | "
+                     f"{r.get('schedule_lag_p99_ms') or float('nan'):.1f} |")
     return "\n".join(lines)
 
 

@@ -19,6 +19,9 @@
   send counts as an error. Everything is bounded: the run stops by itself. With ``"mix"``
   (a list of ``{"path", "body"}``, sent in turn) and ``"auth"`` the loop sends several
   routes and reports latency per path (``by_path_ms``) beside the overall figures.
+  ``send_lag_ms`` is how late each request left (waiting for a free connection included: all
+  ``max_connections`` busy means the server is behind), ``schedule_lag_ms`` how late the generator
+  itself queued it (its own event loop running late: the generator is the bottleneck).
 """
 
 from __future__ import annotations
@@ -248,6 +251,7 @@ async def open_loop(url: str, bodies: list[bytes], *, rate: float, duration: flo
     latency: list[float] = []
     by_path: dict[str, list[float]] = {}
     lag: list[float] = []
+    sched: list[float] = []  # the generator's own lateness: queued this long after the intended send time
     errors: dict[str, int] = {}
     jobs: asyncio.Queue[tuple[tuple[str, bytes], float] | None] = asyncio.Queue()
 
@@ -279,6 +283,7 @@ async def open_loop(url: str, bodies: list[bytes], *, rate: float, duration: flo
         delay = intended - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
+        sched.append((time.perf_counter() - intended) * 1e3)
         jobs.put_nowait((raws[i % len(raws)], intended))
     sent_s = time.perf_counter() - t0
     for _ in workers:
@@ -295,6 +300,7 @@ async def open_loop(url: str, bodies: list[bytes], *, rate: float, duration: flo
     return {"target_rps": rate, "duration_s": duration, "sent": n, "ok": len(latency),
             "achieved_rps": len(latency) / wall if wall > 0 else 0.0, "send_window_s": sent_s, "wall_s": wall,
             "latency_ms": summarize(latency), "send_lag_ms": summarize(lag),
+            "schedule_lag_ms": summarize(sched),
             "by_path_ms": {p: summarize(v) for p, v in by_path.items()},
             "errors": errors, "n_errors": int(sum(errors.values())), "client_cpu_share": cpu / wall if wall else 0.0}
 
