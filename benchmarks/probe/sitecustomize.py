@@ -14,7 +14,8 @@ libpython, in the code before and after alike), so stacks are for short looks on
 Environment: ``SKILLPATH_WATCHDOG_MS`` (threshold; unset: off), ``SKILLPATH_PROBE_DIR`` (one file per
 process, ``<pid>.txt``), ``SKILLPATH_TRACEMALLOC_EVERY_S`` (write a tracemalloc snapshot this often,
 ``<pid>-<n>.snap``; costs allocation speed, use it in its own runs), ``SKILLPATH_GC_CENSUS_EVERY_S``
-(the most common types in the collector's oldest generation, ``<pid>-census.txt``).
+(the most common types in the collector's oldest generation, ``<pid>-census.txt``),
+``SKILLPATH_GC_SCANNED=1`` (count what each full collection scans; slows it).
 """
 
 import faulthandler
@@ -38,22 +39,25 @@ def _watchdog(threshold_s: float, path: str, stacks: bool) -> None:
             out.write(f"LATE {late * 1e3:.1f} ms at {time.time():.3f}\n")
 
 
-def _gc_log(threshold_s: float, path: str) -> None:
-    """One line per collection longer than half the threshold: generation, ms, objects collected."""
+def _gc_log(threshold_s: float, path: str, count: bool) -> None:
+    """One line per collection longer than half the threshold: generation, wall and CPU ms, objects collected
+    and (``count``: costs a walk of every generation per full collection) how many it scanned."""
     import gc
 
     out = open(path, "a", buffering=1)
-    started = [0.0, 0.0]
+    started = [0.0, 0.0, 0]
 
     def callback(phase: str, info: dict) -> None:
         if phase == "start":
-            started[:] = time.perf_counter(), time.thread_time()
+            n = sum(len(gc.get_objects(g)) for g in range(3)) if count and info["generation"] == 2 else 0
+            started[:] = time.perf_counter(), time.thread_time(), n
             return
         ms = (time.perf_counter() - started[0]) * 1e3
         if ms > threshold_s * 500:
             cpu = (time.thread_time() - started[1]) * 1e3
             out.write(f"GC gen {info['generation']} {ms:.1f} ms cpu {cpu:.1f} ms collected {info['collected']} "
-                      f"frozen {gc.get_freeze_count()} at {time.time():.3f}\n")
+                      f"frozen {gc.get_freeze_count()} scanned {started[2]} in {threading.current_thread().name} "
+                      f"at {time.time():.3f}\n")
 
     gc.callbacks.append(callback)
 
@@ -99,7 +103,7 @@ if _dir and os.environ.get("SKILLPATH_WATCHDOG_MS"):
     _stacks = os.environ.get("SKILLPATH_WATCHDOG_STACKS") == "1"
     threading.Thread(target=_watchdog, args=(_ms / 1e3, os.path.join(_dir, f"{os.getpid()}.txt"), _stacks),
                      name="gil-watchdog", daemon=True).start()
-    _gc_log(_ms / 1e3, os.path.join(_dir, f"{os.getpid()}-gc.txt"))
+    _gc_log(_ms / 1e3, os.path.join(_dir, f"{os.getpid()}-gc.txt"), os.environ.get("SKILLPATH_GC_SCANNED") == "1")
 if _dir and os.environ.get("SKILLPATH_GC_CENSUS_EVERY_S"):
     threading.Thread(target=_census, args=(float(os.environ["SKILLPATH_GC_CENSUS_EVERY_S"]),
                                            os.path.join(_dir, f"{os.getpid()}-census.txt")),
