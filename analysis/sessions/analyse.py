@@ -88,6 +88,8 @@ class SessionAnalysis:
     action_items: tuple[ActionItem, ...]
     skills: tuple[str, ...]
     skill_counts: dict[str, int] = field(default_factory=dict)
+    # recorded with the session, not derived: kept here so pair health reads one object per session
+    duration_minutes: int | None = None
 
     @property
     def mentee_actions(self) -> tuple[ActionItem, ...]:
@@ -124,6 +126,7 @@ class SessionAnalysis:
             action_items=tuple(ActionItem(a.get("text") or "", a["speaker"], a["owner"], a["kind"], tuple(a["skills"]),
                                           a.get("source", "detected")) for a in d.get("action_items") or ()),
             skills=tuple(d.get("skills") or ()), skill_counts=dict(d.get("skill_counts") or {}),
+            duration_minutes=session.duration_minutes,
         )
 
 
@@ -232,4 +235,5 @@ def analyse_session(session: Session, *, vocabulary: SkillVocabulary, mentor_nam
         sentiment=sentiment, comment_sentiment=comments,
         mentee_questions=questions if transcript.side("mentee") else None,
         action_items=tuple(items), skills=tuple(order), skill_counts=counts,
+        duration_minutes=session.duration_minutes,
     )
