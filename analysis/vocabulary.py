@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from bisect import bisect_right
-from itertools import accumulate, chain
+from itertools import accumulate, chain, compress
 from typing import Literal
 
 from rapidfuzz.distance import OSA
@@ -258,10 +258,9 @@ class SkillVocabulary:
         first, memo, reach, exact_memo = self._first, self._fuzzy_memo, self._reach, self._exact_memo
         # Only tokens that can start a name (or, for typos, long ones) are looked at; the rest are skipped
         # in one pass, which is what a scan of a long transcript spends most of its time on.
-        if fuzzy:
-            candidates = [i for i, w in enumerate(words) if w in first or len(w) >= 6]
-        else:
-            candidates = [i for i, w in enumerate(words) if w in first]
+        # (decided once per distinct word, then picked out in C: a transcript repeats most of its words)
+        look = {w for w in set(words) if w in first or len(w) >= 6} if fuzzy else first
+        candidates = list(compress(range(n), map(look.__contains__, words)))
         free = 0  # tokens before this one are inside an earlier match
         for i in candidates:
             if i < free:
