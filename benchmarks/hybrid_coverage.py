@@ -31,13 +31,13 @@ sys.path.insert(0, os.path.dirname(_HERE))
 
 import numpy as np  # noqa: E402
 
-from benchmarks.hybrid import _drop_seen, _pure, _users  # noqa: E402
+from benchmarks.hybrid import _pure, _users  # noqa: E402
 from recommender.hybrid import DEFAULT_WEIGHTS, PARTS, HybridInputs, HybridWeights, mmr_select  # noqa: E402
 from recommender.metrics import catalog_coverage  # noqa: E402
-from training.data import load_training_data, prepare  # noqa: E402
+from training.data import load_training_data  # noqa: E402
 from training.defaults import model_params  # noqa: E402
-from training.evaluate import fit_resolved, truth_of  # noqa: E402
-from training.hybrid_eval import hybrid_inputs_for, ndcg_per_user, rank_hybrid  # noqa: E402
+from training.evaluate import fit_resolved  # noqa: E402
+from training.hybrid_eval import eval_case, hybrid_inputs_for, ndcg_per_user, rank_hybrid  # noqa: E402
 from training.splits import split_for, validation_for  # noqa: E402
 
 
@@ -66,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     world = data.world
     train, _, _ = split_for(data.events, args.split)
     vtrain, vtest, vnow = validation_for(train, args.split)
-    vp = prepare(world, vtrain, vtest, id_events=[train])
-    vtruth = _drop_seen(truth_of(vp), vp)
+    vcase = eval_case(world, vtrain, vtest, now=vnow, id_events=[train])
+    vp, vtruth = vcase.prepared, vcase.truth
     users = _users(vtruth, args.users, 1)
     model = fit_resolved(args.model, vp, model_params(args.model), k=k, split=args.split)[0]
     cf = float(_pure(model, vp, vtruth, users, k)[0].mean())
