@@ -57,6 +57,22 @@ class Service(rest.Server):
         self.url = f"http://127.0.0.1:{self.port}"
 
 
+def _rss_parts(server: rest.Server) -> dict[str, float]:
+    """Resident memory of the server's process tree by kind (MB): anonymous (heaps, arenas, numpy,
+    native libraries' buffers), file-backed (mapped files: libraries, SQLite or model files) and shared."""
+    out = {"anon": 0.0, "file": 0.0, "shmem": 0.0}
+    for pid in server.tree():
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                key, _, val = line.partition(":")
+                kind = {"RssAnon": "anon", "RssFile": "file", "RssShmem": "shmem"}.get(key)
+                if kind:
+                    out[kind] += int(val.split()[0]) / 1024
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
 def _features(root: Path, url: str) -> None:
     """Feature tables from the log, registered and materialised into Redis (what `skillpath features` does)."""
     from catalog.eventlog import EventLog
@@ -114,12 +130,12 @@ def one(code: Path, base_root: Path, tmp: Path, *, name: str, redis: bool, rate:
         warm = _mix(users, items, int(rate * 5), tag=f"{name}-warm", seed=1)
         rest._load({"url": server.url, "open": {"bodies": [], "mix": warm, "rate": rate, "duration_s": 5,
                                                 "auth": auth}}, tmp, 300)
-        rss0 = server.rss_mb()
+        rss0, parts0 = server.rss_mb(), _rss_parts(server)
         mix = _mix(users, items, int(rate * duration), tag=f"{name}-run", seed=2)
         cpu0, t0 = server.cpu_s(), time.time()
         res = rest._load({"url": server.url, "open": {"bodies": [], "mix": mix, "rate": rate,
                                                       "duration_s": duration, "auth": auth}}, tmp, duration + 600)
-        rss1, t1 = server.rss_mb(), time.time()
+        rss1, parts1, t1 = server.rss_mb(), _rss_parts(server), time.time()
         o = res["open"]
         lag = o.get("send_lag_ms") or {}
         return {"run": name, "redis": redis, "ready_s": round(ready_s, 1), "warm_after_ready_s": round(warm_s, 1), "sent": o["sent"], "ok": o["ok"],
@@ -128,7 +144,8 @@ def one(code: Path, base_root: Path, tmp: Path, *, name: str, redis: bool, rate:
                 "server_cpu_ms_per_req": round((server.cpu_s() - cpu0) / max(o["sent"], 1) * 1e3, 2),
                 "client_cpu_share": round(o.get("client_cpu_share", 0.0), 2), "send_lag_p99_ms": lag.get("p99"),
                 "schedule_lag_p99_ms": (o.get("schedule_lag_ms") or {}).get("p99"),
-                "window_unix": [round(t0, 3), round(t1, 3)], "rss_mb_start": round(rss0, 1), "rss_mb_end": round(rss1, 1),
+                "window_unix": [round(t0, 3), round(t1, 3)], "rss_mb_start": round(rss0, 1),
+                "rss_growth_mb_by_kind": {k: round(parts1[k] - parts0[k], 1) for k in parts0}, "rss_mb_end": round(rss1, 1),
                 "rss_growth_pct": round(100 * (rss1 - rss0) / rss0, 2) if rss0 else None}
     finally:
         if server is not None:
@@ -170,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="with --probe-dir: also dump every thread's stack on a hold (unsafe: can crash a worker)")
     p.add_argument("--gc-census-every-s", type=float, default=0.0,
                    help="with --probe-dir: the commonest types in the collector's oldest generation this often")
+    p.add_argument("--trim-every-s", type=float, default=0.0,
+                   help="with --probe-dir: glibc malloc_trim(0) this often, logging resident memory before/after")
     args = p.parse_args(argv)
     probe = None
     if args.probe_dir:
@@ -179,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
             probe["SKILLPATH_WATCHDOG_STACKS"] = "1" if args.watchdog_stacks else "0"
         if args.gc_census_every_s > 0:
             probe["SKILLPATH_GC_CENSUS_EVERY_S"] = str(args.gc_census_every_s)
+        if args.trim_every_s > 0:
+            probe["SKILLPATH_TRIM_EVERY_S"] = str(args.trim_every_s)
         if args.tracemalloc_every_s > 0:
             probe["SKILLPATH_TRACEMALLOC_EVERY_S"] = str(args.tracemalloc_every_s)
     data = REPO / "benchmarks" / "data" / "resilience"

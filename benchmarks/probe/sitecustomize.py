@@ -15,7 +15,8 @@ Environment: ``SKILLPATH_WATCHDOG_MS`` (threshold; unset: off), ``SKILLPATH_PROB
 process, ``<pid>.txt``), ``SKILLPATH_TRACEMALLOC_EVERY_S`` (write a tracemalloc snapshot this often,
 ``<pid>-<n>.snap``; costs allocation speed, use it in its own runs), ``SKILLPATH_GC_CENSUS_EVERY_S``
 (the most common types in the collector's oldest generation, ``<pid>-census.txt``),
-``SKILLPATH_GC_SCANNED=1`` (count what each full collection scans; slows it).
+``SKILLPATH_GC_SCANNED=1`` (count what each full collection scans; slows it), ``SKILLPATH_TRIM_EVERY_S``
+(glibc ``malloc_trim(0)`` this often, logging anonymous resident memory before and after, ``<pid>-trim.txt``).
 """
 
 import faulthandler
@@ -86,6 +87,29 @@ def _census(every_s: float, path: str) -> None:
         del objs, big
 
 
+def _rss_anon_mb() -> float:
+    for line in open("/proc/self/status"):
+        if line.startswith("RssAnon:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _trims(every_s: float, path: str) -> None:
+    """Every ``every_s``: glibc's ``malloc_trim(0)``, with the anonymous resident memory before and after
+    (how much of the process's growth is memory the allocator holds free rather than live objects)."""
+    import ctypes
+
+    libc = ctypes.CDLL("libc.so.6")
+    while True:
+        time.sleep(every_s)
+        before = _rss_anon_mb()
+        t = time.perf_counter()
+        libc.malloc_trim(0)
+        ms = (time.perf_counter() - t) * 1e3
+        with open(path, "a") as out:
+            out.write(f"TRIM anon {before:.1f} -> {_rss_anon_mb():.1f} MB in {ms:.1f} ms at {time.time():.3f}\n")
+
+
 def _snapshots(every_s: float, stem: str) -> None:
     import tracemalloc
 
@@ -108,6 +132,10 @@ if _dir and os.environ.get("SKILLPATH_GC_CENSUS_EVERY_S"):
     threading.Thread(target=_census, args=(float(os.environ["SKILLPATH_GC_CENSUS_EVERY_S"]),
                                            os.path.join(_dir, f"{os.getpid()}-census.txt")),
                      name="gc-census", daemon=True).start()
+if _dir and os.environ.get("SKILLPATH_TRIM_EVERY_S"):
+    threading.Thread(target=_trims, args=(float(os.environ["SKILLPATH_TRIM_EVERY_S"]),
+                                          os.path.join(_dir, f"{os.getpid()}-trim.txt")),
+                     name="malloc-trim", daemon=True).start()
 if _dir and os.environ.get("SKILLPATH_TRACEMALLOC_EVERY_S"):
     threading.Thread(target=_snapshots, args=(float(os.environ["SKILLPATH_TRACEMALLOC_EVERY_S"]),
                                               os.path.join(_dir, str(os.getpid()))),
