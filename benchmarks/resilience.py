@@ -6,7 +6,8 @@
 One ``bentoml serve`` per configuration (one worker), with online features off and with a
 real ``redis-server`` online store, for this checkout and (``--baseline``) another one
 (the code before a change), side by side in one run. Each run: a world from
-``benchmarks/rest.prepare``, a 5 s warm-up at the target rate, then an open loop at
+``benchmarks/rest.prepare``, a warm-up at the target rate (``--warmup-s``, 60 s: the caches of
+1,000 mentees fill in about a minute), then an open loop at
 ``--rate`` for ``--duration`` seconds from a separate load process (``rest_load.py``:
 latency from the intended send time, per path). Reports errors, p50/p99 per path and
 the server's resident memory growth over the measured window.
@@ -106,7 +107,8 @@ def _mix(users: list[str], items: list[str], n: int, *, tag: str, seed: int) -> 
 
 
 def one(code: Path, base_root: Path, tmp: Path, *, name: str, redis: bool, rate: float, duration: float,
-        users: list[str], items: list[str], probe: dict[str, str] | None = None) -> dict[str, Any]:
+        users: list[str], items: list[str], probe: dict[str, str] | None = None,
+        warmup_s: float = 5.0) -> dict[str, Any]:
     root = tmp / name
     shutil.copytree(base_root, root)
     env: dict[str, str] = {}
@@ -127,8 +129,8 @@ def one(code: Path, base_root: Path, tmp: Path, *, name: str, redis: bool, rate:
         ready_s = server.wait_ready()
         warm_s = server.wait_warm()  # the build after readiness is not what this measures
         auth = f"Bearer {KEY}"
-        warm = _mix(users, items, int(rate * 5), tag=f"{name}-warm", seed=1)
-        rest._load({"url": server.url, "open": {"bodies": [], "mix": warm, "rate": rate, "duration_s": 5,
+        warm = _mix(users, items, int(rate * warmup_s), tag=f"{name}-warm", seed=1)
+        rest._load({"url": server.url, "open": {"bodies": [], "mix": warm, "rate": rate, "duration_s": warmup_s,
                                                 "auth": auth}}, tmp, 300)
         rss0, parts0 = server.rss_mb(), _rss_parts(server)
         mix = _mix(users, items, int(rate * duration), tag=f"{name}-run", seed=2)
@@ -173,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rate", type=float, default=300.0)
     p.add_argument("--duration", type=float, default=60.0, help="measured seconds per run (the issue's run: 600)")
+    p.add_argument("--warmup-s", type=float, default=60.0,
+                   help="seconds at the rate before the measured window: the caches fill for about a minute "
+                        "(resident memory then flat, resilience.md); 5 was the default before 2026-12-08")
     p.add_argument("--baseline", type=Path, default=None, help="another checkout to run side by side")
     p.add_argument("--items", type=int, default=2000)
     p.add_argument("--mentees", type=int, default=1000)
@@ -222,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
                 name = f"{label}-{'redis' if redis else 'plain'}"
                 print(f"running {name} ...", file=sys.stderr, flush=True)
                 rows.append(one(code, data, tmp, name=name, redis=redis, rate=args.rate, duration=args.duration,
-                                users=users, items=items, probe=probe))
+                                users=users, items=items, probe=probe, warmup_s=args.warmup_s))
                 print(table(rows[-1:]), file=sys.stderr, flush=True)
     machine = {"cpus": os.cpu_count(), "loadavg_1min": round(os.getloadavg()[0], 2), "rate": args.rate,
                "duration_s": args.duration, "world": info["config"]}
