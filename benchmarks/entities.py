@@ -20,6 +20,9 @@ model:
   into the store's statements and the Python between them. Each statement releases the GIL and the
   Python between two holds it, so the longest such stretch is the longest a request beside the write
   can wait for it (on a loaded machine CPU figures inflate, but both sides of a run alike);
+- **after a write** (``after_write``, per mode): the request thread's extra CPU in the requests right
+  after one patch, against the same requests answered again without it: what a write leaves the
+  requests to rebuild (a filter's mask, remembered answers);
 - **forget**: ``DELETE /mentees/{id}`` of a mentee with 1,000 events.
 
 ``--repo DIR`` measures another checkout's code with this harness (e.g. the commit before, side by
@@ -37,6 +40,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import argparse
+import itertools
 import json
 import platform as _platform
 import tempfile
@@ -48,6 +52,7 @@ from typing import Any
 HERE = Path(__file__).parent
 RESULT = HERE / "results" / "entities.json"
 TARGETS = {"upserts_per_s": 1000.0, "p99_ratio": 1.5, "forget_1000_s": 1.0}
+_DURATIONS = itertools.count(10_000)  # the profiling phases' patches: each value new, so each is a real write
 
 
 def _resource(item_id: str, skill: str, n: int) -> dict[str, Any]:
@@ -93,7 +98,7 @@ def _write_profile(app: Any, reqs: list[Any], targets: list[str], n: int) -> dic
     cpu, longest, sql_n, sql_cpu = [], [], [], []
     try:
         for k in range(n):
-            body = PATCH_MODELS["resources"](duration_minutes=500 + k)
+            body = PATCH_MODELS["resources"](duration_minutes=next(_DURATIONS))
             marks.clear()
             c0 = time.thread_time()
             marks.append(("py", c0))
@@ -121,6 +126,33 @@ def _write_profile(app: Any, reqs: list[Any], targets: list[str], n: int) -> dic
                    python_cpu_ms_mean=round(float(np.mean(np.subtract(cpu, sql_cpu))) * 1e3, 3),
                    longest_gil_hold_ms={"p50": ms(longest, 50), "p90": ms(longest, 90), "max": ms(longest, 100)})
     return out
+
+
+def _after_write(app: Any, reqs: list[Any], targets: list[str], rounds: int, per_round: int) -> dict[str, Any]:
+    """What a write costs the requests after it, in their own thread: ``per_round`` requests are answered
+    once (all they need is then remembered), again (quiet), then after one patch (after a write); the CPU
+    difference is the work the write left to the requests (masks, texts, remembered answers rebuilt)."""
+    from serving.schemas_entities import PATCH_MODELS
+
+    quiet = after = 0.0
+    for k in range(rounds):
+        batch = [reqs[(k * per_round + j) % len(reqs)] for j in range(per_round)]
+        for r in batch:
+            app.recommend(r)
+        c = time.thread_time()
+        for r in batch:
+            app.recommend(r)
+        quiet += time.thread_time() - c
+        body = PATCH_MODELS["resources"](duration_minutes=next(_DURATIONS))  # never a replay: a real write
+        app.entity("patch", "resources", targets[k % len(targets)], body, if_match=None, actor="bench")
+        c = time.thread_time()
+        for r in batch:
+            app.recommend(r)
+        after += time.thread_time() - c
+    return {"rounds": rounds, "requests_per_round": per_round,
+            "quiet_cpu_ms_per_round": round(quiet / rounds * 1e3, 2),
+            "after_write_cpu_ms_per_round": round(after / rounds * 1e3, 2),
+            "extra_request_cpu_ms_per_write": round((after - quiet) / rounds * 1e3, 2)}
 
 
 def _side_by_side(app: Any, reqs: list[Any], targets: list[str], *, segments: int, segment_s: float,
@@ -225,6 +257,11 @@ def run(root: Path, *, n_items: int, n_mentees: int, batches: int, segments: int
             reqs = [RecommendRequest(**b, mode=modes[0] if modes else "model")
                     for b in request_mix(users, 500, seed=5)]
             out["write_profile"] = _write_profile(app, reqs, targets, profile_writes)
+            out["after_write"] = {}
+            for mode in modes or ["model"]:
+                mreqs = [RecommendRequest(**b, mode=mode) for b in request_mix(users, 2000, seed=7)]
+                out["after_write"][mode] = _after_write(app, mreqs, targets, rounds=20,
+                                                        per_round=200 if mode == "model" else 60)
         out["recommend"] = {}
         for mode in modes:
             reqs = [RecommendRequest(**b, mode=mode) for b in request_mix(users, 5000, seed=3)]
