@@ -25,6 +25,7 @@ in prerequisite mode the skills that depend on it are not planned.
 from __future__ import annotations
 
 import heapq
+import weakref
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -38,9 +39,39 @@ from catalog.errors import ConfigError, UnknownSkillError
 from catalog.schema import Goal
 from recommender.mastery import MasteryState, level_of
 
-__all__ = ["PathStep", "LearningPath", "plan_path", "next_up", "format_age"]
+__all__ = ["PathStep", "LearningPath", "plan_path", "next_up", "format_age", "skill_tables"]
 
 _NAT = np.iinfo(np.int64).min
+
+
+@dataclass(frozen=True, slots=True)
+class SkillTables:
+    """Per-catalog arrays the planner reads per request: the items teaching each skill and their levels
+    (``items[ptr[j]:ptr[j + 1]]``, int64, by skill index), and each item's minutes (at least 1)."""
+
+    ptr: NDArray[np.int64]
+    items: NDArray[np.int64]
+    levels: NDArray[np.int64]
+    minutes: NDArray[np.int64]
+
+    def of(self, j: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        a, b = self.ptr[j], self.ptr[j + 1]
+        return self.items[a:b], self.levels[a:b]
+
+
+_TABLES: weakref.WeakKeyDictionary[Catalog, SkillTables] = weakref.WeakKeyDictionary()
+
+
+def skill_tables(catalog: Catalog) -> SkillTables:
+    """:class:`SkillTables` of ``catalog``, built once per catalog (a catalog's arrays are never written:
+    a change makes a new catalog), so no request converts them again."""
+    t = _TABLES.get(catalog)
+    if t is None:
+        m = catalog.item_skill_levels_csc
+        t = SkillTables(m.indptr.astype(np.int64), m.indices.astype(np.int64), m.data.astype(np.int64),
+                        np.asarray(catalog.duration_minutes).clip(min=1).astype(np.int64))
+        _TABLES[catalog] = t
+    return t
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,13 +263,11 @@ def plan_path(*, mentee_state: MasteryState, goals: Sequence[Goal], catalog: Cat
 
     if usable is None:
         usable = catalog.available_at(now) & ~_index_set(completed, n) & ~_index_set(dismissed, n) & ~np.isnan(scores)
-    csc = catalog.item_skill_levels_csc
+    tables = skill_tables(catalog)
     cands: dict[str, tuple[NDArray[np.int64], NDArray[np.int64]]] = {}
     best: dict[str, float] = {}
     for s in needed:
-        j = catalog.skill_ids.index(s)
-        items = csc.indices[csc.indptr[j]:csc.indptr[j + 1]].astype(np.int64)
-        levels = csc.data[csc.indptr[j]:csc.indptr[j + 1]].astype(np.int64)
+        items, levels = tables.of(catalog.skill_ids.index(s))
         ok = usable[items]
         cands[s] = (items[ok], levels[ok])
         best[s] = float(scores[items[ok]].max()) if ok.any() else -np.inf
@@ -280,7 +309,7 @@ def plan_path(*, mentee_state: MasteryState, goals: Sequence[Goal], catalog: Cat
     def pick(s: str, pool: NDArray[np.int64], levels: NDArray[np.int64], want: int,
              ) -> tuple[int, int, list[str]] | str:
         """Best item of ``pool`` (closest to level ``want``), or why there is none."""
-        fits = catalog.duration_minutes[pool].clip(min=1) <= budget - cum
+        fits = tables.minutes[pool] <= budget - cum
         if not fits.any():
             return f"does not fit your time budget ({minutes_per_week} min/week for {horizon_weeks} weeks)"
         is_fresh = fresh[pool] >= freshness_threshold

@@ -81,7 +81,9 @@ def _history(ctx: MenteeContext) -> History:
     hit = ctx.memo.get(key)
     if hit is None or hit[0] is not ctx.catalog:
         # the context's rows are the mentee's, in time order: the first n_upto_now are mentee_history's
-        ev = ctx.events.iloc[:ctx.n_upto_now].reset_index(drop=True)
+        ev = ctx.events
+        if ctx.n_upto_now < len(ev):
+            ev = ev.iloc[:ctx.n_upto_now].reset_index(drop=True)
         hit = (ctx.catalog, History(ev, ctx.catalog.items.indices(ev["item_id"].tolist(), missing="-1")))
         ctx.memo[key] = hit
     return hit[1]  # type: ignore[no-any-return]
