@@ -111,8 +111,14 @@ class MenteeContext:
 
     def carry_from(self, earlier: MenteeContext) -> None:
         """Offer ``earlier``'s folded mastery (the same mentee, profile and catalog, fewer events) to this
-        context, so :meth:`mastery` folds only the events since: the cost of a new event is that event."""
-        for key, val in list(earlier.memo.items()):
+        context, so :meth:`mastery` folds only the events since: the cost of a new event is that event.
+        A state ``earlier`` was itself offered and never needed (its requests did not read mastery) is
+        offered on, so a run of such contexts still folds only the events since the last fold."""
+        items = list(earlier.memo.items())
+        for key, val in items:
+            if isinstance(key, tuple) and key[0] == "mastery-carry":
+                self.memo.setdefault(key, val)
+        for key, val in items:
             if isinstance(key, tuple) and key[0] == "mastery":
                 self.memo[("mastery-carry", key[1], key[2])] = (val[0], earlier.rows, key[3], val[1])
 

@@ -64,6 +64,7 @@ class PreparedNextUp:
     gap: NDArray[np.floating]
     freshness: NDArray[np.floating]
     user_key: str | None
+    all_scored: bool = True  # the model scored every item (recommender.hybrid.advance reads it)
 
     @property
     def nbytes(self) -> int:
@@ -155,7 +156,8 @@ def prepare_next_up(*, catalog: Catalog, mentee: Mentee, events: pd.DataFrame, n
     return PreparedNextUp(catalog=catalog, mentee=mentee, now=now, levels=levels, skill_ok=skill_ok, plan=plan,
                           plan_steps=plan_steps, u=u.astype(np.int32), cf=cf[u], ready=ready[u],
                           plannable=plannable[u], marked=hit, goal=_small(goal), gap=_small(gap), freshness=freshness,
-                          user_key=mentee.user_id if explore else None)
+                          user_key=mentee.user_id if explore else None,
+                          all_scored=bool(np.isfinite(cf).all()))
 
 
 def _small(x: NDArray[np.float64]) -> NDArray[np.floating]:
