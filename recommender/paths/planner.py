@@ -25,7 +25,6 @@ in prerequisite mode the skills that depend on it are not planned.
 from __future__ import annotations
 
 import heapq
-import weakref
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -38,40 +37,11 @@ from catalog.catalog import Catalog
 from catalog.errors import ConfigError, UnknownSkillError
 from catalog.schema import Goal
 from recommender.mastery import MasteryState, level_of
+from recommender.paths.pools import first_by, skill_tables
 
-__all__ = ["PathStep", "LearningPath", "plan_path", "next_up", "format_age", "skill_tables"]
+__all__ = ["PathStep", "LearningPath", "plan_path", "next_up", "format_age"]
 
 _NAT = np.iinfo(np.int64).min
-
-
-@dataclass(frozen=True, slots=True)
-class SkillTables:
-    """Per-catalog arrays the planner reads per request: the items teaching each skill and their levels
-    (``items[ptr[j]:ptr[j + 1]]``, int64, by skill index), and each item's minutes (at least 1)."""
-
-    ptr: NDArray[np.int64]
-    items: NDArray[np.int64]
-    levels: NDArray[np.int64]
-    minutes: NDArray[np.int64]
-
-    def of(self, j: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-        a, b = self.ptr[j], self.ptr[j + 1]
-        return self.items[a:b], self.levels[a:b]
-
-
-_TABLES: weakref.WeakKeyDictionary[Catalog, SkillTables] = weakref.WeakKeyDictionary()
-
-
-def skill_tables(catalog: Catalog) -> SkillTables:
-    """:class:`SkillTables` of ``catalog``, built once per catalog (a catalog's arrays are never written:
-    a change makes a new catalog), so no request converts them again."""
-    t = _TABLES.get(catalog)
-    if t is None:
-        m = catalog.item_skill_levels_csc
-        t = SkillTables(m.indptr.astype(np.int64), m.indices.astype(np.int64), m.data.astype(np.int64),
-                        np.asarray(catalog.duration_minutes).clip(min=1).astype(np.int64))
-        _TABLES[catalog] = t
-    return t
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,12 +286,7 @@ def plan_path(*, mentee_state: MasteryState, goals: Sequence[Goal], catalog: Cat
         sel = fits & is_fresh if (fits & is_fresh).any() else fits
         idx = np.flatnonzero(sel)
         # closest level, then a preferred type, the best score, the shortest, the lowest index
-        cand = pool[idx]
-        other = np.ones(len(cand), dtype=bool)
-        for t in prefer:  # a few types at most: one vectorised comparison each
-            other &= catalog.types[cand] != t
-        k = int(idx[np.lexsort((cand, catalog.duration_minutes[cand], -scores[cand], other,
-                                np.abs(levels[idx] - want)))[0]])
+        k = int(idx[first_by(pool[idx], np.abs(levels[idx] - want), catalog, prefer, scores)])
         i = int(pool[k])
         notes: list[str] = []
         if not is_fresh[k]:
