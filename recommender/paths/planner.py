@@ -234,13 +234,8 @@ def plan_path(*, mentee_state: MasteryState, goals: Sequence[Goal], catalog: Cat
     if usable is None:
         usable = catalog.available_at(now) & ~_index_set(completed, n) & ~_index_set(dismissed, n) & ~np.isnan(scores)
     tables = skill_tables(catalog)
-    cands: dict[str, tuple[NDArray[np.int64], NDArray[np.int64]]] = {}
-    best: dict[str, float] = {}
-    for s in needed:
-        items, levels = tables.of(catalog.skill_ids.index(s))
-        ok = usable[items]
-        cands[s] = (items[ok], levels[ok])
-        best[s] = float(scores[items[ok]].max()) if ok.any() else -np.inf
+    best = tables.best_scores([catalog.skill_ids.index(s) for s in needed], usable, scores)
+    best = dict(zip(needed, best.tolist()))
 
     order = _order(needed, catalog, best, prerequisites)
     owner = _goal_of(goals, needed, catalog, prerequisites)
@@ -334,7 +329,9 @@ def plan_path(*, mentee_state: MasteryState, goals: Sequence[Goal], catalog: Cat
                                 else f"you mastered {name(qs)} (level {start[qs]})")
                 elif q.skill_id in needed:
                     head.append(f"builds on {name(q.skill_id)}, planned earlier in this path")
-        items, levels = cands[s]
+        items, levels = tables.of(catalog.skill_ids.index(s))
+        ok = usable[items]
+        items, levels = items[ok], levels[ok]
         c = start[s]
         if s in credit and credit[s][0] > c:
             c = credit[s][0]

@@ -32,6 +32,25 @@ class SkillTables:
         a, b = self.ptr[j], self.ptr[j + 1]
         return self.items[a:b], self.levels[a:b]
 
+    def best_scores(self, skills: list[int], usable: NDArray[np.bool_], scores: NDArray[np.float64]
+                    ) -> NDArray[np.float64]:
+        """Per skill of ``skills``: the highest score among its ``usable`` items (-inf if none; NaN if a
+        usable score is NaN, as ``max`` gives), in one pass over their items."""
+        out = np.full(len(skills), -np.inf)
+        if not skills:
+            return out
+        js = np.asarray(skills, dtype=np.int64)
+        start, n = self.ptr[js], self.ptr[js + 1] - self.ptr[js]
+        full = n > 0
+        if not full.any():
+            return out
+        start, n = start[full], n[full]
+        first = np.cumsum(n) - n  # each skill's first position among the gathered items
+        items = self.items[np.arange(int(n.sum())) - np.repeat(first - start, n)]
+        s = np.where(usable[items], scores[items], -np.inf)
+        out[full] = np.maximum.reduceat(s, first)
+        return out
+
 
 _TABLES: weakref.WeakKeyDictionary[Catalog, SkillTables] = weakref.WeakKeyDictionary()
 

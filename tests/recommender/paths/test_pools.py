@@ -38,3 +38,22 @@ def test_skill_tables_are_the_skill_matrix_and_built_once():
         assert items.tolist() == m.indices[m.indptr[j]:m.indptr[j + 1]].tolist()
         assert levels.tolist() == m.data[m.indptr[j]:m.indptr[j + 1]].astype(int).tolist()
     assert t.minutes.tolist() == np.maximum(cat.duration_minutes, 1).tolist()
+
+
+def test_best_scores_equal_the_per_skill_max():
+    cat = generate(SynthConfig(seed=4, n_mentees=5, n_items=300, n_mentors=1, days=20, sessions=False)).world.catalog
+    t = skill_tables(cat)
+    rng = np.random.default_rng(1)
+    for trial in range(50):
+        usable = rng.random(cat.n_items) < rng.uniform(0.0, 1.0)
+        scores = rng.normal(size=cat.n_items)
+        if trial % 4 == 0:
+            scores[rng.random(cat.n_items) < 0.05] = np.nan
+        skills = rng.choice(cat.n_skills, size=int(rng.integers(0, cat.n_skills)), replace=False).tolist()
+        want = []
+        for j in skills:
+            items, _ = t.of(j)
+            ok = usable[items]
+            want.append(float(scores[items[ok]].max()) if ok.any() else -np.inf)
+        got = t.best_scores(skills, usable, scores).tolist()
+        assert np.array_equal(np.array(got), np.array(want), equal_nan=True)
