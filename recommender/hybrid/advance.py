@@ -16,12 +16,14 @@ checks both against a rebuild after random events).
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from collections.abc import Sequence
 from datetime import datetime
 
 import numpy as np
 from numpy.typing import NDArray
 
+from catalog.catalog import Catalog
 from catalog.schema import Mentee
 from recommender.hybrid.prepared import PreparedNextUp
 from recommender.mastery import MasteryModel
@@ -60,8 +62,9 @@ def advance_next_up(prep: PreparedNextUp, *, mentee: Mentee, rows_before: Sequen
         return None
     before_us, now_us = _us(prep.now), _us(now)
     if now_us != before_us:
-        pub = cat.published_us
-        if bool(np.any((pub > before_us) & (pub <= now_us))):
+        pub = _published(cat)
+        i = int(np.searchsorted(pub, before_us, side="right"))
+        if i < len(pub) and pub[i] <= now_us:  # a resource published in (before, now]
             return None
         if practice:
             last: dict[str, int] = {}
@@ -85,6 +88,17 @@ def advance_next_up(prep: PreparedNextUp, *, mentee: Mentee, rows_before: Sequen
     return dataclasses.replace(prep, now=now, u=u[keep], cf=cf[keep], ready=ready[keep], plannable=plannable[keep],
                                marked=prep.marked[keep], goal=prep.goal[keep], gap=prep.gap[keep],
                                all_scored=all_scored)
+
+
+_PUBLISHED: weakref.WeakKeyDictionary[Catalog, NDArray[np.int64]] = weakref.WeakKeyDictionary()
+
+
+def _published(catalog: Catalog) -> NDArray[np.int64]:
+    """The catalog's publication times, sorted once per catalog (its arrays are never written)."""
+    p = _PUBLISHED.get(catalog)
+    if p is None:
+        p = _PUBLISHED[catalog] = np.sort(catalog.published_us)
+    return p
 
 
 def _us(t: datetime) -> int:
