@@ -160,7 +160,7 @@ def goal_gap_parts(catalog: Catalog, levels: NDArray[np.int64], goals: Sequence[
     """Per item the goal and gap parts before candidates are cut (catalog-length); NaN goal: the item teaches
     no needed skill (no part marks it, so it gets a CF part only among the best by score)."""
     ids = catalog.skill_ids
-    held = {s: int(levels[j]) for j, s in enumerate(ids)}
+    held = dict(zip(ids.ids, np.asarray(levels).tolist()))
     req = required_levels(catalog, goals, held)
     m = catalog.item_skill_levels_csc
     goal, gap = np.full(catalog.n_items, np.nan), np.zeros(catalog.n_items)

@@ -146,7 +146,7 @@ def prepare_next_up(*, catalog: Catalog, mentee: Mentee, events: pd.DataFrame, n
         plannable[plan.dismissed] = False
         # the planner reads only the items of the skills it needs; reading levels no higher than its own
         # start (progress may lower one) can only add skills, never miss one
-        held = {s: int(lv) for s, lv in zip(catalog.skill_ids.ids, plan.plan_state.levels())}
+        held = dict(zip(catalog.skill_ids.ids, plan.plan_state.levels().tolist()))
         need = [catalog.skill_ids.index(s) for s in required_levels(catalog, mentee.goals,
                                                                     {**held, **(plan.progress or {})})]
         m = catalog.item_skill_levels_csc
