@@ -36,12 +36,13 @@ EVIDENCE_KINDS = frozenset({"assess", "complete", "dismiss"})
 
 
 def advance_next_up(prep: PreparedNextUp, *, mentee: Mentee, rows_before: Sequence[tuple], read_before: int,
-                    rows: Sequence[tuple], read: int, now: datetime, cf_scores: NDArray[np.floating],
+                    rows: Sequence[tuple], read: int, now: datetime, cf_scores: NDArray[np.floating] | None,
                     allowed: NDArray[np.bool_], excluded_before: NDArray[np.int64], excluded: NDArray[np.int64],
                     mastery_model: MasteryModel,
                     spacing_days: float = PRACTICE_SPACING_DAYS) -> PreparedNextUp | None:
     """``prep`` (built on ``rows_before``, the first ``read_before`` of them read, at ``prep.now``) for ``rows``
-    (``read`` read) at ``now``, with the new ``cf_scores``; None when it must be rebuilt.
+    (``read`` read) at ``now``, with the new ``cf_scores`` (None: the same as ``prep``'s, e.g. the model
+    folded the events in to the same user vector); None when it must be rebuilt.
 
     ``allowed`` must be the same base as ``prep``'s with ``excluded`` removed (what the service composes
     from one catalog view), ``excluded_before`` the items removed then. Carried when: ``mentee`` (with the
@@ -77,12 +78,14 @@ def advance_next_up(prep: PreparedNextUp, *, mentee: Mentee, rows_before: Sequen
     if len(excluded_before) and not bool(np.isin(excluded_before, excluded, assume_unique=True).all()):
         return None
     u = prep.u
-    cf_all = np.asarray(cf_scores, dtype=np.float64)
-    cf = cf_all[u]
+    if cf_scores is None:
+        cf, all_scored = prep.cf, prep.all_scored
+    else:
+        cf_all = np.asarray(cf_scores, dtype=np.float64)
+        cf, all_scored = cf_all[u], bool(np.isfinite(cf_all).all())
     ok = allowed[u] & np.isfinite(cf)
     ready, plannable = prep.ready & ok, prep.plannable & ok
     keep = ready | plannable
-    all_scored = bool(np.isfinite(cf_all).all())
     if keep.all():
         return dataclasses.replace(prep, now=now, cf=cf, ready=ready, plannable=plannable, all_scored=all_scored)
     return dataclasses.replace(prep, now=now, u=u[keep], cf=cf[keep], ready=ready[keep], plannable=plannable[keep],

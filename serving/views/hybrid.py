@@ -44,6 +44,7 @@ class _Entry(NamedTuple):
     source: str
     read: int
     exclude: Any
+    vector: Any  # the user vector the scores came from (None: cold start)
 
 
 class _Prepared:
@@ -81,13 +82,13 @@ class _Prepared:
             return hit if hit is not None and hit.bundle() is b else None
 
     def put(self, user: str, key: Any, rows: object, b: ModelBundle, prep: PreparedNextUp, source: str, *,
-            read: int = 0, exclude: Any = None) -> None:
+            read: int = 0, exclude: Any = None, vector: Any = None) -> None:
         with self._lock:
             old = self._d.pop(user, None)
             if old is not None:
                 self.nbytes -= old.prep.nbytes
             # a weak reference: never what keeps a replaced bundle alive
-            self._d[user] = _Entry(key, rows, weakref.ref(b), prep, source, read, exclude)
+            self._d[user] = _Entry(key, rows, weakref.ref(b), prep, source, read, exclude, vector)
             self.nbytes += prep.nbytes
             while self.nbytes > self.max_bytes and len(self._d) > 1:
                 self.nbytes -= self._d.popitem(last=False)[1].prep.nbytes
@@ -150,23 +151,35 @@ def _prepared(ctx: MenteeContext, b: ModelBundle, weights: HybridWeights) -> tup
     view = b.view
     allowed = view.available.copy()
     allowed[ctx.exclude] = False
-    base, source = b.scores(ctx)
-    cf_scores = base + view.freshness_weight * view.log_freshness
     mentee = dataclasses.replace(ctx.mentee, goals=ctx.goals)
+    vector = b.vector(ctx)
     last = _PREPARED.latest(ctx.user_id, b)
-    prep = None
+    prep, scored = None, None
     if last is not None and last.exclude is not None and last.key[:len(same)] == same:
+        # the same vector gives the same scores (same bundle): the product over every item is skipped
+        if vector is not None and last.vector is not None and np.array_equal(vector, last.vector):
+            cf_scores, source = None, last.source
+        else:
+            cf_scores, source = scored = _cf_scores(ctx, b)
         prep = advance_next_up(last.prep, mentee=mentee, rows_before=last.rows, read_before=last.read,  # type: ignore[arg-type]
                                rows=ctx.rows, read=ctx.n_upto_now, now=ctx.now, cf_scores=cf_scores,
                                allowed=allowed, excluded_before=last.exclude, excluded=ctx.exclude,
                                mastery_model=_MASTERY)
     if prep is None:
+        cf_scores, source = scored or _cf_scores(ctx, b)
         prep = prepare_next_up(catalog=view.catalog, mentee=mentee, events=ctx.events, now=ctx.now,
                                state=ctx.mastery(_MASTERY), cf_scores=cf_scores, allowed=allowed,
                                freshness=view.freshness, mastery_model=_MASTERY, history=_history(ctx),
                                explore=weights.explore > 0)
-    _PREPARED.put(ctx.user_id, key, ctx.rows, b, prep, source, read=ctx.n_upto_now, exclude=ctx.exclude)
+    _PREPARED.put(ctx.user_id, key, ctx.rows, b, prep, source, read=ctx.n_upto_now, exclude=ctx.exclude,
+                  vector=vector)
     return prep, source
+
+
+def _cf_scores(ctx: MenteeContext, b: ModelBundle) -> tuple[Any, str]:
+    """The mentee's scores over every item with today's freshness term, and their source."""
+    base, source = b.scores(ctx)
+    return base + b.view.freshness_weight * b.view.log_freshness, source
 
 
 def _answer(req: RecommendRequest, ctx: MenteeContext, b: ModelBundle, weights: HybridWeights) -> RecommendResponse:

@@ -59,17 +59,21 @@ def test_advanced_half_equals_a_rebuild_after_random_events(world, weights):
     users = [u for u in sorted(w.mentees) if w.mentees[u].goals][:6]
     rng = np.random.default_rng(7)
     filters = [None, cat.types == "video", cat.duration_minutes <= 30, rng.random(cat.n_items) < 0.5]
-    advanced = declined = 0
+    advanced = declined = reused = 0
     for uid in users:
         now = end - timedelta(days=20)
         rows = [r for r in event_rows(world.events, uid) if r[3] <= int(now.timestamp() * 1e6)]
         fresh_view = catalog_freshness(cat, now)
         base = cat.available_at(now)  # the view's availability, fixed between its refreshes
-        prev = prev_ctx = None
+        prev = prev_ctx = prev_cf = None
         for step in range(14):
-            cf = rng.normal(size=cat.n_items)
-            if step % 5 == 4:
-                cf[::41] = np.nan  # a model that cannot score some items
+            same_scores = step % 3 == 2  # the model folded the event in to the same vector (an impression)
+            if same_scores:
+                cf = prev_cf
+            else:
+                cf = rng.normal(size=cat.n_items)
+                if step % 5 == 4:
+                    cf[::41] = np.nan  # a model that cannot score some items
             ctx = mentee_context(w, uid, now=now, events=tuple(rows))
             mentee = dataclasses.replace(ctx.mentee, goals=ctx.goals)
             allowed = base.copy()
@@ -80,18 +84,20 @@ def test_advanced_half_equals_a_rebuild_after_random_events(world, weights):
             got = None
             if prev is not None:
                 got = advance_next_up(prev, mentee=mentee, rows_before=prev_ctx.rows, read_before=prev_ctx.n_upto_now,
-                                      rows=ctx.rows, read=ctx.n_upto_now, now=now, cf_scores=cf, allowed=allowed,
+                                      rows=ctx.rows, read=ctx.n_upto_now, now=now,
+                                      cf_scores=None if same_scores else cf, allowed=allowed,
                                       excluded_before=prev_ctx.exclude, excluded=ctx.exclude, mastery_model=mm)
                 declined += got is None
             if got is not None:
                 advanced += 1
+                reused += same_scores
                 a, b = _fields(got), _fields(fresh)
                 assert a[:9] == b[:9] and a[10:] == b[10:]
                 assert _plan_equal(got.plan, fresh.plan)
                 for keep in filters:
                     for k in (1, 10):
                         _same_lists(got.select(keep, k, weights), fresh.select(keep, k, weights), cat, mentee.goals)
-            prev, prev_ctx = (got if got is not None else fresh), ctx
+            prev, prev_ctx, prev_cf = (got if got is not None else fresh), ctx, cf
             # the next event: a random item and kind, at or a little before the new clock
             now = now + timedelta(minutes=int(rng.choice([1, 30, 90, 60 * 24 * 3])))
             kind = str(rng.choice(KINDS))
@@ -100,7 +106,7 @@ def test_advanced_half_equals_a_rebuild_after_random_events(world, weights):
             ts = int((now - timedelta(seconds=int(rng.integers(0, 30)))).timestamp() * 1e6)
             rows.append((item, kind, value, ts))
             rows.sort(key=lambda r: r[3])
-    assert advanced >= 20 and declined >= 5  # both paths ran
+    assert advanced >= 20 and declined >= 5 and reused >= 5  # every path ran
 
 
 def test_declines_what_it_cannot_carry(world):
