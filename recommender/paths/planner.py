@@ -234,8 +234,7 @@ def plan_path(*, mentee_state: MasteryState, goals: Sequence[Goal], catalog: Cat
     if usable is None:
         usable = catalog.available_at(now) & ~_index_set(completed, n) & ~_index_set(dismissed, n) & ~np.isnan(scores)
     tables = skill_tables(catalog)
-    best = tables.best_scores([catalog.skill_ids.index(s) for s in needed], usable, scores)
-    best = dict(zip(needed, best.tolist()))
+    best = dict(zip(needed, tables.best_scores([catalog.skill_ids.index(s) for s in needed], usable, scores).tolist()))
 
     order = _order(needed, catalog, best, prerequisites)
     owner = _goal_of(goals, needed, catalog, prerequisites)
