@@ -32,6 +32,7 @@ import pandas as pd  # noqa: E402
 
 from recommender.hybrid import DEFAULT_WEIGHTS  # noqa: E402
 from recommender.metrics import catalog_coverage  # noqa: E402
+from training.autoprior import paired_bootstrap  # noqa: E402
 from training.data import load_training_data  # noqa: E402
 from training.defaults import model_params  # noqa: E402
 from training.evaluate import fit_resolved, rank_users  # noqa: E402
@@ -39,13 +40,6 @@ from training.hybrid_eval import champion_on_validation, eval_case, hybrid_input
     rank_hybrid, tune_weights  # noqa: E402
 from training.splits import split_for, validation_for  # noqa: E402
 
-
-def paired_bootstrap(a: np.ndarray, b: np.ndarray, *, n: int = 2000, seed: int = 0) -> tuple[float, float, float]:
-    d = np.asarray(a, float) - np.asarray(b, float)
-    rng = np.random.default_rng(seed)
-    means = d[rng.integers(0, len(d), size=(n, len(d)))].mean(axis=1)
-    lo, hi = np.percentile(means, [2.5, 97.5])
-    return float(d.mean()), float(lo), float(hi)
 
 
 def _users(truth, n: int, seed: int) -> np.ndarray:
