@@ -92,3 +92,19 @@ def test_older_rows_are_skipped_like_feast_and_a_write_is_read_back(stores):
     assert fast.write(both) == 1
     assert fast.read([user])[user]["events_7d"] == 9 == read_online(stores.redis, MENTEE_ENGAGEMENT, [user])[user]["events_7d"]
 
+
+
+def test_the_adapter_reads_and_pushes_through_redis_rows_with_the_sdks_answers(stores):
+    from serving.features_adapter import OnlineFeatures
+
+    users = [*sorted(set(stores.frames.mentee_engagement.user_id)), "ghost"]
+    with OnlineFeatures(lambda: stores.redis, timeout_s=5.0, push_timeout_s=5.0) as online:
+        got, status = online.get_mentee_features(users)
+        assert status == "ok" and isinstance(online._fast(stores.redis), RedisRows)
+        assert got == read_online(stores.redis, MENTEE_ENGAGEMENT, users)
+        row = _latest(stores.frames.mentee_engagement).head(1)
+        row = row.assign(**{TIMESTAMP: stores.hi + pd.Timedelta(days=30), "completions_30d": 4242})
+        assert online.push(ENGAGEMENT_PUSH_SOURCE, row) == "ok"
+        after = read_online(stores.redis, MENTEE_ENGAGEMENT, users)
+        assert after[row.user_id.iloc[0]]["completions_30d"] == 4242
+        assert online.get_mentee_features(users) == (after, "ok")
