@@ -95,7 +95,7 @@ class OnlineSync:
                 self.counts["dropped"] += len(new)
                 return "dropped"
             self._pending.update(dict.fromkeys(new))
-            self._cond.notify()
+            self._cond.notify_all()  # the thread, not only a flush() waiting on the same condition
         return "queued"
 
     @property
