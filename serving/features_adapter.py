@@ -82,6 +82,7 @@ class OnlineFeatures:
         self._open_until: float | None = None
         self._trial = False
         self.counts: dict[str, int] = {"ok": 0, "timeout": 0, "unavailable": 0}
+        self.cpu_s = 0.0  #: CPU seconds of the reads and pushes run on the pool (what the store costs this process)
         self._last: Status = "ok"
 
     @property
@@ -170,11 +171,13 @@ class OnlineFeatures:
             return self._count(result, "ok")
 
     def _run(self, fn: Callable[[Any], Any]) -> Any:
+        c0 = time.thread_time()
         try:
             return fn(self._get_store())
         finally:
             with self._lock:
                 self._in_flight -= 1
+                self.cpu_s += time.thread_time() - c0
 
     def warm_up(self, timeout_s: float = 30.0) -> bool:
         """Open the store and its registry now (``import feast`` alone takes seconds), so the

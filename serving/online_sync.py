@@ -81,6 +81,7 @@ class OnlineSync:
         self._stop = False
         self.rebuilding = False
         self.counts = {"pushed": 0, "dropped": 0, "failed": 0, "rebuilds": 0}
+        self.cpu_s = 0.0  # this thread's CPU (the adapter's threads count theirs in online.cpu_s)
         self._thread = threading.Thread(target=self._loop, name="skillpath-online-sync", daemon=True)
         self._thread.start()
 
@@ -113,6 +114,9 @@ class OnlineSync:
             "skillpath_online_pushed": ("Mentees pushed to the online store.", self.counts["pushed"]),
             "skillpath_online_rebuilds": ("Rebuilds of an emptied online store.", self.counts["rebuilds"]),
             "skillpath_online_rebuilding": ("1 while the online store is being rebuilt.", float(self.rebuilding)),
+            "skillpath_online_sync_cpu_seconds": (
+                "CPU spent keeping the online store in step (rows from the log, pushes, checks, rebuilds).",
+                self.cpu_s + float(getattr(self.online, "cpu_s", 0.0))),
         }
 
     def flush(self, timeout_s: float = 10.0) -> bool:
@@ -154,6 +158,7 @@ class OnlineSync:
         next_check = 0.0
         while not self._stop:
             users = self._take()
+            c0 = time.thread_time()
             try:
                 if users:
                     self._push(users)
@@ -163,6 +168,7 @@ class OnlineSync:
             except Exception:  # the sync thread survives anything; the log stays the truth
                 log.exception("online feature sync failed")
             finally:
+                self.cpu_s += time.thread_time() - c0
                 with self._cond:
                     self._busy = False
                     self._cond.notify_all()

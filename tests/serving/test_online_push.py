@@ -189,6 +189,7 @@ def test_pushes_gather_into_batches_and_flush_does_not_wait_for_the_linger():
         t0 = time.monotonic()
         assert sync.flush(5.0) and time.monotonic() - t0 < 0.25  # flush cuts the linger short
         assert rec.batches[-1] == ["late"]
+        assert sync.gauges()["skillpath_online_sync_cpu_seconds"][1] > 0
     finally:
         sync.close()
 
