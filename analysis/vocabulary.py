@@ -23,7 +23,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import accumulate
+from bisect import bisect_right
+from itertools import accumulate, chain, compress
 from typing import Literal
 
 from rapidfuzz.distance import OSA
@@ -91,6 +92,25 @@ def _split(low: str) -> tuple[list[str], list[int]]:
     """
     parts = _TOKEN_GROUP.split(low)
     return parts[1::2], list(accumulate(map(len, parts)))
+
+
+# What stands between two sentences in a per-sentence scan: a "word" str.split() never yields (it holds a
+# space) whose one token the token pattern never yields either, so no match, cue or typo pair spans it.
+_BREAK = " "
+
+
+class _WordTokens(dict):
+    """A lower-cased whitespace-cut word -> its tokens; filled as words are met (bounded).
+
+    Tokens never span whitespace (the pattern has none, and a "." token looks ahead only at a
+    letter or digit), so a text's tokens are its words' tokens in order.
+    """
+
+    def __missing__(self, w: str) -> tuple[str, ...]:
+        toks = tuple(_TOKEN.findall(w))
+        if len(self) < 200_000:  # bounded: texts bring endless new words
+            self[w] = toks
+        return toks
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +188,7 @@ class SkillVocabulary:
         self._typos: dict[str, tuple[str, float] | None] = {}
         # (word, next word) -> what _fuzzy_at found there; same answers, one dict lookup per long word
         self._fuzzy_memo: dict[tuple[str, str], tuple[str, int, float] | None] = {}
+        self._word_tokens = _WordTokens({_BREAK: (_BREAK,)})
 
     @property
     def skill_ids(self) -> list[str]:
@@ -193,14 +214,53 @@ class SkillVocabulary:
         """Every skill mention in ``text``, in order, longest match first, not overlapping."""
         words, spans = _split(text.lower())
         out: list[Mention] = []
+        for i, sid, width, score in self._scan(words, fuzzy,
+                                               lambda i: self._named(text, spans, words, i, ambiguous)):
+            start, end = spans[2 * i], spans[2 * (i + width) - 1]
+            out.append(Mention(sid, start, end, text[start:end], score))
+        return out
+
+    def find_by_sentence(self, sentences: list[str], lowered: list[list[str]], *,
+                         fuzzy: bool = False) -> list[list[str]]:
+        """The skill ids each sentence names, in order, as ``find(sentence, fuzzy=fuzzy)`` finds them alone.
+
+        ``lowered`` is each sentence's ``lower().split()`` (the session analysis cuts it once for
+        every reader). One scan for all sentences: their tokens are their words' tokens
+        (remembered per word, joined in C) with a break between sentences; character offsets are
+        computed only where an everyday-word name's case has to be read, in its sentence alone.
+        """
+        seq: list[str] = []
+        for ws in lowered:
+            seq.extend(ws)
+            seq.append(_BREAK)
+        words = list(chain.from_iterable(map(self._word_tokens.__getitem__, seq)))
+        starts, j = [0], -1
+        for _ in range(len(lowered) - 1):
+            j = words.index(_BREAK, j + 1)
+            starts.append(j + 1)
+
+        def named(i: int) -> bool:
+            k = bisect_right(starts, i) - 1
+            sent = sentences[k]
+            own, spans = _split(sent.lower())
+            return self._named(sent, spans, own, i - starts[k], "cased")
+
+        out: list[list[str]] = [[] for _ in lowered]
+        for i, sid, _, _ in self._scan(words, fuzzy, named):
+            out[bisect_right(starts, i) - 1].append(sid)
+        return out
+
+    def _scan(self, words: list[str], fuzzy: bool, named) -> list[tuple[int, str, int, float]]:
+        """``(token, skill, width, score)`` of each match in ``words``; ``named(i)`` says whether the
+        everyday-word name at token ``i`` is written as a name."""
+        out: list[tuple[int, str, int, float]] = []
         n = len(words)
         first, memo, reach, exact_memo = self._first, self._fuzzy_memo, self._reach, self._exact_memo
         # Only tokens that can start a name (or, for typos, long ones) are looked at; the rest are skipped
         # in one pass, which is what a scan of a long transcript spends most of its time on.
-        if fuzzy:
-            candidates = [i for i, w in enumerate(words) if w in first or len(w) >= 6]
-        else:
-            candidates = [i for i, w in enumerate(words) if w in first]
+        # (decided once per distinct word, then picked out in C: a transcript repeats most of its words)
+        look = {w for w in set(words) if w in first or len(w) >= 6} if fuzzy else first
+        candidates = list(compress(range(n), map(look.__contains__, words)))
         free = 0  # tokens before this one are inside an earlier match
         for i in candidates:
             if i < free:
@@ -214,7 +274,7 @@ class SkillVocabulary:
                     form = self._exact_form(words, i)
                     if len(exact_memo) < 200_000:  # bounded: texts bring endless new words
                         exact_memo[key] = form
-                if form is not None and (not form[2] or self._named(text, spans, words, i, ambiguous)):
+                if form is not None and (not form[2] or named(i)):
                     hit = form[0], form[1], 1.0
             if hit is None and fuzzy and len(w) >= 6:
                 key = (w, words[i + 1] if i + 1 < n else "")
@@ -226,8 +286,7 @@ class SkillVocabulary:
             if hit is None:
                 continue
             sid, width, score = hit
-            start, end = spans[2 * i], spans[2 * (i + width) - 1]
-            out.append(Mention(sid, start, end, text[start:end], score))
+            out.append((i, sid, width, score))
             free = i + width
         return out
 

@@ -32,20 +32,14 @@ import pandas as pd  # noqa: E402
 
 from recommender.hybrid import DEFAULT_WEIGHTS  # noqa: E402
 from recommender.metrics import catalog_coverage  # noqa: E402
-from training.data import load_training_data, prepare  # noqa: E402
+from training.autoprior import paired_bootstrap  # noqa: E402
+from training.data import load_training_data  # noqa: E402
 from training.defaults import model_params  # noqa: E402
-from training.evaluate import fit_resolved, rank_users, truth_of  # noqa: E402
-from training.hybrid_eval import champion_on_validation, hybrid_inputs_for, ndcg_per_user, rank_hybrid, \
-    tune_weights  # noqa: E402
+from training.evaluate import fit_resolved, rank_users  # noqa: E402
+from training.hybrid_eval import champion_on_validation, eval_case, hybrid_inputs_for, ndcg_per_user, \
+    rank_hybrid, tune_weights  # noqa: E402
 from training.splits import split_for, validation_for  # noqa: E402
 
-
-def paired_bootstrap(a: np.ndarray, b: np.ndarray, *, n: int = 2000, seed: int = 0) -> tuple[float, float, float]:
-    d = np.asarray(a, float) - np.asarray(b, float)
-    rng = np.random.default_rng(seed)
-    means = d[rng.integers(0, len(d), size=(n, len(d)))].mean(axis=1)
-    lo, hi = np.percentile(means, [2.5, 97.5])
-    return float(d.mean()), float(lo), float(hi)
 
 
 def _users(truth, n: int, seed: int) -> np.ndarray:
@@ -77,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--grid", default=None,
                     help='weight grid as JSON, e.g. {"plan": [0, 1], "goal": [1], "gap": [0], "explore": [0], '
                          '"diversity": [0]} (default: training.hybrid_eval.WEIGHT_GRID)')
+    ap.add_argument("--tune-only", action="store_true",
+                    help="tune on the validation split and stop (TEST is not read)")
     ap.add_argument("--out", default=None, help="write the figures as JSON")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
@@ -91,8 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     ride = args.default_model
     if not args.no_tune or ride == "champion":
         vtrain, vtest, vnow = validation_for(train, args.split)
-        vp = prepare(world, vtrain, vtest, id_events=[train])
-        vtruth = _drop_seen(truth_of(vp), vp)
+        vcase = eval_case(world, vtrain, vtest, now=vnow, id_events=[train])  # TEST's builder, on TRAIN
+        vp, vtruth = vcase.prepared, vcase.truth
         vusers = _users(vtruth, args.tune_users, 1)
         vfits, vscores = {}, {}
         for name in (names if ride == "champion" else [ride]):
@@ -104,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{n} {v.mean():.4f}" for n, v in vscores.items()) + f"): the hybrid rides on {ride}")
     if not args.no_tune:
         vmodel, cf_v = vfits[ride], vscores[ride]
-        vin = hybrid_inputs_for(vmodel, vp, world, vusers, now=vnow)
+        vin = hybrid_inputs_for(vmodel, vp, world, vusers, now=vcase.now)
         grid = json.loads(args.grid) if args.grid else None
         tuned = tune_weights(world, vin, vtruth, vusers, cf_ndcg=float(cf_v.mean()), k=k, grid=grid)
         weights = tuned.chosen
@@ -112,9 +108,12 @@ def main(argv: list[str] | None = None) -> int:
               f"validation ndcg@{k} of {ride} {tuned.cf_ndcg:.4f}; coverage floor {tuned.coverage_floor} "
               f"{'met' if tuned.floor_met else 'NOT met by any setting within the NDCG budget'}")
         for w, nd, cov in sorted(tuned.trials, key=lambda t: -t[1]):
-            print(f"  {w.to_dict()}: ndcg {nd:.4f} (x{nd / max(tuned.cf_ndcg, 1e-12):.3f}) coverage {cov:.3f}")
-    prepared = prepare(world, train, test, id_events=[data.events])
-    truth = _drop_seen(truth_of(prepared), prepared)
+            note = f"; dropped, {tuned.dropped[w]}" if w in tuned.dropped else ""
+            print(f"  {w.to_dict()}: ndcg {nd:.4f} (x{nd / max(tuned.cf_ndcg, 1e-12):.3f}) coverage {cov:.3f}{note}")
+    if args.tune_only:
+        return 0
+    case = eval_case(world, train, test, now=now, id_events=[data.events])
+    prepared, truth = case.prepared, case.truth
     users = _users(truth, args.users, 2)
     per_user, lists = {}, {}
     fitted = {}
@@ -130,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             per_user[key], lists[key] = nd, rk
             fitted[key] = model
     base_key = f"{ride} (prior auto)"
-    hin = hybrid_inputs_for(fitted[base_key], prepared, world, users, now=now)
+    hin = hybrid_inputs_for(fitted[base_key], prepared, world, users, now=case.now)
     for label, w in (("hybrid (default)", weights),):
         rk = rank_hybrid(world, hin, w, k)
         per_user[label], lists[label] = ndcg_per_user(rk, truth, users, k), rk
@@ -144,7 +143,9 @@ def main(argv: list[str] | None = None) -> int:
                "validation_users": int(len(vusers)), "cf_ndcg": tuned.cf_ndcg,
                "validation_ndcg_by_family": {n: float(v.mean()) for n, v in vscores.items()},
                "coverage_floor": tuned.coverage_floor, "floor_met": tuned.floor_met,
-               "trials": [{**w.to_dict(), "ndcg": nd, "coverage": cov} for w, nd, cov in tuned.trials]}}
+               "trials": [{**w.to_dict(), "ndcg": nd, "coverage": cov,
+                           **({"dropped": tuned.dropped[w]} if w in tuned.dropped else {})}
+                          for w, nd, cov in tuned.trials]}}
     for key in per_user:
         cov = catalog_coverage(lists[key], world.catalog.n_items)
         print(f"| {key} | {per_user[key].mean():.4f} | {cov:.3f} |")
@@ -162,13 +163,6 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.out, "w") as f:
             json.dump(out, f, indent=1)
     return 0
-
-
-def _drop_seen(truth, prepared):
-    import scipy.sparse as sp
-
-    t = sp.csr_matrix(truth, dtype=bool)
-    return sp.csr_matrix(t > sp.csr_matrix(prepared.train.seen, dtype=bool))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,11 @@ mentees it prints NDCG@10 and coverage@10 of:
 - novelty: the CF part minus ``lambda`` times the item's popularity percentile in TRAIN;
 - a calibrated pool near the top: the last ``m`` slots drawn at random (per mentee, fixed seed)
   from the next ``pool`` ready items by relevance;
-- MMR over skills among ready candidates (``diversity``).
+- MMR over skills among ready candidates (``diversity``);
+- an exposure cap (aggregate diversity, the upper bound of any coverage-aware re-ranking): mentees
+  in a fixed random order each take their best ``k`` of the next ``pool`` ready items by relevance,
+  skipping an item already shown in ``cap`` lists (an oracle the service could only approximate
+  with live impression counts: it sees every list at once).
 
 Each row is a ratio to the champion's own validation NDCG (the 2 % budget) beside its coverage.
 """
@@ -31,13 +35,13 @@ sys.path.insert(0, os.path.dirname(_HERE))
 
 import numpy as np  # noqa: E402
 
-from benchmarks.hybrid import _drop_seen, _pure, _users  # noqa: E402
+from benchmarks.hybrid import _pure, _users  # noqa: E402
 from recommender.hybrid import DEFAULT_WEIGHTS, PARTS, HybridInputs, HybridWeights, mmr_select  # noqa: E402
 from recommender.metrics import catalog_coverage  # noqa: E402
-from training.data import load_training_data, prepare  # noqa: E402
+from training.data import load_training_data  # noqa: E402
 from training.defaults import model_params  # noqa: E402
-from training.evaluate import fit_resolved, truth_of  # noqa: E402
-from training.hybrid_eval import hybrid_inputs_for, ndcg_per_user, rank_hybrid  # noqa: E402
+from training.evaluate import fit_resolved  # noqa: E402
+from training.hybrid_eval import eval_case, hybrid_inputs_for, ndcg_per_user, rank_hybrid  # noqa: E402
 from training.splits import split_for, validation_for  # noqa: E402
 
 
@@ -49,6 +53,19 @@ def _pool_lists(world, inputs, weights: HybridWeights, k: int, m: int, pool: int
         rng = np.random.default_rng(r)
         pick = tail[np.sort(rng.choice(len(tail), size=min(m, len(tail)), replace=False))] if len(tail) else tail
         items = np.concatenate([head, pick])
+        ranked[r, :len(items)] = items
+    return ranked
+
+
+def _capped_lists(world, inputs, weights: HybridWeights, k: int, cap: int, pool: int) -> np.ndarray:
+    ranked = np.full((len(inputs), k), -1, dtype=np.int64)
+    shown = np.zeros(world.catalog.n_items, dtype=np.int64)
+    for r in np.random.default_rng(0).permutation(len(inputs)):
+        top = mmr_select(world.catalog, inputs[r].parts, inputs[r].candidates, pool,
+                         replace(weights, diversity=0.0)).items
+        free = top[shown[top] < cap]
+        items = np.concatenate([free, top[shown[top] >= cap]])[:k]  # capped items only when nothing else is left
+        shown[items] += 1
         ranked[r, :len(items)] = items
     return ranked
 
@@ -66,8 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     world = data.world
     train, _, _ = split_for(data.events, args.split)
     vtrain, vtest, vnow = validation_for(train, args.split)
-    vp = prepare(world, vtrain, vtest, id_events=[train])
-    vtruth = _drop_seen(truth_of(vp), vp)
+    vcase = eval_case(world, vtrain, vtest, now=vnow, id_events=[train])
+    vp, vtruth = vcase.prepared, vcase.truth
     users = _users(vtruth, args.users, 1)
     model = fit_resolved(args.model, vp, model_params(args.model), k=k, split=args.split)[0]
     cf = float(_pure(model, vp, vtruth, users, k)[0].mean())
@@ -102,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
         row(f"last {m} slots from the next {pool} ready items", _pool_lists(world, inputs, w0, k, m, pool))
     for div in (0.3, 1.0):
         row(f"MMR over skills, diversity {div}", rank_hybrid(world, inputs, replace(w0, diversity=div), k))
+    for cap in (100, 50, 25, 10):
+        row(f"exposure cap: an item in at most {cap} lists (next 100 ready items)",
+            _capped_lists(world, inputs, w0, k, cap, 100))
     print(f"\ntotal {time.perf_counter() - t0:.0f} s; load average {os.getloadavg()[0]:.1f} (2 cores)")
     return 0
 

@@ -55,7 +55,7 @@ from catalog.synth.skills_data import build_skills, skill_specs  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data"
 SNAPSHOT_DAYS, ACTIVE_DAYS, MIN_SESSIONS = 30, 45, 2
-SIGNALS = ("cadence", "ratings", "sentiment", "engagement", "follow_through", "progress")
+SIGNALS = ("cadence", "ratings", "sentiment", "engagement", "follow_through", "progress", "duration")
 
 
 def auc(scores, labels) -> float:

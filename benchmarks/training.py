@@ -35,6 +35,7 @@ import numpy as np  # noqa: E402
 
 from catalog.schema import parse_timestamp  # noqa: E402
 from recommender.metrics import ndcg_at_k  # noqa: E402
+from training.autoprior import paired_bootstrap  # noqa: E402
 from training.data import load_training_data, time_quantile, validation_split  # noqa: E402
 from training.defaults import model_params, parse_model_names  # noqa: E402
 from training.evaluate import fit_resolved, rank_users, run_comparison, split_events, truth_of  # noqa: E402
@@ -48,14 +49,6 @@ def per_user_ndcg(model, prepared, k: int) -> tuple[np.ndarray, np.ndarray]:
                                       user_features=prepared.features.for_model(model)[1])
     return users, np.array([ndcg_at_k(ranked[r], truth[u].indices, k) for r, u in enumerate(users)])
 
-
-def paired_bootstrap(a: np.ndarray, b: np.ndarray, *, n: int = 2000, seed: int = 0) -> tuple[float, float, float]:
-    """Mean of ``a - b`` and its 95% percentile CI over ``n`` resamples of the users."""
-    d = np.asarray(a, float) - np.asarray(b, float)
-    rng = np.random.default_rng(seed)
-    means = d[rng.integers(0, len(d), size=(n, len(d)))].mean(axis=1)
-    lo, hi = np.percentile(means, [2.5, 97.5])
-    return float(d.mean()), float(lo), float(hi)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -191,8 +191,7 @@ def candidate(w: Window, weight: float, prior_half_life: float | None) -> NDArra
 def test_once(data: Any, train: pd.DataFrame, test: pd.DataFrame) -> None:
     """The candidate's prior weight and half-life, and popularity's half-life, chosen on TRAIN's last
     20% (the grids of training.autoprior), then one TEST score with a paired bootstrap."""
-    from benchmarks.training import paired_bootstrap  # noqa: PLC0415
-    from training.autoprior import POPULARITY_AUTO_GRID, PRIOR_AUTO_GRID  # noqa: PLC0415
+    from training.autoprior import POPULARITY_AUTO_GRID, PRIOR_AUTO_GRID, paired_bootstrap  # noqa: PLC0415
 
     v = validation_split(train)
     inner = Window(data.world, train, v.train, v.test)

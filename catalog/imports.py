@@ -32,6 +32,7 @@ from catalog.schema import (
     DEFAULT_PREREQ_LEVEL, RESOURCE_TYPES, Resource, Skill, SkillLevel, check_id, check_level,
     parse_levels, parse_timestamp,
 )
+from catalog.tables import parse_bool
 
 __all__ = [
     "DEFAULT_PUBLISHED_AT",
@@ -51,8 +52,6 @@ FALLBACK_SKILL = "general"
 CATALOG_COLUMNS = ("item_id", "title", "url", "type", "skills", "difficulty", "duration_minutes",
                    "published_at", "updated_at", "half_life_days", "provider", "language", "active")
 SKILLS_COLUMNS = ("skill_id", "name", "domain", "half_life_days", "prerequisites")
-_TRUE = {"true", "1", "yes", "y", "t"}
-_FALSE = {"false", "0", "no", "n", "f"}
 
 
 @dataclass
@@ -197,7 +196,7 @@ def _resource(item_id: str, row: dict[str, Any], default_published_at: datetime)
         half_life_days=cell("half_life_days", _positive_float, None),
         provider=_text(row.get("provider")),
         language=_text(row.get("language"), "en"),
-        active=cell("active", _bool, True),
+        active=cell("active", lambda v: parse_bool(v, "active"), True),
     )
 
 
@@ -222,17 +221,6 @@ def _positive_float(v: object) -> float | None:
     if not math.isfinite(f) or f <= 0:
         raise ValueError(f"half_life_days {v!r} must be a positive number of days (empty = evergreen)")
     return f
-
-
-def _bool(v: object) -> bool:
-    if isinstance(v, bool):
-        return v
-    s = str(v).strip().lower()
-    if s in _TRUE:
-        return True
-    if s in _FALSE:
-        return False
-    raise ValueError(f"active {v!r} is not true/false")
 
 
 def import_world(catalog: pd.DataFrame, events: pd.DataFrame | None = None, *,

@@ -210,7 +210,7 @@ class SessionListResponse(ResponseModel):
 class SignalOut(ResponseModel):
     """One signal of pair health."""
 
-    name: str = Field(description="cadence, ratings, sentiment, engagement, follow_through or progress.",
+    name: str = Field(description="cadence, ratings, sentiment, engagement, follow_through, progress or duration.",
                       examples=["cadence"])
     score: float | None = Field(description="0-1 (null without data: left out of the score).", examples=[0.75])
     weight: float = Field(description="Its weight in the score.", examples=[0.2])

@@ -95,3 +95,28 @@ def pg_url(pg_server, request) -> str:
         conn.execute(f"DROP DATABASE IF EXISTS {name}")
         conn.execute(f"CREATE DATABASE {name}")
     return pg_server.url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture
+def at_once():
+    """Runs ``target(k)`` for k in 0..n-1 on n threads started together and returns what they raised.
+
+    A thread's exception is otherwise printed and lost: the test would see only its effect, so every
+    concurrency test collects them the same way and asserts there are none."""
+    import threading
+
+    def run(target, n: int) -> list[BaseException]:
+        errors: list[BaseException] = []
+
+        def guarded(k: int) -> None:
+            try:
+                target(k)
+            except BaseException as e:  # noqa: BLE001 - returned to the test
+                errors.append(e)
+        threads = [threading.Thread(target=guarded, args=(k,)) for k in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return errors
+    return run

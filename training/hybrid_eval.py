@@ -1,18 +1,24 @@
 """The hybrid default offline: its lists for held-out mentees, their metrics, and the weight tuner.
 
-:func:`hybrid_inputs_for` computes each mentee's blend parts once (mastery and plan from the
-training events as of the cut, the collaborative model's scores of their training history,
-seen and dismissed items excluded as in :func:`training.evaluate.rank_users`), so any number
-of weight settings rank from them cheaply (:func:`rank_hybrid`).
+:func:`eval_case` builds what a split is scored on (the prepared TRAIN side, the held-out
+truth without TRAIN-seen items, the serving time) and is the one builder for the validation
+split and for TEST, so both get the same goals (the world's mentees), the same history (their
+TRAIN-side events up to ``now``) and the same filters. :func:`hybrid_inputs_for` computes each
+mentee's blend parts once (mastery and plan from those events as of ``now``, the collaborative
+model's scores of their history, seen and dismissed items excluded as in
+:func:`training.evaluate.rank_users`), so any number of weight settings rank from them cheaply
+(:func:`rank_hybrid`).
 
 :func:`tune_weights` picks the weights on a validation window cut from the TRAINING events
 (never the test window), against the validation champion's own NDCG@k (the family the blend
-rides on, :func:`champion_on_validation`): among settings within ``tolerance`` of it, those
-meeting the coverage floor if any do (a stated product floor, not a tie-break); among them the
-most learning weight (``plan + goal + gap``, whose value, learning, NDCG cannot see), ties by
-NDCG. ``explore`` and ``diversity`` carry no learning weight, so a setting using them is kept
-only if it beats the same setting without them beyond noise (paired bootstrap over validation
-users) or meets the floor where that one does not: ties go to the simpler setting. If nothing is
+rides on, :func:`champion_on_validation`). Every term must earn its place against the same
+setting without it (ties go to the simpler setting): ``goal``, ``gap``, ``explore`` and
+``diversity`` only if validation NDCG beats their absence beyond noise (paired bootstrap over
+validation users) or the coverage floor is met where their absence misses it; ``plan``, whose
+value (learning on the simulator) NDCG cannot see, only if it changes the validation lists at
+all. Among the admissible settings within ``tolerance`` of the champion: those meeting the
+coverage floor if any do (a stated product floor, not a tie-break); among them the most
+learning weight (``plan + goal + gap``), ties by NDCG, then by fewer terms. If nothing is
 within the budget, the best NDCG. Coverage depends on how many lists are pooled, so tune on as
 many validation mentees as the test reports.
 """
@@ -21,7 +27,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
@@ -38,9 +44,11 @@ from recommender.mastery import MasteryModel
 from recommender.metrics import catalog_coverage, ndcg_at_k
 from recommender.models import Recommender
 from training.autoprior import paired_bootstrap
-from training.data import Prepared
+from training.data import Prepared, prepare
+from training.evaluate import truth_of
 
-__all__ = ["WEIGHT_GRID", "COVERAGE_FLOOR", "TunedWeights", "champion_on_validation", "hybrid_inputs_for", "rank_hybrid", "ndcg_per_user", "tune_weights"]
+__all__ = ["WEIGHT_GRID", "COVERAGE_FLOOR", "MUST_BEAT", "EvalCase", "eval_case", "drop_seen", "TunedWeights",
+           "champion_on_validation", "hybrid_inputs_for", "rank_hybrid", "ndcg_per_user", "tune_weights"]
 
 WEIGHT_GRID: dict[str, list[float]] = {
     "plan": [0.0, 0.3, 1.0],
@@ -50,6 +58,32 @@ WEIGHT_GRID: dict[str, list[float]] = {
     "diversity": [0.0, 0.1],
 }
 COVERAGE_FLOOR = 0.20  # the product requirement on coverage@10 (issue #17), a floor on the validation lists
+# terms whose claim validation NDCG can judge: kept only if they beat their absence beyond noise
+MUST_BEAT: tuple[str, ...] = ("goal", "gap", "explore", "diversity")
+
+
+@dataclass(frozen=True)
+class EvalCase:
+    """What one split is scored on: TRAIN prepared, the held-out truth (TRAIN-seen items removed)
+    and ``now``, the time the lists are served at (the cut for a temporal split)."""
+
+    prepared: Prepared
+    truth: sp.csr_matrix
+    now: datetime
+
+
+def drop_seen(truth: sp.csr_matrix, prepared: Prepared) -> sp.csr_matrix:
+    """``truth`` without the items its users saw in TRAIN (what :func:`training.evaluate.rank_users` scores)."""
+    t = sp.csr_matrix(truth, dtype=bool)
+    return sp.csr_matrix(t > sp.csr_matrix(prepared.train.seen, dtype=bool))
+
+
+def eval_case(world: World, train_events: pd.DataFrame, held_out: pd.DataFrame, *, now: datetime,
+              id_events: Iterable[pd.DataFrame]) -> EvalCase:
+    """The one builder of a split's case, for the validation split and for TEST alike (``id_events``:
+    every event of that split's universe, so its mentees and items get rows)."""
+    prepared = prepare(world, train_events, held_out, id_events=list(id_events))
+    return EvalCase(prepared, drop_seen(truth_of(prepared), prepared), now)
 
 
 def hybrid_inputs_for(model: Recommender, prepared: Prepared, world: World, users: Iterable[int], *,
@@ -100,7 +134,9 @@ def ndcg_per_user(ranked: NDArray[np.int64], truth: sp.csr_matrix, users: NDArra
 class TunedWeights:
     """The chosen weights, the budget's reference and every setting's validation NDCG@k and coverage@k.
 
-    ``floor_met`` says whether any setting within the NDCG budget met the coverage floor.
+    ``floor_met`` says whether any setting within the NDCG budget met the coverage floor;
+    ``dropped`` maps each inadmissible setting to the first term that did not earn its place
+    (and why), so a recorded run says why a weight is gone.
     """
 
     chosen: HybridWeights
@@ -108,10 +144,11 @@ class TunedWeights:
     trials: list[tuple[HybridWeights, float, float]]
     floor_met: bool = False
     coverage_floor: float = COVERAGE_FLOOR
+    dropped: dict[HybridWeights, str] = field(default_factory=dict)
 
 
-def _simpler(w: HybridWeights) -> HybridWeights:
-    return replace(w, explore=0.0, diversity=0.0)
+def _n_terms(w: HybridWeights) -> int:
+    return sum(getattr(w, t) > 0 for t in ("plan", *MUST_BEAT))
 
 
 def tune_weights(world: World, inputs: Sequence[HybridInputs], truth: sp.csr_matrix, users: NDArray[np.int64],
@@ -122,32 +159,42 @@ def tune_weights(world: World, inputs: Sequence[HybridInputs], truth: sp.csr_mat
     g = grid or WEIGHT_GRID
     trials: list[tuple[HybridWeights, float, float]] = []
     per_user: dict[HybridWeights, NDArray[np.float64]] = {}
+    lists: dict[HybridWeights, NDArray[np.int64]] = {}
     for plan, goal, gap, explore, div in itertools.product(g["plan"], g["goal"], g["gap"], g.get("explore", [0.0]),
                                                            g["diversity"]):
         w = HybridWeights(cf=1.0, plan=plan, goal=goal, gap=gap, explore=explore, diversity=div)
-        ranked = rank_hybrid(world, inputs, w, k)
-        per_user[w] = ndcg_per_user(ranked, truth, users, k)
-        trials.append((w, float(per_user[w].mean()), catalog_coverage(ranked, world.catalog.n_items)))
+        lists[w] = rank_hybrid(world, inputs, w, k)
+        per_user[w] = ndcg_per_user(lists[w], truth, users, k)
+        trials.append((w, float(per_user[w].mean()), catalog_coverage(lists[w], world.catalog.n_items)))
     cov = {t[0]: t[2] for t in trials}
     budget = (1 - tolerance) * cf_ndcg
 
-    def admissible(w: HybridWeights) -> bool:
-        base = _simpler(w)
-        if base == w:
-            return True
-        if base not in per_user:  # no simpler setting in the grid to compare with
-            return False
-        if cov[w] >= coverage_floor > cov[base]:
-            return True  # it meets the stated floor where the simpler setting does not
-        return paired_bootstrap(per_user[w], per_user[base], seed=seed)[1] > 0
+    def why_not(w: HybridWeights) -> str | None:
+        """None if every term of ``w`` earns its place against the same setting without it."""
+        for term in ("plan", *MUST_BEAT):
+            if getattr(w, term) == 0:
+                continue
+            base = replace(w, **{term: 0.0})
+            if base not in per_user:
+                return f"{term}: no setting without it in the grid to compare with"
+            if term == "plan":
+                if np.array_equal(lists[w], lists[base]):
+                    return "plan: the validation lists are the same without it (a tie: the simpler setting)"
+                continue
+            if cov[w] >= coverage_floor > cov[base]:
+                continue  # it meets the stated floor where its absence does not
+            if not paired_bootstrap(per_user[w], per_user[base], seed=seed)[1] > 0:
+                return f"{term}: validation NDCG does not beat the setting without it beyond noise"
+        return None
 
-    kept = [t for t in trials if admissible(t[0])] or trials
+    dropped = {t[0]: r for t in trials if (r := why_not(t[0])) is not None}
+    kept = [t for t in trials if t[0] not in dropped] or trials
     ok = [t for t in kept if t[1] >= budget]
     if not ok:
-        return TunedWeights(max(kept, key=lambda t: t[1])[0], cf_ndcg, trials, False, coverage_floor)
+        return TunedWeights(max(kept, key=lambda t: t[1])[0], cf_ndcg, trials, False, coverage_floor, dropped)
     floor = [t for t in ok if t[2] >= coverage_floor]
-    best = max(floor or ok, key=lambda t: (t[0].plan + t[0].goal + t[0].gap, t[1], _simpler(t[0]) == t[0]))
-    return TunedWeights(best[0], cf_ndcg, trials, bool(floor), coverage_floor)
+    best = max(floor or ok, key=lambda t: (t[0].plan + t[0].goal + t[0].gap, t[1], -_n_terms(t[0])))
+    return TunedWeights(best[0], cf_ndcg, trials, bool(floor), coverage_floor, dropped)
 
 
 def champion_on_validation(scores: dict[str, NDArray[np.float64]]) -> str:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import chain
 from typing import Literal
 
 __all__ = ["ActionItem", "Owner", "is_action_item", "action_kind", "action_kinds", "owner_of", "TASK_VERBS"]
@@ -137,13 +138,21 @@ _MARKER_PHRASES = ("next step", "action item", "homework", "todo", "to-do", "for
 
 def action_kind(sentence: str) -> Kind | None:
     """Which rule makes ``sentence`` an action item, or None when it is not one."""
+    return _kind(sentence, None)
+
+
+def _kind(sentence: str, toks: set[str] | None) -> Kind | None:
+    """:func:`action_kind`; ``toks``, if given, is the sentence's ``_WORDS`` tokens (from its word cut)."""
     s = sentence.strip().strip("*-•> ").strip()
     if len(s) < 4:
         return None
     low = s.lower()
-    toks = set(_WORDS.findall(low))
+    if toks is None:
+        toks = set(_WORDS.findall(low))
     if toks.isdisjoint(_TASK_WORDS) and toks.isdisjoint(_MARKER_KEYS) and (
             toks.isdisjoint(_DEADLINE_KEYS) or toks.isdisjoint(_SUBJECTS)):
+        return None
+    if _no_rule_can_fire(s, low, toks):
         return None
     if not toks.isdisjoint(_CLOSING_KEYS) and _CLOSING.search(s):
         return None
@@ -188,6 +197,39 @@ def action_kind(sentence: str) -> Kind | None:
     return None
 
 
+# Words a sentence can open with and still be a commitment (_COMMIT: fillers, a time, "I"/"we"), a "let's"
+# (_LET) or a request (_LEAD's openings); any other opening word must be the task verb itself.
+_OPENERS = frozenset("""
+so ok okay alright right then and also yes yeah sure fine great cool well um uh like you i
+now please maybe first next finally for by before until over within during this tonight tomorrow today
+make remember don't do try be aim we i'll i'm i'd we'll we're we'd let let's
+""".split())
+# What each _YOU phrase contains as written (single spaces), so a sentence holding none cannot match it.
+_YOU_PHRASES = ("you should", "you could", "you need to", "you have to", "you must", "you might want to",
+                "you may want to", "suggest", "you to", "worth", "can you", "could you", "would you", "will you",
+                "agreed", "you'll", "you will", "you're going to")
+_FIRST = re.compile(r"[\w'-]+")
+
+
+def _no_rule_can_fire(s: str, low: str, toks: set[str]) -> bool:
+    """Whether ``s`` lacks what every rule of :func:`action_kind` needs, so it is not an action item.
+
+    Each test is a necessary condition of one rule: a marker word; a ``_YOU`` phrase; a deadline
+    word with a task verb in a statement; an opening word the anchored rules accept (or the task
+    verb itself). Most of a conversation's sentences hold a common task verb ("go", "have", "look")
+    somewhere, which is all the word-set prefilter asks; these are rejected here before the
+    unanchored searches (past tense, general truths, deadlines, "you should"), the costly part.
+    """
+    if not toks.isdisjoint(_MARKER_KEYS):
+        return False
+    if not s.endswith("?") and not toks.isdisjoint(_DEADLINE_KEYS) and not toks.isdisjoint(_TASK_WORDS):
+        return False
+    first = _FIRST.match(s)
+    if first is not None and (first.group().lower() in _OPENERS or _task(first.group())):
+        return False
+    return not any(p in low for p in _YOU_PHRASES)
+
+
 def _marker_words(low: str) -> bool:
     """Whether ``low`` holds one of _MARKERS' phrases as a substring (a cheap test before the search)."""
     return any(p in low for p in _MARKER_PHRASES)
@@ -201,6 +243,21 @@ _NO_DEADLINE: set[str] = set()
 _NO_SUBJECT: set[str] = set()
 _SEEN: set[str] = set()
 _TASK_OR_MARKER = _TASK_WORDS | _MARKER_KEYS
+
+
+class _WordToks(dict):
+    """A lower-cased whitespace-cut word -> its ``_WORDS`` tokens (bounded). Tokens never span a space and
+    stripping "*-•> " from a sentence's ends removes no token character, so a sentence's token set is
+    the union of its words' tokens."""
+
+    def __missing__(self, w: str) -> tuple[str, ...]:
+        toks = tuple(_WORDS.findall(w))
+        if len(self) < 200_000:  # bounded: texts bring endless new words
+            self[w] = toks
+        return toks
+
+
+_WORD_TOKS = _WordToks()
 
 
 def _learn(words: list[str]) -> None:
@@ -225,12 +282,13 @@ def action_kinds(sentences: list[str], lowered: list[list[str]] | None = None) -
     tokenisation: ``action_kind``'s prefilter reads nothing but the sentence's tokens.
     """
     out: list[Kind | None] = []
+    toks_of = _WORD_TOKS.__getitem__
     for k, sent in enumerate(sentences):
         words = lowered[k] if lowered is not None else sent.lower().split()
         if _NO_TASK.issuperset(words) and (_NO_DEADLINE.issuperset(words) or _NO_SUBJECT.issuperset(words)):
             out.append(None)
             continue
-        out.append(action_kind(sent))
+        out.append(_kind(sent, set(chain.from_iterable(map(toks_of, words)))))
         if not _SEEN.issuperset(words):
             _learn(words)
     return out

@@ -9,7 +9,6 @@ averaged per side: VADER is built for sentences, and a whole turn's score satura
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -88,6 +87,8 @@ class SessionAnalysis:
     action_items: tuple[ActionItem, ...]
     skills: tuple[str, ...]
     skill_counts: dict[str, int] = field(default_factory=dict)
+    # recorded with the session, not derived: kept here so pair health reads one object per session
+    duration_minutes: int | None = None
 
     @property
     def mentee_actions(self) -> tuple[ActionItem, ...]:
@@ -124,29 +125,21 @@ class SessionAnalysis:
             action_items=tuple(ActionItem(a.get("text") or "", a["speaker"], a["owner"], a["kind"], tuple(a["skills"]),
                                           a.get("source", "detected")) for a in d.get("action_items") or ()),
             skills=tuple(d.get("skills") or ()), skill_counts=dict(d.get("skill_counts") or {}),
+            duration_minutes=session.duration_minutes,
         )
 
 
-# Joins sentences for one vocabulary scan: "0000" is a token no skill name contains, so no match,
-# cue word or typo pair spans two sentences, and the "." before the break makes each sentence
-# open as it would alone.
-_SEP = "\n0000.\n"
-
-
-def mentions_by_sentence(vocabulary: SkillVocabulary, sents: list[str], *, fuzzy: bool = True) -> list[list[str]]:
+def mentions_by_sentence(vocabulary: SkillVocabulary, sents: list[str], *, fuzzy: bool = True,
+                         lowered: list[list[str]] | None = None) -> list[list[str]]:
     """The skill ids each sentence names, as ``vocabulary.find`` finds them in the sentence alone.
 
-    One scan over the joined sentences: a scan per sentence costs a call's fixed overhead
-    for each of a transcript's hundreds of sentences.
+    One scan over all sentences (a scan per sentence costs a call's fixed overhead for each of a
+    transcript's hundreds of sentences), on the sentences' ``lower().split()`` words: ``lowered``
+    when the caller has cut them already (VADER and the action rules read the same cut).
     """
-    starts, pos = [], 0
-    for sent in sents:
-        starts.append(pos)
-        pos += len(sent) + len(_SEP)
-    out: list[list[str]] = [[] for _ in sents]
-    for m in vocabulary.find(_SEP.join(sents), fuzzy=fuzzy):
-        out[bisect_right(starts, m.start) - 1].append(m.skill_id)
-    return out
+    if lowered is None:
+        lowered = [x.lower().split() for x in sents]
+    return vocabulary.find_by_sentence(sents, lowered, fuzzy=fuzzy)
 
 
 def analyse_session(session: Session, *, vocabulary: SkillVocabulary, mentor_name: str | None = None,
@@ -178,9 +171,9 @@ def analyse_session(session: Session, *, vocabulary: SkillVocabulary, mentor_nam
     context: list[str] = []
     said = [(turn, sentences(turn.text)) for turn in transcript.turns]
     flat = [x for _, sents in said for x in sents]
-    # one lower-cased word cut per sentence, shared by VADER and the action rules' prefilter
+    # one lower-cased word cut per sentence, shared by the skill scan, VADER and the action rules' prefilter
     lowered = [x.lower().split() for x in flat]
-    found_all = iter(mentions_by_sentence(vocabulary, flat, fuzzy=fuzzy))
+    found_all = iter(mentions_by_sentence(vocabulary, flat, fuzzy=fuzzy, lowered=lowered))
     kinds = iter(action_kinds(flat, lowered))
     side_of = [turn.speaker for turn, sents in said for _ in sents]
     spoken = [k for k, side in enumerate(side_of) if side in scores]
@@ -232,4 +225,5 @@ def analyse_session(session: Session, *, vocabulary: SkillVocabulary, mentor_nam
         sentiment=sentiment, comment_sentiment=comments,
         mentee_questions=questions if transcript.side("mentee") else None,
         action_items=tuple(items), skills=tuple(order), skill_counts=counts,
+        duration_minutes=session.duration_minutes,
     )

@@ -47,6 +47,9 @@ def mentor_feedback(past: Sequence[SessionAnalysis], cad: Cadence, follow: Seque
             out.append(f"your mentee spoke {share * 100:.0f} % of the time")
         elif share > cfg.talk_band[1]:
             out.append(f"you spoke {100 - share * 100:.0f} % of the time: your mentee may want more guidance")
+    lasted = [a.duration_minutes for a in past if a.duration_minutes][-LOOKBACK:]
+    if len(lasted) >= 2 and sum(lasted) / len(lasted) < cfg.short_session_minutes:
+        out.append(f"the last {len(lasted)} sessions lasted {sum(lasted) / len(lasted):.0f} minutes on average")
     asked = [a.mentee_questions for a in past if a.mentee_questions is not None][-LOOKBACK:]
     if len(asked) >= 2 and not any(asked):
         out.append(f"your mentee asked no questions in the last {len(asked)} sessions")

@@ -1,22 +1,24 @@
 """Pair health: one score in [0, 1] per mentor-mentee pair, with the signals behind it.
 
-Six signals, each scored in [0, 1] from a rule fixed in advance (``docs/sessions.md``
+Seven signals, each scored in [0, 1] from a rule fixed in advance (``docs/sessions.md``
 lists every one), combined as a weighted mean over the signals that have data (weights
-tuned on the development worlds only, seeds 3 and 5):
+tuned on the development worlds only: seeds 3 and 5, and 100-103 for duration's):
 
 ============== ====== ==============================================================
 signal         weight score
 ============== ====== ==============================================================
-cadence        0.05   sessions a month / target, capped at 1; halved after a gap of
+cadence        0.04   sessions a month / target, capped at 1; halved after a gap of
                       more than twice the target interval
-ratings        0.20   (mean recent rating - 1) / 4, + 0.1 x trend (last half - first)
-sentiment      0.20   0.5 + recent tone (share of positive minus share of negative
+ratings        0.15   (mean recent rating - 1) / 4, + 0.1 x trend (last half - first)
+sentiment      0.15   0.5 + recent tone (share of positive minus share of negative
                       sentences by VADER, mentee 2/3, mentor 1/3) + 0.5 x trend
-engagement     0.45   mean of: mentee talk share (1 within 30-70 %, 0 at 10 % or 90 %),
+engagement     0.35   mean of: mentee talk share (1 within 30-70 %, 0 at 10 % or 90 %),
                       mentee questions (2 a session = 1) and sessions with an action item
-follow_through 0.05   (skills followed + 0.5) / (skills judged + 1), within 14 days;
+follow_through 0.04   (skills followed + 0.5) / (skills judged + 1), within 14 days;
                       a fortnight without any learning is not judged
-progress       0.05   completions a month on the skills the sessions cover / 2, capped
+progress       0.04   completions a month on the skills the sessions cover / 2, capped
+duration       0.23   (mean recent session length - 15 min) / (60 - 15), capped: sessions
+                      that keep ending early are a pair going through the motions
 ============== ====== ==============================================================
 
 Nothing here reads a label or a truth: only the sessions, their analyses and the events.
@@ -37,7 +39,8 @@ from analysis.sessions.feedback import mentor_feedback
 
 __all__ = ["HealthConfig", "Signal", "PairHealth", "pair_health", "SIGNALS", "Status"]
 
-SIGNALS: tuple[str, ...] = ("cadence", "ratings", "sentiment", "engagement", "follow_through", "progress")
+SIGNALS: tuple[str, ...] = ("cadence", "ratings", "sentiment", "engagement", "follow_through", "progress",
+                             "duration")
 Status = Literal["healthy", "watch", "at risk", "no data"]
 
 
@@ -174,6 +177,17 @@ def _engagement_signal(recent: Sequence[SessionAnalysis], cfg: HealthConfig, w: 
     return Signal("engagement", score, w, score, "; ".join(bits))
 
 
+def _duration_signal(recent: Sequence[SessionAnalysis], cfg: HealthConfig, w: float) -> Signal:
+    minutes = [a.duration_minutes for a in recent if a.duration_minutes]
+    if not minutes:
+        return Signal("duration", None, w, None, "no session length recorded")
+    mean = sum(minutes) / len(minutes)
+    lo, full = cfg.duration_floor_minutes, cfg.duration_full_minutes
+    return Signal("duration", _clip((mean - lo) / (full - lo)), w, mean,
+                  f"sessions lasted {mean:.0f} minutes on average over the last {len(minutes)} "
+                  f"(a full session: {full:g})")
+
+
 def _follow_signal(follow: Sequence[FollowThrough], cfg: HealthConfig, w: float) -> Signal:
     done = sum(f.followed for f in follow)
     judged = sum(f.judged for f in follow)
@@ -218,6 +232,7 @@ def pair_health(analyses: Sequence[SessionAnalysis], *, now: datetime, follow: S
         _engagement_signal(recent, cfg, w["engagement"]),
         _follow_signal(follow, cfg, w["follow_through"]),
         _progress_signal(progress, cfg, w["progress"]),
+        _duration_signal(recent, cfg, w.get("duration", 0.0)),
     )
     have = [s for s in signals if s.score is not None and s.weight > 0]
     total = sum(s.weight for s in have)

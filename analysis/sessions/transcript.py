@@ -42,9 +42,10 @@ _LABEL = re.compile(
     r"(?:\*\*|__)?\s*" + _STAMP + r"(?:\*\*|__)?(?P<sep>:|\s[-–—]\s|\s[-–—]$)(?:\*\*|__)?\s*(?P<text>.*)$"
 )
 _WORD = re.compile(r"[\w'’]+(?:[-.][\w'’]+)*")
-# A cut starts at a closing quote or a space: the lookahead lets the regex engine skip every other
-# character instead of trying both branches there (a third faster).
-_SENT = re.compile(r"(?=[\"')\]\s])(?:(?<=[.!?])[\"')\]]*\s+|\n+)")
+# A cut: a sentence's end mark (kept with the sentence, hence the group), closing quotes or brackets
+# (dropped) and whitespace; or line breaks. Opening on the end mark or a line break lets the regex
+# engine skip to those few characters instead of trying a match at every space.
+_SENT = re.compile(r"""([.!?])["')\]]*\s+|\n+""")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +93,15 @@ def words(text: str) -> list[str]:
 
 def sentences(text: str) -> list[str]:
     """``text`` cut after ``.``, ``!``, ``?`` (before a space) and at line breaks; blanks dropped."""
-    return [s for part in _SENT.split(text) if part and (s := part.strip())]
+    parts = _SENT.split(text)  # [text, end mark or None, text, ...]
+    out = []
+    for k in range(0, len(parts) - 1, 2):
+        mark = parts[k + 1]
+        if s := (parts[k] + mark if mark else parts[k]).strip():
+            out.append(s)
+    if s := parts[-1].strip():
+        out.append(s)
+    return out
 
 
 def _name_parts(name: str | None) -> set[str]:

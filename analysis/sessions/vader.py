@@ -26,6 +26,17 @@ _PUNCT = string.punctuation
 _C_INCR, _N_SCALAR = _v.C_INCR, _v.N_SCALAR
 
 
+class _Forms(dict):
+    """``w`` -> ``w.strip(punctuation)``, or ``w`` itself when 2 characters or fewer would remain; filled as
+    words are met (bounded: texts bring endless new words), so a text's words map in one ``map`` call."""
+
+    def __missing__(self, w: str) -> str:
+        form = w if len(s := w.strip(_PUNCT)) <= 2 else s
+        if len(self) < 200_000:
+            self[w] = form
+        return form
+
+
 def _negated(word: str) -> bool:
     return word in _NEGATE or "n't" in word
 
@@ -47,6 +58,11 @@ class Vader:
         return set()
 
     @cached_property
+    def _forms(self) -> _Forms:
+        """Lower-cased word -> VADER's form of it (punctuation stripped unless 2 characters or fewer remain)."""
+        return _Forms()
+
+    @cached_property
     def _emoji(self) -> frozenset[str]:
         return frozenset(k for k in self._analyzer.emojis if len(k) == 1)  # the package compares one character
 
@@ -62,14 +78,14 @@ class Vader:
         sentence made only of them scores 0 without stripping each word again. ``lowered``, if
         given, is each text's ``lower().split()``, already computed.
         """
-        lex, out, misses = self._lexicon.keys(), [], self._misses
+        lex, out, misses, form = self._lexicon.keys(), [], self._misses, self._forms.__getitem__
         for k, text in enumerate(texts):
             if text.isascii():
                 raw = lowered[k] if lowered is not None else text.lower().split()
                 if misses.issuperset(raw):
                     out.append(0.0)
                     continue
-                lows = [w if len(s := w.strip(_PUNCT)) <= 2 else s for w in raw]
+                lows = list(map(form, raw))  # a dict lookup per word, in C, instead of a strip
                 if lex.isdisjoint(lows):
                     out.append(0.0)
                     if len(misses) < 200_000:  # bounded: texts bring endless new words
@@ -114,11 +130,17 @@ class Vader:
         cap_diff = 0 < n - caps < n
         vals: list[float] = []
         where: list[int] = []
+        # "n't" anywhere in the text sends every word down the full rules (a negation is any word holding it)
+        plain_ok = "n't" not in text.lower()
         for i in hits:
             low = lows[i]
             if low in _BOOST or (low == "kind" and i < n - 1 and lows[i + 1] == "of"):
                 continue
-            v = self._valence(words, lows, i, cap_diff)
+            if plain_ok and low != "no" and _CONTEXT.isdisjoint(lows[i - 3 if i > 3 else 0:i]) \
+                    and _IDIOM_WORDS.isdisjoint(lows[i:i + 3]) and not (cap_diff and words[i].isupper()):
+                v = lex[low]  # no rule reaches it: what _valence returns (it adds only 0.0 to it here)
+            else:
+                v = self._valence(words, lows, i, cap_diff)
             if v != 0:
                 vals.append(v)
                 where.append(i)
@@ -209,6 +231,13 @@ def _negation(valence: float, lows: list[str], start_i: int, i: int) -> float:
 
 # Every word of a multi-word special case or booster: _idioms can change nothing around words outside it.
 _IDIOM_WORDS = frozenset(w for key in (*_SPECIAL, *(k for k in _BOOST if " " in k)) for w in key.split())
+
+
+# Every word that can change a lexicon word's valence from up to three words before it (boosters, negations,
+# "no", "least", "never so/this", "without doubt", idioms): a word with none of them before it (and no idiom
+# word at or just after it, no "n't" in the text, no emphasis by capitals) keeps its lexicon valence.
+_CONTEXT = frozenset({*(k for k in _BOOST if " " not in k), *_NEGATE, "no", "least", "never", "without", "doubt",
+                      "so", "this", "or", "nor", *_IDIOM_WORDS})
 
 
 def _idioms(valence: float, lows: list[str], i: int) -> float:

@@ -87,7 +87,7 @@ class HybridWeights:
 # The tuner's choice on a validation window cut from the synthetic world's training window (seed 7,
 # temporal, all 1,584 validation mentees; never its test window), riding on the validation champion
 # (BPR): the most learning weight whose validation NDCG@10 stays within 2 % of the champion alone,
-# no exploration or diversity unless it beats the simpler setting beyond noise (training/hybrid_eval.py).
+# each term earning its place against its absence, ties to the simpler setting (training/hybrid_eval.py).
 # Recorded with every trial in benchmarks/results/hybrid_synth_temporal.json; tests/training/test_hybrid_tune.py
 # keeps the two equal.
 DEFAULT_WEIGHTS = HybridWeights(cf=1.0, goal=1.0, gap=0.0, plan=1.0, explore=0.0, diversity=0.0)

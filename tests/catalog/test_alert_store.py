@@ -78,9 +78,7 @@ def test_forget_user_removes_alerts_acks_and_deliveries(store):
     assert store.count() == 1 and store.acks() == {} and [r["alert_id"] for r in store.outbox()] == ["al-2"]
 
 
-def test_senders_racing_on_two_connections_claim_each_row_once(store):
-    import threading
-
+def test_senders_racing_on_two_connections_claim_each_row_once(store, at_once):
     store.record([_alert(f"al-{i}", f"u{i}") for i in range(200)], now_us=S, urls=("http://a", "http://b"))
     claimed: list[list[int]] = [[], []]
 
@@ -88,10 +86,7 @@ def test_senders_racing_on_two_connections_claim_each_row_once(store):
         with _other(store) as mine:
             while rows := mine.claim_due(now_us=2 * S, lease_us=30 * S, limit=7):
                 claimed[k] += [r.seq for r in rows]
-    threads = [threading.Thread(target=sender, args=(k,)) for k in (0, 1)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = at_once(sender, 2)
+    assert not errors, errors
     both = claimed[0] + claimed[1]
     assert len(both) == len(set(both)) == 400  # every delivery claimed, none twice

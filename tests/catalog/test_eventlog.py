@@ -146,24 +146,15 @@ def test_export_parquet_round_trip(log, tmp_path):
     assert not [p for p in out.parent.iterdir() if p.name != "events.parquet"]  # no temp files left
 
 
-def test_threads_share_one_log(log):
-    errors: list[BaseException] = []
-
+def test_threads_share_one_log(log, at_once):
     def work(t: int) -> None:
-        try:
-            for b in range(10):
-                log.append(_batch(f"t{t}-b{b}", 20))
-                log.append(_batch(f"shared-b{b}", 20))  # every thread replays these
-                log.count()
-        except BaseException as e:  # noqa: BLE001 - surfaced below
-            errors.append(e)
+        for b in range(10):
+            log.append(_batch(f"t{t}-b{b}", 20))
+            log.append(_batch(f"shared-b{b}", 20))  # every thread replays these
+            log.count()
 
-    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    assert not errors
+    errors = at_once(work, 4)
+    assert not errors, errors
     assert log.count() == 4 * 10 * 20 + 10 * 20
 
 

@@ -157,3 +157,13 @@ def test_large_event_tables_validate_vectorised():
                        "timestamp": pd.Timestamp("2025-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 10**6, n), "s")})
     ev = import_events(df, items={f"i{i}" for i in range(100)})
     assert len(ev) == n and ev.event_id.is_unique
+
+
+def test_active_is_read_like_every_other_boolean_column():
+    """One boolean parser (catalog.tables.parse_bool) for every file: a frame built in code with 1.0/0.0
+    (pandas' floats for a column with blanks) is read, and a bad value names its column."""
+    _, (a, b) = import_catalog(pd.DataFrame({"item_id": ["a", "b"], "active": [1.0, 0.0]}))
+    assert a.active and not b.active
+    with pytest.raises(DataValidationError) as ei:
+        import_catalog(csv("item_id,active\na,maybe\n"))
+    assert lines(ei.value) == [(2, "active")] and "'maybe' is not a boolean" in str(ei.value)

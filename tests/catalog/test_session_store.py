@@ -109,23 +109,14 @@ def test_shares_the_event_log_file_and_survives_reopening(tmp_path):
         assert log.count() == 0
 
 
-def test_two_replicas_storing_the_same_sessions_at_once_store_each_once(new_store):
-    import threading
-
+def test_two_replicas_storing_the_same_sessions_at_once_store_each_once(new_store, at_once):
     batch = [session(f"s-{i}", mentee=f"u{i % 7}", day=i % 30) for i in range(300)]
-    results, errors = [], []
+    results = []
 
-    def replica() -> None:
-        try:
-            with new_store() as mine:
-                results.append(sum(mine.put(batch[k:k + 25]).accepted for k in range(0, len(batch), 25)))
-        except Exception as e:  # pragma: no cover - reported below
-            errors.append(e)
-    threads = [threading.Thread(target=replica) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    def replica(_k: int) -> None:
+        with new_store() as mine:
+            results.append(sum(mine.put(batch[k:k + 25]).accepted for k in range(0, len(batch), 25)))
+    errors = at_once(replica, 2)
     assert not errors, errors
     with new_store() as store:
         assert sum(results) == 300 == store.count()

@@ -41,6 +41,22 @@ def asgi_app():
 
 
 @pytest.fixture
+def roles_client_of(asgi_app, service_env, monkeypatch):
+    """``roles_client_of(keys)`` opens a client on a service whose API keys are ``keys`` plus a mentor key
+    ``mk-<id>`` for every mentor of the world, as the role tests sign in; each is closed at teardown."""
+    from contextlib import ExitStack
+
+    from starlette.testclient import TestClient
+
+    with ExitStack() as stack:
+        def open_client(keys: str) -> TestClient:
+            mentor_keys = ",".join(f"mk-{m}:mentor:{m}" for m in service_env.world.mentors)
+            monkeypatch.setenv("SKILLPATH_API_KEYS", f"{keys},{mentor_keys}")
+            return stack.enter_context(TestClient(asgi_app, raise_server_exceptions=False))
+        yield open_client
+
+
+@pytest.fixture
 def service_env(served: Served, monkeypatch) -> Served:
     monkeypatch.setenv("SKILLPATH_DATA_DIR", str(served.root))
     monkeypatch.setenv("SKILLPATH_MODEL_DIR", str(served.model_dir))

@@ -41,13 +41,8 @@ def test_authenticate_returns_the_role():
 
 
 @pytest.fixture
-def roles_client(asgi_app, service_env, monkeypatch):
-    from starlette.testclient import TestClient
-
-    mentor_keys = ",".join(f"mk-{m}:mentor:{m}" for m in service_env.world.mentors)
-    monkeypatch.setenv("SKILLPATH_API_KEYS", f"{KEYS},{mentor_keys}")
-    with TestClient(asgi_app, raise_server_exceptions=False) as c:
-        yield c
+def roles_client(roles_client_of):
+    return roles_client_of(KEYS)
 
 
 def _as(key: str) -> dict[str, str]:

@@ -42,6 +42,23 @@ def _check_store(store, rows):
     assert sum(weekly.column("events")) == sum(r["event_type"] != "impression" for r in rows)
 
 
+def _logged_console(world, as_of, tmp_path):
+    """A log holding `_events` and a factory of consoles over it sharing one snapshot folder: each call is a
+    (re)started console, so a test can compare a restart with the first one."""
+    from types import SimpleNamespace
+
+    from serving.analytics.console import ConsoleData
+
+    log = EventLog(tmp_path / "events.db")
+    log.append(_events(world, as_of))
+    report = SimpleNamespace(items=[], n_active=int(world.catalog.active.sum()), threshold=0.5)
+
+    def console():
+        return ConsoleData(lambda: world, tmp_path / "events.db", pairs=dict, clock=lambda: as_of,
+                           stale=lambda: report, floor=0.05, threshold=0.5, snapshot_dir=tmp_path / "console")
+    return log, console
+
+
 def test_tables_count_what_the_log_holds_and_follow_appends(tiny_world, as_of, tmp_path):
     log = EventLog(tmp_path / "events.db")
     first = _events(tiny_world, as_of)
@@ -112,17 +129,9 @@ def test_the_postgresql_log_gives_the_same_tables(tiny_world, as_of, tmp_path, p
 
 
 def test_a_restarted_console_shows_its_saved_tables_before_any_build(tiny_world, as_of, tmp_path):
-    from types import SimpleNamespace
+    from serving.analytics.console import CONTENT, PROGRAMME
 
-    from serving.analytics.console import CONTENT, PROGRAMME, ConsoleData
-
-    log = EventLog(tmp_path / "events.db")
-    log.append(_events(tiny_world, as_of))
-    report = SimpleNamespace(items=[], n_active=int(tiny_world.catalog.active.sum()), threshold=0.5)
-
-    def console():
-        return ConsoleData(lambda: tiny_world, tmp_path / "events.db", pairs=dict, clock=lambda: as_of,
-                           stale=lambda: report, floor=0.05, threshold=0.5, snapshot_dir=tmp_path / "console")
+    log, console = _logged_console(tiny_world, as_of, tmp_path)
     first = console()
     assert first.rebuild() and not first.rebuild()  # nothing changed: no second build
     again = console()  # no thread started, nothing built: the saved set answers
@@ -220,17 +229,7 @@ def test_a_copy_started_ahead_is_the_one_the_first_build_waits_for(tiny_world, a
 def test_a_table_pending_only_while_the_first_build_has_not_made_it(tiny_world, as_of, tmp_path):
     """The content page shows its stale section as pending (not waiting 5-7 s for every mentee's ranking)
     only while the first build has not made the table; saved or built, it is shown."""
-    from types import SimpleNamespace
-
-    from serving.analytics.console import ConsoleData
-
-    log = EventLog(tmp_path / "events.db")
-    log.append(_events(tiny_world, as_of))
-    report = SimpleNamespace(items=[], n_active=int(tiny_world.catalog.active.sum()), threshold=0.5)
-
-    def console():
-        return ConsoleData(lambda: tiny_world, tmp_path / "events.db", pairs=dict, clock=lambda: as_of,
-                           stale=lambda: report, floor=0.05, threshold=0.5, snapshot_dir=tmp_path / "console")
+    log, console = _logged_console(tiny_world, as_of, tmp_path)
     first = console()
     assert first.pending("stale") and first.pending("funnel")
     first.rebuild()

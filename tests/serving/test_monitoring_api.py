@@ -124,13 +124,8 @@ def test_an_unknown_alert_is_404(client):
 
 
 @pytest.fixture
-def roles_client(asgi_app, service_env, monkeypatch):
-    from starlette.testclient import TestClient
-
-    mentor_keys = ",".join(f"mk-{m}:mentor:{m}" for m in service_env.world.mentors)
-    monkeypatch.setenv("SKILLPATH_API_KEYS", f"{API_KEY},me-key:mentee:u000,lead-key:lead,{mentor_keys}")
-    with TestClient(asgi_app, raise_server_exceptions=False) as c:
-        yield c
+def roles_client(roles_client_of):
+    return roles_client_of(f"{API_KEY},me-key:mentee:u000,lead-key:lead")
 
 
 def test_roles_see_only_their_mentees(roles_client):

@@ -173,7 +173,7 @@ def test_feedback_and_pair_health(client):
     h = r.json()
     assert h["sessions"] == 3 and 0 <= h["score"] <= 1 and h["status"] in ("healthy", "watch", "at risk")
     assert {s["name"] for s in h["signals"]} == {"cadence", "ratings", "sentiment", "engagement", "follow_through",
-                                                 "progress"}
+                                                 "progress", "duration"}
     assert "3 sessions without an action item" in h["feedback"]
     fb = client.get("/mentors/m-a/feedback").json()
     assert fb["mentor_id"] == "m-a" and [p["mentee_id"] for p in fb["pairs"]] == ["u000"]

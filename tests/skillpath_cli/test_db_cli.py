@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from catalog.eventlog import EventLog
@@ -31,17 +33,23 @@ def _state(store) -> tuple:
         store.close()
 
 
-@pytest.mark.integration
-def test_export_then_import_round_trips_and_resumes(tmp_path, pg_url, tiny_world, capsys):
-    src = tmp_path / "a"
-    with EventLog(src / "events.db") as log:
-        log.append(_events(1200))
-    ents = Entities(SQLiteEntityStore(src / "events.db"))
-    ents.import_world(tiny_world, actor="test", now_us=NOW)
+def _seeded(root: Path, world, events: list[dict], **append) -> Path:
+    """A SQLite data dir holding `events` and every kind of entity state a copy must carry: the world's
+    entities, a retired resource, a tombstone and the import fingerprint. Returns `root`."""
+    with EventLog(root / "events.db") as log:
+        log.append(events, **append)
+    ents = Entities(SQLiteEntityStore(root / "events.db"))
+    ents.import_world(world, actor="test", now_us=NOW)
     ents.retire(ents.ids("resources")[0], actor="k1", now_us=NOW + 1)
     ents.store.tombstone("gone", actor="k1", now_us=NOW)
     ents.store.set_meta("import_fingerprint", "fp")
     ents.store.close()
+    return root
+
+
+@pytest.mark.integration
+def test_export_then_import_round_trips_and_resumes(tmp_path, pg_url, tiny_world, capsys):
+    src = _seeded(tmp_path / "a", tiny_world, _events(1200))
     assert run_cli(cli, ["--data-dir", str(src), "db", "export", "--url", pg_url]) == 0
     assert "exported 1200 events" in capsys.readouterr().out
     assert _state(PgEntityStore(pg_url)) == _state(SQLiteEntityStore(src / "events.db"))
@@ -165,15 +173,7 @@ def _side_rows(root):
 
 @pytest.mark.integration
 def test_every_table_round_trips_sqlite_to_postgres_and_back(tmp_path, pg_url, tiny_world, capsys):
-    src = tmp_path / "a"
-    with EventLog(src / "events.db") as log:
-        log.append(_events(300), source="api")
-    ents = Entities(SQLiteEntityStore(src / "events.db"))
-    ents.import_world(tiny_world, actor="test", now_us=NOW)
-    ents.retire(ents.ids("resources")[0], actor="k1", now_us=NOW + 1)
-    ents.store.tombstone("gone", actor="k1", now_us=NOW)
-    ents.store.set_meta("import_fingerprint", "fp")
-    ents.store.close()
+    src = _seeded(tmp_path / "a", tiny_world, _events(300), source="api")
     _side_rows(src)
     before = _sqlite_tables(src / "events.db")
     assert set(before) == ALL_TABLES and all(rows for _, rows in before.values())  # every table has rows to move

@@ -68,3 +68,34 @@ def test_action_kinds_skips_only_what_action_kind_rejects():
     want = [action_kind(t) for t in texts]
     assert action_kinds(texts) == want
     assert action_kinds(texts, [t.lower().split() for t in texts]) == want
+
+
+def test_the_opening_and_phrase_filter_and_the_shared_word_cut_change_no_answer(monkeypatch):
+    """Regression for the speed work: ``_no_rule_can_fire`` only rejects sentences every rule rejects, and
+    ``action_kinds`` on the shared ``lower().split()`` cut answers as ``action_kind`` on each sentence
+    alone; on the labelled sets, a synthetic world's sentences and their mutations."""
+    import random
+
+    import analysis.sessions.actions as actions
+    from analysis.sessions.transcript import parse_transcript, sentences
+    from catalog.synth import SynthConfig, generate
+
+    data = DATA.parent
+    texts = [json.loads(line)["text"] for name in ("action_items.jsonl", "skill_mentions.jsonl")
+             for line in (data / name).read_text().splitlines() if line.strip()]
+    sw = generate(SynthConfig(seed=5, n_mentees=300, n_items=200, n_mentors=20, days=90))
+    texts += [x for s in sw.sessions.sessions if s.transcript
+              for t in parse_transcript(s.transcript).turns for x in sentences(t.text)]
+    rng = random.Random(5)
+    openers = ["So, ", "Um, ", "Today, ", "By Friday, ", "Please ", "You know, ", "Next time, ", "'", "(", "- "]
+    texts += [rng.choice(openers) + t[:1].lower() + t[1:] for t in texts[:1500]]
+    texts += [t.replace("'", "’").upper() if k % 2 else t.rstrip(".!?") + "?" for k, t in enumerate(texts[:800])]
+    fast = [action_kind(t) for t in texts]
+    shared = actions.action_kinds(texts, [t.lower().split() for t in texts])
+    rejects = actions._no_rule_can_fire
+    stripped = [t.strip().strip("*-•> ").strip() for t in texts]
+    rejected = sum(rejects(s, s.lower(), set(actions._WORDS.findall(s.lower()))) for s in stripped)
+    monkeypatch.setattr(actions, "_no_rule_can_fire", lambda s, low, toks: False)
+    rules_only = [action_kind(t) for t in texts]
+    assert fast == rules_only and shared == rules_only
+    assert sum(k is not None for k in rules_only) > 300 and rejected > 500  # both sides of the filter are exercised

@@ -128,3 +128,47 @@ def test_an_analysis_survives_its_dict_without_the_texts(vocab):
     assert back.has_text and back.to_dict() == a.to_dict()
     assert back.action_items == a.action_items and back.mentee_actions == a.mentee_actions
     assert back.sentiment["mentee"].compound == pytest.approx(a.sentiment["mentee"].compound, abs=1e-4)
+
+
+def _mutations(sents: list[str], rng) -> list[str]:
+    """Each sentence as speech-to-text and hurried typing change it: case, curly quotes, glued hyphens, no stop."""
+    out = []
+    for s in sents:
+        k = rng.randrange(6)
+        out.append([s.upper(), s.lower(), s.replace("'", "’"), s.replace(" ", "-", 2), s.rstrip(".!?"),
+                    s + " by Friday."][k])
+    return out
+
+
+def test_the_shared_word_cut_finds_what_each_sentence_alone_holds_on_labelled_and_synthetic_text():
+    """Regression for the shared tokenisation: the skill scan on the sentences' one ``lower().split()``
+    cut (the path analyse_session takes) equals ``find`` on each sentence alone, the per-reader result."""
+    import json
+    import random
+    from pathlib import Path
+
+    import numpy as np
+
+    from analysis.sessions.analyse import mentions_by_sentence
+    from analysis.sessions.transcript import parse_transcript, sentences
+    from catalog.synth import SynthConfig, generate
+    from catalog.synth.skills_data import build_skills, skill_specs
+
+    vocab = SkillVocabulary(build_skills(skill_specs(), np.random.default_rng(0)))
+    data = Path(__file__).resolve().parents[3] / "benchmarks" / "data"
+    labelled = [json.loads(line)["text"] for name in ("skill_mentions.jsonl", "action_items.jsonl")
+                for line in (data / name).read_text().splitlines()]
+    sw = generate(SynthConfig(seed=5, n_mentees=300, n_items=200, n_mentors=20, days=90))
+    synthetic = [x for s in sw.sessions.sessions if s.transcript
+                 for t in parse_transcript(s.transcript).turns for x in sentences(t.text)]
+    rng = random.Random(11)
+    corpus = labelled + synthetic + _mutations(labelled + synthetic, rng)
+    assert len(labelled) > 500 and len(synthetic) > 800
+    for start in range(0, len(corpus), 250):  # transcript-sized runs, so matches could cross sentences
+        sents = corpus[start:start + 250]
+        alone = [[m.skill_id for m in vocab.find(s, fuzzy=True)] for s in sents]
+        lowered = [s.lower().split() for s in sents]
+        assert mentions_by_sentence(vocab, sents, lowered=lowered) == alone
+        assert vocab.find_by_sentence(sents, lowered, fuzzy=False) == [[m.skill_id for m in vocab.find(s)]
+                                                                       for s in sents]
+    assert vocab.find_by_sentence([], []) == []

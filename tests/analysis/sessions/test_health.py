@@ -24,10 +24,11 @@ LIVELY = ("Mentor: How did the Docker exercise go?\nMentee: Great, I loved it! H
           "Mentee: Thanks, that is really helpful. I'll also write a small deployment file.")
 
 
-def sessions(mentor: str, mentee: str, days_ago: list[int], transcript: str, ratings: list[int | None]):
+def sessions(mentor: str, mentee: str, days_ago: list[int], transcript: str, ratings: list[int | None],
+             minutes: int = 45):
     out = []
     for k, (d, r) in enumerate(zip(days_ago, ratings)):
-        s = Session(f"{mentor}-{k}", mentor, mentee, NOW - timedelta(days=d), 45, "video", transcript=transcript,
+        s = Session(f"{mentor}-{k}", mentor, mentee, NOW - timedelta(days=d), minutes, "video", transcript=transcript,
                     ratings=Ratings(r, None))
         out.append(analyse_session(s, vocabulary=VOCAB))
     return out
@@ -35,7 +36,8 @@ def sessions(mentor: str, mentee: str, days_ago: list[int], transcript: str, rat
 
 @pytest.fixture(scope="module")
 def poor():
-    group = sessions("m1", "u1", [100, 60, 20], f"Mentor: {MONOLOGUE}\nMentee: {GLUM}", [4, 3, 2])
+    group = sessions("m1", "u1", [100, 60, 20], f"Mentor: {MONOLOGUE}\nMentee: {GLUM}", [4, 3, 2],
+                     minutes=20)
     missed = [FollowThrough(f"m1-{k}", a.started_at, (FollowUp("kubernetes", "missed"),))
               for k, a in enumerate(group[:2])]
     progress = Progress(("kubernetes",), 0, 100.0)
@@ -44,7 +46,7 @@ def poor():
 
 @pytest.fixture(scope="module")
 def good():
-    group = sessions("m2", "u2", [84, 70, 56, 42, 28, 14], LIVELY, [5, 4, 5, 5, None, 5])
+    group = sessions("m2", "u2", [84, 70, 56, 42, 28, 14], LIVELY, [5, 4, 5, 5, None, 5], minutes=60)
     followed = [FollowThrough(f"m2-{k}", a.started_at, (FollowUp("kubernetes", "followed", a.started_at),))
                 for k, a in enumerate(group)]
     return pair_health(group, now=NOW, follow=followed, progress=Progress(("kubernetes",), 6, 84.0),
@@ -56,6 +58,7 @@ def test_feedback_in_plain_words(poor):
         "2 sessions in the last 90 days (target: 2 a month)",
         "3 sessions without an action item",
         "your mentee spoke 12 % of the time",
+        "the last 3 sessions lasted 20 minutes on average",
         "your mentee asked no questions in the last 3 sessions",
         "follow-through on Kubernetes: 0 of 2",
         "ratings fell from 4.0 to 2.0 over the last 3 rated sessions",
@@ -86,8 +89,9 @@ def test_the_score_is_the_weighted_mean_of_the_signals_with_data(poor):
 def test_missing_signals_are_left_out_not_zero():
     group = sessions("m3", "u3", [10], "", [None])
     h = pair_health(group, now=NOW)
-    assert [s.name for s in h.signals if s.score is not None] == ["cadence"]
-    assert h.score == h.signal("cadence").score
+    assert [s.name for s in h.signals if s.score is not None] == ["cadence", "duration"]
+    cad, dur = h.signal("cadence"), h.signal("duration")
+    assert h.score == pytest.approx((cad.score * cad.weight + dur.score * dur.weight) / (cad.weight + dur.weight))
     assert h.signal("ratings").reason == "no ratings yet"
 
 
@@ -118,3 +122,21 @@ def test_gap_halves_the_cadence_and_is_said():
                                               (0.8, 0.5), (0.95, 0.0)])
 def test_talk_score(share, score):
     assert talk_score(share, HealthConfig()) == pytest.approx(score)
+
+
+def test_duration_scores_recent_session_length_between_a_check_in_and_a_full_session(good, poor):
+    # (20 - 15) / (60 - 15) and (60 - 15) / (60 - 15): the config's floor and full length
+    assert poor.signal("duration").score == pytest.approx(5 / 45)
+    assert poor.signal("duration").value == pytest.approx(20)
+    assert good.signal("duration").score == pytest.approx(1.0)
+    cfg = HealthConfig()
+    only_last = sessions("m5", "u5", [70, 50, 40, 30, 20, 10], "", [None] * 6, minutes=90)[:1] + \
+        sessions("m5", "u5", [50, 40, 30, 20, 10], "", [None] * 5, minutes=15)
+    h = pair_health(only_last, now=NOW)  # the recent five are all check-ins; the long first one is past
+    assert h.signal("duration").score == 0.0 and cfg.recent == 5
+    assert "sessions lasted 15 minutes on average" in h.signal("duration").reason
+
+
+def test_a_pair_without_recorded_lengths_has_no_duration_signal():
+    group = sessions("m6", "u6", [10], "", [4], minutes=0)
+    assert pair_health(group, now=NOW).signal("duration").score is None

@@ -49,3 +49,19 @@ def test_words_and_sentences():
     assert words("It's CI/CD, e.g. k8s's pods.") == ["It's", "CI", "CD", "e.g", "k8s's", "pods"]
     assert sentences("Hi. How are you? Fine!\nNew line then... more") == [
         "Hi.", "How are you?", "Fine!", "New line then...", "more"]
+
+
+def test_sentence_cuts_equal_the_lookbehind_rule_on_random_punctuation():
+    """Regression for the end-mark-first cut: the same sentences as the rule it replaced (cut after
+    ``.!?`` and any closing quotes before whitespace, or at line breaks; the quotes dropped)."""
+    import random
+    import re
+
+    from analysis.sessions.transcript import sentences
+
+    rule = re.compile(r"(?<=[.!?])[\"')\]]*\s+|\n+")
+    rng = random.Random(0)
+    texts = ["".join(rng.choice("ab .!?\"')]\n\t") for _ in range(rng.randint(0, 30))) for _ in range(20_000)]
+    texts += ['"Done." She left.', "e.g. the docs... Then (go!) now?\n\nok", "Hello\n. World"]
+    for text in texts:
+        assert sentences(text) == [s for part in rule.split(text) if part and (s := part.strip())]
