@@ -36,9 +36,11 @@ __all__ = ["RedisRows", "redis_rows_for"]
 def redis_rows_for(store: "FeatureStore", spec: TableSpec) -> "RedisRows | None":
     """A :class:`RedisRows` for ``spec`` when ``store``'s online store is plain Redis, else None
     (SQLite, cluster or sentinel Redis, GLIDE client, versioned views: the SDK path stays)."""
+    cfg = getattr(getattr(store, "config", None), "online_store", None)
+    if getattr(cfg, "type", None) != "redis":  # checked before importing Feast's Redis module (and for stand-ins)
+        return None
     from feast.infra.online_stores.redis import RedisClient, RedisOnlineStoreConfig, RedisType
 
-    cfg = store.config.online_store
     if not isinstance(cfg, RedisOnlineStoreConfig) or cfg.redis_type != RedisType.redis:
         return None
     if cfg.client != RedisClient.redis or getattr(store.config.registry, "enable_online_feature_view_versioning", False):
