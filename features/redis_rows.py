@@ -99,7 +99,8 @@ class RedisRows:
             return 0
         keys = [self.key(tuple(k) if len(self.spec.keys) > 1 else k[0])
                 for k in rows[list(self.spec.keys)].itertuples(index=False, name=None)]
-        stamps = pd.to_datetime(rows[TIMESTAMP], utc=True)
+        # microseconds since the epoch: Feast's push goes through datetime, which keeps microseconds
+        stamps_us = (pd.to_datetime(rows[TIMESTAMP], utc=True).dt.as_unit("ns").to_numpy(np.int64) // 1000).tolist()
         cols = [rows[n].to_numpy() for n in self.spec.feature_names]
         with self._client.pipeline(transaction=False) as pipe:
             for k in keys:
@@ -109,7 +110,7 @@ class RedisRows:
             written = 0
             for i, (k, old) in enumerate(zip(keys, prev)):
                 ts = Timestamp()
-                ts.FromDatetime(stamps.iloc[i].to_pydatetime())
+                ts.FromMicroseconds(stamps_us[i])
                 new_ns = ts.seconds * 1_000_000_000 + ts.nanos
                 seen = latest.get(k, 0)
                 if old:

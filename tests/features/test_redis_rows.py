@@ -52,7 +52,8 @@ def test_reads_equal_get_online_features_for_every_table_and_missing_keys(stores
 def test_writes_are_byte_identical_to_feast_push(stores):
     """The same rows pushed through the SDK and written by RedisRows leave the same hash in Redis."""
     rows = _latest(stores.frames.mentee_engagement).head(6).copy()
-    rows[TIMESTAMP] = stores.hi + pd.to_timedelta(np.arange(1, len(rows) + 1), unit="h")
+    # hours apart, with microseconds (the service stamps rows now + 1 µs)
+    rows[TIMESTAMP] = stores.hi + pd.to_timedelta(np.arange(1, len(rows) + 1) * 3_600_000_001, unit="us")
     rows.loc[1, "dismiss_rate_30d"] = np.nan  # a missing float, as pandas gives it
     rows.loc[2, "events_30d"] = 123456789012  # a large int64
     fast, client = RedisRows(stores.redis, MENTEE_ENGAGEMENT), _client(stores)
