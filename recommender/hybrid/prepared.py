@@ -64,6 +64,7 @@ class PreparedNextUp:
     gap: NDArray[np.floating]
     freshness: NDArray[np.floating]
     user_key: str | None
+    all_scored: bool = True  # the model scored every item (recommender.hybrid.advance reads it)
 
     @property
     def nbytes(self) -> int:
@@ -100,15 +101,21 @@ class PreparedNextUp:
         path = lead_step(cat, path, candidates=candidates, cf_scores=scores, freshness=np.asarray(self.freshness))
         # the rows blend_parts gives a CF part: every marked candidate, the plan's lead, the best TOP_CF by score
         ok = np.flatnonzero(cand_u)
-        top = ok
-        if len(ok) > TOP_CF:
-            c = self.cf[ok]
-            top = ok[c >= np.partition(c, len(c) - TOP_CF)[len(c) - TOP_CF]]
+        c_ok = self.cf[ok]
         lead = int(np.searchsorted(u, path.steps[0].item_index)) if path.steps else -1
         lead_ok = lead >= 0 and bool(cand_u[lead])
-        rows = np.unique(np.concatenate([top, ok[self.marked[ok]], [lead] if lead_ok else []]).astype(np.int64))
+        # rows: ok's marked items, its best TOP_CF by score (ties included) and the lead, ascending (one mask
+        # over ok, as every row is a candidate)
+        take = self.marked[ok]
+        if len(ok) > TOP_CF:
+            take |= c_ok >= np.partition(c_ok, len(c_ok) - TOP_CF)[len(c_ok) - TOP_CF]
+        else:
+            take[:] = True
+        if lead_ok:
+            take[np.searchsorted(ok, lead)] = True
+        rows = ok[take]
         parts = np.zeros((len(rows), len(PARTS)))
-        parts[:, 0] = percentile_among(self.cf[ok], self.cf[rows])
+        parts[:, 0] = percentile_among(c_ok, c_ok[take])
         parts[:, 1] = self.goal[rows]  # float16 holds these values exactly (_small)
         parts[:, 2] = self.gap[rows]
         if lead_ok:
@@ -139,7 +146,7 @@ def prepare_next_up(*, catalog: Catalog, mentee: Mentee, events: pd.DataFrame, n
         plannable[plan.dismissed] = False
         # the planner reads only the items of the skills it needs; reading levels no higher than its own
         # start (progress may lower one) can only add skills, never miss one
-        held = {s: int(lv) for s, lv in zip(catalog.skill_ids.ids, plan.plan_state.levels())}
+        held = dict(zip(catalog.skill_ids.ids, plan.plan_state.levels().tolist()))
         need = [catalog.skill_ids.index(s) for s in required_levels(catalog, mentee.goals,
                                                                     {**held, **(plan.progress or {})})]
         m = catalog.item_skill_levels_csc
@@ -155,7 +162,8 @@ def prepare_next_up(*, catalog: Catalog, mentee: Mentee, events: pd.DataFrame, n
     return PreparedNextUp(catalog=catalog, mentee=mentee, now=now, levels=levels, skill_ok=skill_ok, plan=plan,
                           plan_steps=plan_steps, u=u.astype(np.int32), cf=cf[u], ready=ready[u],
                           plannable=plannable[u], marked=hit, goal=_small(goal), gap=_small(gap), freshness=freshness,
-                          user_key=mentee.user_id if explore else None)
+                          user_key=mentee.user_id if explore else None,
+                          all_scored=bool(np.isfinite(cf).all()))
 
 
 def _small(x: NDArray[np.float64]) -> NDArray[np.floating]:
