@@ -92,9 +92,9 @@ class PreparedNextUp:
                              freshness=self.freshness, now=self.now, max_steps=self.plan_steps, usable=usable)
         return path, scores
 
-    def ready_steps(self, keep: NDArray[np.bool_] | None) -> list[tuple[PathStep, float]]:
+    def ready_steps(self, keep: NDArray[np.bool_] | None) -> tuple[list[tuple[PathStep, float]], LearningPath]:
         """The plan's steps under the filter ``keep`` that the mentee can take now, in the planner's order,
-        each with its score (the model's, with freshness).
+        each with its score (the model's, with freshness); and the whole plan (what it could not reach, why).
 
         A step is kept when the prerequisites of the skill it was planned for are held (the rule by
         which plan steps become candidates in :meth:`select`), so no step needs an earlier one first:
@@ -103,7 +103,7 @@ class PreparedNextUp:
         kept = np.ones(len(u), dtype=bool) if keep is None else keep[u]
         path, scores = self._plan(kept)
         return [(st, float(scores[st.item_index])) for st in path.steps
-                if self.skill_ok[cat.skill_ids.index(st.skill_id)]]
+                if self.skill_ok[cat.skill_ids.index(st.skill_id)]], path
 
     def select(self, keep: NDArray[np.bool_] | None, k: int, weights: HybridWeights) -> HybridResult:
         """The top ``k`` for a request whose filter keeps the items ``keep`` (catalog-length; None: all)."""

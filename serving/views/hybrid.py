@@ -229,7 +229,8 @@ def _towards_goals(req: RecommendRequest, b: ModelBundle, prep: PreparedNextUp,
     name = lambda s: cat.graph.skills[s].name or s  # noqa: E731
     texts, fresh = view.texts, view.freshness
     items = []
-    for n, (st, score) in enumerate(prep.ready_steps(_keep(req, b, ()))[:req.k], start=1):
+    steps, path = prep.ready_steps(_keep(req, b, ()))
+    for n, (st, score) in enumerate(steps[:req.k], start=1):
         t = texts[st.item_index]
         head = (f"prerequisite of {st.goal_skill_id}" if st.skill_id != st.goal_skill_id
                 else f"teaches {st.goal_skill_id}, your goal")
@@ -241,7 +242,13 @@ def _towards_goals(req: RecommendRequest, b: ModelBundle, prep: PreparedNextUp,
         return items, {"goal_fallback": "prerequisites",
                        "note": f"nothing teaching {goals} is ready for you yet: these are the next steps towards it"}
     m = cat.item_skill_levels_csc
-    content = any(view.available[m.indices[m.indptr[j]:m.indptr[j + 1]]].any() for j in skills)
-    why = (f"no resource teaching {goals} is ready for you and no step towards it fits this request's filters"
-           if content else f"no active resource teaches {goals}")
+    if not any(view.available[m.indices[m.indptr[j]:m.indptr[j + 1]]].any() for j in skills):
+        why = f"no active resource teaches {goals}"
+    elif set(ids) <= set(path.already_met):
+        why = f"you already hold {goals} at the level of your goal, and no resource teaching it fits this request"
+    elif path.unreachable:  # the planner's first blocker is the root cause (later skills wait on it)
+        s, reason = path.unreachable[0]
+        why = f"nothing teaching {goals} is ready for you and no step towards it fits this request: {name(s)}: {reason}"
+    else:
+        why = f"no resource teaching {goals} is ready for you and no step towards it fits this request's filters"
     return [], {"goal_fallback": "nothing", "note": why}

@@ -64,4 +64,7 @@ def test_filters_that_leave_nothing_say_so(client, service_env):
     user = next(u for u, b in sorted(service_env.user_block.items()) if b == 0)
     out = _rec(client, user_id=user, k=3, goal_skills=["block3"], max_minutes=1)
     assert out["items"] == [] and out["goal_fallback"] == "nothing"
-    assert "filters" in out["note"] and "block3" in out["note"]
+    # the planner's own blocker, in words: no block-2 (or block-3) resource fits one minute
+    assert out["note"].startswith("nothing teaching block3 is ready for you and no step towards it fits this "
+                                  "request: "), out["note"]
+    assert "no available" in out["note"] or "first" in out["note"], out["note"]
