@@ -31,7 +31,7 @@ from recommender.hybrid.blend import PARTS, TOP_CF, HybridWeights, explore_draws
     percentile_among, required_levels, skill_ready
 from recommender.hybrid.next_up import PLAN_STEPS, HybridResult, lead_step, scored_levels
 from recommender.mastery import MasteryModel, MasteryState
-from recommender.paths.planner import LearningPath
+from recommender.paths.planner import LearningPath, PathStep
 from recommender.paths.replan import History, PlanInputs, plan_from, plan_inputs
 
 __all__ = ["PreparedNextUp", "prepare_next_up"]
@@ -78,18 +78,38 @@ class PreparedNextUp:
             return np.zeros(len(self.u))
         return explore_draws(self.user_key, self.catalog.n_items)[self.u]
 
-    def select(self, keep: NDArray[np.bool_] | None, k: int, weights: HybridWeights) -> HybridResult:
-        """The top ``k`` for a request whose filter keeps the items ``keep`` (catalog-length; None: all)."""
-        cat, n, u = self.catalog, self.catalog.n_items, self.u
-        kept = np.ones(len(u), dtype=bool) if keep is None else keep[u]
+    def _plan(self, kept: NDArray[np.bool_]) -> tuple[LearningPath, NDArray[np.float64]]:
+        """The planner's next steps over the plannable items ``kept`` (aligned with ``u``), and the scores
+        by catalog item it read (NaN outside ``u``, never read there)."""
+        n, u = self.catalog.n_items, self.u
         path = LearningPath([])
-        scores = np.full(n, np.nan)  # the planner and lead_step index by catalog item; NaN outside u is never read
+        scores = np.full(n, np.nan)
         scores[u] = self.cf
         if self.plan is not None:
             usable = np.zeros(n, dtype=bool)
             usable[u[self.plannable & kept]] = True
-            path = plan_from(self.plan, mentee=self.mentee, catalog=cat, scores=scores, freshness=self.freshness,
-                             now=self.now, max_steps=self.plan_steps, usable=usable)
+            path = plan_from(self.plan, mentee=self.mentee, catalog=self.catalog, scores=scores,
+                             freshness=self.freshness, now=self.now, max_steps=self.plan_steps, usable=usable)
+        return path, scores
+
+    def ready_steps(self, keep: NDArray[np.bool_] | None) -> tuple[list[tuple[PathStep, float]], LearningPath]:
+        """The plan's steps under the filter ``keep`` that the mentee can take now, in the planner's order,
+        each with its score (the model's, with freshness); and the whole plan (what it could not reach, why).
+
+        A step is kept when the prerequisites of the skill it was planned for are held (the rule by
+        which plan steps become candidates in :meth:`select`), so no step needs an earlier one first:
+        this is the list a goal with no ready item falls back to (``serving.views.hybrid``)."""
+        cat, u = self.catalog, self.u
+        kept = np.ones(len(u), dtype=bool) if keep is None else keep[u]
+        path, scores = self._plan(kept)
+        return [(st, float(scores[st.item_index])) for st in path.steps
+                if self.skill_ok[cat.skill_ids.index(st.skill_id)]], path
+
+    def select(self, keep: NDArray[np.bool_] | None, k: int, weights: HybridWeights) -> HybridResult:
+        """The top ``k`` for a request whose filter keeps the items ``keep`` (catalog-length; None: all)."""
+        cat, n, u = self.catalog, self.catalog.n_items, self.u
+        kept = np.ones(len(u), dtype=bool) if keep is None else keep[u]
+        path, scores = self._plan(kept)
         cand_u = self.ready & kept
         extra = [st.item_index for st in path.steps
                  if self.skill_ok[cat.skill_ids.index(st.skill_id)]]  # the planner's rule (hybrid_inputs)

@@ -182,17 +182,23 @@ def _cf_scores(ctx: MenteeContext, b: ModelBundle) -> tuple[Any, str]:
     return base + b.view.freshness_weight * b.view.log_freshness, source
 
 
-def _answer(req: RecommendRequest, ctx: MenteeContext, b: ModelBundle, weights: HybridWeights) -> RecommendResponse:
+def _keep(req: RecommendRequest, b: ModelBundle, skills: tuple[int, ...]) -> Any:
+    """The items the request's filters keep (catalog-length; None: all), goal skills ``skills`` included."""
     view, cat = b.view, b.view.catalog
-    filter_skills = tuple(sorted(set(ctx.goal_skills.tolist()))) if ctx.goals_requested else ()
     mask = view.allow_mask(types=tuple(sorted(set(req.types or ()))), max_minutes=req.max_minutes,
-                           skills=filter_skills, include_stale=req.include_stale)
+                           skills=skills, include_stale=req.include_stale)
     keep = None if mask is None else mask.mask
     if req.exclude_item_ids:
         keep = np.ones(cat.n_items, dtype=bool) if keep is None else keep.copy()
         keep[item_indices(cat, req.exclude_item_ids, "exclude_item_ids")] = False
+    return keep
+
+
+def _answer(req: RecommendRequest, ctx: MenteeContext, b: ModelBundle, weights: HybridWeights) -> RecommendResponse:
+    view, cat = b.view, b.view.catalog
+    filter_skills = tuple(sorted(set(ctx.goal_skills.tolist()))) if ctx.goals_requested else ()
     prep, source = _prepared(ctx, b, weights)
-    res = prep.select(keep, req.k, weights)
+    res = prep.select(_keep(req, b, filter_skills), req.k, weights)
     reasons = hybrid_reasons(cat, res, ctx.goals)
     texts, fresh = view.texts, view.freshness
     items = []
@@ -201,9 +207,48 @@ def _answer(req: RecommendRequest, ctx: MenteeContext, b: ModelBundle, weights: 
         items.append({"item_id": t.item_id, "title": t.title, "type": t.type,
                       "score": float(res.chosen.relevance[n]), "freshness": float(fresh[i]),
                       "skills": list(t.skills), "reasons": [*reasons[n], *([t.date_reason] if t.date_reason else [])]})
+    towards: dict[str, Any] = {}
+    if not items and filter_skills:
+        items, towards = _towards_goals(req, b, prep, filter_skills)
     known = ctx.has_profile or ctx.n_events > 0 or (b.users is not None and ctx.user_id in b.users)
     return RecommendResponse.model_validate({
         "user_id": ctx.user_id, "model_version": b.version, "user_known": known,
         "fallback": None if source == "model" else source, "online_features": "off", "mode": "hybrid",
-        "items": items})
+        "items": items, **towards})
 
+
+def _towards_goals(req: RecommendRequest, b: ModelBundle, prep: PreparedNextUp,
+                   skills: tuple[int, ...]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """When the request's goal skills leave no ready item: the next steps towards them (the planner's steps
+    the mentee can take now, under the request's other filters; :meth:`PreparedNextUp.ready_steps`), each
+    reason naming the goal it leads to, else nothing; and the fields that say which (``goal_fallback``,
+    ``note``). An empty list is never left unexplained: a client must tell "not ready yet" from "no content"."""
+    view, cat = b.view, b.view.catalog
+    ids = [cat.skill_ids.ids[j] for j in skills]
+    goals = ", ".join(ids)
+    name = lambda s: cat.graph.skills[s].name or s  # noqa: E731
+    texts, fresh = view.texts, view.freshness
+    items = []
+    steps, path = prep.ready_steps(_keep(req, b, ()))
+    for n, (st, score) in enumerate(steps[:req.k], start=1):
+        t = texts[st.item_index]
+        head = (f"prerequisite of {st.goal_skill_id}" if st.skill_id != st.goal_skill_id
+                else f"teaches {st.goal_skill_id}, your goal")
+        why = f"step {n} of your learning path towards {name(st.goal_skill_id)}: {name(st.skill_id)} level {st.level}"
+        items.append({"item_id": t.item_id, "title": t.title, "type": t.type, "score": score,
+                      "freshness": float(fresh[st.item_index]), "skills": list(t.skills),
+                      "reasons": [head, why, *([t.date_reason] if t.date_reason else [])]})
+    if items:
+        return items, {"goal_fallback": "prerequisites",
+                       "note": f"nothing teaching {goals} is ready for you yet: these are the next steps towards it"}
+    m = cat.item_skill_levels_csc
+    if not any(view.available[m.indices[m.indptr[j]:m.indptr[j + 1]]].any() for j in skills):
+        why = f"no active resource teaches {goals}"
+    elif set(ids) <= set(path.already_met):
+        why = f"you already hold {goals} at the level of your goal, and no resource teaching it fits this request"
+    elif path.unreachable:  # the planner's first blocker is the root cause (later skills wait on it)
+        s, reason = path.unreachable[0]
+        why = f"nothing teaching {goals} is ready for you and no step towards it fits this request: {name(s)}: {reason}"
+    else:
+        why = f"no resource teaching {goals} is ready for you and no step towards it fits this request's filters"
+    return [], {"goal_fallback": "nothing", "note": why}
