@@ -90,7 +90,7 @@ def run(root: Path, *, n_mentees: int, profile: str | None = None) -> dict[str, 
         if prof is not None:
             import pstats
 
-            pstats.Stats(prof).sort_stats("cumulative").print_stats(45)
+            pstats.Stats(prof).sort_stats(os.environ.get("PROF_SORT", "cumulative")).print_stats(int(os.environ.get("PROF_N", "45")))
     finally:
         app.close()
     return out

@@ -90,6 +90,17 @@ def _features(root: Path, url: str) -> None:
     materialize(store, *tables_time_range(root))
 
 
+def _sync_cpu_s(url: str) -> float:
+    """The worker's ``skillpath_online_sync_cpu_seconds`` (0 with online features off or an older checkout)."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"{url}/metrics", timeout=30) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith("skillpath_online_sync_cpu_seconds "):
+                return float(line.split()[1])
+    return 0.0
+
+
 def _mix(users: list[str], items: list[str], n: int, *, tag: str, seed: int) -> list[dict[str, Any]]:
     """``n`` requests: every tenth a single new event, the others /recommend bodies from rest.request_mix."""
     recs = rest.request_mix(users, n, seed=seed)
@@ -134,7 +145,7 @@ def one(code: Path, base_root: Path, tmp: Path, *, name: str, redis: bool, rate:
                                                 "auth": auth}}, tmp, 300)
         rss0, parts0 = server.rss_mb(), _rss_parts(server)
         mix = _mix(users, items, int(rate * duration), tag=f"{name}-run", seed=2)
-        cpu0, t0 = server.cpu_s(), time.time()
+        cpu0, sync0, t0 = server.cpu_s(), _sync_cpu_s(server.url), time.time()
         res = rest._load({"url": server.url, "open": {"bodies": [], "mix": mix, "rate": rate,
                                                       "duration_s": duration, "auth": auth}}, tmp, duration + 600)
         rss1, parts1, t1 = server.rss_mb(), _rss_parts(server), time.time()
@@ -144,6 +155,7 @@ def one(code: Path, base_root: Path, tmp: Path, *, name: str, redis: bool, rate:
                 "errors": o["n_errors"], "error_kinds": o["errors"], "achieved_rps": round(o["achieved_rps"], 1),
                 "recommend_ms": o["by_path_ms"].get("/recommend"), "events_ms": o["by_path_ms"].get("/events"),
                 "server_cpu_ms_per_req": round((server.cpu_s() - cpu0) / max(o["sent"], 1) * 1e3, 2),
+                "sync_cpu_ms_per_req": round((_sync_cpu_s(server.url) - sync0) / max(o["sent"], 1) * 1e3, 3),
                 "client_cpu_share": round(o.get("client_cpu_share", 0.0), 2), "send_lag_p99_ms": lag.get("p99"),
                 "schedule_lag_p99_ms": (o.get("schedule_lag_ms") or {}).get("p99"),
                 "window_unix": [round(t0, 3), round(t1, 3)], "rss_mb_start": round(rss0, 1),
@@ -158,7 +170,7 @@ def one(code: Path, base_root: Path, tmp: Path, *, name: str, redis: bool, rate:
 
 def table(rows: list[dict[str, Any]]) -> str:
     head = ("| run | Redis | sent | errors | achieved req/s | /recommend p50 / p99 ms | /events p50 / p99 ms "
-            "| RSS growth | server CPU ms/req | send lag p99 ms | generator's own lag p99 ms |"
+            "| RSS growth | server CPU ms/req (online sync) | send lag p99 ms | generator's own lag p99 ms |"
             "\n|---|---|---|---|---|---|---|---|---|---|---|")
     lines = [head]
     for r in rows:
@@ -166,8 +178,8 @@ def table(rows: list[dict[str, Any]]) -> str:
         lines.append(f"| {r['run']} | {'on' if r['redis'] else 'off'} | {r['sent']:,} | {r['errors']} | "
                      f"{r['achieved_rps']} | {rec.get('p50', float('nan')):.1f} / {rec.get('p99', float('nan')):.1f} | "
                      f"{ev.get('p50', float('nan')):.1f} / {ev.get('p99', float('nan')):.1f} | {r['rss_growth_pct']} % | "
-                     f"{r.get('server_cpu_ms_per_req', float('nan'))} | {r.get('send_lag_p99_ms') or float('nan'):.1f} | "
-                     f"{r.get('schedule_lag_p99_ms') or float('nan'):.1f} |")
+                     f"{r.get('server_cpu_ms_per_req', float('nan'))} ({r.get('sync_cpu_ms_per_req', float('nan'))}) | "
+                     f"{r.get('send_lag_p99_ms') or float('nan'):.1f} | {r.get('schedule_lag_p99_ms') or float('nan'):.1f} |")
     return "\n".join(lines)
 
 

@@ -18,30 +18,47 @@ from catalog.schema import Mentee, Mentor, Resource, Skill, parse_timestamp
 __all__ = ["Catalog", "World"]
 
 
+_NAT = np.iinfo(np.int64).min  # "no date" in the microsecond columns
+
+
 def _to_us(dts: Iterable) -> NDArray[np.int64]:
     """Aware datetimes (or None) -> int64 microseconds since the epoch (None -> INT64_MIN)."""
-    nat = np.iinfo(np.int64).min
-    return np.fromiter(
-        (nat if d is None else int(d.timestamp() * 1_000_000) for d in dts), dtype=np.int64
-    )
+    return np.fromiter((_NAT if d is None else int(d.timestamp() * 1_000_000) for d in dts), dtype=np.int64)
 
 
-#: The per-item column arrays of a :class:`Catalog`, in the order :func:`_columns` returns them.
+#: The per-item column arrays of a :class:`Catalog`, in the order :func:`_columns` returns them, and the
+#: :class:`Resource` field each is made from.
 _COLUMNS = ("published_us", "updated_us", "item_half_life", "active", "difficulty", "duration_minutes", "types")
+_FIELD = {"published_us": "published_at", "updated_us": "updated_at", "item_half_life": "half_life_days",
+          "active": "active", "difficulty": "difficulty", "duration_minutes": "duration_minutes", "types": "type"}
+
+
+def _column(name: str, r: Sequence[Resource]) -> NDArray:
+    """Column ``name`` (of :data:`_COLUMNS`) of resources ``r``."""
+    if name in ("published_us", "updated_us"):
+        return _to_us(getattr(x, _FIELD[name]) for x in r)
+    if name == "item_half_life":
+        return np.array([np.nan if x.half_life_days is None else x.half_life_days for x in r], dtype=np.float64)
+    if name == "active":
+        return np.array([x.active for x in r], dtype=bool)
+    if name == "types":
+        return np.array([x.type for x in r], dtype=object)
+    return np.array([getattr(x, _FIELD[name]) for x in r], dtype=np.int32)
 
 
 def _columns(r: Sequence[Resource]) -> tuple[NDArray, ...]:
     """The column arrays of resources ``r`` (see :data:`_COLUMNS`)."""
-    return (_to_us(x.published_at for x in r), _to_us(x.updated_at for x in r),
-            np.array([np.nan if x.half_life_days is None else x.half_life_days for x in r], dtype=np.float64),
-            np.array([x.active for x in r], dtype=bool), np.array([x.difficulty for x in r], dtype=np.int32),
-            np.array([x.duration_minutes for x in r], dtype=np.int32), np.array([x.type for x in r], dtype=object))
+    return tuple(_column(c, r) for c in _COLUMNS)
 
 
 def _main_skill(r: Sequence[Resource], skill_ids: IdMap) -> NDArray[np.int64]:
     """Each resource's main skill (its first) as a skill index; -1 for a resource without skills."""
     return np.fromiter((skill_ids.get(x.skills[0].skill_id) if x.skills else -1 for x in r), dtype=np.int64,
                        count=len(r))
+
+
+def _main_id(r: Resource) -> str | None:
+    return r.skills[0].skill_id if r.skills else None
 
 
 def _skill_matrix(r: Sequence[Resource], skill_ids: IdMap, *, n_rows: int,
@@ -113,8 +130,10 @@ class Catalog:
         appended: equal to a catalog built from scratch over the new list, for O(changed + added) Python work
         plus array copies, so an entity write to one resource costs well under a millisecond at 10,000 items
         instead of a ~100 ms rebuild that holds the GIL requests need. Skills, the graph and (without
-        ``added``) the item id map are shared; this catalog's arrays are never written (requests in flight
-        keep reading them)."""
+        ``added``) the item id map are shared, and so is every column array the edits leave equal at their
+        rows (``new.duration_minutes is self.duration_minutes`` after a title edit): views derived from the
+        catalog tell by identity what a write can have changed. This catalog's arrays are never written
+        (requests in flight keep reading them)."""
         n_old = self.n_items
         rows = np.fromiter(changed, dtype=np.int64, count=len(changed))
         for i, res in changed.items():
@@ -129,19 +148,26 @@ class Catalog:
             new.resources[i] = res
         new.resources.extend(added)
         new.items = self.items.extended([r.item_id for r in added]) if added else self.items
-        old_cols = tuple(getattr(self, c) for c in _COLUMNS)
-        cols = tuple(np.concatenate([o, a]) for o, a in zip(old_cols, _columns(added))) if added \
-            else tuple(o.copy() for o in old_cols)
-        if len(changed):
-            for c, v in zip(cols, _columns(list(changed.values()))):
-                c[rows] = v
-        new._set_columns(cols)
-        main = np.concatenate([self.main_skill, _main_skill(added, self.skill_ids)]) if added else self.main_skill.copy()
-        if len(changed):
-            main[rows] = _main_skill(list(changed.values()), self.skill_ids)
-        new.main_skill = main
+        edits = [(self.resources[i], res) for i, res in changed.items()]
+        if added:
+            cols = [np.concatenate([getattr(self, c), a]) for c, a in zip(_COLUMNS, _columns(added))]
+            cols.append(np.concatenate([self.main_skill, _main_skill(added, self.skill_ids)]))
+            moved = [*_COLUMNS, "main_skill"] if edits else []
+        else:  # copy-on-write per column: one whose field no edit changed is shared, not copied
+            cols = [*(getattr(self, c) for c in _COLUMNS), self.main_skill]
+            moved = [c for c in _COLUMNS if any(getattr(a, _FIELD[c]) != getattr(b, _FIELD[c]) for a, b in edits)]
+            if any(_main_id(a) != _main_id(b) for a, b in edits):
+                moved.append("main_skill")
+        now = list(changed.values())
+        for c in moved:
+            n = len(_COLUMNS) if c == "main_skill" else _COLUMNS.index(c)
+            if not added:
+                cols[n] = cols[n].copy()
+            cols[n][rows] = _main_skill(now, self.skill_ids) if c == "main_skill" else _column(c, now)
+        new._set_columns(tuple(cols[:-1]))
+        new.main_skill = cols[-1]
         m = self.item_skill_levels
-        if any(self.resources[i].skills != res.skills for i, res in changed.items()):
+        if any(a.skills != b.skills for a, b in edits):
             keep = np.ones(n_old, np.float32)
             keep[rows] = 0.0
             m = sp.diags(keep, format="csr") @ m + _skill_matrix(list(changed.values()), self.skill_ids,

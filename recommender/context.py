@@ -111,8 +111,14 @@ class MenteeContext:
 
     def carry_from(self, earlier: MenteeContext) -> None:
         """Offer ``earlier``'s folded mastery (the same mentee, profile and catalog, fewer events) to this
-        context, so :meth:`mastery` folds only the events since: the cost of a new event is that event."""
-        for key, val in list(earlier.memo.items()):
+        context, so :meth:`mastery` folds only the events since: the cost of a new event is that event.
+        A state ``earlier`` was itself offered and never needed (its requests did not read mastery) is
+        offered on, so a run of such contexts still folds only the events since the last fold."""
+        items = list(earlier.memo.items())
+        for key, val in items:
+            if isinstance(key, tuple) and key[0] == "mastery-carry":
+                self.memo.setdefault(key, val)
+        for key, val in items:
             if isinstance(key, tuple) and key[0] == "mastery":
                 self.memo[("mastery-carry", key[1], key[2])] = (val[0], earlier.rows, key[3], val[1])
 
@@ -143,16 +149,27 @@ class MenteeContext:
 
 
 def _rows_frame(user_id: str, rows: Sequence[EventRow]) -> pd.DataFrame:
-    """``rows`` of ``user_id`` as an events frame (``user_id, item_id, event_type, value, timestamp``)."""
-    return pd.DataFrame({
-        "user_id": pd.Series([user_id] * len(rows), dtype=object),
-        "item_id": pd.Series([r[0] for r in rows], dtype=object),
-        "event_type": pd.Series([r[1] for r in rows], dtype=object),
-        "value": np.array([np.nan if r[2] is None else r[2] for r in rows], dtype=np.float64),
-        "timestamp": pd.to_datetime(np.array([r[3] for r in rows], dtype=np.int64), unit="us", utc=True
-                                    ).astype("datetime64[us, UTC]"),
-    })
+    """``rows`` of ``user_id`` as an events frame (``user_id, item_id, event_type, value, timestamp``).
 
+    Built from numpy columns (no parsing: the rows hold microseconds already), as it is once per new
+    context on the request path."""
+    n = len(rows)
+    items, kinds, values, ts = zip(*rows) if n else ((), (), (), ())
+    users = np.empty(n, dtype=object)
+    users[:] = user_id
+    return pd.DataFrame({
+        "user_id": users,
+        "item_id": _objects(items),
+        "event_type": _objects(kinds),
+        "value": np.array([np.nan if v is None else v for v in values], dtype=np.float64),
+        "timestamp": pd.DatetimeIndex(np.array(ts, dtype=np.int64).view("M8[us]")).tz_localize("UTC"),
+    }, copy=False)
+
+
+def _objects(xs: Sequence[str]) -> NDArray[np.object_]:
+    out = np.empty(len(xs), dtype=object)
+    out[:] = xs
+    return out
 
 
 def _check_now(now: datetime) -> None:

@@ -159,20 +159,27 @@ class SkillPathApp(EntityMethods, ModelMethods, LazyParts):
         self.contexts = MenteeContexts(log_, world) if prev is None else self.contexts.over(world)
         if prev is None:  # resolved once: a path's resolve() is file system calls on every write otherwise
             self._reports = DataDir(settings.data_dir).reports
-        self.mentors = MentorsView(world, self._reports, has_events=lambda u: log_.last_seq(u) > 0,
-                                   infer=self._inferred_mentee)
-        self.paths = PathsView(world, self.mentors)
+        if (prev is not None and world.mentees is prev.mentees and world.mentors is prev.mentors
+                and world.catalog.graph is prev.catalog.graph):  # a resource write: nothing they tabulate moved
+            self.mentors = self.mentors.over(world)
+            self.paths = self.paths.over(world, self.mentors)
+        else:
+            self.mentors = MentorsView(world, self._reports, has_events=lambda u: log_.last_seq(u) > 0,
+                                       infer=self._inferred_mentee)
+            self.paths = PathsView(world, self.mentors)
         self._assistant = None  # rebuilt on next use over the new world; its conversation store stays open
 
-    def refresh(self, *, force: bool = False) -> None:
+    def refresh(self, *, force: bool = False, sync: bool = True) -> None:
         """Apply entity writes (of this process, or another's within :data:`SYNC_INTERVAL_S`; on PostgreSQL,
         whose store is notified, another replica's by the next request) to what requests read: a new or
-        retired resource, a goal or a capacity change shows in the next answer."""
-        now = time.monotonic()
-        if not force and now - self._last_sync < SYNC_INTERVAL_S and not self.entities.store.pushes_changes:
-            return  # a store the database notifies answers sync() from memory: checked on every request
-        self._last_sync = now
-        self.entities.sync()
+        retired resource, a goal or a capacity change shows in the next answer. ``sync=False``: apply what
+        the entities in memory hold without asking the store (right after this process's own write)."""
+        if sync:
+            now = time.monotonic()
+            if not force and now - self._last_sync < SYNC_INTERVAL_S and not self.entities.store.pushes_changes:
+                return  # a store the database notifies answers sync() from memory: checked on every request
+            self._last_sync = now
+            self.entities.sync()
         if self.entities.generation == self._gen:
             return
         with self._swap, paused_gc():

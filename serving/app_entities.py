@@ -28,6 +28,8 @@ from training.registry import LoadedModel
 
 __all__ = ["EntityMethods"]
 
+_WRITES = frozenset({"put", "patch", "batch", "retire", "delete"})
+
 
 class EntityMethods:
     """Mixed into :class:`serving.app.SkillPathApp`; uses its world, contexts, log, entities and views."""
@@ -69,11 +71,16 @@ class EntityMethods:
     # ------------------------------------------------------------ entities
     def entity(self, op: str, kind: str, *args: object, **kw: object) -> object:
         """Run one :class:`~serving.views.entities.EntitiesView` operation; a write is applied to what
-        requests read before this returns (so the next answer, on this worker, reflects it)."""
-        self.refresh()
+        requests read before this returns (so the next answer, on this worker, reflects it).
+
+        A write syncs with the store under the entity store's lock itself, so it is applied from memory
+        (no ``refresh`` before, no sync after): every statement is a release of the GIL that the requests
+        beside it then wait to get back."""
+        if op not in _WRITES:
+            self.refresh()
+            return getattr(self.entity_view, op)(kind, *args, **kw)
         out = getattr(self.entity_view, op)(kind, *args, **kw)
-        if op in ("put", "patch", "batch", "retire", "delete"):
-            self.refresh(force=True)
+        self.refresh(force=True, sync=False)
         return out
 
     def _apply_writes(self, kinds: set[str]) -> None:

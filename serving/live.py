@@ -103,8 +103,10 @@ def patched(prev: ModelBundle, view: CatalogView, rows: NDArray[np.int64], *, co
     (:meth:`CatalogView.patched`): the scoring index is patched at those rows (decay column, availability),
     the model, popularity and collaborative reason are shared."""
     index = None
-    if prev.is_factor:
-        index = prev.index.with_rows(rows, log_freshness=view.log_freshness[rows], active=view.available)
+    if prev.is_factor:  # shared when the write left the decay column and availability as they were
+        same = view.log_freshness is prev.view.log_freshness and view.available is prev.view.available
+        index = prev.index if same else prev.index.with_rows(rows, log_freshness=view.log_freshness[rows],
+                                                             active=view.available)
     if view.catalog.items is not prev.view.catalog.items:
         raise ValueError("patched() keeps the items; use rebundle() for a catalog with other items")
     return ModelBundle(prev.loaded, view, content=content, popularity=prev.popularity_source(),

@@ -76,35 +76,38 @@ class ItemTexts:
     large share of an in-process /recommend call. The view's time is fixed, so the date
     phrase is too; entries are made lazily (a 1M-item catalog pays only for the items that
     are ever returned).
+
+    Views patched by an entity write (:meth:`patched`) share one table of entries, each kept
+    with the :class:`~catalog.schema.Resource` object it was made from and used only while that
+    is still the catalog's resource at its index: a write costs the written items a new entry
+    and nothing else (copying the table was O(entries) of GIL time per write).
     """
 
     def __init__(self, catalog: Catalog, as_of: datetime) -> None:
         self.catalog, self.as_of = catalog, as_of
         self._names = [catalog.skills[s].name for s in catalog.skill_ids.ids.tolist()]
-        self._entries: dict[int, ItemText] = {}
+        self._entries: dict[int, tuple[Resource, ItemText]] = {}
         self._lock = threading.Lock()
 
     def patched(self, catalog: Catalog, rows: NDArray[np.int64]) -> ItemTexts:
-        """Texts over ``catalog`` (same items as this one's, changed at ``rows``): the entries already made
-        for other items are kept."""
+        """Texts over ``catalog`` (same items and skills as this one's, changed at ``rows``): the entries
+        table is shared; an entry whose resource is no longer the catalog's is remade on first use."""
         new = ItemTexts.__new__(ItemTexts)
-        new.catalog, new.as_of, new._names, new._lock = catalog, self.as_of, self._names, threading.Lock()
-        with self._lock:
-            new._entries = dict(self._entries)
-        for i in rows.tolist():
-            new._entries.pop(i, None)
+        new.catalog, new.as_of, new._names = catalog, self.as_of, self._names
+        new._entries, new._lock = self._entries, self._lock
         return new
 
     def __getitem__(self, item: int) -> ItemText:
-        e = self._entries.get(item)
-        if e is None:
-            res = self.catalog.resources[item]
-            m = self.catalog.item_skill_levels
-            e = ItemText(res.item_id, res.title, res.type, tuple(f"{x.skill_id}:{x.level}" for x in res.skills),
-                         frozenset(m.indices[m.indptr[item]:m.indptr[item + 1]].tolist()),
-                         date_reason(res, self.as_of))
-            with self._lock:
-                self._entries[item] = e
+        res = self.catalog.resources[item]
+        hit = self._entries.get(item)
+        if hit is not None and hit[0] is res:
+            return hit[1]
+        m = self.catalog.item_skill_levels
+        e = ItemText(res.item_id, res.title, res.type, tuple(f"{x.skill_id}:{x.level}" for x in res.skills),
+                     frozenset(m.indices[m.indptr[item]:m.indptr[item + 1]].tolist()),
+                     date_reason(res, self.as_of))
+        with self._lock:
+            self._entries[item] = (res, e)
         return e
 
     def goal_reason(self, item: int, goals: list[int]) -> str | None:

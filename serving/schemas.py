@@ -94,6 +94,18 @@ class RecommendResponse(ResponseModel):
     mode: Literal["hybrid", "model", "path"] = Field("hybrid", description="The mode that produced the list.",
                                                      examples=["hybrid"])
     items: list[RecommendedItem] = Field(description="Best first (path mode: in path order).")
+    goal_fallback: Literal["prerequisites", "nothing"] | None = Field(
+        None, description="Hybrid mode with goal_skills only. null: the list teaches the goal skills (or none "
+                          "were sent). 'prerequisites': no item teaching them is ready for the mentee (their "
+                          "prerequisites are not held), so the list is the next steps towards them: items "
+                          "teaching the missing prerequisites, in learning-path order, each reason naming "
+                          "the goal it leads to. 'nothing': no ready item and no path to the goal skills "
+                          "under the request's filters; items is empty and note says why.",
+        examples=[None])
+    note: str | None = Field(None, description="One line on why the list is not what was asked for "
+                                               "(set with goal_fallback).",
+                             examples=["nothing teaching prompt-engineering is ready for you yet: "
+                                       "these are the next steps towards it"])
 
 
 # ------------------------------------------------------------------ /events

@@ -17,7 +17,7 @@ import click
 
 from catalog.datadir import DataDir
 from catalog.errors import NotReadyError
-from skillpath_cli.common import data_dir, emit_table, settings
+from skillpath_cli.common import UsageFailure, data_dir, emit_table, settings
 
 __all__ = ["resources", "mentees", "audit", "store_world", "open_store", "mentor_commands", "skill_commands"]
 
@@ -128,13 +128,25 @@ def resources_show(ctx: click.Context, item_id: str) -> None:
 
 @resources.command("list")
 @click.option("--skill", help="Only resources teaching this skill.")
+@click.option("--type", "type_", help="Only resources of this type.")
+@click.option("--active", "only_active", is_flag=True, help="Only active resources (leave the retired out).")
 @click.option("--retired", is_flag=True, help="Only retired resources.")
 @_FMT
 @click.pass_context
-def resources_list(ctx: click.Context, skill: str | None, retired: bool, fmt: str) -> None:
-    """Resources in creation order."""
+def resources_list(ctx: click.Context, skill: str | None, type_: str | None, only_active: bool, retired: bool,
+                   fmt: str) -> None:
+    """Resources in creation order (active and retired, as GET /resources: its skill, type and active filters)."""
+    from catalog.schema import RESOURCE_TYPES
+
+    if only_active and retired:
+        raise UsageFailure("--active and --retired exclude each other (neither: both kinds)")
+    if type_ is not None and type_ not in RESOURCE_TYPES:
+        raise UsageFailure(f"--type: unknown resource type {type_!r} (one of {', '.join(RESOURCE_TYPES)})")
+
     def keep(doc: dict[str, Any]) -> bool:
-        return (not retired or not doc["active"]) and (skill is None or any(s["skill"] == skill for s in doc["skills"]))
+        return ((not retired or not doc["active"]) and (not only_active or doc["active"])
+                and (type_ is None or doc["type"] == type_)
+                and (skill is None or any(s["skill"] == skill for s in doc["skills"])))
     _with_store(ctx, lambda e: _list(e, "resources", fmt, ["title", "type", "skills", "active"], keep))
 
 

@@ -46,5 +46,7 @@ def recommend(ctx: click.Context, user_id: str, k: int, goals: tuple[str, ...], 
         app.close()
     click.echo(f"model {resp.model_version}; " + (f"cold start ({resp.fallback})" if resp.fallback else "personalised"),
                err=True)
+    if resp.note:  # the goal skills had no ready item: say what the list is instead (goal_fallback)
+        click.echo(resp.note, err=True)
     emit_table([{"item_id": i.item_id, "title": i.title, "type": i.type, "score": round(i.score, 4),
                  "freshness": round(i.freshness, 3), "reasons": "; ".join(i.reasons)} for i in resp.items], fmt)

@@ -156,3 +156,90 @@ def test_cheap_commands_run(command, small_world, capsys):
     out, err = capsys.readouterr()
     assert code == 0, f"{command!r}: {err}"
     assert out.strip()
+
+
+# Every curl example of the README and docs/*.md: a route that exists for its method, a body its schema
+# accepts, and ids that exist in the seed-7 demo world or were created by an earlier example of the same
+# document, so each document's examples run top to bottom against `make demo` (the answers shown in
+# docs/serving.md are the demo's). This caught the test world's ids (u003, block3, res-0123) in the docs.
+DEMO_ITEMS, DEMO_MENTORS = 5000, 150  # resources and mentors of the demo world (`data synth --seed 7`)
+DOCS = [README, *sorted((REPO / "docs").glob("*.md"))]
+DOC_CURLS = {p.name: [c for c in readme_commands(p.read_text(encoding="utf-8")) if c.startswith("curl ")]
+             for p in DOCS}
+DOC_CURLS = {name: curls for name, curls in DOC_CURLS.items() if curls}
+KIND_OF_FIELD = {"user_id": "mentee", "mentee_id": "mentee", "user_ids": "mentee", "item_id": "item",
+                 "exclude_item_ids": "item", "mentor_id": "mentor", "goal_skills": "skill"}
+KIND_OF_SEGMENT = {"resources": "item", "items": "item", "skills": "skill", "mentees": "mentee", "mentors": "mentor"}
+
+
+def curl_request(command: str) -> tuple[str, str, object]:
+    """The method, path and JSON body (None without ``-d``) a curl example sends."""
+    words = shlex.split(command)
+    url = next(w for w in words if re.match(r"(https?://)?(localhost|127\.0\.0\.1):\d+/", w))
+    path = url.split("/", 3 if "://" in url else 1)[-1].split("?")[0]
+    method = words[words.index("-X") + 1] if "-X" in words else ("POST" if "-d" in words else "GET")
+    body = json.loads(words[words.index("-d") + 1]) if "-d" in words else None
+    return method, "/" + path, body
+
+
+def named_ids(path: str, params: dict[str, str], body: object) -> list[tuple[str, str]]:
+    """(kind, id) pairs a request names: path parameters by their route segment, body fields by name."""
+    out: list[tuple[str, str]] = []
+    segments = path.strip("/").split("/")
+    if segments[0] == "pairs":
+        out += [("mentor", params["mentor_id"]), ("mentee", params["mentee_id"])]
+    else:
+        out += [(KIND_OF_SEGMENT[segments[0]], v) for v in params.values() if segments[0] in KIND_OF_SEGMENT]
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                kind = KIND_OF_FIELD.get(key)
+                for v in value if isinstance(value, list) else [value]:
+                    if kind and isinstance(v, str):
+                        out.append((kind, v))
+                    else:
+                        walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(body)
+    return out
+
+
+def in_demo_world(kind: str, entity_id: str, skills: set[str]) -> bool:
+    if kind == "skill":
+        return entity_id in skills
+    pattern, n = {"item": (r"r(\d{5})", DEMO_ITEMS), "mentee": (r"u(\d{5})", DEMO_MENTEES),
+                  "mentor": (r"m(\d{3})", DEMO_MENTORS)}[kind]
+    m = re.fullmatch(pattern, entity_id)
+    return bool(m) and 1 <= int(m.group(1)) <= n
+
+
+def test_the_serving_and_console_docs_have_curl_examples():
+    assert len(DOC_CURLS.get("serving.md", [])) >= 25 and DOC_CURLS.get("console.md") and DOC_CURLS.get("README.md")
+
+
+@pytest.mark.parametrize("doc", sorted(DOC_CURLS))
+def test_doc_curls_hit_routes_with_demo_ids(doc):
+    from fastapi.routing import APIRoute
+
+    from serving.api import api
+    from serving.routes.analytics import router as analytics
+
+    routes = [r for r in [*api.routes, *analytics.routes] if isinstance(r, APIRoute)]
+    skills = {spec.skill_id for spec in skill_specs()}
+    created: set[tuple[str, str]] = set()
+    for command in DOC_CURLS[doc]:
+        method, path, body = curl_request(command)
+        matches = [(r, m) for r in routes if method in r.methods and (m := r.path_regex.match(path))]
+        assert matches, f"{doc}: no route for {method} {path}"
+        route, match = matches[0]
+        if body is not None and route.body_field is not None:
+            route.body_field.field_info.annotation.model_validate(body)
+        for kind, entity_id in named_ids(path, match.groupdict(), body):
+            if method == "PUT":  # a PUT creates what it names (or is the example of a refused write)
+                created.add((kind, entity_id))
+            assert (kind, entity_id) in created or in_demo_world(kind, entity_id, skills), \
+                f"{doc}: {command!r} names {kind} {entity_id!r}, which the demo world does not have"

@@ -94,6 +94,12 @@ class EntityStore(ABC):
         """Store every write or none; raises :class:`~catalog.errors.VersionConflictError` naming the
         entities whose stored version is not the expected one. Returns what was stored (deletes omitted)."""
 
+    def last_write(self) -> tuple[int, int] | None:
+        """The first and last change-log sequence numbers of this object's latest :meth:`write` (None: not
+        known). A caller that serialises its writes tells from it, without another query, whether anyone
+        else wrote in between (:meth:`~catalog.store.entities.Entities._caught_up`)."""
+        return getattr(self, "_last_write", None)
+
     @abstractmethod
     def changes(self, *, since: int = 0, limit: int = 100, kind: str | None = None,
                 entity_id: str | None = None) -> list[Change]:

@@ -114,8 +114,10 @@ class Entities:
             if since < self._touched_floor or (self._touched and self._touched[0][0] > since + 1):
                 return None
             out: set[str] = set()
-            for gen, k, ids in self._touched:
-                if gen > since and k == kind:
+            for gen, k, ids in reversed(self._touched):  # newest first: a reader is usually one write behind
+                if gen <= since:
+                    break
+                if k == kind:
                     out |= ids
             return frozenset(out)
 
@@ -175,7 +177,14 @@ class Entities:
 
     def _caught_up(self, n: int) -> None:
         """After our write of ``n`` changes: we hold everything up to the store's revision only if no other
-        process wrote between (revision = what we had seen + n); otherwise the next :meth:`sync` reloads."""
+        process wrote between (our changes follow what we had seen); otherwise the next :meth:`sync` catches
+        up. The store's :meth:`~catalog.store.base.EntityStore.last_write` answers without a query (each
+        statement of a write is a release of the GIL that requests beside it wait to get back)."""
+        span = self.store.last_write()
+        if span is not None and span[1] - span[0] + 1 == n:
+            if span[0] == self._seen + 1:
+                self._seen = span[1]
+            return
         rev = self.store.revision()
         if rev == self._seen + n:
             self._seen = rev
@@ -237,13 +246,15 @@ class Entities:
 
     # ------------------------------------------------------------ writing
     def put(self, kind: str, records: Sequence[Mapping[str, Any]], *, actor: str, now_us: int, op: str = "put",
-            expected: Mapping[str, int | None] | None = None, collection: str = "items") -> list[Stored]:
+            expected: Mapping[str, int | None] | None = None, collection: str = "items",
+            _synced: bool = False) -> list[Stored]:
         """Create or replace every record (all or nothing); ``expected`` maps ids to the version a writer saw."""
         self._writable()
         if len(records) > MAX_BATCH:
             raise InvalidValueError(collection, f"{len(records)} records; at most {MAX_BATCH} per call")
         with self._lock, paused_gc():
-            self.sync()
+            if not _synced:  # ``_synced``: the caller synced under this lock already (patch)
+                self.sync()
             recs = [dict(r) for r in records]
             skill_ids = list(self._stored["skills"])
             ents, errors = parse_records(kind, recs, skill_ids=skill_ids)
@@ -273,17 +284,21 @@ class Entities:
 
     def patch(self, kind: str, entity_id: str, fields: Mapping[str, Any], *, actor: str, now_us: int,
               expected: int | None = None) -> Stored:
-        """Change some fields of one entity (the others kept); the id cannot change."""
-        cur = self.get(kind, entity_id)
-        id_field = ID_FIELD[kind]
-        if id_field in fields and fields[id_field] != entity_id:
-            raise InvalidValueError(id_field, f"cannot change the id {entity_id!r}; PUT a new entity instead")
-        unknown = sorted(set(fields) - set(cur.doc))
-        if unknown:
-            raise InvalidValueError(unknown[0], f"no such field on {kind}; fields are {', '.join(cur.doc)}")
-        doc = {**cur.doc, **fields}
-        return self.put(kind, [doc], actor=actor, now_us=now_us, op="patch",
-                        expected={entity_id: cur.version if expected is None else expected}, collection="body")[0]
+        """Change some fields of one entity (the others kept); the id cannot change. Synced first, under the
+        lock the write holds, so the fields are laid over the latest stored document (one query)."""
+        self._writable()
+        with self._lock:
+            self.sync()
+            cur = self.get(kind, entity_id)
+            id_field = ID_FIELD[kind]
+            if id_field in fields and fields[id_field] != entity_id:
+                raise InvalidValueError(id_field, f"cannot change the id {entity_id!r}; PUT a new entity instead")
+            unknown = sorted(set(fields) - set(cur.doc))
+            if unknown:
+                raise InvalidValueError(unknown[0], f"no such field on {kind}; fields are {', '.join(cur.doc)}")
+            doc = {**cur.doc, **fields}
+            return self.put(kind, [doc], actor=actor, now_us=now_us, op="patch", collection="body", _synced=True,
+                            expected={entity_id: cur.version if expected is None else expected})[0]
 
     def retire(self, item_id: str, *, actor: str, now_us: int, expected: int | None = None) -> Stored:
         """A resource set inactive: never recommended again, its history and events kept."""

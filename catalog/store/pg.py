@@ -74,6 +74,7 @@ class PgEntityStore(EntityStore):
             migrate(conn, "entities", MIGRATIONS)
         self._rev_lock = threading.Lock()
         self._rev = 0
+        self._last_write: tuple[int, int] | None = None
         self._listening = False
         self._stop = threading.Event()
         self._listener: threading.Thread | None = None
@@ -205,6 +206,7 @@ class PgEntityStore(EntityStore):
     # ------------------------------------------------------------ writes
     def write(self, kind: str, writes: Sequence[Write], *, actor: str, op: str, now_us: int) -> list[Stored]:
         out: list[Stored] = []
+        self._last_write = None
         with self._db.conn() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_WRITE_LOCK,))
             current = {i: int(v) for i, v in conn.execute(
@@ -234,9 +236,12 @@ class PgEntityStore(EntityStore):
                 cur.execute("INSERT INTO entity_changes (at_us, actor, op, kind, id, version, summary) SELECT * FROM "
                             "unnest(%s::int8[], %s::text[], %s::text[], %s::text[], %s::text[], %s::int8[], %s::text[]) "
                             "RETURNING seq", cols)
-                last = max(r[0] for r in cur.fetchall())
+                seqs = [r[0] for r in cur.fetchall()]
+                last = max(seqs)
                 cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(last)))
         self._saw(last)
+        # under the advisory lock writes do not interleave: this one's sequence numbers are consecutive
+        self._last_write = (int(min(seqs)), int(last))
         return out
 
     def tombstone(self, user_id: str, *, actor: str, now_us: int) -> None:

@@ -32,6 +32,7 @@ class SQLiteEntityStore(EntityStore):
         self.path = Path(path)
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = open_sqlite(self.path, timeout=timeout)
+        self._last_write: tuple[int, int] | None = None
         migrate_sqlite(self._conn, "store_migrations", MIGRATIONS)
 
     @property
@@ -62,6 +63,15 @@ class SQLiteEntityStore(EntityStore):
                 sql = f"SELECT id, doc, version FROM entities WHERE kind = ? AND id IN ({','.join('?' * len(chunk))})"
                 for i, doc, v in self._db.execute(sql, [kind, *chunk]):
                     out[i] = Stored(kind, i, json.loads(doc), v)
+        return out
+
+    def _versions(self, kind: str, ids: Sequence[str]) -> dict[str, int]:
+        """Stored versions of ``ids`` (absent ones omitted): what a write checks, without reading documents."""
+        out: dict[str, int] = {}
+        for start in range(0, len(ids), _SQL_VARS):
+            chunk = ids[start:start + _SQL_VARS]
+            sql = f"SELECT id, version FROM entities WHERE kind = ? AND id IN ({','.join('?' * len(chunk))})"
+            out.update(self._db.execute(sql, [kind, *chunk]).fetchall())
         return out
 
     def all(self, kind: str) -> list[Stored]:
@@ -139,9 +149,10 @@ class SQLiteEntityStore(EntityStore):
         out: list[Stored] = []
         with self._lock:
             db = self._db
+            self._last_write = None
             db.execute("BEGIN IMMEDIATE")
             try:
-                current = {i: s.version for i, s in self.get_many(kind, [w.id for w in writes]).items()}
+                current = self._versions(kind, [w.id for w in writes])
                 stale = [f"{w.id} (expected version {w.expected}, stored {current.get(w.id, 0)})"
                          for w in writes if w.expected is not None and current.get(w.id, 0) != w.expected]
                 if stale:
@@ -159,9 +170,15 @@ class SQLiteEntityStore(EntityStore):
                 db.executemany("INSERT INTO entities (kind, id, doc, version, updated_us) VALUES (?, ?, ?, ?, ?) "
                                "ON CONFLICT (kind, id) DO UPDATE SET doc = excluded.doc, version = excluded.version, "
                                "updated_us = excluded.updated_us", upserts)
-                db.executemany("INSERT INTO entity_changes (at_us, actor, op, kind, id, version, summary) "
-                               "VALUES (?, ?, ?, ?, ?, ?, ?)", changes)
+                sql = "INSERT INTO entity_changes (at_us, actor, op, kind, id, version, summary) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                if len(changes) == 1:  # the common single write: its sequence number without another statement
+                    last = db.execute(sql, changes[0]).lastrowid
+                else:
+                    db.executemany(sql, changes)
+                    last = db.execute("SELECT MAX(seq) FROM entity_changes").fetchone()[0]
                 db.execute("COMMIT")
+                # under BEGIN IMMEDIATE no other writer interleaves: this write's changes are consecutive
+                self._last_write = (int(last) - len(changes) + 1, int(last))
             except BaseException:
                 if db.in_transaction:
                     db.execute("ROLLBACK")

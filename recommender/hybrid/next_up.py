@@ -157,7 +157,7 @@ def hybrid_reasons(catalog: Catalog, result: HybridResult, goals: tuple = ()) ->
     g = catalog.graph
     name = lambda s: g.skills[s].name or s  # noqa: E731
     ids = catalog.skill_ids
-    held = {s: int(result.levels[j]) for j, s in enumerate(ids)}
+    held = dict(zip(ids.ids, np.asarray(result.levels).tolist()))
     req = required_levels(catalog, goals, held)
     goal_set = {gl.skill_id for gl in goals}
     step_of = {st.item_index: (n, st) for n, st in enumerate(result.path.steps, start=1)}

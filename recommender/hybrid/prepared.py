@@ -31,7 +31,7 @@ from recommender.hybrid.blend import PARTS, TOP_CF, HybridWeights, explore_draws
     percentile_among, required_levels, skill_ready
 from recommender.hybrid.next_up import PLAN_STEPS, HybridResult, lead_step, scored_levels
 from recommender.mastery import MasteryModel, MasteryState
-from recommender.paths.planner import LearningPath
+from recommender.paths.planner import LearningPath, PathStep
 from recommender.paths.replan import History, PlanInputs, plan_from, plan_inputs
 
 __all__ = ["PreparedNextUp", "prepare_next_up"]
@@ -64,6 +64,7 @@ class PreparedNextUp:
     gap: NDArray[np.floating]
     freshness: NDArray[np.floating]
     user_key: str | None
+    all_scored: bool = True  # the model scored every item (recommender.hybrid.advance reads it)
 
     @property
     def nbytes(self) -> int:
@@ -77,18 +78,38 @@ class PreparedNextUp:
             return np.zeros(len(self.u))
         return explore_draws(self.user_key, self.catalog.n_items)[self.u]
 
-    def select(self, keep: NDArray[np.bool_] | None, k: int, weights: HybridWeights) -> HybridResult:
-        """The top ``k`` for a request whose filter keeps the items ``keep`` (catalog-length; None: all)."""
-        cat, n, u = self.catalog, self.catalog.n_items, self.u
-        kept = np.ones(len(u), dtype=bool) if keep is None else keep[u]
+    def _plan(self, kept: NDArray[np.bool_]) -> tuple[LearningPath, NDArray[np.float64]]:
+        """The planner's next steps over the plannable items ``kept`` (aligned with ``u``), and the scores
+        by catalog item it read (NaN outside ``u``, never read there)."""
+        n, u = self.catalog.n_items, self.u
         path = LearningPath([])
-        scores = np.full(n, np.nan)  # the planner and lead_step index by catalog item; NaN outside u is never read
+        scores = np.full(n, np.nan)
         scores[u] = self.cf
         if self.plan is not None:
             usable = np.zeros(n, dtype=bool)
             usable[u[self.plannable & kept]] = True
-            path = plan_from(self.plan, mentee=self.mentee, catalog=cat, scores=scores, freshness=self.freshness,
-                             now=self.now, max_steps=self.plan_steps, usable=usable)
+            path = plan_from(self.plan, mentee=self.mentee, catalog=self.catalog, scores=scores,
+                             freshness=self.freshness, now=self.now, max_steps=self.plan_steps, usable=usable)
+        return path, scores
+
+    def ready_steps(self, keep: NDArray[np.bool_] | None) -> tuple[list[tuple[PathStep, float]], LearningPath]:
+        """The plan's steps under the filter ``keep`` that the mentee can take now, in the planner's order,
+        each with its score (the model's, with freshness); and the whole plan (what it could not reach, why).
+
+        A step is kept when the prerequisites of the skill it was planned for are held (the rule by
+        which plan steps become candidates in :meth:`select`), so no step needs an earlier one first:
+        this is the list a goal with no ready item falls back to (``serving.views.hybrid``)."""
+        cat, u = self.catalog, self.u
+        kept = np.ones(len(u), dtype=bool) if keep is None else keep[u]
+        path, scores = self._plan(kept)
+        return [(st, float(scores[st.item_index])) for st in path.steps
+                if self.skill_ok[cat.skill_ids.index(st.skill_id)]], path
+
+    def select(self, keep: NDArray[np.bool_] | None, k: int, weights: HybridWeights) -> HybridResult:
+        """The top ``k`` for a request whose filter keeps the items ``keep`` (catalog-length; None: all)."""
+        cat, n, u = self.catalog, self.catalog.n_items, self.u
+        kept = np.ones(len(u), dtype=bool) if keep is None else keep[u]
+        path, scores = self._plan(kept)
         cand_u = self.ready & kept
         extra = [st.item_index for st in path.steps
                  if self.skill_ok[cat.skill_ids.index(st.skill_id)]]  # the planner's rule (hybrid_inputs)
@@ -100,15 +121,21 @@ class PreparedNextUp:
         path = lead_step(cat, path, candidates=candidates, cf_scores=scores, freshness=np.asarray(self.freshness))
         # the rows blend_parts gives a CF part: every marked candidate, the plan's lead, the best TOP_CF by score
         ok = np.flatnonzero(cand_u)
-        top = ok
-        if len(ok) > TOP_CF:
-            c = self.cf[ok]
-            top = ok[c >= np.partition(c, len(c) - TOP_CF)[len(c) - TOP_CF]]
+        c_ok = self.cf[ok]
         lead = int(np.searchsorted(u, path.steps[0].item_index)) if path.steps else -1
         lead_ok = lead >= 0 and bool(cand_u[lead])
-        rows = np.unique(np.concatenate([top, ok[self.marked[ok]], [lead] if lead_ok else []]).astype(np.int64))
+        # rows: ok's marked items, its best TOP_CF by score (ties included) and the lead, ascending (one mask
+        # over ok, as every row is a candidate)
+        take = self.marked[ok]
+        if len(ok) > TOP_CF:
+            take |= c_ok >= np.partition(c_ok, len(c_ok) - TOP_CF)[len(c_ok) - TOP_CF]
+        else:
+            take[:] = True
+        if lead_ok:
+            take[np.searchsorted(ok, lead)] = True
+        rows = ok[take]
         parts = np.zeros((len(rows), len(PARTS)))
-        parts[:, 0] = percentile_among(self.cf[ok], self.cf[rows])
+        parts[:, 0] = percentile_among(c_ok, c_ok[take])
         parts[:, 1] = self.goal[rows]  # float16 holds these values exactly (_small)
         parts[:, 2] = self.gap[rows]
         if lead_ok:
@@ -139,7 +166,7 @@ def prepare_next_up(*, catalog: Catalog, mentee: Mentee, events: pd.DataFrame, n
         plannable[plan.dismissed] = False
         # the planner reads only the items of the skills it needs; reading levels no higher than its own
         # start (progress may lower one) can only add skills, never miss one
-        held = {s: int(lv) for s, lv in zip(catalog.skill_ids.ids, plan.plan_state.levels())}
+        held = dict(zip(catalog.skill_ids.ids, plan.plan_state.levels().tolist()))
         need = [catalog.skill_ids.index(s) for s in required_levels(catalog, mentee.goals,
                                                                     {**held, **(plan.progress or {})})]
         m = catalog.item_skill_levels_csc
@@ -155,7 +182,8 @@ def prepare_next_up(*, catalog: Catalog, mentee: Mentee, events: pd.DataFrame, n
     return PreparedNextUp(catalog=catalog, mentee=mentee, now=now, levels=levels, skill_ok=skill_ok, plan=plan,
                           plan_steps=plan_steps, u=u.astype(np.int32), cf=cf[u], ready=ready[u],
                           plannable=plannable[u], marked=hit, goal=_small(goal), gap=_small(gap), freshness=freshness,
-                          user_key=mentee.user_id if explore else None)
+                          user_key=mentee.user_id if explore else None,
+                          all_scored=bool(np.isfinite(cf).all()))
 
 
 def _small(x: NDArray[np.float64]) -> NDArray[np.floating]:

@@ -37,6 +37,7 @@ from catalog.catalog import Catalog
 from catalog.errors import ConfigError, UnknownSkillError
 from catalog.schema import Goal
 from recommender.mastery import MasteryState, level_of
+from recommender.paths.pools import first_by, skill_tables
 
 __all__ = ["PathStep", "LearningPath", "plan_path", "next_up", "format_age"]
 
@@ -232,16 +233,8 @@ def plan_path(*, mentee_state: MasteryState, goals: Sequence[Goal], catalog: Cat
 
     if usable is None:
         usable = catalog.available_at(now) & ~_index_set(completed, n) & ~_index_set(dismissed, n) & ~np.isnan(scores)
-    csc = catalog.item_skill_levels_csc
-    cands: dict[str, tuple[NDArray[np.int64], NDArray[np.int64]]] = {}
-    best: dict[str, float] = {}
-    for s in needed:
-        j = catalog.skill_ids.index(s)
-        items = csc.indices[csc.indptr[j]:csc.indptr[j + 1]].astype(np.int64)
-        levels = csc.data[csc.indptr[j]:csc.indptr[j + 1]].astype(np.int64)
-        ok = usable[items]
-        cands[s] = (items[ok], levels[ok])
-        best[s] = float(scores[items[ok]].max()) if ok.any() else -np.inf
+    tables = skill_tables(catalog)
+    best = dict(zip(needed, tables.best_scores([catalog.skill_ids.index(s) for s in needed], usable, scores).tolist()))
 
     order = _order(needed, catalog, best, prerequisites)
     owner = _goal_of(goals, needed, catalog, prerequisites)
@@ -280,19 +273,14 @@ def plan_path(*, mentee_state: MasteryState, goals: Sequence[Goal], catalog: Cat
     def pick(s: str, pool: NDArray[np.int64], levels: NDArray[np.int64], want: int,
              ) -> tuple[int, int, list[str]] | str:
         """Best item of ``pool`` (closest to level ``want``), or why there is none."""
-        fits = catalog.duration_minutes[pool].clip(min=1) <= budget - cum
+        fits = tables.minutes[pool] <= budget - cum
         if not fits.any():
             return f"does not fit your time budget ({minutes_per_week} min/week for {horizon_weeks} weeks)"
         is_fresh = fresh[pool] >= freshness_threshold
         sel = fits & is_fresh if (fits & is_fresh).any() else fits
         idx = np.flatnonzero(sel)
         # closest level, then a preferred type, the best score, the shortest, the lowest index
-        cand = pool[idx]
-        other = np.ones(len(cand), dtype=bool)
-        for t in prefer:  # a few types at most: one vectorised comparison each
-            other &= catalog.types[cand] != t
-        k = int(idx[np.lexsort((cand, catalog.duration_minutes[cand], -scores[cand], other,
-                                np.abs(levels[idx] - want)))[0]])
+        k = int(idx[first_by(pool[idx], np.abs(levels[idx] - want), catalog, prefer, scores)])
         i = int(pool[k])
         notes: list[str] = []
         if not is_fresh[k]:
@@ -340,7 +328,9 @@ def plan_path(*, mentee_state: MasteryState, goals: Sequence[Goal], catalog: Cat
                                 else f"you mastered {name(qs)} (level {start[qs]})")
                 elif q.skill_id in needed:
                     head.append(f"builds on {name(q.skill_id)}, planned earlier in this path")
-        items, levels = cands[s]
+        items, levels = tables.of(catalog.skill_ids.index(s))
+        ok = usable[items]
+        items, levels = items[ok], levels[ok]
         c = start[s]
         if s in credit and credit[s][0] > c:
             c = credit[s][0]

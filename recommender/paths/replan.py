@@ -54,6 +54,19 @@ class History:
         """The events' types as an array (read per request by several rules)."""
         return self.events["event_type"].to_numpy(dtype=object)
 
+    @cached_property
+    def values(self) -> NDArray[np.float64]:
+        """The events' values (scores of assessments; NaN where none)."""
+        return self.events["value"].to_numpy(dtype=np.float64, na_value=np.nan)
+
+    @cached_property
+    def ts_us(self) -> NDArray[np.int64]:
+        """The events' timestamps in microseconds since the epoch (UTC)."""
+        t = self.events["timestamp"]
+        if not (isinstance(t.dtype, pd.DatetimeTZDtype) and t.dtype.unit == "us"):
+            t = pd.to_datetime(t, utc=True).astype("datetime64[us, UTC]")
+        return np.asarray(t.array.asi8, dtype=np.int64)
+
     def items(self, *types: str) -> NDArray[np.int64]:
         """Indices of catalog items that have an event of one of ``types``."""
         kinds = self.kinds
@@ -79,7 +92,7 @@ def failed_assessments(history: History, catalog: Catalog, *,
     ``pass_score`` and no item teaching the skill was completed after it."""
     m = catalog.item_skill_levels.tocsr()
     latest: dict[int, tuple[float, int]] = {}  # skill -> (score, level) of the latest assessment
-    for kind, value, i in zip(history.events["event_type"], history.events["value"], history.item_index):
+    for kind, value, i in zip(history.kinds.tolist(), history.values.tolist(), history.item_index.tolist()):
         if i < 0 or kind not in ("assess", "complete"):
             continue
         for j, lvl in zip(m.indices[m.indptr[i]:m.indptr[i + 1]], m.data[m.indptr[i]:m.indptr[i + 1]]):
@@ -98,7 +111,7 @@ def practice_due(history: History, catalog: Catalog, *, now: datetime,
     idx = history.item_index
     if not len(idx):
         return np.zeros(0, np.int64)
-    ts = pd.to_datetime(history.events["timestamp"], utc=True).astype("datetime64[us, UTC]").astype("int64").to_numpy()
+    ts = history.ts_us
     last: dict[int, int] = {}
     for i, t in zip(idx.tolist(), ts.tolist()):
         if i >= 0:
@@ -115,7 +128,7 @@ def assessed_levels(history: History, catalog: Catalog, *, pass_score: float = D
     m = catalog.item_skill_levels.tocsr()
     best: dict[str, int] = {}
     names = catalog.skill_ids.ids
-    for kind, value, i in zip(history.events["event_type"], history.events["value"], history.item_index):
+    for kind, value, i in zip(history.kinds.tolist(), history.values.tolist(), history.item_index.tolist()):
         if i < 0 or kind != "assess" or not float(value) >= pass_score:
             continue
         for j, lvl in zip(m.indices[m.indptr[i]:m.indptr[i + 1]], m.data[m.indptr[i]:m.indptr[i + 1]]):
@@ -136,7 +149,7 @@ def progress_levels(history: History, catalog: Catalog, start: MasteryState, *,
     whose whole level moved are returned.
     """
     base = start.levels()
-    x = progress_from_events(history.events["event_type"].to_numpy(), history.events["value"].to_numpy(),
+    x = progress_from_events(history.kinds, history.values,
                              history.item_index, catalog, base, credit=credit, pass_score=pass_score,
                              max_stretch=max_stretch)
     cur = np.floor(x + 1e-9).astype(np.int64)

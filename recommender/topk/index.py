@@ -31,7 +31,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from catalog.errors import ConfigError, IntegrityError
-from recommender.topk.masks import NO_WORDS, ItemMask, as_exclusions, as_mask, check_k, pack_mask, row_exclusions
+from recommender.topk.masks import (
+    NO_WORDS, ItemMask, as_exclusions, as_mask, check_k, pack_mask, repack_words, row_exclusions,
+)
 from recommender.topk.panels import P, aligned, bound_weights, compiled_scans, panels, reduced
 from recommender.topk.selection import BLOCK, select_blocks
 
@@ -163,20 +165,36 @@ class ScoringIndex:
         """A new index whose decay column holds ``log_freshness`` at ``rows`` (one value per row) and whose
         active mask is ``active``: what an entity write to a few resources changes. Only the scan panels
         holding those rows are rebuilt (the rest are copied), so the cost is a few array copies instead of
-        a full :meth:`_build_scan`; the answers equal a freshly built index's."""
+        a full :meth:`_build_scan`; the answers equal a freshly built index's. What the write leaves equal
+        is shared (``self`` itself when nothing differs: the index is immutable), and the packed active
+        words are re-packed only where ``active`` differs from this index's."""
         r = np.asarray(rows, dtype=np.int64)
         lf = np.asarray(log_freshness, dtype=np.float32)
         if r.shape != lf.shape or (r.size and (r.min() < 0 or r.max() >= self.n_items)):
             raise IntegrityError(f"rows and log_freshness must match and index the {self.n_items} items")
         if not np.all(np.isfinite(lf)):
             raise IntegrityError("log_freshness has non-finite values")
-        new = copy.copy(self)
         col = self.n_factors + 1
-        if r.size and not np.array_equal(self.matrix_[r, col], lf):
+        a = as_mask(active, self.n_items, what="active")
+        a = np.ones(self.n_items, np.bool_) if a is None else a
+        moved = np.flatnonzero(a != self.active_)  # O(n) at C speed; re-packing is O(moved)
+        same_lf = not r.size or np.array_equal(self.matrix_[r, col], lf)
+        if same_lf and not moved.size:
+            return self
+        new = copy.copy(self)
+        if not same_lf:
             new.matrix_ = self.matrix_.copy()
             new.matrix_[r, col] = lf
             new._patch_scan(np.unique(r // P))
-        new._set_active(as_mask(active, self.n_items, what="active"))
+        if moved.size:
+            if self._active_mask is None or moved.size > 64:
+                new._set_active(a)
+            else:
+                new.active_ = self.active_.copy()
+                new.active_[moved] = a[moved]
+                everything = bool(new.active_.all())
+                new._active_mask = None if everything else new.active_
+                new._active_words = NO_WORDS if everything else repack_words(self._active_words, new.active_, moved)
         return new
 
     def _patch_scan(self, blocks: NDArray[np.int64]) -> None:

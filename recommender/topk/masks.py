@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from catalog.errors import ConfigError, IntegrityError, UnknownItemError
 
-__all__ = ["ItemMask", "check_k", "pack_mask", "as_mask", "as_exclusions", "row_exclusions", "NO_WORDS",
+__all__ = ["ItemMask", "check_k", "pack_mask", "repack_words", "as_mask", "as_exclusions", "row_exclusions", "NO_WORDS",
            "NO_EXCLUSIONS"]
 
 # "No packed mask" and "nothing excluded" for the compiled loops; writable, as numba
@@ -37,6 +37,17 @@ def pack_mask(mask: NDArray[np.bool_]) -> NDArray[np.int64]:
     padded = np.zeros(-(-mask.shape[0] // 64) * 64, np.bool_)
     padded[: mask.shape[0]] = mask
     return np.packbits(padded, bitorder="little").view("<i8").astype(np.int64)
+
+
+def repack_words(words: NDArray[np.int64], mask: NDArray[np.bool_], rows: NDArray[np.int64]) -> NDArray[np.int64]:
+    """A copy of ``words`` (``pack_mask`` of a mask that differs from ``mask`` at most at ``rows``) equal to
+    ``pack_mask(mask)``: only the words holding ``rows`` are packed again (an entity write's few items,
+    instead of the whole catalog)."""
+    out = words.copy()
+    n = mask.shape[0]
+    for w in np.unique(np.asarray(rows, dtype=np.int64) // 64).tolist():
+        out[w] = pack_mask(mask[w * 64:min((w + 1) * 64, n)])[0]
+    return out
 
 
 class ItemMask:
@@ -66,6 +77,16 @@ class ItemMask:
     @property
     def n_items(self) -> int:
         return int(self.mask.shape[0])
+
+    def with_rows(self, rows: NDArray[np.int64], values: NDArray[np.bool_]) -> ItemMask:
+        """This mask with ``values`` at ``rows`` (a new one; this one is shared by requests in flight), for
+        O(rows) packing instead of the whole mask's."""
+        bools = self.mask.copy()
+        bools[rows] = values
+        new = object.__new__(ItemMask)
+        object.__setattr__(new, "mask", bools)
+        object.__setattr__(new, "words", repack_words(self.words, bools, rows))
+        return new
 
     def __repr__(self) -> str:
         return f"ItemMask({int(self.mask.sum())} of {self.n_items} items allowed)"

@@ -13,6 +13,7 @@ counts those places as taken, so no mentor ever ends up over capacity in the fil
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import threading
@@ -53,6 +54,15 @@ class MentorsView:
         self.has_events = has_events
         self._lock = threading.Lock()
         self._cache: tuple[tuple[int, int, int], pd.DataFrame] | None = None
+
+    def over(self, world: World) -> MentorsView:
+        """This view over ``world``, which holds this one's skill graph, mentees and mentors (the same
+        objects: a resource write): the matcher's tables and the assignment's cache are kept, so a catalog
+        write does not rebuild what only a mentor, mentee or skill write changes."""
+        new = copy.copy(self)
+        new.world, new.matcher = world, copy.copy(self.matcher)
+        new.matcher.world = world
+        return new
 
     # ------------------------------------------------------------ the persisted assignment
     def forget(self, user_id: str) -> int:

@@ -40,6 +40,12 @@ class PathsView:
         # The catalog is fixed for the service's life (reloads swap the model only): name skills once.
         self.skill_names: dict[str, str] = {s: sk.name or s for s, sk in world.catalog.skills.items()}
 
+    def over(self, world: World, mentors: MentorsView) -> PathsView:
+        """This view over ``world`` (this one's skill graph: a resource write), its skill names kept."""
+        new = PathsView.__new__(PathsView)
+        new.world, new.mentors, new.skill_names = world, mentors, self.skill_names
+        return new
+
     # ------------------------------------------------------------ POST /path
     def plan(self, req: PathRequest, ctx: MenteeContext, b: ModelBundle, *, mentors: bool = True) -> PathResponse:
         """The path toward ``ctx.goals`` (the request's ``goals``, else the mentee's); ``mentors=False``

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from tests.serving.conftest import API_KEY
+from tests.serving.world import RETIRED_ITEM
 
 
 def _book(item_id: str, skill: str = "block2", **kw) -> dict:
@@ -46,6 +47,17 @@ def test_resource_lifecycle_versions_412_and_live_catalog(client):
     assert client.get("/resources/new-book").json()["version"] == 3
     retired = client.get("/resources", params={"active": "false"}).json()["items"]
     assert "new-book" in [i["id"] for i in retired]
+    assert all(i["entity"]["active"] is False for i in retired)
+    # active=true leaves the retired out (the world's retired item too); no filter lists both, as before
+    live = client.get("/resources", params={"skill": "block2", "type": "book", "active": "true", "limit": 1000})
+    assert live.status_code == 200 and "new-book" not in [i["id"] for i in live.json()["items"]]
+    assert all(i["entity"]["active"] is True for i in live.json()["items"])
+    everything = [i["id"] for i in client.get("/resources", params={"limit": 1000}).json()["items"]]
+    assert "new-book" in everything and RETIRED_ITEM in everything
+    assert RETIRED_ITEM not in [i["id"] for i in client.get("/resources", params={"limit": 1000, "active": "true"})
+                                .json()["items"]]
+    bad = client.get("/resources", params={"active": "maybe"})
+    assert bad.status_code == 400 and bad.json()["error"].startswith("active:")
     log = client.get("/admin/changes", params={"kind": "resources"}).json()["changes"]
     mine = [c for c in log if c["id"] == "new-book"]
     assert [c["op"] for c in mine] == ["put", "patch", "patch"] and mine[0]["actor"].startswith("admin (key ")

@@ -140,3 +140,51 @@ def test_the_prepared_halves_keep_one_per_mentee():
     assert lru.get("u1", ("k", 2), rows1, b) is None  # same key, other event rows: not this context's
     lru.put("u3", ("k", 1), rows1, b, SimpleNamespace(nbytes=1 << 20), "model")  # over the bound: oldest out
     assert lru.get("u2", ("k", 1), rows1, b) is None and len(lru) <= 2
+
+
+def test_answers_after_views_and_impressions_equal_a_fresh_services(service_env, monkeypatch):
+    """After a view, a repeated view and an impression (the model folds the last two in to the same vector,
+    so its scores are reused), the advanced halves give what a service that remembers nothing gives."""
+    from datetime import timedelta
+
+    from catalog.settings import load_settings
+    from serving.app import SkillPathApp
+    from serving.schemas import EventsRequest, RecommendRequest
+    from serving.views import hybrid as view
+
+    calls = {"advanced": 0, "same_scores": 0}
+    real = view.advance_next_up
+
+    def counted(*a, **k):
+        out = real(*a, **k)
+        calls["advanced"] += out is not None
+        calls["same_scores"] += out is not None and k["cf_scores"] is None
+        return out
+
+    monkeypatch.setattr(view, "advance_next_up", counted)
+    settings = load_settings(data_dir=service_env.root)
+    at = datetime.now(timezone.utc)
+    clock = lambda: at  # noqa: E731
+    warm = SkillPathApp.from_settings(settings, model_dir=service_env.model_dir, clock=clock)
+    try:
+        user = sorted(service_env.user_block)[2]
+        first = warm.recommend(RecommendRequest(user_id=user, k=10))
+        item = first.items[3].item_id
+        for n, kind in enumerate(("view", "view", "impression")):
+            now = (at - timedelta(minutes=3 - n)).isoformat()
+            warm.ingest(EventsRequest(events=[{"user_id": user, "item_id": item, "event_type": kind,
+                                               "timestamp": now, "event_id": f"adv-{n}"}]))
+            got = [warm.recommend(RecommendRequest(user_id=user, k=10, **f)) for f in ({}, {"types": ["video"]})]
+            kept = view._PREPARED._d[user]  # the halves are process-wide: the fresh service's would replace it
+            fresh = SkillPathApp.from_settings(settings, model_dir=service_env.model_dir, clock=clock)
+            try:
+                want = [fresh.recommend(RecommendRequest(user_id=user, k=10, **f)) for f in ({}, {"types": ["video"]})]
+            finally:
+                fresh.close()
+            view._PREPARED.put(user, kept.key, kept.rows, kept.bundle(), kept.prep, kept.source, read=kept.read,
+                               exclude=kept.exclude, vector=kept.vector)
+            assert [g.model_dump() for g in got] == [w.model_dump() for w in want]
+        assert item not in [i.item_id for i in got[0].items]  # the view excluded it
+        assert calls["advanced"] == 3 and calls["same_scores"] == 2
+    finally:
+        warm.close()

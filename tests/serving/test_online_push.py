@@ -156,6 +156,44 @@ def test_a_full_push_queue_drops_and_counts():
         sync.close()
 
 
+def test_pushes_gather_into_batches_and_flush_does_not_wait_for_the_linger():
+    """Rows cost the same for one mentee as for twenty: single events arriving together share a push."""
+    import time
+
+    import pandas as pd
+
+    from serving.online_sync import OnlineSync
+
+    class Recorder:
+        def __init__(self):
+            self.batches = []
+
+        def push(self, source, rows):
+            self.batches.append(list(rows["user_id"]))
+            return "ok"
+
+        def get_mentee_features(self, ids):
+            return {}, "timeout"
+
+    rec = Recorder()
+    sync = OnlineSync(rec, rows_for=lambda users: pd.DataFrame({"user_id": users}), users=list,
+                      now=lambda: datetime.now(timezone.utc), check_interval_s=30, linger_s=0.3)
+    try:
+        for i in range(10):
+            assert sync.submit([f"u{i}"]) == "queued"
+            time.sleep(0.005)
+        assert sync.flush(5.0)
+        assert sorted(u for b in rec.batches for u in b) == [f"u{i}" for i in range(10)]
+        assert len(rec.batches) <= 2  # not one push per event
+        sync.submit(["late"])
+        t0 = time.monotonic()
+        assert sync.flush(5.0) and time.monotonic() - t0 < 0.25  # flush cuts the linger short
+        assert rec.batches[-1] == ["late"]
+        assert sync.gauges()["skillpath_online_sync_cpu_seconds"][1] > 0
+    finally:
+        sync.close()
+
+
 @pytest.mark.integration
 def test_redis_restarted_empty_is_rebuilt_in_the_background(asgi_app, feature_dir, monkeypatch):
     import time

@@ -29,6 +29,15 @@ def test_resources_lifecycle_and_audit(capsys, data):
     assert run(capsys, data, "resources", "retire", "sicp")[0] == 0
     code, out, _ = run(capsys, data, "resources", "list", "--retired", "--format", "csv")
     assert "sicp" in out
+    # --active leaves the retired out (GET /resources?active=true); no flag lists both, as before
+    code, out, _ = run(capsys, data, "resources", "list", "--active", "--format", "csv")
+    assert code == 0 and "sicp" not in out and "py-101" in out
+    code, out, _ = run(capsys, data, "resources", "list", "--type", "book", "--skill", "python", "--format", "csv")
+    assert code == 0 and "sicp" in out and "py-101" not in out
+    code, _, err = run(capsys, data, "resources", "list", "--active", "--retired")
+    assert code == 2 and "exclude each other" in err
+    code, _, err = run(capsys, data, "resources", "list", "--type", "scroll")
+    assert code == 2 and "--type" in err and "scroll" in err
     code, _, err = run(capsys, data, "resources", "add", "bad", "--title", "x", "--type", "book",
                        "--skills", "astrology:2", "--published-at", "0999-01-01")
     assert code == 2 and "astrology" in err and "1000-2200" in err

@@ -34,3 +34,17 @@ def test_recommend_cli(tmp_path, capsys):
     rows = [json.loads(line) for line in out.splitlines()]
     assert len(rows) == 3 and all(r["reasons"] for r in rows)
     assert "personalised" in err
+
+
+def test_recommend_cli_says_when_a_goal_is_not_ready(tmp_path, capsys):
+    """A goal whose items all need a prerequisite the mentee lacks (block 3 needs block 2): the CLI prints the
+    service's note and the next steps, each naming the goal, instead of an unexplained empty table."""
+    served = make_served(tmp_path / "data")
+    user = next(u for u, b in sorted(served.user_block.items()) if b == 0)
+    code = run_cli(cli, ["--data-dir", str(served.root), "recommend", user, "--k", "3", "--goal", "block3",
+                         "--model-dir", str(served.model_dir), "--format", "json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert rows and all(r["reasons"].startswith("prerequisite of block3") for r in rows)
+    assert "nothing teaching block3 is ready for you yet" in err

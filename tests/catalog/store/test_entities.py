@@ -252,3 +252,22 @@ def test_catching_up_reads_only_what_changed_and_equals_a_reload(ents, new_store
         assert bool(reloads) == full, kind
     assert reader.ids("resources")[-2:] == ["new-a", "new-b"]
     assert list(reader.world().catalog.items) == list(ents.world().catalog.items)
+
+
+def test_a_writer_learns_its_own_changes_without_asking_the_store(ents, monkeypatch):
+    """After its own write a writer holds everything up to it from the store's ``last_write`` (the span of
+    the write's change-log sequence numbers), not from another revision query: each statement is a release
+    of the GIL the requests beside the write wait to get back. A failed write leaves no span."""
+    ents.sync()
+    real = ents.store.revision
+    asked: list[int] = []
+    monkeypatch.setattr(ents.store, "revision", lambda: (asked.append(1), real())[1])
+    ents.put("mentors", [{"mentor_id": f"m-{i}", "skills": "python:3", "capacity": 1} for i in (1, 2, 3)],
+             actor="k", now_us=NOW)
+    assert ents.store.last_write() == (real() - 2, real()) and ents.revision == real()
+    ents.patch("mentors", "m-2", {"capacity": 4}, actor="k", now_us=NOW)
+    assert ents.store.last_write() == (real(), real()) and ents.revision == real()
+    assert len(asked) == 2  # one sync before each write, none after
+    with pytest.raises(VersionConflictError):
+        ents.patch("mentors", "m-2", {"capacity": 5}, actor="k", now_us=NOW, expected=1)
+    assert ents.store.last_write() is None and ents.revision == real()
