@@ -35,11 +35,13 @@ def test_the_start_state_is_frozen_and_later_garbage_still_collected():
 def test_after_warm_up_each_full_collection_freezes_its_survivors_and_young_cycles_are_still_collected():
     """Regression: after the start-state freeze, every full collection rescanned the serving caches
     (0.1-0.9 s GIL holds every few seconds at 300 req/s, benchmarks/resilience.md)."""
-    from serving.service import _freeze_survivors, freeze_after_full_collections
+    from serving.service import YOUNG_THRESHOLD, _freeze_survivors, freeze_after_full_collections
 
+    thresholds = gc.get_threshold()
     try:
         assert freeze_after_full_collections()
         assert not freeze_after_full_collections()  # installed once per process
+        assert gc.get_threshold() == (YOUNG_THRESHOLD, *thresholds[1:])  # request temporaries die young
         gc.collect()
         cache = [_Leaf(i) for i in range(1000)]  # what a cache holds after the freeze (tracked, no cycle)
         for _ in range(100):
@@ -55,4 +57,5 @@ def test_after_warm_up_each_full_collection_freezes_its_survivors_and_young_cycl
         del cache  # a frozen object that dies by reference count is still freed
     finally:
         gc.callbacks.remove(_freeze_survivors)
+        gc.set_threshold(*thresholds)
         gc.unfreeze()
