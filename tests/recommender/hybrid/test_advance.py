@@ -109,10 +109,10 @@ def test_advanced_half_equals_a_rebuild_after_random_events(world, weights):
     assert advanced >= 20 and declined >= 5 and reused >= 5  # every path ran
 
 
-def test_declines_what_it_cannot_carry(world):
-    """An assessment, a forgetting model, a changed profile and an exclusion that disappears each decline."""
-    w, cat = world.world, world.world.catalog
-    mm = MasteryModel()
+
+def _half(world, w):
+    """A mentee with goals five days before the world's end, their context and filter-free half over ``w``."""
+    cat, mm = w.catalog, MasteryModel()
     now = world.config.end - timedelta(days=5)
     uid = next(u for u in sorted(w.mentees) if w.mentees[u].goals)
     rows = tuple(r for r in event_rows(world.events, uid) if r[3] <= int(now.timestamp() * 1e6))
@@ -123,6 +123,12 @@ def test_declines_what_it_cannot_carry(world):
     cf = np.random.default_rng(0).normal(size=cat.n_items)
     prep = prepare_next_up(catalog=cat, mentee=mentee, events=ctx.events, now=now, state=ctx.mastery(mm), cf_scores=cf,
                            allowed=allowed, freshness=catalog_freshness(cat, now), mastery_model=mm)
+    return mm, now, uid, rows, ctx, mentee, allowed, cf, prep
+
+def test_declines_what_it_cannot_carry(world):
+    """An assessment, a forgetting model, a changed profile and an exclusion that disappears each decline."""
+    w, cat = world.world, world.world.catalog
+    mm, now, uid, rows, ctx, mentee, allowed, cf, prep = _half(world, w)
     later = now + timedelta(minutes=1)
     t = int(later.timestamp() * 1e6)
     item = str(cat.items.ids[0])
@@ -149,16 +155,7 @@ def test_declines_when_a_resource_is_published_between_the_clocks(world):
     now = world.config.end - timedelta(days=5)
     cat = cat0.with_resources({0: dataclasses.replace(cat0.resources[0], published_at=now + timedelta(minutes=5))})
     w = dataclasses.replace(w, catalog=cat)
-    mm = MasteryModel()
-    uid = next(u for u in sorted(w.mentees) if w.mentees[u].goals)
-    rows = tuple(r for r in event_rows(world.events, uid) if r[3] <= int(now.timestamp() * 1e6))
-    ctx = mentee_context(w, uid, now=now, events=rows)
-    mentee = dataclasses.replace(ctx.mentee, goals=ctx.goals)
-    allowed = cat.available_at(now).copy()
-    allowed[ctx.exclude] = False
-    cf = np.random.default_rng(0).normal(size=cat.n_items)
-    prep = prepare_next_up(catalog=cat, mentee=mentee, events=ctx.events, now=now, state=ctx.mastery(mm), cf_scores=cf,
-                           allowed=allowed, freshness=catalog_freshness(cat, now), mastery_model=mm)
+    mm, now, uid, rows, ctx, mentee, allowed, cf, prep = _half(world, w)
     for minutes, carried in ((4, True), (6, False)):
         later = now + timedelta(minutes=minutes)
         got = advance_next_up(prep, mentee=mentee, rows_before=rows, read_before=ctx.n_upto_now, rows=rows,
