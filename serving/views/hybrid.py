@@ -201,12 +201,8 @@ def _answer(req: RecommendRequest, ctx: MenteeContext, b: ModelBundle, weights: 
     res = prep.select(_keep(req, b, filter_skills), req.k, weights)
     reasons = hybrid_reasons(cat, res, ctx.goals)
     texts, fresh = view.texts, view.freshness
-    items = []
-    for n, i in enumerate(res.chosen.items.tolist()):
-        t = texts[i]
-        items.append({"item_id": t.item_id, "title": t.title, "type": t.type,
-                      "score": float(res.chosen.relevance[n]), "freshness": float(fresh[i]),
-                      "skills": list(t.skills), "reasons": [*reasons[n], *([t.date_reason] if t.date_reason else [])]})
+    items = [_item(texts[i], float(res.chosen.relevance[n]), float(fresh[i]), reasons[n])
+             for n, i in enumerate(res.chosen.items.tolist())]
     towards: dict[str, Any] = {}
     if not items and filter_skills:
         items, towards = _towards_goals(req, b, prep, filter_skills)
@@ -215,6 +211,12 @@ def _answer(req: RecommendRequest, ctx: MenteeContext, b: ModelBundle, weights: 
         "user_id": ctx.user_id, "model_version": b.version, "user_known": known,
         "fallback": None if source == "model" else source, "online_features": "off", "mode": "hybrid",
         "items": items, **towards})
+
+
+def _item(t: Any, score: float, freshness: float, reasons: list[str]) -> dict[str, Any]:
+    """One answer item from its text row ``t`` (``view.texts``): the reasons, then its date's if it has one."""
+    return {"item_id": t.item_id, "title": t.title, "type": t.type, "score": score, "freshness": freshness,
+            "skills": list(t.skills), "reasons": [*reasons, *([t.date_reason] if t.date_reason else [])]}
 
 
 def _towards_goals(req: RecommendRequest, b: ModelBundle, prep: PreparedNextUp,
@@ -235,9 +237,7 @@ def _towards_goals(req: RecommendRequest, b: ModelBundle, prep: PreparedNextUp,
         head = (f"prerequisite of {st.goal_skill_id}" if st.skill_id != st.goal_skill_id
                 else f"teaches {st.goal_skill_id}, your goal")
         why = f"step {n} of your learning path towards {name(st.goal_skill_id)}: {name(st.skill_id)} level {st.level}"
-        items.append({"item_id": t.item_id, "title": t.title, "type": t.type, "score": score,
-                      "freshness": float(fresh[st.item_index]), "skills": list(t.skills),
-                      "reasons": [head, why, *([t.date_reason] if t.date_reason else [])]})
+        items.append(_item(t, score, float(fresh[st.item_index]), [head, why]))
     if items:
         return items, {"goal_fallback": "prerequisites",
                        "note": f"nothing teaching {goals} is ready for you yet: these are the next steps towards it"}
